@@ -1,0 +1,99 @@
+# xentui: a keyboard-only terminal client for XCP-ng / XenServer pools.
+#
+#   make            build/xentui and build/xapi-sim (optimised)
+#   make check      unit, simulator and screen tests under ASan + UBSan
+#   make demo       xentui on a simulated pool
+#   make bench      benchmarks (print tables)
+#   make fuzz       longer libFuzzer runs
+#   make install PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+CC ?= cc
+PYTHON ?= python3
+
+PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig
+PKGS_UI = ncursesw
+PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl
+PKGS_TEST = cmocka vterm
+ALL_PKGS = $(sort $(PKGS_CORE) $(PKGS_UI) $(PKGS_SIM) $(PKGS_TEST))
+
+# Recursive (=) so pkg-config runs after install-deps has had its chance.
+pc_cflags = $(shell pkg-config --cflags $(1))
+pc_libs = $(shell pkg-config --libs $(1))
+
+WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Itests/sim -Ibuild/gen
+OPT_CFLAGS = -O2
+SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/json.c
+CLIENT_SRC = src/main.c
+SIM_SRC = $(wildcard tests/sim/*.c) build/gen/api_data.c
+UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps check check-build demo bench fuzz install clean
+all: deps
+	@$(MAKE) --no-print-directory build/xentui build/xapi-sim
+
+# Installs whatever Debian packages are missing (needs root; says so if not).
+deps:
+	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint >/dev/null 2>&1 \
+		|| sh scripts/install-deps
+
+build/gen/api_data.c: scripts/embed-api.py $(wildcard tests/sim/api/*.tsv)
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed-api.py tests/sim/api $@
+
+# ---- optimised build --------------------------------------------------
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
+
+build/xentui: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_SRC))
+	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
+
+build/xapi-sim: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(SIM_SRC))
+	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_SIM)) -lpthread -lm
+
+# ---- sanitised build (make check) -------------------------------------
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
+
+build/san/xentui: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_SRC))
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
+
+build/san/xapi-sim: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(SIM_SRC))
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_SIM)) -lpthread -lm
+
+build/san/unit/%: build/san/tests/unit/%.o $(patsubst %.c,build/san/%.o,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lm
+
+check-build: build/san/xentui build/san/xapi-sim build/xapi-sim $(addprefix build/san/unit/,$(UNIT_TESTS))
+
+check: deps
+	@$(MAKE) --no-print-directory check-build
+	@sh tests/run-all
+
+demo: deps
+	@$(MAKE) --no-print-directory build/xentui build/xapi-sim
+	./build/xentui --demo
+
+bench: deps
+	@$(MAKE) --no-print-directory build/xentui build/xapi-sim
+	@sh bench/run-all
+
+fuzz: deps
+	@sh tests/fuzz/run 300
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/xentui/themes
+	install -m 755 build/xentui $(DESTDIR)$(PREFIX)/bin/xentui
+	install -m 755 build/xapi-sim $(DESTDIR)$(PREFIX)/bin/xapi-sim
+	-install -m 644 themes/*.conf $(DESTDIR)$(PREFIX)/share/xentui/themes/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

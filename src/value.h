@@ -1,0 +1,80 @@
+/* The XenAPI value model: what one XML-RPC or JSON-RPC value holds.
+ * XML-RPC as xapi speaks it sends ints, refs and enums as bare strings, so
+ * readers go through the xv_get_* helpers, which accept both forms. */
+#ifndef XENTUI_VALUE_H
+#define XENTUI_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum xv_type {
+	XV_NIL,
+	XV_STRING,
+	XV_INT,      /* 64-bit; XML-RPC sends it bare, JSON as a number */
+	XV_I4,       /* only event.from's valid_ref_counts: <i4> */
+	XV_DOUBLE,
+	XV_BOOL,
+	XV_DATETIME, /* text as on the wire, e.g. 20250319T04:16:24Z */
+	XV_ARRAY,
+	XV_STRUCT,
+};
+
+struct xv {
+	enum xv_type type;
+	union {
+		struct {
+			char *s;
+			size_t len;
+		} str;
+		int64_t i;
+		double d;
+		bool b;
+		struct {
+			struct xv **v;
+			size_t n, cap;
+		} arr;
+		struct {
+			char **k;
+			struct xv **v;
+			size_t n, cap;
+		} st;
+	} u;
+};
+
+struct xv *xv_nil(void);
+struct xv *xv_string(const char *s);
+struct xv *xv_string_n(const char *s, size_t n);
+struct xv *xv_string_take(char *s);
+struct xv *xv_int(int64_t i);
+struct xv *xv_i4(int32_t i);
+struct xv *xv_double(double d);
+struct xv *xv_bool(bool b);
+struct xv *xv_datetime(const char *s);
+struct xv *xv_array(void);
+struct xv *xv_struct(void);
+
+/* Containers take ownership of what is added. */
+void xv_array_push(struct xv *a, struct xv *item);
+/* Appends without looking for an existing key (building records). */
+void xv_struct_add(struct xv *s, const char *key, struct xv *v);
+/* Replaces the value of an existing key, or appends. */
+void xv_struct_set(struct xv *s, const char *key, struct xv *v);
+struct xv *xv_struct_get(const struct xv *s, const char *key);
+bool xv_struct_del(struct xv *s, const char *key);
+
+struct xv *xv_copy(const struct xv *v);
+void xv_free(struct xv *v);
+bool xv_equal(const struct xv *a, const struct xv *b);
+
+/* Readers: NULL or false when the value has another type. */
+const char *xv_str(const struct xv *v);            /* STRING or DATETIME */
+bool xv_get_int64(const struct xv *v, int64_t *out); /* INT, I4 or decimal string */
+bool xv_get_double(const struct xv *v, double *out); /* DOUBLE, INT or string */
+bool xv_get_bool(const struct xv *v, bool *out);     /* BOOL only, as xapi */
+size_t xv_len(const struct xv *v);                  /* array or struct size */
+struct xv *xv_at(const struct xv *v, size_t i);     /* array item */
+
+const char *xv_type_name(enum xv_type t);
+
+#endif

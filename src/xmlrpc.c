@@ -1,0 +1,651 @@
+#include "xmlrpc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+
+/* ---- encoder ---------------------------------------------------------- */
+
+/* xapi escapes & < > " and silently drops control bytes other than TAB, LF
+ * and CR (they cannot appear in XML 1.0 at all). */
+static void put_escaped(struct buf *b, const char *s, size_t n)
+{
+	size_t run = 0;
+
+	buf_reserve(b, n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep = NULL;
+
+		switch (c) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		default:
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				rep = "";
+			break;
+		}
+		if (!rep) {
+			run++;
+			continue;
+		}
+		buf_append(b, s + i - run, run);
+		run = 0;
+		buf_puts(b, rep);
+	}
+	buf_append(b, s + n - run, run);
+}
+
+static void put_double(struct buf *b, double d)
+{
+	if (isnan(d))
+		buf_puts(b, "nan");
+	else if (isinf(d))
+		buf_puts(b, d < 0 ? "-inf" : "inf");
+	else
+		buf_printf(b, "%.16g", d);
+}
+
+void xmlrpc_encode_value(struct buf *b, const struct xv *v, enum xmlrpc_names names)
+{
+	buf_puts(b, "<value>");
+	switch (v->type) {
+	case XV_NIL:
+		buf_puts(b, "<nil/>");
+		break;
+	case XV_STRING:
+		put_escaped(b, v->u.str.s, v->u.str.len);
+		break;
+	case XV_INT:
+		buf_printf(b, "%lld", (long long)v->u.i);
+		break;
+	case XV_I4:
+		buf_printf(b, "<i4>%lld</i4>", (long long)v->u.i);
+		break;
+	case XV_DOUBLE:
+		buf_puts(b, "<double>");
+		put_double(b, v->u.d);
+		buf_puts(b, "</double>");
+		break;
+	case XV_BOOL:
+		buf_puts(b, v->u.b ? "<boolean>1</boolean>" : "<boolean>0</boolean>");
+		break;
+	case XV_DATETIME:
+		buf_puts(b, "<dateTime.iso8601>");
+		put_escaped(b, v->u.str.s, v->u.str.len);
+		buf_puts(b, "</dateTime.iso8601>");
+		break;
+	case XV_ARRAY:
+		buf_puts(b, "<array><data>");
+		for (size_t i = 0; i < v->u.arr.n; i++)
+			xmlrpc_encode_value(b, v->u.arr.v[i], names);
+		buf_puts(b, "</data></array>");
+		break;
+	case XV_STRUCT:
+		buf_puts(b, "<struct>");
+		for (size_t i = 0; i < v->u.st.n; i++) {
+			buf_puts(b, "<member><name>");
+			if (names == XMLRPC_RAW_NAMES)
+				buf_puts(b, v->u.st.k[i]);
+			else
+				put_escaped(b, v->u.st.k[i], strlen(v->u.st.k[i]));
+			buf_puts(b, "</name>");
+			xmlrpc_encode_value(b, v->u.st.v[i], names);
+			buf_puts(b, "</member>");
+		}
+		buf_puts(b, "</struct>");
+		break;
+	}
+	buf_puts(b, "</value>");
+}
+
+void xmlrpc_encode_call(struct buf *b, const char *method, struct xv *const *params, size_t n)
+{
+	buf_puts(b, "<?xml version=\"1.0\"?><methodCall><methodName>");
+	put_escaped(b, method, strlen(method));
+	buf_puts(b, "</methodName><params>");
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(b, "<param>");
+		xmlrpc_encode_value(b, params[i], XMLRPC_ESCAPE_NAMES);
+		buf_puts(b, "</param>");
+	}
+	buf_puts(b, "</params></methodCall>");
+}
+
+void xmlrpc_encode_response(struct buf *b, const struct xv *v)
+{
+	buf_puts(b, "<?xml version=\"1.0\"?><methodResponse><params><param>");
+	xmlrpc_encode_value(b, v, XMLRPC_RAW_NAMES);
+	buf_puts(b, "</param></params></methodResponse>");
+}
+
+void xmlrpc_encode_success(struct buf *b, const struct xv *v)
+{
+	buf_puts(b, "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+		    "<member><name>Status</name><value>Success</value></member>"
+		    "<member><name>Value</name>");
+	xmlrpc_encode_value(b, v, XMLRPC_RAW_NAMES);
+	buf_puts(b, "</member></struct></value></param></params></methodResponse>");
+}
+
+void xmlrpc_encode_failure(struct buf *b, const struct xv *error_description)
+{
+	buf_puts(b, "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+		    "<member><name>Status</name><value>Failure</value></member>"
+		    "<member><name>ErrorDescription</name>");
+	xmlrpc_encode_value(b, error_description, XMLRPC_RAW_NAMES);
+	buf_puts(b, "</member></struct></value></param></params></methodResponse>");
+}
+
+/* ---- decoder ---------------------------------------------------------- */
+
+enum frame_kind {
+	F_CALL,
+	F_RESPONSE,
+	F_METHODNAME,
+	F_PARAMS,
+	F_PARAM,
+	F_FAULT,
+	F_VALUE,
+	F_SCALAR,
+	F_ARRAY,
+	F_DATA,
+	F_STRUCT,
+	F_MEMBER,
+	F_NAME,
+	F_NIL,
+};
+
+struct frame {
+	enum frame_kind kind;
+	struct xv *v;    /* F_VALUE: the value once known; F_ARRAY/F_STRUCT: the container */
+	char *name;      /* F_MEMBER: its name once seen */
+	enum xv_type scalar; /* F_SCALAR: the type to convert the text to */
+};
+
+#define MAX_DEPTH 256
+
+struct xmlrpc_decoder {
+	xmlParserCtxtPtr ctxt;
+	struct frame stack[MAX_DEPTH];
+	int depth;
+	bool root_seen;
+	bool done;
+	size_t fed;
+	struct buf text;
+	struct xmlrpc_msg msg;
+	char *error;
+};
+
+static void fail(struct xmlrpc_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct xmlrpc_decoder *d, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	if (d->error)
+		return;
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	d->error = buf_steal(&b);
+	if (d->ctxt)
+		xmlStopParser(d->ctxt);
+}
+
+static struct frame *top(struct xmlrpc_decoder *d)
+{
+	return d->depth ? &d->stack[d->depth - 1] : NULL;
+}
+
+static struct frame *push(struct xmlrpc_decoder *d, enum frame_kind kind)
+{
+	struct frame *f;
+
+	if (d->depth == MAX_DEPTH) {
+		fail(d, "XML-RPC nesting deeper than %d levels", MAX_DEPTH);
+		return NULL;
+	}
+	f = &d->stack[d->depth++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	return f;
+}
+
+static bool scalar_type(const char *name, enum xv_type *t)
+{
+	static const struct {
+		const char *name;
+		enum xv_type type;
+	} map[] = {
+		{"string", XV_STRING}, {"int", XV_INT}, {"i4", XV_INT}, {"i8", XV_INT},
+		{"double", XV_DOUBLE}, {"boolean", XV_BOOL}, {"dateTime.iso8601", XV_DATETIME},
+		{"base64", XV_STRING},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(name, map[i].name) == 0) {
+			*t = map[i].type;
+			return true;
+		}
+	return false;
+}
+
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+		     int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+		     const xmlChar **attributes)
+{
+	struct xmlrpc_decoder *d = ctx;
+	const char *name = (const char *)localname;
+	struct frame *t = top(d);
+	struct frame *f;
+	enum xv_type st;
+
+	(void)prefix, (void)uri, (void)nb_namespaces, (void)namespaces;
+	(void)nb_attributes, (void)nb_defaulted, (void)attributes;
+	if (d->error)
+		return;
+	if (!t) {
+		if (d->root_seen) {
+			fail(d, "more than one root element");
+		} else if (strcmp(name, "methodCall") == 0) {
+			d->msg.is_call = true;
+			push(d, F_CALL);
+		} else if (strcmp(name, "methodResponse") == 0) {
+			push(d, F_RESPONSE);
+		} else {
+			fail(d, "<%s> is not an XML-RPC document", name);
+		}
+		d->root_seen = true;
+		return;
+	}
+	switch (t->kind) {
+	case F_CALL:
+		if (strcmp(name, "methodName") == 0) {
+			buf_reset(&d->text);
+			push(d, F_METHODNAME);
+			return;
+		}
+		if (strcmp(name, "params") == 0 && !d->msg.params) {
+			d->msg.params = xv_array();
+			push(d, F_PARAMS);
+			return;
+		}
+		break;
+	case F_RESPONSE:
+		if (strcmp(name, "params") == 0 && !d->msg.params && !d->msg.fault) {
+			d->msg.params = xv_array();
+			push(d, F_PARAMS);
+			return;
+		}
+		if (strcmp(name, "fault") == 0 && !d->msg.params && !d->msg.fault) {
+			push(d, F_FAULT);
+			return;
+		}
+		break;
+	case F_PARAMS:
+		if (strcmp(name, "param") == 0) {
+			push(d, F_PARAM);
+			return;
+		}
+		break;
+	case F_MEMBER:
+		if (strcmp(name, "name") == 0 && !t->name) {
+			buf_reset(&d->text);
+			push(d, F_NAME);
+			return;
+		}
+		/* fall through */
+	case F_PARAM:
+	case F_FAULT:
+	case F_DATA:
+		if (strcmp(name, "value") == 0) {
+			buf_reset(&d->text);
+			push(d, F_VALUE);
+			return;
+		}
+		break;
+	case F_VALUE:
+		if (t->v)
+			break;
+		if (scalar_type(name, &st)) {
+			buf_reset(&d->text);
+			f = push(d, F_SCALAR);
+			if (f)
+				f->scalar = st;
+			return;
+		}
+		if (strcmp(name, "array") == 0) {
+			t->v = xv_array();
+			f = push(d, F_ARRAY);
+			if (f)
+				f->v = t->v;
+			return;
+		}
+		if (strcmp(name, "struct") == 0) {
+			t->v = xv_struct();
+			f = push(d, F_STRUCT);
+			if (f)
+				f->v = t->v;
+			return;
+		}
+		if (strcmp(name, "nil") == 0) {
+			t->v = xv_nil();
+			push(d, F_NIL);
+			return;
+		}
+		break;
+	case F_ARRAY:
+		if (strcmp(name, "data") == 0) {
+			push(d, F_DATA);
+			return;
+		}
+		break;
+	case F_STRUCT:
+		if (strcmp(name, "member") == 0) {
+			push(d, F_MEMBER);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	fail(d, "unexpected <%s> in XML-RPC", name);
+}
+
+static struct xv *convert_scalar(struct xmlrpc_decoder *d, enum xv_type t, const char *text)
+{
+	char *end;
+	long long n;
+	double x;
+
+	switch (t) {
+	case XV_INT:
+		errno = 0;
+		n = strtoll(text, &end, 10);
+		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+			end++;
+		if (errno || end == text || *end) {
+			fail(d, "bad integer '%.40s'", text);
+			return NULL;
+		}
+		return xv_int(n);
+	case XV_DOUBLE:
+		x = strtod(text, &end);
+		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+			end++;
+		if (end == text || *end) {
+			fail(d, "bad double '%.40s'", text);
+			return NULL;
+		}
+		return xv_double(x);
+	case XV_BOOL:
+		/* xapi's parser: "1" is true, anything else false */
+		while (*text == ' ' || *text == '\n' || *text == '\t' || *text == '\r')
+			text++;
+		return xv_bool(text[0] == '1' && (text[1] == '\0' || text[1] == ' ' || text[1] == '\n'));
+	case XV_DATETIME:
+		return xv_datetime(text);
+	default:
+		return xv_string_n(text, strlen(text));
+	}
+}
+
+/* Hands a finished value to whatever contains it. */
+static void attach(struct xmlrpc_decoder *d, struct xv *v)
+{
+	struct frame *p = top(d);
+
+	switch (p->kind) {
+	case F_PARAM:
+		xv_array_push(d->msg.params, v);
+		return;
+	case F_FAULT:
+		if (d->msg.fault) {
+			xv_free(v);
+			fail(d, "two values in <fault>");
+			return;
+		}
+		d->msg.fault = v;
+		return;
+	case F_DATA:
+		xv_array_push(d->stack[d->depth - 2].v, v);
+		return;
+	case F_MEMBER:
+		if (p->v) {
+			xv_free(v);
+			fail(d, "two values in one <member>");
+			return;
+		}
+		p->v = v;
+		return;
+	default:
+		xv_free(v);
+		fail(d, "misplaced <value>");
+	}
+}
+
+static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+	struct xmlrpc_decoder *d = ctx;
+	struct frame *f = top(d);
+	struct frame *p;
+	struct xv *v;
+
+	(void)localname, (void)prefix, (void)uri;
+	if (d->error || !f)
+		return;
+	d->depth--;
+	p = top(d);
+	switch (f->kind) {
+	case F_CALL:
+	case F_RESPONSE:
+		d->done = true;
+		return;
+	case F_METHODNAME:
+		free(d->msg.method);
+		d->msg.method = xstrndup(d->text.data ? d->text.data : "", d->text.len);
+		return;
+	case F_SCALAR:
+		v = convert_scalar(d, f->scalar, d->text.data ? d->text.data : "");
+		if (v)
+			p->v = v;
+		return;
+	case F_VALUE:
+		v = f->v;
+		if (!v)
+			v = xv_string_n(d->text.data ? d->text.data : "", d->text.len);
+		attach(d, v);
+		return;
+	case F_NAME:
+		p->name = xstrndup(d->text.data ? d->text.data : "", d->text.len);
+		return;
+	case F_MEMBER:
+		if (!f->name || !f->v) {
+			free(f->name);
+			xv_free(f->v);
+			fail(d, "<member> without a name or a value");
+			return;
+		}
+		xv_struct_set(p->v, f->name, f->v);
+		free(f->name);
+		return;
+	case F_PARAM:
+	case F_FAULT:
+	case F_PARAMS:
+	case F_ARRAY:
+	case F_DATA:
+	case F_STRUCT:
+	case F_NIL:
+		return;
+	}
+}
+
+static void on_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct xmlrpc_decoder *d = ctx;
+	struct frame *t = top(d);
+
+	if (d->error || !t)
+		return;
+	switch (t->kind) {
+	case F_VALUE:
+		if (t->v)
+			return; /* whitespace around a typed child */
+		/* fall through */
+	case F_SCALAR:
+	case F_NAME:
+	case F_METHODNAME:
+		buf_append(&d->text, ch, (size_t)len);
+		return;
+	default:
+		for (int i = 0; i < len; i++)
+			if (ch[i] != ' ' && ch[i] != '\t' && ch[i] != '\n' && ch[i] != '\r') {
+				fail(d, "unexpected text in XML-RPC");
+				return;
+			}
+	}
+}
+
+/* A DOCTYPE could declare entities (and expand them a billion times). */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+	(void)name, (void)ext, (void)sys;
+	fail(ctx, "DOCTYPE is not allowed in XML-RPC");
+}
+
+static void on_xml_error(void *ctx, const xmlError *e)
+{
+	struct xmlrpc_decoder *d = ctx;
+	char msg[200];
+	size_t n;
+
+	if (!e || e->level < XML_ERR_ERROR)
+		return;
+	snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "error");
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	fail(d, "malformed XML at line %d: %s", e->line, msg);
+}
+
+/* libxml2 2.12 made the structured handler's error const. */
+#if LIBXML_VERSION >= 21200
+static void on_xml_error_cb(void *ctx, const xmlError *e)
+#else
+static void on_xml_error_cb(void *ctx, xmlErrorPtr e)
+#endif
+{
+	on_xml_error(ctx, e);
+}
+
+struct xmlrpc_decoder *xmlrpc_decoder_new(void)
+{
+	struct xmlrpc_decoder *d = xcalloc(1, sizeof(*d));
+	xmlSAXHandler sax;
+
+	memset(&sax, 0, sizeof(sax));
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = on_start;
+	sax.endElementNs = on_end;
+	sax.characters = on_text;
+	sax.cdataBlock = on_text;
+	sax.internalSubset = on_doctype;
+	sax.serror = on_xml_error_cb;
+	buf_init(&d->text);
+	d->ctxt = xmlCreatePushParserCtxt(&sax, d, NULL, 0, NULL);
+	if (!d->ctxt) {
+		fail(d, "cannot create an XML parser");
+		return d;
+	}
+	xmlCtxtUseOptions(d->ctxt, XML_PARSE_NONET);
+	return d;
+}
+
+void xmlrpc_decoder_free(struct xmlrpc_decoder *d)
+{
+	if (!d)
+		return;
+	/* open value frames own their value, open members their name and value;
+	 * array and struct frames only point at their value frame's container */
+	for (int i = 0; i < d->depth; i++) {
+		struct frame *f = &d->stack[i];
+		if (f->kind == F_VALUE || f->kind == F_MEMBER)
+			xv_free(f->v);
+		if (f->kind == F_MEMBER)
+			free(f->name);
+	}
+	if (d->ctxt)
+		xmlFreeParserCtxt(d->ctxt);
+	xmlrpc_msg_free(&d->msg);
+	buf_free(&d->text);
+	free(d->error);
+	free(d);
+}
+
+bool xmlrpc_decoder_feed(struct xmlrpc_decoder *d, const char *data, size_t len)
+{
+	d->fed += len;
+	while (!d->error && len) {
+		int n = len > (1 << 30) ? 1 << 30 : (int)len;
+		xmlParseChunk(d->ctxt, data, n, 0);
+		data += n;
+		len -= (size_t)n;
+	}
+	return !d->error;
+}
+
+bool xmlrpc_decoder_finish(struct xmlrpc_decoder *d, struct xmlrpc_msg *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!d->error && d->fed == 0)
+		fail(d, "empty XML-RPC document");
+	if (!d->error)
+		xmlParseChunk(d->ctxt, NULL, 0, 1);
+	if (!d->error && !d->done)
+		fail(d, d->root_seen ? "XML-RPC document ends early" : "empty XML-RPC document");
+	if (!d->error && d->msg.is_call && !d->msg.method)
+		fail(d, "<methodCall> without <methodName>");
+	if (!d->error && !d->msg.params && !d->msg.fault)
+		fail(d, d->msg.is_call ? "<methodCall> without <params>" : "<methodResponse> without <params>");
+	if (d->error)
+		return false;
+	*out = d->msg;
+	memset(&d->msg, 0, sizeof(d->msg));
+	return true;
+}
+
+const char *xmlrpc_decoder_error(const struct xmlrpc_decoder *d)
+{
+	return d->error ? d->error : "no error";
+}
+
+void xmlrpc_msg_free(struct xmlrpc_msg *m)
+{
+	free(m->method);
+	xv_free(m->params);
+	xv_free(m->fault);
+	memset(m, 0, sizeof(*m));
+}
+
+bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err)
+{
+	struct xmlrpc_decoder *d = xmlrpc_decoder_new();
+	bool ok = xmlrpc_decoder_feed(d, data, len) && xmlrpc_decoder_finish(d, out);
+
+	if (!ok) {
+		memset(out, 0, sizeof(*out));
+		if (err)
+			*err = xstrdup(xmlrpc_decoder_error(d));
+	}
+	xmlrpc_decoder_free(d);
+	return ok;
+}

@@ -1,0 +1,50 @@
+/* XML-RPC as xapi speaks it (WIRE.md section 2): an encoder, and a streaming
+ * decoder on libxml2's SAX push parser that can be fed a reply while it is
+ * still arriving, and that turns malformed input into an error message. */
+#ifndef XENTUI_XMLRPC_H
+#define XENTUI_XMLRPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+#include "value.h"
+
+enum xmlrpc_names {
+	XMLRPC_ESCAPE_NAMES, /* escape struct member names (what a client should send) */
+	XMLRPC_RAW_NAMES,    /* write them raw, as xapi does */
+};
+
+/* Appends <value>...</value>. */
+void xmlrpc_encode_value(struct buf *b, const struct xv *v, enum xmlrpc_names names);
+void xmlrpc_encode_call(struct buf *b, const char *method, struct xv *const *params, size_t n);
+/* A response whose single param is v (system.listMethods has no envelope). */
+void xmlrpc_encode_response(struct buf *b, const struct xv *v);
+/* {Status: Success, Value: v} */
+void xmlrpc_encode_success(struct buf *b, const struct xv *v);
+/* {Status: Failure, ErrorDescription: [code, params...]} */
+void xmlrpc_encode_failure(struct buf *b, const struct xv *error_description);
+
+struct xmlrpc_msg {
+	bool is_call;
+	char *method;      /* calls only */
+	struct xv *params; /* array of the params */
+	struct xv *fault;  /* responses with <fault> */
+};
+
+void xmlrpc_msg_free(struct xmlrpc_msg *m);
+
+struct xmlrpc_decoder;
+
+struct xmlrpc_decoder *xmlrpc_decoder_new(void);
+void xmlrpc_decoder_free(struct xmlrpc_decoder *d);
+/* false once the input is known to be bad; see xmlrpc_decoder_error. */
+bool xmlrpc_decoder_feed(struct xmlrpc_decoder *d, const char *data, size_t len);
+/* Ends the input; true and fills *out (owned by the caller) on success. */
+bool xmlrpc_decoder_finish(struct xmlrpc_decoder *d, struct xmlrpc_msg *out);
+const char *xmlrpc_decoder_error(const struct xmlrpc_decoder *d);
+
+/* One-shot: decodes a whole document. On failure *err is set (free it). */
+bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err);
+
+#endif

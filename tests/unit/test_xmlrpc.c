@@ -1,0 +1,208 @@
+/* The XML-RPC codec against samples in xapi's own format (WIRE.md 2). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "xmlrpc.h"
+
+static struct xv *decode_response_value(const char *xml)
+{
+	struct xmlrpc_msg m;
+	char *err = NULL;
+	struct xv *v;
+
+	if (!xmlrpc_decode(xml, strlen(xml), &m, &err))
+		fail_msg("decode failed: %s", err);
+	assert_false(m.is_call);
+	assert_int_equal(xv_len(m.params), 1);
+	v = xv_copy(xv_at(m.params, 0));
+	xmlrpc_msg_free(&m);
+	return v;
+}
+
+static void test_xapi_success_envelope(void **state)
+{
+	const char *xml = "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+			  "<member><name>Status</name><value>Success</value></member>"
+			  "<member><name>Value</name><value><struct>"
+			  "<member><name>memory_static_max</name><value>2147483648</value></member>"
+			  "<member><name>is_a_template</name><value><boolean>0</boolean></value></member>"
+			  "<member><name>empty</name><value/></member>"
+			  "<member><name>typed</name><value><string>a &amp; b</string></value></member>"
+			  "<member><name>util</name><value><struct><member><name>0</name>"
+			  "<value><double>0.0123</double></value></member></struct></value></member>"
+			  "<member><name>ops</name><value><array><data><value>start</value>"
+			  "<value>clone</value></data></array></value></member>"
+			  "<member><name>t</name><value><dateTime.iso8601>20250319T04:16:24Z</dateTime.iso8601></value></member>"
+			  "<member><name>n</name><value><double>nan</double></value></member>"
+			  "<member><name>nil</name><value><nil/></value></member>"
+			  "</struct></value></member></struct></value></param></params></methodResponse>";
+	struct xv *v = decode_response_value(xml);
+	struct xv *rec = xv_struct_get(v, "Value");
+	int64_t i;
+	bool b;
+	double d;
+
+	assert_string_equal(xv_str(xv_struct_get(v, "Status")), "Success");
+	assert_true(xv_get_int64(xv_struct_get(rec, "memory_static_max"), &i));
+	assert_true(i == 2147483648LL);
+	assert_true(xv_get_bool(xv_struct_get(rec, "is_a_template"), &b));
+	assert_false(b);
+	assert_string_equal(xv_str(xv_struct_get(rec, "empty")), "");
+	assert_string_equal(xv_str(xv_struct_get(rec, "typed")), "a & b");
+	assert_true(xv_get_double(xv_struct_get(xv_struct_get(rec, "util"), "0"), &d));
+	assert_true(d > 0.0122 && d < 0.0124);
+	assert_int_equal(xv_len(xv_struct_get(rec, "ops")), 2);
+	assert_string_equal(xv_str(xv_at(xv_struct_get(rec, "ops"), 1)), "clone");
+	assert_int_equal(xv_struct_get(rec, "t")->type, XV_DATETIME);
+	assert_true(xv_get_double(xv_struct_get(rec, "n"), &d));
+	assert_true(d != d);
+	assert_int_equal(xv_struct_get(rec, "nil")->type, XV_NIL);
+	xv_free(v);
+}
+
+static void test_whitespace_kept_in_bare_values(void **state)
+{
+	struct xv *v = decode_response_value(
+		"<methodResponse><params><param><value>  two words \n</value></param></params></methodResponse>");
+
+	assert_string_equal(xv_str(v), "  two words \n");
+	xv_free(v);
+	v = decode_response_value("<methodResponse><params><param><value>\n <array><data>\n</data></array>\n</value>"
+				  "</param></params></methodResponse>");
+	assert_int_equal(v->type, XV_ARRAY);
+	assert_int_equal(xv_len(v), 0);
+	xv_free(v);
+}
+
+static void test_round_trip(void **state)
+{
+	struct xv *s = xv_struct();
+	struct xv *a = xv_array();
+	struct xmlrpc_msg m;
+	struct buf b;
+	char *err = NULL;
+
+	xv_array_push(a, xv_string("x<y>&\"z\""));
+	xv_array_push(a, xv_int(-42));
+	xv_array_push(a, xv_double(1e20));
+	xv_array_push(a, xv_bool(true));
+	xv_struct_add(s, "key & <odd>", a);
+	xv_struct_add(s, "when", xv_datetime("19700101T00:00:00Z"));
+	buf_init(&b);
+	xmlrpc_encode_call(&b, "VM.set_other_config", &s, 1);
+	assert_true(xmlrpc_decode(b.data, b.len, &m, &err));
+	assert_true(m.is_call);
+	assert_string_equal(m.method, "VM.set_other_config");
+	{
+		struct xv *got = xv_at(m.params, 0);
+		struct xv *arr = xv_struct_get(got, "key & <odd>");
+		int64_t i;
+		double d;
+		bool bo;
+
+		assert_non_null(arr);
+		assert_string_equal(xv_str(xv_at(arr, 0)), "x<y>&\"z\"");
+		/* ints travel bare, as xapi sends them */
+		assert_true(xv_get_int64(xv_at(arr, 1), &i));
+		assert_true(i == -42);
+		assert_true(xv_get_double(xv_at(arr, 2), &d) && d == 1e20);
+		assert_true(xv_get_bool(xv_at(arr, 3), &bo) && bo);
+	}
+	xmlrpc_msg_free(&m);
+	buf_free(&b);
+	xv_free(s);
+}
+
+static void test_failure_envelope_and_control_bytes(void **state)
+{
+	struct xv *e = xv_array();
+	struct buf b;
+	struct xv *v;
+
+	xv_array_push(e, xv_string("VM_BAD_POWER_STATE"));
+	xv_array_push(e, xv_string("name\x01with\x1b[31mcontrol"));
+	buf_init(&b);
+	xmlrpc_encode_failure(&b, e);
+	assert_non_null(strstr(b.data, "<value>Failure</value>"));
+	/* xapi drops control bytes it cannot put in XML */
+	assert_null(strchr(b.data, '\x1b'));
+	v = decode_response_value(b.data);
+	assert_string_equal(xv_str(xv_at(xv_struct_get(v, "ErrorDescription"), 1)), "namewith[31mcontrol");
+	xv_free(v);
+	xv_free(e);
+	buf_free(&b);
+}
+
+static void expect_error(const char *xml, const char *fragment)
+{
+	struct xmlrpc_msg m;
+	char *err = NULL;
+
+	assert_false(xmlrpc_decode(xml, strlen(xml), &m, &err));
+	char copy[256];
+
+	assert_non_null(err);
+	snprintf(copy, sizeof(copy), "%s", err);
+	free(err);
+	if (!strstr(copy, fragment))
+		fail_msg("error '%s' lacks '%s'", copy, fragment);
+}
+
+static void test_malformed_input(void **state)
+{
+	expect_error("", "empty");
+	expect_error("<methodResponse><params><param><value>", "XML");
+	expect_error("<methodResponse><params><param><value><int>12x</int></value></param></params></methodResponse>",
+		     "bad integer");
+	expect_error("<methodResponse></methodResponse>", "without <params>");
+	expect_error("<methodCall><params></params></methodCall>", "without <methodName>");
+	expect_error("<html><body>500</body></html>", "not an XML-RPC");
+	expect_error("<!DOCTYPE x [<!ENTITY a \"aaaa\">]><methodResponse/>", "DOCTYPE");
+	expect_error("<methodResponse><params><param><value><struct><member><value>1</value></member>"
+		     "</struct></value></param></params></methodResponse>",
+		     "without a name");
+	expect_error("<methodResponse><params><param><value>&bogus;</value></param></params></methodResponse>",
+		     "malformed XML");
+}
+
+static void test_streaming_feed(void **state)
+{
+	const char *xml = "<methodResponse><params><param><value><array><data><value>a</value>"
+			  "<value><i4>7</i4></value></data></array></value></param></params></methodResponse>";
+	struct xmlrpc_decoder *d = xmlrpc_decoder_new();
+	struct xmlrpc_msg m;
+	int64_t i;
+
+	/* one byte at a time, as a slow network could deliver it */
+	for (size_t k = 0; xml[k]; k++)
+		assert_true(xmlrpc_decoder_feed(d, xml + k, 1));
+	assert_true(xmlrpc_decoder_finish(d, &m));
+	assert_true(xv_get_int64(xv_at(xv_at(m.params, 0), 1), &i) && i == 7);
+	xmlrpc_msg_free(&m);
+	xmlrpc_decoder_free(d);
+
+	/* an error mid-stream frees whatever was half built */
+	d = xmlrpc_decoder_new();
+	xmlrpc_decoder_feed(d, "<methodResponse><params><param><value><struct><member><name>a</name>"
+			       "<value><array><data><value>x</value>", 80);
+	xmlrpc_decoder_free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xapi_success_envelope),
+		cmocka_unit_test(test_whitespace_kept_in_bare_values),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_failure_envelope_and_control_bytes),
+		cmocka_unit_test(test_malformed_input),
+		cmocka_unit_test(test_streaming_feed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
