@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 CC ?= cc
 PYTHON ?= python3
 
-PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig
+PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib
 PKGS_UI = ncursesw
 PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl
 PKGS_TEST = cmocka vterm
@@ -26,7 +26,7 @@ BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Itests/sim -Ibuild/gen
 OPT_CFLAGS = -O2
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/json.c
+CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/json.c src/psf.c
 CLIENT_SRC = src/main.c
 SIM_SRC = $(wildcard tests/sim/*.c) build/gen/api_data.c
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -69,6 +69,12 @@ build/san/xapi-sim: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(SIM_SRC))
 build/san/unit/%: build/san/tests/unit/%.o $(patsubst %.c,build/san/%.o,$(CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lm
+
+# The console test runs tests/sim/console.c against a libvncclient viewer
+# (a static pattern rule, so it wins over build/san/unit/%).
+build/san/unit/test_sim_console: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
 check-build: build/san/xentui build/san/xapi-sim build/xapi-sim $(addprefix build/san/unit/,$(UNIT_TESTS))
 

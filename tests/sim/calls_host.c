@@ -1,0 +1,253 @@
+/* host.*: maintenance (disable, evacuate, enable), reboot and shutdown. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rpc.h"
+#include "sim.h"
+#include "util.h"
+#include "vm.h"
+
+static struct xv *void_ok(void)
+{
+	return xv_string("");
+}
+
+static void set_host_ops(struct obj *h)
+{
+	struct xv *ops = xv_array();
+
+	if (db_bool(h, "enabled")) {
+		static const char *const names[] = {"provision", "evacuate", "reboot", "shutdown", "vm_start", "vm_resume", "vm_migrate"};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			xv_array_push(ops, xv_string(names[i]));
+	} else {
+		static const char *const names[] = {"evacuate", "reboot", "shutdown", "enable"};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			xv_array_push(ops, xv_string(names[i]));
+	}
+	db_set(h, "allowed_operations", ops);
+}
+
+static struct xv *host_disable(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+
+	if (!h)
+		return NULL;
+	db_set_bool(h, "enabled", false);
+	set_host_ops(h);
+	return void_ok();
+}
+
+static struct xv *host_enable(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+	struct obj *m;
+
+	if (!h)
+		return NULL;
+	m = db_ref(h, "metrics");
+	if (m && !db_bool(m, "live")) {
+		*err = err_new("HOST_OFFLINE", h->ref, NULL);
+		return NULL;
+	}
+	db_set_bool(h, "enabled", true);
+	set_host_ops(h);
+	return void_ok();
+}
+
+static bool guest(const struct obj *vm)
+{
+	return !db_bool(vm, "is_control_domain");
+}
+
+/* Moves every guest off h, each to the live host with the most free memory. */
+static struct xv *host_evacuate(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+	struct xv *vms;
+
+	if (!h)
+		return NULL;
+	if (db_bool(h, "enabled")) {
+		*err = err_new("HOST_NOT_DISABLED", NULL);
+		return NULL;
+	}
+	vms = xv_copy(db_field(h, "resident_VMs"));
+	for (size_t i = 0; i < xv_len(vms); i++) {
+		struct obj *vm = db_find(xv_str(xv_at(vms, i)));
+		struct obj *best = NULL;
+		if (!vm || !guest(vm))
+			continue;
+		for (struct obj *o = db_first("host"); o; o = o->cnext) {
+			struct obj *m = db_ref(o, "metrics");
+			if (o == h || !db_bool(o, "enabled") || (m && !db_bool(m, "live")))
+				continue;
+			if (host_free_memory(o) >= db_int(vm, "memory_static_max")
+			    && (!best || host_free_memory(o) > host_free_memory(best)))
+				best = o;
+		}
+		if (!best) {
+			char need[32], avail[32];
+			snprintf(need, sizeof(need), "%lld", (long long)db_int(vm, "memory_static_max"));
+			snprintf(avail, sizeof(avail), "%lld", 0LL);
+			*err = err_new("HOST_NOT_ENOUGH_FREE_MEMORY", need, avail, NULL);
+			xv_free(vms);
+			return NULL;
+		}
+		vm_set_power(vm, db_str(vm, "power_state"), best);
+	}
+	xv_free(vms);
+	return void_ok();
+}
+
+struct revive {
+	char ref[REF_LEN];
+	int after_ms;
+};
+
+/* A rebooted host comes back, enabled, a few seconds later. */
+static void *revive_later(void *arg)
+{
+	struct revive *r = arg;
+	struct timespec ts = {r->after_ms / 1000, (long)(r->after_ms % 1000) * 1000000L};
+	struct obj *h, *m;
+
+	nanosleep(&ts, NULL);
+	db_lock();
+	h = db_find(r->ref);
+	if (h && (m = db_ref(h, "metrics"))) {
+		db_set_bool(m, "live", true);
+		db_set_now(m, "last_updated");
+		db_set_bool(h, "enabled", true);
+		set_host_ops(h);
+		vm_set_power(db_ref(h, "control_domain"), "Running", h);
+	}
+	db_unlock();
+	free(r);
+	return NULL;
+}
+
+static struct xv *host_down(struct call *c, bool reboot, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+	const struct xv *vms;
+	struct obj *m;
+
+	if (!h)
+		return NULL;
+	if (db_bool(h, "enabled")) {
+		*err = err_new("HOST_NOT_DISABLED", NULL);
+		return NULL;
+	}
+	vms = db_field(h, "resident_VMs");
+	for (size_t i = 0; i < xv_len(vms); i++) {
+		struct obj *vm = db_find(xv_str(xv_at(vms, i)));
+		if (vm && guest(vm)) {
+			*err = err_new("HOST_IN_USE", h->ref, "vm", vm->ref, NULL);
+			return NULL;
+		}
+	}
+	m = db_ref(h, "metrics");
+	if (m)
+		db_set_bool(m, "live", false);
+	if (db_ref(h, "control_domain"))
+		vm_set_power(db_ref(h, "control_domain"), "Halted", NULL);
+	if (reboot) {
+		struct revive *r = xcalloc(1, sizeof(*r));
+		pthread_t th;
+		pthread_attr_t attr;
+
+		memcpy(r->ref, h->ref, REF_LEN);
+		r->after_ms = 3000;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &attr, revive_later, r) != 0)
+			free(r);
+		pthread_attr_destroy(&attr);
+	}
+	return void_ok();
+}
+
+static struct xv *host_reboot(struct call *c, struct xv **err)
+{
+	return host_down(c, true, err);
+}
+
+static struct xv *host_shutdown(struct call *c, struct xv **err)
+{
+	return host_down(c, false, err);
+}
+
+static struct xv *host_get_servertime(struct call *c, struct xv **err)
+{
+	char now[32];
+
+	if (!arg_obj(c, 0, "host", err))
+		return NULL;
+	now_iso8601(now);
+	return xv_datetime(now);
+}
+
+static struct xv *host_get_management_interface(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+	const struct xv *pifs;
+
+	if (!h)
+		return NULL;
+	pifs = db_field(h, "PIFs");
+	for (size_t i = 0; i < xv_len(pifs); i++) {
+		struct obj *p = db_find(xv_str(xv_at(pifs, i)));
+		if (p && db_bool(p, "management"))
+			return xv_string(p->ref);
+	}
+	*err = err_new("PIF_HAS_NO_NETWORK_CONFIGURATION", "OpaqueRef:NULL", NULL);
+	return NULL;
+}
+
+static struct xv *host_set_hostname_live(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+
+	if (!h)
+		return NULL;
+	db_set_str(h, "hostname", arg_str(c, 1));
+	return void_ok();
+}
+
+static struct xv *host_destroy(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+	struct obj *m;
+
+	if (!h)
+		return NULL;
+	if (h == sim.local_host) {
+		*err = err_new("HOST_CANNOT_DESTROY_SELF", h->ref, NULL);
+		return NULL;
+	}
+	m = db_ref(h, "metrics");
+	if (m && db_bool(m, "live")) {
+		*err = err_new("HOST_IS_LIVE", h->ref, NULL);
+		return NULL;
+	}
+	db_delete(h);
+	return void_ok();
+}
+
+const struct handler calls_host[] = {
+	{"host.disable", host_disable, 300, 0},
+	{"host.enable", host_enable, 300, 0},
+	{"host.evacuate", host_evacuate, 3000, 0},
+	{"host.reboot", host_reboot, 1000, 0},
+	{"host.shutdown", host_shutdown, 1000, 0},
+	{"host.get_servertime", host_get_servertime, 0, 0},
+	{"host.get_management_interface", host_get_management_interface, 0, 0},
+	{"host.set_hostname_live", host_set_hostname_live, 0, 0},
+	{"host.destroy", host_destroy, 300, 0},
+	{NULL, NULL, 0, 0},
+};

@@ -1,0 +1,57 @@
+/* task.*: create, cancel, destroy, and the setters HTTP-handler clients use. */
+#include <string.h>
+
+#include "rpc.h"
+#include "sim.h"
+#include "util.h"
+
+static struct xv *task_create(struct call *c, struct xv **err)
+{
+	struct obj *t = db_create_named("task");
+	char now[32];
+
+	now_iso8601(now);
+	db_set_str(t, "name_label", arg_str(c, 0));
+	db_set_str(t, "name_description", arg_str(c, 1));
+	db_set(t, "created", xv_datetime(now));
+	db_set_str(t, "status", "pending");
+	db_set_str(t, "type", "<none/>");
+	db_set(t, "allowed_operations", xv_array());
+	xv_array_push(db_field(t, "allowed_operations"), xv_string("cancel"));
+	if (sim.local_host)
+		db_set_ref(t, "resident_on", sim.local_host);
+	if (c->session)
+		db_set_add(c->session, "tasks", t->ref);
+	return xv_string(t->ref);
+}
+
+static struct xv *task_cancel(struct call *c, struct xv **err)
+{
+	struct obj *t = arg_obj(c, 0, "task", err);
+
+	if (!t)
+		return NULL;
+	if (strcmp(db_str(t, "status"), "pending") != 0) {
+		*err = err_new("OPERATION_NOT_ALLOWED", "The task is not pending", NULL);
+		return NULL;
+	}
+	db_set_str(t, "status", "cancelling");
+	return xv_string("");
+}
+
+static struct xv *task_destroy(struct call *c, struct xv **err)
+{
+	struct obj *t = arg_obj(c, 0, "task", err);
+
+	if (!t)
+		return NULL;
+	db_delete(t);
+	return xv_string("");
+}
+
+const struct handler calls_task[] = {
+	{"task.create", task_create, 0, 0},
+	{"task.cancel", task_cancel, 100, 0},
+	{"task.destroy", task_destroy, 0, 0},
+	{NULL, NULL, 0, 0},
+};

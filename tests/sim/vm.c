@@ -1,0 +1,435 @@
+#include "vm.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+#include "util.h"
+
+static struct xv *ops(const char *first, ...)
+{
+	struct xv *a = xv_array();
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *))
+		xv_array_push(a, xv_string(s));
+	va_end(ap);
+	return a;
+}
+
+/* What xapi's allowed_operations shows for each state (the common ones). */
+void vm_refresh_ops(struct obj *vm)
+{
+	const char *ps = db_str(vm, "power_state");
+	struct xv *a;
+
+	if (xv_len(db_field(vm, "current_operations")) > 0) {
+		a = xv_array();
+	} else if (db_bool(vm, "is_control_domain")) {
+		a = ops("changing_memory_limits", "metadata_export", NULL);
+	} else if (db_bool(vm, "is_a_snapshot")) {
+		a = ops("revert", "clone", "copy", "export", "destroy", "metadata_export", "create_template", NULL);
+	} else if (db_bool(vm, "is_a_template")) {
+		a = ops("clone", "copy", "export", "provision", "destroy", "metadata_export", "changing_VCPUs",
+			"changing_memory_limits", "changing_static_range", "changing_dynamic_range", NULL);
+	} else if (strcmp(ps, "Halted") == 0) {
+		a = ops("start", "start_on", "clone", "copy", "snapshot", "export", "destroy", "provision",
+			"changing_VCPUs", "changing_memory_limits", "changing_static_range", "changing_dynamic_range",
+			"changing_shadow_memory", "make_into_template", "metadata_export", "migrate_send", NULL);
+	} else if (strcmp(ps, "Running") == 0) {
+		a = ops("clean_shutdown", "clean_reboot", "hard_shutdown", "hard_reboot", "suspend", "pause",
+			"snapshot", "checkpoint", "pool_migrate", "migrate_send", "changing_dynamic_range",
+			"changing_VCPUs_live", "metadata_export", "send_sysrq", "send_trigger", NULL);
+	} else if (strcmp(ps, "Paused") == 0) {
+		a = ops("unpause", "hard_shutdown", "hard_reboot", "snapshot", "metadata_export", NULL);
+	} else {
+		a = ops("resume", "resume_on", "hard_shutdown", "clone", "copy", "snapshot", "export", "destroy",
+			"metadata_export", NULL);
+	}
+	db_set(vm, "allowed_operations", a);
+}
+
+static struct obj *metrics_of(struct obj *vm)
+{
+	struct obj *m = db_ref(vm, "metrics");
+
+	if (!m) {
+		m = db_create_named("VM_metrics");
+		db_set_ref(vm, "metrics", m);
+		db_set_now(m, "install_time");
+		db_set_str(m, "current_domain_type", "unspecified");
+		db_set(m, "VCPUs_utilisation", xv_struct());
+	}
+	return m;
+}
+
+static struct obj *console_new(struct obj *vm, struct obj *host)
+{
+	struct obj *c = db_create_named("console");
+	char loc[256];
+
+	db_set_str(c, "protocol", "rfb");
+	db_set_ref(c, "VM", vm);
+	if (db_bool(vm, "is_control_domain"))
+		snprintf(loc, sizeof(loc), "%s://%s/console?ref=%s", sim.tls ? "https" : "http",
+			 db_str(host, "address"), c->ref);
+	else
+		snprintf(loc, sizeof(loc), "%s://%s/console?uuid=%s", sim.tls ? "https" : "http",
+			 db_str(host, "address"), db_str(c, "uuid"));
+	db_set_str(c, "location", loc);
+	return c;
+}
+
+static void drop_consoles(struct obj *vm)
+{
+	struct xv *cs = xv_copy(db_field(vm, "consoles"));
+
+	for (size_t i = 0; i < xv_len(cs); i++) {
+		struct obj *c = db_find(xv_str(xv_at(cs, i)));
+		if (c)
+			db_delete(c);
+	}
+	xv_free(cs);
+}
+
+static void set_devices_attached(struct obj *vm, const char *field, bool attached)
+{
+	const struct xv *devs = db_field(vm, field);
+
+	for (size_t i = 0; i < xv_len(devs); i++) {
+		struct obj *d = db_find(xv_str(xv_at(devs, i)));
+		if (d && db_bool(d, "currently_attached") != attached)
+			db_set_bool(d, "currently_attached", attached);
+	}
+}
+
+void vm_set_power(struct obj *vm, const char *state, struct obj *host)
+{
+	struct obj *m = metrics_of(vm);
+	struct obj *old_host = db_ref(vm, "resident_on");
+	bool live = strcmp(state, "Running") == 0 || strcmp(state, "Paused") == 0;
+	bool was_live = old_host != NULL;
+	int64_t vcpus = db_int(vm, "VCPUs_at_startup");
+
+	db_set_str(vm, "power_state", state);
+	db_set_ref(vm, "resident_on", live ? host : NULL);
+	db_set_ref(vm, "scheduled_to_be_resident_on", NULL);
+	if (live && !was_live) {
+		static int next_domid = 1;
+		struct xv *util = xv_struct();
+		db_set_int(vm, "domid", next_domid++);
+		db_set_now(m, "start_time");
+		db_set_int(m, "memory_actual", db_int(vm, "memory_dynamic_max"));
+		db_set_int(m, "VCPUs_number", vcpus);
+		for (int64_t i = 0; i < vcpus; i++) {
+			char k[24];
+			snprintf(k, sizeof(k), "%lld", (long long)i);
+			xv_struct_add(util, k, xv_double(0.05));
+		}
+		db_set(m, "VCPUs_utilisation", util);
+		db_set_str(m, "current_domain_type", db_str(vm, "domain_type"));
+		drop_consoles(vm);
+		console_new(vm, host);
+	} else if (live && old_host != host) {
+		drop_consoles(vm);
+		console_new(vm, host);
+	}
+	if (!live) {
+		db_set_int(vm, "domid", -1);
+		db_set_int(m, "memory_actual", strcmp(state, "Suspended") == 0 ? db_int(vm, "memory_dynamic_max") : 0);
+		db_set_int(m, "VCPUs_number", 0);
+		db_set(m, "VCPUs_utilisation", xv_struct());
+		db_set_str(m, "current_domain_type", "unspecified");
+		drop_consoles(vm);
+		if (strcmp(state, "Halted") == 0 && db_ref(vm, "guest_metrics")) {
+			struct obj *g = db_ref(vm, "guest_metrics");
+			db_set_ref(vm, "guest_metrics", NULL);
+			db_delete(g);
+		}
+	}
+	db_set_str(m, "state", "");
+	db_set_now(m, "last_updated");
+	set_devices_attached(vm, "VBDs", live);
+	set_devices_attached(vm, "VIFs", live);
+	vm_refresh_ops(vm);
+	if (old_host)
+		host_refresh_memory(old_host);
+	if (live && host && host != old_host)
+		host_refresh_memory(host);
+}
+
+struct obj *vm_add_vbd(struct obj *vm, struct obj *vdi, const char *userdevice, const char *type, const char *mode,
+		       bool bootable)
+{
+	struct obj *vbd = db_create_named("VBD");
+	bool cd = strcmp(type, "CD") == 0;
+
+	db_set_ref(vbd, "VM", vm);
+	db_set_ref(vbd, "VDI", vdi);
+	db_set_str(vbd, "userdevice", userdevice);
+	db_set_str(vbd, "device", cd ? "xvdd" : strcmp(userdevice, "0") == 0 ? "xvda" : "xvdb");
+	db_set_str(vbd, "type", type);
+	db_set_str(vbd, "mode", mode);
+	db_set_bool(vbd, "bootable", bootable);
+	db_set_bool(vbd, "empty", vdi == NULL);
+	db_set_bool(vbd, "unpluggable", true);
+	db_set_bool(vbd, "storage_lock", false);
+	db_set_bool(vbd, "currently_attached", db_ref(vm, "resident_on") != NULL);
+	db_set(vbd, "allowed_operations",
+	       cd ? ops(vdi ? "eject" : "insert", "attach", "unpause", "pause", NULL) : ops("attach", "unpause", "pause", NULL));
+	return vbd;
+}
+
+struct obj *vm_add_vif(struct obj *vm, struct obj *net, const char *device, const char *mac)
+{
+	struct obj *vif = db_create_named("VIF");
+
+	db_set_str(vif, "device", device);
+	db_set_ref(vif, "network", net);
+	db_set_ref(vif, "VM", vm);
+	db_set_str(vif, "MAC", mac);
+	db_set_int(vif, "MTU", 1500);
+	db_set_bool(vif, "MAC_autogenerated", true);
+	db_set_bool(vif, "currently_attached", db_ref(vm, "resident_on") != NULL);
+	db_set_str(vif, "locking_mode", "network_default");
+	db_set(vif, "allowed_operations", ops("attach", "unplug", NULL));
+	return vif;
+}
+
+/* Copies a VM record's user-visible settings onto another VM. */
+static void copy_settings(struct obj *dst, const struct obj *src)
+{
+	static const char *const fields[] = {
+		"name_description", "VCPUs_max", "VCPUs_at_startup", "VCPUs_params", "memory_static_max",
+		"memory_dynamic_max", "memory_dynamic_min", "memory_static_min", "memory_target", "HVM_boot_policy",
+		"HVM_boot_params", "platform", "other_config", "domain_type", "actions_after_shutdown",
+		"actions_after_reboot", "actions_after_crash", "actions_after_softreboot", "user_version",
+		"recommendations", "has_vendor_device", "tags", "PV_args", "PV_bootloader", "NVRAM",
+		"hardware_platform_version", "xenstore_data",
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		db_set(dst, fields[i], xv_copy(db_field(src, fields[i])));
+}
+
+static struct obj *vdi_copy(struct obj *vdi, struct obj *sr, const char *suffix, bool as_snapshot)
+{
+	struct obj *n = db_create_named("VDI");
+	char label[256];
+
+	snprintf(label, sizeof(label), "%s%s", db_str(vdi, "name_label"), suffix);
+	db_set_str(n, "name_label", label);
+	db_set_str(n, "name_description", db_str(vdi, "name_description"));
+	db_set_ref(n, "SR", sr ? sr : db_ref(vdi, "SR"));
+	db_set_int(n, "virtual_size", db_int(vdi, "virtual_size"));
+	db_set_int(n, "physical_utilisation", db_int(vdi, "physical_utilisation"));
+	db_set_str(n, "type", db_str(vdi, "type"));
+	db_set_bool(n, "read_only", db_bool(vdi, "read_only"));
+	db_set_bool(n, "managed", true);
+	db_set(n, "sm_config", xv_copy(db_field(vdi, "sm_config")));
+	db_set(n, "allowed_operations", xv_copy(db_field(vdi, "allowed_operations")));
+	db_set_str(n, "location", db_str(n, "uuid"));
+	if (as_snapshot) {
+		db_set_bool(n, "is_a_snapshot", true);
+		db_set_ref(n, "snapshot_of", vdi);
+		db_set_now(n, "snapshot_time");
+	}
+	/* the copy starts with the same bytes */
+	db_map_put(n, "other_config", "content_of", db_map_get(vdi, "other_config", "content_of")
+							     ? db_map_get(vdi, "other_config", "content_of")
+							     : db_str(vdi, "uuid"));
+	sr_refresh_usage(db_ref(n, "SR"));
+	return n;
+}
+
+/* Clones vm's disks and devices onto dst (a clone, copy or snapshot). */
+static void copy_devices(struct obj *dst, struct obj *src, struct obj *sr, bool snapshot)
+{
+	struct xv *vbds = xv_copy(db_field(src, "VBDs"));
+	struct xv *vifs = xv_copy(db_field(src, "VIFs"));
+
+	for (size_t i = 0; i < xv_len(vbds); i++) {
+		struct obj *vbd = db_find(xv_str(xv_at(vbds, i)));
+		struct obj *vdi = vbd ? db_ref(vbd, "VDI") : NULL;
+		bool cd = vbd && strcmp(db_str(vbd, "type"), "CD") == 0;
+		struct obj *nv = NULL;
+
+		if (!vbd)
+			continue;
+		if (vdi && !cd)
+			nv = vdi_copy(vdi, sr, snapshot ? "" : "", snapshot);
+		else if (vdi)
+			nv = vdi; /* an ISO stays the same ISO */
+		{
+			struct obj *n = vm_add_vbd(dst, nv, db_str(vbd, "userdevice"), db_str(vbd, "type"),
+						   db_str(vbd, "mode"), db_bool(vbd, "bootable"));
+			db_set_str(n, "device", db_str(vbd, "device"));
+			db_set_bool(n, "currently_attached", false);
+		}
+	}
+	for (size_t i = 0; i < xv_len(vifs); i++) {
+		struct obj *vif = db_find(xv_str(xv_at(vifs, i)));
+		if (vif) {
+			struct obj *n = vm_add_vif(dst, db_ref(vif, "network"), db_str(vif, "device"), db_str(vif, "MAC"));
+			db_set(n, "other_config", xv_copy(db_field(vif, "other_config")));
+			db_set_bool(n, "currently_attached", false);
+		}
+	}
+	xv_free(vbds);
+	xv_free(vifs);
+}
+
+struct obj *vm_clone(struct obj *vm, const char *name, struct obj *sr)
+{
+	struct obj *n = db_create_named("VM");
+
+	db_set_str(n, "name_label", name);
+	copy_settings(n, vm);
+	db_set_bool(n, "is_a_template", db_bool(vm, "is_a_template") && !db_bool(vm, "is_a_snapshot"));
+	if (db_bool(vm, "is_a_snapshot"))
+		db_set_bool(n, "is_a_template", false);
+	db_set_str(n, "power_state", "Halted");
+	db_set_int(n, "domid", -1);
+	db_map_del(n, "other_config", "default_template");
+	db_map_put(n, "other_config", "mac_seed", db_str(n, "uuid"));
+	metrics_of(n);
+	copy_devices(n, vm, sr, false);
+	vm_refresh_ops(n);
+	return n;
+}
+
+struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory)
+{
+	struct obj *s = db_create_named("VM");
+
+	db_set_str(s, "name_label", name);
+	copy_settings(s, vm);
+	db_set_bool(s, "is_a_template", true);
+	db_set_bool(s, "is_a_snapshot", true);
+	db_set_ref(s, "snapshot_of", vm);
+	db_set_now(s, "snapshot_time");
+	db_set_str(s, "power_state", with_memory && strcmp(db_str(vm, "power_state"), "Running") == 0 ? "Suspended" : "Halted");
+	db_set_int(s, "domid", -1);
+	db_set_str(s, "transportable_snapshot_id", "");
+	db_set(s, "snapshot_info", xv_struct());
+	metrics_of(s);
+	copy_devices(s, vm, NULL, true);
+	vm_refresh_ops(s);
+	db_touch(vm);
+	return s;
+}
+
+struct obj *vm_make_dom0(struct obj *host)
+{
+	struct obj *vm = db_create_named("VM");
+	char name[128];
+
+	snprintf(name, sizeof(name), "Control domain on host: %s", db_str(host, "name_label"));
+	db_set_str(vm, "name_label", name);
+	db_set_str(vm, "name_description", "The domain which manages physical devices and manages other domains");
+	db_set_bool(vm, "is_control_domain", true);
+	db_set_int(vm, "VCPUs_max", 16);
+	db_set_int(vm, "VCPUs_at_startup", 16);
+	db_set_int(vm, "memory_static_max", 8LL << 30);
+	db_set_int(vm, "memory_dynamic_max", 8LL << 30);
+	db_set_int(vm, "memory_dynamic_min", 8LL << 30);
+	db_set_int(vm, "memory_static_min", 4LL << 30);
+	db_set_int(vm, "memory_target", 8LL << 30);
+	db_set_str(vm, "domain_type", "pv");
+	db_set_str(vm, "actions_after_shutdown", "destroy");
+	db_set_str(vm, "actions_after_reboot", "restart");
+	db_set_str(vm, "actions_after_crash", "restart");
+	db_set(vm, "other_config", xv_struct());
+	db_set_ref(host, "control_domain", vm);
+	vm_set_power(vm, "Running", host);
+	db_set_int(vm, "domid", 0);
+	return vm;
+}
+
+void vm_destroy(struct obj *vm, bool with_disks)
+{
+	struct xv *vbds = xv_copy(db_field(vm, "VBDs"));
+	struct xv *vifs = xv_copy(db_field(vm, "VIFs"));
+	struct xv *snaps = xv_copy(db_field(vm, "snapshots"));
+	struct obj *m = db_ref(vm, "metrics"), *g = db_ref(vm, "guest_metrics");
+
+	for (size_t i = 0; i < xv_len(vbds); i++) {
+		struct obj *vbd = db_find(xv_str(xv_at(vbds, i)));
+		struct obj *vdi = vbd ? db_ref(vbd, "VDI") : NULL;
+		bool cd;
+		if (!vbd)
+			continue;
+		cd = strcmp(db_str(vbd, "type"), "CD") == 0;
+		db_delete(vbd);
+		/* an ISO in the drive is not the VM's disk */
+		if (with_disks && vdi && !cd && xv_len(db_field(vdi, "VBDs")) == 0) {
+			struct obj *sr = db_ref(vdi, "SR");
+			db_delete(vdi);
+			if (sr)
+				sr_refresh_usage(sr);
+		}
+	}
+	for (size_t i = 0; i < xv_len(vifs); i++) {
+		struct obj *vif = db_find(xv_str(xv_at(vifs, i)));
+		if (vif)
+			db_delete(vif);
+	}
+	/* snapshots outlive their VM in xapi; they just lose snapshot_of */
+	for (size_t i = 0; i < xv_len(snaps); i++) {
+		struct obj *s = db_find(xv_str(xv_at(snaps, i)));
+		if (s)
+			db_set_ref(s, "snapshot_of", NULL);
+	}
+	drop_consoles(vm);
+	db_delete(vm);
+	if (m)
+		db_delete(m);
+	if (g)
+		db_delete(g);
+	xv_free(vbds);
+	xv_free(vifs);
+	xv_free(snaps);
+}
+
+int64_t host_free_memory(const struct obj *host)
+{
+	struct obj *m = db_ref(host, "metrics");
+	int64_t total = m ? db_int(m, "memory_total") : 0;
+	int64_t used = db_int(host, "memory_overhead");
+	const struct xv *rs = db_field(host, "resident_VMs");
+
+	for (size_t i = 0; i < xv_len(rs); i++) {
+		struct obj *vm = db_find(xv_str(xv_at(rs, i)));
+		if (vm)
+			used += db_int(vm, "memory_dynamic_max") + db_int(vm, "memory_overhead");
+	}
+	return total > used ? total - used : 0;
+}
+
+void host_refresh_memory(struct obj *host)
+{
+	struct obj *m = db_ref(host, "metrics");
+
+	if (m) {
+		db_set_int(m, "memory_free", host_free_memory(host));
+		db_set_now(m, "last_updated");
+	}
+}
+
+void sr_refresh_usage(struct obj *sr)
+{
+	const struct xv *vdis = db_field(sr, "VDIs");
+	int64_t virt = 0, phys = 0;
+
+	for (size_t i = 0; i < xv_len(vdis); i++) {
+		struct obj *v = db_find(xv_str(xv_at(vdis, i)));
+		if (v) {
+			virt += db_int(v, "virtual_size");
+			phys += db_int(v, "physical_utilisation");
+		}
+	}
+	db_set_int(sr, "virtual_allocation", virt);
+	db_set_int(sr, "physical_utilisation", phys);
+}
