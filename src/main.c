@@ -1,40 +1,327 @@
 /* xentui: arguments, configuration, start. */
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cache.h"
+#include "config.h"
+#include "list.h"
+#include "loop.h"
+#include "net.h"
+#include "secret.h"
+#include "util.h"
+#include "xapi.h"
 
 #define XENTUI_VERSION "0.1.0"
+
+struct options {
+	bool demo;
+	const char *config;
+	const char *user;
+	const char *password_file;
+	const char *password_env;
+	bool insecure;
+	const char *fingerprint;
+	const char *vnc;
+	const char *theme;
+	const char *log;
+	const char *target; /* URL or server name */
+	const char *list_kind;
+	bool json;
+};
 
 static void usage(FILE *f)
 {
 	fputs("usage: xentui [options] [URL | SERVER-NAME]\n"
 	      "       xentui list hosts|vms|srs|networks|tasks [--json] [connection options]\n"
 	      "  --demo                start xapi-sim on a free loopback port and connect to it\n"
-	      "  -c, --config FILE     configuration file\n"
+	      "  -c, --config FILE     configuration file (default $XDG_CONFIG_HOME/xentui/config)\n"
 	      "  -u, --user USER       default root\n"
 	      "  --password-file FILE  read the password from the first line of FILE\n"
 	      "  --password-env VAR    read the password from an environment variable\n"
 	      "  -k, --insecure        accept any TLS certificate\n"
-	      "  --fingerprint SHA256  accept only this certificate\n"
-	      "  --vnc HOST:PORT       open the console viewer on a plain RFB server\n"
+	      "  --fingerprint SHA256  accept only this certificate (hex SHA-256 of the DER certificate)\n"
+	      "  --vnc HOST:PORT       open the console viewer on a plain RFB server (no XenAPI)\n"
 	      "  --theme NAME          a theme from themes/ or a path\n"
-	      "  --log FILE            write a debug log\n"
-	      "  -h, --help; -V, --version\n",
+	      "  --log FILE            write a debug log (never passwords or session ids)\n"
+	      "  -h, --help; -V, --version\n"
+	      "URL: https://host[:port], http://host[:port], unix:/var/lib/xcp/xapi\n",
 	      f);
+}
+
+/* Exit status: 0 success, 1 runtime failure, 2 bad usage. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{"demo", no_argument, NULL, 'D'},
+		{"config", required_argument, NULL, 'c'},
+		{"user", required_argument, NULL, 'u'},
+		{"password-file", required_argument, NULL, 'F'},
+		{"password-env", required_argument, NULL, 'E'},
+		{"insecure", no_argument, NULL, 'k'},
+		{"fingerprint", required_argument, NULL, 'P'},
+		{"vnc", required_argument, NULL, 'N'},
+		{"theme", required_argument, NULL, 't'},
+		{"log", required_argument, NULL, 'L'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	char fp[65];
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "c:u:khV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D': o->demo = true; break;
+		case 'c': o->config = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'F': o->password_file = optarg; break;
+		case 'E': o->password_env = optarg; break;
+		case 'k': o->insecure = true; break;
+		case 'P': o->fingerprint = optarg; break;
+		case 'N': o->vnc = optarg; break;
+		case 't': o->theme = optarg; break;
+		case 'L': o->log = optarg; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("xentui %s\n", XENTUI_VERSION); exit(0);
+		default: usage(stderr); return 2;
+		}
+	}
+	if (o->fingerprint && !fingerprint_normalise(o->fingerprint, fp)) {
+		fprintf(stderr, "xentui: --fingerprint wants 64 hex digits (a SHA-256), colons allowed\n");
+		return 2;
+	}
+	if (optind < argc && strcmp(argv[optind], "list") == 0) {
+		if (optind + 1 >= argc || !list_kind_valid(argv[optind + 1])) {
+			fprintf(stderr, "xentui: list what? hosts, vms, srs, networks or tasks\n");
+			return 2;
+		}
+		o->list_kind = argv[optind + 1];
+		optind += 2;
+	}
+	if (optind < argc)
+		o->target = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "xentui: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o->json && !o->list_kind) {
+		fprintf(stderr, "xentui: --json goes with list\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* ---- a connection from options and configuration -------------------------- */
+
+struct session_ctx {
+	struct loop *loop;
+	struct net *net;
+	struct xapi *x;
+	struct cache *cache;
+	const char *list_kind;
+	bool json;
+	bool interactive;
+	int status;
+};
+
+static char *password_for(const struct options *o, const struct server_cfg *sv, const char *user, const char *url,
+			  char **err)
+{
+	if (o->password_file)
+		return secret_from_file(o->password_file, err);
+	if (o->password_env)
+		return secret_from_env(o->password_env, err);
+	if (sv && sv->password_file)
+		return secret_from_file(sv->password_file, err);
+	if (sv && sv->password_env)
+		return secret_from_env(sv->password_env, err);
+	if (sv && sv->password_command)
+		return secret_from_command(sv->password_command, err);
+	{
+		char *prompt = xasprintf("Password for %s at %s: ", user, url);
+		char *p = secret_prompt(prompt, err);
+		free(prompt);
+		return p;
+	}
+}
+
+static void on_logged_out(struct xapi *x, void *ud)
+{
+	struct session_ctx *s = ud;
+
+	loop_stop(s->loop, s->status);
+}
+
+static void finish_list(struct session_ctx *s, int status)
+{
+	s->status = status;
+	cache_stop(s->cache);
+	xapi_logout(s->x, on_logged_out, s);
+}
+
+static bool ask_yes(const char *question)
+{
+	char *err = NULL;
+	char *answer;
+	bool yes;
+
+	answer = secret_prompt(question, &err); /* reads from the terminal */
+	free(err);
+	yes = answer && (answer[0] == 'y' || answer[0] == 'Y');
+	free(answer);
+	return yes;
+}
+
+static void on_cache(struct cache *c, enum cache_op op, const char *cls, const char *ref, void *ud)
+{
+	struct session_ctx *s = ud;
+	struct xapi *x = s->x;
+
+	if (op == CACHE_LOADED && cache_loaded(c)) {
+		list_print(c, s->list_kind, s->json, stdout);
+		fflush(stdout);
+		finish_list(s, 0);
+		return;
+	}
+	if (op != CACHE_STATUS)
+		return;
+	if (xapi_state(x) == XAPI_FAILED) {
+		const char *seen = xapi_seen_fingerprint(x);
+		enum xapi_failure kind;
+		const char *why = xapi_last_error(x, &kind);
+		if (s->interactive && kind == XAPI_CERT_UNKNOWN) {
+			char *q = xasprintf("The certificate of %s is not known.\nSHA-256 fingerprint: %s\nAccept it? [y/N] ",
+					    xapi_url(x), seen);
+			bool yes = ask_yes(q);
+			free(q);
+			if (yes) {
+				xapi_accept_fingerprint(x);
+				return;
+			}
+		}
+		fprintf(stderr, "xentui: %s\n", why);
+		if (kind == XAPI_CERT_UNKNOWN)
+			fprintf(stderr, "xentui: to accept it, pass --fingerprint %s\n", seen);
+		s->status = 1;
+		cache_stop(s->cache);
+		loop_stop(s->loop, 1);
+		return;
+	}
+	if (xapi_state(x) == XAPI_RETRY || cache_failed(c)) {
+		/* `list` is a one-shot: report the failure instead of waiting forever */
+		fprintf(stderr, "xentui: %s\n", cache_failed(c) ? cache_status(c) : xapi_last_error(x, NULL));
+		s->status = 1;
+		cache_stop(s->cache);
+		loop_stop(s->loop, 1);
+	}
+}
+
+static void on_stop_signal(struct loop *l, int sig, void *ud)
+{
+	struct session_ctx *s = ud;
+
+	fprintf(stderr, "xentui: interrupted\n");
+	s->status = 1;
+	loop_stop(l, 1);
+}
+
+static int run_list(const struct options *o, const struct config *cfg)
+{
+	const struct server_cfg *sv = NULL;
+	struct xapi_opts xo;
+	struct session_ctx s;
+	char *password, *err = NULL;
+	const char *url = o->target;
+	int rc;
+
+	if (!url && cfg->nservers == 1)
+		sv = &cfg->servers[0];
+	else if (url && !strstr(url, ":") && !(sv = config_server(cfg, url))) {
+		fprintf(stderr, "xentui: no server named '%s' in %s\n", url, cfg->path);
+		return 2;
+	} else if (url && strstr(url, "://") == NULL && strncmp(url, "unix:", 5) != 0 && !sv) {
+		fprintf(stderr, "xentui: '%s' is neither a URL (https://host) nor a server name\n", url);
+		return 2;
+	}
+	if (!url && !sv) {
+		fprintf(stderr, "xentui: which pool? give a URL or a server name from %s\n", cfg->path);
+		return 2;
+	}
+	if (!url || sv)
+		url = sv->url;
+	memset(&xo, 0, sizeof(xo));
+	xo.url = url;
+	xo.user = o->user ? o->user : sv && sv->user ? sv->user : "root";
+	xo.fingerprint = o->fingerprint ? o->fingerprint : sv ? sv->fingerprint : NULL;
+	xo.insecure = o->insecure || (sv && sv->insecure);
+	xo.known_hosts = cfg->known_hosts;
+	password = password_for(o, sv, xo.user, url, &err);
+	if (!password) {
+		fprintf(stderr, "xentui: %s\n", err);
+		free(err);
+		return 1;
+	}
+	xo.password = password;
+
+	memset(&s, 0, sizeof(s));
+	s.loop = loop_new();
+	s.net = net_new(s.loop);
+	s.x = xapi_new(s.net, s.loop, &xo);
+	secret_free(password);
+	s.cache = cache_new(s.x, s.loop);
+	s.list_kind = o->list_kind;
+	s.json = o->json;
+	s.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	cache_subscribe(s.cache, on_cache, &s);
+	loop_signal(s.loop, SIGINT, on_stop_signal, &s);
+	loop_signal(s.loop, SIGTERM, on_stop_signal, &s);
+	cache_start(s.cache);
+	rc = loop_run(s.loop);
+	/* stop the cache first: xapi_free answers its pending calls */
+	cache_stop(s.cache);
+	xapi_free(s.x);
+	cache_free(s.cache);
+	net_free(s.net);
+	loop_free(s.loop);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
-			printf("xentui %s\n", XENTUI_VERSION);
-			return 0;
-		}
+	struct options o;
+	struct config cfg;
+	char *err = NULL;
+	int rc;
+
+	setlocale(LC_ALL, "");
+	signal(SIGPIPE, SIG_IGN);
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (!config_load(o.config, &cfg, &err)) {
+		fprintf(stderr, "xentui: %s\n", err);
+		free(err);
+		return 1;
 	}
-	usage(stderr);
-	fputs("xentui: the client is not built yet; see build/xapi-sim\n", stderr);
-	return 2;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (o.list_kind) {
+		rc = run_list(&o, &cfg);
+	} else {
+		fprintf(stderr, "xentui: the full-screen interface is not part of this build yet; "
+				"use `xentui list vms URL`\n");
+		rc = 2;
+	}
+	curl_global_cleanup();
+	config_free(&cfg);
+	return rc;
 }

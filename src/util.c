@@ -90,6 +90,7 @@ void buf_reserve(struct buf *b, size_t extra)
 	while (cap < need)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);
+	b->data[b->len] = '\0';
 	b->cap = cap;
 }
 

@@ -182,7 +182,25 @@ struct xmlrpc_decoder {
 	struct buf text;
 	struct xmlrpc_msg msg;
 	char *error;
+	xmlrpc_member_filter filter;
+	void *filter_ud;
 };
+
+void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud)
+{
+	d->filter = fn;
+	d->filter_ud = ud;
+}
+
+static int struct_depth(const struct xmlrpc_decoder *d)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->depth; i++)
+		if (d->stack[i].kind == F_STRUCT)
+			n++;
+	return n;
+}
 
 static void fail(struct xmlrpc_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -475,7 +493,10 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 			fail(d, "<member> without a name or a value");
 			return;
 		}
-		xv_struct_set(p->v, f->name, f->v);
+		if (d->filter && !d->filter(d->filter_ud, struct_depth(d), f->name))
+			xv_free(f->v);
+		else /* xapi never repeats a key: skip the quadratic duplicate check */
+			xv_struct_add(p->v, f->name, f->v);
 		free(f->name);
 		return;
 	case F_PARAM:

@@ -44,6 +44,12 @@ bool xmlrpc_decoder_feed(struct xmlrpc_decoder *d, const char *data, size_t len)
 bool xmlrpc_decoder_finish(struct xmlrpc_decoder *d, struct xmlrpc_msg *out);
 const char *xmlrpc_decoder_error(const struct xmlrpc_decoder *d);
 
+/* Drops struct members the caller has no use for while decoding, so a large
+ * reply never exists whole in memory. depth counts the structs around the
+ * member (1 = the outermost). Return false to drop the member. */
+typedef bool (*xmlrpc_member_filter)(void *ud, int depth, const char *name);
+void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud);
+
 /* One-shot: decodes a whole document. On failure *err is set (free it). */
 bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err);
 

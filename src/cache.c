@@ -1,0 +1,676 @@
+#include "cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hmap.h"
+#include "util.h"
+
+#define EVENT_TIMEOUT_S 30.0
+
+/* The classes xentui keeps, and the fields of each its screens use: the rest
+ * is dropped while decoding, so 5,000 VMs stay small. NULL keeps everything. */
+static const char *const f_pool[] = {"uuid", "name_label", "name_description", "master", "default_SR",
+	"ha_enabled", "other_config", "tags", "allowed_operations", "current_operations", NULL};
+static const char *const f_host[] = {"uuid", "name_label", "name_description", "hostname", "address", "enabled",
+	"metrics", "host_CPUs", "PIFs", "PBDs", "resident_VMs", "control_domain", "software_version", "cpu_info",
+	"bios_strings", "memory_overhead", "allowed_operations", "current_operations", "other_config", "PCIs",
+	"edition", "API_version_major", "API_version_minor", "ssh_enabled", "timezone", "tags", NULL};
+static const char *const f_host_metrics[] = {"uuid", "memory_total", "memory_free", "live", "last_updated", NULL};
+static const char *const f_host_cpu[] = {"uuid", "host", "number", "utilisation", "modelname", "speed", "vendor", NULL};
+static const char *const f_vm[] = {"uuid", "name_label", "name_description", "power_state", "is_a_template",
+	"is_default_template", "is_a_snapshot", "is_control_domain", "resident_on", "affinity", "memory_static_max",
+	"memory_dynamic_max", "memory_dynamic_min", "memory_static_min", "VCPUs_max", "VCPUs_at_startup", "VBDs", "VIFs",
+	"consoles", "metrics", "guest_metrics", "snapshots", "snapshot_of", "snapshot_time", "tags", "other_config",
+	"allowed_operations", "current_operations", "domain_type", "HVM_boot_params", "platform", "blocked_operations",
+	"parent", "domid", NULL};
+static const char *const f_vm_metrics[] = {"uuid", "memory_actual", "VCPUs_number", "VCPUs_utilisation",
+	"start_time", "install_time", NULL};
+static const char *const f_guest[] = {"uuid", "os_version", "PV_drivers_version", "PV_drivers_up_to_date",
+	"PV_drivers_detected", "networks", "other", "live", "can_use_hotplug_vbd", "can_use_hotplug_vif", NULL};
+static const char *const f_vbd[] = {"uuid", "VM", "VDI", "device", "userdevice", "bootable", "mode", "type", "empty",
+	"currently_attached", "allowed_operations", "unpluggable", NULL};
+static const char *const f_vdi[] = {"uuid", "name_label", "name_description", "SR", "VBDs", "virtual_size",
+	"physical_utilisation", "type", "sharable", "read_only", "is_a_snapshot", "snapshot_of", "snapshots",
+	"allowed_operations", "current_operations", "location", "managed", "missing", "other_config", "is_tools_iso",
+	"snapshot_time", NULL};
+static const char *const f_vif[] = {"uuid", "device", "network", "VM", "MAC", "MTU", "currently_attached",
+	"other_config", "locking_mode", "allowed_operations", NULL};
+static const char *const f_sr[] = {"uuid", "name_label", "name_description", "type", "content_type", "shared",
+	"physical_size", "physical_utilisation", "virtual_allocation", "VDIs", "PBDs", "allowed_operations",
+	"current_operations", "other_config", "sm_config", "is_tools_sr", "tags", NULL};
+static const char *const f_pbd[] = {"uuid", "host", "SR", "device_config", "currently_attached", NULL};
+static const char *const f_network[] = {"uuid", "name_label", "name_description", "bridge", "MTU", "PIFs", "VIFs",
+	"other_config", "managed", "tags", NULL};
+static const char *const f_pif[] = {"uuid", "device", "network", "host", "MAC", "MTU", "VLAN", "physical",
+	"currently_attached", "management", "ip_configuration_mode", "IP", "netmask", "gateway", "DNS", "metrics",
+	"bond_master_of", "bond_slave_of", "VLAN_master_of", "ipv6_configuration_mode", "IPv6", "primary_address_type",
+	NULL};
+static const char *const f_pif_metrics[] = {"uuid", "carrier", "speed", "duplex", "vendor_name", "device_name",
+	"pci_bus_path", NULL};
+static const char *const f_task[] = {"uuid", "name_label", "name_description", "status", "progress", "created",
+	"finished", "result", "error_info", "resident_on", "allowed_operations", "other_config", "subtask_of", NULL};
+static const char *const f_message[] = {"uuid", "name", "priority", "cls", "obj_uuid", "timestamp", "body", NULL};
+static const char *const f_console[] = {"uuid", "protocol", "location", "VM", NULL};
+static const char *const f_sm[] = {"uuid", "name_label", "name_description", "type", "capabilities", "configuration",
+	NULL};
+static const char *const f_pci[] = {"uuid", "class_name", "vendor_name", "device_name", "host", "pci_id",
+	"driver_name", NULL};
+static const char *const f_vlan[] = {"uuid", "tagged_PIF", "untagged_PIF", "tag", NULL};
+static const char *const f_bond[] = {"uuid", "master", "slaves", "mode", NULL};
+
+static const struct kept {
+	const char *cls;
+	const char *const *fields;
+} classes[] = {
+	{"pool", f_pool}, {"host", f_host}, {"host_metrics", f_host_metrics}, {"host_cpu", f_host_cpu},
+	{"VM", f_vm}, {"VM_metrics", f_vm_metrics}, {"VM_guest_metrics", f_guest}, {"VBD", f_vbd},
+	{"VDI", f_vdi}, {"VIF", f_vif}, {"SR", f_sr}, {"PBD", f_pbd}, {"network", f_network}, {"PIF", f_pif},
+	{"PIF_metrics", f_pif_metrics}, {"task", f_task}, {"message", f_message}, {"console", f_console},
+	{"SM", f_sm}, {"PCI", f_pci}, {"VLAN", f_vlan}, {"Bond", f_bond},
+};
+#define NCLASSES (sizeof(classes) / sizeof(classes[0]))
+
+struct entry {
+	char *ref;
+	int cls;
+	struct xv *rec;
+	char *uuid; /* key of the uuid index */
+};
+
+struct sub {
+	cache_fn fn;
+	void *ud;
+	struct sub *next;
+};
+
+struct cache {
+	struct xapi *x;
+	struct loop *loop;
+	struct hmap by_ref;
+	struct hmap by_uuid;
+	size_t count[NCLASSES];
+	struct sub *subs;
+	char *token;
+	unsigned generation; /* bumps on every (re)load; stale replies are ignored */
+	unsigned login_seen;
+	int pending;          /* get_all_records still out */
+	bool loaded, running, failed, polling, stopped;
+	char *status;
+	struct loop_timer *retry;
+};
+
+/* ---- records ------------------------------------------------------------- */
+
+static int class_index(const char *cls)
+{
+	for (size_t i = 0; i < NCLASSES; i++)
+		if (strcasecmp(classes[i].cls, cls) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool keep_field(int cls, const char *name)
+{
+	const char *const *f = classes[cls].fields;
+
+	if (!f)
+		return true;
+	for (; *f; f++)
+		if (strcmp(*f, name) == 0)
+			return true;
+	return false;
+}
+
+/* Drops the fields xentui never reads (for records that arrive whole). */
+static void trim(int cls, struct xv *rec)
+{
+	size_t k = 0;
+
+	if (!rec || rec->type != XV_STRUCT)
+		return;
+	for (size_t i = 0; i < rec->u.st.n; i++) {
+		if (keep_field(cls, rec->u.st.k[i])) {
+			rec->u.st.k[k] = rec->u.st.k[i];
+			rec->u.st.v[k++] = rec->u.st.v[i];
+		} else {
+			free(rec->u.st.k[i]);
+			xv_free(rec->u.st.v[i]);
+		}
+	}
+	rec->u.st.n = k;
+}
+
+static void notify(struct cache *c, enum cache_op op, const char *cls, const char *ref)
+{
+	for (struct sub *s = c->subs; s;) {
+		struct sub *next = s->next; /* a subscriber may unsubscribe itself */
+		s->fn(c, op, cls, ref, s->ud);
+		s = next;
+	}
+}
+
+static void entry_free(struct entry *e)
+{
+	free(e->ref);
+	free(e->uuid);
+	xv_free(e->rec);
+	free(e);
+}
+
+/* Stores rec (taken) for ref; returns whether it was new. */
+static bool store(struct cache *c, int cls, const char *ref, struct xv *rec)
+{
+	struct entry *e = hmap_get(&c->by_ref, ref);
+	const char *uuid = xv_str(xv_struct_get(rec, "uuid"));
+
+	if (e) {
+		if (e->uuid)
+			hmap_del(&c->by_uuid, e->uuid);
+		free(e->uuid);
+		xv_free(e->rec);
+	} else {
+		e = xcalloc(1, sizeof(*e));
+		e->ref = xstrdup(ref);
+		e->cls = cls;
+		hmap_put(&c->by_ref, e->ref, e);
+		c->count[cls]++;
+	}
+	e->rec = rec;
+	e->uuid = uuid && *uuid ? xstrdup(uuid) : NULL;
+	if (e->uuid)
+		hmap_put(&c->by_uuid, e->uuid, e);
+	return e->cls == cls;
+}
+
+static bool forget(struct cache *c, const char *ref)
+{
+	struct entry *e = hmap_del(&c->by_ref, ref);
+
+	if (!e)
+		return false;
+	if (e->uuid)
+		hmap_del(&c->by_uuid, e->uuid);
+	c->count[e->cls]--;
+	entry_free(e);
+	return true;
+}
+
+static bool free_entry_cb(const char *key, void *value, void *ud)
+{
+	entry_free(value);
+	return true;
+}
+
+static void clear(struct cache *c)
+{
+	hmap_each(&c->by_ref, free_entry_cb, NULL);
+	hmap_free(&c->by_ref);
+	hmap_free(&c->by_uuid);
+	memset(c->count, 0, sizeof(c->count));
+}
+
+static void set_status(struct cache *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_status(struct cache *c, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	free(c->status);
+	c->status = buf_steal(&b);
+	notify(c, CACHE_STATUS, NULL, NULL);
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+struct req {
+	struct cache *c;
+	unsigned generation;
+	int cls;
+};
+
+static struct req *req_new(struct cache *c, int cls)
+{
+	struct req *r = xmalloc(sizeof(*r));
+
+	r->c = c;
+	r->generation = c->generation;
+	r->cls = cls;
+	return r;
+}
+
+static void reload(struct cache *c);
+static void poll_events(struct cache *c);
+
+static void on_retry_timer(struct loop *l, void *ud)
+{
+	struct cache *c = ud;
+
+	c->retry = NULL;
+	reload(c);
+}
+
+/* After a failure that is not the connection's (those the xapi layer
+ * retries): try the whole load again a little later. */
+static void retry_later(struct cache *c, const char *why)
+{
+	c->polling = false;
+	if (!c->running || c->retry)
+		return;
+	set_status(c, "%s", why);
+	c->retry = loop_timer(c->loop, 5000, on_retry_timer, c);
+}
+
+static void apply_event(struct cache *c, const struct xv *ev)
+{
+	const char *cls = xv_str(xv_struct_get(ev, "class"));
+	const char *op = xv_str(xv_struct_get(ev, "operation"));
+	const char *ref = xv_str(xv_struct_get(ev, "ref"));
+	struct xv *snap = xv_struct_get(ev, "snapshot");
+	int k;
+
+	if (!cls || !op || !ref || (k = class_index(cls)) < 0)
+		return;
+	if (strcmp(op, "del") == 0) {
+		if (forget(c, ref))
+			notify(c, CACHE_DEL, classes[k].cls, ref);
+		return;
+	}
+	if (!snap || snap->type != XV_STRUCT)
+		return;
+	{
+		bool existed = hmap_get(&c->by_ref, ref) != NULL;
+		struct xv *rec = xv_copy(snap);
+		trim(k, rec);
+		store(c, k, ref, rec);
+		notify(c, existed ? CACHE_MOD : CACHE_ADD, classes[k].cls, ref);
+	}
+}
+
+static void on_events(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct req *q = ud;
+	struct cache *c = q->c;
+	const struct xv *evs;
+
+	if (q->generation != c->generation || !c->running) {
+		free(q);
+		return;
+	}
+	free(q);
+	c->polling = false;
+	if (r->failure == XAPI_API) {
+		const char *code = xv_str(xv_at(r->error, 0));
+		/* the token is no good any more: start from scratch */
+		if (code && (strcmp(code, "EVENTS_LOST") == 0 || strcmp(code, "EVENT_FROM_TOKEN_PARSE_FAILURE") == 0)) {
+			reload(c);
+			return;
+		}
+		retry_later(c, r->message);
+		return;
+	}
+	if (r->failure != XAPI_OK) {
+		/* the connection is lost: the xapi layer reconnects, on_state reloads */
+		if (xapi_state(c->x) == XAPI_READY)
+			retry_later(c, r->message);
+		return;
+	}
+	if (xapi_login_count(c->x) != c->login_seen) {
+		reload(c); /* a new session: events may have been missed */
+		return;
+	}
+	evs = xv_struct_get(r->value, "events");
+	for (size_t i = 0; i < xv_len(evs); i++)
+		apply_event(c, xv_at(evs, i));
+	if (xv_str(xv_struct_get(r->value, "token"))) {
+		free(c->token);
+		c->token = xstrdup(xv_str(xv_struct_get(r->value, "token")));
+	}
+	poll_events(c);
+}
+
+static void poll_events(struct cache *c)
+{
+	struct xv *p, *cls;
+
+	if (!c->running || c->polling)
+		return;
+	p = xv_array();
+	cls = xv_array();
+	for (size_t i = 0; i < NCLASSES; i++)
+		xv_array_push(cls, xv_string(classes[i].cls));
+	xv_array_push(p, cls);
+	xv_array_push(p, xv_string(c->token ? c->token : ""));
+	xv_array_push(p, xv_double(EVENT_TIMEOUT_S));
+	c->polling = true;
+	xapi_call_long(c->x, "event.from", p, EVENT_TIMEOUT_S, on_events, req_new(c, -1));
+}
+
+/* ---- the initial load ---------------------------------------------------------- */
+
+static bool filter_record_fields(void *ud, int depth, const char *name)
+{
+	struct req *q = ud;
+
+	/* response struct (1) > ref -> record map (2) > record (3) */
+	return depth != 3 || keep_field(q->cls, name);
+}
+
+static void on_all_records(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct req *q = ud;
+	struct cache *c = q->c;
+	int k = q->cls;
+
+	if (q->generation != c->generation || !c->running) {
+		free(q);
+		return;
+	}
+	free(q);
+	if (r->failure == XAPI_OK && r->value && r->value->type == XV_STRUCT) {
+		struct xv *m = r->value;
+		for (size_t i = 0; i < m->u.st.n; i++) {
+			store(c, k, m->u.st.k[i], m->u.st.v[i]);
+			m->u.st.v[i] = NULL;
+		}
+	} else if (r->failure == XAPI_API && xv_str(xv_at(r->error, 0))
+		   && (strcmp(xv_str(xv_at(r->error, 0)), "MESSAGE_REMOVED") == 0
+		       || strcmp(xv_str(xv_at(r->error, 0)), "MESSAGE_METHOD_UNKNOWN") == 0)) {
+		/* an older or newer xapi without this class: nothing to keep */
+	} else if (r->failure != XAPI_OK) {
+		c->failed = r->failure != XAPI_TRANSPORT;
+		retry_later(c, r->message);
+		c->generation++; /* ignore the rest of this attempt */
+		return;
+	}
+	if (--c->pending > 0) {
+		set_status(c, "loading: %d classes to go", c->pending);
+		return;
+	}
+	c->loaded = true;
+	c->failed = false;
+	set_status(c, "live");
+	notify(c, CACHE_LOADED, NULL, NULL);
+	poll_events(c);
+}
+
+static void on_token(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct req *q = ud;
+	struct cache *c = q->c;
+
+	if (q->generation != c->generation || !c->running) {
+		free(q);
+		return;
+	}
+	free(q);
+	if (r->failure != XAPI_OK || !xv_str(r->value)) {
+		c->failed = r->failure != XAPI_TRANSPORT;
+		retry_later(c, r->message);
+		return;
+	}
+	free(c->token);
+	c->token = xstrdup(xv_str(r->value));
+	c->pending = (int)NCLASSES;
+	for (size_t i = 0; i < NCLASSES; i++) {
+		char method[64];
+		snprintf(method, sizeof(method), "%s.get_all_records", classes[i].cls);
+		/* the filter context lives as long as the call: its req */
+		struct req *fr = req_new(c, (int)i);
+		xapi_call_filtered(c->x, method, NULL, filter_record_fields, fr, on_all_records, fr);
+	}
+}
+
+static void on_pool_refs(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct req *q = ud;
+	struct cache *c = q->c;
+	struct xv *p;
+
+	if (q->generation != c->generation || !c->running) {
+		free(q);
+		return;
+	}
+	free(q);
+	if (r->failure != XAPI_OK || !xv_str(xv_at(r->value, 0))) {
+		c->failed = r->failure != XAPI_TRANSPORT;
+		retry_later(c, r->failure == XAPI_OK ? "the server has no pool object" : r->message);
+		return;
+	}
+	/* a token from just before now: events after it apply on top of the load */
+	p = xv_array();
+	xv_array_push(p, xv_string("pool"));
+	xv_array_push(p, xv_string(xv_str(xv_at(r->value, 0))));
+	xapi_call(c->x, "event.inject", p, on_token, req_new(c, -1));
+}
+
+static void reload(struct cache *c)
+{
+	if (c->retry) {
+		loop_timer_cancel(c->loop, c->retry);
+		c->retry = NULL;
+	}
+	c->generation++;
+	c->polling = false;
+	c->login_seen = xapi_login_count(c->x);
+	clear(c);
+	if (c->loaded)
+		notify(c, CACHE_LOADED, NULL, NULL); /* the old copy is gone */
+	c->loaded = false;
+	set_status(c, "loading");
+	xapi_call(c->x, "pool.get_all", NULL, on_pool_refs, req_new(c, -1));
+}
+
+static void on_state(struct xapi *x, enum xapi_state s, void *ud)
+{
+	struct cache *c = ud;
+
+	if (!c->running)
+		return;
+	if (s == XAPI_READY && xapi_login_count(x) != c->login_seen)
+		reload(c);
+	else if (s == XAPI_RETRY || s == XAPI_FAILED)
+		set_status(c, "%s", xapi_state_message(x));
+	else if (s == XAPI_LOGIN)
+		set_status(c, "connecting to %s", xapi_url(x));
+}
+
+/* ---- public ---------------------------------------------------------------------- */
+
+struct cache *cache_new(struct xapi *x, struct loop *l)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+
+	c->x = x;
+	c->loop = l;
+	hmap_init(&c->by_ref);
+	hmap_init(&c->by_uuid);
+	c->status = xstrdup("not connected");
+	xapi_on_state(x, on_state, c);
+	return c;
+}
+
+void cache_free(struct cache *c)
+{
+	if (!c)
+		return;
+	cache_stop(c);
+	clear(c);
+	while (c->subs) {
+		struct sub *s = c->subs;
+		c->subs = s->next;
+		free(s);
+	}
+	free(c->token);
+	free(c->status);
+	free(c);
+}
+
+void cache_start(struct cache *c)
+{
+	if (c->stopped) {
+		c->stopped = false;
+		xapi_on_state(c->x, on_state, c);
+	}
+	c->running = true;
+	c->login_seen = xapi_login_count(c->x);
+	if (xapi_state(c->x) == XAPI_READY)
+		reload(c);
+	else {
+		xapi_connect(c->x);
+		reload(c); /* its calls wait for the login */
+	}
+}
+
+void cache_stop(struct cache *c)
+{
+	if (c->stopped)
+		return;
+	c->stopped = true;
+	c->running = false;
+	c->generation++;
+	if (c->retry) {
+		loop_timer_cancel(c->loop, c->retry);
+		c->retry = NULL;
+	}
+	xapi_on_state(c->x, NULL, NULL);
+}
+
+void cache_subscribe(struct cache *c, cache_fn fn, void *ud)
+{
+	struct sub *s = xcalloc(1, sizeof(*s));
+
+	s->fn = fn;
+	s->ud = ud;
+	s->next = c->subs;
+	c->subs = s;
+}
+
+void cache_unsubscribe(struct cache *c, cache_fn fn, void *ud)
+{
+	for (struct sub **p = &c->subs; *p; p = &(*p)->next)
+		if ((*p)->fn == fn && (*p)->ud == ud) {
+			struct sub *s = *p;
+			*p = s->next;
+			free(s);
+			return;
+		}
+}
+
+bool cache_loaded(const struct cache *c)
+{
+	return c->loaded;
+}
+
+bool cache_failed(const struct cache *c)
+{
+	return c->failed;
+}
+
+const char *cache_status(const struct cache *c)
+{
+	return c->status;
+}
+
+const struct xv *cache_get(const struct cache *c, const char *ref)
+{
+	struct entry *e = ref ? hmap_get(&c->by_ref, ref) : NULL;
+
+	return e ? e->rec : NULL;
+}
+
+const char *cache_class_of(const struct cache *c, const char *ref)
+{
+	struct entry *e = ref ? hmap_get(&c->by_ref, ref) : NULL;
+
+	return e ? classes[e->cls].cls : NULL;
+}
+
+const struct xv *cache_by_uuid(const struct cache *c, const char *cls, const char *uuid, const char **ref)
+{
+	struct entry *e = uuid ? hmap_get(&c->by_uuid, uuid) : NULL;
+
+	if (!e || (cls && strcmp(classes[e->cls].cls, cls) != 0))
+		return NULL;
+	if (ref)
+		*ref = e->ref;
+	return e->rec;
+}
+
+size_t cache_count(const struct cache *c, const char *cls)
+{
+	int k = class_index(cls);
+
+	return k < 0 ? 0 : c->count[k];
+}
+
+struct each_ctx {
+	int cls;
+	bool (*fn)(const char *ref, const struct xv *rec, void *ud);
+	void *ud;
+};
+
+static bool each_cb(const char *key, void *value, void *ud)
+{
+	struct each_ctx *x = ud;
+	struct entry *e = value;
+
+	return e->cls != x->cls || x->fn(e->ref, e->rec, x->ud);
+}
+
+void cache_each(const struct cache *c, const char *cls, bool (*fn)(const char *ref, const struct xv *rec, void *ud),
+		void *ud)
+{
+	struct each_ctx x = {class_index(cls), fn, ud};
+
+	if (x.cls >= 0)
+		hmap_each(&c->by_ref, each_cb, &x);
+}
+
+const struct xv *rec_field(const struct xv *rec, const char *field)
+{
+	return rec ? xv_struct_get(rec, field) : NULL;
+}
+
+const char *rec_str(const struct xv *rec, const char *field)
+{
+	const char *s = xv_str(rec_field(rec, field));
+
+	return s ? s : "";
+}
+
+long long rec_int(const struct xv *rec, const char *field)
+{
+	int64_t v = 0;
+
+	xv_get_int64(rec_field(rec, field), &v);
+	return (long long)v;
+}
+
+double rec_float(const struct xv *rec, const char *field)
+{
+	double v = 0;
+
+	xv_get_double(rec_field(rec, field), &v);
+	return v;
+}
+
+bool rec_bool(const struct xv *rec, const char *field)
+{
+	bool v = false;
+
+	xv_get_bool(rec_field(rec, field), &v);
+	return v;
+}
+
+const char *rec_map(const struct xv *rec, const char *field, const char *key)
+{
+	return xv_str(xv_struct_get(rec_field(rec, field), key));
+}

@@ -1,0 +1,247 @@
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+char *config_default_path(const char *name)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+
+	if (xdg && *xdg)
+		return xasprintf("%s/xentui/%s", xdg, name);
+	return xasprintf("%s/.config/xentui/%s", home && *home ? home : ".", name);
+}
+
+static const char *const server_keys[] = {
+	"name", "url", "user", "password_file", "password_env", "password_command", "fingerprint", "insecure",
+	"autoconnect", NULL,
+};
+static const char *const top_keys[] = {"servers", "theme", "known_hosts", "preferences", "keys", "backups", NULL};
+
+static bool known_key(const char *const *keys, const char *name)
+{
+	for (; *keys; keys++)
+		if (strcmp(*keys, name) == 0)
+			return true;
+	return false;
+}
+
+static bool fail_at(char **err, const char *path, const config_setting_t *s, const char *fmt, const char *arg)
+{
+	char *what = xasprintf(fmt, arg);
+
+	*err = xasprintf("%s:%d: %s", path, config_setting_source_line(s), what);
+	free(what);
+	return false;
+}
+
+static bool read_string(const config_setting_t *g, const char *key, char **out, const char *path, char **err)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+
+	if (!s)
+		return true;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_at(err, path, s, "'%s' must be a string in double quotes", key);
+	*out = xstrdup(config_setting_get_string(s));
+	return true;
+}
+
+static bool read_bool(const config_setting_t *g, const char *key, bool *out, const char *path, char **err)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+
+	if (!s)
+		return true;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail_at(err, path, s, "'%s' must be true or false", key);
+	*out = config_setting_get_bool(s);
+	return true;
+}
+
+static bool read_server(const config_setting_t *g, struct server_cfg *sv, const char *path, char **err)
+{
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail_at(err, path, g, "a server is a group in braces: { name = \"...\"; url = \"...\"; }%s", "");
+	for (int i = 0; i < config_setting_length(g); i++) {
+		config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		if (!known_key(server_keys, config_setting_name(m)))
+			return fail_at(err, path, m, "unknown server setting '%s'", config_setting_name(m));
+	}
+	if (!read_string(g, "name", &sv->name, path, err) || !read_string(g, "url", &sv->url, path, err)
+	    || !read_string(g, "user", &sv->user, path, err)
+	    || !read_string(g, "password_file", &sv->password_file, path, err)
+	    || !read_string(g, "password_env", &sv->password_env, path, err)
+	    || !read_string(g, "password_command", &sv->password_command, path, err)
+	    || !read_string(g, "fingerprint", &sv->fingerprint, path, err)
+	    || !read_bool(g, "insecure", &sv->insecure, path, err)
+	    || !read_bool(g, "autoconnect", &sv->autoconnect, path, err))
+		return false;
+	if (!sv->url)
+		return fail_at(err, path, g, "this server has no url (e.g. url = \"https://192.168.1.10\";)%s", "");
+	if (strncmp(sv->url, "https://", 8) != 0 && strncmp(sv->url, "http://", 7) != 0
+	    && strncmp(sv->url, "unix:", 5) != 0)
+		return fail_at(err, path, config_setting_get_member(g, "url"),
+			       "url '%s' must start with https://, http:// or unix:", sv->url);
+	if (!sv->name)
+		sv->name = xstrdup(sv->url);
+	if (!sv->user)
+		sv->user = xstrdup("root");
+	return true;
+}
+
+bool config_load(const char *path, struct config *out, char **err)
+{
+	config_t cfg;
+	config_setting_t *s;
+	bool explicit = path != NULL;
+	bool ok = true;
+
+	memset(out, 0, sizeof(*out));
+	out->path = path ? xstrdup(path) : config_default_path("config");
+	out->theme = xstrdup("classic");
+	out->known_hosts = config_default_path("known_hosts");
+	out->refresh_ms = 1000;
+	out->confirm_quit = true;
+	if (!explicit && access(out->path, F_OK) != 0)
+		return true;
+	config_init(&cfg);
+	if (config_read_file(&cfg, out->path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			*err = xasprintf("%s: cannot read it: %s", out->path, strerror(errno));
+		else
+			*err = xasprintf("%s:%d: %s", out->path, config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
+		return false;
+	}
+	s = config_root_setting(&cfg);
+	for (int i = 0; ok && i < config_setting_length(s); i++) {
+		config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+		if (!known_key(top_keys, config_setting_name(m)))
+			ok = fail_at(err, out->path, m, "unknown setting '%s'", config_setting_name(m));
+	}
+	if (ok && (s = config_lookup(&cfg, "theme"))) {
+		free(out->theme);
+		out->theme = NULL;
+		ok = read_string(config_root_setting(&cfg), "theme", &out->theme, out->path, err);
+	}
+	if (ok && config_lookup(&cfg, "known_hosts")) {
+		free(out->known_hosts);
+		out->known_hosts = NULL;
+		ok = read_string(config_root_setting(&cfg), "known_hosts", &out->known_hosts, out->path, err);
+	}
+	if (ok && (s = config_lookup(&cfg, "preferences"))) {
+		int v;
+		if (config_setting_lookup_int(s, "refresh_ms", &v))
+			out->refresh_ms = v;
+		ok = read_bool(s, "confirm_quit", &out->confirm_quit, out->path, err);
+	}
+	if (ok && (s = config_lookup(&cfg, "servers"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+			ok = fail_at(err, out->path, s, "servers must be a list: servers = ( { ... }, { ... } );%s", "");
+		} else {
+			out->nservers = config_setting_length(s);
+			out->servers = xcalloc((size_t)out->nservers, sizeof(*out->servers));
+			for (int i = 0; ok && i < out->nservers; i++)
+				ok = read_server(config_setting_get_elem(s, (unsigned)i), &out->servers[i], out->path, err);
+		}
+	}
+	config_destroy(&cfg);
+	if (!ok) {
+		config_free(out);
+		return false;
+	}
+	return true;
+}
+
+void config_free(struct config *c)
+{
+	for (int i = 0; i < c->nservers; i++) {
+		struct server_cfg *s = &c->servers[i];
+		free(s->name);
+		free(s->url);
+		free(s->user);
+		free(s->password_file);
+		free(s->password_env);
+		free(s->password_command);
+		free(s->fingerprint);
+	}
+	free(c->servers);
+	free(c->path);
+	free(c->theme);
+	free(c->known_hosts);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct server_cfg *config_server(const struct config *c, const char *name)
+{
+	for (int i = 0; i < c->nservers; i++)
+		if (strcmp(c->servers[i].name, name) == 0)
+			return &c->servers[i];
+	return NULL;
+}
+
+static void add_string(config_setting_t *g, const char *key, const char *v)
+{
+	if (v)
+		config_setting_set_string(config_setting_add(g, key, CONFIG_TYPE_STRING), v);
+}
+
+bool config_save(const struct config *c, char **err)
+{
+	config_t cfg;
+	config_setting_t *root, *list;
+	char *tmp;
+	bool ok;
+
+	config_init(&cfg);
+	/* keep every other setting the user wrote */
+	if (access(c->path, F_OK) == 0 && config_read_file(&cfg, c->path) != CONFIG_TRUE) {
+		*err = xasprintf("%s:%d: %s", c->path, config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
+		return false;
+	}
+	root = config_root_setting(&cfg);
+	if (config_setting_get_member(root, "servers"))
+		config_setting_remove(root, "servers");
+	list = config_setting_add(root, "servers", CONFIG_TYPE_LIST);
+	for (int i = 0; i < c->nservers; i++) {
+		const struct server_cfg *s = &c->servers[i];
+		config_setting_t *g = config_setting_add(list, NULL, CONFIG_TYPE_GROUP);
+		add_string(g, "name", s->name);
+		add_string(g, "url", s->url);
+		add_string(g, "user", s->user);
+		add_string(g, "password_file", s->password_file);
+		add_string(g, "password_env", s->password_env);
+		add_string(g, "password_command", s->password_command);
+		add_string(g, "fingerprint", s->fingerprint);
+		if (s->insecure)
+			config_setting_set_bool(config_setting_add(g, "insecure", CONFIG_TYPE_BOOL), 1);
+	}
+	{
+		char *dir = xstrdup(c->path);
+		char *slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			mkdir(dir, 0700);
+		}
+		free(dir);
+	}
+	tmp = xasprintf("%s.tmp", c->path);
+	ok = config_write_file(&cfg, tmp) == CONFIG_TRUE && chmod(tmp, 0600) == 0 && rename(tmp, c->path) == 0;
+	if (!ok) {
+		*err = xasprintf("cannot write %s: %s", c->path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	config_destroy(&cfg);
+	return ok;
+}

@@ -1,0 +1,39 @@
+/* The configuration file (libconfig): servers, theme, preferences. Errors
+ * name the file and the line. */
+#ifndef XENTUI_CONFIG_H
+#define XENTUI_CONFIG_H
+
+#include <stdbool.h>
+
+struct server_cfg {
+	char *name;
+	char *url;
+	char *user;
+	char *password_file;
+	char *password_env;
+	char *password_command;
+	char *fingerprint;
+	bool insecure;
+	bool autoconnect;
+};
+
+struct config {
+	char *path;        /* the file read, or the default path */
+	char *theme;
+	char *known_hosts; /* accepted certificates */
+	struct server_cfg *servers;
+	int nservers;
+	int refresh_ms;
+	bool confirm_quit;
+};
+
+/* $XDG_CONFIG_HOME/xentui/<name> (or ~/.config/xentui/<name>). Free it. */
+char *config_default_path(const char *name);
+/* Reads path (NULL: the default; a missing default file is no error). */
+bool config_load(const char *path, struct config *out, char **err);
+void config_free(struct config *c);
+const struct server_cfg *config_server(const struct config *c, const char *name);
+/* Writes the servers back (after the user adds or edits one). */
+bool config_save(const struct config *c, char **err);
+
+#endif

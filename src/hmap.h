@@ -1,0 +1,29 @@
+/* A string-keyed hash map (chained). Keys are borrowed: the caller keeps
+ * them alive as long as the entry (usually they live in the value). */
+#ifndef XENTUI_HMAP_H
+#define XENTUI_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hmap_node {
+	const char *key;
+	void *value;
+	struct hmap_node *next;
+};
+
+struct hmap {
+	struct hmap_node **b;
+	size_t nb, n;
+};
+
+void hmap_init(struct hmap *m);
+void hmap_free(struct hmap *m);
+void *hmap_get(const struct hmap *m, const char *key);
+/* Inserts or replaces; returns the old value (or NULL). */
+void *hmap_put(struct hmap *m, const char *key, void *value);
+void *hmap_del(struct hmap *m, const char *key);
+/* Calls fn for every entry; fn returns false to stop. Do not modify m meanwhile. */
+void hmap_each(const struct hmap *m, bool (*fn)(const char *key, void *value, void *ud), void *ud);
+
+#endif

@@ -1,0 +1,335 @@
+/* `xentui list hosts|vms|srs|networks|tasks [--json]`: load the pool, print
+ * one table (or a JSON array), exit. The scriptable face of xentui. */
+#include "list.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "json.h"
+#include "sanitize.h"
+#include "util.h"
+
+struct col {
+	const char *title;
+	char **cells;
+};
+
+struct table {
+	struct col cols[8];
+	int ncols;
+	size_t nrows, cap;
+	struct buf json;
+	bool as_json;
+	const struct cache *cache;
+};
+
+static void human_size(char *out, size_t n, long long bytes)
+{
+	const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, n, "%lld B", bytes);
+	else
+		snprintf(out, n, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/* One row: pairs of (title, value) for the table, and the same as JSON
+ * members; json_num marks values that are numbers in JSON. */
+struct cell {
+	const char *title;
+	const char *key; /* JSON member */
+	const char *text;
+	const struct xv *json; /* when set, written as JSON instead of text */
+};
+
+static void add_row(struct table *t, const struct cell *cells, int n)
+{
+	if (t->as_json) {
+		buf_puts(&t->json, t->nrows ? ",\n  {" : "\n  {");
+		for (int i = 0; i < n; i++) {
+			if (i)
+				buf_putc(&t->json, ',');
+			json_encode_string(&t->json, cells[i].key, strlen(cells[i].key));
+			buf_putc(&t->json, ':');
+			if (cells[i].json)
+				json_encode_value(&t->json, cells[i].json);
+			else
+				json_encode_string(&t->json, cells[i].text, strlen(cells[i].text));
+		}
+		buf_putc(&t->json, '}');
+		t->nrows++;
+		return;
+	}
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		for (int i = 0; i < 8; i++)
+			t->cols[i].cells = xrealloc(t->cols[i].cells, t->cap * sizeof(char *));
+	}
+	t->ncols = 0;
+	for (int i = 0; i < n; i++) {
+		if (!cells[i].title)
+			continue; /* JSON only */
+		t->cols[t->ncols].title = cells[i].title;
+		/* names come from the pool: never let them drive the terminal */
+		t->cols[t->ncols++].cells[t->nrows] = sanitize(cells[i].text);
+	}
+	t->nrows++;
+}
+
+static void print_table(struct table *t, FILE *f)
+{
+	int width[8] = {0};
+	size_t *order = xcalloc(t->nrows ? t->nrows : 1, sizeof(*order));
+
+	for (size_t r = 0; r < t->nrows; r++)
+		order[r] = r;
+	/* sort by the first column, case-insensitively (insertion sort: tables are small enough) */
+	for (size_t i = 1; i < t->nrows; i++)
+		for (size_t j = i; j > 0 && strcasecmp(t->cols[0].cells[order[j - 1]], t->cols[0].cells[order[j]]) > 0; j--) {
+			size_t tmp = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = tmp;
+		}
+	for (int c = 0; c < t->ncols; c++) {
+		width[c] = text_width(t->cols[c].title);
+		for (size_t r = 0; r < t->nrows; r++) {
+			int w = text_width(t->cols[c].cells[r]);
+			if (w > width[c])
+				width[c] = w;
+		}
+	}
+	for (int c = 0; c < t->ncols; c++)
+		fprintf(f, "%s%-*s", c ? "  " : "", c == t->ncols - 1 ? 0 : width[c], t->cols[c].title);
+	fputc('\n', f);
+	for (size_t i = 0; i < t->nrows; i++) {
+		size_t r = order[i];
+		for (int c = 0; c < t->ncols; c++) {
+			const char *s = t->cols[c].cells[r];
+			int pad = c == t->ncols - 1 ? 0 : width[c] - text_width(s);
+			fprintf(f, "%s%s%*s", c ? "  " : "", s, pad > 0 ? pad : 0, "");
+		}
+		fputc('\n', f);
+	}
+	free(order);
+}
+
+static void table_free(struct table *t)
+{
+	for (int c = 0; c < 8; c++) {
+		for (size_t r = 0; c < t->ncols && r < t->nrows; r++)
+			free(t->cols[c].cells[r]);
+		free(t->cols[c].cells);
+	}
+	buf_free(&t->json);
+}
+
+/* ---- rows of each kind --------------------------------------------------- */
+
+static const char *name_of(const struct cache *c, const char *ref)
+{
+	const struct xv *r = cache_get(c, ref);
+
+	return r ? rec_str(r, "name_label") : "";
+}
+
+static bool host_row(const char *ref, const struct xv *h, void *ud)
+{
+	struct table *t = ud;
+	const struct xv *m = cache_get(t->cache, rec_str(h, "metrics"));
+	const struct xv *vms = rec_field(h, "resident_VMs");
+	long long total = rec_int(m, "memory_total"), free_mem = rec_int(m, "memory_free");
+	char cpus[16], mem[80], nvm[16], totals[32], useds[32];
+	int guests = 0;
+	const char *state = !m || !rec_bool(m, "live") ? "offline" : rec_bool(h, "enabled") ? "enabled" : "disabled";
+	struct xv *jcpus, *jtotal, *jfree, *jvms;
+
+	for (size_t i = 0; i < xv_len(vms); i++) {
+		const struct xv *vm = cache_get(t->cache, xv_str(xv_at(vms, i)));
+		if (vm && !rec_bool(vm, "is_control_domain"))
+			guests++;
+	}
+	snprintf(cpus, sizeof(cpus), "%zu", xv_len(rec_field(h, "host_CPUs")));
+	human_size(totals, sizeof(totals), total);
+	human_size(useds, sizeof(useds), total - free_mem);
+	snprintf(mem, sizeof(mem), "%s / %s", useds, totals);
+	snprintf(nvm, sizeof(nvm), "%d", guests);
+	jcpus = xv_int((long long)xv_len(rec_field(h, "host_CPUs")));
+	jtotal = xv_int(total);
+	jfree = xv_int(free_mem);
+	jvms = xv_int(guests);
+	{
+		struct cell cells[] = {
+			{"NAME", "name", rec_str(h, "name_label"), NULL},
+			{"ADDRESS", "address", rec_str(h, "address"), NULL},
+			{"STATE", "state", state, NULL},
+			{"CPUS", "cpus", cpus, jcpus},
+			{"MEMORY", "memory_total", mem, jtotal},
+			{"VMS", "vms", nvm, jvms},
+			{"UUID", "uuid", rec_str(h, "uuid"), NULL},
+			{NULL, "memory_free", "", jfree},
+			{NULL, "ref", ref, NULL},
+		};
+		add_row(t, cells, 9);
+	}
+	xv_free(jcpus);
+	xv_free(jtotal);
+	xv_free(jfree);
+	xv_free(jvms);
+	return true;
+}
+
+static const char *vm_ip(const struct cache *c, const struct xv *vm)
+{
+	const struct xv *g = cache_get(c, rec_str(vm, "guest_metrics"));
+	const char *ip = rec_map(g, "networks", "0/ip");
+
+	if (!ip)
+		ip = rec_map(g, "networks", "0/ipv4/0");
+	return ip ? ip : "";
+}
+
+static bool vm_row(const char *ref, const struct xv *vm, void *ud)
+{
+	struct table *t = ud;
+	char vcpus[16], mem[32];
+	const char *host;
+	struct xv *jv, *jm;
+
+	if (rec_bool(vm, "is_a_template") || rec_bool(vm, "is_a_snapshot") || rec_bool(vm, "is_control_domain"))
+		return true;
+	host = name_of(t->cache, rec_str(vm, "resident_on"));
+	snprintf(vcpus, sizeof(vcpus), "%lld", rec_int(vm, "VCPUs_at_startup"));
+	human_size(mem, sizeof(mem), rec_int(vm, "memory_dynamic_max"));
+	jv = xv_int(rec_int(vm, "VCPUs_at_startup"));
+	jm = xv_int(rec_int(vm, "memory_dynamic_max"));
+	{
+		struct cell cells[] = {
+			{"NAME", "name", rec_str(vm, "name_label"), NULL},
+			{"POWER", "power_state", rec_str(vm, "power_state"), NULL},
+			{"HOST", "host", host, NULL},
+			{"VCPUS", "vcpus", vcpus, jv},
+			{"MEMORY", "memory", mem, jm},
+			{"IP", "ip", vm_ip(t->cache, vm), NULL},
+			{"UUID", "uuid", rec_str(vm, "uuid"), NULL},
+		};
+		add_row(t, cells, 7);
+	}
+	xv_free(jv);
+	xv_free(jm);
+	return true;
+}
+
+static bool sr_row(const char *ref, const struct xv *sr, void *ud)
+{
+	struct table *t = ud;
+	char size[32], used[32];
+	struct xv *js = xv_int(rec_int(sr, "physical_size")), *ju = xv_int(rec_int(sr, "physical_utilisation"));
+	struct xv *jsh = xv_bool(rec_bool(sr, "shared"));
+
+	human_size(size, sizeof(size), rec_int(sr, "physical_size"));
+	human_size(used, sizeof(used), rec_int(sr, "physical_utilisation"));
+	{
+		struct cell cells[] = {
+			{"NAME", "name", rec_str(sr, "name_label"), NULL},
+			{"TYPE", "type", rec_str(sr, "type"), NULL},
+			{"SHARED", "shared", rec_bool(sr, "shared") ? "yes" : "no", jsh},
+			{"SIZE", "size", size, js},
+			{"USED", "used", used, ju},
+			{"UUID", "uuid", rec_str(sr, "uuid"), NULL},
+		};
+		add_row(t, cells, 6);
+	}
+	xv_free(js);
+	xv_free(ju);
+	xv_free(jsh);
+	return true;
+}
+
+static bool network_row(const char *ref, const struct xv *n, void *ud)
+{
+	struct table *t = ud;
+	char mtu[16], pifs[16];
+	struct xv *jm = xv_int(rec_int(n, "MTU")), *jp = xv_int((long long)xv_len(rec_field(n, "PIFs")));
+
+	snprintf(mtu, sizeof(mtu), "%lld", rec_int(n, "MTU"));
+	snprintf(pifs, sizeof(pifs), "%zu", xv_len(rec_field(n, "PIFs")));
+	{
+		struct cell cells[] = {
+			{"NAME", "name", rec_str(n, "name_label"), NULL},
+			{"BRIDGE", "bridge", rec_str(n, "bridge"), NULL},
+			{"MTU", "mtu", mtu, jm},
+			{"NICS", "pifs", pifs, jp},
+			{"UUID", "uuid", rec_str(n, "uuid"), NULL},
+		};
+		add_row(t, cells, 5);
+	}
+	xv_free(jm);
+	xv_free(jp);
+	return true;
+}
+
+static bool task_row(const char *ref, const struct xv *task, void *ud)
+{
+	struct table *t = ud;
+	char pct[16];
+	struct xv *jp = xv_double(rec_float(task, "progress"));
+
+	snprintf(pct, sizeof(pct), "%.0f%%", rec_float(task, "progress") * 100);
+	{
+		struct cell cells[] = {
+			{"NAME", "name", rec_str(task, "name_label"), NULL},
+			{"STATUS", "status", rec_str(task, "status"), NULL},
+			{"PROGRESS", "progress", pct, jp},
+			{"CREATED", "created", rec_str(task, "created"), NULL},
+			{"UUID", "uuid", rec_str(task, "uuid"), NULL},
+		};
+		add_row(t, cells, 5);
+	}
+	xv_free(jp);
+	return true;
+}
+
+static const struct kind {
+	const char *name;
+	const char *cls;
+	bool (*row)(const char *ref, const struct xv *rec, void *ud);
+} kinds[] = {
+	{"hosts", "host", host_row}, {"vms", "VM", vm_row}, {"srs", "SR", sr_row},
+	{"networks", "network", network_row}, {"tasks", "task", task_row},
+};
+
+bool list_kind_valid(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, kind) == 0)
+			return true;
+	return false;
+}
+
+void list_print(const struct cache *c, const char *kind, bool as_json, FILE *f)
+{
+	struct table t;
+
+	memset(&t, 0, sizeof(t));
+	t.as_json = as_json;
+	t.cache = c;
+	buf_init(&t.json);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, kind) == 0)
+			cache_each(c, kinds[i].cls, kinds[i].row, &t);
+	if (as_json)
+		fprintf(f, "[%s%s]\n", t.json.data ? t.json.data : "", t.nrows ? "\n" : "");
+	else
+		print_table(&t, f);
+	table_free(&t);
+}

@@ -1,0 +1,151 @@
+#include "net.h"
+
+#include <stdlib.h>
+
+#include "util.h"
+
+struct xfer {
+	CURL *easy;
+	net_done_fn done;
+	void *ud;
+	struct xfer *next;
+};
+
+struct net {
+	struct loop *loop;
+	CURLM *multi;
+	struct loop_timer *timer;
+	struct xfer *xfers;
+	int active;
+};
+
+static void check_done(struct net *n)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(n->multi, &left))) {
+		struct xfer **p;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		for (p = &n->xfers; *p; p = &(*p)->next)
+			if ((*p)->easy == m->easy_handle)
+				break;
+		if (*p) {
+			struct xfer *x = *p;
+			CURLcode rc = m->data.result;
+			*p = x->next;
+			curl_multi_remove_handle(n->multi, x->easy);
+			n->active--;
+			x->done(x->easy, rc, x->ud);
+			free(x);
+		}
+	}
+}
+
+static void on_fd(struct loop *l, int fd, int events, void *ud)
+{
+	struct net *n = ud;
+	int running;
+	int ev = ((events & LOOP_IN) ? CURL_CSELECT_IN : 0) | ((events & LOOP_OUT) ? CURL_CSELECT_OUT : 0);
+
+	curl_multi_socket_action(n->multi, fd, ev, &running);
+	check_done(n);
+}
+
+static void on_timer(struct loop *l, void *ud)
+{
+	struct net *n = ud;
+	int running;
+
+	n->timer = NULL;
+	curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(n);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *ud, void *sockp)
+{
+	struct net *n = ud;
+	int ev = 0;
+
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= LOOP_IN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= LOOP_OUT;
+	loop_watch(n->loop, s, what == CURL_POLL_REMOVE ? 0 : ev, on_fd, n);
+	return 0;
+}
+
+static int timer_cb(CURLM *multi, long ms, void *ud)
+{
+	struct net *n = ud;
+
+	if (n->timer) {
+		loop_timer_cancel(n->loop, n->timer);
+		n->timer = NULL;
+	}
+	if (ms >= 0)
+		n->timer = loop_timer(n->loop, ms, on_timer, n);
+	return 0;
+}
+
+struct net *net_new(struct loop *l)
+{
+	struct net *n = xcalloc(1, sizeof(*n));
+
+	n->loop = l;
+	n->multi = curl_multi_init();
+	curl_multi_setopt(n->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
+	curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
+	return n;
+}
+
+void net_free(struct net *n)
+{
+	if (!n)
+		return;
+	while (n->xfers) {
+		struct xfer *x = n->xfers;
+		n->xfers = x->next;
+		curl_multi_remove_handle(n->multi, x->easy);
+		free(x);
+	}
+	if (n->timer)
+		loop_timer_cancel(n->loop, n->timer);
+	curl_multi_cleanup(n->multi);
+	free(n);
+}
+
+void net_start(struct net *n, CURL *easy, net_done_fn done, void *ud)
+{
+	struct xfer *x = xcalloc(1, sizeof(*x));
+
+	x->easy = easy;
+	x->done = done;
+	x->ud = ud;
+	x->next = n->xfers;
+	n->xfers = x;
+	n->active++;
+	curl_multi_add_handle(n->multi, easy);
+}
+
+void net_cancel(struct net *n, CURL *easy)
+{
+	for (struct xfer **p = &n->xfers; *p; p = &(*p)->next)
+		if ((*p)->easy == easy) {
+			struct xfer *x = *p;
+			*p = x->next;
+			curl_multi_remove_handle(n->multi, easy);
+			n->active--;
+			free(x);
+			return;
+		}
+}
+
+int net_active(const struct net *n)
+{
+	return n->active;
+}

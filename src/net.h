@@ -1,0 +1,23 @@
+/* libcurl's multi interface driven by the loop: every HTTP transfer of
+ * xentui goes through here, none blocks. */
+#ifndef XENTUI_NET_H
+#define XENTUI_NET_H
+
+#include <curl/curl.h>
+
+#include "loop.h"
+
+struct net;
+
+/* Called once when a transfer ends; result is CURLE_OK or the failure. */
+typedef void (*net_done_fn)(CURL *easy, CURLcode result, void *ud);
+
+struct net *net_new(struct loop *l);
+void net_free(struct net *n);
+/* Starts easy (configured by the caller); done is called from the loop. */
+void net_start(struct net *n, CURL *easy, net_done_fn done, void *ud);
+/* Stops a transfer without calling done; the caller still owns easy. */
+void net_cancel(struct net *n, CURL *easy);
+int net_active(const struct net *n);
+
+#endif

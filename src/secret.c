@@ -1,0 +1,131 @@
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void chomp(char *s)
+{
+	size_t n = strcspn(s, "\r\n");
+
+	s[n] = '\0';
+}
+
+void secret_free(char *s)
+{
+	if (!s)
+		return;
+	for (volatile char *p = s; *p; p++)
+		*p = '\0';
+	free(s);
+}
+
+char *secret_from_file(const char *path, char **err)
+{
+	struct stat st;
+	char line[1024];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		*err = xasprintf("cannot read the password file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+		fclose(f);
+		*err = xasprintf("refusing the password file %s: other users can read it (run: chmod 600 %s)", path, path);
+		return NULL;
+	}
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		*err = xasprintf("the password file %s is empty", path);
+		return NULL;
+	}
+	fclose(f);
+	chomp(line);
+	{
+		char *s = xstrdup(line);
+		memset(line, 0, sizeof(line));
+		return s;
+	}
+}
+
+char *secret_from_env(const char *var, char **err)
+{
+	const char *v = getenv(var);
+
+	if (!v) {
+		*err = xasprintf("the environment variable %s is not set", var);
+		return NULL;
+	}
+	return xstrdup(v);
+}
+
+char *secret_from_command(const char *cmd, char **err)
+{
+	char line[1024];
+	FILE *p = popen(cmd, "r");
+	int rc;
+
+	if (!p) {
+		*err = xasprintf("cannot run password_command: %s", strerror(errno));
+		return NULL;
+	}
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	rc = pclose(p);
+	if (rc != 0 || !line[0]) {
+		memset(line, 0, sizeof(line));
+		*err = xasprintf("password_command failed (status %d) or printed nothing", rc);
+		return NULL;
+	}
+	chomp(line);
+	{
+		char *s = xstrdup(line);
+		memset(line, 0, sizeof(line));
+		return s;
+	}
+}
+
+char *secret_prompt(const char *prompt, char **err)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	struct termios old, quiet;
+	char line[1024];
+	size_t n = 0;
+	char ch;
+
+	if (fd < 0) {
+		*err = xasprintf("no terminal to ask the password on: use --password-file or --password-env");
+		return NULL;
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		close(fd);
+		*err = xstrdup("cannot write to the terminal");
+		return NULL;
+	}
+	tcgetattr(fd, &old);
+	quiet = old;
+	quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (n + 1 < sizeof(line) && read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r')
+		line[n++] = ch;
+	line[n] = '\0';
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* nothing to do: the password was read */
+	}
+	close(fd);
+	{
+		char *s = xstrdup(line);
+		memset(line, 0, sizeof(line));
+		return s;
+	}
+}

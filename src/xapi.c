@@ -1,0 +1,758 @@
+#include "xapi.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "known_hosts.h"
+#include "util.h"
+#include "xmlrpc.h"
+
+#define CALL_TIMEOUT_MS 120000L
+#define CONNECT_TIMEOUT_MS 10000L
+#define MAX_REDIRECTS 4
+
+struct call {
+	struct xapi *x;
+	char *method;
+	struct xv *params; /* without the session */
+	xapi_fn fn;
+	void *ud;
+	bool with_session;
+	long timeout_ms;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct buf body;
+	struct xmlrpc_decoder *dec;
+	int retries;
+	xmlrpc_member_filter filter;
+	void *filter_ud;
+	struct call *next;
+};
+
+struct xapi {
+	struct net *net;
+	struct loop *loop;
+	char *url;      /* current, after redirects */
+	char *user;
+	char *password;
+	char *pinned;   /* normalised fingerprint, or NULL */
+	bool insecure;
+	char *known_hosts;
+	char host[256]; /* host of url, for redirects */
+	char hostport[300];
+	char *unix_path;
+
+	enum xapi_state state;
+	char *state_msg;
+	char *last_error;          /* the last failure, without "retrying" */
+	enum xapi_failure last_failure;
+	char *session;
+	unsigned logins;
+	int redirects;
+	int backoff_s;
+	struct loop_timer *retry;
+
+	char seen_fp[65];
+	char known_fp[65];
+	enum xapi_failure cert_problem;
+
+	struct call *queue;    /* waiting for a session */
+	struct call *inflight; /* sent */
+	xapi_state_fn state_fn;
+	void *state_ud;
+	bool logging_out;
+};
+
+static void send_call(struct xapi *x, struct call *c);
+static void login(struct xapi *x);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+bool fingerprint_normalise(const char *in, char out[65])
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (*in == ':' || *in == ' ')
+			continue;
+		if (!isxdigit((unsigned char)*in) || n == 64)
+			return false;
+		out[n++] = (char)tolower((unsigned char)*in);
+	}
+	out[n] = '\0';
+	return n == 64;
+}
+
+static void remember_failure(struct xapi *x, enum xapi_failure f, const char *msg)
+{
+	free(x->last_error);
+	x->last_error = xstrdup(msg);
+	x->last_failure = f;
+}
+
+static void set_state(struct xapi *x, enum xapi_state s, const char *msg)
+{
+	free(x->state_msg);
+	x->state_msg = xstrdup(msg ? msg : "");
+	x->state = s;
+	if (x->state_fn)
+		x->state_fn(x, s, x->state_ud);
+}
+
+/* Splits url into host and host:port (default port by scheme). */
+static void parse_url(struct xapi *x)
+{
+	const char *p = strstr(x->url, "://");
+	const char *h = p ? p + 3 : x->url;
+	size_t n = strcspn(h, "/");
+	const char *colon;
+	bool tls = strncmp(x->url, "https:", 6) == 0;
+
+	free(x->unix_path);
+	x->unix_path = NULL;
+	if (strncmp(x->url, "unix:", 5) == 0) {
+		x->unix_path = xstrdup(x->url + 5);
+		snprintf(x->host, sizeof(x->host), "localhost");
+		snprintf(x->hostport, sizeof(x->hostport), "%s", x->url);
+		return;
+	}
+	if (*h == '[') {
+		const char *e = strchr(h, ']');
+		snprintf(x->host, sizeof(x->host), "%.*s", e ? (int)(e - h - 1) : 0, h + 1);
+		colon = e && e[1] == ':' ? e + 1 : NULL;
+	} else {
+		colon = memchr(h, ':', n);
+		snprintf(x->host, sizeof(x->host), "%.*s", colon ? (int)(colon - h) : (int)n, h);
+	}
+	if (colon)
+		snprintf(x->hostport, sizeof(x->hostport), "%s:%.*s", x->host, (int)(n - (size_t)(colon + 1 - h)), colon + 1);
+	else
+		snprintf(x->hostport, sizeof(x->hostport), "%s:%d", x->host, tls ? 443 : 80);
+}
+
+/* The same scheme and port, another host: how a HOST_IS_SLAVE is followed. */
+static void redirect_to(struct xapi *x, const char *host)
+{
+	const char *p = strstr(x->url, "://");
+	const char *h = p ? p + 3 : x->url;
+	size_t n = strcspn(h, "/");
+	const char *colon = *h == '[' ? strstr(h, "]:") : memchr(h, ':', n);
+	char *url;
+
+	if (colon && *h == '[')
+		colon++;
+	if (strchr(host, ':'))
+		url = xasprintf("%.*s[%s]%.*s", (int)(h - x->url), x->url, host, colon ? (int)(n - (size_t)(colon - h)) : 0,
+				colon ? colon : "");
+	else
+		url = xasprintf("%.*s%s%.*s", (int)(h - x->url), x->url, host, colon ? (int)(n - (size_t)(colon - h)) : 0,
+				colon ? colon : "");
+	free(x->url);
+	x->url = url;
+	parse_url(x);
+}
+
+/* ---- certificates ---------------------------------------------------------- */
+
+static int verify_cert(X509_STORE_CTX *st, void *arg)
+{
+	struct xapi *x = arg;
+	X509 *cert = X509_STORE_CTX_get0_cert(st);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	x->cert_problem = XAPI_OK;
+	x->seen_fp[0] = '\0';
+	if (!cert)
+		return 0;
+	X509_digest(cert, EVP_sha256(), md, &len);
+	for (unsigned i = 0; i < len && i < 32; i++)
+		snprintf(x->seen_fp + 2 * i, 3, "%02x", md[i]);
+	if (x->insecure)
+		return 1;
+	if (x->pinned) {
+		if (strcmp(x->pinned, x->seen_fp) == 0)
+			return 1;
+		snprintf(x->known_fp, sizeof(x->known_fp), "%s", x->pinned);
+		x->cert_problem = XAPI_CERT_CHANGED;
+		return 0;
+	}
+	/* a certificate a public CA vouches for, for this very host, is fine */
+	if (X509_verify_cert(st) == 1
+	    && (X509_check_host(cert, x->host, 0, 0, NULL) == 1 || X509_check_ip_asc(cert, x->host, 0) == 1))
+		return 1;
+	if (known_hosts_lookup(x->known_hosts, x->hostport, x->known_fp)) {
+		if (strcmp(x->known_fp, x->seen_fp) == 0)
+			return 1;
+		x->cert_problem = XAPI_CERT_CHANGED;
+		return 0;
+	}
+	x->known_fp[0] = '\0';
+	x->cert_problem = XAPI_CERT_UNKNOWN;
+	return 0;
+}
+
+static CURLcode ssl_ctx_cb(CURL *curl, void *ctx, void *arg)
+{
+	SSL_CTX_set_cert_verify_callback(ctx, verify_cert, arg);
+	return CURLE_OK;
+}
+
+/* ---- calls ------------------------------------------------------------------ */
+
+static void call_free(struct call *c)
+{
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->headers);
+	buf_free(&c->body);
+	xmlrpc_decoder_free(c->dec);
+	xv_free(c->params);
+	free(c->method);
+	free(c);
+}
+
+static void finish(struct call *c, enum xapi_failure f, struct xv *value, const struct xv *error, const char *msg)
+{
+	struct xapi_result r = {f, value, error, msg ? msg : ""};
+
+	if (c->fn)
+		c->fn(c->x, &r, c->ud);
+	xv_free(value);
+	call_free(c);
+}
+
+static void unlink_inflight(struct xapi *x, struct call *c)
+{
+	for (struct call **p = &x->inflight; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			c->next = NULL;
+			return;
+		}
+}
+
+static void enqueue(struct xapi *x, struct call *c, bool front)
+{
+	struct call **p = &x->queue;
+
+	if (!front)
+		while (*p)
+			p = &(*p)->next;
+	c->next = *p;
+	*p = c;
+}
+
+static void reset_transfer(struct call *c)
+{
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+	curl_slist_free_all(c->headers);
+	c->headers = NULL;
+	buf_free(&c->body);
+	xmlrpc_decoder_free(c->dec);
+	c->dec = NULL;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct call *c = ud;
+
+	/* a failed decode stops here; the error is reported when the transfer ends */
+	if (!xmlrpc_decoder_feed(c->dec, p, size * n))
+		return 0;
+	return size * n;
+}
+
+static void schedule_retry(struct xapi *x, const char *why);
+
+static void on_done(CURL *easy, CURLcode rc, void *ud)
+{
+	struct call *c = ud;
+	struct xapi *x = c->x;
+	struct xmlrpc_msg m;
+	long status = 0;
+	char msg[1024];
+	const struct xv *resp;
+	const char *st;
+
+	unlink_inflight(x, c);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT || x->cert_problem != XAPI_OK) {
+		enum xapi_failure f = x->cert_problem != XAPI_OK ? x->cert_problem : XAPI_TRANSPORT;
+		if (f == XAPI_CERT_CHANGED)
+			snprintf(msg, sizeof(msg),
+				 "the certificate of %s has CHANGED: it was %s, it is now %s; refusing to connect "
+				 "(someone may be intercepting the connection; if the host was reinstalled, remove it from %s)",
+				 x->hostport, x->known_fp, x->seen_fp, x->known_hosts ? x->known_hosts : "the pinned fingerprint");
+		else if (f == XAPI_CERT_UNKNOWN)
+			snprintf(msg, sizeof(msg), "the certificate of %s is not known yet: SHA-256 fingerprint %s", x->hostport,
+				 x->seen_fp);
+		else
+			snprintf(msg, sizeof(msg), "TLS failure with %s: %s", x->hostport, curl_easy_strerror(rc));
+		remember_failure(x, f, msg);
+		if (f != XAPI_TRANSPORT)
+			set_state(x, XAPI_FAILED, msg);
+		finish(c, f, NULL, NULL, msg);
+		return;
+	}
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && xmlrpc_decoder_error(c->dec))) {
+		snprintf(msg, sizeof(msg), "%s: %s", x->hostport, curl_easy_strerror(rc));
+		goto transport;
+	}
+	if (status != 200) {
+		snprintf(msg, sizeof(msg), "%s answered HTTP %ld", x->hostport, status);
+		goto transport;
+	}
+	if (!xmlrpc_decoder_finish(c->dec, &m)) {
+		snprintf(msg, sizeof(msg), "malformed reply from %s: %s", x->hostport, xmlrpc_decoder_error(c->dec));
+		goto transport;
+	}
+	resp = xv_at(m.params, 0);
+	st = xv_str(xv_struct_get(resp, "Status"));
+	if (m.fault || !resp || !st) {
+		xmlrpc_msg_free(&m);
+		snprintf(msg, sizeof(msg), "unexpected reply from %s (not a XenAPI answer)", x->hostport);
+		goto transport;
+	}
+	if (strcmp(st, "Success") == 0) {
+		struct xv *value = xv_struct_get(resp, "Value");
+		struct xv *v = value ? xv_copy(value) : xv_string("");
+		xmlrpc_msg_free(&m);
+		finish(c, XAPI_OK, v, NULL, NULL);
+		return;
+	}
+	{
+		const struct xv *e = xv_struct_get(resp, "ErrorDescription");
+		const char *code = xv_str(xv_at(e, 0));
+
+		if (code && strcmp(code, "SESSION_INVALID") == 0 && c->with_session && c->retries < 2) {
+			/* our session expired: log in again and redo the call */
+			c->retries++;
+			reset_transfer(c);
+			if (x->session && strcmp(xv_str(xv_at(e, 1)) ? xv_str(xv_at(e, 1)) : "", x->session) == 0) {
+				free(x->session);
+				x->session = NULL;
+			}
+			enqueue(x, c, true);
+			xmlrpc_msg_free(&m);
+			if (x->state != XAPI_LOGIN)
+				login(x);
+			return;
+		}
+		if (code && strcmp(code, "HOST_IS_SLAVE") == 0 && xv_str(xv_at(e, 1)) && c->with_session && c->retries < 2) {
+			/* the master moved: follow it, log in there, redo */
+			c->retries++;
+			reset_transfer(c);
+			redirect_to(x, xv_str(xv_at(e, 1)));
+			free(x->session);
+			x->session = NULL;
+			enqueue(x, c, true);
+			xmlrpc_msg_free(&m);
+			if (x->state != XAPI_LOGIN)
+				login(x);
+			return;
+		}
+		snprintf(msg, sizeof(msg), "%s", code ? code : "unknown error");
+		finish(c, XAPI_API, NULL, e, msg);
+		xmlrpc_msg_free(&m);
+		return;
+	}
+transport:
+	finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
+	if (x->state == XAPI_READY && !x->logging_out)
+		schedule_retry(x, msg);
+}
+
+static void send_call(struct xapi *x, struct call *c)
+{
+	struct xv **params;
+	size_t n = xv_len(c->params), k = 0;
+	char *rpcurl;
+
+	params = xcalloc(n + 1, sizeof(*params));
+	struct xv *sess = NULL;
+	if (c->with_session) {
+		sess = xv_string(x->session ? x->session : "");
+		params[k++] = sess;
+	}
+	for (size_t i = 0; i < n; i++)
+		params[k++] = xv_at(c->params, i);
+	buf_init(&c->body);
+	xmlrpc_encode_call(&c->body, c->method, params, k);
+	xv_free(sess);
+	free(params);
+
+	c->dec = xmlrpc_decoder_new();
+	if (c->filter)
+		xmlrpc_decoder_set_filter(c->dec, c->filter, c->filter_ud);
+	c->easy = curl_easy_init();
+	c->headers = curl_slist_append(NULL, "Content-Type: text/xml");
+	/* xapi never sends 100 Continue: don't wait for it */
+	c->headers = curl_slist_append(c->headers, "Expect:");
+	if (x->unix_path) {
+		curl_easy_setopt(c->easy, CURLOPT_UNIX_SOCKET_PATH, x->unix_path);
+		rpcurl = xstrdup("http://localhost/");
+	} else {
+		rpcurl = xasprintf("%s/", x->url);
+	}
+	curl_easy_setopt(c->easy, CURLOPT_URL, rpcurl);
+	free(rpcurl);
+	curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body.data);
+	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)c->body.len);
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "xentui/0.1");
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, 0L); /* checked in verify_cert */
+	curl_easy_setopt(c->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+	curl_easy_setopt(c->easy, CURLOPT_SSL_CTX_DATA, x);
+	c->next = x->inflight;
+	x->inflight = c;
+	net_start(x->net, c->easy, on_done, c);
+}
+
+static void flush_queue(struct xapi *x)
+{
+	while (x->queue && x->state == XAPI_READY) {
+		struct call *c = x->queue;
+		x->queue = c->next;
+		c->next = NULL;
+		send_call(x, c);
+	}
+}
+
+static void fail_queue(struct xapi *x, enum xapi_failure f, const char *msg)
+{
+	while (x->queue) {
+		struct call *c = x->queue;
+		x->queue = c->next;
+		finish(c, f, NULL, NULL, msg);
+	}
+}
+
+/* ---- login ------------------------------------------------------------------- */
+
+static void on_retry(struct loop *l, void *ud)
+{
+	struct xapi *x = ud;
+
+	x->retry = NULL;
+	login(x);
+}
+
+static void schedule_retry(struct xapi *x, const char *why)
+{
+	char msg[600];
+
+	if (x->retry || x->state == XAPI_CLOSED)
+		return;
+	remember_failure(x, XAPI_TRANSPORT, why);
+	x->backoff_s = x->backoff_s ? x->backoff_s * 2 : 1;
+	if (x->backoff_s > 30)
+		x->backoff_s = 30;
+	free(x->session);
+	x->session = NULL;
+	snprintf(msg, sizeof(msg), "%s; retrying in %d s", why, x->backoff_s);
+	set_state(x, XAPI_RETRY, msg);
+	x->retry = loop_timer(x->loop, (int64_t)x->backoff_s * 1000, on_retry, x);
+}
+
+static void on_login(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	char msg[600];
+
+	if (r->failure == XAPI_OK && xv_str(r->value)) {
+		free(x->session);
+		x->session = xstrdup(xv_str(r->value));
+		x->logins++;
+		x->backoff_s = 0;
+		x->redirects = 0;
+		set_state(x, XAPI_READY, NULL);
+		flush_queue(x);
+		return;
+	}
+	if (r->failure == XAPI_API) {
+		const char *code = xv_str(xv_at(r->error, 0));
+		const char *p1 = xv_str(xv_at(r->error, 1));
+		if (code && strcmp(code, "HOST_IS_SLAVE") == 0 && p1 && x->redirects < MAX_REDIRECTS) {
+			x->redirects++;
+			redirect_to(x, p1);
+			login(x);
+			return;
+		}
+		if (code && strcmp(code, "SESSION_AUTHENTICATION_FAILED") == 0) {
+			snprintf(msg, sizeof(msg), "%s refused the user name or password for '%s'", x->hostport, x->user);
+			remember_failure(x, XAPI_AUTH, msg);
+			set_state(x, XAPI_FAILED, msg);
+			fail_queue(x, XAPI_AUTH, msg);
+			return;
+		}
+		if (code && strcmp(code, "HOST_STILL_BOOTING") == 0) {
+			schedule_retry(x, "the host is still starting up");
+			return;
+		}
+		snprintf(msg, sizeof(msg), "login to %s failed: %s", x->hostport, r->message);
+		remember_failure(x, XAPI_API, msg);
+		set_state(x, XAPI_FAILED, msg);
+		fail_queue(x, XAPI_API, msg);
+		return;
+	}
+	if (r->failure == XAPI_CERT_UNKNOWN || r->failure == XAPI_CERT_CHANGED) {
+		fail_queue(x, r->failure, r->message);
+		return;
+	}
+	schedule_retry(x, r->message);
+}
+
+static struct call *call_new(struct xapi *x, const char *method, struct xv *params, xapi_fn fn, void *ud)
+{
+	struct call *c = xcalloc(1, sizeof(*c));
+
+	c->x = x;
+	c->method = xstrdup(method);
+	c->params = params ? params : xv_array();
+	c->fn = fn;
+	c->ud = ud;
+	c->with_session = true;
+	c->timeout_ms = CALL_TIMEOUT_MS;
+	return c;
+}
+
+static void login(struct xapi *x)
+{
+	struct xv *p = xv_array();
+	struct call *c;
+
+	xv_array_push(p, xv_string(x->user));
+	xv_array_push(p, xv_string(x->password));
+	xv_array_push(p, xv_string("2.21"));
+	xv_array_push(p, xv_string("xentui"));
+	c = call_new(x, "session.login_with_password", p, on_login, NULL);
+	c->with_session = false;
+	x->cert_problem = XAPI_OK;
+	set_state(x, XAPI_LOGIN, NULL);
+	send_call(x, c);
+}
+
+/* ---- public ------------------------------------------------------------------- */
+
+struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts *o)
+{
+	struct xapi *x = xcalloc(1, sizeof(*x));
+	char fp[65];
+
+	x->net = net;
+	x->loop = loop;
+	x->url = xstrdup(o->url);
+	while (*x->url && x->url[strlen(x->url) - 1] == '/')
+		x->url[strlen(x->url) - 1] = '\0';
+	x->user = xstrdup(o->user ? o->user : "root");
+	x->password = xstrdup(o->password ? o->password : "");
+	x->insecure = o->insecure;
+	if (o->fingerprint && fingerprint_normalise(o->fingerprint, fp))
+		x->pinned = xstrdup(fp);
+	x->known_hosts = o->known_hosts ? xstrdup(o->known_hosts) : NULL;
+	x->state_msg = xstrdup("");
+	parse_url(x);
+	return x;
+}
+
+void xapi_free(struct xapi *x)
+{
+	if (!x)
+		return;
+	fail_queue(x, XAPI_TRANSPORT, "connection closed");
+	while (x->inflight) {
+		struct call *c = x->inflight;
+		x->inflight = c->next;
+		net_cancel(x->net, c->easy);
+		c->fn = NULL;
+		call_free(c);
+	}
+	if (x->retry)
+		loop_timer_cancel(x->loop, x->retry);
+	if (x->password) {
+		/* don't leave the password lying in freed memory */
+		volatile char *p = x->password;
+		while (*p)
+			*p++ = '\0';
+	}
+	free(x->password);
+	free(x->url);
+	free(x->user);
+	free(x->pinned);
+	free(x->known_hosts);
+	free(x->unix_path);
+	free(x->session);
+	free(x->state_msg);
+	free(x->last_error);
+	free(x);
+}
+
+void xapi_on_state(struct xapi *x, xapi_state_fn fn, void *ud)
+{
+	x->state_fn = fn;
+	x->state_ud = ud;
+}
+
+void xapi_connect(struct xapi *x)
+{
+	if (x->state == XAPI_LOGIN || x->state == XAPI_READY)
+		return;
+	if (x->retry) {
+		loop_timer_cancel(x->loop, x->retry);
+		x->retry = NULL;
+	}
+	login(x);
+}
+
+struct logout_ctx {
+	void (*done)(struct xapi *x, void *ud);
+	void *ud;
+};
+
+static void on_logout(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct logout_ctx *l = ud;
+
+	free(x->session);
+	x->session = NULL;
+	set_state(x, XAPI_CLOSED, NULL);
+	if (l->done)
+		l->done(x, l->ud);
+	free(l);
+}
+
+void xapi_logout(struct xapi *x, void (*done)(struct xapi *x, void *ud), void *ud)
+{
+	struct logout_ctx *l = xcalloc(1, sizeof(*l));
+	struct call *c;
+
+	l->done = done;
+	l->ud = ud;
+	x->logging_out = true;
+	if (x->retry) {
+		loop_timer_cancel(x->loop, x->retry);
+		x->retry = NULL;
+	}
+	if (!x->session) {
+		struct xapi_result r = {XAPI_OK, NULL, NULL, ""};
+		fail_queue(x, XAPI_TRANSPORT, "connection closed");
+		on_logout(x, &r, l);
+		return;
+	}
+	c = call_new(x, "session.logout", NULL, on_logout, l);
+	c->retries = 2; /* never re-login just to log out */
+	c->timeout_ms = 5000;
+	send_call(x, c);
+}
+
+/* Sends now, waits for the login, or fails at once when the user must act. */
+static void submit(struct xapi *x, struct call *c)
+{
+	if (x->state == XAPI_READY && x->session)
+		send_call(x, c);
+	else if (x->state == XAPI_FAILED || x->state == XAPI_CLOSED)
+		finish(c, XAPI_TRANSPORT, NULL, NULL, x->state_msg[0] ? x->state_msg : "not connected");
+	else
+		enqueue(x, c, false);
+}
+
+void xapi_call(struct xapi *x, const char *method, struct xv *params, xapi_fn fn, void *ud)
+{
+	struct call *c = call_new(x, method, params, fn, ud);
+
+	submit(x, c);
+}
+
+void xapi_call_filtered(struct xapi *x, const char *method, struct xv *params, xmlrpc_member_filter filter,
+			void *filter_ud, xapi_fn fn, void *ud)
+{
+	struct call *c = call_new(x, method, params, fn, ud);
+
+	c->filter = filter;
+	c->filter_ud = filter_ud;
+	submit(x, c);
+}
+
+void xapi_call_long(struct xapi *x, const char *method, struct xv *params, double timeout_s, xapi_fn fn, void *ud)
+{
+	struct call *c = call_new(x, method, params, fn, ud);
+
+	c->timeout_ms = (long)(timeout_s * 1000) + 60000;
+	submit(x, c);
+}
+
+enum xapi_state xapi_state(const struct xapi *x)
+{
+	return x->state;
+}
+
+const char *xapi_state_message(const struct xapi *x)
+{
+	return x->state_msg;
+}
+
+const char *xapi_url(const struct xapi *x)
+{
+	return x->url;
+}
+
+const char *xapi_session(const struct xapi *x)
+{
+	return x->session ? x->session : "";
+}
+
+const char *xapi_seen_fingerprint(const struct xapi *x)
+{
+	return x->seen_fp;
+}
+
+const char *xapi_known_fingerprint(const struct xapi *x)
+{
+	return x->known_fp;
+}
+
+const char *xapi_last_error(const struct xapi *x, enum xapi_failure *kind)
+{
+	if (kind)
+		*kind = x->last_failure;
+	return x->last_error ? x->last_error : "";
+}
+
+unsigned xapi_login_count(const struct xapi *x)
+{
+	return x->logins;
+}
+
+void xapi_accept_fingerprint(struct xapi *x)
+{
+	char *err = NULL;
+
+	if (!x->seen_fp[0])
+		return;
+	free(x->pinned);
+	x->pinned = xstrdup(x->seen_fp);
+	if (x->known_hosts && !known_hosts_add(x->known_hosts, x->hostport, x->seen_fp, &err)) {
+		set_state(x, XAPI_FAILED, err);
+		free(err);
+		return;
+	}
+	x->cert_problem = XAPI_OK;
+	login(x);
+}

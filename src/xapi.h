@@ -1,0 +1,86 @@
+/* A connection to one pool: login, calls over XML-RPC through libcurl multi,
+ * certificate checks, HOST_IS_SLAVE redirects, re-login on SESSION_INVALID,
+ * and reconnection with backoff. Never blocks. */
+#ifndef XENTUI_XAPI_H
+#define XENTUI_XAPI_H
+
+#include <stdbool.h>
+
+#include "net.h"
+#include "value.h"
+#include "xmlrpc.h"
+
+struct xapi_opts {
+	const char *url;         /* https://host[:port], http://host[:port], unix:/path */
+	const char *user;
+	const char *password;
+	const char *fingerprint; /* pinned SHA-256 (hex, colons allowed), or NULL */
+	bool insecure;           /* accept any certificate */
+	const char *known_hosts; /* file of accepted fingerprints, or NULL */
+};
+
+enum xapi_state {
+	XAPI_IDLE,       /* not started */
+	XAPI_LOGIN,      /* logging in */
+	XAPI_READY,      /* logged in */
+	XAPI_RETRY,      /* lost: waiting to reconnect */
+	XAPI_FAILED,     /* needs the user: bad password, unknown or changed certificate */
+	XAPI_CLOSED,     /* logged out */
+};
+
+enum xapi_failure {
+	XAPI_OK,
+	XAPI_TRANSPORT,   /* connection, TLS, HTTP or malformed reply */
+	XAPI_AUTH,        /* wrong user name or password */
+	XAPI_CERT_UNKNOWN,/* first connection: fingerprint to confirm */
+	XAPI_CERT_CHANGED,/* differs from the known one: refused */
+	XAPI_API,         /* the call failed: see error */
+};
+
+struct xapi_result {
+	enum xapi_failure failure;
+	struct xv *value;        /* on success (the call's Value) */
+	const struct xv *error;  /* XAPI_API: [code, params...] */
+	const char *message;     /* a sentence for every failure */
+};
+
+struct xapi;
+typedef void (*xapi_fn)(struct xapi *x, const struct xapi_result *r, void *ud);
+typedef void (*xapi_state_fn)(struct xapi *x, enum xapi_state s, void *ud);
+
+struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts *o);
+void xapi_free(struct xapi *x);
+
+void xapi_on_state(struct xapi *x, xapi_state_fn fn, void *ud);
+void xapi_connect(struct xapi *x);
+/* Logs out; done (may be NULL) is called when the logout has been answered or failed. */
+void xapi_logout(struct xapi *x, void (*done)(struct xapi *x, void *ud), void *ud);
+
+/* Calls method with the session prepended to params (an array, taken).
+ * Calls made before login wait for it; fn is always called exactly once. */
+void xapi_call(struct xapi *x, const char *method, struct xv *params, xapi_fn fn, void *ud);
+/* Same, for long polls: no overall timeout beyond timeout_s + 60. */
+void xapi_call_long(struct xapi *x, const char *method, struct xv *params, double timeout_s, xapi_fn fn, void *ud);
+
+/* Same, dropping the members filter rejects while the reply is decoded. */
+void xapi_call_filtered(struct xapi *x, const char *method, struct xv *params, xmlrpc_member_filter filter,
+			void *filter_ud, xapi_fn fn, void *ud);
+
+enum xapi_state xapi_state(const struct xapi *x);
+const char *xapi_state_message(const struct xapi *x);
+const char *xapi_url(const struct xapi *x);
+const char *xapi_session(const struct xapi *x);
+/* The certificate seen on the last TLS connection (hex SHA-256), or "". */
+const char *xapi_seen_fingerprint(const struct xapi *x);
+const char *xapi_known_fingerprint(const struct xapi *x);
+/* After XAPI_CERT_UNKNOWN: trust this fingerprint (saved to known_hosts) and reconnect. */
+void xapi_accept_fingerprint(struct xapi *x);
+/* The last failure (a sentence without "retrying ..."), and its kind. */
+const char *xapi_last_error(const struct xapi *x, enum xapi_failure *kind);
+/* Counts logins since start: a new one means the cache must reload. */
+unsigned xapi_login_count(const struct xapi *x);
+
+/* Normalises a fingerprint (drops colons, lower-cases); false if not 64 hex digits. */
+bool fingerprint_normalise(const char *in, char out[65]);
+
+#endif
