@@ -27,6 +27,9 @@ OPT_CFLAGS = -O2
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/json.c src/psf.c
+# the client's core (no ncurses), shared with its unit tests
+CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/hmap.c src/config.c src/known_hosts.c \
+	src/secret.c src/sanitize.c src/list.c
 CLIENT_SRC = src/main.c
 SIM_SRC = $(wildcard tests/sim/*.c) build/gen/api_data.c
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -49,7 +52,7 @@ build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
-build/xentui: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_SRC))
+build/xentui: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
 
 build/xapi-sim: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(SIM_SRC))
@@ -60,13 +63,13 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
-build/san/xentui: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_SRC))
+build/san/xentui: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
 
 build/san/xapi-sim: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(SIM_SRC))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_SIM)) -lpthread -lm
 
-build/san/unit/%: build/san/tests/unit/%.o $(patsubst %.c,build/san/%.o,$(CORE_SRC))
+build/san/unit/%: build/san/tests/unit/%.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lm
 
