@@ -61,7 +61,8 @@ static void *signal_thread(void *arg)
 			sessions_expire_all();
 			continue;
 		}
-		exit(0);
+		/* not exit(): library destructors would race the connection threads */
+		_exit(0);
 	}
 	return NULL;
 }
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
 		snprintf(sim.url, sizeof(sim.url), "%s://[%s]:%d", sim.tls ? "https" : "http", sim.bind, port);
 	else
 		snprintf(sim.url, sizeof(sim.url), "%s://%s:%d", sim.tls ? "https" : "http", sim.bind, port);
-	snprintf(sim.pool_secret, sizeof(sim.pool_secret), "%s", "");
+	pool_reset_secret();
 	schema_init();
 	db_init(sim.seed);
 	rpc_init();

@@ -1,0 +1,143 @@
+#include "errors.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* {N} is parameter N (1-based) as sent, {N:name} the name of the object it
+ * refers to, {N:size} a byte count in human units. */
+static const struct {
+	const char *code;
+	const char *text;
+} table[] = {
+	{"VM_BAD_POWER_STATE", "VM {1:name} is {3}; it must be {2} for this"},
+	{"HOST_NOT_ENOUGH_FREE_MEMORY", "not enough free memory on the host: {1:size} needed, {2:size} available"},
+	{"VM_IS_TEMPLATE", "{1:name} is a template; this cannot be done to a template"},
+	{"OTHER_OPERATION_IN_PROGRESS", "{2:name} is busy with another operation ({3}); try again when it is done"},
+	{"OPERATION_NOT_ALLOWED", "not allowed: {1}"},
+	{"SESSION_AUTHENTICATION_FAILED", "wrong user name or password for '{1}'"},
+	{"SESSION_INVALID", "the session has expired; log in again"},
+	{"HOST_IS_SLAVE", "this host is not the pool master; the master is {1}"},
+	{"HOST_STILL_BOOTING", "the host is still starting up; try again in a minute"},
+	{"HANDLE_INVALID", "the {1} no longer exists (it may have just been deleted)"},
+	{"UUID_INVALID", "there is no {1} with uuid {2}"},
+	{"SR_HAS_PBD", "storage {1:name} is still attached to hosts; detach it first"},
+	{"SR_NOT_EMPTY", "the storage repository still holds disks in use"},
+	{"SR_FULL", "the storage repository is full: {1:size} requested, {2:size} free"},
+	{"VDI_IN_USE", "disk {1:name} is in use ({2})"},
+	{"VDI_TOO_SMALL", "disk {1:name} cannot shrink; its size must be at least {2:size}"},
+	{"HOST_DISABLED", "host {1:name} is disabled (in maintenance mode)"},
+	{"HOST_OFFLINE", "host {1:name} is offline"},
+	{"HOST_IN_USE", "host {1:name} still runs {2} {3:name}"},
+	{"HOST_NOT_DISABLED", "the host must be disabled (maintenance mode) first"},
+	{"HOST_HAS_RESIDENT_VMS", "host {1:name} still has VMs running on it"},
+	{"NO_HOSTS_AVAILABLE", "no host can run this VM right now"},
+	{"CANNOT_EVACUATE_HOST", "the host cannot be evacuated: {1}"},
+	{"VM_REQUIRES_SR", "VM {1:name} needs storage {2:name}, which this host cannot see"},
+	{"VM_MISSING_PV_DRIVERS", "VM {1:name} has no guest tools; this needs them"},
+	{"VM_LACKS_FEATURE", "VM {1:name} lacks the guest feature this needs (install the guest tools)"},
+	{"VM_HAS_PCI_ATTACHED", "VM {1:name} has a PCI device passed through; it cannot move"},
+	{"VM_NO_SUSPEND_SR", "VM {1:name} has nowhere to save its memory: set a suspend storage"},
+	{"VM_SHUTDOWN_TIMEOUT", "VM {1:name} did not shut down in {2} seconds; try a forced shutdown"},
+	{"TASK_CANCELLED", "cancelled"},
+	{"DEVICE_ALREADY_EXISTS", "device {1} already exists on this VM"},
+	{"DEVICE_ALREADY_ATTACHED", "the device is already attached"},
+	{"DEVICE_ALREADY_DETACHED", "the device is already detached"},
+	{"VBD_NOT_EMPTY", "the drive already holds a disc; eject it first"},
+	{"VBD_IS_EMPTY", "the drive is empty"},
+	{"VBD_NOT_REMOVABLE_MEDIA", "this drive is not a CD/DVD drive"},
+	{"HA_IS_ENABLED", "high availability is enabled; disable it first"},
+	{"LICENCE_RESTRICTION", "the pool's licence does not allow {1}"},
+	{"MEMORY_CONSTRAINT_VIOLATION", "memory settings must satisfy: {1}"},
+	{"INVALID_VALUE", "invalid value for {1}: {2}"},
+	{"MAP_DUPLICATE_KEY", "key {4} already exists"},
+	{"MESSAGE_METHOD_UNKNOWN", "the server does not know the call {1} (too old or too new?)"},
+	{"MESSAGE_PARAMETER_COUNT_MISMATCH", "{1} was called with {3} parameters, it takes {2} (a bug in xentui)"},
+	{"NOT_IMPLEMENTED", "the server does not implement {1}"},
+	{"JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS", "the joining host has shared storage; remove it first"},
+	{"JOINING_HOST_CANNOT_HAVE_RUNNING_OR_SUSPENDED_VMS", "the joining host has running or suspended VMs; shut them down first"},
+	{"JOINING_HOST_CANNOT_HAVE_RUNNING_VMS", "the joining host has running VMs; shut them down first"},
+	{"JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS", "the joining host is the master of other hosts; eject them first"},
+	{"JOINING_HOST_CONNECTION_FAILED", "the joining host cannot reach the master"},
+	{"JOINING_HOST_SERVICE_FAILED", "the master did not answer the joining host"},
+	{"POOL_HOSTS_NOT_HOMOGENEOUS", "the hosts are too different to share a pool: {1}"},
+	{"POOL_JOINING_HOST_MUST_HAVE_SAME_PRODUCT_VERSION", "the joining host runs another XCP-ng version"},
+	{"SR_BACKEND_FAILURE", "storage error: {2}"},
+	{"INTERNAL_ERROR", "internal error on the server: {1}"},
+};
+
+static void human_size(struct buf *b, const char *s)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = strtod(s, NULL);
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	buf_printf(b, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void object_name(struct buf *b, const char *ref, const struct cache *cache)
+{
+	const struct xv *rec = cache ? cache_get(cache, ref) : NULL;
+	const char *name = rec ? rec_str(rec, "name_label") : NULL;
+
+	if (name && *name)
+		buf_printf(b, "'%s'", name);
+	else if (rec && *rec_str(rec, "uuid"))
+		buf_printf(b, "%s", rec_str(rec, "uuid"));
+	else
+		buf_puts(b, strcmp(ref, "OpaqueRef:NULL") == 0 ? "(none)" : ref);
+}
+
+static void expand(struct buf *b, const char *t, const struct xv *err, const struct cache *cache)
+{
+	while (*t) {
+		const char *close;
+		int n;
+		const char *p;
+
+		if (*t != '{' || !(close = strchr(t, '}')) || !isdigit((unsigned char)t[1])) {
+			buf_putc(b, *t++);
+			continue;
+		}
+		n = atoi(t + 1);
+		p = xv_str(xv_at(err, (size_t)n));
+		if (!p)
+			p = "?";
+		if (strncmp(t + 2, ":name}", 6) == 0)
+			object_name(b, p, cache);
+		else if (strncmp(t + 2, ":size}", 6) == 0)
+			human_size(b, p);
+		else
+			buf_puts(b, p);
+		t = close + 1;
+	}
+}
+
+char *error_sentence(const struct xv *err, const struct cache *cache)
+{
+	const char *code = xv_str(xv_at(err, 0));
+	struct buf b;
+
+	buf_init(&b);
+	if (!code)
+		return xstrdup("unknown error");
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i].code, code) == 0 || (strncmp(code, "SR_BACKEND_FAILURE", 18) == 0
+							 && strcmp(table[i].code, "SR_BACKEND_FAILURE") == 0)) {
+			expand(&b, table[i].text, err, cache);
+			return buf_steal(&b);
+		}
+	buf_puts(&b, code);
+	for (size_t i = 1; i < xv_len(err); i++)
+		buf_printf(&b, "%s%s", i == 1 ? " (" : ", ", xv_str(xv_at(err, i)) ? xv_str(xv_at(err, i)) : "?");
+	if (xv_len(err) > 1)
+		buf_putc(&b, ')');
+	return buf_steal(&b);
+}
