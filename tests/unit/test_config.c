@@ -1,0 +1,150 @@
+/* Configuration files: what is read, and errors that name file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "secret.h"
+
+static char path[256];
+
+static void write_file(const char *text)
+{
+	FILE *f;
+
+	snprintf(path, sizeof(path), "build/test-logs/config-%d.conf", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void expect_error(const char *text, const char *fragment)
+{
+	struct config c;
+	char *err = NULL;
+	char copy[512];
+
+	write_file(text);
+	assert_false(config_load(path, &c, &err));
+	assert_non_null(err);
+	snprintf(copy, sizeof(copy), "%s", err);
+	free(err);
+	if (!strstr(copy, fragment))
+		fail_msg("error '%s' lacks '%s'", copy, fragment);
+}
+
+static void test_reads_servers(void **state)
+{
+	struct config c;
+	char *err = NULL;
+
+	write_file("# my pools\n"
+		   "theme = \"dark\";\n"
+		   "servers = (\n"
+		   "  { name = \"home\"; url = \"https://192.168.1.10\"; password_env = \"XCP_PW\"; },\n"
+		   "  { name = \"lab\"; url = \"https://lab:8443\"; user = \"admin\"; insecure = true; }\n"
+		   ");\n"
+		   "preferences = { refresh_ms = 500; confirm_quit = false; };\n");
+	assert_true(config_load(path, &c, &err));
+	assert_string_equal(c.theme, "dark");
+	assert_int_equal(c.nservers, 2);
+	assert_string_equal(config_server(&c, "home")->url, "https://192.168.1.10");
+	assert_string_equal(config_server(&c, "home")->user, "root");
+	assert_string_equal(config_server(&c, "home")->password_env, "XCP_PW");
+	assert_string_equal(config_server(&c, "lab")->user, "admin");
+	assert_true(config_server(&c, "lab")->insecure);
+	assert_null(config_server(&c, "nope"));
+	assert_int_equal(c.refresh_ms, 500);
+	assert_false(c.confirm_quit);
+	config_free(&c);
+	unlink(path);
+}
+
+static void test_errors_name_the_line(void **state)
+{
+	char prefix[300];
+
+	/* a syntax error: libconfig's own message, with the line */
+	expect_error("theme = \"dark\";\nservers = (\n  { name = \"a\"; url = ; }\n);\n", ":3: ");
+	snprintf(prefix, sizeof(prefix), "%s:3: ", path);
+	expect_error("theme = \"dark\";\nservers = (\n  { name = \"a\"; url = ; }\n);\n", prefix);
+	/* a typo in a setting name */
+	expect_error("theme = \"dark\";\n\nservers = ( { name = \"a\"; url = \"https://x\"; pasword_env = \"P\"; } );\n",
+		     ":3: unknown server setting 'pasword_env'");
+	expect_error("thme = \"dark\";\n", ":1: unknown setting 'thme'");
+	/* a value of the wrong kind */
+	expect_error("servers = (\n { name = \"a\"; url = \"https://x\"; insecure = \"yes\"; }\n);\n",
+		     ":2: 'insecure' must be true or false");
+	expect_error("servers = (\n { name = \"a\"; url = \"ftp://x\"; }\n);\n", ":2: url 'ftp://x' must start with");
+	expect_error("servers = (\n { name = \"a\"; }\n);\n", ":2: this server has no url");
+	unlink(path);
+}
+
+static void test_missing_default_is_fine(void **state)
+{
+	struct config c;
+	char *err = NULL;
+
+	setenv("XDG_CONFIG_HOME", "build/test-logs/no-such-dir", 1);
+	assert_true(config_load(NULL, &c, &err));
+	assert_int_equal(c.nservers, 0);
+	assert_non_null(strstr(c.path, "no-such-dir/xentui/config"));
+	config_free(&c);
+	/* but a file named on the command line must exist */
+	assert_false(config_load("build/test-logs/no-such-file.conf", &c, &err));
+	assert_non_null(strstr(err, "no-such-file.conf"));
+	free(err);
+}
+
+static void test_password_file_permissions(void **state)
+{
+	char *err = NULL, *pw;
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "build/test-logs/pw-%d", (int)getpid());
+	f = fopen(p, "w");
+	fputs("s3cret\nsecond line\n", f);
+	fclose(f);
+	chmod(p, 0644);
+	/* readable by others: refused, with the fix in the message */
+	assert_null(secret_from_file(p, &err));
+	assert_non_null(strstr(err, "chmod 600"));
+	free(err);
+	chmod(p, 0600);
+	pw = secret_from_file(p, &err);
+	assert_non_null(pw);
+	assert_string_equal(pw, "s3cret");
+	secret_free(pw);
+	unlink(p);
+	setenv("XENTUI_TEST_PW", "from-env", 1);
+	pw = secret_from_env("XENTUI_TEST_PW", &err);
+	assert_string_equal(pw, "from-env");
+	secret_free(pw);
+	assert_null(secret_from_env("XENTUI_NO_SUCH_VAR", &err));
+	free(err);
+	pw = secret_from_command("echo from-command", &err);
+	assert_string_equal(pw, "from-command");
+	secret_free(pw);
+	assert_null(secret_from_command("false", &err));
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reads_servers),
+		cmocka_unit_test(test_errors_name_the_line),
+		cmocka_unit_test(test_missing_default_is_fine),
+		cmocka_unit_test(test_password_file_permissions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
