@@ -94,7 +94,7 @@ bench: deps
 	@sh bench/run-all
 
 fuzz: deps
-	@sh tests/fuzz/run 300
+	@sh tests/fuzz/run $${FUZZ_SECONDS:-300}
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/xentui/themes
