@@ -29,7 +29,7 @@ SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/json.c src/psf.c
 # the client's core (no ncurses), shared with its unit tests
 CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/hmap.c src/config.c src/known_hosts.c \
-	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c
+	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c
 CLIENT_SRC = src/main.c
 SIM_SRC = $(wildcard tests/sim/*.c) build/gen/api_data.c
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

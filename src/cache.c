@@ -523,10 +523,8 @@ void cache_start(struct cache *c)
 	c->login_seen = xapi_login_count(c->x);
 	if (xapi_state(c->x) == XAPI_READY)
 		reload(c);
-	else {
-		xapi_connect(c->x);
-		reload(c); /* its calls wait for the login */
-	}
+	else
+		xapi_connect(c->x); /* on_state loads once logged in */
 }
 
 void cache_stop(struct cache *c)

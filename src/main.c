@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "config.h"
 #include "list.h"
+#include "log.h"
 #include "loop.h"
 #include "net.h"
 #include "secret.h"
@@ -313,6 +314,12 @@ int main(int argc, char **argv)
 		free(err);
 		return 1;
 	}
+	if (o.log && !log_open(o.log, &err)) {
+		fprintf(stderr, "xentui: %s\n", err);
+		free(err);
+		config_free(&cfg);
+		return 1;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (o.list_kind) {
 		rc = run_list(&o, &cfg);
@@ -323,5 +330,6 @@ int main(int argc, char **argv)
 	}
 	curl_global_cleanup();
 	config_free(&cfg);
+	log_close();
 	return rc;
 }

@@ -17,6 +17,7 @@ struct net {
 	struct loop_timer *timer;
 	struct xfer *xfers;
 	int active;
+	CURLSH *share; /* TLS sessions and DNS, resumed across transfers */
 };
 
 static void check_done(struct net *n)
@@ -100,6 +101,12 @@ struct net *net_new(struct loop *l)
 	curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
 	curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
+	/* a few kept-alive connections per host serve every call: opening one per
+	 * parallel call would cost a TLS handshake each */
+	curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 6L);
+	n->share = curl_share_init();
+	curl_share_setopt(n->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(n->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	return n;
 }
 
@@ -116,6 +123,7 @@ void net_free(struct net *n)
 	if (n->timer)
 		loop_timer_cancel(n->loop, n->timer);
 	curl_multi_cleanup(n->multi);
+	curl_share_cleanup(n->share);
 	free(n);
 }
 
@@ -129,6 +137,7 @@ void net_start(struct net *n, CURL *easy, net_done_fn done, void *ud)
 	x->next = n->xfers;
 	n->xfers = x;
 	n->active++;
+	curl_easy_setopt(easy, CURLOPT_SHARE, n->share);
 	curl_multi_add_handle(n->multi, easy);
 }
 

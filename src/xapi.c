@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "known_hosts.h"
+#include "log.h"
 #include "util.h"
 #include "xmlrpc.h"
 
@@ -31,6 +32,7 @@ struct call {
 	struct buf body;
 	struct xmlrpc_decoder *dec;
 	int retries;
+	int64_t sent_ms;
 	xmlrpc_member_filter filter;
 	void *filter_ud;
 	struct call *next;
@@ -99,6 +101,9 @@ static void remember_failure(struct xapi *x, enum xapi_failure f, const char *ms
 
 static void set_state(struct xapi *x, enum xapi_state s, const char *msg)
 {
+	static const char *const names[] = {"idle", "login", "ready", "retry", "failed", "closed"};
+
+	log_msg("%s: %s%s%s", x->hostport, names[s], msg && *msg ? ": " : "", msg ? msg : "");
 	free(x->state_msg);
 	x->state_msg = xstrdup(msg ? msg : "");
 	x->state = s;
@@ -289,6 +294,8 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 
 	unlink_inflight(x, c);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	log_msg("%s %s: curl %d, HTTP %ld, %lld ms", x->hostport, c->method, (int)rc, status,
+		(long long)(loop_now() - c->sent_ms));
 	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT || x->cert_problem != XAPI_OK) {
 		enum xapi_failure f = x->cert_problem != XAPI_OK ? x->cert_problem : XAPI_TRANSPORT;
 		if (f == XAPI_CERT_CHANGED)
@@ -426,6 +433,7 @@ static void send_call(struct xapi *x, struct call *c)
 	curl_easy_setopt(c->easy, CURLOPT_SSL_CTX_DATA, x);
 	c->next = x->inflight;
 	x->inflight = c;
+	c->sent_ms = loop_now();
 	net_start(x->net, c->easy, on_done, c);
 }
 
@@ -493,6 +501,7 @@ static void on_login(struct xapi *x, const struct xapi_result *r, void *ud)
 		const char *code = xv_str(xv_at(r->error, 0));
 		const char *p1 = xv_str(xv_at(r->error, 1));
 		if (code && strcmp(code, "HOST_IS_SLAVE") == 0 && p1 && x->redirects < MAX_REDIRECTS) {
+			log_msg("%s is a pool member; the master is %s", x->hostport, p1);
 			x->redirects++;
 			redirect_to(x, p1);
 			login(x);
