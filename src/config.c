@@ -120,6 +120,7 @@ bool config_load(const char *path, struct config *out, char **err)
 		else
 			*err = xasprintf("%s:%d: %s", out->path, config_error_line(&cfg), config_error_text(&cfg));
 		config_destroy(&cfg);
+		config_free(out);
 		return false;
 	}
 	s = config_root_setting(&cfg);

@@ -138,6 +138,19 @@ static void test_password_file_permissions(void **state)
 	free(err);
 }
 
+static void test_example_file_loads(void **state)
+{
+	struct config c;
+	char *err = NULL;
+
+	if (!config_load("config/xentui.conf.example", &c, &err))
+		fail_msg("the example does not load: %s", err);
+	assert_int_equal(c.nservers, 2);
+	assert_string_equal(c.servers[0].name, "home");
+	assert_true(c.servers[0].autoconnect);
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_the_line),
 		cmocka_unit_test(test_missing_default_is_fine),
 		cmocka_unit_test(test_password_file_permissions),
+		cmocka_unit_test(test_example_file_loads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
