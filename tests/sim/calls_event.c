@@ -174,8 +174,7 @@ static struct xv *event_from(struct call *c, struct xv **err)
 			break;
 		}
 		/* the session may have ended while we waited */
-		if (!db_get(schema_class("session"), sref)) {
-			*err = err_new("SESSION_INVALID", sref, NULL);
+		if (!session_check(sref, err)) {
 			free(subs);
 			return NULL;
 		}

@@ -195,20 +195,20 @@ static const char *const cpu_models[] = {
 	"Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz",
 };
 
-static struct obj *gen_host(int i, struct obj *pool_master)
+/* The host record, its metrics and CPUs; i picks the hardware (i % 3). */
+static struct obj *gen_host(int i, const char *name, const char *address)
 {
 	struct obj *h = db_create_named("host");
 	struct obj *m = db_create_named("host_metrics");
-	char name[64], buf[64], iqn[96];
+	char buf[64], iqn[96];
 	int model = i % 3;
 	int cores = model == 0 ? 24 : model == 1 ? 32 : 12;
 	int64_t mem = (model == 0 ? 256 : model == 1 ? 128 : 64) * GiB;
 
-	snprintf(name, sizeof(name), "xcp-ng-%02d", i + 1);
 	db_set_str(h, "name_label", name);
 	db_set_str(h, "name_description", "Default install");
 	db_set_str(h, "hostname", name);
-	db_set_str(h, "address", sim.address);
+	db_set_str(h, "address", address);
 	db_set_int(h, "API_version_major", 2);
 	db_set_int(h, "API_version_minor", 21);
 	db_set_str(h, "API_version_vendor", "XenSource");
@@ -276,7 +276,6 @@ static struct obj *gen_host(int i, struct obj *pool_master)
 		db_set_str(cpu, "flags", "fpu de tsc msr pae mce cx8 apic sep");
 		db_set_float(cpu, "utilisation", (double)rnd(100) / 400.0);
 	}
-	(void)pool_master;
 	return h;
 }
 
@@ -301,6 +300,77 @@ static void gen_pci(struct obj *host)
 		db_set_ref(p, "host", host);
 		db_set_str(p, "driver_name", i == 5 ? "pciback" : "");
 	}
+}
+
+static struct obj *network_by_bridge(const char *bridge)
+{
+	for (struct obj *n = db_first("network"); n; n = n->cnext)
+		if (strcmp(db_str(n, "bridge"), bridge) == 0)
+			return n;
+	return NULL;
+}
+
+/* How a host plugs a shared SR: as the other hosts do, else as gen_pool
+ * configures the SRs it makes. */
+static struct xv *shared_pbd_config(const struct obj *sr)
+{
+	const struct xv *pbds = db_field(sr, "PBDs");
+	const char *type = db_str(sr, "type");
+
+	for (size_t i = 0; i < xv_len(pbds); i++) {
+		struct obj *pbd = db_find(xv_str(xv_at(pbds, i)));
+		if (pbd)
+			return xv_copy(db_field(pbd, "device_config"));
+	}
+	if (strcmp(type, "nfs") == 0)
+		return strmap("server", "192.168.1.5", "serverpath", "/srv/vms", "nfsversion", "4.1", NULL);
+	if (db_bool(sr, "is_tools_sr"))
+		return strmap("location", "/opt/xensource/packages/iso", "legacy_mode", "true", NULL);
+	if (strcmp(type, "iso") == 0)
+		return strmap("location", "192.168.1.5:/srv/isos", "type", "nfs_iso", NULL);
+	return xv_struct();
+}
+
+struct obj *gen_host_with_devices(int i, const char *name, const char *address, const char *uuid,
+				  struct obj **local_sr)
+{
+	const struct cls *srcls = schema_class("SR");
+	struct obj *h = gen_host(i, name, address);
+	struct obj *net0 = network_by_bridge("xenbr0"), *net1 = network_by_bridge("xenbr1");
+	struct obj *local, *dvd, *rem;
+	struct xv *shared = xv_array();
+	char label[160];
+
+	if (uuid)
+		db_set_str(h, "uuid", uuid);
+	if (net0)
+		gen_pif(h, net0, "eth0", true, address, 10000);
+	if (net1)
+		gen_pif(h, net1, "eth1", false, NULL, 10000);
+	/* the pool's shared SRs, before this host adds its own */
+	for (struct obj *sr = db.head[srcls->idx]; sr; sr = sr->cnext)
+		if (db_bool(sr, "shared"))
+			xv_array_push(shared, xv_string(sr->ref));
+	local = gen_sr("Local storage", i % 2 ? "ext" : "lvm", "user", false, (i % 3 == 1 ? 1800 : 900) * GiB);
+	snprintf(label, sizeof(label), "Local storage on %s", name);
+	db_set_str(local, "name_description", label);
+	gen_pbd(h, local, strmap("device", "/dev/sda3", NULL));
+	for (size_t k = 0; k < xv_len(shared); k++) {
+		struct obj *sr = db_find(xv_str(xv_at(shared, k)));
+		gen_pbd(h, sr, shared_pbd_config(sr));
+	}
+	xv_free(shared);
+	dvd = gen_sr("DVD drives", "udev", "iso", false, 0);
+	db_set_str(dvd, "name_description", "Physical DVD drives");
+	gen_pbd(h, dvd, strmap("location", "/dev/xapi/cd", NULL));
+	rem = gen_sr("Removable storage", "udev", "disk", false, 0);
+	gen_pbd(h, rem, strmap("location", "/dev/xapi/block", NULL));
+	gen_pci(h);
+	vm_make_dom0(h);
+	db_map_put(local, "other_config", "i18n-key", "local-storage");
+	if (local_sr)
+		*local_sr = local;
+	return h;
 }
 
 /* ---- templates -------------------------------------------------------------- */
@@ -446,7 +516,7 @@ static void guest_metrics(struct obj *vm, const struct tmpl *t, const char *ip, 
 	db_set_ref(vm, "guest_metrics", g);
 }
 
-static void gen_guest(int i, struct obj **hosts, struct obj **local_srs, struct obj *nfs, struct obj *net0)
+static void gen_guest(int i, struct obj **hosts, int nhosts, struct obj **local_srs, struct obj *nfs, struct obj *net0)
 {
 	bool windows = rnd(5) == 0;
 	const struct tmpl *t = windows ? &templates[12 + rnd(4)] : &templates[rnd(10)];
@@ -454,7 +524,7 @@ static void gen_guest(int i, struct obj **hosts, struct obj **local_srs, struct 
 	size_t nnames = windows ? sizeof(windows_names) / sizeof(*windows_names) : sizeof(linux_names) / sizeof(*linux_names);
 	unsigned roll = rnd(100);
 	const char *power = roll < 55 ? "Running" : roll < 85 ? "Halted" : roll < 95 ? "Suspended" : "Paused";
-	int hi = rnd((unsigned)sim.hosts);
+	int hi = rnd((unsigned)nhosts);
 	struct obj *host = hosts[hi];
 	struct obj *vm = db_create_named("VM");
 	struct obj *sr = rnd(3) == 0 ? nfs : local_srs[hi];
@@ -505,13 +575,16 @@ static void gen_guest(int i, struct obj **hosts, struct obj **local_srs, struct 
 
 /* ---- the pool -------------------------------------------------------------------- */
 
-void gen_pool(void)
+/* nhosts hosts and nvms guests; name0/uuid0 (or NULL) name the first host.
+ * A single host without guests is a fresh install: no shared SR but the
+ * tools ISO SR, so that it can join a pool. */
+static void gen_pool_of(int nhosts, int nvms, const char *name0, const char *uuid0)
 {
-	struct obj **hosts = xcalloc((size_t)sim.hosts, sizeof(*hosts));
-	struct obj **local = xcalloc((size_t)sim.hosts, sizeof(*local));
+	struct obj **hosts = xcalloc((size_t)nhosts, sizeof(*hosts));
+	struct obj **local = xcalloc((size_t)nhosts, sizeof(*local));
 	struct obj *pool = db_create_named("pool");
-	struct obj *net0, *net1, *internal, *priv, *nfs, *tools, *isos;
-	char ip[128];
+	struct obj *net0, *internal, *nfs = NULL, *tools, *isos = NULL;
+	bool fresh = nhosts == 1 && nvms == 0;
 
 	sm_new("ext", "Local EXT3 VHD", "SR plugin representing disks as VHD files on a local EXT3 filesystem", "user");
 	sm_new("lvm", "Local LVM", "SR plugin which represents disks as VHD on Logical Volumes within a locally-attached Volume Group", "user");
@@ -521,58 +594,45 @@ void gen_pool(void)
 	sm_new("smb", "SMB VHD", "SR plugin which stores disks as VHD files on a remote SMB filesystem", "user");
 
 	net0 = gen_network("Pool-wide network associated with eth0", "xenbr0", "");
-	net1 = gen_network("Pool-wide network associated with eth1", "xenbr1", "");
+	gen_network("Pool-wide network associated with eth1", "xenbr1", "");
 	internal = gen_network("Host internal management network", "xenapi",
 			       "Network on which guests will be assigned a private link-local IP address which can be used to talk XenAPI");
 	db_set(internal, "other_config", strmap("is_guest_installer_network", "true", "is_host_internal_management_network", "true", "ip_begin", "169.254.0.1", "ip_end", "169.254.255.254", "netmask", "255.255.0.0", NULL));
-	priv = gen_network("Private network (firewall LAN)", "xapi1", "Host-internal network, no NIC");
+	gen_network("Private network (firewall LAN)", "xapi1", "Host-internal network, no NIC");
 
-	nfs = gen_sr("NFS storage", "nfs", "user", true, 2048 * GiB);
-	db_set_str(nfs, "name_description", "NFS SR [192.168.1.5:/srv/vms]");
+	if (!fresh) {
+		nfs = gen_sr("NFS storage", "nfs", "user", true, 2048 * GiB);
+		db_set_str(nfs, "name_description", "NFS SR [192.168.1.5:/srv/vms]");
+	}
 	tools = gen_sr("XCP-ng Tools", "iso", "iso", true, 0);
 	db_set_str(tools, "name_description", "XCP-ng Tools ISOs");
 	db_set_bool(tools, "is_tools_sr", true);
 	db_set(tools, "other_config", strmap("xensource_internal", "true", "i18n-key", "xenserver-tools", NULL));
-	isos = gen_sr("ISO library", "iso", "iso", true, 500 * GiB);
-	db_set_str(isos, "name_description", "NFS ISO library [192.168.1.5:/srv/isos]");
+	if (!fresh) {
+		isos = gen_sr("ISO library", "iso", "iso", true, 500 * GiB);
+		db_set_str(isos, "name_description", "NFS ISO library [192.168.1.5:/srv/isos]");
+	}
 	gen_vdi(tools, "guest-tools.iso", 52 * MiB, "user", true);
-	gen_vdi(isos, "debian-12.7.0-amd64-netinst.iso", 631 * MiB, "user", true);
-	gen_vdi(isos, "ubuntu-24.04.1-live-server-amd64.iso", 2638 * MiB, "user", true);
-	gen_vdi(isos, "Win10_22H2_English_x64v1.iso", 5800 * MiB, "user", true);
+	if (isos) {
+		gen_vdi(isos, "debian-12.7.0-amd64-netinst.iso", 631 * MiB, "user", true);
+		gen_vdi(isos, "ubuntu-24.04.1-live-server-amd64.iso", 2638 * MiB, "user", true);
+		gen_vdi(isos, "Win10_22H2_English_x64v1.iso", 5800 * MiB, "user", true);
+	}
 
-	for (int i = 0; i < sim.hosts; i++) {
-		struct obj *h = gen_host(i, NULL);
-		struct obj *dvd, *rem;
-		char label[96];
+	for (int i = 0; i < nhosts; i++) {
+		char name[64];
 
-		hosts[i] = h;
-		snprintf(ip, sizeof(ip), "%s", sim.address);
-		gen_pif(h, net0, "eth0", true, ip, 10000);
-		gen_pif(h, net1, "eth1", false, NULL, 10000);
-		snprintf(label, sizeof(label), "Local storage");
-		local[i] = gen_sr(label, i % 2 ? "ext" : "lvm", "user", false, (i % 3 == 1 ? 1800 : 900) * GiB);
-		snprintf(label, sizeof(label), "Local storage on %s", db_str(h, "name_label"));
-		db_set_str(local[i], "name_description", label);
-		gen_pbd(h, local[i], strmap("device", "/dev/sda3", NULL));
-		gen_pbd(h, nfs, strmap("server", "192.168.1.5", "serverpath", "/srv/vms", "nfsversion", "4.1", NULL));
-		gen_pbd(h, tools, strmap("location", "/opt/xensource/packages/iso", "legacy_mode", "true", NULL));
-		gen_pbd(h, isos, strmap("location", "192.168.1.5:/srv/isos", "type", "nfs_iso", NULL));
-		dvd = gen_sr("DVD drives", "udev", "iso", false, 0);
-		db_set_str(dvd, "name_description", "Physical DVD drives");
-		gen_pbd(h, dvd, strmap("location", "/dev/xapi/cd", NULL));
-		rem = gen_sr("Removable storage", "udev", "disk", false, 0);
-		gen_pbd(h, rem, strmap("location", "/dev/xapi/block", NULL));
-		gen_pci(h);
-		vm_make_dom0(h);
-		db_map_put(local[i], "other_config", "i18n-key", "local-storage");
+		snprintf(name, sizeof(name), "xcp-ng-%02d", i + 1);
+		hosts[i] = gen_host_with_devices(i, i == 0 && name0 ? name0 : name, sim.address, i == 0 ? uuid0 : NULL,
+						 &local[i]);
 	}
 	sim.local_host = hosts[0];
 	db_set_str(pool, "name_label", "Demo pool");
 	db_set_str(pool, "name_description", "Simulated by xapi-sim");
 	db_set_ref(pool, "master", hosts[0]);
-	db_set_ref(pool, "default_SR", nfs);
-	db_set_ref(pool, "suspend_image_SR", nfs);
-	db_set_ref(pool, "crash_dump_SR", nfs);
+	db_set_ref(pool, "default_SR", nfs ? nfs : local[0]);
+	db_set_ref(pool, "suspend_image_SR", nfs ? nfs : local[0]);
+	db_set_ref(pool, "crash_dump_SR", nfs ? nfs : local[0]);
 	db_set(pool, "other_config", strmap("auto_poweron", "false", "memory-ratio-hvm", "0.25", "memory-ratio-pv", "0.25", NULL));
 	db_set(pool, "cpu_info", strmap("cpu_count", "68", "socket_count", "4", "vendor", "GenuineIntel", NULL));
 	db_set(pool, "restrictions", strmap("restrict_vswitch_controller", "false", "restrict_lab", "false", "restrict_pooling", "false", "restrict_xen_motion", "false", NULL));
@@ -582,18 +642,26 @@ void gen_pool(void)
 	db_set(pool, "gui_config", xv_struct());
 	db_set_bool(pool, "tls_verification_enabled", true);
 	db_set_str(pool, "uefi_certificates", "");
-	(void)priv;
-	(void)net1;
 
 	for (size_t t = 0; t < sizeof(templates) / sizeof(templates[0]); t++)
 		gen_template(&templates[t]);
-	for (int i = 0; i < sim.vms; i++)
-		gen_guest(i, hosts, local, nfs, net0);
-	for (int i = 0; i < sim.hosts; i++)
+	for (int i = 0; i < nvms; i++)
+		gen_guest(i, hosts, nhosts, local, nfs, net0);
+	for (int i = 0; i < nhosts; i++)
 		host_refresh_memory(hosts[i]);
 	gen_messages(hosts[0]);
 	free(hosts);
 	free(local);
+}
+
+void gen_pool(void)
+{
+	gen_pool_of(sim.hosts, sim.vms, NULL, NULL);
+}
+
+void gen_standalone(const char *name, const char *uuid)
+{
+	gen_pool_of(1, 0, name, uuid);
 }
 
 void gen_messages(struct obj *master)
