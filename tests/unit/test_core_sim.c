@@ -404,6 +404,91 @@ static void test_slow_host_does_not_freeze(void **state)
 	env_end(&e);
 }
 
+static bool on_master_and_loaded(void *ud)
+{
+	struct env *e = ud;
+
+	return xapi_state(e->x) == XAPI_READY && cache_loaded(e->cache) && strstr(xapi_url(e->x), "127.0.0.1");
+}
+
+struct master_wait {
+	struct env *e;
+	unsigned logins;
+};
+
+static bool followed_new_master(void *ud)
+{
+	struct master_wait *w = ud;
+
+	return strstr(xapi_url(w->e->x), "127.0.0.2") && xapi_login_count(w->e->x) > w->logins
+	       && cache_loaded(w->e->cache);
+}
+
+static bool find_host_at(const char *ref, const struct xv *rec, void *ud)
+{
+	const char **out = ud;
+
+	if (strcmp(rec_str(rec, "address"), "127.0.0.2") == 0) {
+		*out = ref;
+		return false;
+	}
+	return true;
+}
+
+static void ignore_result(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	*(bool *)ud = r->failure == XAPI_OK;
+}
+
+/* A member answers HOST_IS_SLAVE: the client goes to the master by itself,
+ * and follows a new master with no one doing anything. */
+static void test_host_is_slave_and_new_master(void **state)
+{
+	struct env e;
+	struct simproc b;
+	const char *argsa[] = {"--plain", "--bind", "127.0.0.1", "--hosts", "2", "--vms", "4", "--seed", "3", NULL};
+	char port[16], master[64], url_b[256];
+	const char *bref = NULL;
+	struct master_wait w;
+	bool ok = false;
+	struct xv *p;
+
+	env_start(&e, argsa);
+	snprintf(port, sizeof(port), "%s", strrchr(e.sim.url, ':') + 1);
+	snprintf(master, sizeof(master), "127.0.0.1:%s", port);
+	{
+		const char *argsb[] = {"--plain", "--bind", "127.0.0.2", "--port", port, "--hosts", "1", "--vms", "0",
+				       "--seed", "4", "--join-as-slave-of", master, NULL};
+		assert_true(simproc_start(&b, argsb));
+	}
+	snprintf(url_b, sizeof(url_b), "%s", b.url);
+	/* connect to the member: end up on the master, with its three hosts */
+	snprintf(e.sim.url, sizeof(e.sim.url), "%s", url_b);
+	env_connect(&e, "xapi-sim", false, NULL);
+	cache_start(e.cache);
+	run_until(e.loop, on_master_and_loaded, &e, 30000);
+	assert_true(on_master_and_loaded(&e));
+	assert_int_equal(cache_count(e.cache, "host"), 3);
+	cache_each(e.cache, "host", find_host_at, &bref);
+	assert_non_null(bref);
+
+	/* make the member the master: the long poll hears HOST_IS_SLAVE, the
+	 * client logs in to 127.0.0.2 and reloads, with no one asking it to */
+	w.e = &e;
+	w.logins = xapi_login_count(e.x);
+	p = xv_array();
+	xv_array_push(p, xv_string(bref));
+	xapi_call(e.x, "pool.designate_new_master", p, ignore_result, &ok);
+	run_until(e.loop, followed_new_master, &w, 45000);
+	assert_true(ok);
+	assert_true(followed_new_master(&w));
+	assert_int_equal(cache_count(e.cache, "host"), 3);
+	env_disconnect(&e);
+	assert_true(simproc_stop(&b));
+	assert_true(simproc_stop(&e.sim));
+	unlink(e.known_hosts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_session_expiry),
 		cmocka_unit_test(test_drop_mid_reply),
 		cmocka_unit_test(test_slow_host_does_not_freeze),
+		cmocka_unit_test(test_host_is_slave_and_new_master),
 	};
 	int rc;
 
