@@ -24,13 +24,13 @@ static bool vm_is_live(const struct obj *vm)
 
 /* ---- VBD ------------------------------------------------------------------ */
 
-static void first_free_userdevice(const struct obj *vm, const struct obj *self, char out[8])
+static void first_free_userdevice(const struct obj *vm, const struct obj *self, char out[12])
 {
 	const struct xv *vbds = db_field(vm, "VBDs");
 
 	for (int d = 0; d < 16; d++) {
 		bool used = false;
-		snprintf(out, 8, "%d", d);
+		snprintf(out, 12, "%d", d);
 		for (size_t i = 0; i < xv_len(vbds); i++) {
 			struct obj *o = db_find(xv_str(xv_at(vbds, i)));
 			if (o && o != self && strcmp(db_str(o, "userdevice"), out) == 0)
@@ -65,7 +65,7 @@ static struct xv *vbd_create(struct call *c, struct xv **err)
 	if (!(vbd = implicit_create(c, rec, err)))
 		return NULL;
 	if (strcmp(db_str(vbd, "userdevice"), "autodetect") == 0) {
-		char dev[8];
+		char dev[12];
 		first_free_userdevice(vm, vbd, dev);
 		db_set_str(vbd, "userdevice", dev);
 	}

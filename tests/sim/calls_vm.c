@@ -616,7 +616,7 @@ static struct xv *vm_allowed_devices(struct call *c, const char *field, int max,
 	out = xv_array();
 	devs = db_field(vm, field);
 	for (int d = 0; d < max; d++) {
-		char n[8];
+		char n[12];
 		bool used = false;
 		snprintf(n, sizeof(n), "%d", d);
 		for (size_t i = 0; i < xv_len(devs); i++) {

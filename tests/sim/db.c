@@ -521,8 +521,13 @@ void db_set_ref(struct obj *o, const char *field, const struct obj *target)
 	if (r)
 		relation_unlink(o, r);
 	db_set_str(o, field, target ? target->ref : "OpaqueRef:NULL");
-	if (r && target && strcmp(target->cls->name, r->parent) == 0)
-		db_set_add((struct obj *)target, r->set, o->ref);
+	if (r && target && strcmp(target->cls->name, r->parent) == 0) {
+		/* o was just unlinked from wherever it was, so it cannot be in the
+		 * set: append without db_set_add's scan, which made building a
+		 * network with thousands of VIFs quadratic */
+		xv_array_push(db_field(target, r->set), xv_string(o->ref));
+		db_touch((struct obj *)target);
+	}
 }
 
 struct obj *db_ref(const struct obj *o, const char *field)

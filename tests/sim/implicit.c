@@ -14,6 +14,47 @@ static struct xv *implicit_run(struct call *c, struct xv **err);
 
 const struct handler implicit_handler = {"(implicit)", implicit_run, 300, 0};
 
+static bool prefixed(const char *s, const char *prefix, const char **rest);
+
+/* Many setters are explicit messages in the datamodel, because xapi checks
+ * or propagates something around the write (VM.add_to_other_config,
+ * VM.set_memory_dynamic_max, SR.set_name_description, task.set_progress,
+ * ...). Those shaped exactly like the implicit accessor of a field of their
+ * class (self first, then the key/value the accessor takes) are served as
+ * that accessor: the field is written, without xapi's extra checks. */
+static bool field_modifier(const struct call *c)
+{
+	static const char *const kinds[] = {"set_", "add_to_", "remove_from_", "add_", "remove_"};
+	const struct api_message *m = c->msg;
+	const char *field = NULL;
+	size_t k;
+	int f;
+	char self[160];
+	const struct ty *ft;
+
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (prefixed(m->name, kinds[k], &field))
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]) || (f = schema_field(c->cls, field)) < 0 || m->nparams < 3)
+		return false;
+	snprintf(self, sizeof(self), "%s ref", c->cls->name);
+	if (strcmp(m->params[1].type, self) != 0)
+		return false;
+	ft = c->cls->ftype[f];
+	switch (k) {
+	case 0: /* set_: the field's own type */
+		return m->nparams == 3 && strcmp(m->params[2].type, c->cls->api->fields[f].type) == 0;
+	case 1: /* add_to_ a map: key, value */
+		return m->nparams == 4 && ft->kind == TY_MAP;
+	case 2: /* remove_from_ a map: key */
+		return m->nparams == 3 && ft->kind == TY_MAP;
+	default: /* add_/remove_ an item of a set */
+		return m->nparams == 3 && ft->kind == TY_SET
+		       && strlen(c->cls->api->fields[f].type) == strlen(m->params[2].type) + 4
+		       && strncmp(c->cls->api->fields[f].type, m->params[2].type, strlen(m->params[2].type)) == 0;
+	}
+}
+
 bool implicit_handles(const struct call *c)
 {
 	static const char *const message_reads[] = {
@@ -21,7 +62,7 @@ bool implicit_handles(const struct call *c)
 	};
 	const char *f = c->msg->flags;
 
-	if (strstr(f, "implicit") || strstr(f, "accessor"))
+	if (strstr(f, "implicit") || strstr(f, "accessor") || field_modifier(c))
 		return true;
 	/* message's readers are explicit in the datamodel, but behave the same */
 	if (strcmp(c->cls->name, "message") == 0)
@@ -420,7 +461,7 @@ static struct xv *implicit_run(struct call *c, struct xv **err)
 	const struct cls *k = c->cls;
 	struct obj *o;
 
-	if (strstr(c->msg->flags, "accessor"))
+	if (strstr(c->msg->flags, "accessor") || field_modifier(c))
 		return accessor(c, err);
 	if (strcmp(m, "get_record") == 0)
 		return (o = self_obj(c, err)) ? db_record(o) : NULL;

@@ -149,6 +149,22 @@ struct obj *session_check(const char *ref, struct xv **err)
 	return s;
 }
 
+/* xapi refreshes last_active at most every 10 minutes (threshold_last_active,
+ * WIRE.md 6). Touching the session on every call would also make each call
+ * a `mod` event, so an event.from on "*" would wake its own caller at once. */
+void session_mark_active(struct obj *s)
+{
+	const char *last = db_str(s, "last_active");
+	struct tm tm;
+	time_t then = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(last, "%Y%m%dT%H:%M:%S", &tm))
+		then = timegm(&tm);
+	if (time(NULL) - then >= 600)
+		db_set_now(s, "last_active");
+}
+
 /* ---- method names ----------------------------------------------------- */
 
 /* "VM.start" or the underscore alias "VM_start": class and message. */
@@ -544,7 +560,7 @@ void rpc_dispatch(const char *method, const struct xv *params, bool json, struct
 			c.session = session_check(sref ? sref : "", &out->error);
 			if (!c.session)
 				goto unlock_done;
-			db_set_now(c.session, "last_active");
+			session_mark_active(c.session);
 		}
 		if (has_flag(m, "removed")) {
 			out->error = err_new("MESSAGE_REMOVED", NULL);

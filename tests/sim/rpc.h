@@ -65,5 +65,7 @@ struct obj *arg_obj(const struct call *c, int i, const char *cls, struct xv **er
 
 /* Session checks used by the HTTP handlers too. */
 struct obj *session_check(const char *ref, struct xv **err);
+/* Refreshes last_active as xapi does: at most every 10 minutes. */
+void session_mark_active(struct obj *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fastenc.h"
 #include "faults.h"
 #include "http.h"
 #include "json.h"
@@ -85,14 +86,18 @@ bool rpc_http_xml(struct http_req *r, const char *body, size_t len)
 	faults_for_call(m.method, &f);
 	if (f.expire)
 		sessions_expire_all();
-	rpc_dispatch(m.method, m.params, false, &res);
 	buf_init(&out);
-	if (res.raw)
-		xmlrpc_encode_response(&out, res.value);
-	else if (res.error)
-		xmlrpc_encode_failure(&out, res.error);
-	else
-		xmlrpc_encode_success(&out, res.value);
+	memset(&res, 0, sizeof(res));
+	/* get_all_records is written straight from the objects */
+	if (!fastenc_xml_response(m.method, m.params, &out)) {
+		rpc_dispatch(m.method, m.params, false, &res);
+		if (res.raw)
+			xmlrpc_encode_response(&out, res.value);
+		else if (res.error)
+			xmlrpc_encode_failure(&out, res.error);
+		else
+			xmlrpc_encode_success(&out, res.value);
+	}
 	keep = send_answer(r, &f, "text/xml", &out);
 	buf_free(&out);
 	xv_free(res.value);
@@ -138,7 +143,7 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 	struct rpc_result res;
 	struct fault_action f;
 	struct xv *params;
-	struct buf out;
+	struct buf out, fast;
 	bool v2 = false, keep;
 	const char *why = NULL;
 
@@ -179,7 +184,10 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 	faults_for_call(json_object_get_string(jm), &f);
 	if (f.expire)
 		sessions_expire_all();
-	rpc_dispatch(json_object_get_string(jm), params, true, &res);
+	buf_init(&fast);
+	memset(&res, 0, sizeof(res));
+	if (!fastenc_json_result(json_object_get_string(jm), params, &fast))
+		rpc_dispatch(json_object_get_string(jm), params, true, &res);
 	buf_init(&out);
 	buf_putc(&out, '{');
 	if (v2)
@@ -201,7 +209,10 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 		}
 	} else {
 		buf_puts(&out, "\"result\":");
-		json_encode_value(&out, res.value);
+		if (fast.data)
+			buf_append(&out, fast.data, fast.len);
+		else
+			json_encode_value(&out, res.value);
 		if (!v2)
 			buf_puts(&out, ",\"error\":null");
 	}
@@ -210,6 +221,7 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 	buf_putc(&out, '}');
 	keep = send_answer(r, &f, "application/json", &out);
 	buf_free(&out);
+	buf_free(&fast);
 	xv_free(res.value);
 	xv_free(res.error);
 	xv_free(params);

@@ -1,6 +1,7 @@
 #include "schema.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,6 +10,28 @@
 
 struct cls *schema_classes;
 int schema_nclasses;
+
+/* Field lookups by name and field defaults happen for every field of every
+ * object made (tens of thousands at --vms 5000), so both are prepared once:
+ * an open-addressing table of (class, field name) -> index, and each
+ * field's default value, copied on use. */
+struct fslot {
+	const struct cls *c;
+	const char *name;
+	int f;
+};
+static struct fslot *fslots;
+static size_t nfslots; /* a power of two */
+static struct xv ***defaults; /* [class][field] */
+
+static size_t fslot_hash(const struct cls *c, const char *name)
+{
+	size_t h = (size_t)c->idx * 0x9E3779B9u;
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 16777619u;
+	return h & (nfslots - 1);
+}
 
 /* Every distinct type string, parsed once at start (never changes after). */
 struct interned {
@@ -165,8 +188,16 @@ const struct ty *ty_parse(const char *s)
 
 void schema_init(void)
 {
+	size_t total = 0;
+
 	schema_nclasses = api_nclasses;
 	schema_classes = xcalloc((size_t)api_nclasses, sizeof(*schema_classes));
+	for (int i = 0; i < api_nclasses; i++)
+		total += (size_t)api_classes[i].nfields;
+	for (nfslots = 64; nfslots < total * 2; nfslots *= 2)
+		;
+	fslots = xcalloc(nfslots, sizeof(*fslots));
+	defaults = xcalloc((size_t)api_nclasses, sizeof(*defaults));
 	for (int i = 0; i < api_nclasses; i++) {
 		struct cls *c = &schema_classes[i];
 
@@ -178,8 +209,18 @@ void schema_init(void)
 			*q = (char)tolower((unsigned char)*q);
 		c->nfields = c->api->nfields;
 		c->ftype = xcalloc((size_t)c->nfields, sizeof(*c->ftype));
-		for (int f = 0; f < c->nfields; f++)
+		for (int f = 0; f < c->nfields; f++) {
+			size_t k;
 			c->ftype[f] = ty_parse(c->api->fields[f].type);
+			for (k = fslot_hash(c, c->api->fields[f].name); fslots[k].c; k = (k + 1) & (nfslots - 1))
+				;
+			fslots[k] = (struct fslot){c, c->api->fields[f].name, f};
+		}
+		defaults[i] = xcalloc((size_t)c->nfields, sizeof(**defaults));
+		for (int f = 0; f < c->nfields; f++) {
+			const char *d = c->api->fields[f].deflt;
+			defaults[i][f] = d ? ty_literal(c->ftype[f], d) : ty_zero(c->ftype[f]);
+		}
 		for (int m = 0; m < c->api->nmessages; m++)
 			for (int k = 0; k < c->api->messages[m].nparams; k++)
 				ty_parse(c->api->messages[m].params[k].type);
@@ -191,9 +232,17 @@ void schema_init(void)
 void schema_free(void)
 {
 	for (int i = 0; i < schema_nclasses; i++) {
+		for (int f = 0; f < schema_classes[i].nfields; f++)
+			xv_free(defaults[i][f]);
+		free(defaults[i]);
 		free(schema_classes[i].lname);
 		free(schema_classes[i].ftype);
 	}
+	free(defaults);
+	defaults = NULL;
+	free(fslots);
+	fslots = NULL;
+	nfslots = 0;
 	free(schema_classes);
 	schema_classes = NULL;
 	for (size_t i = 0; i < ntypes; i++)
@@ -228,9 +277,11 @@ const struct cls *schema_class_ci(const char *name)
 
 int schema_field(const struct cls *c, const char *field)
 {
-	for (int f = 0; f < c->nfields; f++)
-		if (strcmp(c->api->fields[f].name, field) == 0)
-			return f;
+	if (!nfslots)
+		return -1;
+	for (size_t k = fslot_hash(c, field); fslots[k].c; k = (k + 1) & (nfslots - 1))
+		if (fslots[k].c == c && strcmp(fslots[k].name, field) == 0)
+			return fslots[k].f;
 	return -1;
 }
 
@@ -408,9 +459,39 @@ struct xv *ty_literal(const struct ty *t, const char *s)
 
 struct xv *schema_default(const struct cls *c, int field)
 {
-	const char *d = c->api->fields[field].deflt;
+	return xv_copy(defaults[c->idx][field]);
+}
 
-	return d ? ty_literal(c->ftype[field], d) : ty_zero(c->ftype[field]);
+/* A datetime parameter as xapi's Date.of_iso8601 reads it: the basic
+ * (20250101T00:00:00Z) or extended (2025-01-01T00:00:00Z) form, fractional
+ * seconds ignored, then Z, an offset or nothing. Written back in the basic
+ * form xapi sends, keeping the zone; NULL if it does not parse. */
+static struct xv *datetime_of(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0, tzh, tzm;
+	char out[40];
+	const char *p;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19) {
+		n = 0;
+		if (sscanf(s, "%4d%2d%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 17)
+			return NULL;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 0 || h < 0 || mi < 0 || sec < 0)
+		return NULL;
+	p = s + n;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	n = snprintf(out, sizeof(out), "%04d%02d%02dT%02d:%02d:%02d", y, mo, d, h, mi, sec);
+	if (*p == 'Z' && !p[1])
+		snprintf(out + n, sizeof(out) - (size_t)n, "Z");
+	else if ((*p == '+' || *p == '-') && strlen(p) == 6 && sscanf(p + 1, "%2d:%2d", &tzh, &tzm) == 2 && tzh < 24
+		 && tzm < 60 && tzh >= 0 && tzm >= 0)
+		snprintf(out + n, sizeof(out) - (size_t)n, "%c%02d:%02d", *p, tzh, tzm);
+	else if (*p)
+		return NULL;
+	return xv_datetime(out);
 }
 
 struct xv *ty_coerce(const struct ty *t, const struct xv *v, const char **why)
@@ -442,8 +523,8 @@ struct xv *ty_coerce(const struct ty *t, const struct xv *v, const char **why)
 		*why = "expected a bool";
 		return NULL;
 	case TY_DATETIME:
-		if (v->type == XV_DATETIME || v->type == XV_STRING)
-			return xv_datetime(v->u.str.s);
+		if ((v->type == XV_DATETIME || v->type == XV_STRING) && (out = datetime_of(v->u.str.s)))
+			return out;
 		*why = "expected a datetime";
 		return NULL;
 	case TY_ENUM:

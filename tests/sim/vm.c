@@ -150,7 +150,7 @@ void vm_set_power(struct obj *vm, const char *state, struct obj *host)
 			db_delete(g);
 		}
 	}
-	db_set_str(m, "state", "");
+	db_set(m, "state", xv_array()); /* a string set, empty as xapi leaves it */
 	db_set_now(m, "last_updated");
 	set_devices_attached(vm, "VBDs", live);
 	set_devices_attached(vm, "VIFs", live);
@@ -418,18 +418,89 @@ void host_refresh_memory(struct obj *host)
 	}
 }
 
+/* sr_refresh_usage runs after every VDI made, over every VDI of the SR, so
+ * making a pool with thousands of disks was quadratic in ref lookups. Each
+ * SR's VDIs set is remembered as (set item -> object): a refresh after an
+ * append looks up only the new refs. Any deletion in the database (the
+ * tombstone list moves) forgets everything, as an object may be gone. */
+struct sr_usage_memo {
+	const struct obj *sr;
+	const struct xv *set;
+	const struct xv **items;
+	struct obj **objs;
+	size_t n, cap;
+};
+static struct sr_usage_memo *memos;
+static size_t nmemos;
+static const struct tomb *memo_tombs;
+static uint64_t memo_gen;
+
+static struct sr_usage_memo *memo_of(const struct obj *sr, const struct xv *set)
+{
+	struct sr_usage_memo *m = NULL;
+
+	/* a generation going back means the database was made anew */
+	if (db.tombs != memo_tombs || db.gen < memo_gen) {
+		for (size_t i = 0; i < nmemos; i++) {
+			free(memos[i].items);
+			free(memos[i].objs);
+		}
+		free(memos);
+		memos = NULL;
+		nmemos = 0;
+		memo_tombs = db.tombs;
+	}
+	memo_gen = db.gen;
+	for (size_t i = 0; i < nmemos && !m; i++)
+		if (memos[i].sr == sr)
+			m = &memos[i];
+	if (!m) {
+		memos = xrealloc(memos, (nmemos + 1) * sizeof(*memos));
+		m = &memos[nmemos++];
+		memset(m, 0, sizeof(*m));
+		m->sr = sr;
+	}
+	if (m->set != set) {
+		m->set = set;
+		m->n = 0;
+	}
+	return m;
+}
+
 void sr_refresh_usage(struct obj *sr)
 {
 	const struct xv *vdis = db_field(sr, "VDIs");
+	const struct cls *k = schema_class("VDI");
+	int fv = schema_field(k, "virtual_size"), fp = schema_field(k, "physical_utilisation");
+	struct sr_usage_memo *m = memo_of(sr, vdis);
+	size_t n = xv_len(vdis);
 	int64_t virt = 0, phys = 0;
 
-	for (size_t i = 0; i < xv_len(vdis); i++) {
-		struct obj *v = db_find(xv_str(xv_at(vdis, i)));
-		if (v) {
-			virt += db_int(v, "virtual_size");
-			phys += db_int(v, "physical_utilisation");
+	if (n > m->cap) {
+		m->cap = n * 2;
+		m->items = xrealloc(m->items, m->cap * sizeof(*m->items));
+		m->objs = xrealloc(m->objs, m->cap * sizeof(*m->objs));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct xv *item = xv_at(vdis, i);
+		struct obj *v;
+		int64_t n64;
+		/* an item freed and its memory reused holds another ref: check it */
+		if (i < m->n && m->items[i] == item && m->objs[i] && strcmp(m->objs[i]->ref, xv_str(item)) == 0) {
+			v = m->objs[i];
+		} else {
+			v = db_find(xv_str(item));
+			m->items[i] = item;
+			m->objs[i] = v;
+		}
+		if (v && v->cls == k) {
+			if (xv_get_int64(v->f[fv], &n64))
+				virt += n64;
+			if (xv_get_int64(v->f[fp], &n64))
+				phys += n64;
 		}
 	}
+	m->n = n;
 	db_set_int(sr, "virtual_allocation", virt);
 	db_set_int(sr, "physical_utilisation", phys);
 }
