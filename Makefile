@@ -26,7 +26,7 @@ BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Itests/sim -Ibuild/gen
 OPT_CFLAGS = -O2
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/json.c src/psf.c
+CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/json.c src/psf.c
 # the client's core (no ncurses), shared with its unit tests
 CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/hmap.c src/config.c src/known_hosts.c \
 	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c
@@ -89,8 +89,11 @@ demo: deps
 	@$(MAKE) --no-print-directory build/xentui build/xapi-sim
 	./build/xentui --demo
 
+build/bench_decode: build/obj/bench/bench_decode.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC))
+	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
+
 bench: deps
-	@$(MAKE) --no-print-directory build/xentui build/xapi-sim
+	@$(MAKE) --no-print-directory build/xentui build/xapi-sim build/bench_decode
 	@sh bench/run-all
 
 fuzz: deps

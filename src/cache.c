@@ -100,6 +100,7 @@ struct cache {
 	bool loaded, running, failed, polling, stopped;
 	char *status;
 	struct loop_timer *retry;
+	struct hmap kept[NCLASSES]; /* field name -> (void *)1, per class */
 };
 
 /* ---- records ------------------------------------------------------------- */
@@ -112,35 +113,31 @@ static int class_index(const char *cls)
 	return -1;
 }
 
-static bool keep_field(int cls, const char *name)
+/* Called for every field of every record loaded: a hash, not a scan. */
+static bool keep_field(const struct cache *c, int cls, const char *name)
 {
-	const char *const *f = classes[cls].fields;
+	return !classes[cls].fields || hmap_get(&c->kept[cls], name) != NULL;
+}
 
-	if (!f)
-		return true;
-	for (; *f; f++)
-		if (strcmp(*f, name) == 0)
-			return true;
-	return false;
+struct keep_ctx {
+	const struct cache *c;
+	int cls;
+};
+
+static int keep_cb(const char *key, void *ud)
+{
+	struct keep_ctx *k = ud;
+
+	return keep_field(k->c, k->cls, key);
 }
 
 /* Drops the fields xentui never reads (for records that arrive whole). */
-static void trim(int cls, struct xv *rec)
+static void trim(const struct cache *c, int cls, struct xv *rec)
 {
-	size_t k = 0;
+	struct keep_ctx k = {c, cls};
 
-	if (!rec || rec->type != XV_STRUCT)
-		return;
-	for (size_t i = 0; i < rec->u.st.n; i++) {
-		if (keep_field(cls, rec->u.st.k[i])) {
-			rec->u.st.k[k] = rec->u.st.k[i];
-			rec->u.st.v[k++] = rec->u.st.v[i];
-		} else {
-			free(rec->u.st.k[i]);
-			xv_free(rec->u.st.v[i]);
-		}
-	}
-	rec->u.st.n = k;
+	if (rec && rec->type == XV_STRUCT)
+		xv_struct_filter(rec, keep_cb, &k);
 }
 
 static void notify(struct cache *c, enum cache_op op, const char *cls, const char *ref)
@@ -268,7 +265,7 @@ static void retry_later(struct cache *c, const char *why)
 	c->retry = loop_timer(c->loop, 5000, on_retry_timer, c);
 }
 
-static void apply_event(struct cache *c, const struct xv *ev)
+static void apply_event(struct cache *c, struct xv *ev)
 {
 	const char *cls = xv_str(xv_struct_get(ev, "class"));
 	const char *op = xv_str(xv_struct_get(ev, "operation"));
@@ -287,8 +284,8 @@ static void apply_event(struct cache *c, const struct xv *ev)
 		return;
 	{
 		bool existed = hmap_get(&c->by_ref, ref) != NULL;
-		struct xv *rec = xv_copy(snap);
-		trim(k, rec);
+		struct xv *rec = xv_struct_take(ev, "snapshot");
+		trim(c, k, rec);
 		store(c, k, ref, rec);
 		notify(c, existed ? CACHE_MOD : CACHE_ADD, classes[k].cls, ref);
 	}
@@ -298,7 +295,7 @@ static void on_events(struct xapi *x, const struct xapi_result *r, void *ud)
 {
 	struct req *q = ud;
 	struct cache *c = q->c;
-	const struct xv *evs;
+	struct xv *evs;
 
 	if (q->generation != c->generation || !c->running) {
 		free(q);
@@ -360,7 +357,7 @@ static bool filter_record_fields(void *ud, int depth, const char *name)
 	struct req *q = ud;
 
 	/* response struct (1) > ref -> record map (2) > record (3) */
-	return depth != 3 || keep_field(q->cls, name);
+	return depth != 3 || keep_field(q->c, q->cls, name);
 }
 
 static void on_all_records(struct xapi *x, const struct xapi_result *r, void *ud)
@@ -493,6 +490,11 @@ struct cache *cache_new(struct xapi *x, struct loop *l)
 	hmap_init(&c->by_ref);
 	hmap_init(&c->by_uuid);
 	c->status = xstrdup("not connected");
+	for (size_t i = 0; i < NCLASSES; i++) {
+		hmap_init(&c->kept[i]);
+		for (const char *const *f = classes[i].fields; f && *f; f++)
+			hmap_put(&c->kept[i], *f, (void *)1);
+	}
 	xapi_on_state(x, on_state, c);
 	return c;
 }
@@ -510,6 +512,8 @@ void cache_free(struct cache *c)
 	}
 	free(c->token);
 	free(c->status);
+	for (size_t i = 0; i < NCLASSES; i++)
+		hmap_free(&c->kept[i]);
 	free(c);
 }
 

@@ -86,6 +86,16 @@ static void add_row(struct table *t, const struct cell *cells, int n)
 	t->nrows++;
 }
 
+static const struct table *sort_table; /* for qsort's comparator */
+
+static int cmp_rows(const void *a, const void *b)
+{
+	size_t ra = *(const size_t *)a, rb = *(const size_t *)b;
+	int c = strcasecmp(sort_table->cols[0].cells[ra], sort_table->cols[0].cells[rb]);
+
+	return c ? c : (ra > rb) - (ra < rb);
+}
+
 static void print_table(struct table *t, FILE *f)
 {
 	int width[8] = {0};
@@ -93,13 +103,9 @@ static void print_table(struct table *t, FILE *f)
 
 	for (size_t r = 0; r < t->nrows; r++)
 		order[r] = r;
-	/* sort by the first column, case-insensitively (insertion sort: tables are small enough) */
-	for (size_t i = 1; i < t->nrows; i++)
-		for (size_t j = i; j > 0 && strcasecmp(t->cols[0].cells[order[j - 1]], t->cols[0].cells[order[j]]) > 0; j--) {
-			size_t tmp = order[j];
-			order[j] = order[j - 1];
-			order[j - 1] = tmp;
-		}
+	/* sort by the first column, case-insensitively */
+	sort_table = t;
+	qsort(order, t->nrows, sizeof(*order), cmp_rows);
 	for (int c = 0; c < t->ncols; c++) {
 		width[c] = text_width(t->cols[c].title);
 		for (size_t r = 0; r < t->nrows; r++) {

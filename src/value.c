@@ -20,11 +20,17 @@ struct xv *xv_nil(void)
 	return xv_new(XV_NIL);
 }
 
+/* The text lives in the same allocation as the node: half the mallocs for
+ * the millions of small strings a large pool brings. */
 struct xv *xv_string_n(const char *s, size_t n)
 {
-	struct xv *v = xv_new(XV_STRING);
+	struct xv *v = xmalloc(sizeof(*v) + n + 1);
 
-	v->u.str.s = xstrndup(s, n);
+	memset(v, 0, sizeof(*v));
+	v->type = XV_STRING;
+	v->u.str.s = (char *)(v + 1);
+	memcpy(v->u.str.s, s, n);
+	v->u.str.s[n] = '\0';
 	v->u.str.len = n;
 	return v;
 }
@@ -40,6 +46,16 @@ struct xv *xv_string_take(char *s)
 
 	v->u.str.s = s;
 	v->u.str.len = strlen(s);
+	return v;
+}
+
+struct xv *xv_string_borrowed(const char *s, size_t n)
+{
+	struct xv *v = xv_new(XV_STRING);
+
+	v->u.str.s = (char *)s;
+	v->u.str.len = n;
+	v->borrowed_text = true;
 	return v;
 }
 
@@ -102,15 +118,75 @@ void xv_array_push(struct xv *a, struct xv *item)
 	a->u.arr.v[a->u.arr.n++] = item;
 }
 
+static void struct_grow(struct xv *s)
+{
+	if (s->u.st.n < s->u.st.cap)
+		return;
+	s->u.st.cap = s->u.st.cap ? s->u.st.cap * 2 : 4;
+	s->u.st.k = xrealloc(s->u.st.k, s->u.st.cap * sizeof(*s->u.st.k));
+	s->u.st.v = xrealloc(s->u.st.v, s->u.st.cap * sizeof(*s->u.st.v));
+	if (s->u.st.borrowed)
+		s->u.st.borrowed = xrealloc(s->u.st.borrowed, s->u.st.cap);
+}
+
 void xv_struct_add(struct xv *s, const char *key, struct xv *v)
 {
-	if (s->u.st.n == s->u.st.cap) {
-		s->u.st.cap = s->u.st.cap ? s->u.st.cap * 2 : 4;
-		s->u.st.k = xrealloc(s->u.st.k, s->u.st.cap * sizeof(*s->u.st.k));
-		s->u.st.v = xrealloc(s->u.st.v, s->u.st.cap * sizeof(*s->u.st.v));
-	}
+	struct_grow(s);
+	if (s->u.st.borrowed)
+		s->u.st.borrowed[s->u.st.n] = 0;
 	s->u.st.k[s->u.st.n] = xstrdup(key);
 	s->u.st.v[s->u.st.n++] = v;
+}
+
+void xv_struct_add_borrowed(struct xv *s, const char *key, struct xv *v)
+{
+	struct_grow(s);
+	if (!s->u.st.borrowed)
+		s->u.st.borrowed = xcalloc(s->u.st.cap, 1);
+	s->u.st.borrowed[s->u.st.n] = 1;
+	s->u.st.k[s->u.st.n] = (char *)key;
+	s->u.st.v[s->u.st.n++] = v;
+}
+
+static bool key_owned(const struct xv *s, size_t i)
+{
+	return !s->u.st.borrowed || !s->u.st.borrowed[i];
+}
+
+/* Drops member i, handing back its value. */
+static struct xv *struct_remove(struct xv *s, size_t i)
+{
+	struct xv *v = s->u.st.v[i];
+	size_t rest = s->u.st.n - i - 1;
+
+	if (key_owned(s, i))
+		free(s->u.st.k[i]);
+	memmove(&s->u.st.k[i], &s->u.st.k[i + 1], rest * sizeof(char *));
+	memmove(&s->u.st.v[i], &s->u.st.v[i + 1], rest * sizeof(struct xv *));
+	if (s->u.st.borrowed)
+		memmove(&s->u.st.borrowed[i], &s->u.st.borrowed[i + 1], rest);
+	s->u.st.n--;
+	return v;
+}
+
+void xv_struct_filter(struct xv *s, int (*keep)(const char *key, void *ud), void *ud)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->u.st.n; i++) {
+		if (keep(s->u.st.k[i], ud)) {
+			s->u.st.k[k] = s->u.st.k[i];
+			s->u.st.v[k] = s->u.st.v[i];
+			if (s->u.st.borrowed)
+				s->u.st.borrowed[k] = s->u.st.borrowed[i];
+			k++;
+		} else {
+			if (key_owned(s, i))
+				free(s->u.st.k[i]);
+			xv_free(s->u.st.v[i]);
+		}
+	}
+	s->u.st.n = k;
 }
 
 static ssize_t struct_index(const struct xv *s, const char *key)
@@ -148,12 +224,29 @@ bool xv_struct_del(struct xv *s, const char *key)
 
 	if (i < 0)
 		return false;
-	free(s->u.st.k[i]);
-	xv_free(s->u.st.v[i]);
-	memmove(&s->u.st.k[i], &s->u.st.k[i + 1], (s->u.st.n - (size_t)i - 1) * sizeof(char *));
-	memmove(&s->u.st.v[i], &s->u.st.v[i + 1], (s->u.st.n - (size_t)i - 1) * sizeof(struct xv *));
-	s->u.st.n--;
+	xv_free(struct_remove(s, (size_t)i));
 	return true;
+}
+
+struct xv *xv_struct_take(struct xv *s, const char *key)
+{
+	ssize_t i = struct_index(s, key);
+
+	return i < 0 ? NULL : struct_remove(s, (size_t)i);
+}
+
+void xv_shrink(struct xv *v)
+{
+	if (v->type == XV_ARRAY && v->u.arr.cap > v->u.arr.n) {
+		v->u.arr.cap = v->u.arr.n;
+		v->u.arr.v = v->u.arr.n ? xrealloc(v->u.arr.v, v->u.arr.n * sizeof(*v->u.arr.v)) : (free(v->u.arr.v), NULL);
+	} else if (v->type == XV_STRUCT && v->u.st.cap > v->u.st.n && v->u.st.n) {
+		v->u.st.cap = v->u.st.n;
+		v->u.st.k = xrealloc(v->u.st.k, v->u.st.n * sizeof(*v->u.st.k));
+		v->u.st.v = xrealloc(v->u.st.v, v->u.st.n * sizeof(*v->u.st.v));
+		if (v->u.st.borrowed)
+			v->u.st.borrowed = xrealloc(v->u.st.borrowed, v->u.st.n);
+	}
 }
 
 struct xv *xv_copy(const struct xv *v)
@@ -190,7 +283,8 @@ void xv_free(struct xv *v)
 	switch (v->type) {
 	case XV_STRING:
 	case XV_DATETIME:
-		free(v->u.str.s);
+		if (v->u.str.s != (char *)(v + 1) && !v->borrowed_text)
+			free(v->u.str.s);
 		break;
 	case XV_ARRAY:
 		for (size_t i = 0; i < v->u.arr.n; i++)
@@ -199,11 +293,13 @@ void xv_free(struct xv *v)
 		break;
 	case XV_STRUCT:
 		for (size_t i = 0; i < v->u.st.n; i++) {
-			free(v->u.st.k[i]);
+			if (key_owned(v, i))
+				free(v->u.st.k[i]);
 			xv_free(v->u.st.v[i]);
 		}
 		free(v->u.st.k);
 		free(v->u.st.v);
+		free(v->u.st.borrowed);
 		break;
 	default:
 		break;

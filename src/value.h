@@ -22,6 +22,7 @@ enum xv_type {
 
 struct xv {
 	enum xv_type type;
+	bool borrowed_text; /* strings: the text belongs to a pool, not to us */
 	union {
 		struct {
 			char *s;
@@ -32,12 +33,13 @@ struct xv {
 		bool b;
 		struct {
 			struct xv **v;
-			size_t n, cap;
+			uint32_t n, cap;
 		} arr;
 		struct {
 			char **k;
 			struct xv **v;
-			size_t n, cap;
+			unsigned char *borrowed; /* NULL: every key owned; else 1 = not ours to free */
+			uint32_t n, cap;
 		} st;
 	} u;
 };
@@ -46,6 +48,8 @@ struct xv *xv_nil(void);
 struct xv *xv_string(const char *s);
 struct xv *xv_string_n(const char *s, size_t n);
 struct xv *xv_string_take(char *s);
+/* A string whose text lives in a pool that outlives it (refs, enums). */
+struct xv *xv_string_borrowed(const char *s, size_t n);
 struct xv *xv_int(int64_t i);
 struct xv *xv_i4(int32_t i);
 struct xv *xv_double(double d);
@@ -58,10 +62,20 @@ struct xv *xv_struct(void);
 void xv_array_push(struct xv *a, struct xv *item);
 /* Appends without looking for an existing key (building records). */
 void xv_struct_add(struct xv *s, const char *key, struct xv *v);
+/* Appends with a key the struct does not own (a pooled string that
+ * outlives it): thousands of records share their field names. */
+void xv_struct_add_borrowed(struct xv *s, const char *key, struct xv *v);
+/* Removes key and hands its value to the caller (NULL if absent). */
+struct xv *xv_struct_take(struct xv *s, const char *key);
+/* Keeps only the members keep() accepts, in place. */
+void xv_struct_filter(struct xv *s, int (*keep)(const char *key, void *ud), void *ud);
 /* Replaces the value of an existing key, or appends. */
 void xv_struct_set(struct xv *s, const char *key, struct xv *v);
 struct xv *xv_struct_get(const struct xv *s, const char *key);
 bool xv_struct_del(struct xv *s, const char *key);
+
+/* Gives back the spare capacity of an array or struct (after decoding). */
+void xv_shrink(struct xv *v);
 
 struct xv *xv_copy(const struct xv *v);
 void xv_free(struct xv *v);

@@ -12,6 +12,7 @@
 
 #include "known_hosts.h"
 #include "log.h"
+#include "strpool.h"
 #include "util.h"
 #include "xmlrpc.h"
 
@@ -70,6 +71,7 @@ struct xapi {
 	xapi_state_fn state_fn;
 	void *state_ud;
 	bool logging_out;
+	struct strpool *names; /* field names of decoded records, shared */
 };
 
 static void send_call(struct xapi *x, struct call *c);
@@ -334,8 +336,10 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 		goto transport;
 	}
 	if (strcmp(st, "Success") == 0) {
-		struct xv *value = xv_struct_get(resp, "Value");
-		struct xv *v = value ? xv_copy(value) : xv_string("");
+		/* taken, not copied: a reply can be tens of megabytes */
+		struct xv *v = xv_struct_take(xv_at(m.params, 0), "Value");
+		if (!v)
+			v = xv_string("");
 		xmlrpc_msg_free(&m);
 		finish(c, XAPI_OK, v, NULL, NULL);
 		return;
@@ -402,6 +406,7 @@ static void send_call(struct xapi *x, struct call *c)
 	free(params);
 
 	c->dec = xmlrpc_decoder_new();
+	xmlrpc_decoder_set_pool(c->dec, x->names);
 	if (c->filter)
 		xmlrpc_decoder_set_filter(c->dec, c->filter, c->filter_ud);
 	c->easy = curl_easy_init();
@@ -580,6 +585,7 @@ struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts
 		x->pinned = xstrdup(fp);
 	x->known_hosts = o->known_hosts ? xstrdup(o->known_hosts) : NULL;
 	x->state_msg = xstrdup("");
+	x->names = strpool_new();
 	parse_url(x);
 	return x;
 }
@@ -613,6 +619,9 @@ void xapi_free(struct xapi *x)
 	free(x->session);
 	free(x->state_msg);
 	free(x->last_error);
+	/* records still held elsewhere borrow their keys from here: xv_free
+	 * never reads them, so freeing the pool first is safe */
+	strpool_free(x->names);
 	free(x);
 }
 

@@ -9,6 +9,8 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 
+#include "strpool.h"
+
 /* ---- encoder ---------------------------------------------------------- */
 
 /* xapi escapes & < > " and silently drops control bytes other than TAB, LF
@@ -161,12 +163,15 @@ enum frame_kind {
 	F_MEMBER,
 	F_NAME,
 	F_NIL,
+	F_SKIP, /* inside a member the filter dropped: parsed, not built */
 };
 
 struct frame {
 	enum frame_kind kind;
 	struct xv *v;    /* F_VALUE: the value once known; F_ARRAY/F_STRUCT: the container */
 	char *name;      /* F_MEMBER: its name once seen */
+	bool pooled;     /* F_MEMBER: name is from the pool, not ours */
+	bool skip;       /* F_MEMBER: the filter dropped it */
 	enum xv_type scalar; /* F_SCALAR: the type to convert the text to */
 };
 
@@ -184,7 +189,14 @@ struct xmlrpc_decoder {
 	char *error;
 	xmlrpc_member_filter filter;
 	void *filter_ud;
+	struct strpool *pool;
+	bool skipping;
 };
+
+void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool)
+{
+	d->pool = pool;
+}
 
 void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud)
 {
@@ -271,6 +283,10 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	(void)nb_attributes, (void)nb_defaulted, (void)attributes;
 	if (d->error)
 		return;
+	if (d->skipping) {
+		push(d, F_SKIP);
+		return;
+	}
 	if (!t) {
 		if (d->root_seen) {
 			fail(d, "more than one root element");
@@ -319,6 +335,11 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		if (strcmp(name, "name") == 0 && !t->name) {
 			buf_reset(&d->text);
 			push(d, F_NAME);
+			return;
+		}
+		if (strcmp(name, "value") == 0 && t->skip) {
+			d->skipping = true;
+			push(d, F_SKIP);
 			return;
 		}
 		/* fall through */
@@ -379,6 +400,8 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	fail(d, "unexpected <%s> in XML-RPC", name);
 }
 
+static struct xv *make_string(struct xmlrpc_decoder *d, const char *s, size_t n);
+
 static struct xv *convert_scalar(struct xmlrpc_decoder *d, enum xv_type t, const char *text)
 {
 	char *end;
@@ -413,8 +436,17 @@ static struct xv *convert_scalar(struct xmlrpc_decoder *d, enum xv_type t, const
 	case XV_DATETIME:
 		return xv_datetime(text);
 	default:
-		return xv_string_n(text, strlen(text));
+		return make_string(d, text, strlen(text));
 	}
+}
+
+/* Refs and short strings (enums, flags, "") repeat across thousands of
+ * records: with a pool they are stored once. */
+static struct xv *make_string(struct xmlrpc_decoder *d, const char *s, size_t n)
+{
+	if (d->pool && (n <= 15 || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0)))
+		return xv_string_borrowed(strpool_get(d->pool, s, n), n);
+	return xv_string_n(s, n);
 }
 
 /* Hands a finished value to whatever contains it. */
@@ -480,31 +512,52 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 	case F_VALUE:
 		v = f->v;
 		if (!v)
-			v = xv_string_n(d->text.data ? d->text.data : "", d->text.len);
+			v = make_string(d, d->text.data ? d->text.data : "", d->text.len);
 		attach(d, v);
 		return;
-	case F_NAME:
-		p->name = xstrndup(d->text.data ? d->text.data : "", d->text.len);
+	case F_NAME: {
+		const char *text = d->text.data ? d->text.data : "";
+		int depth = struct_depth(d);
+		if (d->pool && depth >= 3) {
+			p->name = (char *)strpool_get(d->pool, text, d->text.len);
+			p->pooled = true;
+		} else {
+			p->name = xstrndup(text, d->text.len);
+		}
+		/* the name comes first: a dropped member's value is never built */
+		if (d->filter && !d->filter(d->filter_ud, depth, p->name))
+			p->skip = true;
+		return;
+	}
+	case F_SKIP:
+		if (p && p->kind == F_MEMBER)
+			d->skipping = false;
 		return;
 	case F_MEMBER:
-		if (!f->name || !f->v) {
-			free(f->name);
+		if (!f->name || (!f->v && !f->skip)) {
+			if (!f->pooled)
+				free(f->name);
 			xv_free(f->v);
 			fail(d, "<member> without a name or a value");
 			return;
 		}
-		if (d->filter && !d->filter(d->filter_ud, struct_depth(d), f->name))
+		if (f->skip)
 			xv_free(f->v);
-		else /* xapi never repeats a key: skip the quadratic duplicate check */
+		else if (f->pooled) /* xapi never repeats a key: no duplicate check */
+			xv_struct_add_borrowed(p->v, f->name, f->v);
+		else
 			xv_struct_add(p->v, f->name, f->v);
-		free(f->name);
+		if (!f->pooled)
+			free(f->name);
+		return;
+	case F_ARRAY:
+	case F_STRUCT:
+		xv_shrink(f->v);
 		return;
 	case F_PARAM:
 	case F_FAULT:
 	case F_PARAMS:
-	case F_ARRAY:
 	case F_DATA:
-	case F_STRUCT:
 	case F_NIL:
 		return;
 	}
@@ -515,7 +568,7 @@ static void on_text(void *ctx, const xmlChar *ch, int len)
 	struct xmlrpc_decoder *d = ctx;
 	struct frame *t = top(d);
 
-	if (d->error || !t)
+	if (d->error || !t || t->kind == F_SKIP)
 		return;
 	switch (t->kind) {
 	case F_VALUE:
@@ -601,7 +654,7 @@ void xmlrpc_decoder_free(struct xmlrpc_decoder *d)
 		struct frame *f = &d->stack[i];
 		if (f->kind == F_VALUE || f->kind == F_MEMBER)
 			xv_free(f->v);
-		if (f->kind == F_MEMBER)
+		if (f->kind == F_MEMBER && !f->pooled)
 			free(f->name);
 	}
 	if (d->ctxt)

@@ -49,6 +49,10 @@ const char *xmlrpc_decoder_error(const struct xmlrpc_decoder *d);
  * member (1 = the outermost). Return false to drop the member. */
 typedef bool (*xmlrpc_member_filter)(void *ud, int depth, const char *name);
 void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud);
+/* Member names of structs at depth >= 3 (records) come from pool, which must
+ * outlive the decoded values; saves one allocation per field. */
+struct strpool;
+void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool);
 
 /* One-shot: decodes a whole document. On failure *err is set (free it). */
 bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err);
