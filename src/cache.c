@@ -6,12 +6,14 @@
 #include <strings.h>
 
 #include "hmap.h"
+#include "strpool.h"
 #include "util.h"
 
 #define EVENT_TIMEOUT_S 30.0
 
-/* The classes xentui keeps, and the fields of each its screens use: the rest
- * is dropped while decoding, so 5,000 VMs stay small. NULL keeps everything. */
+/* The classes xentui keeps, and the fields of each its lists and live views
+ * use: the rest is dropped while decoding, so 5,000 VMs stay small (a detail
+ * view fetches the whole record when it opens). NULL keeps everything. */
 static const char *const f_pool[] = {"uuid", "name_label", "name_description", "master", "default_SR",
 	"ha_enabled", "other_config", "tags", "allowed_operations", "current_operations", NULL};
 static const char *const f_host[] = {"uuid", "name_label", "name_description", "hostname", "address", "enabled",
@@ -23,21 +25,18 @@ static const char *const f_host_cpu[] = {"uuid", "host", "number", "utilisation"
 static const char *const f_vm[] = {"uuid", "name_label", "name_description", "power_state", "is_a_template",
 	"is_default_template", "is_a_snapshot", "is_control_domain", "resident_on", "affinity", "memory_static_max",
 	"memory_dynamic_max", "memory_dynamic_min", "memory_static_min", "VCPUs_max", "VCPUs_at_startup", "VBDs", "VIFs",
-	"consoles", "metrics", "guest_metrics", "snapshots", "snapshot_of", "snapshot_time", "tags", "other_config",
-	"allowed_operations", "current_operations", "domain_type", "HVM_boot_params", "platform", "blocked_operations",
-	"parent", "domid", NULL};
-static const char *const f_vm_metrics[] = {"uuid", "memory_actual", "VCPUs_number", "VCPUs_utilisation",
-	"start_time", "install_time", NULL};
+	"consoles", "metrics", "guest_metrics", "snapshots", "snapshot_of", "snapshot_time", "tags",
+	"current_operations", "domain_type", "HVM_boot_params", "parent", "domid", NULL};
+static const char *const f_vm_metrics[] = {"uuid", "memory_actual", "VCPUs_number", "start_time", NULL};
 static const char *const f_guest[] = {"uuid", "os_version", "PV_drivers_version", "PV_drivers_up_to_date",
 	"PV_drivers_detected", "networks", "other", "live", "can_use_hotplug_vbd", "can_use_hotplug_vif", NULL};
 static const char *const f_vbd[] = {"uuid", "VM", "VDI", "device", "userdevice", "bootable", "mode", "type", "empty",
-	"currently_attached", "allowed_operations", "unpluggable", NULL};
+	"currently_attached", "unpluggable", NULL};
 static const char *const f_vdi[] = {"uuid", "name_label", "name_description", "SR", "VBDs", "virtual_size",
-	"physical_utilisation", "type", "sharable", "read_only", "is_a_snapshot", "snapshot_of", "snapshots",
-	"allowed_operations", "current_operations", "location", "managed", "missing", "other_config", "is_tools_iso",
-	"snapshot_time", NULL};
+	"physical_utilisation", "type", "read_only", "is_a_snapshot", "snapshot_of", "snapshots", "current_operations",
+	"is_tools_iso", "snapshot_time", NULL};
 static const char *const f_vif[] = {"uuid", "device", "network", "VM", "MAC", "MTU", "currently_attached",
-	"other_config", "locking_mode", "allowed_operations", NULL};
+	"other_config", "locking_mode", NULL};
 static const char *const f_sr[] = {"uuid", "name_label", "name_description", "type", "content_type", "shared",
 	"physical_size", "physical_utilisation", "virtual_allocation", "VDIs", "PBDs", "allowed_operations",
 	"current_operations", "other_config", "sm_config", "is_tools_sr", "tags", NULL};
@@ -74,10 +73,11 @@ static const struct kept {
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 
 struct entry {
-	char *ref;
+	const char *ref;  /* pooled: refs recur in many records */
 	int cls;
 	struct xv *rec;
-	char *uuid; /* key of the uuid index */
+	const char *uuid; /* the record's own uuid text: key of the uuid index */
+	struct hmap_node ref_node, uuid_node; /* embedded: no allocation per index entry */
 };
 
 struct sub {
@@ -151,8 +151,6 @@ static void notify(struct cache *c, enum cache_op op, const char *cls, const cha
 
 static void entry_free(struct entry *e)
 {
-	free(e->ref);
-	free(e->uuid);
 	xv_free(e->rec);
 	free(e);
 }
@@ -165,47 +163,50 @@ static bool store(struct cache *c, int cls, const char *ref, struct xv *rec)
 
 	if (e) {
 		if (e->uuid)
-			hmap_del(&c->by_uuid, e->uuid);
-		free(e->uuid);
+			hmap_unlink(&c->by_uuid, &e->uuid_node);
 		xv_free(e->rec);
 	} else {
 		e = xcalloc(1, sizeof(*e));
-		e->ref = xstrdup(ref);
+		e->ref = strpool_get(xapi_strpool(c->x), ref, strlen(ref));
 		e->cls = cls;
-		hmap_put(&c->by_ref, e->ref, e);
+		hmap_link(&c->by_ref, &e->ref_node, e->ref, e);
 		c->count[cls]++;
 	}
 	e->rec = rec;
-	e->uuid = uuid && *uuid ? xstrdup(uuid) : NULL;
+	e->uuid = uuid && *uuid ? uuid : NULL;
 	if (e->uuid)
-		hmap_put(&c->by_uuid, e->uuid, e);
+		hmap_link(&c->by_uuid, &e->uuid_node, e->uuid, e);
 	return e->cls == cls;
 }
 
 static bool forget(struct cache *c, const char *ref)
 {
-	struct entry *e = hmap_del(&c->by_ref, ref);
+	struct entry *e = hmap_get(&c->by_ref, ref);
 
 	if (!e)
 		return false;
+	hmap_unlink(&c->by_ref, &e->ref_node);
 	if (e->uuid)
-		hmap_del(&c->by_uuid, e->uuid);
+		hmap_unlink(&c->by_uuid, &e->uuid_node);
 	c->count[e->cls]--;
 	entry_free(e);
 	return true;
 }
 
-static bool free_entry_cb(const char *key, void *value, void *ud)
-{
-	entry_free(value);
-	return true;
-}
-
 static void clear(struct cache *c)
 {
-	hmap_each(&c->by_ref, free_entry_cb, NULL);
-	hmap_free(&c->by_ref);
-	hmap_free(&c->by_uuid);
+	/* the index nodes live in the entries: empty the tables, then free them */
+	struct entry **all = xcalloc(c->by_ref.n ? c->by_ref.n : 1, sizeof(*all));
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->by_ref.nb; i++)
+		for (struct hmap_node *h = c->by_ref.b[i]; h; h = h->next)
+			all[n++] = h->value;
+	hmap_clear_embedded(&c->by_ref);
+	hmap_clear_embedded(&c->by_uuid);
+	for (size_t i = 0; i < n; i++)
+		entry_free(all[i]);
+	free(all);
 	memset(c->count, 0, sizeof(c->count));
 }
 
@@ -373,9 +374,9 @@ static void on_all_records(struct xapi *x, const struct xapi_result *r, void *ud
 	free(q);
 	if (r->failure == XAPI_OK && r->value && r->value->type == XV_STRUCT) {
 		struct xv *m = r->value;
-		for (size_t i = 0; i < m->u.st.n; i++) {
-			store(c, k, m->u.st.k[i], m->u.st.v[i]);
-			m->u.st.v[i] = NULL;
+		for (size_t i = 0; i < m->n; i++) {
+			store(c, k, m->u.st.m[i].k, m->u.st.m[i].v);
+			m->u.st.m[i].v = NULL;
 		}
 	} else if (r->failure == XAPI_API && xv_str(xv_at(r->error, 0))
 		   && (strcmp(xv_str(xv_at(r->error, 0)), "MESSAGE_REMOVED") == 0

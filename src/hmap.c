@@ -111,3 +111,35 @@ void hmap_each(const struct hmap *m, bool (*fn)(const char *key, void *value, vo
 			if (!fn(n->key, n->value, ud))
 				return;
 }
+
+void hmap_link(struct hmap *m, struct hmap_node *n, const char *key, void *value)
+{
+	size_t k;
+
+	if (m->n >= m->nb)
+		grow(m);
+	k = hash(key) & (m->nb - 1);
+	n->key = key;
+	n->value = value;
+	n->next = m->b[k];
+	m->b[k] = n;
+	m->n++;
+}
+
+void hmap_unlink(struct hmap *m, struct hmap_node *n)
+{
+	if (!m->nb)
+		return;
+	for (struct hmap_node **p = &m->b[hash(n->key) & (m->nb - 1)]; *p; p = &(*p)->next)
+		if (*p == n) {
+			*p = n->next;
+			m->n--;
+			return;
+		}
+}
+
+void hmap_clear_embedded(struct hmap *m)
+{
+	free(m->b);
+	hmap_init(m);
+}

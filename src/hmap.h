@@ -23,6 +23,12 @@ void *hmap_get(const struct hmap *m, const char *key);
 /* Inserts or replaces; returns the old value (or NULL). */
 void *hmap_put(struct hmap *m, const char *key, void *value);
 void *hmap_del(struct hmap *m, const char *key);
+/* The same with a node the caller owns (embedded in its own struct): no
+ * allocation per entry. Such nodes are removed with hmap_unlink, and hmap_free
+ * must not be called while any is still in (hmap_clear_embedded first). */
+void hmap_link(struct hmap *m, struct hmap_node *n, const char *key, void *value);
+void hmap_unlink(struct hmap *m, struct hmap_node *n);
+void hmap_clear_embedded(struct hmap *m);
 /* Calls fn for every entry; fn returns false to stop. Do not modify m meanwhile. */
 void hmap_each(const struct hmap *m, bool (*fn)(const char *key, void *value, void *ud), void *ud);
 

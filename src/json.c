@@ -36,7 +36,7 @@ void json_encode_value(struct buf *b, const struct xv *v)
 		break;
 	case XV_STRING:
 	case XV_DATETIME:
-		json_encode_string(b, v->u.str.s, v->u.str.len);
+		json_encode_string(b, v->u.s, v->n);
 		break;
 	case XV_INT:
 	case XV_I4:
@@ -57,7 +57,7 @@ void json_encode_value(struct buf *b, const struct xv *v)
 		break;
 	case XV_ARRAY:
 		buf_putc(b, '[');
-		for (size_t i = 0; i < v->u.arr.n; i++) {
+		for (size_t i = 0; i < v->n; i++) {
 			if (i)
 				buf_putc(b, ',');
 			json_encode_value(b, v->u.arr.v[i]);
@@ -66,12 +66,12 @@ void json_encode_value(struct buf *b, const struct xv *v)
 		break;
 	case XV_STRUCT:
 		buf_putc(b, '{');
-		for (size_t i = 0; i < v->u.st.n; i++) {
+		for (size_t i = 0; i < v->n; i++) {
 			if (i)
 				buf_putc(b, ',');
-			json_encode_string(b, v->u.st.k[i], strlen(v->u.st.k[i]));
+			json_encode_string(b, v->u.st.m[i].k, strlen(v->u.st.m[i].k));
 			buf_putc(b, ':');
-			json_encode_value(b, v->u.st.v[i]);
+			json_encode_value(b, v->u.st.m[i].v);
 		}
 		buf_putc(b, '}');
 		break;

@@ -17,6 +17,7 @@
 #include "net.h"
 #include "secret.h"
 #include "util.h"
+#include "value.h"
 #include "xapi.h"
 
 #define XENTUI_VERSION "0.1.0"
@@ -306,6 +307,7 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);
+	xv_use_slab(); /* one thread, millions of small values */
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
@@ -331,5 +333,6 @@ int main(int argc, char **argv)
 	curl_global_cleanup();
 	config_free(&cfg);
 	log_close();
+	xv_slab_release();
 	return rc;
 }

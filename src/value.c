@@ -7,12 +7,69 @@
 
 #include "util.h"
 
+#define SLAB_CELLS 4096
+
+struct slab {
+	struct slab *next;
+	struct xv cells[SLAB_CELLS];
+};
+
+static bool use_slab;
+static struct slab *slabs;
+static struct xv *free_cells; /* linked through u.arr.v */
+static size_t carved = SLAB_CELLS;
+
+void xv_use_slab(void)
+{
+	use_slab = true;
+}
+
+void xv_slab_release(void)
+{
+	while (slabs) {
+		struct slab *s = slabs;
+		slabs = s->next;
+		free(s);
+	}
+	free_cells = NULL;
+	carved = SLAB_CELLS;
+	use_slab = false;
+}
+
 static struct xv *xv_new(enum xv_type t)
 {
-	struct xv *v = xcalloc(1, sizeof(*v));
+	struct xv *v;
 
-	v->type = t;
+	if (!use_slab) {
+		v = xcalloc(1, sizeof(*v));
+	} else if (free_cells) {
+		v = free_cells;
+		free_cells = (struct xv *)(void *)v->u.arr.v;
+		memset(v, 0, sizeof(*v));
+		v->slab = 1;
+	} else {
+		if (carved == SLAB_CELLS) {
+			struct slab *s = xmalloc(sizeof(*s));
+			s->next = slabs;
+			slabs = s;
+			carved = 0;
+		}
+		v = &slabs->cells[carved++];
+		memset(v, 0, sizeof(*v));
+		v->slab = 1;
+	}
+	v->type = (uint8_t)t;
 	return v;
+}
+
+static void node_free(struct xv *v)
+{
+	if (!v->slab) {
+		free(v);
+		return;
+	}
+	v->u.arr.v = (struct xv **)(void *)free_cells;
+	free_cells = v;
 }
 
 struct xv *xv_nil(void)
@@ -28,10 +85,10 @@ struct xv *xv_string_n(const char *s, size_t n)
 
 	memset(v, 0, sizeof(*v));
 	v->type = XV_STRING;
-	v->u.str.s = (char *)(v + 1);
-	memcpy(v->u.str.s, s, n);
-	v->u.str.s[n] = '\0';
-	v->u.str.len = n;
+	v->u.s = (char *)(v + 1);
+	memcpy(v->u.s, s, n);
+	v->u.s[n] = '\0';
+	v->n = (uint32_t)n;
 	return v;
 }
 
@@ -44,8 +101,8 @@ struct xv *xv_string_take(char *s)
 {
 	struct xv *v = xv_new(XV_STRING);
 
-	v->u.str.s = s;
-	v->u.str.len = strlen(s);
+	v->u.s = s;
+	v->n = (uint32_t)strlen(s);
 	return v;
 }
 
@@ -53,9 +110,9 @@ struct xv *xv_string_borrowed(const char *s, size_t n)
 {
 	struct xv *v = xv_new(XV_STRING);
 
-	v->u.str.s = (char *)s;
-	v->u.str.len = n;
-	v->borrowed_text = true;
+	v->u.s = (char *)s;
+	v->n = (uint32_t)n;
+	v->borrowed = 1;
 	return v;
 }
 
@@ -111,92 +168,89 @@ struct xv *xv_struct(void)
 
 void xv_array_push(struct xv *a, struct xv *item)
 {
-	if (a->u.arr.n == a->u.arr.cap) {
+	if (a->n == a->u.arr.cap) {
 		a->u.arr.cap = a->u.arr.cap ? a->u.arr.cap * 2 : 4;
 		a->u.arr.v = xrealloc(a->u.arr.v, a->u.arr.cap * sizeof(*a->u.arr.v));
 	}
-	a->u.arr.v[a->u.arr.n++] = item;
+	a->u.arr.v[a->n++] = item;
 }
 
 static void struct_grow(struct xv *s)
 {
-	if (s->u.st.n < s->u.st.cap)
+	if (s->n < s->u.st.cap)
 		return;
 	s->u.st.cap = s->u.st.cap ? s->u.st.cap * 2 : 4;
-	s->u.st.k = xrealloc(s->u.st.k, s->u.st.cap * sizeof(*s->u.st.k));
-	s->u.st.v = xrealloc(s->u.st.v, s->u.st.cap * sizeof(*s->u.st.v));
-	if (s->u.st.borrowed)
-		s->u.st.borrowed = xrealloc(s->u.st.borrowed, s->u.st.cap);
+	s->u.st.m = xrealloc(s->u.st.m, s->u.st.cap * sizeof(*s->u.st.m));
+}
+
+/* Keys are all pooled or all owned: an owned key joining pooled ones makes
+ * the struct own copies of them all (rare: decoded records are not grown). */
+static void own_keys(struct xv *s)
+{
+	if (!s->borrowed)
+		return;
+	for (uint32_t i = 0; i < s->n; i++)
+		s->u.st.m[i].k = xstrdup(s->u.st.m[i].k);
+	s->borrowed = 0;
 }
 
 void xv_struct_add(struct xv *s, const char *key, struct xv *v)
 {
+	own_keys(s);
 	struct_grow(s);
-	if (s->u.st.borrowed)
-		s->u.st.borrowed[s->u.st.n] = 0;
-	s->u.st.k[s->u.st.n] = xstrdup(key);
-	s->u.st.v[s->u.st.n++] = v;
+	s->u.st.m[s->n].k = xstrdup(key);
+	s->u.st.m[s->n++].v = v;
 }
 
 void xv_struct_add_borrowed(struct xv *s, const char *key, struct xv *v)
 {
-	struct_grow(s);
-	if (!s->u.st.borrowed)
-		s->u.st.borrowed = xcalloc(s->u.st.cap, 1);
-	s->u.st.borrowed[s->u.st.n] = 1;
-	s->u.st.k[s->u.st.n] = (char *)key;
-	s->u.st.v[s->u.st.n++] = v;
-}
-
-static bool key_owned(const struct xv *s, size_t i)
-{
-	return !s->u.st.borrowed || !s->u.st.borrowed[i];
-}
-
-/* Drops member i, handing back its value. */
-static struct xv *struct_remove(struct xv *s, size_t i)
-{
-	struct xv *v = s->u.st.v[i];
-	size_t rest = s->u.st.n - i - 1;
-
-	if (key_owned(s, i))
-		free(s->u.st.k[i]);
-	memmove(&s->u.st.k[i], &s->u.st.k[i + 1], rest * sizeof(char *));
-	memmove(&s->u.st.v[i], &s->u.st.v[i + 1], rest * sizeof(struct xv *));
-	if (s->u.st.borrowed)
-		memmove(&s->u.st.borrowed[i], &s->u.st.borrowed[i + 1], rest);
-	s->u.st.n--;
-	return v;
-}
-
-void xv_struct_filter(struct xv *s, int (*keep)(const char *key, void *ud), void *ud)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < s->u.st.n; i++) {
-		if (keep(s->u.st.k[i], ud)) {
-			s->u.st.k[k] = s->u.st.k[i];
-			s->u.st.v[k] = s->u.st.v[i];
-			if (s->u.st.borrowed)
-				s->u.st.borrowed[k] = s->u.st.borrowed[i];
-			k++;
-		} else {
-			if (key_owned(s, i))
-				free(s->u.st.k[i]);
-			xv_free(s->u.st.v[i]);
-		}
+	if (s->n == 0)
+		s->borrowed = 1;
+	if (!s->borrowed) {
+		xv_struct_add(s, key, v);
+		return;
 	}
-	s->u.st.n = k;
+	struct_grow(s);
+	s->u.st.m[s->n].k = (char *)key;
+	s->u.st.m[s->n++].v = v;
 }
 
 static ssize_t struct_index(const struct xv *s, const char *key)
 {
 	if (!s || s->type != XV_STRUCT)
 		return -1;
-	for (size_t i = 0; i < s->u.st.n; i++)
-		if (strcmp(s->u.st.k[i], key) == 0)
+	for (uint32_t i = 0; i < s->n; i++)
+		if (strcmp(s->u.st.m[i].k, key) == 0)
 			return (ssize_t)i;
 	return -1;
+}
+
+/* Drops member i, handing back its value. */
+static struct xv *struct_remove(struct xv *s, size_t i)
+{
+	struct xv *v = s->u.st.m[i].v;
+
+	if (!s->borrowed)
+		free(s->u.st.m[i].k);
+	memmove(&s->u.st.m[i], &s->u.st.m[i + 1], (s->n - i - 1) * sizeof(*s->u.st.m));
+	s->n--;
+	return v;
+}
+
+void xv_struct_filter(struct xv *s, int (*keep)(const char *key, void *ud), void *ud)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (keep(s->u.st.m[i].k, ud)) {
+			s->u.st.m[k++] = s->u.st.m[i];
+		} else {
+			if (!s->borrowed)
+				free(s->u.st.m[i].k);
+			xv_free(s->u.st.m[i].v);
+		}
+	}
+	s->n = k;
 }
 
 void xv_struct_set(struct xv *s, const char *key, struct xv *v)
@@ -207,15 +261,15 @@ void xv_struct_set(struct xv *s, const char *key, struct xv *v)
 		xv_struct_add(s, key, v);
 		return;
 	}
-	xv_free(s->u.st.v[i]);
-	s->u.st.v[i] = v;
+	xv_free(s->u.st.m[i].v);
+	s->u.st.m[i].v = v;
 }
 
 struct xv *xv_struct_get(const struct xv *s, const char *key)
 {
 	ssize_t i = struct_index(s, key);
 
-	return i < 0 ? NULL : s->u.st.v[i];
+	return i < 0 ? NULL : s->u.st.m[i].v;
 }
 
 bool xv_struct_del(struct xv *s, const char *key)
@@ -237,15 +291,17 @@ struct xv *xv_struct_take(struct xv *s, const char *key)
 
 void xv_shrink(struct xv *v)
 {
-	if (v->type == XV_ARRAY && v->u.arr.cap > v->u.arr.n) {
-		v->u.arr.cap = v->u.arr.n;
-		v->u.arr.v = v->u.arr.n ? xrealloc(v->u.arr.v, v->u.arr.n * sizeof(*v->u.arr.v)) : (free(v->u.arr.v), NULL);
-	} else if (v->type == XV_STRUCT && v->u.st.cap > v->u.st.n && v->u.st.n) {
-		v->u.st.cap = v->u.st.n;
-		v->u.st.k = xrealloc(v->u.st.k, v->u.st.n * sizeof(*v->u.st.k));
-		v->u.st.v = xrealloc(v->u.st.v, v->u.st.n * sizeof(*v->u.st.v));
-		if (v->u.st.borrowed)
-			v->u.st.borrowed = xrealloc(v->u.st.borrowed, v->u.st.n);
+	if (v->type == XV_ARRAY && v->u.arr.cap > v->n) {
+		v->u.arr.cap = v->n;
+		if (v->n) {
+			v->u.arr.v = xrealloc(v->u.arr.v, v->n * sizeof(*v->u.arr.v));
+		} else {
+			free(v->u.arr.v);
+			v->u.arr.v = NULL;
+		}
+	} else if (v->type == XV_STRUCT && v->u.st.cap > v->n && v->n) {
+		v->u.st.cap = v->n;
+		v->u.st.m = xrealloc(v->u.st.m, v->n * sizeof(*v->u.st.m));
 	}
 }
 
@@ -256,18 +312,18 @@ struct xv *xv_copy(const struct xv *v)
 	switch (v->type) {
 	case XV_STRING:
 	case XV_DATETIME:
-		c = xv_string_n(v->u.str.s, v->u.str.len);
+		c = xv_string_n(v->u.s, v->n);
 		c->type = v->type;
 		return c;
 	case XV_ARRAY:
 		c = xv_array();
-		for (size_t i = 0; i < v->u.arr.n; i++)
+		for (uint32_t i = 0; i < v->n; i++)
 			xv_array_push(c, xv_copy(v->u.arr.v[i]));
 		return c;
 	case XV_STRUCT:
 		c = xv_struct();
-		for (size_t i = 0; i < v->u.st.n; i++)
-			xv_struct_add(c, v->u.st.k[i], xv_copy(v->u.st.v[i]));
+		for (uint32_t i = 0; i < v->n; i++)
+			xv_struct_add(c, v->u.st.m[i].k, xv_copy(v->u.st.m[i].v));
 		return c;
 	default:
 		c = xv_new(v->type);
@@ -283,28 +339,26 @@ void xv_free(struct xv *v)
 	switch (v->type) {
 	case XV_STRING:
 	case XV_DATETIME:
-		if (v->u.str.s != (char *)(v + 1) && !v->borrowed_text)
-			free(v->u.str.s);
+		if (v->u.s != (char *)(v + 1) && !v->borrowed)
+			free(v->u.s);
 		break;
 	case XV_ARRAY:
-		for (size_t i = 0; i < v->u.arr.n; i++)
+		for (uint32_t i = 0; i < v->n; i++)
 			xv_free(v->u.arr.v[i]);
 		free(v->u.arr.v);
 		break;
 	case XV_STRUCT:
-		for (size_t i = 0; i < v->u.st.n; i++) {
-			if (key_owned(v, i))
-				free(v->u.st.k[i]);
-			xv_free(v->u.st.v[i]);
+		for (uint32_t i = 0; i < v->n; i++) {
+			if (!v->borrowed)
+				free(v->u.st.m[i].k);
+			xv_free(v->u.st.m[i].v);
 		}
-		free(v->u.st.k);
-		free(v->u.st.v);
-		free(v->u.st.borrowed);
+		free(v->u.st.m);
 		break;
 	default:
 		break;
 	}
-	free(v);
+	node_free(v);
 }
 
 bool xv_equal(const struct xv *a, const struct xv *b)
@@ -316,7 +370,7 @@ bool xv_equal(const struct xv *a, const struct xv *b)
 		return true;
 	case XV_STRING:
 	case XV_DATETIME:
-		return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
+		return a->n == b->n && memcmp(a->u.s, b->u.s, a->n) == 0;
 	case XV_INT:
 	case XV_I4:
 		return a->u.i == b->u.i;
@@ -325,18 +379,18 @@ bool xv_equal(const struct xv *a, const struct xv *b)
 	case XV_BOOL:
 		return a->u.b == b->u.b;
 	case XV_ARRAY:
-		if (a->u.arr.n != b->u.arr.n)
+		if (a->n != b->n)
 			return false;
-		for (size_t i = 0; i < a->u.arr.n; i++)
+		for (uint32_t i = 0; i < a->n; i++)
 			if (!xv_equal(a->u.arr.v[i], b->u.arr.v[i]))
 				return false;
 		return true;
 	case XV_STRUCT:
-		if (a->u.st.n != b->u.st.n)
+		if (a->n != b->n)
 			return false;
-		for (size_t i = 0; i < a->u.st.n; i++) {
-			const struct xv *o = xv_struct_get(b, a->u.st.k[i]);
-			if (!o || !xv_equal(a->u.st.v[i], o))
+		for (uint32_t i = 0; i < a->n; i++) {
+			const struct xv *o = xv_struct_get(b, a->u.st.m[i].k);
+			if (!o || !xv_equal(a->u.st.m[i].v, o))
 				return false;
 		}
 		return true;
@@ -347,7 +401,7 @@ bool xv_equal(const struct xv *a, const struct xv *b)
 const char *xv_str(const struct xv *v)
 {
 	if (v && (v->type == XV_STRING || v->type == XV_DATETIME))
-		return v->u.str.s;
+		return v->u.s;
 	return NULL;
 }
 
@@ -362,11 +416,11 @@ bool xv_get_int64(const struct xv *v, int64_t *out)
 		*out = v->u.i;
 		return true;
 	}
-	if (v->type != XV_STRING || v->u.str.len == 0)
+	if (v->type != XV_STRING || v->n == 0)
 		return false;
 	errno = 0;
-	n = strtoll(v->u.str.s, &end, 10);
-	if (errno || *end != '\0' || end != v->u.str.s + v->u.str.len)
+	n = strtoll(v->u.s, &end, 10);
+	if (errno || *end != '\0' || end != v->u.s + v->n)
 		return false;
 	*out = n;
 	return true;
@@ -387,9 +441,9 @@ bool xv_get_double(const struct xv *v, double *out)
 		*out = (double)v->u.i;
 		return true;
 	}
-	if (v->type != XV_STRING || v->u.str.len == 0)
+	if (v->type != XV_STRING || v->n == 0)
 		return false;
-	d = strtod(v->u.str.s, &end);
+	d = strtod(v->u.s, &end);
 	if (*end != '\0')
 		return false;
 	*out = d;
@@ -406,18 +460,14 @@ bool xv_get_bool(const struct xv *v, bool *out)
 
 size_t xv_len(const struct xv *v)
 {
-	if (!v)
+	if (!v || (v->type != XV_ARRAY && v->type != XV_STRUCT))
 		return 0;
-	if (v->type == XV_ARRAY)
-		return v->u.arr.n;
-	if (v->type == XV_STRUCT)
-		return v->u.st.n;
-	return 0;
+	return v->n;
 }
 
 struct xv *xv_at(const struct xv *v, size_t i)
 {
-	if (!v || v->type != XV_ARRAY || i >= v->u.arr.n)
+	if (!v || v->type != XV_ARRAY || i >= v->n)
 		return NULL;
 	return v->u.arr.v[i];
 }

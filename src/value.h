@@ -20,29 +20,38 @@ enum xv_type {
 	XV_STRUCT,
 };
 
+/* 24 bytes: a pool of 5,000 VMs is millions of these. */
+struct xv_member {
+	char *k;
+	struct xv *v;
+};
+
 struct xv {
-	enum xv_type type;
-	bool borrowed_text; /* strings: the text belongs to a pool, not to us */
+	uint8_t type;     /* enum xv_type */
+	uint8_t borrowed; /* strings: the text is pooled; structs: every key is */
+	uint8_t slab;     /* the node came from the slab, not malloc */
+	uint32_t n;       /* string length, or array/struct member count */
 	union {
-		struct {
-			char *s;
-			size_t len;
-		} str;
+		char *s; /* STRING, DATETIME (NUL-terminated) */
 		int64_t i;
 		double d;
 		bool b;
 		struct {
 			struct xv **v;
-			uint32_t n, cap;
+			uint32_t cap;
 		} arr;
 		struct {
-			char **k;
-			struct xv **v;
-			unsigned char *borrowed; /* NULL: every key owned; else 1 = not ours to free */
-			uint32_t n, cap;
+			struct xv_member *m;
+			uint32_t cap;
 		} st;
 	} u;
 };
+
+/* A single-threaded program with many values (the client) may take nodes
+ * from slabs of fixed cells: no malloc header or rounding on each. Call it
+ * before making any value; xv_slab_release at the end, once all are freed. */
+void xv_use_slab(void);
+void xv_slab_release(void);
 
 struct xv *xv_nil(void);
 struct xv *xv_string(const char *s);

@@ -72,6 +72,7 @@ struct xapi {
 	void *state_ud;
 	bool logging_out;
 	struct strpool *names; /* field names of decoded records, shared */
+	bool closing;          /* being freed: new calls fail at once */
 };
 
 static void send_call(struct xapi *x, struct call *c);
@@ -594,13 +595,14 @@ void xapi_free(struct xapi *x)
 {
 	if (!x)
 		return;
+	/* every call still gets its answer, so its owner can free what it passed */
+	x->closing = true;
 	fail_queue(x, XAPI_TRANSPORT, "connection closed");
 	while (x->inflight) {
 		struct call *c = x->inflight;
 		x->inflight = c->next;
 		net_cancel(x->net, c->easy);
-		c->fn = NULL;
-		call_free(c);
+		finish(c, XAPI_TRANSPORT, NULL, NULL, "connection closed");
 	}
 	if (x->retry)
 		loop_timer_cancel(x->loop, x->retry);
@@ -686,6 +688,10 @@ void xapi_logout(struct xapi *x, void (*done)(struct xapi *x, void *ud), void *u
 /* Sends now, waits for the login, or fails at once when the user must act. */
 static void submit(struct xapi *x, struct call *c)
 {
+	if (x->closing) {
+		finish(c, XAPI_TRANSPORT, NULL, NULL, "connection closed");
+		return;
+	}
 	if (x->state == XAPI_READY && x->session)
 		send_call(x, c);
 	else if (x->state == XAPI_FAILED || x->state == XAPI_CLOSED)
@@ -747,6 +753,11 @@ const char *xapi_seen_fingerprint(const struct xapi *x)
 const char *xapi_known_fingerprint(const struct xapi *x)
 {
 	return x->known_fp;
+}
+
+struct strpool *xapi_strpool(const struct xapi *x)
+{
+	return x->names;
 }
 
 const char *xapi_last_error(const struct xapi *x, enum xapi_failure *kind)

@@ -80,6 +80,10 @@ const char *xapi_last_error(const struct xapi *x, enum xapi_failure *kind);
 /* Counts logins since start: a new one means the cache must reload. */
 unsigned xapi_login_count(const struct xapi *x);
 
+/* The string pool decoded records of this connection borrow their field
+ * names, refs and short values from; it lives as long as the connection. */
+struct strpool *xapi_strpool(const struct xapi *x);
+
 /* Normalises a fingerprint (drops colons, lower-cases); false if not 64 hex digits. */
 bool fingerprint_normalise(const char *in, char out[65]);
 

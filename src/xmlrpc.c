@@ -63,7 +63,7 @@ void xmlrpc_encode_value(struct buf *b, const struct xv *v, enum xmlrpc_names na
 		buf_puts(b, "<nil/>");
 		break;
 	case XV_STRING:
-		put_escaped(b, v->u.str.s, v->u.str.len);
+		put_escaped(b, v->u.s, v->n);
 		break;
 	case XV_INT:
 		buf_printf(b, "%lld", (long long)v->u.i);
@@ -81,25 +81,25 @@ void xmlrpc_encode_value(struct buf *b, const struct xv *v, enum xmlrpc_names na
 		break;
 	case XV_DATETIME:
 		buf_puts(b, "<dateTime.iso8601>");
-		put_escaped(b, v->u.str.s, v->u.str.len);
+		put_escaped(b, v->u.s, v->n);
 		buf_puts(b, "</dateTime.iso8601>");
 		break;
 	case XV_ARRAY:
 		buf_puts(b, "<array><data>");
-		for (size_t i = 0; i < v->u.arr.n; i++)
+		for (size_t i = 0; i < v->n; i++)
 			xmlrpc_encode_value(b, v->u.arr.v[i], names);
 		buf_puts(b, "</data></array>");
 		break;
 	case XV_STRUCT:
 		buf_puts(b, "<struct>");
-		for (size_t i = 0; i < v->u.st.n; i++) {
+		for (size_t i = 0; i < v->n; i++) {
 			buf_puts(b, "<member><name>");
 			if (names == XMLRPC_RAW_NAMES)
-				buf_puts(b, v->u.st.k[i]);
+				buf_puts(b, v->u.st.m[i].k);
 			else
-				put_escaped(b, v->u.st.k[i], strlen(v->u.st.k[i]));
+				put_escaped(b, v->u.st.m[i].k, strlen(v->u.st.m[i].k));
 			buf_puts(b, "</name>");
-			xmlrpc_encode_value(b, v->u.st.v[i], names);
+			xmlrpc_encode_value(b, v->u.st.m[i].v, names);
 			buf_puts(b, "</member>");
 		}
 		buf_puts(b, "</struct>");
@@ -518,7 +518,7 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 	case F_NAME: {
 		const char *text = d->text.data ? d->text.data : "";
 		int depth = struct_depth(d);
-		if (d->pool && depth >= 3) {
+		if (d->pool) {
 			p->name = (char *)strpool_get(d->pool, text, d->text.len);
 			p->pooled = true;
 		} else {

@@ -49,8 +49,9 @@ const char *xmlrpc_decoder_error(const struct xmlrpc_decoder *d);
  * member (1 = the outermost). Return false to drop the member. */
 typedef bool (*xmlrpc_member_filter)(void *ud, int depth, const char *name);
 void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud);
-/* Member names of structs at depth >= 3 (records) come from pool, which must
- * outlive the decoded values; saves one allocation per field. */
+/* Member names (field names, and the refs keying get_all_records maps) come
+ * from pool, which must outlive the decoded values: one allocation less per
+ * field, and refs shared with the values that point at them. */
 struct strpool;
 void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool);
 

@@ -113,9 +113,9 @@ static struct xv *collect(const struct sub *subs, size_t n, uint64_t since)
 			xv_array_push(mods, event_of("mod", o->cls, o->ref, o->mtime, o));
 	}
 	for (struct xv **part = (struct xv *[]){dels, mods, adds, NULL}; *part; part++) {
-		for (size_t i = 0; i < (*part)->u.arr.n; i++)
+		for (size_t i = 0; i < (*part)->n; i++)
 			xv_array_push(all, (*part)->u.arr.v[i]);
-		(*part)->u.arr.n = 0;
+		(*part)->n = 0;
 		xv_free(*part);
 	}
 	return all;

@@ -335,7 +335,7 @@ static struct xv *join_common(const char *master_address, const char *user, cons
 
 	if (!ask(r, "pool.get_all_records", &pools, err, session, NULL))
 		goto out;
-	pool = pools->type == XV_STRUCT && pools->u.st.n ? pools->u.st.v[0] : NULL;
+	pool = pools->type == XV_STRUCT && pools->n ? pools->u.st.m[0].v : NULL;
 	if (!pool) {
 		*err = err_new("INTERNAL_ERROR", "the master has no pool object", NULL);
 		goto out;
@@ -347,7 +347,7 @@ static struct xv *join_common(const char *master_address, const char *user, cons
 	if (!ask(r, "pool.initial_auth", &secret, err, session, NULL))
 		goto out;
 	args = host_create_args(me.host, session);
-	st = remote_callv(r, "host.create", args->u.arr.v, args->u.arr.n, &ref, err);
+	st = remote_callv(r, "host.create", args->u.arr.v, args->n, &ref, err);
 	if (st != REMOTE_OK) {
 		if (st == REMOTE_TRANSPORT) {
 			xv_free(*err);

@@ -557,12 +557,12 @@ void db_set_remove(struct obj *o, const char *field, const char *item)
 {
 	struct xv *s = db_field(o, field);
 
-	for (size_t i = 0; i < s->u.arr.n; i++) {
+	for (size_t i = 0; i < s->n; i++) {
 		const char *x = xv_str(s->u.arr.v[i]);
 		if (x && strcmp(x, item) == 0) {
 			xv_free(s->u.arr.v[i]);
-			memmove(&s->u.arr.v[i], &s->u.arr.v[i + 1], (s->u.arr.n - i - 1) * sizeof(struct xv *));
-			s->u.arr.n--;
+			memmove(&s->u.arr.v[i], &s->u.arr.v[i + 1], (s->n - i - 1) * sizeof(struct xv *));
+			s->n--;
 			db_touch(o);
 			return;
 		}

@@ -59,7 +59,7 @@ static void scalar(struct buf *b, const struct xv *v)
 	switch (v ? v->type : XV_NIL) {
 	case XV_STRING:
 	case XV_DATETIME:
-		buf_append(b, v->u.str.s, v->u.str.len);
+		buf_append(b, v->u.s, v->n);
 		break;
 	case XV_INT:
 	case XV_I4:
@@ -102,7 +102,7 @@ static void value_text(struct buf *b, const struct xv *v)
 {
 	if (v && v->type == XV_ARRAY) {
 		buf_putc(b, '(');
-		for (size_t i = 0; i < v->u.arr.n; i++) {
+		for (size_t i = 0; i < v->n; i++) {
 			if (i)
 				buf_putc(b, ' ');
 			sexpr_scalar(b, v->u.arr.v[i]);
@@ -110,13 +110,13 @@ static void value_text(struct buf *b, const struct xv *v)
 		buf_putc(b, ')');
 	} else if (v && v->type == XV_STRUCT) {
 		buf_putc(b, '(');
-		for (size_t i = 0; i < v->u.st.n; i++) {
+		for (size_t i = 0; i < v->n; i++) {
 			if (i)
 				buf_putc(b, ' ');
 			buf_putc(b, '(');
-			sexpr_string(b, v->u.st.k[i], strlen(v->u.st.k[i]));
+			sexpr_string(b, v->u.st.m[i].k, strlen(v->u.st.m[i].k));
 			buf_putc(b, ' ');
-			sexpr_scalar(b, v->u.st.v[i]);
+			sexpr_scalar(b, v->u.st.m[i].v);
 			buf_putc(b, ')');
 		}
 		buf_putc(b, ')');

@@ -183,7 +183,7 @@ static char *field_text(const struct obj *o, const char *dbname)
 	switch (v->type) {
 	case XV_STRING:
 	case XV_DATETIME:
-		return xstrdup(v->u.str.s);
+		return xstrdup(v->u.s);
 	case XV_INT:
 		return xasprintf("%lld", (long long)v->u.i);
 	case XV_BOOL:
@@ -441,11 +441,11 @@ static struct xv *accessor(struct call *c, struct xv **err)
 	}
 	if (prefixed(m, "remove_", &field) && (f = schema_field(c->cls, field)) >= 0) {
 		struct xv *s = o->f[f];
-		for (size_t i = 0; i < s->u.arr.n; i++)
+		for (size_t i = 0; i < s->n; i++)
 			if (xv_equal(s->u.arr.v[i], arg(c, 1))) {
 				xv_free(s->u.arr.v[i]);
-				memmove(&s->u.arr.v[i], &s->u.arr.v[i + 1], (s->u.arr.n - i - 1) * sizeof(*s->u.arr.v));
-				s->u.arr.n--;
+				memmove(&s->u.arr.v[i], &s->u.arr.v[i + 1], (s->n - i - 1) * sizeof(*s->u.arr.v));
+				s->n--;
 				db_touch(o);
 				break;
 			}

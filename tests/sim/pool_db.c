@@ -24,9 +24,9 @@ void pool_db_load(struct xv *const *recs)
 
 		if (!m || m->type != XV_STRUCT)
 			continue;
-		for (size_t j = 0; j < m->u.st.n; j++) {
-			const char *ref = m->u.st.k[j];
-			const struct xv *rec = m->u.st.v[j];
+		for (size_t j = 0; j < m->n; j++) {
+			const char *ref = m->u.st.m[j].k;
+			const struct xv *rec = m->u.st.m[j].v;
 			struct obj *o;
 
 			if (strlen(ref) >= REF_LEN || db_find(ref) || rec->type != XV_STRUCT)

@@ -284,17 +284,17 @@ static const struct xv *bad_utf8(const struct xv *v)
 {
 	switch (v->type) {
 	case XV_STRING:
-		return valid_utf8(v->u.str.s, v->u.str.len) ? NULL : v;
+		return valid_utf8(v->u.s, v->n) ? NULL : v;
 	case XV_ARRAY:
-		for (size_t i = 0; i < v->u.arr.n; i++) {
+		for (size_t i = 0; i < v->n; i++) {
 			const struct xv *b = bad_utf8(v->u.arr.v[i]);
 			if (b)
 				return b;
 		}
 		return NULL;
 	case XV_STRUCT:
-		for (size_t i = 0; i < v->u.st.n; i++) {
-			const struct xv *b = bad_utf8(v->u.st.v[i]);
+		for (size_t i = 0; i < v->n; i++) {
+			const struct xv *b = bad_utf8(v->u.st.m[i].v);
 			if (b)
 				return b;
 		}

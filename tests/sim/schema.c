@@ -523,12 +523,12 @@ struct xv *ty_coerce(const struct ty *t, const struct xv *v, const char **why)
 		*why = "expected a bool";
 		return NULL;
 	case TY_DATETIME:
-		if ((v->type == XV_DATETIME || v->type == XV_STRING) && (out = datetime_of(v->u.str.s)))
+		if ((v->type == XV_DATETIME || v->type == XV_STRING) && (out = datetime_of(v->u.s)))
 			return out;
 		*why = "expected a datetime";
 		return NULL;
 	case TY_ENUM:
-		if (v->type == XV_STRING && (out = enum_canonical(t->name, v->u.str.s)))
+		if (v->type == XV_STRING && (out = enum_canonical(t->name, v->u.s)))
 			return out;
 		*why = "unknown enum value";
 		return NULL;
@@ -538,7 +538,7 @@ struct xv *ty_coerce(const struct ty *t, const struct xv *v, const char **why)
 			return NULL;
 		}
 		out = xv_array();
-		for (size_t k = 0; k < v->u.arr.n; k++) {
+		for (size_t k = 0; k < v->n; k++) {
 			struct xv *e = ty_coerce(t->a, v->u.arr.v[k], why);
 			if (!e) {
 				xv_free(out);
@@ -553,13 +553,13 @@ struct xv *ty_coerce(const struct ty *t, const struct xv *v, const char **why)
 			return NULL;
 		}
 		out = xv_struct();
-		for (size_t k = 0; k < v->u.st.n; k++) {
-			struct xv *e = ty_coerce(t->b, v->u.st.v[k], why);
+		for (size_t k = 0; k < v->n; k++) {
+			struct xv *e = ty_coerce(t->b, v->u.st.m[k].v, why);
 			if (!e) {
 				xv_free(out);
 				return NULL;
 			}
-			xv_struct_add(out, v->u.st.k[k], e);
+			xv_struct_add(out, v->u.st.m[k].k, e);
 		}
 		return out;
 	case TY_RECORD:

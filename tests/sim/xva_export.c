@@ -385,8 +385,8 @@ static struct xv *export_refused(struct obj *vm)
 	if (db_set_has(vm, "allowed_operations", "export"))
 		return NULL;
 	if (xv_len(cur) > 0) {
-		const char *task = cur->u.st.k[0];
-		return err_new("OTHER_OPERATION_IN_PROGRESS", "VM", vm->ref, xv_str(cur->u.st.v[0]), task, NULL);
+		const char *task = cur->u.st.m[0].k;
+		return err_new("OTHER_OPERATION_IN_PROGRESS", "VM", vm->ref, xv_str(cur->u.st.m[0].v), task, NULL);
 	}
 	if (db_bool(vm, "is_control_domain"))
 		return err_new("OPERATION_NOT_ALLOWED", "This operation is not allowed on a control domain", NULL);

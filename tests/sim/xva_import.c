@@ -192,8 +192,8 @@ static void set_fields(struct obj *o, const struct xv *snap, const char *const *
 {
 	if (!snap || snap->type != XV_STRUCT)
 		return;
-	for (size_t i = 0; i < snap->u.st.n; i++) {
-		const char *k = snap->u.st.k[i];
+	for (size_t i = 0; i < snap->n; i++) {
+		const char *k = snap->u.st.m[i].k;
 		int f = schema_field(o->cls, k);
 		const struct ty *t;
 		const char *why = NULL;
@@ -206,7 +206,7 @@ static void set_fields(struct obj *o, const struct xv *snap, const char *const *
 		if (t->kind == TY_REF || ((t->kind == TY_SET || t->kind == TY_OPTION) && t->a->kind == TY_REF)
 		    || (t->kind == TY_MAP && (t->a->kind == TY_REF || t->b->kind == TY_REF)))
 			continue;
-		if ((v = ty_coerce(t, snap->u.st.v[i], &why)))
+		if ((v = ty_coerce(t, snap->u.st.m[i].v, &why)))
 			db_set(o, k, v);
 	}
 }
