@@ -169,6 +169,17 @@ def main():
     finally:
         clean = sim.stop()
     check(clean, "xapi-sim ran without a sanitizer report")
+
+    # dom0's local socket: unix:/var/lib/xcp/xapi, as at a host's physical console
+    sock = os.path.join(LOGS, f"xapi-{os.getpid()}.sock")
+    sim = Sim("--bind", "unix:" + sock, "--hosts", "1", "--vms", "3")
+    try:
+        r = xentui("list", "hosts", "unix:" + sock, "--password-env", "XENTUI_PW", "--json")
+        data = json.loads(r.stdout or "[]")
+        check(r.returncode == 0 and len(data) == 1, "list hosts over a unix: socket URL", r.stderr)
+    finally:
+        clean = sim.stop()
+    check(clean, "xapi-sim on a unix socket ran without a sanitizer report")
     print(f"1..{n}")
     return 1 if failed else 0
 

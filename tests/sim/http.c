@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -430,7 +431,22 @@ int http_listen(const char *bind_addr, int port)
 
 	memset(&a4, 0, sizeof(a4));
 	memset(&a6, 0, sizeof(a6));
-	if (inet_pton(AF_INET, bind_addr, &a4.sin_addr) == 1) {
+	if (strncmp(bind_addr, "unix:", 5) == 0) {
+		/* dom0's local socket, /var/lib/xcp/xapi: plain HTTP, no port */
+		struct sockaddr_un un;
+		memset(&un, 0, sizeof(un));
+		un.sun_family = AF_UNIX;
+		if (strlen(bind_addr + 5) >= sizeof(un.sun_path)) {
+			fprintf(stderr, "xapi-sim: socket path too long: %s\n", bind_addr + 5);
+			return -1;
+		}
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", bind_addr + 5);
+		unlink(un.sun_path);
+		listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (bind(listen_fd, (struct sockaddr *)&un, sizeof(un)) < 0)
+			goto fail;
+		port = 0;
+	} else if (inet_pton(AF_INET, bind_addr, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
 		a4.sin_port = htons((uint16_t)port);
 		listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

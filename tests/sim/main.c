@@ -23,7 +23,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: xapi-sim [--bind ADDR] [--port N] [--tls | --plain] [--user U --password P]\n"
 	      "                [--hosts N] [--vms N] [--seed S] [--join-as-slave-of ADDR:PORT] [--faults SPEC]\n"
-	      "  --bind ADDR     address to listen on (default 127.0.0.1)\n"
+	      "  --bind ADDR     address to listen on (default 127.0.0.1), or unix:PATH (plain HTTP)\n"
 	      "  --port N        port (default 0: any free port)\n"
 	      "  --tls, --plain  HTTPS with a self-signed certificate (default), or HTTP\n"
 	      "  --user, --password   the credentials logins must give (default root / xapi-sim)\n"
@@ -137,7 +137,12 @@ int main(int argc, char **argv)
 		return 1;
 	sim.port = port;
 	snprintf(sim.address, sizeof(sim.address), "%s", sim.bind);
-	if (strchr(sim.bind, ':'))
+	if (strncmp(sim.bind, "unix:", 5) == 0) {
+		/* as on dom0: the socket is local, the host's address its IP */
+		snprintf(sim.address, sizeof(sim.address), "127.0.0.1");
+		snprintf(sim.url, sizeof(sim.url), "%s", sim.bind);
+		sim.tls = false;
+	} else if (strchr(sim.bind, ':'))
 		snprintf(sim.url, sizeof(sim.url), "%s://[%s]:%d", sim.tls ? "https" : "http", sim.bind, port);
 	else
 		snprintf(sim.url, sizeof(sim.url), "%s://%s:%d", sim.tls ? "https" : "http", sim.bind, port);
