@@ -489,6 +489,80 @@ static void test_host_is_slave_and_new_master(void **state)
 	unlink(e.known_hosts);
 }
 
+struct two {
+	struct cache *a, *b;
+};
+
+static bool both_loaded(void *ud)
+{
+	struct two *t = ud;
+
+	return cache_loaded(t->a) && cache_loaded(t->b);
+}
+
+/* Two pools at once on one loop, each with its connection and cache; an
+ * operation on one, cancelled halfway, leaves the other alone. */
+static void test_two_pools_and_cancel(void **state)
+{
+	struct env a, b;
+	const char *args_a[] = {"--plain", "--hosts", "2", "--vms", "6", "--seed", "21", NULL};
+	const char *args_b[] = {"--plain", "--hosts", "1", "--vms", "3", "--seed", "22", NULL};
+	struct two t;
+	struct find_vm f = {"Running", NULL, NULL};
+	struct ops *ops;
+	struct op_wait w = {0};
+	struct op *op;
+	struct xv *p;
+	char ref[80];
+
+	env_start(&a, args_a);
+	env_start(&b, args_b);
+	env_connect(&a, "xapi-sim", false, NULL);
+	/* the second pool shares the first one's loop and curl multi */
+	{
+		struct xapi_opts o = {0};
+		o.url = b.sim.url;
+		o.user = "root";
+		o.password = "xapi-sim";
+		b.x = xapi_new(a.net, a.loop, &o);
+		b.cache = cache_new(b.x, a.loop);
+	}
+	cache_start(a.cache);
+	cache_start(b.cache);
+	t.a = a.cache;
+	t.b = b.cache;
+	run_until(a.loop, both_loaded, &t, 30000);
+	assert_true(both_loaded(&t));
+	assert_int_equal(cache_count(a.cache, "host"), 2);
+	assert_int_equal(cache_count(b.cache, "host"), 1);
+
+	cache_each(a.cache, "VM", find_guest, &f);
+	assert_non_null(f.ref);
+	snprintf(ref, sizeof(ref), "%s", f.ref);
+	ops = ops_new(a.x, a.cache);
+	p = xv_array();
+	xv_array_push(p, xv_string(ref));
+	op = ops_start(ops, "Shut down", "VM.clean_shutdown", p, op_done, &w);
+	/* cancel as soon as the task exists */
+	while (!op->task && !w.done)
+		run_until(a.loop, NULL, NULL, 20);
+	ops_cancel(ops, op);
+	run_until(a.loop, op_finished, &w, 20000);
+	assert_int_equal(w.state, OP_CANCELLED);
+	assert_string_equal(w.msg, "cancelled");
+	assert_string_equal(rec_str(cache_get(a.cache, ref), "power_state"), "Running");
+	assert_null(cache_get(b.cache, ref));
+	ops_free(ops);
+	cache_stop(b.cache);
+	xapi_free(b.x);
+	cache_free(b.cache);
+	b.x = NULL;
+	b.cache = NULL;
+	env_end(&a);
+	assert_true(simproc_stop(&b.sim));
+	unlink(b.known_hosts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_drop_mid_reply),
 		cmocka_unit_test(test_slow_host_does_not_freeze),
 		cmocka_unit_test(test_host_is_slave_and_new_master),
+		cmocka_unit_test(test_two_pools_and_cancel),
 	};
 	int rc;
 
