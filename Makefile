@@ -26,11 +26,15 @@ BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Itests/sim -Ibuild/gen
 OPT_CFLAGS = -O2
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/json.c src/psf.c
+CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/hmap.c src/json.c src/psf.c
 # the client's core (no ncurses), shared with its unit tests
-CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/hmap.c src/config.c src/known_hosts.c \
+CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/config.c src/known_hosts.c \
 	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c
-CLIENT_SRC = src/main.c
+CLIENT_SRC = src/main.c src/demo.c
+# the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
+UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
+UI_OBJ_DIRS = build/obj/src/ui build/obj/screens build/san/src/ui build/san/screens
+$(addsuffix /%.o,$(UI_OBJ_DIRS)): BASE_CFLAGS += -Isrc/ui -Iscreens
 SIM_SRC = $(wildcard tests/sim/*.c) build/gen/api_data.c
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -52,7 +56,7 @@ build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
-build/xentui: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC))
+build/xentui: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC) $(UI_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
 
 build/xapi-sim: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(SIM_SRC))
@@ -63,7 +67,7 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
-build/san/xentui: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC))
+build/san/xentui: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC) $(UI_SRC))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
 
 build/san/xapi-sim: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(SIM_SRC))
@@ -92,8 +96,11 @@ demo: deps
 build/bench_decode: build/obj/bench/bench_decode.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
 
+build/bench_idle: build/obj/bench/bench_idle.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC))
+	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
+
 bench: deps
-	@$(MAKE) --no-print-directory build/xentui build/xapi-sim build/bench_decode
+	@$(MAKE) --no-print-directory build/xentui build/xapi-sim build/bench_decode build/bench_idle
 	@sh bench/run-all
 
 fuzz: deps

@@ -3,26 +3,12 @@
 
 #include "rpc.h"
 #include "sim.h"
+#include "tasks.h"
 #include "util.h"
 
 static struct xv *task_create(struct call *c, struct xv **err)
 {
-	struct obj *t = db_create_named("task");
-	char now[32];
-
-	now_iso8601(now);
-	db_set_str(t, "name_label", arg_str(c, 0));
-	db_set_str(t, "name_description", arg_str(c, 1));
-	db_set(t, "created", xv_datetime(now));
-	db_set_str(t, "status", "pending");
-	db_set_str(t, "type", "<none/>");
-	db_set(t, "allowed_operations", xv_array());
-	xv_array_push(db_field(t, "allowed_operations"), xv_string("cancel"));
-	if (sim.local_host)
-		db_set_ref(t, "resident_on", sim.local_host);
-	if (c->session)
-		db_set_add(c->session, "tasks", t->ref);
-	return xv_string(t->ref);
+	return xv_string(task_new(arg_str(c, 0), arg_str(c, 1), c->session)->ref);
 }
 
 static struct xv *task_cancel(struct call *c, struct xv **err)

@@ -7,107 +7,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hmap.h"
 #include "util.h"
 
 struct db db;
 void (*db_on_delete)(struct obj *o);
 
-/* ---- string -> object hash (chained; keys live in the objects) -------- */
-
-struct hnode {
-	const char *key;
-	struct obj *obj;
-	struct hnode *next;
-};
-
-struct hmap {
-	struct hnode **b;
-	size_t nb, n;
-};
-
+/* Objects by ref and by uuid; the keys live in the objects. */
 static struct hmap by_ref, by_uuid;
 
-static uint64_t hash_str(const char *s)
+/* Drops key only if it still names o (a uuid may have moved on). */
+static void index_del(struct hmap *m, const char *key, const struct obj *o)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static void hmap_grow(struct hmap *m)
-{
-	size_t nb = m->nb ? m->nb * 2 : 1024;
-	struct hnode **b = xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < m->nb; i++) {
-		struct hnode *n = m->b[i], *next;
-		for (; n; n = next) {
-			size_t k = hash_str(n->key) & (nb - 1);
-			next = n->next;
-			n->next = b[k];
-			b[k] = n;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-}
-
-static void hmap_put(struct hmap *m, const char *key, struct obj *o)
-{
-	struct hnode *n;
-	size_t k;
-
-	if (m->n >= m->nb)
-		hmap_grow(m);
-	k = hash_str(key) & (m->nb - 1);
-	n = xmalloc(sizeof(*n));
-	n->key = key;
-	n->obj = o;
-	n->next = m->b[k];
-	m->b[k] = n;
-	m->n++;
-}
-
-static struct obj *hmap_get(const struct hmap *m, const char *key)
-{
-	if (!m->nb)
-		return NULL;
-	for (struct hnode *n = m->b[hash_str(key) & (m->nb - 1)]; n; n = n->next)
-		if (strcmp(n->key, key) == 0)
-			return n->obj;
-	return NULL;
-}
-
-static void hmap_del(struct hmap *m, const char *key, const struct obj *o)
-{
-	struct hnode **p;
-
-	if (!m->nb)
-		return;
-	for (p = &m->b[hash_str(key) & (m->nb - 1)]; *p; p = &(*p)->next)
-		if ((*p)->obj == o && strcmp((*p)->key, key) == 0) {
-			struct hnode *n = *p;
-			*p = n->next;
-			free(n);
-			m->n--;
-			return;
-		}
-}
-
-static void hmap_free(struct hmap *m)
-{
-	for (size_t i = 0; i < m->nb; i++) {
-		struct hnode *n = m->b[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			free(n);
-		}
-	}
-	free(m->b);
-	memset(m, 0, sizeof(*m));
+	if (hmap_get(m, key) == o)
+		hmap_del(m, key);
 }
 
 /* ---- identifiers ----------------------------------------------------- */
@@ -366,9 +279,9 @@ void db_delete(struct obj *o)
 			relation_unlink(o, &relations[i]);
 	if (db_on_delete)
 		db_on_delete(o);
-	hmap_del(&by_ref, o->ref, o);
+	index_del(&by_ref, o->ref, o);
 	if (c->f_uuid >= 0)
-		hmap_del(&by_uuid, xv_str(o->f[c->f_uuid]), o);
+		index_del(&by_uuid, xv_str(o->f[c->f_uuid]), o);
 	if (o->cprev)
 		o->cprev->cnext = o->cnext;
 	else
@@ -444,7 +357,7 @@ void db_set(struct obj *o, const char *field, struct xv *v)
 	int f = field_index(o, field);
 
 	if (f == o->cls->f_uuid) {
-		hmap_del(&by_uuid, xv_str(o->f[f]), o);
+		index_del(&by_uuid, xv_str(o->f[f]), o);
 		xv_free(o->f[f]);
 		o->f[f] = v;
 		hmap_put(&by_uuid, xv_str(v), o);

@@ -1,6 +1,7 @@
 /* Credentials, tasks, heads, bodies and throttling for the HTTP data
  * handlers (ocaml/xapi/xapi_http.ml, taskHelper.ml). */
 #include "httpx.h"
+#include "tasks.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,24 +176,7 @@ struct obj *hx_task(struct hx *h, const char *label)
 			snprintf(h->task, sizeof(h->task), "%s", t->ref);
 		return t;
 	}
-	t = db_create_named("task");
-	{
-		struct xv *ops = xv_array();
-		char now[32];
-		struct obj *s = db_get(schema_class("session"), h->session);
-
-		now_iso8601(now);
-		db_set_str(t, "name_label", label);
-		db_set(t, "created", xv_datetime(now));
-		db_set_str(t, "status", "pending");
-		db_set_str(t, "type", "<none/>");
-		xv_array_push(ops, xv_string("cancel"));
-		db_set(t, "allowed_operations", ops);
-		if (sim.local_host)
-			db_set_ref(t, "resident_on", sim.local_host);
-		if (s && !h->temp_session)
-			db_set_add(s, "tasks", t->ref);
-	}
+	t = task_new(label, NULL, h->temp_session ? NULL : db_get(schema_class("session"), h->session));
 	snprintf(h->task, sizeof(h->task), "%s", t->ref);
 	return t;
 }
@@ -220,33 +204,11 @@ void hx_finish_locked(struct hx *h, const struct xv *result, const struct xv *er
 {
 	struct obj *t = h->task[0] ? db_get(schema_class("task"), h->task) : NULL;
 	const char *status = t ? db_str(t, "status") : "";
-	char now[32];
 
 	/* taskHelper.ml: a finished task stays as it is */
 	if (!t || !(strcmp(status, "pending") == 0 || (error && strcmp(status, "cancelling") == 0)))
 		return;
-	now_iso8601(now);
-	db_set_float(t, "progress", 1.0);
-	db_set(t, "finished", xv_datetime(now));
-	db_set(t, "allowed_operations", xv_array());
-	if (error) {
-		const char *code = xv_str(xv_at(error, 0));
-		struct xv *info = xv_array();
-		for (size_t i = 0; i < xv_len(error); i++)
-			xv_array_push(info, xv_string(xv_str(xv_at(error, i)) ? xv_str(xv_at(error, i)) : ""));
-		db_set(t, "error_info", info);
-		db_set_str(t, "status", code && strcmp(code, "TASK_CANCELLED") == 0 ? "cancelled" : "failure");
-	} else {
-		if (result) {
-			struct buf b;
-			buf_init(&b);
-			/* as for Async calls: the XML-RPC form, whatever the client speaks */
-			xmlrpc_encode_value(&b, result, XMLRPC_RAW_NAMES);
-			db_set_str(t, "result", b.data);
-			buf_free(&b);
-		}
-		db_set_str(t, "status", "success");
-	}
+	task_finish(t, result, error);
 }
 
 void hx_finish(struct hx *h, const struct xv *result, const struct xv *error)

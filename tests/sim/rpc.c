@@ -11,6 +11,7 @@
 
 #include "implicit.h"
 #include "sim.h"
+#include "tasks.h"
 #include "util.h"
 #include "xmlrpc.h"
 
@@ -318,32 +319,6 @@ static void call_free(struct call *c)
 	xv_free(c->args);
 }
 
-static void task_finish(struct obj *task, struct xv *value, struct xv *error)
-{
-	char now[32];
-
-	now_iso8601(now);
-	db_set_float(task, "progress", 1.0);
-	db_set(task, "finished", xv_datetime(now));
-	db_set(task, "allowed_operations", xv_array());
-	if (error) {
-		const char *code = xv_str(xv_at(error, 0));
-		struct xv *info = xv_array();
-		for (size_t i = 0; i < xv_len(error); i++)
-			xv_array_push(info, xv_string(xv_str(xv_at(error, i)) ? xv_str(xv_at(error, i)) : ""));
-		db_set(task, "error_info", info);
-		db_set_str(task, "status", code && strcmp(code, "TASK_CANCELLED") == 0 ? "cancelled" : "failure");
-	} else {
-		struct buf b;
-		buf_init(&b);
-		/* the result is the XML-RPC serialisation, even for JSON-RPC clients */
-		xmlrpc_encode_value(&b, value, XMLRPC_RAW_NAMES);
-		db_set_str(task, "result", b.data);
-		buf_free(&b);
-		db_set_str(task, "status", "success");
-	}
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -391,26 +366,6 @@ static void *job_run(void *arg_)
 	return NULL;
 }
 
-static struct obj *task_new(const char *label, struct obj *session)
-{
-	struct obj *t = db_create_named("task");
-	struct xv *ops = xv_array();
-	char now[32];
-
-	now_iso8601(now);
-	db_set_str(t, "name_label", label);
-	db_set(t, "created", xv_datetime(now));
-	db_set_str(t, "status", "pending");
-	db_set_str(t, "type", "<none/>");
-	xv_array_push(ops, xv_string("cancel"));
-	db_set(t, "allowed_operations", ops);
-	if (sim.local_host)
-		db_set_ref(t, "resident_on", sim.local_host);
-	if (session)
-		db_set_add(session, "tasks", t->ref);
-	return t;
-}
-
 static struct xv *start_async(const struct handler *h, struct call *c)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
@@ -420,7 +375,7 @@ static struct xv *start_async(const struct handler *h, struct call *c)
 	pthread_attr_t attr;
 
 	snprintf(label, sizeof(label), "Async.%s", c->name);
-	t = task_new(label, c->session);
+	t = task_new(label, NULL, c->session);
 	memcpy(j->task_ref, t->ref, REF_LEN);
 	j->h = h;
 	j->call = *c;
@@ -431,7 +386,9 @@ static struct xv *start_async(const struct handler *h, struct call *c)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, job_run, j) != 0) {
-		task_finish(t, NULL, err_new("INTERNAL_ERROR", "cannot start a thread", NULL));
+		struct xv *e = err_new("INTERNAL_ERROR", "cannot start a thread", NULL);
+		task_finish(t, NULL, e);
+		xv_free(e);
 		call_free(&j->call);
 		free(j);
 	}
