@@ -6,69 +6,24 @@ spec refused. TAP output."""
 import http.client
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import xml.parsers.expat
 import xmlrpc.client
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build", "san", "xapi-sim"))
-USER, PWD = "root", "xapi-sim"
-
-procs = []
-count = 0
-failed = 0
-
-
-def ok(cond, name, detail=""):
-    global count, failed
-    count += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", count, name))
-    if not cond:
-        failed += 1
-        if detail:
-            print("# " + str(detail)[:2000].replace("\n", "\n# "))
-    sys.stdout.flush()
-    return cond
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from simtest import SIM, ok, plan, start_proc, stop_all  # noqa: E402
 
 
 def start(*args):
-    err = tempfile.TemporaryFile(mode="w+")
-    p = subprocess.Popen([SIM, "--plain", "--port", "0"] + list(args), stdout=subprocess.PIPE, stderr=err)
-    procs.append((p, err))
-    deadline = time.time() + 30
-    out = b""
-    while time.time() < deadline:
-        r, _, _ = select.select([p.stdout], [], [], max(0, deadline - time.time()))
-        if not r:
-            break
-        chunk = os.read(p.stdout.fileno(), 4096)
-        if not chunk:
-            break
-        out += chunk
-        for line in out.decode().splitlines(True):
-            if line.startswith("xapi-sim listening on ") and line.endswith("\n"):
-                return line.split()[-1], p
-    raise RuntimeError("xapi-sim did not start: %r" % out)
+    """A plain-HTTP sim: returns (URL, process)."""
+    return start_proc("--plain", *args)
 
 
-def stop_all():
-    for p, err in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        err.seek(0)
-        bad = [l for l in err.read().splitlines() if "Sanitizer" in l or "runtime error" in l]
-        ok(not bad, "xapi-sim (pid %d) stderr has no sanitizer report" % p.pid, "\n".join(bad[:20]))
+USER, PWD = "root", "xapi-sim"
 
 
 class Client:
@@ -232,8 +187,7 @@ def main():
         ok(False, "the test ran to the end", traceback.format_exc())
     finally:
         stop_all()
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return plan()
 
 
 if __name__ == "__main__":

@@ -7,11 +7,7 @@ and the errors of WIRE.md sections 4-8. TAP output."""
 import json
 import os
 import re
-import select
-import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -19,69 +15,16 @@ import urllib.request
 import uuid
 import xmlrpc.client
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build", "san", "xapi-sim"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from simtest import CTX, ROOT, ok, plan, start, stop_all  # noqa: E402
+
 API = os.path.join(ROOT, "tests", "sim", "api")
 USER, PWD = "root", "xapi-sim"
-CTX = ssl._create_unverified_context()  # the sim's certificate is self-signed
 
 REF_RE = re.compile(r"^OpaqueRef:(NULL|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 INT_RE = re.compile(r"^-?[0-9]+$")
 DATE_RE = re.compile(r"^[0-9]{8}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$")
 TOKEN_RE = re.compile(r"^[0-9]{20},[0-9]{20}$")
-
-procs = []
-count = 0
-failed = 0
-
-
-def ok(cond, name, detail=""):
-    global count, failed
-    count += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", count, name))
-    if not cond:
-        failed += 1
-        if detail:
-            print("# " + str(detail)[:2000].replace("\n", "\n# "))
-    sys.stdout.flush()
-    return cond
-
-
-def start(*args):
-    """Starts a sim; returns its URL."""
-    err = tempfile.TemporaryFile(mode="w+")
-    p = subprocess.Popen([SIM, "--port", "0"] + list(args), stdout=subprocess.PIPE, stderr=err)
-    procs.append((p, err))
-    deadline = time.time() + 30
-    out = b""
-    # unbuffered reads: the TLS sim prints its fingerprint line first
-    while time.time() < deadline:
-        r, _, _ = select.select([p.stdout], [], [], max(0, deadline - time.time()))
-        if not r:
-            break
-        chunk = os.read(p.stdout.fileno(), 4096)
-        if not chunk:
-            break
-        out += chunk
-        for line in out.decode().splitlines(True):
-            if line.startswith("xapi-sim listening on ") and line.endswith("\n"):
-                return line.split()[-1]
-    raise RuntimeError("xapi-sim did not start: %r" % out)
-
-
-def stop_all():
-    for p, err in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        err.seek(0)
-        text = err.read()
-        bad = [l for l in text.splitlines() if "Sanitizer" in l or "runtime error" in l]
-        ok(not bad, "xapi-sim (pid %d) stderr has no sanitizer report" % p.pid, "\n".join(bad[:20]))
 
 
 def proxy(url):
@@ -501,8 +444,7 @@ def main():
         ok(False, "the test ran to the end", traceback.format_exc())
     finally:
         stop_all()
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return plan()
 
 
 if __name__ == "__main__":

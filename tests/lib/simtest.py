@@ -1,0 +1,79 @@
+"""What the Python tests share: TAP output, and xapi-sim processes started,
+read and stopped (with a check that their stderr has no sanitizer report)."""
+import os
+import select
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build", "san", "xapi-sim"))
+CTX = ssl._create_unverified_context()  # the sims' certificates are self-signed
+
+_procs = []
+_count = 0
+_failed = 0
+
+
+def ok(cond, name, detail=""):
+    """One TAP line; the detail is printed as comments when it fails."""
+    global _count, _failed
+    _count += 1
+    print("%s %d - %s" % ("ok" if cond else "not ok", _count, name))
+    if not cond:
+        _failed += 1
+        if detail:
+            print("# " + str(detail)[:2000].replace("\n", "\n# "))
+    sys.stdout.flush()
+    return cond
+
+
+def plan():
+    """Prints the TAP plan; returns the exit status."""
+    print("1..%d" % _count)
+    return 1 if _failed else 0
+
+
+def start_proc(*args):
+    """Starts a sim on a free port; returns (URL, process)."""
+    err = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen([SIM, "--port", "0"] + list(args), stdout=subprocess.PIPE, stderr=err)
+    _procs.append((p, err))
+    deadline = time.time() + 30
+    out = b""
+    # unbuffered reads: the TLS sim prints its fingerprint line first
+    while time.time() < deadline:
+        r, _, _ = select.select([p.stdout], [], [], max(0, deadline - time.time()))
+        if not r:
+            break
+        chunk = os.read(p.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        out += chunk
+        for line in out.decode().splitlines(True):
+            if line.startswith("xapi-sim listening on ") and line.endswith("\n"):
+                return line.split()[-1], p
+    raise RuntimeError("xapi-sim did not start: %r" % out)
+
+
+def start(*args):
+    """Starts a sim on a free port; returns its URL."""
+    return start_proc(*args)[0]
+
+
+def stop_all():
+    """Stops every sim started here, one TAP line each for its stderr."""
+    for p, err in _procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        err.seek(0)
+        bad = [l for l in err.read().splitlines() if "Sanitizer" in l or "runtime error" in l]
+        ok(not bad, "xapi-sim (pid %d) stderr has no sanitizer report" % p.pid, "\n".join(bad[:20]))
+    del _procs[:]
