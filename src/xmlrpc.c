@@ -442,9 +442,15 @@ static struct xv *convert_scalar(struct xmlrpc_decoder *d, enum xv_type t, const
 
 /* Refs and short strings (enums, flags, "") repeat across thousands of
  * records: with a pool they are stored once. */
+/* uuids and MACs are one per object: pooling them would only cost */
+static bool looks_unique(const char *s, size_t n)
+{
+	return (n == 36 && s[8] == '-' && s[13] == '-') || (n == 17 && s[2] == ':' && s[5] == ':');
+}
+
 static struct xv *make_string(struct xmlrpc_decoder *d, const char *s, size_t n)
 {
-	if (d->pool && (n <= 15 || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0)))
+	if (d->pool && ((n <= 64 && !looks_unique(s, n)) || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0)))
 		return xv_string_borrowed(strpool_get(d->pool, s, n), n);
 	return xv_string_n(s, n);
 }
