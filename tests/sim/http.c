@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -334,6 +335,23 @@ extern bool rpc_http_json(struct http_req *r, const char *body, size_t len);
 
 #define MAX_RPC_BODY (300 * 1024)
 
+/* Discards up to n body bytes, giving up after 2 s of silence or 16 MiB. */
+static void drain_body(struct conn *c, long long n)
+{
+	struct timeval tv = {2, 0};
+	char buf[16384];
+
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (n > 16 << 20)
+		n = 16 << 20;
+	while (n > 0) {
+		ssize_t got = conn_read(c, buf, n < (long long)sizeof(buf) ? (size_t)n : sizeof(buf));
+		if (got <= 0)
+			break;
+		n -= got;
+	}
+}
+
 static bool handle_rpc(struct http_req *r, bool json)
 {
 	char *body;
@@ -344,6 +362,8 @@ static bool handle_rpc(struct http_req *r, bool json)
 		return false;
 	}
 	if (r->content_length > MAX_RPC_BODY) {
+		/* read what the client sends first, so it gets the page, not a reset */
+		drain_body(r->conn, r->content_length);
 		respond_error_page(r, 500, "Request body too large");
 		return false;
 	}
