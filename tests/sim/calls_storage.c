@@ -8,6 +8,7 @@
 #include "rpc.h"
 #include "sim.h"
 #include "util.h"
+#include "vdidata.h"
 #include "vm.h"
 
 #define GiB (1024LL * 1024 * 1024)
@@ -267,6 +268,7 @@ static struct xv *vdi_create(struct call *c, struct xv **err)
 		return NULL;
 	db_set_str(vdi, "location", db_str(vdi, "uuid"));
 	db_set_int(vdi, "physical_utilisation", 0);
+	vdata_mark_blank(vdi); /* a new disk reads as zeros */
 	{
 		struct xv *ops = xv_array();
 		static const char *const names[] = {"clone", "copy", "resize", "destroy", "snapshot", "update", "forget"};
