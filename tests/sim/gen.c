@@ -518,7 +518,8 @@ static void guest_metrics(struct obj *vm, const struct tmpl *t, const char *ip, 
 	db_set_ref(vm, "guest_metrics", g);
 }
 
-static void gen_guest(int i, struct obj **hosts, int nhosts, struct obj **local_srs, struct obj *nfs, struct obj *net0)
+static void gen_guest(int i, int made[2], struct obj **hosts, int nhosts, struct obj **local_srs, struct obj *nfs,
+		      struct obj *net0)
 {
 	bool windows = rnd(5) == 0;
 	const struct tmpl *t = windows ? &templates[12 + rnd(4)] : &templates[rnd(10)];
@@ -538,9 +539,14 @@ static void gen_guest(int i, struct obj **hosts, int nhosts, struct obj **local_
 		{"prod", NULL, NULL}, {"backup", "critical", NULL}, {"lab", NULL, NULL}, {"dmz", "prod", NULL},
 	};
 
-	snprintf(name, sizeof(name), "%s", names[(size_t)i % nnames]);
-	if ((size_t)i >= nnames)
-		snprintf(name, sizeof(name), "%s-%d", names[(size_t)i % nnames], i / (int)nnames + 1);
+	{
+		/* web01, db01, ... then web01-2: numbered per kind, not per pool */
+		int k = made[windows]++;
+
+		snprintf(name, sizeof(name), "%s", names[(size_t)k % nnames]);
+		if ((size_t)k >= nnames)
+			snprintf(name, sizeof(name), "%s-%d", names[(size_t)k % nnames], k / (int)nnames + 1);
+	}
 	db_set_str(vm, "name_label", name);
 	db_set_str(vm, "name_description", windows ? "Windows workstation" : "");
 	db_set_int(vm, "VCPUs_max", vcpus);
@@ -647,8 +653,8 @@ static void gen_pool_of(int nhosts, int nvms, const char *name0, const char *uui
 
 	for (size_t t = 0; t < sizeof(templates) / sizeof(templates[0]); t++)
 		gen_template(&templates[t]);
-	for (int i = 0; i < nvms; i++)
-		gen_guest(i, hosts, nhosts, local, nfs, net0);
+	for (int i = 0, made[2] = {0, 0}; i < nvms; i++)
+		gen_guest(i, made, hosts, nhosts, local, nfs, net0);
 	for (int i = 0; i < nhosts; i++)
 		host_refresh_memory(hosts[i]);
 	gen_messages(hosts[0]);
