@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "net.h"
 #include "secret.h"
+#include "ui/tui.h"
 #include "util.h"
 #include "value.h"
 #include "xapi.h"
@@ -237,14 +238,13 @@ static void on_stop_signal(struct loop *l, int sig, void *ud)
 	loop_stop(l, 1);
 }
 
-static int run_list(const struct options *o, const struct config *cfg)
+/* Which pool: a URL, a server name from the configuration, or the only
+ * configured server; fills xo (but the password). 0, or an exit status. */
+static int resolve_server(const struct options *o, const struct config *cfg, struct xapi_opts *xo,
+			  const struct server_cfg **server)
 {
 	const struct server_cfg *sv = NULL;
-	struct xapi_opts xo;
-	struct session_ctx s;
-	char *password, *err = NULL;
 	const char *url = o->target;
-	int rc;
 
 	if (!url && cfg->nservers == 1)
 		sv = &cfg->servers[0];
@@ -256,18 +256,33 @@ static int run_list(const struct options *o, const struct config *cfg)
 		return 2;
 	}
 	if (!url && !sv) {
-		fprintf(stderr, "xentui: which pool? give a URL or a server name from %s\n", cfg->path);
+		fprintf(stderr, "xentui: which pool? give a URL or a server name from %s (or try --demo)\n", cfg->path);
 		return 2;
 	}
 	if (!url || sv)
 		url = sv->url;
-	memset(&xo, 0, sizeof(xo));
-	xo.url = url;
-	xo.user = o->user ? o->user : sv && sv->user ? sv->user : "root";
-	xo.fingerprint = o->fingerprint ? o->fingerprint : sv ? sv->fingerprint : NULL;
-	xo.insecure = o->insecure || (sv && sv->insecure);
-	xo.known_hosts = cfg->known_hosts;
-	password = password_for(o, sv, xo.user, url, &err);
+	memset(xo, 0, sizeof(*xo));
+	xo->url = url;
+	xo->user = o->user ? o->user : sv && sv->user ? sv->user : "root";
+	xo->fingerprint = o->fingerprint ? o->fingerprint : sv ? sv->fingerprint : NULL;
+	xo->insecure = o->insecure || (sv && sv->insecure);
+	xo->known_hosts = cfg->known_hosts;
+	*server = sv;
+	return 0;
+}
+
+static int run_list(const struct options *o, const struct config *cfg)
+{
+	const struct server_cfg *sv = NULL;
+	struct xapi_opts xo;
+	struct session_ctx s;
+	char *password, *err = NULL;
+	int rc;
+
+	rc = resolve_server(o, cfg, &xo, &sv);
+	if (rc)
+		return rc;
+	password = password_for(o, sv, xo.user, xo.url, &err);
 	if (!password) {
 		fprintf(stderr, "xentui: %s\n", err);
 		free(err);
@@ -298,6 +313,38 @@ static int run_list(const struct options *o, const struct config *cfg)
 	return rc;
 }
 
+/* The full-screen interface, on --demo's simulated pool or a real one. */
+static int run_tui(const struct options *o, const struct config *cfg)
+{
+	const struct server_cfg *sv = NULL;
+	struct tui_opts t;
+	char *password = NULL, *err = NULL;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.theme = o->theme ? o->theme : cfg->theme;
+	t.confirm_quit = cfg->confirm_quit;
+	t.demo = o->demo;
+	if (!o->demo) {
+		rc = resolve_server(o, cfg, &t.xapi, &sv);
+		if (rc)
+			return rc;
+		/* asked before the screen takes over the terminal */
+		password = password_for(o, sv, t.xapi.user, t.xapi.url, &err);
+		if (!password) {
+			fprintf(stderr, "xentui: %s\n", err);
+			free(err);
+			return 1;
+		}
+		t.xapi.password = password;
+		t.label = sv ? sv->name : t.xapi.url;
+	}
+	rc = tui_run(&t);
+	if (password)
+		secret_free(password);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -323,13 +370,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (o.list_kind) {
+	if (o.list_kind)
 		rc = run_list(&o, &cfg);
-	} else {
-		fprintf(stderr, "xentui: the full-screen interface is not part of this build yet; "
-				"use `xentui list vms URL`\n");
-		rc = 2;
-	}
+	else
+		rc = run_tui(&o, &cfg);
 	curl_global_cleanup();
 	config_free(&cfg);
 	log_close();

@@ -1,0 +1,141 @@
+/* Hosts: every host of the pool with its state, CPU and memory use and
+ * guests, live. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "hmap.h"
+#include "keys.h"
+#include "model.h"
+#include "screens.h"
+#include "table.h"
+#include "units.h"
+#include "util.h"
+
+enum { COL_NAME, COL_STATE, COL_ADDRESS, COL_CPU, COL_CPUS, COL_MEMORY, COL_VMS, COL_VERSION };
+
+static const struct table_col columns[] = {
+	[COL_NAME] = {"NAME", 12, 2, false, false, 0},
+	[COL_STATE] = {"STATE", 8, 0, false, false, 0},
+	[COL_ADDRESS] = {"ADDRESS", 15, 0, false, false, 2},
+	[COL_CPU] = {"CPU", 5, 0, true, true, 0},
+	[COL_CPUS] = {"CPUS", 4, 0, true, true, 3},
+	[COL_MEMORY] = {"MEMORY", 17, 0, true, true, 0},
+	[COL_VMS] = {"VMS", 4, 0, true, true, 0},
+	[COL_VERSION] = {"VERSION", 8, 1, false, false, 4},
+};
+
+struct hosts {
+	struct table *table;
+};
+
+static bool put_host(const char *ref, const struct xv *h, void *ud)
+{
+	void **ctx = ud;
+	struct hosts *s = ctx[0];
+	const struct cache *c = ctx[1];
+	const struct hmap *cpus = ctx[2];
+	struct host_use u;
+	char cpu[16], ncpus[16], mem[48], vms[16];
+	double mem_frac;
+
+	host_use(c, ref, h, cpus, &u);
+	snprintf(cpu, sizeof(cpu), "%.0f%%", u.cpu * 100);
+	snprintf(ncpus, sizeof(ncpus), "%d", u.ncpus);
+	used_of_total(mem, sizeof(mem), u.mem_total - u.mem_free, u.mem_total);
+	snprintf(vms, sizeof(vms), "%d", u.vms);
+	mem_frac = u.mem_total ? (double)(u.mem_total - u.mem_free) / (double)u.mem_total : 0;
+	{
+		struct table_cell cells[] = {
+			[COL_NAME] = {rec_str(h, "name_label"), 0, -1},
+			[COL_STATE] = {u.state, 0, (int)u.role},
+			[COL_ADDRESS] = {rec_str(h, "address"), 0, -1},
+			[COL_CPU] = {cpu, u.cpu, -1},
+			[COL_CPUS] = {ncpus, u.ncpus, -1},
+			[COL_MEMORY] = {mem, mem_frac, -1},
+			[COL_VMS] = {vms, u.vms, -1},
+			[COL_VERSION] = {rec_map(h, "software_version", "product_version")
+						 ? rec_map(h, "software_version", "product_version")
+						 : "",
+					 0, -1},
+		};
+		table_put(s->table, ref, cells, ROLE_NORMAL, rec_str(h, "uuid"));
+	}
+	return true;
+}
+
+static void rebuild(struct hosts *s, struct cache *c)
+{
+	struct hmap cpus;
+	void *ctx[3] = {s, c, &cpus};
+
+	host_cpu_index(c, &cpus);
+	table_clear(s->table);
+	cache_each(c, "host", put_host, ctx);
+	host_cpu_index_free(&cpus);
+}
+
+static void *hosts_enter(struct app *app, const void *arg)
+{
+	struct hosts *s = xcalloc(1, sizeof(*s));
+
+	s->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	table_set_noun(s->table, "host", "hosts");
+	rebuild(s, app_cache(app));
+	return s;
+}
+
+static void hosts_leave(struct app *app, void *st)
+{
+	struct hosts *s = st;
+
+	table_free(s->table);
+	free(s);
+}
+
+static void hosts_event(struct app *app, void *st, enum cache_op op, const char *cls, const char *ref)
+{
+	/* few hosts, and what their rows show comes from several classes */
+	if (op == CACHE_LOADED || (cls && (strcmp(cls, "host") == 0 || strcmp(cls, "host_metrics") == 0
+					   || strcmp(cls, "host_cpu") == 0)))
+		rebuild(st, app_cache(app));
+}
+
+static void hosts_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
+{
+	struct hosts *s = st;
+
+	table_draw(s->table, w, 0, 0, h, cols, !app_has_dialog(app));
+}
+
+static struct table *hosts_list(struct app *app, void *st)
+{
+	return ((struct hosts *)st)->table;
+}
+
+static int open_host(struct app *app, void *st)
+{
+	struct hosts *s = st;
+	const char *ref = table_selected(s->table);
+
+	if (ref)
+		app_push(app, &screen_host, ref);
+	return EV_HANDLED;
+}
+
+static const struct screen_key keys[] = {
+	{XK_ENTER, "Open", "Open the host: CPUs, memory, NICs, storage, its VMs", open_host, NULL, true},
+	{0, NULL, NULL, NULL, NULL, false},
+};
+
+const struct screen screen_hosts = {
+	.name = "hosts",
+	.title = "Hosts",
+	.keys = keys,
+	.enter = hosts_enter,
+	.leave = hosts_leave,
+	.draw = hosts_draw,
+	.on_cache_event = hosts_event,
+	.list = hosts_list,
+};

@@ -1,0 +1,276 @@
+/* Tasks: what this session started (running and the recent ones, with
+ * progress, time left and outcome) and what else the pool is doing;
+ * cancel the selected one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "dialog.h"
+#include "hmap.h"
+#include "keys.h"
+#include "model.h"
+#include "ops.h"
+#include "progress.h"
+#include "screens.h"
+#include "table.h"
+#include "util.h"
+
+enum { COL_TASK, COL_STATE, COL_PROGRESS, COL_TIME, COL_STARTED, COL_OUTCOME };
+
+static const struct table_col columns[] = {
+	[COL_TASK] = {"TASK", 16, 3, false, false, 0},
+	[COL_STATE] = {"STATE", 9, 0, false, false, 0},
+	[COL_PROGRESS] = {"PROGRESS", 15, 0, false, true, 0},
+	[COL_TIME] = {"TIME", 10, 0, false, true, 2},
+	[COL_STARTED] = {"STARTED", 8, 0, false, true, 3},
+	[COL_OUTCOME] = {"OUTCOME", 10, 2, false, false, 1},
+};
+
+struct tasks {
+	struct table *table;
+};
+
+static const char *state_text(enum op_state s, int *role)
+{
+	switch (s) {
+	case OP_STARTING: *role = ROLE_WARN; return "starting";
+	case OP_RUNNING: *role = ROLE_WARN; return "running";
+	case OP_DONE: *role = ROLE_GOOD; return "done";
+	case OP_FAILED: *role = ROLE_BAD; return "failed";
+	case OP_CANCELLED: *role = ROLE_DIM; return "cancelled";
+	}
+	*role = -1;
+	return "";
+}
+
+static void op_key(const struct op *op, char *buf, size_t n)
+{
+	snprintf(buf, n, "op:%p", (const void *)op);
+}
+
+struct fill {
+	struct table *t;
+	struct hmap ours;
+	int64_t now_mono;
+	time_t now_wall;
+};
+
+static void progress_cell(char *buf, size_t n, double frac)
+{
+	char bar[64];
+
+	bar_text(bar, sizeof(bar), frac, 10);
+	snprintf(buf, n, "%s %3.0f%%", bar, frac * 100);
+}
+
+static void put_op(const struct op *op, void *ud)
+{
+	struct fill *f = ud;
+	char key[32], progress[96], when[32], started[16];
+	int role;
+	const char *state = state_text(op->state, &role);
+	int64_t elapsed = f->now_mono - op->started_ms;
+	time_t start_wall = f->now_wall - (time_t)(elapsed / 1000);
+	struct tm tm;
+	bool active = op->state == OP_STARTING || op->state == OP_RUNNING;
+
+	if (op->task)
+		hmap_put(&f->ours, op->task, (void *)op);
+	op_key(op, key, sizeof(key));
+	progress_cell(progress, sizeof(progress), op->progress);
+	if (active)
+		progress_eta(when, sizeof(when), op->progress, elapsed);
+	else
+		when[0] = '\0';
+	if (!when[0])
+		snprintf(when, sizeof(when), "%llds", (long long)(elapsed / 1000));
+	localtime_r(&start_wall, &tm);
+	strftime(started, sizeof(started), "%H:%M:%S", &tm);
+	{
+		struct table_cell cells[] = {
+			[COL_TASK] = {op->label, 0, -1},
+			[COL_STATE] = {state, 0, role},
+			[COL_PROGRESS] = {progress, op->progress, -1},
+			[COL_TIME] = {active ? when : "", (double)elapsed, -1},
+			[COL_STARTED] = {started, (double)op->started_ms, -1},
+			[COL_OUTCOME] = {active ? "" : op->message ? op->message : "", 0,
+					 op->state == OP_FAILED ? (int)ROLE_BAD : -1},
+		};
+		table_put(f->t, key, cells, active ? ROLE_NORMAL : ROLE_DIM, NULL);
+	}
+}
+
+static bool put_pool_task(const char *ref, const struct xv *task, void *ud)
+{
+	struct fill *f = ud;
+	char progress[96], started[32];
+
+	/* ours are listed by their op; finished ones of others are not ours to show */
+	if (hmap_get(&f->ours, ref) || strcmp(rec_str(task, "status"), "pending") != 0)
+		return true;
+	progress_cell(progress, sizeof(progress), rec_float(task, "progress"));
+	datetime_text(rec_str(task, "created"), started, sizeof(started));
+	{
+		const char *hhmm = strlen(started) > 11 ? started + 11 : started;
+		struct table_cell cells[] = {
+			[COL_TASK] = {rec_str(task, "name_label"), 0, -1},
+			[COL_STATE] = {"running", 0, ROLE_WARN},
+			[COL_PROGRESS] = {progress, rec_float(task, "progress"), -1},
+			[COL_TIME] = {"", 0, -1},
+			[COL_STARTED] = {hhmm, 0, -1},
+			[COL_OUTCOME] = {"(another client)", 0, ROLE_DIM},
+		};
+		table_put(f->t, ref, cells, ROLE_NORMAL, NULL);
+	}
+	return true;
+}
+
+static void fill(struct app *app, struct tasks *s)
+{
+	struct fill f;
+
+	f.t = s->table;
+	f.now_mono = loop_now();
+	f.now_wall = time(NULL);
+	hmap_init(&f.ours);
+	table_clear(s->table);
+	ops_each(app_ops(app), put_op, &f);
+	cache_each(app_cache(app), "task", put_pool_task, &f);
+	hmap_free(&f.ours);
+}
+
+static void *tasks_enter(struct app *app, const void *arg)
+{
+	struct tasks *s = xcalloc(1, sizeof(*s));
+
+	s->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	table_set_noun(s->table, "task", "tasks");
+	table_sort(s->table, COL_STARTED, true);
+	return s;
+}
+
+static void tasks_leave(struct app *app, void *st)
+{
+	struct tasks *s = st;
+
+	table_free(s->table);
+	free(s);
+}
+
+static void tasks_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
+{
+	struct tasks *s = st;
+
+	fill(app, s);
+	table_draw(s->table, w, 0, 0, h, cols, !app_has_dialog(app));
+}
+
+static struct table *tasks_list(struct app *app, void *st)
+{
+	return ((struct tasks *)st)->table;
+}
+
+struct find {
+	const char *key;
+	const struct op *found;
+};
+
+static void find_op(const struct op *op, void *ud)
+{
+	struct find *f = ud;
+	char key[32];
+
+	op_key(op, key, sizeof(key));
+	if (strcmp(key, f->key) == 0)
+		f->found = op;
+}
+
+static const struct op *selected_op(struct app *app, struct tasks *s, const char **task_ref)
+{
+	struct find f = {table_selected(s->table), NULL};
+
+	*task_ref = NULL;
+	if (!f.key)
+		return NULL;
+	if (strncmp(f.key, "op:", 3) != 0) {
+		*task_ref = f.key;
+		return NULL;
+	}
+	ops_each(app_ops(app), find_op, &f);
+	return f.found;
+}
+
+static int cancel_task(struct app *app, void *st)
+{
+	const char *task_ref;
+	const struct op *op = selected_op(app, st, &task_ref);
+
+	if (op) {
+		if (op->state != OP_RUNNING && op->state != OP_STARTING) {
+			app_message(app, MSG_INFO, "'%s' has already ended", op->label);
+			return EV_HANDLED;
+		}
+		if (!op->task) {
+			app_message(app, MSG_INFO, "'%s' has no task yet: try again in a moment", op->label);
+			return EV_HANDLED;
+		}
+		app_message(app, MSG_INFO, "Cancelling '%s'", op->label);
+		ops_cancel(app_ops(app), (struct op *)op);
+	} else if (task_ref) {
+		struct xv *p = xv_array();
+		char *label = xasprintf("Cancel task '%s'", name_of(app_cache(app), task_ref));
+		xv_array_push(p, xv_string(task_ref));
+		app_call(app, label, "task.cancel", p);
+		free(label);
+	}
+	return EV_HANDLED;
+}
+
+static int show_task(struct app *app, void *st)
+{
+	const char *task_ref;
+	const struct op *op = selected_op(app, st, &task_ref);
+	char *text;
+
+	if (op) {
+		int role;
+		text = xasprintf("%s\n\nState: %s, %.0f%%\n%s%s", op->label, state_text(op->state, &role),
+				 op->progress * 100, op->message && *op->message ? "Outcome: " : "",
+				 op->message ? op->message : "");
+	} else if (task_ref && cache_get(app_cache(app), task_ref)) {
+		const struct xv *t = cache_get(app_cache(app), task_ref);
+		text = xasprintf("%s\n\nStarted by another client.\nStatus: %s, %.0f%%", rec_str(t, "name_label"),
+				 rec_str(t, "status"), rec_float(t, "progress") * 100);
+	} else {
+		return EV_HANDLED;
+	}
+	app_open_dialog(app, dialog_message("Task", text));
+	free(text);
+	return EV_HANDLED;
+}
+
+static bool running_selected(struct app *app, void *st)
+{
+	const char *task_ref;
+	const struct op *op = selected_op(app, st, &task_ref);
+
+	return op ? op->state == OP_RUNNING : task_ref != NULL;
+}
+
+static const struct screen_key keys[] = {
+	{XK_ENTER, "Details", "Show the selected task in full", show_task, NULL, true},
+	{'c', "Cancel", "Cancel the selected task (xapi stops it if it can)", cancel_task, running_selected, true},
+	{0, NULL, NULL, NULL, NULL, false},
+};
+
+const struct screen screen_tasks = {
+	.name = "tasks",
+	.title = "Tasks",
+	.keys = keys,
+	.enter = tasks_enter,
+	.leave = tasks_leave,
+	.draw = tasks_draw,
+	.list = tasks_list,
+};

@@ -1,0 +1,783 @@
+#include "vm_actions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dialog.h"
+#include "draw.h"
+#include "form.h"
+#include "hmap.h"
+#include "keys.h"
+#include "model.h"
+#include "units.h"
+#include "util.h"
+
+/* ---- which VM, in which state ---------------------------------------------------- */
+
+static const char *target(struct app *app, void *st)
+{
+	const struct vm_target *t = st;
+
+	return t->ref ? t->ref(app, st) : NULL;
+}
+
+static const struct xv *target_vm(struct app *app, void *st, const char **ref)
+{
+	*ref = target(app, st);
+	return *ref ? cache_get(app_cache(app), *ref) : NULL;
+}
+
+static bool in_state(struct app *app, void *st, const char *power)
+{
+	const char *ref;
+	const struct xv *vm = target_vm(app, st, &ref);
+
+	return vm && strcmp(rec_str(vm, "power_state"), power) == 0;
+}
+
+static bool is_halted(struct app *app, void *st)
+{
+	return in_state(app, st, "Halted");
+}
+
+static bool is_running(struct app *app, void *st)
+{
+	return in_state(app, st, "Running");
+}
+
+static bool is_suspended(struct app *app, void *st)
+{
+	return in_state(app, st, "Suspended");
+}
+
+static bool is_running_or_paused(struct app *app, void *st)
+{
+	return is_running(app, st) || in_state(app, st, "Paused");
+}
+
+static bool has_vm(struct app *app, void *st)
+{
+	const char *ref;
+
+	return target_vm(app, st, &ref) != NULL;
+}
+
+static bool has_snapshots(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = target_vm(app, st, &ref);
+
+	return vm && xv_len(rec_field(vm, "snapshots")) > 0;
+}
+
+/* The VM, or NULL after saying why nothing happens. */
+static const struct xv *vm_or_say(struct app *app, void *st, const char **ref)
+{
+	const struct xv *vm = target_vm(app, st, ref);
+
+	if (!vm)
+		app_message(app, MSG_INFO, "No VM selected");
+	return vm;
+}
+
+/* True if vm is in one of the states; else says what it is instead. */
+static bool require_state(struct app *app, const struct xv *vm, const char *what, const char *s1, const char *s2)
+{
+	const char *power = rec_str(vm, "power_state");
+
+	if (strcmp(power, s1) == 0 || (s2 && strcmp(power, s2) == 0))
+		return true;
+	app_message(app, MSG_ERROR, "Cannot %s '%s': it is %s, not %s%s%s", what, rec_str(vm, "name_label"), power, s1,
+		    s2 ? " or " : "", s2 ? s2 : "");
+	return false;
+}
+
+static struct xv *params1(const char *ref)
+{
+	struct xv *p = xv_array();
+
+	xv_array_push(p, xv_string(ref));
+	return p;
+}
+
+static void simple_op(struct app *app, const char *ref, const struct xv *vm, const char *verb, const char *method)
+{
+	char *label = xasprintf("%s VM '%s'", verb, rec_str(vm, "name_label"));
+
+	app_op(app, label, method, params1(ref));
+	free(label);
+}
+
+/* ---- power -------------------------------------------------------------------------- */
+
+static int act_start(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct xv *p;
+	char *label;
+
+	if (!vm)
+		return EV_HANDLED;
+	if (strcmp(rec_str(vm, "power_state"), "Suspended") == 0) {
+		app_message(app, MSG_INFO, "'%s' is suspended: u resumes it", rec_str(vm, "name_label"));
+		return EV_HANDLED;
+	}
+	if (strcmp(rec_str(vm, "power_state"), "Paused") == 0) {
+		app_message(app, MSG_INFO, "'%s' is paused: p unpauses it", rec_str(vm, "name_label"));
+		return EV_HANDLED;
+	}
+	if (!require_state(app, vm, "start", "Halted", NULL))
+		return EV_HANDLED;
+	p = params1(ref);
+	xv_array_push(p, xv_bool(false)); /* start_paused */
+	xv_array_push(p, xv_bool(false)); /* force */
+	label = xasprintf("Start VM '%s'", rec_str(vm, "name_label"));
+	app_op(app, label, "VM.start", p);
+	free(label);
+	return EV_HANDLED;
+}
+
+struct host_item {
+	const char *ref;
+	const char *name;
+	long long free_mem;
+};
+
+struct host_list {
+	const struct cache *c;
+	struct hmap cpus;
+	const char *except; /* the VM's own host */
+	struct host_item *items;
+	size_t n, cap;
+};
+
+static bool collect_host(const char *ref, const struct xv *host, void *ud)
+{
+	struct host_list *hl = ud;
+	struct host_use u;
+
+	if (hl->except && strcmp(ref, hl->except) == 0)
+		return true;
+	host_use(hl->c, ref, host, &hl->cpus, &u);
+	if (strcmp(u.state, "enabled") != 0)
+		return true; /* xapi would refuse a disabled or offline host */
+	if (hl->n == hl->cap) {
+		hl->cap = hl->cap ? hl->cap * 2 : 8;
+		hl->items = xrealloc(hl->items, hl->cap * sizeof(*hl->items));
+	}
+	hl->items[hl->n++] = (struct host_item){ref, rec_str(host, "name_label"), u.mem_free};
+	return true;
+}
+
+static int compare_hosts(const void *a, const void *b)
+{
+	return strcmp(((const struct host_item *)a)->name, ((const struct host_item *)b)->name);
+}
+
+/* A choice of the live, enabled hosts (but except), with their free memory. */
+static struct dialog *host_chooser(struct app *app, const char *title, const char *text, const char *except)
+{
+	struct dialog *d = dialog_choose(title, text);
+	struct host_list hl;
+
+	memset(&hl, 0, sizeof(hl));
+	hl.c = app_cache(app);
+	hl.except = except;
+	host_cpu_index(hl.c, &hl.cpus);
+	cache_each(app_cache(app), "host", collect_host, &hl);
+	host_cpu_index_free(&hl.cpus);
+	if (hl.n > 1)
+		qsort(hl.items, hl.n, sizeof(*hl.items), compare_hosts);
+	for (size_t i = 0; i < hl.n; i++) {
+		char mem[24], detail[48];
+		size_format(mem, sizeof(mem), hl.items[i].free_mem);
+		snprintf(detail, sizeof(detail), "%s free", mem);
+		dialog_add_choice(d, hl.items[i].ref, hl.items[i].name, detail);
+	}
+	free(hl.items);
+	return d;
+}
+
+static void on_start_on_host(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct xv *p;
+	char *label;
+
+	if (!r->ok || !vm)
+		return;
+	p = params1(ref);
+	xv_array_push(p, xv_string(r->choice_key));
+	xv_array_push(p, xv_bool(false));
+	xv_array_push(p, xv_bool(false));
+	label = xasprintf("Start VM '%s' on %s", rec_str(vm, "name_label"), name_of(app_cache(app), r->choice_key));
+	app_op(app, label, "VM.start_on", p);
+	free(label);
+}
+
+static int act_start_on(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct dialog *d;
+	char *text;
+
+	if (!vm || !require_state(app, vm, "start", "Halted", NULL))
+		return EV_HANDLED;
+	text = xasprintf("Start '%s' on which host?", rec_str(vm, "name_label"));
+	d = host_chooser(app, "Start on host", text, NULL);
+	dialog_on_done(d, on_start_on_host, ref, NULL);
+	app_open_dialog(app, d);
+	free(text);
+	return EV_HANDLED;
+}
+
+static int act_shutdown(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+
+	if (vm && require_state(app, vm, "shut down", "Running", NULL))
+		simple_op(app, ref, vm, "Shut down", "VM.clean_shutdown");
+	return EV_HANDLED;
+}
+
+static int act_reboot(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+
+	if (vm && require_state(app, vm, "reboot", "Running", NULL))
+		simple_op(app, ref, vm, "Reboot", "VM.clean_reboot");
+	return EV_HANDLED;
+}
+
+struct forced {
+	const char *verb, *method;
+};
+
+static const struct forced force_shutdown = {"Force shut down", "VM.hard_shutdown"};
+static const struct forced force_reboot = {"Force reboot", "VM.hard_reboot"};
+
+static void on_forced_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct forced *f = ud;
+	const struct xv *vm = cache_get(app_cache(app), ref);
+
+	if (r->ok && vm)
+		simple_op(app, ref, vm, f->verb, f->method);
+}
+
+static void ask_forced(struct app *app, void *st, const struct forced *f, const char *what)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct dialog *d;
+	char *title, *text;
+
+	if (!vm || !require_state(app, vm, what, "Running", "Paused"))
+		return;
+	title = xasprintf("%s", f->verb);
+	text = xasprintf("%s '%s'? Like pulling the power cord: the guest gets no chance to close its files.", f->verb,
+			 rec_str(vm, "name_label"));
+	d = dialog_confirm(title, text, f->verb, "Cancel", true);
+	dialog_on_done(d, on_forced_answer, ref, (void *)f);
+	app_open_dialog(app, d);
+	free(title);
+	free(text);
+}
+
+static int act_force_shutdown(struct app *app, void *st)
+{
+	ask_forced(app, st, &force_shutdown, "force shut down");
+	return EV_HANDLED;
+}
+
+static int act_force_reboot(struct app *app, void *st)
+{
+	ask_forced(app, st, &force_reboot, "force reboot");
+	return EV_HANDLED;
+}
+
+static int act_suspend(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+
+	if (vm && require_state(app, vm, "suspend", "Running", NULL))
+		simple_op(app, ref, vm, "Suspend", "VM.suspend");
+	return EV_HANDLED;
+}
+
+static int act_resume(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct xv *p;
+	char *label;
+
+	if (!vm || !require_state(app, vm, "resume", "Suspended", NULL))
+		return EV_HANDLED;
+	p = params1(ref);
+	xv_array_push(p, xv_bool(false));
+	xv_array_push(p, xv_bool(false));
+	label = xasprintf("Resume VM '%s'", rec_str(vm, "name_label"));
+	app_op(app, label, "VM.resume", p);
+	free(label);
+	return EV_HANDLED;
+}
+
+static int act_pause(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+
+	if (!vm)
+		return EV_HANDLED;
+	if (strcmp(rec_str(vm, "power_state"), "Paused") == 0)
+		simple_op(app, ref, vm, "Unpause", "VM.unpause");
+	else if (require_state(app, vm, "pause", "Running", "Paused"))
+		simple_op(app, ref, vm, "Pause", "VM.pause");
+	return EV_HANDLED;
+}
+
+/* ---- copies --------------------------------------------------------------------------- */
+
+static void on_snapshot_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct xv *p;
+	char *label;
+
+	if (!r->ok || !vm)
+		return;
+	p = params1(ref);
+	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
+	label = xasprintf("Snapshot VM '%s' as '%s'", rec_str(vm, "name_label"), form_get_text(r->form, 0));
+	app_op(app, label, "VM.snapshot", p);
+	free(label);
+}
+
+static int act_snapshot(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct form *f;
+	struct dialog *d;
+	char name[200], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!vm)
+		return EV_HANDLED;
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	/* XO's default: the VM's name and the time */
+	snprintf(name, sizeof(name), "%s_%s", rec_str(vm, "name_label"), when);
+	f = form_new();
+	form_text(f, "Name", name, true);
+	d = dialog_form("Snapshot", "A snapshot keeps the VM's disks as they are now.", f);
+	dialog_on_done(d, on_snapshot_form, ref, NULL);
+	app_open_dialog(app, d);
+	return EV_HANDLED;
+}
+
+static void on_revert_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *snap = cache_get(app_cache(app), ref);
+	char *label;
+
+	if (!r->ok || !snap)
+		return;
+	label = xasprintf("Revert VM '%s' to '%s'", name_of(app_cache(app), rec_str(snap, "snapshot_of")),
+			  rec_str(snap, "name_label"));
+	app_op(app, label, "VM.revert", params1(ref));
+	free(label);
+}
+
+void vm_revert_to(struct app *app, const char *snapshot)
+{
+	const struct xv *snap = cache_get(app_cache(app), snapshot);
+	struct dialog *d;
+	char *text, when[32];
+
+	if (!snap || !rec_bool(snap, "is_a_snapshot")) {
+		app_message(app, MSG_INFO, "No snapshot selected");
+		return;
+	}
+	datetime_text(rec_str(snap, "snapshot_time"), when, sizeof(when));
+	text = xasprintf("Revert '%s' to its snapshot '%s' of %s? What the VM has written since is lost.",
+			 name_of(app_cache(app), rec_str(snap, "snapshot_of")), rec_str(snap, "name_label"), when);
+	d = dialog_confirm("Revert to snapshot", text, "Revert", "Cancel", true);
+	dialog_on_done(d, on_revert_answer, snapshot, NULL);
+	app_open_dialog(app, d);
+	free(text);
+}
+
+static void on_revert_choice(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	if (r->ok)
+		vm_revert_to(app, r->choice_key);
+}
+
+static int act_revert(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	const struct xv *snaps;
+	struct dialog *d;
+	char *text;
+
+	if (!vm)
+		return EV_HANDLED;
+	snaps = rec_field(vm, "snapshots");
+	if (!xv_len(snaps)) {
+		app_message(app, MSG_INFO, "'%s' has no snapshots (n takes one)", rec_str(vm, "name_label"));
+		return EV_HANDLED;
+	}
+	text = xasprintf("Revert '%s' to which snapshot?", rec_str(vm, "name_label"));
+	d = dialog_choose("Revert to snapshot", text);
+	for (size_t i = xv_len(snaps); i-- > 0;) {
+		const char *sref = xv_str(xv_at(snaps, i));
+		const struct xv *snap = cache_get(app_cache(app), sref);
+		char when[32];
+		if (!snap)
+			continue;
+		datetime_text(rec_str(snap, "snapshot_time"), when, sizeof(when));
+		dialog_add_choice(d, sref, rec_str(snap, "name_label"), when);
+	}
+	dialog_on_done(d, on_revert_choice, ref, NULL);
+	app_open_dialog(app, d);
+	free(text);
+	return EV_HANDLED;
+}
+
+static void on_clone_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct xv *p;
+	char *label;
+
+	if (!r->ok || !vm)
+		return;
+	p = params1(ref);
+	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
+	label = xasprintf("Clone VM '%s' as '%s'", rec_str(vm, "name_label"), form_get_text(r->form, 0));
+	app_op(app, label, "VM.clone", p);
+	free(label);
+}
+
+static int act_clone(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct form *f;
+	struct dialog *d;
+	char *name;
+
+	if (!vm || !require_state(app, vm, "clone", "Halted", NULL))
+		return EV_HANDLED;
+	name = xasprintf("%s (clone)", rec_str(vm, "name_label"));
+	f = form_new();
+	form_text(f, "Name", name, true);
+	d = dialog_form("Clone", "A fast clone shares the disks' data with the original (copy-on-write).", f);
+	dialog_on_done(d, on_clone_form, ref, NULL);
+	app_open_dialog(app, d);
+	free(name);
+	return EV_HANDLED;
+}
+
+/* ---- place and name ------------------------------------------------------------------------ */
+
+static void on_migrate_choice(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct xv *p, *opts;
+	char *label;
+
+	if (!r->ok || !vm)
+		return;
+	p = params1(ref);
+	xv_array_push(p, xv_string(r->choice_key));
+	opts = xv_struct();
+	xv_struct_add(opts, "live", xv_string("true"));
+	xv_array_push(p, opts);
+	label = xasprintf("Migrate VM '%s' to %s", rec_str(vm, "name_label"), name_of(app_cache(app), r->choice_key));
+	app_op(app, label, "VM.pool_migrate", p);
+	free(label);
+}
+
+static int act_migrate(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct dialog *d;
+	char *text;
+
+	if (!vm || !require_state(app, vm, "migrate", "Running", NULL))
+		return EV_HANDLED;
+	text = xasprintf("Move '%s' (now on %s) live to which host?", rec_str(vm, "name_label"),
+			 name_of(app_cache(app), rec_str(vm, "resident_on")));
+	d = host_chooser(app, "Migrate", text, rec_str(vm, "resident_on"));
+	dialog_on_done(d, on_migrate_choice, ref, NULL);
+	app_open_dialog(app, d);
+	free(text);
+	return EV_HANDLED;
+}
+
+static void on_rename_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct xv *p;
+	char *label;
+
+	if (!r->ok || !vm)
+		return;
+	p = params1(ref);
+	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
+	label = xasprintf("Rename VM '%s' to '%s'", rec_str(vm, "name_label"), form_get_text(r->form, 0));
+	/* a field setter has no Async form: a plain call */
+	app_call(app, label, "VM.set_name_label", p);
+	free(label);
+}
+
+static int act_rename(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct form *f;
+	struct dialog *d;
+
+	if (!vm)
+		return EV_HANDLED;
+	f = form_new();
+	form_text(f, "New name", rec_str(vm, "name_label"), true);
+	d = dialog_form("Rename", NULL, f);
+	dialog_on_done(d, on_rename_form, ref, NULL);
+	app_open_dialog(app, d);
+	return EV_HANDLED;
+}
+
+/* ---- resources ------------------------------------------------------------------------------- */
+
+#define GiB (1024LL * 1024 * 1024)
+#define MiB (1024LL * 1024)
+
+/* vCPUs: VCPUs_max must stay >= VCPUs_at_startup, so the two setters go
+ * one after the other, in the order that keeps it true. */
+struct vcpus_change {
+	struct app *app;
+	char *ref, *label, *second;
+	long long n;
+};
+
+static void on_first_vcpus(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct vcpus_change *v = ud;
+
+	if (r->failure == XAPI_OK && !app_quitting(v->app)) {
+		struct xv *p = params1(v->ref);
+		xv_array_push(p, xv_int(v->n));
+		app_call(v->app, v->label, v->second, p);
+	} else if (r->failure != XAPI_OK) {
+		app_message(v->app, MSG_ERROR, "%s: %s", v->label, r->message);
+	}
+	free(v->ref);
+	free(v->label);
+	free(v->second);
+	free(v);
+}
+
+static void on_resources_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *vm = cache_get(app_cache(app), ref);
+	long long vcpus, mem;
+	struct xv *p;
+
+	if (!r->ok || !vm)
+		return;
+	vcpus = form_get_number(r->form, 0);
+	mem = form_get_number(r->form, 1);
+	if (vcpus != rec_int(vm, "VCPUs_at_startup") || vcpus != rec_int(vm, "VCPUs_max")) {
+		struct vcpus_change *v = xcalloc(1, sizeof(*v));
+		bool grow = vcpus > rec_int(vm, "VCPUs_max");
+		v->app = app;
+		v->ref = xstrdup(ref);
+		v->n = vcpus;
+		v->label = xasprintf("Set VM '%s' to %lld vCPUs", rec_str(vm, "name_label"), vcpus);
+		v->second = xstrdup(grow ? "VM.set_VCPUs_at_startup" : "VM.set_VCPUs_max");
+		p = params1(ref);
+		xv_array_push(p, xv_int(vcpus));
+		xapi_call(app_xapi(app), grow ? "VM.set_VCPUs_max" : "VM.set_VCPUs_at_startup", p, on_first_vcpus, v);
+	}
+	if (mem != rec_int(vm, "memory_static_max")) {
+		char size[24], *label;
+		size_format(size, sizeof(size), mem);
+		label = xasprintf("Set VM '%s' memory to %s", rec_str(vm, "name_label"), size);
+		p = params1(ref);
+		/* static min kept (when it still fits), the rest all mem: a fixed size */
+		xv_array_push(p, xv_int(rec_int(vm, "memory_static_min") <= mem ? rec_int(vm, "memory_static_min") : mem));
+		for (int i = 0; i < 3; i++) /* static max, dynamic min, dynamic max */
+			xv_array_push(p, xv_int(mem));
+		app_call(app, label, "VM.set_memory_limits", p);
+		free(label);
+	}
+}
+
+static int act_resources(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct form *f;
+	struct dialog *d;
+
+	if (!vm || !require_state(app, vm, "change vCPUs and memory of", "Halted", NULL))
+		return EV_HANDLED;
+	f = form_new();
+	form_number(f, "vCPUs", rec_int(vm, "VCPUs_at_startup"), 1, 64, "vCPUs");
+	form_size(f, "Memory", rec_int(vm, "memory_static_max"), 64 * MiB, 1024 * GiB, MiB);
+	d = dialog_form("vCPUs and memory", "Memory as 4 GiB, 512 MiB (a bare number is MiB).", f);
+	dialog_on_done(d, on_resources_form, ref, NULL);
+	app_open_dialog(app, d);
+	return EV_HANDLED;
+}
+
+/* ---- destroy ----------------------------------------------------------------------------------- */
+
+struct destroy {
+	struct app *app;
+	char *vm_name;
+	char **vdis;
+	size_t nvdis;
+};
+
+static void destroy_free(void *p)
+{
+	struct destroy *d = p;
+
+	for (size_t i = 0; i < d->nvdis; i++)
+		free(d->vdis[i]);
+	free(d->vdis);
+	free(d->vm_name);
+	free(d);
+}
+
+/* The disks only this VM uses (not CDs, not shared with another VM). */
+static struct destroy *disks_of(struct app *app, const struct xv *vm, long long *total)
+{
+	const struct cache *c = app_cache(app);
+	const struct xv *vbds = rec_field(vm, "VBDs");
+	struct destroy *d = xcalloc(1, sizeof(*d));
+
+	d->app = app;
+	d->vm_name = xstrdup(rec_str(vm, "name_label"));
+	d->vdis = xcalloc(xv_len(vbds) + 1, sizeof(char *));
+	*total = 0;
+	for (size_t i = 0; i < xv_len(vbds); i++) {
+		const struct xv *vbd = cache_get(c, xv_str(xv_at(vbds, i)));
+		const char *vdi_ref = rec_str(vbd, "VDI");
+		const struct xv *vdi = is_null_ref(vdi_ref) ? NULL : cache_get(c, vdi_ref);
+		if (!vbd || !vdi || strcmp(rec_str(vbd, "type"), "Disk") != 0 || xv_len(rec_field(vdi, "VBDs")) > 1)
+			continue;
+		d->vdis[d->nvdis++] = xstrdup(vdi_ref);
+		*total += rec_int(vdi, "virtual_size");
+	}
+	return d;
+}
+
+static void on_vm_destroyed(struct ops *ops, struct op *op, void *ud)
+{
+	struct destroy *d = ud;
+	struct app *app = d->app;
+
+	if (op->state != OP_DONE) {
+		app_message(app, MSG_ERROR, "%s: %s", op->label, op->message ? op->message : "failed");
+	} else if (!app_quitting(app)) {
+		/* xapi's VM.destroy keeps the disks: destroy them as XO does */
+		for (size_t i = 0; i < d->nvdis; i++) {
+			const char *name = name_of(app_cache(app), d->vdis[i]);
+			char *label = xasprintf("Destroy disk '%s' of '%s'", *name ? name : "?", d->vm_name);
+			app_op(app, label, "VDI.destroy", params1(d->vdis[i]));
+			free(label);
+		}
+		if (!d->nvdis)
+			app_message(app, MSG_INFO, "%s: done", op->label);
+	}
+	app_release(app, d);
+}
+
+static void on_destroy_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct destroy *d;
+	long long total;
+	char *label;
+
+	if (!r->ok || !vm)
+		return;
+	d = disks_of(app, vm, &total);
+	app_keep(app, d, destroy_free);
+	label = xasprintf("Destroy VM '%s'", rec_str(vm, "name_label"));
+	app_message(app, MSG_INFO, "%s%s", label, glyph(GLYPH_ELLIPSIS));
+	ops_start(app_ops(app), label, "VM.destroy", params1(ref), on_vm_destroyed, d);
+	free(label);
+}
+
+static int act_destroy(struct app *app, void *st)
+{
+	const char *ref;
+	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct destroy *disks;
+	struct dialog *d;
+	long long total;
+	char size[24], *text;
+
+	if (!vm)
+		return EV_HANDLED;
+	if (strcmp(rec_str(vm, "power_state"), "Halted") != 0) {
+		app_message(app, MSG_ERROR, "Shut '%s' down first (x, or X to force)", rec_str(vm, "name_label"));
+		return EV_HANDLED;
+	}
+	disks = disks_of(app, vm, &total);
+	size_format(size, sizeof(size), total);
+	text = xasprintf("Destroy VM '%s' and its %zu disk%s (%s)? This cannot be undone. Its snapshots are kept.",
+			 rec_str(vm, "name_label"), disks->nvdis, disks->nvdis == 1 ? "" : "s", size);
+	d = dialog_type_name("Destroy VM", text, rec_str(vm, "name_label"));
+	dialog_on_done(d, on_destroy_answer, ref, NULL);
+	app_open_dialog(app, d);
+	destroy_free(disks);
+	free(text);
+	return EV_HANDLED;
+}
+
+const struct screen_key vm_action_keys[] = {
+	{'s', "Start", "Start the VM (halted)", act_start, is_halted, true},
+	{'o', "Start on", "Start the VM on a host you choose", act_start_on, is_halted, false},
+	{'x', "Shutdown", "Shut the VM down cleanly (asks the guest)", act_shutdown, is_running, true},
+	{'r', "Reboot", "Reboot the VM cleanly", act_reboot, is_running, true},
+	{'X', "Force off", "Force the VM off (asks first)", act_force_shutdown, is_running_or_paused, false},
+	{'R', "Force reboot", "Force the VM to reboot (asks first)", act_force_reboot, is_running_or_paused, false},
+	{'z', "Suspend", "Suspend the VM to disk", act_suspend, is_running, false},
+	{'u', "Resume", "Resume a suspended VM", act_resume, is_suspended, true},
+	{'p', "Pause", "Pause a running VM, or unpause a paused one", act_pause, is_running_or_paused, false},
+	{'m', "Migrate", "Move the running VM live to another host", act_migrate, is_running, true},
+	{'n', "Snapshot", "Take a snapshot of the VM", act_snapshot, has_vm, true},
+	{'v', "Revert", "Revert the VM to one of its snapshots (asks first)", act_revert, has_snapshots, false},
+	{'c', "Clone", "Clone the halted VM under a new name", act_clone, is_halted, false},
+	{'e', "Rename", "Rename the VM", act_rename, has_vm, false},
+	{'C', "CPU/RAM", "Change the halted VM's vCPUs and memory", act_resources, is_halted, false},
+	{'D', "Destroy", "Destroy the halted VM and its disks (type its name to confirm)", act_destroy, is_halted,
+	 true},
+	{0, NULL, NULL, NULL, NULL, false},
+};
+
+int vm_action(struct app *app, void *st, int key)
+{
+	for (const struct screen_key *k = vm_action_keys; k->key; k++)
+		if (k->key == key)
+			return k->fn(app, st);
+	return EV_IGNORED;
+}

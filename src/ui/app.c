@@ -1,0 +1,613 @@
+#include "app_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dialog.h"
+#include "draw.h"
+#include "errors.h"
+#include "keys.h"
+#include "table.h"
+#include "theme.h"
+#include "util.h"
+
+#define MIN_ROWS 24
+#define MIN_COLS 80
+#define MESSAGE_MS 6000
+#define ERROR_MS 12000
+#define LOGOUT_WAIT_MS 3000
+
+static void draw(struct app *app);
+
+/* ---- accessors -------------------------------------------------------------- */
+
+struct loop *app_loop(struct app *app)
+{
+	return app->env.loop;
+}
+
+struct cache *app_cache(struct app *app)
+{
+	return app->env.cache;
+}
+
+struct ops *app_ops(struct app *app)
+{
+	return app->env.ops;
+}
+
+struct xapi *app_xapi(struct app *app)
+{
+	return app->env.xapi;
+}
+
+/* ---- redraw scheduling --------------------------------------------------------- */
+
+static void on_draw_timer(struct loop *l, void *ud)
+{
+	struct app *app = ud;
+
+	app->draw_timer = NULL;
+	if (app->dirty)
+		draw(app);
+}
+
+void app_dirty(struct app *app)
+{
+	app->dirty = true;
+	/* one frame for however many changes arrive in this turn of the loop */
+	if (!app->draw_timer && !app->quitting)
+		app->draw_timer = loop_timer(app->env.loop, 0, on_draw_timer, app);
+}
+
+void app_repaint(struct app *app)
+{
+	clearok(curscr, TRUE);
+	app_dirty(app);
+}
+
+static void make_windows(struct app *app)
+{
+	int body_rows = LINES - 4 > 1 ? LINES - 4 : 1;
+
+	if (app->body)
+		delwin(app->body);
+	app->body = newwin(body_rows, COLS > 0 ? COLS : 1, 2, 0);
+	wbkgdset(app->body, ' ' | (theme_attr(ROLE_NORMAL) & A_COLOR));
+	wbkgdset(stdscr, ' ' | (theme_attr(ROLE_NORMAL) & A_COLOR));
+	app->too_small = LINES < MIN_ROWS || COLS < MIN_COLS;
+}
+
+void app_resize(struct app *app)
+{
+	make_windows(app);
+	werase(stdscr);
+	app_repaint(app);
+}
+
+/* ---- the clock: redrawn once a minute, on the minute -------------------------------- */
+
+static void on_clock(struct loop *l, void *ud)
+{
+	struct app *app = ud;
+	char before[8];
+
+	app->clock_timer = NULL;
+	memcpy(before, app->clock, sizeof(before));
+	chrome_clock(app);
+	if (strcmp(before, app->clock) != 0)
+		app_dirty(app);
+}
+
+/* ---- messages ------------------------------------------------------------------------ */
+
+static void on_message_timeout(struct loop *l, void *ud)
+{
+	struct app *app = ud;
+
+	app->msg_timer = NULL;
+	free(app->msg);
+	app->msg = NULL;
+	app_dirty(app);
+}
+
+void app_message(struct app *app, enum msg_level level, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	free(app->msg);
+	app->msg = buf_steal(&b);
+	app->msg_level = level;
+	if (app->msg_timer)
+		loop_timer_cancel(app->env.loop, app->msg_timer);
+	app->msg_timer = loop_timer(app->env.loop, level == MSG_ERROR ? ERROR_MS : MESSAGE_MS, on_message_timeout, app);
+	app_dirty(app);
+}
+
+/* ---- screens ------------------------------------------------------------------------- */
+
+void app_push(struct app *app, const struct screen *s, const void *arg)
+{
+	void *st;
+
+	if (app->nstack == MAX_SCREENS) {
+		app_message(app, MSG_ERROR, "Too many screens open: Esc goes back");
+		return;
+	}
+	st = s->enter ? s->enter(app, arg) : NULL;
+	app->stack[app->nstack].s = s;
+	app->stack[app->nstack].st = st;
+	app->nstack++;
+	app_dirty(app);
+}
+
+void app_pop(struct app *app)
+{
+	struct frame *f;
+
+	if (app->nstack == 0)
+		return;
+	f = &app->stack[--app->nstack];
+	if (f->s->leave)
+		f->s->leave(app, f->st);
+	f->s = NULL;
+	f->st = NULL;
+	app_dirty(app);
+}
+
+void app_jump(struct app *app, const struct screen *s, const void *arg)
+{
+	while (app->nstack > 1)
+		app_pop(app);
+	if (app->nstack == 0 || app->stack[0].s != s)
+		app_push(app, s, arg);
+}
+
+const struct screen *app_top(struct app *app)
+{
+	return app->nstack ? app->stack[app->nstack - 1].s : NULL;
+}
+
+const struct screen *app_below(struct app *app)
+{
+	return app->nstack > 1 ? app->stack[app->nstack - 2].s : NULL;
+}
+
+void *app_below_state(struct app *app)
+{
+	return app->nstack > 1 ? app->stack[app->nstack - 2].st : NULL;
+}
+
+struct table *app_list(struct app *app)
+{
+	struct frame *f;
+
+	if (!app->nstack)
+		return NULL;
+	f = &app->stack[app->nstack - 1];
+	return f->s->list ? f->s->list(app, f->st) : NULL;
+}
+
+/* ---- dialogs ------------------------------------------------------------------------- */
+
+void app_open_dialog(struct app *app, struct dialog *d)
+{
+	if (app->ndialogs == MAX_DIALOGS) {
+		dialog_free(d);
+		return;
+	}
+	app->dialogs[app->ndialogs++] = d;
+	app_dirty(app);
+}
+
+bool app_has_dialog(const struct app *app)
+{
+	return app->ndialogs > 0;
+}
+
+static void dialog_input(struct app *app, int key)
+{
+	struct dialog *d = app->dialogs[app->ndialogs - 1];
+
+	if (dialog_key(d, key) == DIALOG_CLOSED) {
+		/* off the stack first: done may open the next dialog */
+		app->ndialogs--;
+		dialog_finish(d, app);
+		dialog_free(d);
+	}
+	app_dirty(app);
+}
+
+void app_cursor(struct app *app, WINDOW *w, int y, int x)
+{
+	app->cursor_win = w;
+	app->cursor_y = y;
+	app->cursor_x = x;
+}
+
+/* ---- keys ---------------------------------------------------------------------------- */
+
+static bool screen_key(struct app *app, int key)
+{
+	struct frame *f = &app->stack[app->nstack - 1];
+	struct table *list;
+	const struct screen_key *tables[2] = {f->s->keys, f->s->shared_keys};
+
+	for (int t = 0; t < 2; t++)
+		for (const struct screen_key *k = tables[t]; k && k->key; k++)
+			if (k->key == key && k->fn) {
+				k->fn(app, f->st);
+				return true;
+			}
+	if (f->s->key && f->s->key(app, f->st, key) == EV_HANDLED)
+		return true;
+	list = f->s->list ? f->s->list(app, f->st) : NULL;
+	return list && table_key(list, key);
+}
+
+static void global_key(struct app *app, int key)
+{
+	struct table *list = app_list(app);
+
+	switch (key) {
+	case ':':
+		cmdline_start(app, MODE_COMMAND);
+		break;
+	case '/':
+		if (list)
+			cmdline_start(app, MODE_FILTER);
+		else
+			app_message(app, MSG_INFO, "Nothing to filter on this screen");
+		break;
+	case '?':
+	case XK_F(1):
+		if (app_top(app) == app->env.help)
+			app_pop(app);
+		else if (app->env.help)
+			app_push(app, app->env.help, NULL);
+		break;
+	case XK_ESC:
+		if (list && *table_filter(list))
+			table_set_filter(list, NULL);
+		else if (app->nstack > 1)
+			app_pop(app);
+		break;
+	case 'q':
+		if (app->nstack > 1)
+			app_pop(app);
+		else
+			app_quit(app, true);
+		break;
+	default:
+		if (key_is_text(key))
+			app_message(app, MSG_INFO, "No key '%lc' here: ? lists this screen's keys", (wint_t)key);
+		break;
+	}
+}
+
+static void dispatch(struct app *app, int key)
+{
+	if (key == XK_F(5) || key == XK_CTRL('l')) {
+		app_repaint(app);
+		return;
+	}
+	if (app->quitting)
+		return;
+	if (app->too_small) {
+		if (key == 'q')
+			app_quit(app, false);
+		return;
+	}
+	if (app->ndialogs) {
+		dialog_input(app, key);
+		return;
+	}
+	if (app->edit != MODE_NONE) {
+		cmdline_key(app, key);
+		app_dirty(app);
+		return;
+	}
+	if (app->nstack && screen_key(app, key)) {
+		app_dirty(app);
+		return;
+	}
+	global_key(app, key);
+	app_dirty(app);
+}
+
+int app_input(struct app *app)
+{
+	int key, n = 0;
+
+	while (key_read(app->input, &key)) {
+		dispatch(app, key);
+		n++;
+	}
+	return n;
+}
+
+/* ---- drawing -------------------------------------------------------------------------- */
+
+static void set_cursor(struct app *app, int visible)
+{
+	if (app->cursor_shown != visible) {
+		curs_set(visible);
+		app->cursor_shown = visible;
+	}
+}
+
+static void draw_too_small(struct app *app)
+{
+	char line[128];
+	int y = LINES / 2 - 1 > 0 ? LINES / 2 - 1 : 0;
+
+	werase(stdscr);
+	snprintf(line, sizeof(line), "xentui needs at least %dx%d; this terminal is %dx%d.", MIN_COLS, MIN_ROWS, COLS,
+		 LINES);
+	ui_put(stdscr, y, 0, COLS, theme_attr(ROLE_NORMAL), line);
+	ui_put(stdscr, y + 1, 0, COLS, theme_attr(ROLE_NORMAL), "Make it larger, or press q to quit.");
+	leaveok(stdscr, TRUE);
+	wnoutrefresh(stdscr);
+	set_cursor(app, 0);
+	doupdate();
+}
+
+static void draw(struct app *app)
+{
+	int rows = LINES, cols = COLS;
+	int body_rows;
+
+	app->dirty = false;
+	app->cursor_win = NULL;
+	if (app->too_small) {
+		draw_too_small(app);
+		return;
+	}
+	body_rows = rows - 4;
+	/* the body first: the title line describes the list as it has just been drawn */
+	werase(app->body);
+	if (app->nstack) {
+		struct frame *f = &app->stack[app->nstack - 1];
+		f->s->draw(app, f->st, app->body, body_rows, cols);
+	}
+	for (int i = 0; i < app->ndialogs; i++)
+		dialog_draw(app->dialogs[i], app, app->body, body_rows, cols);
+	chrome_status(app, cols);
+	chrome_title(app, 1, cols);
+	chrome_message(app, rows - 2, cols);
+	chrome_keybar(app, rows - 1, cols);
+	/* a frame without a text cursor leaves it where it is: no bytes to move it */
+	leaveok(stdscr, app->cursor_win != stdscr);
+	leaveok(app->body, app->cursor_win != app->body);
+	wnoutrefresh(stdscr);
+	wnoutrefresh(app->body);
+	if (app->cursor_win) {
+		wmove(app->cursor_win, app->cursor_y, app->cursor_x);
+		wnoutrefresh(app->cursor_win);
+	}
+	set_cursor(app, app->cursor_win ? 1 : 0);
+	doupdate();
+}
+
+/* ---- the pool and ops ---------------------------------------------------------------------- */
+
+static void on_cache(struct cache *c, enum cache_op op, const char *cls, const char *ref, void *ud)
+{
+	struct app *app = ud;
+
+	for (int i = 0; i < app->nstack; i++) {
+		struct frame *f = &app->stack[i];
+		if (f->s->on_cache_event)
+			f->s->on_cache_event(app, f->st, op, cls, ref);
+	}
+	app_dirty(app);
+}
+
+static void on_op_change(struct ops *ops, struct op *op, void *ud)
+{
+	app_dirty(ud);
+}
+
+static void on_op_done(struct ops *ops, struct op *op, void *ud)
+{
+	struct app *app = ud;
+
+	switch (op->state) {
+	case OP_DONE:
+		app_message(app, MSG_INFO, "%s: done", op->label);
+		break;
+	case OP_CANCELLED:
+		app_message(app, MSG_INFO, "%s: cancelled", op->label);
+		break;
+	default:
+		app_message(app, MSG_ERROR, "%s: %s", op->label, op->message ? op->message : "failed");
+		break;
+	}
+}
+
+struct op *app_op(struct app *app, const char *label, const char *method, struct xv *params)
+{
+	app_message(app, MSG_INFO, "%s%s", label, glyph(GLYPH_ELLIPSIS));
+	return ops_start(app->env.ops, label, method, params, on_op_done, app);
+}
+
+struct call_ctx {
+	struct app *app;
+	char *label;
+};
+
+static void on_call_done(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct call_ctx *c = ud;
+
+	if (r->failure == XAPI_OK) {
+		app_message(c->app, MSG_INFO, "%s: done", c->label);
+	} else if (r->failure == XAPI_API) {
+		char *why = error_sentence(r->error, c->app->env.cache);
+		app_message(c->app, MSG_ERROR, "%s: %s", c->label, why);
+		free(why);
+	} else {
+		app_message(c->app, MSG_ERROR, "%s: %s", c->label, r->message);
+	}
+	free(c->label);
+	free(c);
+}
+
+void app_call(struct app *app, const char *label, const char *method, struct xv *params)
+{
+	struct call_ctx *c = xcalloc(1, sizeof(*c));
+
+	c->app = app;
+	c->label = xstrdup(label);
+	xapi_call(app->env.xapi, method, params, on_call_done, c);
+}
+
+void app_keep(struct app *app, void *data, void (*free_fn)(void *))
+{
+	struct kept *k = xcalloc(1, sizeof(*k));
+
+	k->data = data;
+	k->free_fn = free_fn;
+	k->next = app->kept;
+	app->kept = k;
+}
+
+void app_release(struct app *app, void *data)
+{
+	for (struct kept **p = &app->kept; *p; p = &(*p)->next)
+		if ((*p)->data == data) {
+			struct kept *k = *p;
+			*p = k->next;
+			k->free_fn(k->data);
+			free(k);
+			return;
+		}
+}
+
+/* ---- quitting ---------------------------------------------------------------------------- */
+
+static void stop_now(struct app *app)
+{
+	if (app->quit_timer) {
+		loop_timer_cancel(app->env.loop, app->quit_timer);
+		app->quit_timer = NULL;
+	}
+	loop_stop(app->env.loop, 0);
+}
+
+static void on_logged_out(struct xapi *x, void *ud)
+{
+	stop_now(ud);
+}
+
+static void on_logout_slow(struct loop *l, void *ud)
+{
+	struct app *app = ud;
+
+	/* the server does not answer: leave anyway */
+	app->quit_timer = NULL;
+	loop_stop(l, 0);
+}
+
+static void quit_now(struct app *app)
+{
+	if (app->quitting)
+		return;
+	app->quitting = true;
+	cache_stop(app->env.cache);
+	app->quit_timer = loop_timer(app->env.loop, LOGOUT_WAIT_MS, on_logout_slow, app);
+	xapi_logout(app->env.xapi, on_logged_out, app);
+}
+
+static void on_quit_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	if (r->ok)
+		quit_now(app);
+}
+
+void app_quit(struct app *app, bool ask)
+{
+	struct dialog *d;
+
+	if (app->quitting)
+		return;
+	if (!ask || !app->env.confirm_quit) {
+		quit_now(app);
+		return;
+	}
+	d = dialog_confirm("Quit", "Leave xentui? Running tasks go on in the pool.", "Quit", "Stay", false);
+	dialog_on_done(d, on_quit_answer, NULL, NULL);
+	app_open_dialog(app, d);
+}
+
+bool app_quitting(const struct app *app)
+{
+	return app->quitting;
+}
+
+/* ---- life --------------------------------------------------------------------------------- */
+
+struct app *app_new(const struct app_env *env)
+{
+	struct app *app = xcalloc(1, sizeof(*app));
+
+	app->env = *env;
+	app->cursor_shown = -1;
+	lineedit_init(&app->line, "");
+	app->input = newpad(1, 1);
+	keypad(app->input, TRUE);
+	nodelay(app->input, TRUE);
+	make_windows(app);
+	chrome_clock(app);
+	cache_subscribe(env->cache, on_cache, app);
+	ops_on_change(env->ops, on_op_change, app);
+	app_dirty(app);
+	return app;
+}
+
+void app_free(struct app *app)
+{
+	if (!app)
+		return;
+	while (app->nstack)
+		app_pop(app);
+	while (app->ndialogs)
+		dialog_free(app->dialogs[--app->ndialogs]);
+	while (app->kept) {
+		struct kept *k = app->kept;
+		app->kept = k->next;
+		k->free_fn(k->data);
+		free(k);
+	}
+	if (app->draw_timer)
+		loop_timer_cancel(app->env.loop, app->draw_timer);
+	if (app->clock_timer)
+		loop_timer_cancel(app->env.loop, app->clock_timer);
+	if (app->msg_timer)
+		loop_timer_cancel(app->env.loop, app->msg_timer);
+	if (app->quit_timer)
+		loop_timer_cancel(app->env.loop, app->quit_timer);
+	/* the ops are gone by now (they must outlive the calls xapi_free answers) */
+	cache_unsubscribe(app->env.cache, on_cache, app);
+	cmdline_free(app);
+	lineedit_free(&app->line);
+	free(app->msg);
+	if (app->body)
+		delwin(app->body);
+	if (app->input)
+		delwin(app->input);
+	free(app);
+}
+
+void chrome_clock_arm(struct app *app, int64_t ms)
+{
+	if (app->clock_timer)
+		loop_timer_cancel(app->env.loop, app->clock_timer);
+	app->clock_timer = loop_timer(app->env.loop, ms, on_clock, app);
+}

@@ -1,0 +1,281 @@
+"""Drives xentui in a private tmux server and reads the screen as a user
+sees it. Standard library only. Used by tests/screen/test_*.py."""
+import glob
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+import xmlrpc.client
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+XENTUI = os.environ.get("XENTUI", os.path.join(ROOT, "build/san/xentui"))
+SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build/san/xapi-sim"))
+LOGS = os.path.join(ROOT, "build/test-logs")
+
+
+class Tap:
+    """TAP output: ok N - name / not ok N - name, with details as # lines."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def check(self, cond, name, detail=""):
+        self.n += 1
+        if cond:
+            print(f"ok {self.n} - {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {name}", flush=True)
+            for line in str(detail).splitlines()[:60]:
+                print(f"# {line}", flush=True)
+        return cond
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+class Timeout(Exception):
+    pass
+
+
+class Tui:
+    """xentui in a tmux pane that runs a shell, so that quitting shows the
+    shell again. args are xentui's arguments; env adds to its environment."""
+
+    started = 0
+
+    def __init__(self, name, args=("--demo",), cols=100, rows=30, env=None, xentui=XENTUI, fresh=True):
+        os.makedirs(LOGS, exist_ok=True)
+        self.name = name
+        Tui.started += 1
+        self.sock = f"xentui-test-{os.getpid()}-{name}-{Tui.started}"
+        self.dir = os.path.join(LOGS, f"screen-{name}-{os.getpid()}")
+        if fresh:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir, exist_ok=True)
+        self.info = os.path.join(self.dir, "demo-info")
+        self.san = os.path.join(self.dir, "xentui-san")
+        environ = {
+            "XDG_CONFIG_HOME": os.path.join(self.dir, "config"),
+            "XENTUI_DEMO_INFO": self.info,
+            "ASAN_OPTIONS": f"detect_leaks=1:abort_on_error=0:log_path={self.san}",
+            "UBSAN_OPTIONS": f"print_stacktrace=1:halt_on_error=1:log_path={self.san}",
+            "LANG": "C.UTF-8",
+        }
+        environ.update(env or {})
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(cols), "-y", str(rows), "sh")
+        self.tmux("set-option", "-g", "status", "off")
+        cmd = "env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in environ.items())
+        cmd += " " + shlex.quote(xentui) + " " + " ".join(shlex.quote(a) for a in args)
+        cmd += '; echo "XENTUI-EXIT=$?"'
+        self.keys_literal(cmd)
+        self.keys("Enter")
+        self.url = self.fingerprint = None
+        self.sim_pid = None
+
+    def tmux(self, *args, check=True):
+        r = subprocess.run(["tmux", "-u", "-L", self.sock, *args], capture_output=True, text=True, timeout=20)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)}: {r.stderr.strip()}")
+        return r.stdout
+
+    def keys(self, *keys):
+        """tmux key names: Enter, Escape, Down, Tab, C-c, ..."""
+        self.tmux("send-keys", "-t", "0", *keys)
+
+    def keys_literal(self, text):
+        self.tmux("send-keys", "-t", "0", "-l", text)
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-t", "0")
+
+    def screen_attrs(self):
+        """The pane with its attributes as escape sequences (capture-pane -e)."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", "0")
+
+    def lines(self):
+        return self.screen().split("\n")
+
+    def wait(self, what, timeout=20.0, step=0.05):
+        """Polls the screen until what (a regex string or a function of the
+        screen text) matches; returns the screen, raises Timeout otherwise."""
+        deadline = time.time() + timeout
+        text = ""
+        while time.time() < deadline:
+            text = self.screen()
+            ok = what(text) if callable(what) else re.search(what, text, re.M)
+            if ok:
+                return text
+            time.sleep(step)
+        raise Timeout(f"waited {timeout}s for {what!r}; the screen was:\n{text}")
+
+    def attempt(self, tap, what, name, timeout=20.0):
+        """wait(), reported as a TAP line."""
+        try:
+            text = self.wait(what, timeout)
+            tap.check(True, name)
+            return text
+        except Timeout as e:
+            tap.check(False, name, e)
+            return None
+
+    def alternate_on(self):
+        return self.tmux("display-message", "-p", "-t", "0", "#{alternate_on}").strip() == "1"
+
+    def resize(self, cols, rows):
+        self.tmux("resize-window", "-t", "0", "-x", str(cols), "-y", str(rows))
+
+    # ---- the simulated pool behind --demo ----------------------------------------------
+
+    def demo(self, timeout=30.0):
+        """Reads the URL and fingerprint --demo wrote to XENTUI_DEMO_INFO."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with open(self.info) as f:
+                    kv = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+                if "url" in kv and "pid" in kv:
+                    self.url, self.fingerprint, self.sim_pid = kv["url"], kv.get("fingerprint"), int(kv["pid"])
+                    return self.url
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise Timeout("xentui --demo did not say where its simulator listens")
+
+    def sim_stderr(self):
+        try:
+            with open(self.info + ".sim-stderr") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def sanitizer_reports(self):
+        out = []
+        for path in glob.glob(self.san + "*"):
+            with open(path) as f:
+                out.append(f.read())
+        return "\n".join(out)
+
+    def close(self):
+        try:
+            socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
+        except (RuntimeError, subprocess.TimeoutExpired):
+            socket_path = ""
+        self.tmux("kill-server", check=False)
+        if socket_path.endswith(self.sock):
+            try:
+                os.unlink(socket_path)
+            except OSError:
+                pass
+        if self.sim_pid:
+            deadline = time.time() + 5
+            while time.time() < deadline and alive(self.sim_pid):
+                time.sleep(0.05)
+            if alive(self.sim_pid):
+                os.kill(self.sim_pid, signal.SIGKILL)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is not alive either
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Pool:
+    """The simulated pool read independently with Python's xmlrpc.client
+    (and JSON-RPC for what XML cannot carry)."""
+
+    def __init__(self, url, user="root", password="xapi-sim"):
+        self.url = url
+        self.ctx = ssl._create_unverified_context()
+        self.x = xmlrpc.client.ServerProxy(url, context=self.ctx, allow_none=True)
+        r = self.x.session.login_with_password(user, password, "2.21", "screen-test")
+        if r.get("Status") != "Success":
+            raise RuntimeError(f"login: {r.get('ErrorDescription')}")
+        self.sid = r["Value"]
+
+    def call(self, method, *args):
+        obj = self.x
+        for part in method.split("."):
+            obj = getattr(obj, part)
+        r = obj(self.sid, *args)
+        if r.get("Status") != "Success":
+            raise RuntimeError(f"{method}: {r.get('ErrorDescription')}")
+        return r["Value"]
+
+    def jsonrpc(self, method, *args):
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": [self.sid, *args], "id": 1})
+        req = urllib.request.Request(self.url + "/jsonrpc", body.encode(), {"Content-Type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, context=self.ctx, timeout=20).read())
+
+    def guests(self):
+        """ref -> record of every VM a user manages."""
+        vms = self.call("VM.get_all_records")
+        return {r: v for r, v in vms.items()
+                if not v["is_a_template"] and not v["is_control_domain"] and not v["is_a_snapshot"]}
+
+    def hosts(self):
+        return self.call("host.get_all_records")
+
+    def vm(self, ref):
+        return self.call("VM.get_record", ref)
+
+    def wait(self, pred, timeout=20.0, what="the pool"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = pred()
+            if v:
+                return v
+            time.sleep(0.1)
+        raise Timeout(f"waited {timeout}s for {what}")
+
+
+def row_of(screen, text):
+    """The screen line holding text, or ''."""
+    for line in screen.split("\n"):
+        if text in line:
+            return line
+    return ""
+
+
+def row_starting(screen, first_cell):
+    """The table row whose first cell is first_cell (followed by spaces), or ''."""
+    for line in screen.split("\n"):
+        if line.startswith(first_cell + " ") or line == first_cell:
+            return line
+    return ""
+
+
+def selected_row(attr_screen):
+    """With NO_COLOR (mono theme) the selected row is drawn reversed: the
+    first table row (under the column titles) that starts in reverse video
+    (SGR 7). tmux writes attributes as changes, so only the first reversed
+    row of a run carries the code: enough for one selected row."""
+    lines = attr_screen.split("\n")
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", l) for l in lines]
+    head = next((i for i, l in enumerate(plain) if re.match(r"^NAME", l)), None)
+    if head is None:
+        return ""
+    for line, text in zip(lines[head + 1:-2], plain[head + 1:-2]):
+        m = re.match(r"^((?:\x1b\[[0-9;]*m)*)", line)
+        if m and re.search(r"\x1b\[(?:[0-9;]*;)?7(?:;[0-9;]*)?m", m.group(1)):
+            return text
+    return ""
