@@ -78,6 +78,7 @@ struct entry {
 	struct xv *rec;
 	const char *uuid; /* the record's own uuid text: key of the uuid index */
 	struct hmap_node ref_node, uuid_node; /* embedded: no allocation per index entry */
+	struct entry *cnext, *cprev;          /* the class's objects, for cache_each */
 };
 
 struct sub {
@@ -92,6 +93,7 @@ struct cache {
 	struct hmap by_ref;
 	struct hmap by_uuid;
 	size_t count[NCLASSES];
+	struct entry *first[NCLASSES];
 	struct sub *subs;
 	char *token;
 	unsigned generation; /* bumps on every (re)load; stale replies are ignored */
@@ -170,6 +172,10 @@ static bool store(struct cache *c, int cls, const char *ref, struct xv *rec)
 		e->ref = strpool_get(xapi_strpool(c->x), ref, strlen(ref));
 		e->cls = cls;
 		hmap_link(&c->by_ref, &e->ref_node, e->ref, e);
+		e->cnext = c->first[cls];
+		if (e->cnext)
+			e->cnext->cprev = e;
+		c->first[cls] = e;
 		c->count[cls]++;
 	}
 	e->rec = rec;
@@ -188,6 +194,12 @@ static bool forget(struct cache *c, const char *ref)
 	hmap_unlink(&c->by_ref, &e->ref_node);
 	if (e->uuid)
 		hmap_unlink(&c->by_uuid, &e->uuid_node);
+	if (e->cprev)
+		e->cprev->cnext = e->cnext;
+	else
+		c->first[e->cls] = e->cnext;
+	if (e->cnext)
+		e->cnext->cprev = e->cprev;
 	c->count[e->cls]--;
 	entry_free(e);
 	return true;
@@ -196,18 +208,15 @@ static bool forget(struct cache *c, const char *ref)
 static void clear(struct cache *c)
 {
 	/* the index nodes live in the entries: empty the tables, then free them */
-	struct entry **all = xcalloc(c->by_ref.n ? c->by_ref.n : 1, sizeof(*all));
-	size_t n = 0;
-
-	for (size_t i = 0; i < c->by_ref.nb; i++)
-		for (struct hmap_node *h = c->by_ref.b[i]; h; h = h->next)
-			all[n++] = h->value;
 	hmap_clear_embedded(&c->by_ref);
 	hmap_clear_embedded(&c->by_uuid);
-	for (size_t i = 0; i < n; i++)
-		entry_free(all[i]);
-	free(all);
+	for (size_t k = 0; k < NCLASSES; k++)
+		for (struct entry *e = c->first[k], *next; e; e = next) {
+			next = e->cnext;
+			entry_free(e);
+		}
 	memset(c->count, 0, sizeof(c->count));
+	memset(c->first, 0, sizeof(c->first));
 }
 
 static void set_status(struct cache *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -614,27 +623,17 @@ size_t cache_count(const struct cache *c, const char *cls)
 	return k < 0 ? 0 : c->count[k];
 }
 
-struct each_ctx {
-	int cls;
-	bool (*fn)(const char *ref, const struct xv *rec, void *ud);
-	void *ud;
-};
-
-static bool each_cb(const char *key, void *value, void *ud)
-{
-	struct each_ctx *x = ud;
-	struct entry *e = value;
-
-	return e->cls != x->cls || x->fn(e->ref, e->rec, x->ud);
-}
-
 void cache_each(const struct cache *c, const char *cls, bool (*fn)(const char *ref, const struct xv *rec, void *ud),
 		void *ud)
 {
-	struct each_ctx x = {class_index(cls), fn, ud};
+	int k = class_index(cls);
 
-	if (x.cls >= 0)
-		hmap_each(&c->by_ref, each_cb, &x);
+	/* the next one is read first: fn may not delete, but stays safe if it does */
+	for (struct entry *e = k < 0 ? NULL : c->first[k], *next; e; e = next) {
+		next = e->cnext;
+		if (!fn(e->ref, e->rec, ud))
+			return;
+	}
 }
 
 const struct xv *rec_field(const struct xv *rec, const char *field)

@@ -472,6 +472,20 @@ struct xv *xv_at(const struct xv *v, size_t i)
 	return v->u.arr.v[i];
 }
 
+const char *xv_key_at(const struct xv *v, size_t i)
+{
+	if (!v || v->type != XV_STRUCT || i >= v->n)
+		return NULL;
+	return v->u.st.m[i].k;
+}
+
+struct xv *xv_value_at(const struct xv *v, size_t i)
+{
+	if (!v || v->type != XV_STRUCT || i >= v->n)
+		return NULL;
+	return v->u.st.m[i].v;
+}
+
 const char *xv_type_name(enum xv_type t)
 {
 	static const char *const names[] = {

@@ -97,6 +97,8 @@ bool xv_get_double(const struct xv *v, double *out); /* DOUBLE, INT or string */
 bool xv_get_bool(const struct xv *v, bool *out);     /* BOOL only, as xapi */
 size_t xv_len(const struct xv *v);                  /* array or struct size */
 struct xv *xv_at(const struct xv *v, size_t i);     /* array item */
+const char *xv_key_at(const struct xv *v, size_t i); /* struct member name, or NULL */
+struct xv *xv_value_at(const struct xv *v, size_t i); /* struct member value, or NULL */
 
 const char *xv_type_name(enum xv_type t);
 
