@@ -33,8 +33,11 @@ static bool add_vm_name(const char *ref, const struct xv *vm, void *ud)
 static void complete_vm_names(struct app *app, void (*add)(void *ctx, const char *word), void *ctx)
 {
 	struct names n = {add, ctx};
+	struct pools *ps = app_pools(app);
 
-	cache_each(app_cache(app), "VM", add_vm_name, &n);
+	for (size_t i = 0; i < pools_count(ps); i++)
+		if (pools_at(ps, i)->cache)
+			cache_each(pools_at(ps, i)->cache, "VM", add_vm_name, &n);
 }
 
 const struct command screen_commands[] = {
@@ -47,7 +50,7 @@ const struct command screen_commands[] = {
 	{"backups", NULL, "backup jobs", NULL, NULL, NULL},
 	{"tasks", "task", "running and recent tasks", &screen_tasks, NULL, NULL},
 	{"console", NULL, "a VM's console", NULL, NULL, complete_vm_names},
-	{"servers", NULL, "the configured pools", NULL, NULL, NULL},
+	{"servers", "server", "the configured pools: add, edit, connect", &screen_servers, NULL, NULL},
 	{"help", NULL, "the keys of this screen", NULL, help, NULL},
 	{"quit", "q", "log out and leave", NULL, quit, NULL},
 	{NULL, NULL, NULL, NULL, NULL, NULL},

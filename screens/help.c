@@ -14,12 +14,13 @@
 struct help {
 	const struct screen *about;
 	int top;
-	int rows; /* lines at the last draw */
+	int rows;  /* lines of help at the last draw */
+	int shown; /* lines of the screen it had */
 };
 
 static const struct table_key_help global_keys[] = {
 	{":", "command line: hosts, vms, storage, networks, pool, backups, tasks, console NAME, servers, quit"},
-	{"/", "filter the list by text (Esc clears it)"},
+	{"/", "filter the list by text, or by column as name:value (Esc clears it)"},
 	{"?  F1", "this help"},
 	{"Esc  q", "back one screen (q on the dashboard asks, then quits)"},
 	{"F5  ^L", "redraw the screen"},
@@ -68,6 +69,26 @@ static void put_table(struct writer *wr, const struct screen_key *keys)
 		put_line(wr, key_describe(k->key, name, sizeof(name)), k->help, ROLE_NORMAL);
 }
 
+/* "key<TAB>what it does" lines; a line without a tab is text. */
+static void put_filter_help(struct writer *wr, const char *text)
+{
+	while (text && *text) {
+		size_t len = strcspn(text, "\n");
+		char *line = xstrndup(text, len);
+		char *tab = strchr(line, '\t');
+		if (tab) {
+			*tab = '\0';
+			put_line(wr, line, tab + 1, ROLE_NORMAL);
+		} else {
+			put_line(wr, NULL, line, ROLE_NORMAL);
+		}
+		free(line);
+		text += len;
+		if (*text)
+			text++;
+	}
+}
+
 static void help_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct help *hp = st;
@@ -84,6 +105,12 @@ static void help_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 			put_line(&wr, NULL, "In the list", ROLE_HEADER);
 			for (const struct table_key_help *k = table_key_help; k->keys; k++)
 				put_line(&wr, k->keys, k->help, ROLE_NORMAL);
+			put_line(&wr, NULL, "", ROLE_NORMAL);
+			put_line(&wr, NULL, "Filter: / then words, or a column's name and a value", ROLE_HEADER);
+			put_filter_help(&wr, hp->about->filter_help ? hp->about->filter_help
+				: "state:enabled\tthe STATE column holds 'enabled' (any column's name works)\n"
+				  "name:!web\ta ! excludes: rows whose NAME does not hold 'web'\n"
+				  "web 01\tother words match anywhere in the row");
 		}
 	}
 	put_line(&wr, NULL, "", ROLE_NORMAL);
@@ -91,6 +118,7 @@ static void help_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	for (const struct table_key_help *k = global_keys; k->keys; k++)
 		put_line(&wr, k->keys, k->help, ROLE_NORMAL);
 	hp->rows = wr.line;
+	hp->shown = h;
 	if (hp->top > 0 && hp->top + h > hp->rows + 1) {
 		/* scrolled past the end: show the last page instead */
 		hp->top = hp->rows + 1 > h ? hp->rows + 1 - h : 0;
@@ -100,7 +128,13 @@ static void help_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 		return;
 	}
 	if (hp->rows - hp->top > h)
-		ui_put(w, h - 1, 1, cols - 2, theme_attr(ROLE_DIM), "(more below: Down, PgDn)");
+		ui_put(w, h - 1, 1, cols - 2, theme_attr(ROLE_DIM), "(more below: Down, PgDn, End)");
+}
+
+/* A page: the lines shown at the last draw, less one kept for context. */
+static int page(const struct help *hp)
+{
+	return hp->shown > 2 ? hp->shown - 1 : 10;
 }
 
 static int help_key(struct app *app, void *st, int key)
@@ -119,13 +153,16 @@ static int help_key(struct app *app, void *st, int key)
 		return EV_HANDLED;
 	case XK_PGDN:
 	case ' ':
-		hp->top += 10;
+		hp->top += page(hp);
 		return EV_HANDLED;
 	case XK_PGUP:
-		hp->top = hp->top > 10 ? hp->top - 10 : 0;
+		hp->top = hp->top > page(hp) ? hp->top - page(hp) : 0;
 		return EV_HANDLED;
 	case XK_HOME:
 		hp->top = 0;
+		return EV_HANDLED;
+	case XK_END:
+		hp->top = hp->rows; /* the draw shows the last page */
 		return EV_HANDLED;
 	}
 	return EV_IGNORED;

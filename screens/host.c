@@ -1,4 +1,5 @@
-/* One host: General, CPUs, Memory, NICs, Storage and its VMs, all live. */
+/* One host: General, CPUs, Memory, NICs, Storage and its VMs, all live.
+ * The screen's argument is the host's qualified ref ("ID/REF"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +41,29 @@ static const struct table_col vm_cols[] = {
 };
 
 struct host_screen {
-	char *ref;
+	char *qref;
+	const char *ref; /* the pool's own, in qref */
 	enum tab tab;
 	struct table *tables[NTABS];
 };
+
+/* The host's pool while it is connected, or NULL. */
+static struct pool *pool_of(struct app *app, struct host_screen *s)
+{
+	const char *ref;
+	struct pool *p = pools_resolve(app_pools(app), s->qref, &ref);
+
+	return p && p->cache ? p : NULL;
+}
 
 static void *host_enter(struct app *app, const void *arg)
 {
 	struct host_screen *s = xcalloc(1, sizeof(*s));
 
-	s->ref = xstrdup(arg);
+	s->qref = xstrdup(arg);
+	pools_resolve(app_pools(app), s->qref, &s->ref);
+	if (!s->ref)
+		s->ref = "";
 	s->tables[TAB_CPUS] = table_new(cpu_cols, (int)(sizeof(cpu_cols) / sizeof(cpu_cols[0])));
 	s->tables[TAB_NICS] = table_new(nic_cols, (int)(sizeof(nic_cols) / sizeof(nic_cols[0])));
 	s->tables[TAB_STORAGE] = table_new(sr_cols, (int)(sizeof(sr_cols) / sizeof(sr_cols[0])));
@@ -70,7 +84,7 @@ static void host_leave(struct app *app, void *st)
 
 	for (int i = 0; i < NTABS; i++)
 		table_free(s->tables[i]);
-	free(s->ref);
+	free(s->qref);
 	free(s);
 }
 
@@ -81,10 +95,9 @@ static bool is_master(const struct cache *c, const char *ref)
 	return pool && strcmp(rec_str(pool, "master"), ref) == 0;
 }
 
-static void draw_general(struct app *app, struct host_screen *s, const struct xv *h, WINDOW *w, int y, int rows,
-			 int cols)
+static void draw_general(const struct cache *c, struct host_screen *s, const struct xv *h, WINDOW *w, int y,
+			 int rows, int cols)
 {
-	const struct cache *c = app_cache(app);
 	struct host_use u;
 	char buf[256];
 	int line = y, lw = 18, x = 2, cw = cols - 4;
@@ -130,6 +143,7 @@ struct fill {
 	struct host_screen *s;
 	const struct cache *c;
 	struct table *t;
+	struct pool *p;
 };
 
 static bool cpu_row(const char *ref, const struct xv *cpu, void *ud)
@@ -235,7 +249,7 @@ static void fill_vms(struct fill *f, const struct xv *h)
 		const struct xv *vm = cache_get(f->c, ref);
 		enum role pr;
 		const char *power;
-		char vcpus[16], ram[24];
+		char vcpus[16], ram[24], key[QREF_MAX];
 		if (!vm_is_guest(vm))
 			continue;
 		power = vm_power_text(vm, &pr);
@@ -249,17 +263,17 @@ static void fill_vms(struct fill *f, const struct xv *h)
 				{ram, (double)rec_int(vm, "memory_dynamic_max"), -1},
 				{vm_ip(f->c, vm), 0, -1},
 			};
-			table_put(f->t, ref, cells, ROLE_NORMAL, NULL);
+			table_put(f->t, pool_qref(f->p, ref, key, sizeof(key)), cells, ROLE_NORMAL, NULL);
 		}
 	}
 }
 
-static void draw_memory(struct app *app, struct host_screen *s, const struct xv *h, WINDOW *w, int y, int rows,
+static void draw_memory(struct pool *p, struct host_screen *s, const struct xv *h, WINDOW *w, int y, int rows,
 			int cols)
 {
-	const struct cache *c = app_cache(app);
+	const struct cache *c = p->cache;
 	struct host_use u;
-	struct fill f = {s, c, s->tables[TAB_MEMORY]};
+	struct fill f = {s, c, s->tables[TAB_MEMORY], p};
 	char buf[96], bar[128];
 	long long used;
 	double frac;
@@ -288,25 +302,27 @@ static void draw_memory(struct app *app, struct host_screen *s, const struct xv 
 static void host_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct host_screen *s = st;
-	const struct xv *host = cache_get(app_cache(app), s->ref);
-	struct fill f = {s, app_cache(app), s->tables[s->tab]};
+	struct pool *p = pool_of(app, s);
+	const struct xv *host = p ? cache_get(p->cache, s->ref) : NULL;
+	struct fill f = {s, p ? p->cache : NULL, s->tables[s->tab], p};
 
 	ui_tabs(w, 0, 0, cols, tab_names, NTABS, (int)s->tab);
 	if (!host) {
 		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN),
-		       cache_loaded(app_cache(app)) ? "This host is no longer in the pool (Esc goes back)." : "Loading...");
+		       !p ? "Its pool is not connected (Esc goes back)."
+		       : cache_loaded(p->cache) ? "This host is no longer in the pool (Esc goes back)." : "Loading...");
 		return;
 	}
 	switch (s->tab) {
 	case TAB_GENERAL:
-		draw_general(app, s, host, w, 2, h - 2, cols);
+		draw_general(p->cache, s, host, w, 2, h - 2, cols);
 		return;
 	case TAB_MEMORY:
-		draw_memory(app, s, host, w, 2, h - 2, cols);
+		draw_memory(p, s, host, w, 2, h - 2, cols);
 		return;
 	case TAB_CPUS:
 		table_clear(f.t);
-		cache_each(app_cache(app), "host_cpu", cpu_row, &f);
+		cache_each(p->cache, "host_cpu", cpu_row, &f);
 		break;
 	case TAB_NICS:
 		table_clear(f.t);
@@ -336,9 +352,21 @@ static struct table *host_list(struct app *app, void *st)
 static void host_describe(struct app *app, void *st, char *buf, size_t n)
 {
 	struct host_screen *s = st;
-	const struct xv *h = cache_get(app_cache(app), s->ref);
+	struct pool *p = pool_of(app, s);
+	const struct xv *h = p ? cache_get(p->cache, s->ref) : NULL;
 
-	snprintf(buf, n, "Host %s", h ? rec_str(h, "name_label") : "(gone)");
+	if (h && app_many_pools(app))
+		snprintf(buf, n, "Host %s %s pool %s", rec_str(h, "name_label"), glyph(GLYPH_SEP), p->cfg.name);
+	else
+		snprintf(buf, n, "Host %s", h ? rec_str(h, "name_label") : "(gone)");
+}
+
+static struct pool *host_pool(struct app *app, void *st)
+{
+	struct host_screen *s = st;
+	const char *ref;
+
+	return pools_resolve(app_pools(app), s->qref, &ref);
 }
 
 static int next_tab(struct app *app, void *st)
@@ -402,4 +430,5 @@ const struct screen screen_host = {
 	.key = host_key,
 	.list = host_list,
 	.describe = host_describe,
+	.pool = host_pool,
 };

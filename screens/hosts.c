@@ -1,5 +1,5 @@
-/* Hosts: every host of the pool with its state, CPU and memory use and
- * guests, live. */
+/* Hosts: every host of every connected pool with its state, CPU and
+ * memory use and guests, live; a POOL column when there are several. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +13,12 @@
 #include "units.h"
 #include "util.h"
 
-enum { COL_NAME, COL_STATE, COL_ADDRESS, COL_CPU, COL_CPUS, COL_MEMORY, COL_VMS, COL_VERSION };
+enum { COL_NAME, COL_STATE, COL_POOL, COL_ADDRESS, COL_CPU, COL_CPUS, COL_MEMORY, COL_VMS, COL_VERSION };
 
 static const struct table_col columns[] = {
 	[COL_NAME] = {"NAME", 12, 2, false, false, 0},
 	[COL_STATE] = {"STATE", 8, 0, false, false, 0},
+	[COL_POOL] = {"POOL", 8, 1, false, false, 0},
 	[COL_ADDRESS] = {"ADDRESS", 15, 0, false, false, 2},
 	[COL_CPU] = {"CPU", 5, 0, true, true, 0},
 	[COL_CPUS] = {"CPUS", 4, 0, true, true, 3},
@@ -34,10 +35,11 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 {
 	void **ctx = ud;
 	struct hosts *s = ctx[0];
-	const struct cache *c = ctx[1];
+	struct pool *p = ctx[1];
+	const struct cache *c = p->cache;
 	const struct hmap *cpus = ctx[2];
 	struct host_use u;
-	char cpu[16], ncpus[16], mem[48], vms[16];
+	char cpu[16], ncpus[16], mem[48], vms[16], key[QREF_MAX];
 	double mem_frac;
 
 	host_use(c, ref, h, cpus, &u);
@@ -50,6 +52,7 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 		struct table_cell cells[] = {
 			[COL_NAME] = {rec_str(h, "name_label"), 0, -1},
 			[COL_STATE] = {u.state, 0, (int)u.role},
+			[COL_POOL] = {p->cfg.name, 0, -1},
 			[COL_ADDRESS] = {rec_str(h, "address"), 0, -1},
 			[COL_CPU] = {cpu, u.cpu, -1},
 			[COL_CPUS] = {ncpus, u.ncpus, -1},
@@ -60,20 +63,27 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 						 : "",
 					 0, -1},
 		};
-		table_put(s->table, ref, cells, ROLE_NORMAL, rec_str(h, "uuid"));
+		table_put(s->table, pool_qref(p, ref, key, sizeof(key)), cells, ROLE_NORMAL, rec_str(h, "uuid"));
 	}
 	return true;
 }
 
-static void rebuild(struct hosts *s, struct cache *c)
+static void rebuild(struct app *app, struct hosts *s)
 {
-	struct hmap cpus;
-	void *ctx[3] = {s, c, &cpus};
+	struct pools *ps = app_pools(app);
 
-	host_cpu_index(c, &cpus);
 	table_clear(s->table);
-	cache_each(c, "host", put_host, ctx);
-	host_cpu_index_free(&cpus);
+	for (size_t i = 0; i < pools_count(ps); i++) {
+		struct pool *p = pools_at(ps, i);
+		struct hmap cpus;
+		void *ctx[3] = {s, p, &cpus};
+		if (!p->cache)
+			continue;
+		host_cpu_index(p->cache, &cpus);
+		cache_each(p->cache, "host", put_host, ctx);
+		host_cpu_index_free(&cpus);
+	}
+	table_show_col(s->table, COL_POOL, app_many_pools(app));
 }
 
 static void *hosts_enter(struct app *app, const void *arg)
@@ -82,7 +92,7 @@ static void *hosts_enter(struct app *app, const void *arg)
 
 	s->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
 	table_set_noun(s->table, "host", "hosts");
-	rebuild(s, app_cache(app));
+	rebuild(app, s);
 	return s;
 }
 
@@ -94,12 +104,13 @@ static void hosts_leave(struct app *app, void *st)
 	free(s);
 }
 
-static void hosts_event(struct app *app, void *st, enum cache_op op, const char *cls, const char *ref)
+static void hosts_event(struct app *app, void *st, struct pool *p, enum cache_op op, const char *cls,
+			const char *ref)
 {
 	/* few hosts, and what their rows show comes from several classes */
-	if (op == CACHE_LOADED || (cls && (strcmp(cls, "host") == 0 || strcmp(cls, "host_metrics") == 0
-					   || strcmp(cls, "host_cpu") == 0)))
-		rebuild(st, app_cache(app));
+	if (!p || op == CACHE_LOADED || (cls && (strcmp(cls, "host") == 0 || strcmp(cls, "host_metrics") == 0
+						 || strcmp(cls, "host_cpu") == 0)))
+		rebuild(app, st);
 }
 
 static void hosts_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
@@ -124,6 +135,14 @@ static int open_host(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
+static struct pool *hosts_pool(struct app *app, void *st)
+{
+	struct hosts *s = st;
+	const char *ref;
+
+	return pools_resolve(app_pools(app), table_selected(s->table), &ref);
+}
+
 static const struct screen_key keys[] = {
 	{XK_ENTER, "Open", "Open the host: CPUs, memory, NICs, storage, its VMs", open_host, NULL, true},
 	{0, NULL, NULL, NULL, NULL, false},
@@ -138,4 +157,9 @@ const struct screen screen_hosts = {
 	.draw = hosts_draw,
 	.on_cache_event = hosts_event,
 	.list = hosts_list,
+	.pool = hosts_pool,
+	.filter_help = "state:enabled\tthe host is enabled (also disabled, offline)\n"
+		       "pool:lab\tit is in that pool (with several pools)\n"
+		       "state:!enabled\ta ! excludes: every host that is not enabled\n"
+		       "xcp 02\tother words match anywhere in the row, uuid too",
 };

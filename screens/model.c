@@ -16,12 +16,14 @@ size_t map_size(const struct xv *map)
 
 const char *map_key(const struct xv *map, size_t i)
 {
-	return i < map_size(map) ? map->u.st.m[i].k : "";
+	const char *k = xv_key_at(map, i);
+
+	return k ? k : "";
 }
 
 const struct xv *map_value(const struct xv *map, size_t i)
 {
-	return i < map_size(map) ? map->u.st.m[i].v : NULL;
+	return xv_value_at(map, i);
 }
 
 bool is_null_ref(const char *ref)

@@ -1,6 +1,6 @@
 /* Tasks: what this session started (running and the recent ones, with
- * progress, time left and outcome) and what else the pool is doing;
- * cancel the selected one. */
+ * progress, time left and outcome) and what else the pools are doing;
+ * cancel the selected one. A POOL column when there are several. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +17,12 @@
 #include "table.h"
 #include "util.h"
 
-enum { COL_TASK, COL_STATE, COL_PROGRESS, COL_TIME, COL_STARTED, COL_OUTCOME };
+enum { COL_TASK, COL_STATE, COL_POOL, COL_PROGRESS, COL_TIME, COL_STARTED, COL_OUTCOME };
 
 static const struct table_col columns[] = {
 	[COL_TASK] = {"TASK", 16, 3, false, false, 0},
 	[COL_STATE] = {"STATE", 9, 0, false, false, 0},
+	[COL_POOL] = {"POOL", 8, 1, false, false, 0},
 	[COL_PROGRESS] = {"PROGRESS", 15, 0, false, true, 0},
 	[COL_TIME] = {"TIME", 10, 0, false, true, 2},
 	[COL_STARTED] = {"STARTED", 8, 0, false, true, 3},
@@ -52,6 +53,7 @@ static void op_key(const struct op *op, char *buf, size_t n)
 
 struct fill {
 	struct table *t;
+	struct pool *p;
 	struct hmap ours;
 	int64_t now_mono;
 	time_t now_wall;
@@ -92,6 +94,7 @@ static void put_op(const struct op *op, void *ud)
 		struct table_cell cells[] = {
 			[COL_TASK] = {op->label, 0, -1},
 			[COL_STATE] = {state, 0, role},
+			[COL_POOL] = {f->p->cfg.name, 0, -1},
 			[COL_PROGRESS] = {progress, op->progress, -1},
 			[COL_TIME] = {active ? when : "", (double)elapsed, -1},
 			[COL_STARTED] = {started, (double)op->started_ms, -1},
@@ -105,7 +108,7 @@ static void put_op(const struct op *op, void *ud)
 static bool put_pool_task(const char *ref, const struct xv *task, void *ud)
 {
 	struct fill *f = ud;
-	char progress[96], started[32];
+	char progress[96], started[32], key[QREF_MAX];
 
 	/* ours are listed by their op; finished ones of others are not ours to show */
 	if (hmap_get(&f->ours, ref) || strcmp(rec_str(task, "status"), "pending") != 0)
@@ -117,28 +120,36 @@ static bool put_pool_task(const char *ref, const struct xv *task, void *ud)
 		struct table_cell cells[] = {
 			[COL_TASK] = {rec_str(task, "name_label"), 0, -1},
 			[COL_STATE] = {"running", 0, ROLE_WARN},
+			[COL_POOL] = {f->p->cfg.name, 0, -1},
 			[COL_PROGRESS] = {progress, rec_float(task, "progress"), -1},
 			[COL_TIME] = {"", 0, -1},
 			[COL_STARTED] = {hhmm, 0, -1},
 			[COL_OUTCOME] = {"(another client)", 0, ROLE_DIM},
 		};
-		table_put(f->t, ref, cells, ROLE_NORMAL, NULL);
+		table_put(f->t, pool_qref(f->p, ref, key, sizeof(key)), cells, ROLE_NORMAL, NULL);
 	}
 	return true;
 }
 
 static void fill(struct app *app, struct tasks *s)
 {
+	struct pools *ps = app_pools(app);
 	struct fill f;
 
 	f.t = s->table;
 	f.now_mono = loop_now();
 	f.now_wall = time(NULL);
-	hmap_init(&f.ours);
 	table_clear(s->table);
-	ops_each(app_ops(app), put_op, &f);
-	cache_each(app_cache(app), "task", put_pool_task, &f);
-	hmap_free(&f.ours);
+	for (size_t i = 0; i < pools_count(ps); i++) {
+		f.p = pools_at(ps, i);
+		if (!f.p->cache)
+			continue;
+		hmap_init(&f.ours);
+		ops_each(f.p->ops, put_op, &f);
+		cache_each(f.p->cache, "task", put_pool_task, &f);
+		hmap_free(&f.ours);
+	}
+	table_show_col(s->table, COL_POOL, app_many_pools(app));
 }
 
 static void *tasks_enter(struct app *app, const void *arg)
@@ -175,6 +186,7 @@ static struct table *tasks_list(struct app *app, void *st)
 struct find {
 	const char *key;
 	const struct op *found;
+	struct pool *p, *found_in;
 };
 
 static void find_op(const struct op *op, void *ud)
@@ -183,29 +195,43 @@ static void find_op(const struct op *op, void *ud)
 	char key[32];
 
 	op_key(op, key, sizeof(key));
-	if (strcmp(key, f->key) == 0)
+	if (strcmp(key, f->key) == 0) {
 		f->found = op;
+		f->found_in = f->p;
+	}
 }
 
-static const struct op *selected_op(struct app *app, struct tasks *s, const char **task_ref)
+/* The selected row: one of our ops, or another client's task (*task_ref);
+ * *p its pool. */
+static const struct op *selected_op(struct app *app, struct tasks *s, struct pool **p, const char **task_ref)
 {
-	struct find f = {table_selected(s->table), NULL};
+	struct pools *ps = app_pools(app);
+	struct find f = {table_selected(s->table), NULL, NULL, NULL};
 
 	*task_ref = NULL;
+	*p = NULL;
 	if (!f.key)
 		return NULL;
 	if (strncmp(f.key, "op:", 3) != 0) {
-		*task_ref = f.key;
+		*p = pools_resolve(ps, f.key, task_ref);
+		if (!*p || !(*p)->cache)
+			*task_ref = NULL;
 		return NULL;
 	}
-	ops_each(app_ops(app), find_op, &f);
+	for (size_t i = 0; i < pools_count(ps) && !f.found; i++) {
+		f.p = pools_at(ps, i);
+		if (f.p->ops)
+			ops_each(f.p->ops, find_op, &f);
+	}
+	*p = f.found_in;
 	return f.found;
 }
 
 static int cancel_task(struct app *app, void *st)
 {
 	const char *task_ref;
-	const struct op *op = selected_op(app, st, &task_ref);
+	struct pool *p;
+	const struct op *op = selected_op(app, st, &p, &task_ref);
 
 	if (op) {
 		if (op->state != OP_RUNNING && op->state != OP_STARTING) {
@@ -217,12 +243,12 @@ static int cancel_task(struct app *app, void *st)
 			return EV_HANDLED;
 		}
 		app_message(app, MSG_INFO, "Cancelling '%s'", op->label);
-		ops_cancel(app_ops(app), (struct op *)op);
+		ops_cancel(p->ops, (struct op *)op);
 	} else if (task_ref) {
-		struct xv *p = xv_array();
-		char *label = xasprintf("Cancel task '%s'", name_of(app_cache(app), task_ref));
-		xv_array_push(p, xv_string(task_ref));
-		app_call(app, label, "task.cancel", p);
+		struct xv *params = xv_array();
+		char *label = xasprintf("Cancel task '%s'", name_of(p->cache, task_ref));
+		xv_array_push(params, xv_string(task_ref));
+		app_call(app, p, label, "task.cancel", params);
 		free(label);
 	}
 	return EV_HANDLED;
@@ -231,7 +257,8 @@ static int cancel_task(struct app *app, void *st)
 static int show_task(struct app *app, void *st)
 {
 	const char *task_ref;
-	const struct op *op = selected_op(app, st, &task_ref);
+	struct pool *p;
+	const struct op *op = selected_op(app, st, &p, &task_ref);
 	char *text;
 
 	if (op) {
@@ -239,8 +266,8 @@ static int show_task(struct app *app, void *st)
 		text = xasprintf("%s\n\nState: %s, %.0f%%\n%s%s", op->label, state_text(op->state, &role),
 				 op->progress * 100, op->message && *op->message ? "Outcome: " : "",
 				 op->message ? op->message : "");
-	} else if (task_ref && cache_get(app_cache(app), task_ref)) {
-		const struct xv *t = cache_get(app_cache(app), task_ref);
+	} else if (task_ref && cache_get(p->cache, task_ref)) {
+		const struct xv *t = cache_get(p->cache, task_ref);
 		text = xasprintf("%s\n\nStarted by another client.\nStatus: %s, %.0f%%", rec_str(t, "name_label"),
 				 rec_str(t, "status"), rec_float(t, "progress") * 100);
 	} else {
@@ -254,9 +281,19 @@ static int show_task(struct app *app, void *st)
 static bool running_selected(struct app *app, void *st)
 {
 	const char *task_ref;
-	const struct op *op = selected_op(app, st, &task_ref);
+	struct pool *p;
+	const struct op *op = selected_op(app, st, &p, &task_ref);
 
 	return op ? op->state == OP_RUNNING : task_ref != NULL;
+}
+
+static struct pool *tasks_pool(struct app *app, void *st)
+{
+	const char *task_ref;
+	struct pool *p;
+
+	selected_op(app, st, &p, &task_ref);
+	return p;
 }
 
 static const struct screen_key keys[] = {
@@ -273,4 +310,5 @@ const struct screen screen_tasks = {
 	.leave = tasks_leave,
 	.draw = tasks_draw,
 	.list = tasks_list,
+	.pool = tasks_pool,
 };

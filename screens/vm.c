@@ -1,5 +1,6 @@
 /* One VM: General (with PV drivers and management agent as XO shows them),
- * Disks, Network and Snapshots tabs, all live, and the VM's actions. */
+ * Disks, Network, Snapshots and Console tabs, all live, and the VM's
+ * actions. The screen's argument is the VM's qualified ref ("ID/REF"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,8 @@
 #include "util.h"
 #include "vm_actions.h"
 
-enum tab { TAB_GENERAL, TAB_DISKS, TAB_NETWORK, TAB_SNAPSHOTS, NTABS };
-static const char *const tab_names[NTABS] = {"General", "Disks", "Network", "Snapshots"};
+enum tab { TAB_GENERAL, TAB_DISKS, TAB_NETWORK, TAB_SNAPSHOTS, TAB_CONSOLE, NTABS };
+static const char *const tab_names[NTABS] = {"General", "Disks", "Network", "Snapshots", "Console"};
 
 static const struct table_col disk_cols[] = {
 	{"POS", 3, 0, true, true, 0},      {"NAME", 12, 2, false, false, 0}, {"SIZE", 9, 0, true, true, 0},
@@ -34,16 +35,25 @@ static const struct table_col snap_cols[] = {
 
 struct vm_screen {
 	struct vm_target target; /* first: the VM action keys read it */
-	char *ref;
+	char *qref;
 	enum tab tab;
 	struct table *tables[NTABS];
 };
 
+/* The VM's record and pool (NULL while its pool is away or it is gone). */
+static const struct xv *vm_of(struct app *app, struct vm_screen *s, struct pool **p)
+{
+	const char *ref;
+
+	return app_lookup(app, s->qref, p, &ref);
+}
+
 static const char *the_vm(struct app *app, void *st)
 {
 	struct vm_screen *s = st;
+	struct pool *p;
 
-	return cache_get(app_cache(app), s->ref) ? s->ref : NULL;
+	return vm_of(app, s, &p) ? s->qref : NULL;
 }
 
 static void *vm_enter(struct app *app, const void *arg)
@@ -51,7 +61,7 @@ static void *vm_enter(struct app *app, const void *arg)
 	struct vm_screen *s = xcalloc(1, sizeof(*s));
 
 	s->target.ref = the_vm;
-	s->ref = xstrdup(arg);
+	s->qref = xstrdup(arg);
 	s->tables[TAB_DISKS] = table_new(disk_cols, (int)(sizeof(disk_cols) / sizeof(disk_cols[0])));
 	s->tables[TAB_NETWORK] = table_new(net_cols, (int)(sizeof(net_cols) / sizeof(net_cols[0])));
 	s->tables[TAB_SNAPSHOTS] = table_new(snap_cols, (int)(sizeof(snap_cols) / sizeof(snap_cols[0])));
@@ -68,7 +78,7 @@ static void vm_leave(struct app *app, void *st)
 
 	for (int i = 0; i < NTABS; i++)
 		table_free(s->tables[i]);
-	free(s->ref);
+	free(s->qref);
 	free(s);
 }
 
@@ -96,9 +106,8 @@ static void ip_list(const struct cache *c, const struct xv *vm, char *buf, size_
 	}
 }
 
-static void draw_general(struct app *app, struct vm_screen *s, const struct xv *vm, WINDOW *w, int y, int h, int cols)
+static void draw_general(const struct cache *c, const struct xv *vm, WINDOW *w, int y, int h, int cols)
 {
-	const struct cache *c = app_cache(app);
 	const struct xv *g = cache_get(c, rec_str(vm, "guest_metrics"));
 	const struct xv *m = cache_get(c, rec_str(vm, "metrics"));
 	enum role pr;
@@ -171,9 +180,8 @@ static void draw_general(struct app *app, struct vm_screen *s, const struct xv *
 
 /* ---- Disks, Network, Snapshots: rebuilt from the cache at each draw ------------ */
 
-static void fill_disks(struct app *app, struct table *t, const struct xv *vm)
+static void fill_disks(const struct cache *c, struct table *t, const struct xv *vm)
 {
-	const struct cache *c = app_cache(app);
 	const struct xv *vbds = rec_field(vm, "VBDs");
 
 	table_clear(t);
@@ -205,9 +213,8 @@ static void fill_disks(struct app *app, struct table *t, const struct xv *vm)
 	}
 }
 
-static void fill_network(struct app *app, struct table *t, const struct xv *vm)
+static void fill_network(const struct cache *c, struct table *t, const struct xv *vm)
 {
-	const struct cache *c = app_cache(app);
 	const struct xv *vifs = rec_field(vm, "VIFs");
 	const struct xv *g = strcmp(rec_str(vm, "power_state"), "Running") == 0
 				     ? cache_get(c, rec_str(vm, "guest_metrics"))
@@ -238,19 +245,21 @@ static void fill_network(struct app *app, struct table *t, const struct xv *vm)
 	}
 }
 
-static void fill_snapshots(struct app *app, struct table *t, const struct xv *vm)
+static void fill_snapshots(struct pool *p, struct table *t, const struct xv *vm)
 {
-	const struct cache *c = app_cache(app);
+	const struct cache *c = p->cache;
 	const struct xv *snaps = rec_field(vm, "snapshots");
 
 	table_clear(t);
 	for (size_t i = 0; i < xv_len(snaps); i++) {
 		const char *ref = xv_str(xv_at(snaps, i));
 		const struct xv *snap = cache_get(c, ref);
-		char when[32];
+		char when[32], key[QREF_MAX];
 		if (!snap)
 			continue;
 		datetime_text(rec_str(snap, "snapshot_time"), when, sizeof(when));
+		/* qualified: the revert key hands it to the VM actions */
+		pool_qref(p, ref, key, sizeof(key));
 		{
 			/* the raw datetime sorts in time order */
 			struct table_cell cells[] = {
@@ -258,34 +267,63 @@ static void fill_snapshots(struct app *app, struct table *t, const struct xv *vm
 				{when, 0, -1},
 				{rec_str(snap, "name_description"), 0, -1},
 			};
-			table_put(t, ref, cells, ROLE_NORMAL, NULL);
+			table_put(t, key, cells, ROLE_NORMAL, NULL);
 		}
 	}
+}
+
+/* What the console tab will do, and that it is not built yet: no stub
+ * that pretends. */
+static void draw_console(const struct xv *vm, WINDOW *w, int y, int h, int cols)
+{
+	const char *power = rec_str(vm, "power_state");
+	int line = y;
+
+	line += ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_WARN),
+			"The console viewer is not part of this build yet.");
+	line++;
+	line += ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_NORMAL),
+			"Here it will show the VM's console as terminal text: xentui will open the pool's console "
+			"tunnel (HTTP CONNECT to the host's /console URL with this session), read the guest's VNC "
+			"screen and turn it back into text, and send your keys to the guest. The same viewer will "
+			"take :console NAME and xentui --vnc HOST:PORT.");
+	line++;
+	if (strcmp(power, "Running") != 0 && strcmp(power, "Paused") != 0)
+		ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_DIM),
+			"This VM is not running, so it has no console now (s starts it).");
+	else
+		ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_DIM),
+			"Meanwhile, Xen Orchestra's Console tab shows it.");
 }
 
 static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct vm_screen *s = st;
-	const struct xv *vm = cache_get(app_cache(app), s->ref);
+	struct pool *p;
+	const struct xv *vm = vm_of(app, s, &p);
 
 	ui_tabs(w, 0, 0, cols, tab_names, NTABS, (int)s->tab);
 	if (!vm) {
-		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN),
-		       cache_loaded(app_cache(app)) ? "This VM no longer exists (Esc goes back)." : "Loading...");
+		const char *why = !p || !p->cache ? "Its pool is not connected (Esc goes back)."
+			: cache_loaded(p->cache) ? "This VM no longer exists (Esc goes back)." : "Loading...";
+		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN), why);
 		return;
 	}
 	switch (s->tab) {
 	case TAB_GENERAL:
-		draw_general(app, s, vm, w, 2, h - 2, cols);
+		draw_general(p->cache, vm, w, 2, h - 2, cols);
+		return;
+	case TAB_CONSOLE:
+		draw_console(vm, w, 2, h - 2, cols);
 		return;
 	case TAB_DISKS:
-		fill_disks(app, s->tables[TAB_DISKS], vm);
+		fill_disks(p->cache, s->tables[TAB_DISKS], vm);
 		break;
 	case TAB_NETWORK:
-		fill_network(app, s->tables[TAB_NETWORK], vm);
+		fill_network(p->cache, s->tables[TAB_NETWORK], vm);
 		break;
 	case TAB_SNAPSHOTS:
-		fill_snapshots(app, s->tables[TAB_SNAPSHOTS], vm);
+		fill_snapshots(p, s->tables[TAB_SNAPSHOTS], vm);
 		break;
 	default:
 		return;
@@ -296,19 +334,32 @@ static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 static struct table *vm_list(struct app *app, void *st)
 {
 	struct vm_screen *s = st;
+	struct pool *p;
 
-	if (s->tab == TAB_GENERAL || !cache_get(app_cache(app), s->ref))
+	if (s->tab == TAB_GENERAL || s->tab == TAB_CONSOLE || !vm_of(app, s, &p))
 		return NULL;
 	return s->tables[s->tab];
+}
+
+static struct pool *vm_pool(struct app *app, void *st)
+{
+	struct vm_screen *s = st;
+	const char *ref;
+
+	return pools_resolve(app_pools(app), s->qref, &ref);
 }
 
 static void vm_describe(struct app *app, void *st, char *buf, size_t n)
 {
 	struct vm_screen *s = st;
-	const struct xv *vm = cache_get(app_cache(app), s->ref);
+	struct pool *p;
+	const struct xv *vm = vm_of(app, s, &p);
 	enum role r;
 
-	if (vm)
+	if (vm && app_many_pools(app))
+		snprintf(buf, n, "VM %s %s %s %s pool %s", rec_str(vm, "name_label"), glyph(GLYPH_SEP),
+			 vm_power_text(vm, &r), glyph(GLYPH_SEP), p->cfg.name);
+	else if (vm)
 		snprintf(buf, n, "VM %s %s %s", rec_str(vm, "name_label"), glyph(GLYPH_SEP), vm_power_text(vm, &r));
 	else
 		snprintf(buf, n, "VM (gone)");
@@ -367,7 +418,7 @@ static int vm_key(struct app *app, void *st, int key)
 }
 
 static const struct screen_key keys[] = {
-	{XK_TAB, "Next tab", "The next tab (also Right, or 1-4 for a tab)", next_tab, NULL, false},
+	{XK_TAB, "Next tab", "The next tab (also Right, or 1-5 for a tab)", next_tab, NULL, false},
 	{XK_RIGHT, "Next tab", "The next tab", next_tab, NULL, false},
 	{XK_BTAB, "Prev tab", "The previous tab (also Left)", prev_tab, NULL, false},
 	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
@@ -387,4 +438,5 @@ const struct screen screen_vm = {
 	.key = vm_key,
 	.list = vm_list,
 	.describe = vm_describe,
+	.pool = vm_pool,
 };

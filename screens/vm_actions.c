@@ -16,25 +16,35 @@
 
 /* ---- which VM, in which state ---------------------------------------------------- */
 
-static const char *target(struct app *app, void *st)
+/* The VM an action is about: its pool, its own ref, the qualified ref
+ * dialogs carry (the pool may be gone when they close), and its record. */
+struct vm_sel {
+	struct pool *p;
+	const char *ref;
+	const char *qref;
+	const struct xv *vm;
+};
+
+static bool lookup(struct app *app, const char *qref, struct vm_sel *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->qref = qref;
+	s->vm = qref ? app_lookup(app, qref, &s->p, &s->ref) : NULL;
+	return s->vm != NULL;
+}
+
+static bool target_vm(struct app *app, void *st, struct vm_sel *s)
 {
 	const struct vm_target *t = st;
 
-	return t->ref ? t->ref(app, st) : NULL;
-}
-
-static const struct xv *target_vm(struct app *app, void *st, const char **ref)
-{
-	*ref = target(app, st);
-	return *ref ? cache_get(app_cache(app), *ref) : NULL;
+	return lookup(app, t->ref ? t->ref(app, st) : NULL, s);
 }
 
 static bool in_state(struct app *app, void *st, const char *power)
 {
-	const char *ref;
-	const struct xv *vm = target_vm(app, st, &ref);
+	struct vm_sel s;
 
-	return vm && strcmp(rec_str(vm, "power_state"), power) == 0;
+	return target_vm(app, st, &s) && strcmp(rec_str(s.vm, "power_state"), power) == 0;
 }
 
 static bool is_halted(struct app *app, void *st)
@@ -59,27 +69,25 @@ static bool is_running_or_paused(struct app *app, void *st)
 
 static bool has_vm(struct app *app, void *st)
 {
-	const char *ref;
+	struct vm_sel s;
 
-	return target_vm(app, st, &ref) != NULL;
+	return target_vm(app, st, &s);
 }
 
 static bool has_snapshots(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = target_vm(app, st, &ref);
+	struct vm_sel s;
 
-	return vm && xv_len(rec_field(vm, "snapshots")) > 0;
+	return target_vm(app, st, &s) && xv_len(rec_field(s.vm, "snapshots")) > 0;
 }
 
-/* The VM, or NULL after saying why nothing happens. */
-static const struct xv *vm_or_say(struct app *app, void *st, const char **ref)
+/* The VM, or false after saying why nothing happens. */
+static bool vm_or_say(struct app *app, void *st, struct vm_sel *s)
 {
-	const struct xv *vm = target_vm(app, st, ref);
-
-	if (!vm)
-		app_message(app, MSG_INFO, "No VM selected");
-	return vm;
+	if (target_vm(app, st, s))
+		return true;
+	app_message(app, MSG_INFO, "No VM selected");
+	return false;
 }
 
 /* True if vm is in one of the states; else says what it is instead. */
@@ -102,11 +110,11 @@ static struct xv *params1(const char *ref)
 	return p;
 }
 
-static void simple_op(struct app *app, const char *ref, const struct xv *vm, const char *verb, const char *method)
+static void simple_op(struct app *app, const struct vm_sel *s, const char *verb, const char *method)
 {
-	char *label = xasprintf("%s VM '%s'", verb, rec_str(vm, "name_label"));
+	char *label = xasprintf("%s VM '%s'", verb, rec_str(s->vm, "name_label"));
 
-	app_op(app, label, method, params1(ref));
+	app_op(app, s->p, label, method, params1(s->ref));
 	free(label);
 }
 
@@ -114,28 +122,27 @@ static void simple_op(struct app *app, const char *ref, const struct xv *vm, con
 
 static int act_start(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
-	if (!vm)
+	if (!vm_or_say(app, st, &s))
 		return EV_HANDLED;
-	if (strcmp(rec_str(vm, "power_state"), "Suspended") == 0) {
-		app_message(app, MSG_INFO, "'%s' is suspended: u resumes it", rec_str(vm, "name_label"));
-		return EV_HANDLED;
-	}
-	if (strcmp(rec_str(vm, "power_state"), "Paused") == 0) {
-		app_message(app, MSG_INFO, "'%s' is paused: p unpauses it", rec_str(vm, "name_label"));
+	if (strcmp(rec_str(s.vm, "power_state"), "Suspended") == 0) {
+		app_message(app, MSG_INFO, "'%s' is suspended: u resumes it", rec_str(s.vm, "name_label"));
 		return EV_HANDLED;
 	}
-	if (!require_state(app, vm, "start", "Halted", NULL))
+	if (strcmp(rec_str(s.vm, "power_state"), "Paused") == 0) {
+		app_message(app, MSG_INFO, "'%s' is paused: p unpauses it", rec_str(s.vm, "name_label"));
 		return EV_HANDLED;
-	p = params1(ref);
+	}
+	if (!require_state(app, s.vm, "start", "Halted", NULL))
+		return EV_HANDLED;
+	p = params1(s.ref);
 	xv_array_push(p, xv_bool(false)); /* start_paused */
 	xv_array_push(p, xv_bool(false)); /* force */
-	label = xasprintf("Start VM '%s'", rec_str(vm, "name_label"));
-	app_op(app, label, "VM.start", p);
+	label = xasprintf("Start VM '%s'", rec_str(s.vm, "name_label"));
+	app_op(app, s.p, label, "VM.start", p);
 	free(label);
 	return EV_HANDLED;
 }
@@ -177,17 +184,17 @@ static int compare_hosts(const void *a, const void *b)
 	return strcmp(((const struct host_item *)a)->name, ((const struct host_item *)b)->name);
 }
 
-/* A choice of the live, enabled hosts (but except), with their free memory. */
-static struct dialog *host_chooser(struct app *app, const char *title, const char *text, const char *except)
+/* A choice of the pool's live, enabled hosts (but except), with their free memory. */
+static struct dialog *host_chooser(const struct cache *c, const char *title, const char *text, const char *except)
 {
 	struct dialog *d = dialog_choose(title, text);
 	struct host_list hl;
 
 	memset(&hl, 0, sizeof(hl));
-	hl.c = app_cache(app);
+	hl.c = c;
 	hl.except = except;
-	host_cpu_index(hl.c, &hl.cpus);
-	cache_each(app_cache(app), "host", collect_host, &hl);
+	host_cpu_index(c, &hl.cpus);
+	cache_each(c, "host", collect_host, &hl);
 	host_cpu_index_free(&hl.cpus);
 	if (hl.n > 1)
 		qsort(hl.items, hl.n, sizeof(*hl.items), compare_hosts);
@@ -201,35 +208,34 @@ static struct dialog *host_chooser(struct app *app, const char *title, const cha
 	return d;
 }
 
-static void on_start_on_host(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_start_on_host(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !vm)
+	if (!r->ok || !lookup(app, qref, &s))
 		return;
-	p = params1(ref);
+	p = params1(s.ref);
 	xv_array_push(p, xv_string(r->choice_key));
 	xv_array_push(p, xv_bool(false));
 	xv_array_push(p, xv_bool(false));
-	label = xasprintf("Start VM '%s' on %s", rec_str(vm, "name_label"), name_of(app_cache(app), r->choice_key));
-	app_op(app, label, "VM.start_on", p);
+	label = xasprintf("Start VM '%s' on %s", rec_str(s.vm, "name_label"), name_of(s.p->cache, r->choice_key));
+	app_op(app, s.p, label, "VM.start_on", p);
 	free(label);
 }
 
 static int act_start_on(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct dialog *d;
 	char *text;
 
-	if (!vm || !require_state(app, vm, "start", "Halted", NULL))
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "start", "Halted", NULL))
 		return EV_HANDLED;
-	text = xasprintf("Start '%s' on which host?", rec_str(vm, "name_label"));
-	d = host_chooser(app, "Start on host", text, NULL);
-	dialog_on_done(d, on_start_on_host, ref, NULL);
+	text = xasprintf("Start '%s' on which host?", rec_str(s.vm, "name_label"));
+	d = host_chooser(s.p->cache, "Start on host", text, NULL);
+	dialog_on_done(d, on_start_on_host, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(text);
 	return EV_HANDLED;
@@ -237,21 +243,19 @@ static int act_start_on(struct app *app, void *st)
 
 static int act_shutdown(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 
-	if (vm && require_state(app, vm, "shut down", "Running", NULL))
-		simple_op(app, ref, vm, "Shut down", "VM.clean_shutdown");
+	if (vm_or_say(app, st, &s) && require_state(app, s.vm, "shut down", "Running", NULL))
+		simple_op(app, &s, "Shut down", "VM.clean_shutdown");
 	return EV_HANDLED;
 }
 
 static int act_reboot(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 
-	if (vm && require_state(app, vm, "reboot", "Running", NULL))
-		simple_op(app, ref, vm, "Reboot", "VM.clean_reboot");
+	if (vm_or_say(app, st, &s) && require_state(app, s.vm, "reboot", "Running", NULL))
+		simple_op(app, &s, "Reboot", "VM.clean_reboot");
 	return EV_HANDLED;
 }
 
@@ -262,29 +266,28 @@ struct forced {
 static const struct forced force_shutdown = {"Force shut down", "VM.hard_shutdown"};
 static const struct forced force_reboot = {"Force reboot", "VM.hard_reboot"};
 
-static void on_forced_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_forced_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
 	const struct forced *f = ud;
-	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct vm_sel s;
 
-	if (r->ok && vm)
-		simple_op(app, ref, vm, f->verb, f->method);
+	if (r->ok && lookup(app, qref, &s))
+		simple_op(app, &s, f->verb, f->method);
 }
 
 static void ask_forced(struct app *app, void *st, const struct forced *f, const char *what)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct dialog *d;
 	char *title, *text;
 
-	if (!vm || !require_state(app, vm, what, "Running", "Paused"))
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, what, "Running", "Paused"))
 		return;
 	title = xasprintf("%s", f->verb);
 	text = xasprintf("%s '%s'? Like pulling the power cord: the guest gets no chance to close its files.", f->verb,
-			 rec_str(vm, "name_label"));
+			 rec_str(s.vm, "name_label"));
 	d = dialog_confirm(title, text, f->verb, "Cancel", true);
-	dialog_on_done(d, on_forced_answer, ref, (void *)f);
+	dialog_on_done(d, on_forced_answer, s.qref, (void *)f);
 	app_open_dialog(app, d);
 	free(title);
 	free(text);
@@ -304,120 +307,116 @@ static int act_force_reboot(struct app *app, void *st)
 
 static int act_suspend(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 
-	if (vm && require_state(app, vm, "suspend", "Running", NULL))
-		simple_op(app, ref, vm, "Suspend", "VM.suspend");
+	if (vm_or_say(app, st, &s) && require_state(app, s.vm, "suspend", "Running", NULL))
+		simple_op(app, &s, "Suspend", "VM.suspend");
 	return EV_HANDLED;
 }
 
 static int act_resume(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
-	if (!vm || !require_state(app, vm, "resume", "Suspended", NULL))
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "resume", "Suspended", NULL))
 		return EV_HANDLED;
-	p = params1(ref);
+	p = params1(s.ref);
 	xv_array_push(p, xv_bool(false));
 	xv_array_push(p, xv_bool(false));
-	label = xasprintf("Resume VM '%s'", rec_str(vm, "name_label"));
-	app_op(app, label, "VM.resume", p);
+	label = xasprintf("Resume VM '%s'", rec_str(s.vm, "name_label"));
+	app_op(app, s.p, label, "VM.resume", p);
 	free(label);
 	return EV_HANDLED;
 }
 
 static int act_pause(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 
-	if (!vm)
+	if (!vm_or_say(app, st, &s))
 		return EV_HANDLED;
-	if (strcmp(rec_str(vm, "power_state"), "Paused") == 0)
-		simple_op(app, ref, vm, "Unpause", "VM.unpause");
-	else if (require_state(app, vm, "pause", "Running", "Paused"))
-		simple_op(app, ref, vm, "Pause", "VM.pause");
+	if (strcmp(rec_str(s.vm, "power_state"), "Paused") == 0)
+		simple_op(app, &s, "Unpause", "VM.unpause");
+	else if (require_state(app, s.vm, "pause", "Running", "Paused"))
+		simple_op(app, &s, "Pause", "VM.pause");
 	return EV_HANDLED;
 }
 
 /* ---- copies --------------------------------------------------------------------------- */
 
-static void on_snapshot_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_snapshot_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !vm)
+	if (!r->ok || !lookup(app, qref, &s))
 		return;
-	p = params1(ref);
+	p = params1(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
-	label = xasprintf("Snapshot VM '%s' as '%s'", rec_str(vm, "name_label"), form_get_text(r->form, 0));
-	app_op(app, label, "VM.snapshot", p);
+	label = xasprintf("Snapshot VM '%s' as '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
+	app_op(app, s.p, label, "VM.snapshot", p);
 	free(label);
 }
 
 static int act_snapshot(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct form *f;
 	struct dialog *d;
 	char name[200], when[32];
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (!vm)
+	if (!vm_or_say(app, st, &s))
 		return EV_HANDLED;
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 	/* XO's default: the VM's name and the time */
-	snprintf(name, sizeof(name), "%s_%s", rec_str(vm, "name_label"), when);
+	snprintf(name, sizeof(name), "%s_%s", rec_str(s.vm, "name_label"), when);
 	f = form_new();
 	form_text(f, "Name", name, true);
 	d = dialog_form("Snapshot", "A snapshot keeps the VM's disks as they are now.", f);
-	dialog_on_done(d, on_snapshot_form, ref, NULL);
+	dialog_on_done(d, on_snapshot_form, s.qref, NULL);
 	app_open_dialog(app, d);
 	return EV_HANDLED;
 }
 
-static void on_revert_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_revert_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const struct xv *snap = cache_get(app_cache(app), ref);
+	struct vm_sel snap;
 	char *label;
 
-	if (!r->ok || !snap)
+	if (!r->ok || !lookup(app, qref, &snap))
 		return;
-	label = xasprintf("Revert VM '%s' to '%s'", name_of(app_cache(app), rec_str(snap, "snapshot_of")),
-			  rec_str(snap, "name_label"));
-	app_op(app, label, "VM.revert", params1(ref));
+	label = xasprintf("Revert VM '%s' to '%s'", name_of(snap.p->cache, rec_str(snap.vm, "snapshot_of")),
+			  rec_str(snap.vm, "name_label"));
+	app_op(app, snap.p, label, "VM.revert", params1(snap.ref));
 	free(label);
 }
 
 void vm_revert_to(struct app *app, const char *snapshot)
 {
-	const struct xv *snap = cache_get(app_cache(app), snapshot);
+	struct vm_sel snap;
 	struct dialog *d;
 	char *text, when[32];
 
-	if (!snap || !rec_bool(snap, "is_a_snapshot")) {
+	if (!lookup(app, snapshot, &snap) || !rec_bool(snap.vm, "is_a_snapshot")) {
 		app_message(app, MSG_INFO, "No snapshot selected");
 		return;
 	}
-	datetime_text(rec_str(snap, "snapshot_time"), when, sizeof(when));
+	datetime_text(rec_str(snap.vm, "snapshot_time"), when, sizeof(when));
 	text = xasprintf("Revert '%s' to its snapshot '%s' of %s? What the VM has written since is lost.",
-			 name_of(app_cache(app), rec_str(snap, "snapshot_of")), rec_str(snap, "name_label"), when);
+			 name_of(snap.p->cache, rec_str(snap.vm, "snapshot_of")), rec_str(snap.vm, "name_label"), when);
 	d = dialog_confirm("Revert to snapshot", text, "Revert", "Cancel", true);
 	dialog_on_done(d, on_revert_answer, snapshot, NULL);
 	app_open_dialog(app, d);
 	free(text);
 }
 
-static void on_revert_choice(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_revert_choice(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
 	if (r->ok)
 		vm_revert_to(app, r->choice_key);
@@ -425,139 +424,352 @@ static void on_revert_choice(struct app *app, const struct dialog_result *r, con
 
 static int act_revert(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	const struct xv *snaps;
 	struct dialog *d;
 	char *text;
 
-	if (!vm)
+	if (!vm_or_say(app, st, &s))
 		return EV_HANDLED;
-	snaps = rec_field(vm, "snapshots");
+	snaps = rec_field(s.vm, "snapshots");
 	if (!xv_len(snaps)) {
-		app_message(app, MSG_INFO, "'%s' has no snapshots (n takes one)", rec_str(vm, "name_label"));
+		app_message(app, MSG_INFO, "'%s' has no snapshots (n takes one)", rec_str(s.vm, "name_label"));
 		return EV_HANDLED;
 	}
-	text = xasprintf("Revert '%s' to which snapshot?", rec_str(vm, "name_label"));
+	text = xasprintf("Revert '%s' to which snapshot?", rec_str(s.vm, "name_label"));
 	d = dialog_choose("Revert to snapshot", text);
 	for (size_t i = xv_len(snaps); i-- > 0;) {
 		const char *sref = xv_str(xv_at(snaps, i));
-		const struct xv *snap = cache_get(app_cache(app), sref);
-		char when[32];
+		const struct xv *snap = cache_get(s.p->cache, sref);
+		char when[32], key[QREF_MAX];
 		if (!snap)
 			continue;
 		datetime_text(rec_str(snap, "snapshot_time"), when, sizeof(when));
-		dialog_add_choice(d, sref, rec_str(snap, "name_label"), when);
+		dialog_add_choice(d, pool_qref(s.p, sref, key, sizeof(key)), rec_str(snap, "name_label"), when);
 	}
-	dialog_on_done(d, on_revert_choice, ref, NULL);
+	dialog_on_done(d, on_revert_choice, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(text);
 	return EV_HANDLED;
 }
 
-static void on_clone_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_clone_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !vm)
+	if (!r->ok || !lookup(app, qref, &s))
 		return;
-	p = params1(ref);
+	p = params1(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
-	label = xasprintf("Clone VM '%s' as '%s'", rec_str(vm, "name_label"), form_get_text(r->form, 0));
-	app_op(app, label, "VM.clone", p);
+	label = xasprintf("Clone VM '%s' as '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
+	app_op(app, s.p, label, "VM.clone", p);
 	free(label);
 }
 
 static int act_clone(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct form *f;
 	struct dialog *d;
 	char *name;
 
-	if (!vm || !require_state(app, vm, "clone", "Halted", NULL))
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "clone", "Halted", NULL))
 		return EV_HANDLED;
-	name = xasprintf("%s (clone)", rec_str(vm, "name_label"));
+	name = xasprintf("%s (clone)", rec_str(s.vm, "name_label"));
 	f = form_new();
 	form_text(f, "Name", name, true);
 	d = dialog_form("Clone", "A fast clone shares the disks' data with the original (copy-on-write).", f);
-	dialog_on_done(d, on_clone_form, ref, NULL);
+	dialog_on_done(d, on_clone_form, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(name);
 	return EV_HANDLED;
 }
 
-/* ---- place and name ------------------------------------------------------------------------ */
+/* Copy: a full copy of the disks onto an SR the user chooses, then a name. */
+struct sr_item {
+	const char *ref, *name;
+	long long free;
+	bool shared;
+};
 
-static void on_migrate_choice(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+struct sr_list {
+	const struct cache *c;
+	struct sr_item *items;
+	size_t n, cap;
+};
+
+static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 {
-	const struct xv *vm = cache_get(app_cache(app), ref);
-	struct xv *p, *opts;
+	struct sr_list *l = ud;
+	const struct xv *ops = rec_field(sr, "allowed_operations");
+	bool can_create = false;
+
+	/* ISO libraries and removable media hold no VM disks */
+	if (strcmp(rec_str(sr, "content_type"), "iso") == 0 || strcmp(rec_str(sr, "type"), "udev") == 0)
+		return true;
+	for (size_t i = 0; i < xv_len(ops); i++)
+		if (xv_str(xv_at(ops, i)) && strcmp(xv_str(xv_at(ops, i)), "vdi_create") == 0)
+			can_create = true;
+	if (!can_create)
+		return true;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+	}
+	l->items[l->n++] = (struct sr_item){ref, rec_str(sr, "name_label"),
+					    rec_int(sr, "physical_size") - rec_int(sr, "physical_utilisation"),
+					    rec_bool(sr, "shared")};
+	return true;
+}
+
+static int compare_srs(const void *a, const void *b)
+{
+	return strcmp(((const struct sr_item *)a)->name, ((const struct sr_item *)b)->name);
+}
+
+/* A choice of the SRs a disk can be made on, with their free space. */
+static struct dialog *sr_chooser(const struct cache *c, const char *title, const char *text, long long need)
+{
+	struct dialog *d = dialog_choose(title, text);
+	struct sr_list l;
+
+	memset(&l, 0, sizeof(l));
+	l.c = c;
+	cache_each(c, "SR", collect_sr, &l);
+	if (l.n > 1)
+		qsort(l.items, l.n, sizeof(*l.items), compare_srs);
+	for (size_t i = 0; i < l.n; i++) {
+		char space[24], detail[64];
+		size_format(space, sizeof(space), l.items[i].free);
+		snprintf(detail, sizeof(detail), "%s free%s%s", space, l.items[i].shared ? ", shared" : "",
+			 l.items[i].free < need ? ", too small" : "");
+		dialog_add_choice(d, l.items[i].ref, l.items[i].name, detail);
+	}
+	free(l.items);
+	return d;
+}
+
+static void on_copy_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	const char *sr = ud;
+	struct vm_sel s;
+	struct xv *p;
 	char *label;
 
-	if (!r->ok || !vm)
+	if (!r->ok || !lookup(app, qref, &s))
 		return;
-	p = params1(ref);
-	xv_array_push(p, xv_string(r->choice_key));
-	opts = xv_struct();
-	xv_struct_add(opts, "live", xv_string("true"));
-	xv_array_push(p, opts);
-	label = xasprintf("Migrate VM '%s' to %s", rec_str(vm, "name_label"), name_of(app_cache(app), r->choice_key));
-	app_op(app, label, "VM.pool_migrate", p);
+	p = params1(s.ref);
+	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
+	xv_array_push(p, xv_string(sr));
+	label = xasprintf("Copy VM '%s' to '%s' on %s", rec_str(s.vm, "name_label"), form_get_text(r->form, 0),
+			  name_of(s.p->cache, sr));
+	app_op(app, s.p, label, "VM.copy", p);
 	free(label);
 }
 
-static int act_migrate(struct app *app, void *st)
+static void on_copy_sr(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
+	struct form *f;
 	struct dialog *d;
-	char *text;
+	char *name, *text;
 
-	if (!vm || !require_state(app, vm, "migrate", "Running", NULL))
+	if (!r->ok || !lookup(app, qref, &s))
+		return;
+	name = xasprintf("%s (copy)", rec_str(s.vm, "name_label"));
+	text = xasprintf("A full copy of '%s' and its disks on %s.", rec_str(s.vm, "name_label"),
+			 name_of(s.p->cache, r->choice_key));
+	f = form_new();
+	form_text(f, "Name", name, true);
+	d = dialog_form("Copy", text, f);
+	dialog_on_done(d, on_copy_form, qref, xstrdup(r->choice_key));
+	dialog_own_ud(d, free);
+	app_open_dialog(app, d);
+	free(name);
+	free(text);
+}
+
+static long long disks_size(const struct cache *c, const struct xv *vm);
+
+static int act_copy(struct app *app, void *st)
+{
+	struct vm_sel s;
+	struct dialog *d;
+	char *text, size[24];
+	long long need;
+
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "copy", "Halted", NULL))
 		return EV_HANDLED;
-	text = xasprintf("Move '%s' (now on %s) live to which host?", rec_str(vm, "name_label"),
-			 name_of(app_cache(app), rec_str(vm, "resident_on")));
-	d = host_chooser(app, "Migrate", text, rec_str(vm, "resident_on"));
-	dialog_on_done(d, on_migrate_choice, ref, NULL);
+	need = disks_size(s.p->cache, s.vm);
+	size_format(size, sizeof(size), need);
+	text = xasprintf("Copy '%s' (disks %s) onto which storage?", rec_str(s.vm, "name_label"), size);
+	d = sr_chooser(s.p->cache, "Copy to an SR", text, need);
+	dialog_on_done(d, on_copy_sr, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(text);
 	return EV_HANDLED;
 }
 
-static void on_rename_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+/* ---- place and name ------------------------------------------------------------------------ */
+
+static void on_migrate_choice(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct vm_sel s;
+	struct xv *p, *opts;
+	char *label;
+
+	if (!r->ok || !lookup(app, qref, &s))
+		return;
+	p = params1(s.ref);
+	xv_array_push(p, xv_string(r->choice_key));
+	opts = xv_struct();
+	xv_struct_add(opts, "live", xv_string("true"));
+	xv_array_push(p, opts);
+	label = xasprintf("Migrate VM '%s' to %s", rec_str(s.vm, "name_label"), name_of(s.p->cache, r->choice_key));
+	app_op(app, s.p, label, "VM.pool_migrate", p);
+	free(label);
+}
+
+static int act_migrate(struct app *app, void *st)
+{
+	struct vm_sel s;
+	struct dialog *d;
+	char *text;
+
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "migrate", "Running", NULL))
+		return EV_HANDLED;
+	text = xasprintf("Move '%s' (now on %s) live to which host?", rec_str(s.vm, "name_label"),
+			 name_of(s.p->cache, rec_str(s.vm, "resident_on")));
+	d = host_chooser(s.p->cache, "Migrate", text, rec_str(s.vm, "resident_on"));
+	dialog_on_done(d, on_migrate_choice, s.qref, NULL);
+	app_open_dialog(app, d);
+	free(text);
+	return EV_HANDLED;
+}
+
+static void on_rename_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !vm)
+	if (!r->ok || !lookup(app, qref, &s))
 		return;
-	p = params1(ref);
+	p = params1(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
-	label = xasprintf("Rename VM '%s' to '%s'", rec_str(vm, "name_label"), form_get_text(r->form, 0));
+	label = xasprintf("Rename VM '%s' to '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
 	/* a field setter has no Async form: a plain call */
-	app_call(app, label, "VM.set_name_label", p);
+	app_call(app, s.p, label, "VM.set_name_label", p);
 	free(label);
 }
 
 static int act_rename(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct form *f;
 	struct dialog *d;
 
-	if (!vm)
+	if (!vm_or_say(app, st, &s))
 		return EV_HANDLED;
 	f = form_new();
-	form_text(f, "New name", rec_str(vm, "name_label"), true);
+	form_text(f, "New name", rec_str(s.vm, "name_label"), true);
 	d = dialog_form("Rename", NULL, f);
-	dialog_on_done(d, on_rename_form, ref, NULL);
+	dialog_on_done(d, on_rename_form, s.qref, NULL);
 	app_open_dialog(app, d);
+	return EV_HANDLED;
+}
+
+/* ---- tags ----------------------------------------------------------------------------------------- */
+
+#define ADD_TAG "\001add" /* the chooser's key for "add a tag": no tag holds a control character */
+
+static void on_tag_add_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	struct vm_sel s;
+	struct xv *p;
+	char *label;
+
+	if (!r->ok || !lookup(app, qref, &s))
+		return;
+	p = params1(s.ref);
+	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
+	label = xasprintf("Tag VM '%s' with '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
+	app_call(app, s.p, label, "VM.add_tags", p);
+	free(label);
+}
+
+static const char *check_tag(const struct form *f, int field, const char *text, void *ud)
+{
+	for (const char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return "no control characters";
+	return NULL;
+}
+
+static void on_tag_remove_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	const char *tag = ud;
+	struct vm_sel s;
+	struct xv *p;
+	char *label;
+
+	if (!r->ok || !lookup(app, qref, &s))
+		return;
+	p = params1(s.ref);
+	xv_array_push(p, xv_string(tag));
+	label = xasprintf("Remove tag '%s' from VM '%s'", tag, rec_str(s.vm, "name_label"));
+	app_call(app, s.p, label, "VM.remove_tags", p);
+	free(label);
+}
+
+static void on_tag_choice(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	struct vm_sel s;
+	struct dialog *d;
+	char *text;
+
+	if (!r->ok || !lookup(app, qref, &s))
+		return;
+	if (strcmp(r->choice_key, ADD_TAG) == 0) {
+		struct form *f = form_new();
+		int field = form_text(f, "Tag", "", true);
+		form_set_check(f, field, check_tag, NULL);
+		text = xasprintf("A new tag for '%s' (XO and xe show it too).", rec_str(s.vm, "name_label"));
+		d = dialog_form("Add a tag", text, f);
+		dialog_on_done(d, on_tag_add_form, qref, NULL);
+		app_open_dialog(app, d);
+		free(text);
+		return;
+	}
+	text = xasprintf("Remove the tag '%s' from '%s'?", r->choice_key, rec_str(s.vm, "name_label"));
+	d = dialog_confirm("Remove a tag", text, "Remove", "Keep", false);
+	dialog_on_done(d, on_tag_remove_answer, qref, xstrdup(r->choice_key));
+	dialog_own_ud(d, free);
+	app_open_dialog(app, d);
+	free(text);
+}
+
+static int act_tags(struct app *app, void *st)
+{
+	struct vm_sel s;
+	const struct xv *tags;
+	struct dialog *d;
+	char *text;
+
+	if (!vm_or_say(app, st, &s))
+		return EV_HANDLED;
+	tags = rec_field(s.vm, "tags");
+	text = xasprintf("Tags of '%s': Enter on a tag removes it.", rec_str(s.vm, "name_label"));
+	d = dialog_choose("Tags", text);
+	dialog_add_choice(d, ADD_TAG, "+ Add a tag", "");
+	for (size_t i = 0; i < xv_len(tags); i++)
+		if (xv_str(xv_at(tags, i)))
+			dialog_add_choice(d, xv_str(xv_at(tags, i)), xv_str(xv_at(tags, i)), "remove");
+	dialog_on_done(d, on_tag_choice, s.qref, NULL);
+	app_open_dialog(app, d);
+	free(text);
 	return EV_HANDLED;
 }
 
@@ -569,21 +781,18 @@ static int act_rename(struct app *app, void *st)
 /* vCPUs: VCPUs_max must stay >= VCPUs_at_startup, so the two setters go
  * one after the other, in the order that keeps it true. */
 struct vcpus_change {
-	struct app *app;
 	char *ref, *label, *second;
 	long long n;
 };
 
-static void on_first_vcpus(struct xapi *x, const struct xapi_result *r, void *ud)
+static void on_first_vcpus(struct app *app, struct pool *pool, bool ok, void *ud)
 {
 	struct vcpus_change *v = ud;
 
-	if (r->failure == XAPI_OK && !app_quitting(v->app)) {
+	if (ok && !app_quitting(app)) {
 		struct xv *p = params1(v->ref);
 		xv_array_push(p, xv_int(v->n));
-		app_call(v->app, v->label, v->second, p);
-	} else if (r->failure != XAPI_OK) {
-		app_message(v->app, MSG_ERROR, "%s: %s", v->label, r->message);
+		app_call(app, pool, v->label, v->second, p);
 	}
 	free(v->ref);
 	free(v->label);
@@ -591,56 +800,56 @@ static void on_first_vcpus(struct xapi *x, const struct xapi_result *r, void *ud
 	free(v);
 }
 
-static void on_resources_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_resources_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct vm_sel s;
 	long long vcpus, mem;
 	struct xv *p;
 
-	if (!r->ok || !vm)
+	if (!r->ok || !lookup(app, qref, &s))
 		return;
 	vcpus = form_get_number(r->form, 0);
 	mem = form_get_number(r->form, 1);
-	if (vcpus != rec_int(vm, "VCPUs_at_startup") || vcpus != rec_int(vm, "VCPUs_max")) {
+	if (vcpus != rec_int(s.vm, "VCPUs_at_startup") || vcpus != rec_int(s.vm, "VCPUs_max")) {
 		struct vcpus_change *v = xcalloc(1, sizeof(*v));
-		bool grow = vcpus > rec_int(vm, "VCPUs_max");
-		v->app = app;
-		v->ref = xstrdup(ref);
+		bool grow = vcpus > rec_int(s.vm, "VCPUs_max");
+		v->ref = xstrdup(s.ref);
 		v->n = vcpus;
-		v->label = xasprintf("Set VM '%s' to %lld vCPUs", rec_str(vm, "name_label"), vcpus);
+		v->label = xasprintf("Set VM '%s' to %lld vCPUs", rec_str(s.vm, "name_label"), vcpus);
 		v->second = xstrdup(grow ? "VM.set_VCPUs_at_startup" : "VM.set_VCPUs_max");
-		p = params1(ref);
+		p = params1(s.ref);
 		xv_array_push(p, xv_int(vcpus));
-		xapi_call(app_xapi(app), grow ? "VM.set_VCPUs_max" : "VM.set_VCPUs_at_startup", p, on_first_vcpus, v);
+		app_call_then(app, s.p, v->label, grow ? "VM.set_VCPUs_max" : "VM.set_VCPUs_at_startup", p,
+			      on_first_vcpus, v);
 	}
-	if (mem != rec_int(vm, "memory_static_max")) {
+	if (mem != rec_int(s.vm, "memory_static_max")) {
 		char size[24], *label;
 		size_format(size, sizeof(size), mem);
-		label = xasprintf("Set VM '%s' memory to %s", rec_str(vm, "name_label"), size);
-		p = params1(ref);
+		label = xasprintf("Set VM '%s' memory to %s", rec_str(s.vm, "name_label"), size);
+		p = params1(s.ref);
 		/* static min kept (when it still fits), the rest all mem: a fixed size */
-		xv_array_push(p, xv_int(rec_int(vm, "memory_static_min") <= mem ? rec_int(vm, "memory_static_min") : mem));
+		xv_array_push(p, xv_int(rec_int(s.vm, "memory_static_min") <= mem ? rec_int(s.vm, "memory_static_min")
+										  : mem));
 		for (int i = 0; i < 3; i++) /* static max, dynamic min, dynamic max */
 			xv_array_push(p, xv_int(mem));
-		app_call(app, label, "VM.set_memory_limits", p);
+		app_call(app, s.p, label, "VM.set_memory_limits", p);
 		free(label);
 	}
 }
 
 static int act_resources(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct form *f;
 	struct dialog *d;
 
-	if (!vm || !require_state(app, vm, "change vCPUs and memory of", "Halted", NULL))
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "change vCPUs and memory of", "Halted", NULL))
 		return EV_HANDLED;
 	f = form_new();
-	form_number(f, "vCPUs", rec_int(vm, "VCPUs_at_startup"), 1, 64, "vCPUs");
-	form_size(f, "Memory", rec_int(vm, "memory_static_max"), 64 * MiB, 1024 * GiB, MiB);
+	form_number(f, "vCPUs", rec_int(s.vm, "VCPUs_at_startup"), 1, 64, "vCPUs");
+	form_size(f, "Memory", rec_int(s.vm, "memory_static_max"), 64 * MiB, 1024 * GiB, MiB);
 	d = dialog_form("vCPUs and memory", "Memory as 4 GiB, 512 MiB (a bare number is MiB).", f);
-	dialog_on_done(d, on_resources_form, ref, NULL);
+	dialog_on_done(d, on_resources_form, s.qref, NULL);
 	app_open_dialog(app, d);
 	return EV_HANDLED;
 }
@@ -649,6 +858,7 @@ static int act_resources(struct app *app, void *st)
 
 struct destroy {
 	struct app *app;
+	int pool_id;
 	char *vm_name;
 	char **vdis;
 	size_t nvdis;
@@ -666,9 +876,8 @@ static void destroy_free(void *p)
 }
 
 /* The disks only this VM uses (not CDs, not shared with another VM). */
-static struct destroy *disks_of(struct app *app, const struct xv *vm, long long *total)
+static struct destroy *disks_of(struct app *app, const struct cache *c, const struct xv *vm, long long *total)
 {
-	const struct cache *c = app_cache(app);
 	const struct xv *vbds = rec_field(vm, "VBDs");
 	struct destroy *d = xcalloc(1, sizeof(*d));
 
@@ -688,19 +897,34 @@ static struct destroy *disks_of(struct app *app, const struct xv *vm, long long 
 	return d;
 }
 
+static long long disks_size(const struct cache *c, const struct xv *vm)
+{
+	const struct xv *vbds = rec_field(vm, "VBDs");
+	long long total = 0;
+
+	for (size_t i = 0; i < xv_len(vbds); i++) {
+		const struct xv *vbd = cache_get(c, xv_str(xv_at(vbds, i)));
+		const struct xv *vdi = vbd && strcmp(rec_str(vbd, "type"), "Disk") == 0 ? cache_get(c, rec_str(vbd, "VDI"))
+											 : NULL;
+		total += rec_int(vdi, "virtual_size");
+	}
+	return total;
+}
+
 static void on_vm_destroyed(struct ops *ops, struct op *op, void *ud)
 {
 	struct destroy *d = ud;
 	struct app *app = d->app;
+	struct pool *p = pools_by_id(app_pools(app), d->pool_id);
 
 	if (op->state != OP_DONE) {
 		app_message(app, MSG_ERROR, "%s: %s", op->label, op->message ? op->message : "failed");
-	} else if (!app_quitting(app)) {
+	} else if (!app_quitting(app) && p && p->cache) {
 		/* xapi's VM.destroy keeps the disks: destroy them as XO does */
 		for (size_t i = 0; i < d->nvdis; i++) {
-			const char *name = name_of(app_cache(app), d->vdis[i]);
+			const char *name = name_of(p->cache, d->vdis[i]);
 			char *label = xasprintf("Destroy disk '%s' of '%s'", *name ? name : "?", d->vm_name);
-			app_op(app, label, "VDI.destroy", params1(d->vdis[i]));
+			app_op(app, p, label, "VDI.destroy", params1(d->vdis[i]));
 			free(label);
 		}
 		if (!d->nvdis)
@@ -709,44 +933,43 @@ static void on_vm_destroyed(struct ops *ops, struct op *op, void *ud)
 	app_release(app, d);
 }
 
-static void on_destroy_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+static void on_destroy_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	const struct xv *vm = cache_get(app_cache(app), ref);
+	struct vm_sel s;
 	struct destroy *d;
 	long long total;
 	char *label;
 
-	if (!r->ok || !vm)
+	if (!r->ok || !lookup(app, qref, &s))
 		return;
-	d = disks_of(app, vm, &total);
+	d = disks_of(app, s.p->cache, s.vm, &total);
+	d->pool_id = s.p->id;
 	app_keep(app, d, destroy_free);
-	label = xasprintf("Destroy VM '%s'", rec_str(vm, "name_label"));
-	app_message(app, MSG_INFO, "%s%s", label, glyph(GLYPH_ELLIPSIS));
-	ops_start(app_ops(app), label, "VM.destroy", params1(ref), on_vm_destroyed, d);
+	label = xasprintf("Destroy VM '%s'", rec_str(s.vm, "name_label"));
+	app_op_then(app, s.p, label, "VM.destroy", params1(s.ref), on_vm_destroyed, d);
 	free(label);
 }
 
 static int act_destroy(struct app *app, void *st)
 {
-	const char *ref;
-	const struct xv *vm = vm_or_say(app, st, &ref);
+	struct vm_sel s;
 	struct destroy *disks;
 	struct dialog *d;
 	long long total;
 	char size[24], *text;
 
-	if (!vm)
+	if (!vm_or_say(app, st, &s))
 		return EV_HANDLED;
-	if (strcmp(rec_str(vm, "power_state"), "Halted") != 0) {
-		app_message(app, MSG_ERROR, "Shut '%s' down first (x, or X to force)", rec_str(vm, "name_label"));
+	if (strcmp(rec_str(s.vm, "power_state"), "Halted") != 0) {
+		app_message(app, MSG_ERROR, "Shut '%s' down first (x, or X to force)", rec_str(s.vm, "name_label"));
 		return EV_HANDLED;
 	}
-	disks = disks_of(app, vm, &total);
+	disks = disks_of(app, s.p->cache, s.vm, &total);
 	size_format(size, sizeof(size), total);
 	text = xasprintf("Destroy VM '%s' and its %zu disk%s (%s)? This cannot be undone. Its snapshots are kept.",
-			 rec_str(vm, "name_label"), disks->nvdis, disks->nvdis == 1 ? "" : "s", size);
-	d = dialog_type_name("Destroy VM", text, rec_str(vm, "name_label"));
-	dialog_on_done(d, on_destroy_answer, ref, NULL);
+			 rec_str(s.vm, "name_label"), disks->nvdis, disks->nvdis == 1 ? "" : "s", size);
+	d = dialog_type_name("Destroy VM", text, rec_str(s.vm, "name_label"));
+	dialog_on_done(d, on_destroy_answer, s.qref, NULL);
 	app_open_dialog(app, d);
 	destroy_free(disks);
 	free(text);
@@ -766,8 +989,10 @@ const struct screen_key vm_action_keys[] = {
 	{'m', "Migrate", "Move the running VM live to another host", act_migrate, is_running, true},
 	{'n', "Snapshot", "Take a snapshot of the VM", act_snapshot, has_vm, true},
 	{'v', "Revert", "Revert the VM to one of its snapshots (asks first)", act_revert, has_snapshots, false},
-	{'c', "Clone", "Clone the halted VM under a new name", act_clone, is_halted, false},
+	{'c', "Clone", "Clone the halted VM under a new name (fast, copy-on-write)", act_clone, is_halted, false},
+	{'y', "Copy", "Copy the halted VM and its disks onto an SR you choose", act_copy, is_halted, false},
 	{'e', "Rename", "Rename the VM", act_rename, has_vm, false},
+	{'t', "Tags", "Add a tag to the VM, or remove one", act_tags, has_vm, false},
 	{'C', "CPU/RAM", "Change the halted VM's vCPUs and memory", act_resources, is_halted, false},
 	{'D', "Destroy", "Destroy the halted VM and its disks (type its name to confirm)", act_destroy, is_halted,
 	 true},

@@ -1,11 +1,16 @@
-/* VMs: every VM of the pool (not templates, snapshots or dom0), live; the
- * selection stays on its VM whatever changes. */
+/* VMs: every VM of every connected pool (not templates, snapshots or
+ * dom0), live, with a POOL column when there is more than one; filtered by
+ * text or by power state, host, tag and pool; the selection stays on its VM
+ * whatever changes. Rows are keyed by qualified refs ("ID/REF"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "app.h"
+#include "dialog.h"
 #include "draw.h"
+#include "form.h"
 #include "hmap.h"
 #include "keys.h"
 #include "model.h"
@@ -15,27 +20,31 @@
 #include "util.h"
 #include "vm_actions.h"
 
-enum { COL_NAME, COL_POWER, COL_HOST, COL_VCPUS, COL_RAM, COL_IP, COL_TOOLS };
+enum { COL_NAME, COL_POWER, COL_HOST, COL_POOL, COL_VCPUS, COL_RAM, COL_IP, COL_TOOLS, COL_TAGS };
 
 static const struct table_col columns[] = {
 	[COL_NAME] = {"NAME", 12, 3, false, false, 0},
 	[COL_POWER] = {"POWER", 9, 0, false, false, 0},
 	[COL_HOST] = {"HOST", 9, 1, false, false, 0},
+	[COL_POOL] = {"POOL", 8, 1, false, false, 0},
 	[COL_VCPUS] = {"VCPUS", 5, 0, true, true, 2},
 	[COL_RAM] = {"RAM", 8, 0, true, true, 3},
 	[COL_IP] = {"IP", 15, 0, false, false, 1},
 	[COL_TOOLS] = {"TOOLS", 8, 0, false, false, 4},
+	[COL_TAGS] = {"TAGS", 10, 1, false, false, 5},
 };
+
+#define WIDE_COLS 140 /* from this width on the TAGS column shows */
 
 struct vms {
 	struct vm_target target; /* first: the VM action keys read it */
 	struct table *table;
-	struct hmap guest_owner; /* VM_guest_metrics ref -> VM ref (both owned by the entry) */
-	struct hmap host_names;  /* host ref -> struct host_name: its name when the rows were made */
+	struct hmap guest_owner; /* qualified VM_guest_metrics ref -> struct owner */
+	struct hmap host_names;  /* qualified host ref -> struct host_name: its name when the rows were made */
 };
 
 struct owner {
-	char *metrics, *vm;
+	char *metrics, *vm; /* both qualified */
 };
 
 static const char *selected_vm(struct app *app, void *st)
@@ -58,11 +67,8 @@ static void forget_owner(struct vms *v, const char *metrics)
 
 static void remember_owner(struct vms *v, const char *metrics, const char *vm)
 {
-	struct owner *o;
+	struct owner *o = hmap_get(&v->guest_owner, metrics);
 
-	if (is_null_ref(metrics))
-		return;
-	o = hmap_get(&v->guest_owner, metrics);
 	if (o && strcmp(o->vm, vm) == 0)
 		return;
 	forget_owner(v, metrics);
@@ -72,15 +78,17 @@ static void remember_owner(struct vms *v, const char *metrics, const char *vm)
 	hmap_put(&v->guest_owner, o->metrics, o);
 }
 
-static void put_vm(struct vms *v, struct cache *c, const char *ref, const struct xv *vm)
+static void put_vm(struct vms *v, struct pool *p, const char *ref, const struct xv *vm)
 {
+	const struct cache *c = p->cache;
 	enum role power_role_;
 	int tools_role;
 	const char *power, *tools, *host = "";
-	char vcpus[16], ram[24], tags[256], *extra;
+	char key[QREF_MAX], vcpus[16], ram[24], tags[256];
 
+	pool_qref(p, ref, key, sizeof(key));
 	if (!vm_is_guest(vm)) {
-		table_remove(v->table, ref);
+		table_remove(v->table, key);
 		return;
 	}
 	power = vm_power_text(vm, &power_role_);
@@ -90,30 +98,38 @@ static void put_vm(struct vms *v, struct cache *c, const char *ref, const struct
 	snprintf(vcpus, sizeof(vcpus), "%lld", rec_int(vm, "VCPUs_at_startup"));
 	size_format(ram, sizeof(ram), rec_int(vm, "memory_dynamic_max"));
 	tags_text(vm, tags, sizeof(tags));
-	/* the filter also finds tags and uuids, which have no column */
-	extra = xasprintf("%s %s", tags, rec_str(vm, "uuid"));
 	{
 		struct table_cell cells[] = {
 			[COL_NAME] = {rec_str(vm, "name_label"), 0, -1},
 			[COL_POWER] = {power, 0, (int)power_role_},
 			[COL_HOST] = {host, 0, -1},
+			[COL_POOL] = {p->cfg.name, 0, -1},
 			[COL_VCPUS] = {vcpus, (double)rec_int(vm, "VCPUs_at_startup"), -1},
 			[COL_RAM] = {ram, (double)rec_int(vm, "memory_dynamic_max"), -1},
 			[COL_IP] = {vm_ip(c, vm), 0, -1},
 			[COL_TOOLS] = {tools, 0, tools_role},
+			[COL_TAGS] = {tags, 0, -1},
 		};
-		table_put(v->table, ref, cells, strcmp(rec_str(vm, "power_state"), "Halted") == 0 ? ROLE_DIM : ROLE_NORMAL,
-			  extra);
+		/* the filter also finds uuids, which have no column */
+		table_put(v->table, key, cells,
+			  strcmp(rec_str(vm, "power_state"), "Halted") == 0 ? ROLE_DIM : ROLE_NORMAL, rec_str(vm, "uuid"));
 	}
-	free(extra);
-	remember_owner(v, rec_str(vm, "guest_metrics"), ref);
+	if (!is_null_ref(rec_str(vm, "guest_metrics"))) {
+		char metrics[QREF_MAX];
+		remember_owner(v, pool_qref(p, rec_str(vm, "guest_metrics"), metrics, sizeof(metrics)), key);
+	}
 }
+
+struct put_ctx {
+	struct vms *v;
+	struct pool *p;
+};
 
 static bool put_cb(const char *ref, const struct xv *vm, void *ud)
 {
-	void **ctx = ud;
+	struct put_ctx *ctx = ud;
 
-	put_vm(ctx[0], ctx[1], ref, vm);
+	put_vm(ctx->v, ctx->p, ref, vm);
 	return true;
 }
 
@@ -141,31 +157,47 @@ static bool free_name_cb(const char *key, void *value, void *ud)
 	return true;
 }
 
-static bool note_host_cb(const char *ref, const struct xv *host, void *ud)
+static void note_host(struct vms *v, struct pool *p, const char *ref, const struct xv *host)
 {
-	struct vms *v = ud;
-	struct host_name *h = hmap_get(&v->host_names, ref);
+	char key[QREF_MAX];
+	struct host_name *h = hmap_get(&v->host_names, pool_qref(p, ref, key, sizeof(key)));
 
 	if (!h) {
 		h = xcalloc(1, sizeof(*h));
-		h->ref = xstrdup(ref);
+		h->ref = xstrdup(key);
 		hmap_put(&v->host_names, h->ref, h);
 	}
 	free(h->name);
 	h->name = xstrdup(rec_str(host, "name_label"));
+}
+
+static bool note_host_cb(const char *ref, const struct xv *host, void *ud)
+{
+	struct put_ctx *ctx = ud;
+
+	note_host(ctx->v, ctx->p, ref, host);
 	return true;
 }
 
-static void rebuild(struct vms *v, struct cache *c)
+static void rebuild(struct app *app, struct vms *v)
 {
-	void *ctx[2] = {v, c};
+	struct pools *ps = app_pools(app);
 
 	table_clear(v->table);
 	hmap_each(&v->guest_owner, free_owner_cb, NULL);
 	hmap_free(&v->guest_owner);
 	hmap_init(&v->guest_owner);
-	cache_each(c, "VM", put_cb, ctx);
-	cache_each(c, "host", note_host_cb, v);
+	hmap_each(&v->host_names, free_name_cb, NULL);
+	hmap_free(&v->host_names);
+	hmap_init(&v->host_names);
+	for (size_t i = 0; i < pools_count(ps); i++) {
+		struct put_ctx ctx = {v, pools_at(ps, i)};
+		if (!ctx.p->cache)
+			continue;
+		cache_each(ctx.p->cache, "VM", put_cb, &ctx);
+		cache_each(ctx.p->cache, "host", note_host_cb, &ctx);
+	}
+	table_show_col(v->table, COL_POOL, app_many_pools(app));
 }
 
 static void *vms_enter(struct app *app, const void *arg)
@@ -177,7 +209,7 @@ static void *vms_enter(struct app *app, const void *arg)
 	table_set_noun(v->table, "VM", "VMs");
 	hmap_init(&v->guest_owner);
 	hmap_init(&v->host_names);
-	rebuild(v, app_cache(app));
+	rebuild(app, v);
 	return v;
 }
 
@@ -194,55 +226,69 @@ static void vms_leave(struct app *app, void *st)
 }
 
 /* Rows of VMs on a host change only if the host's name did. */
-static void host_changed(struct vms *v, struct cache *c, const char *ref)
+static void host_changed(struct app *app, struct vms *v, struct pool *p, const char *ref)
 {
-	const struct host_name *before = hmap_get(&v->host_names, ref);
-	const struct xv *host = cache_get(c, ref);
+	char key[QREF_MAX];
+	const struct host_name *before = hmap_get(&v->host_names, pool_qref(p, ref, key, sizeof(key)));
+	const struct xv *host = cache_get(p->cache, ref);
 
 	if (host && before && strcmp(before->name, rec_str(host, "name_label")) == 0)
 		return;
-	rebuild(v, c);
+	rebuild(app, v);
 }
 
-static void vms_event(struct app *app, void *st, enum cache_op op, const char *cls, const char *ref)
+static void vms_event(struct app *app, void *st, struct pool *p, enum cache_op op, const char *cls, const char *ref)
 {
 	struct vms *v = st;
-	struct cache *c = app_cache(app);
+	char key[QREF_MAX];
 
-	if (op == CACHE_LOADED) {
-		rebuild(v, c);
+	if (!p || op == CACHE_LOADED) {
+		rebuild(app, v);
 		return;
 	}
-	if (!cls)
+	if (!cls || !p->cache)
 		return;
 	if (strcmp(cls, "VM") == 0) {
 		if (op == CACHE_DEL)
-			table_remove(v->table, ref);
+			table_remove(v->table, pool_qref(p, ref, key, sizeof(key)));
 		else
-			put_vm(v, c, ref, cache_get(c, ref));
+			put_vm(v, p, ref, cache_get(p->cache, ref));
 	} else if (strcmp(cls, "VM_guest_metrics") == 0) {
-		struct owner *o = hmap_get(&v->guest_owner, ref);
-		if (o && cache_get(c, o->vm))
-			put_vm(v, c, o->vm, cache_get(c, o->vm));
+		struct owner *o = hmap_get(&v->guest_owner, pool_qref(p, ref, key, sizeof(key)));
+		const char *vm_ref;
+		const struct xv *vm = o ? app_lookup(app, o->vm, NULL, &vm_ref) : NULL;
+		if (vm)
+			put_vm(v, p, vm_ref, vm);
 	} else if (strcmp(cls, "host") == 0) {
-		host_changed(v, c, ref);
+		host_changed(app, v, p, ref);
 	}
 }
 
 static void vms_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct vms *v = st;
+	struct pool *p = app_pool(app);
 
-	if (!cache_loaded(app_cache(app)) && table_count(v->table) == 0) {
-		ui_put(w, 1, 2, cols - 4, theme_attr(ROLE_DIM), cache_status(app_cache(app)));
+	if (table_count(v->table) == 0 && (!p || !p->cache || !cache_loaded(p->cache))) {
+		ui_put(w, 1, 2, cols - 4, theme_attr(ROLE_DIM),
+		       p && p->cache ? cache_status(p->cache) : "No pool connected: :servers connects one.");
 		return;
 	}
+	/* tags only where they leave the names room; tag:NAME filters either way */
+	table_show_col(v->table, COL_TAGS, cols >= WIDE_COLS);
 	table_draw(v->table, w, 0, 0, h, cols, !app_has_dialog(app));
 }
 
 static struct table *vms_list(struct app *app, void *st)
 {
 	return ((struct vms *)st)->table;
+}
+
+static struct pool *vms_pool(struct app *app, void *st)
+{
+	const char *ref;
+
+	return pools_resolve(app_pools(app), selected_vm(app, st), &ref);
 }
 
 static int open_vm(struct app *app, void *st)
@@ -254,13 +300,193 @@ static int open_vm(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
+/* ---- the filter form: power state, host, tag, pool -------------------------------- */
+
+struct words {
+	char **w;
+	int n, cap;
+};
+
+static void add_word(struct words *ws, const char *w)
+{
+	for (int i = 0; i < ws->n; i++)
+		if (strcmp(ws->w[i], w) == 0)
+			return;
+	if (ws->n == ws->cap) {
+		ws->cap = ws->cap ? ws->cap * 2 : 16;
+		ws->w = xrealloc(ws->w, (size_t)ws->cap * sizeof(char *));
+	}
+	ws->w[ws->n++] = xstrdup(w);
+}
+
+static void free_words(void *p)
+{
+	struct words *ws = p;
+
+	for (int i = 0; i < ws->n; i++)
+		free(ws->w[i]);
+	free(ws->w);
+	free(ws);
+}
+
+static int compare_words(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool collect_host_cb(const char *ref, const struct xv *host, void *ud)
+{
+	add_word(ud, rec_str(host, "name_label"));
+	return true;
+}
+
+static bool collect_tags_cb(const char *ref, const struct xv *vm, void *ud)
+{
+	const struct xv *tags = rec_field(vm, "tags");
+
+	for (size_t i = 0; vm_is_guest(vm) && i < xv_len(tags); i++)
+		if (xv_str(xv_at(tags, i)) && *xv_str(xv_at(tags, i)))
+			add_word(ud, xv_str(xv_at(tags, i)));
+	return true;
+}
+
+/* The choices of one field: "any" first, then the sorted words. */
+struct choices {
+	struct words *words; /* what each choice filters on (index - 1) */
+	int field;
+};
+
+static void add_choice_field(struct form *f, const char *label, struct words *ws, bool sort, struct choices *c)
+{
+	const char **labels = xcalloc((size_t)ws->n + 1, sizeof(char *));
+
+	if (sort && ws->n > 1)
+		qsort(ws->w, (size_t)ws->n, sizeof(char *), compare_words);
+	labels[0] = "any";
+	for (int i = 0; i < ws->n; i++)
+		labels[i + 1] = ws->w[i];
+	c->words = ws;
+	c->field = form_choice(f, label, labels, ws->n + 1, 0);
+	free(labels);
+}
+
+struct filter_form {
+	struct table *t; /* the VM list: the dialog closes before it can go */
+	struct choices power, host, tag, pool;
+};
+
+static void filter_form_free(void *p)
+{
+	struct filter_form *ff = p;
+
+	free_words(ff->power.words);
+	free_words(ff->host.words);
+	free_words(ff->tag.words);
+	free_words(ff->pool.words);
+	free(ff);
+}
+
+static void add_term(struct buf *b, const char *name, const struct choices *c, const struct form *f)
+{
+	int i = form_get_choice(f, c->field);
+	const char *value;
+
+	if (i <= 0 || i > c->words->n)
+		return;
+	value = c->words->w[i - 1];
+	buf_printf(b, "%s%s:%s%s%s", b->len ? " " : "", name, strchr(value, ' ') ? "\"" : "", value,
+		   strchr(value, ' ') ? "\"" : "");
+}
+
+static bool is_term(const char *w)
+{
+	static const char *const names[] = {"power:", "host:", "tag:", "pool:"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncasecmp(w, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+static void on_filter_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct filter_form *ff = ud;
+	struct table *t = ff->t;
+	struct buf b;
+	const char *old;
+
+	if (!r->ok || !t)
+		return;
+	buf_init(&b);
+	buf_puts(&b, "");
+	add_term(&b, "power", &ff->power, r->form);
+	add_term(&b, "host", &ff->host, r->form);
+	add_term(&b, "tag", &ff->tag, r->form);
+	add_term(&b, "pool", &ff->pool, r->form);
+	/* the words typed after / stay; the terms are the form's now */
+	old = table_filter(t);
+	while (*old) {
+		size_t n;
+		bool quoted = false;
+		while (*old == ' ')
+			old++;
+		for (n = 0; old[n] && (quoted || old[n] != ' '); n++)
+			if (old[n] == '"')
+				quoted = !quoted;
+		if (n) {
+			char *w = xstrndup(old, n);
+			if (!is_term(w))
+				buf_printf(&b, "%s%s", b.len ? " " : "", w);
+			free(w);
+		}
+		old += n;
+	}
+	table_set_filter(t, b.data);
+	buf_free(&b);
+}
+
+static int filter_form(struct app *app, void *st)
+{
+	static const char *const powers[] = {"running", "halted", "suspended", "paused"};
+	struct pools *ps = app_pools(app);
+	struct filter_form *ff = xcalloc(1, sizeof(*ff));
+	struct words *power = xcalloc(1, sizeof(*power)), *hosts = xcalloc(1, sizeof(*hosts));
+	struct words *tags = xcalloc(1, sizeof(*tags)), *pools = xcalloc(1, sizeof(*pools));
+	struct form *f = form_new();
+	struct dialog *d;
+
+	for (size_t i = 0; i < sizeof(powers) / sizeof(powers[0]); i++)
+		add_word(power, powers[i]);
+	for (size_t i = 0; i < pools_count(ps); i++) {
+		struct pool *p = pools_at(ps, i);
+		if (!p->cache)
+			continue;
+		add_word(pools, p->cfg.name);
+		cache_each(p->cache, "host", collect_host_cb, hosts);
+		cache_each(p->cache, "VM", collect_tags_cb, tags);
+	}
+	ff->t = ((struct vms *)st)->table;
+	add_choice_field(f, "Power state", power, false, &ff->power);
+	add_choice_field(f, "Host", hosts, true, &ff->host);
+	add_choice_field(f, "Tag", tags, true, &ff->tag);
+	add_choice_field(f, "Pool", pools, true, &ff->pool);
+	d = dialog_form("Filter VMs", "Left/Right choose; the same as typing / power:running host:NAME tag:NAME "
+				      "pool:NAME.", f);
+	dialog_on_done(d, on_filter_form, NULL, ff);
+	dialog_own_ud(d, filter_form_free);
+	app_open_dialog(app, d);
+	return EV_HANDLED;
+}
+
 static void vms_describe(struct app *app, void *st, char *buf, size_t n)
 {
 	snprintf(buf, n, "VMs");
 }
 
 static const struct screen_key keys[] = {
-	{XK_ENTER, "Open", "Open the VM: details, disks, network, snapshots", open_vm, NULL, true},
+	{XK_ENTER, "Open", "Open the VM: details, disks, network, snapshots, console", open_vm, NULL, true},
+	{'f', "Filter", "Filter by power state, host, tag or pool (a form that writes the / filter)", filter_form,
+	 NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 
@@ -275,4 +501,13 @@ const struct screen screen_vms = {
 	.on_cache_event = vms_event,
 	.list = vms_list,
 	.describe = vms_describe,
+	.pool = vms_pool,
+	.filter_help = "power:running\tthe VM is running (also halted, suspended, paused)\n"
+		       "host:xcp-ng-02\tit runs on that host\n"
+		       "tag:prod\tit has that tag\n"
+		       "pool:lab\tit is in that pool (with several pools)\n"
+		       "power:!halted\ta ! excludes: every VM that is not halted\n"
+		       "web \"my vm\"\tother words match anywhere: name, IP, tags, uuid; quotes keep spaces\n"
+		       "power:running tag:prod\tterms combine: every one must match\n"
+		       "f\tthe same from a form: power state, host, tag, pool\n",
 };

@@ -163,18 +163,67 @@ bool config_load(const char *path, struct config *out, char **err)
 	return true;
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void server_cfg_copy(struct server_cfg *dst, const struct server_cfg *src)
+{
+	dst->name = dup_or_null(src->name);
+	dst->url = dup_or_null(src->url);
+	dst->user = dup_or_null(src->user);
+	dst->password_file = dup_or_null(src->password_file);
+	dst->password_env = dup_or_null(src->password_env);
+	dst->password_command = dup_or_null(src->password_command);
+	dst->fingerprint = dup_or_null(src->fingerprint);
+	dst->insecure = src->insecure;
+	dst->autoconnect = src->autoconnect;
+}
+
+void server_cfg_free(struct server_cfg *s)
+{
+	free(s->name);
+	free(s->url);
+	free(s->user);
+	free(s->password_file);
+	free(s->password_env);
+	free(s->password_command);
+	free(s->fingerprint);
+	memset(s, 0, sizeof(*s));
+}
+
+void config_put_server(struct config *c, const char *old_name, const struct server_cfg *sv)
+{
+	struct server_cfg copy;
+
+	server_cfg_copy(&copy, sv);
+	for (int i = 0; old_name && i < c->nservers; i++)
+		if (strcmp(c->servers[i].name, old_name) == 0) {
+			server_cfg_free(&c->servers[i]);
+			c->servers[i] = copy;
+			return;
+		}
+	c->servers = xrealloc(c->servers, (size_t)(c->nservers + 1) * sizeof(*c->servers));
+	c->servers[c->nservers++] = copy;
+}
+
+bool config_remove_server(struct config *c, const char *name)
+{
+	for (int i = 0; i < c->nservers; i++)
+		if (strcmp(c->servers[i].name, name) == 0) {
+			server_cfg_free(&c->servers[i]);
+			memmove(&c->servers[i], &c->servers[i + 1], (size_t)(c->nservers - i - 1) * sizeof(*c->servers));
+			c->nservers--;
+			return true;
+		}
+	return false;
+}
+
 void config_free(struct config *c)
 {
-	for (int i = 0; i < c->nservers; i++) {
-		struct server_cfg *s = &c->servers[i];
-		free(s->name);
-		free(s->url);
-		free(s->user);
-		free(s->password_file);
-		free(s->password_env);
-		free(s->password_command);
-		free(s->fingerprint);
-	}
+	for (int i = 0; i < c->nservers; i++)
+		server_cfg_free(&c->servers[i]);
 	free(c->servers);
 	free(c->path);
 	free(c->theme);
@@ -196,11 +245,26 @@ static void add_string(config_setting_t *g, const char *key, const char *v)
 		config_setting_set_string(config_setting_add(g, key, CONFIG_TYPE_STRING), v);
 }
 
+/* mkdir -p of the file's directory (private: it holds known hosts too). */
+static void make_parents(const char *path)
+{
+	char *dir = xstrdup(path);
+
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	free(dir);
+}
+
 bool config_save(const struct config *c, char **err)
 {
 	config_t cfg;
 	config_setting_t *root, *list;
 	char *tmp;
+	mode_t old_mask;
 	bool ok;
 
 	config_init(&cfg);
@@ -226,18 +290,15 @@ bool config_save(const struct config *c, char **err)
 		add_string(g, "fingerprint", s->fingerprint);
 		if (s->insecure)
 			config_setting_set_bool(config_setting_add(g, "insecure", CONFIG_TYPE_BOOL), 1);
+		if (s->autoconnect)
+			config_setting_set_bool(config_setting_add(g, "autoconnect", CONFIG_TYPE_BOOL), 1);
 	}
-	{
-		char *dir = xstrdup(c->path);
-		char *slash = strrchr(dir, '/');
-		if (slash) {
-			*slash = '\0';
-			mkdir(dir, 0700);
-		}
-		free(dir);
-	}
+	make_parents(c->path);
 	tmp = xasprintf("%s.tmp", c->path);
+	/* readable by the user only from its first byte, then in place at once */
+	old_mask = umask(077);
 	ok = config_write_file(&cfg, tmp) == CONFIG_TRUE && chmod(tmp, 0600) == 0 && rename(tmp, c->path) == 0;
+	umask(old_mask);
 	if (!ok) {
 		*err = xasprintf("cannot write %s: %s", c->path, strerror(errno));
 		unlink(tmp);

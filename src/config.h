@@ -33,7 +33,15 @@ char *config_default_path(const char *name);
 bool config_load(const char *path, struct config *out, char **err);
 void config_free(struct config *c);
 const struct server_cfg *config_server(const struct config *c, const char *name);
-/* Writes the servers back (after the user adds or edits one). */
+/* Writes the servers back (after the user adds or edits one): atomically,
+ * readable by the user only, every other setting of the file kept. */
 bool config_save(const struct config *c, char **err);
+
+/* A deep copy of src into dst; server_cfg_free frees what one holds. */
+void server_cfg_copy(struct server_cfg *dst, const struct server_cfg *src);
+void server_cfg_free(struct server_cfg *s);
+/* Adds a copy of sv, or replaces the server named old_name with it. */
+void config_put_server(struct config *c, const char *old_name, const struct server_cfg *sv);
+bool config_remove_server(struct config *c, const char *name);
 
 #endif

@@ -313,33 +313,113 @@ static int run_list(const struct options *o, const struct config *cfg)
 	return rc;
 }
 
-/* The full-screen interface, on --demo's simulated pool or a real one. */
-static int run_tui(const struct options *o, const struct config *cfg)
+/* The command line's own pool: a URL, or a configured server with the
+ * connection options applied; its password asked on the terminal (echo
+ * off) when nothing says where it is, before the screen takes over. */
+static int explicit_server(const struct options *o, const struct config *cfg, struct tui_server *ts,
+			   char **password)
 {
 	const struct server_cfg *sv = NULL;
+	struct xapi_opts xo;
+	int rc = resolve_server(o, cfg, &xo, &sv);
+	char *err = NULL;
+
+	if (rc)
+		return rc;
+	memset(ts, 0, sizeof(*ts));
+	if (sv) {
+		server_cfg_copy(&ts->cfg, sv);
+		ts->saved = true;
+	} else {
+		ts->cfg.name = xstrdup(xo.url);
+		ts->cfg.url = xstrdup(xo.url);
+	}
+	free(ts->cfg.user);
+	ts->cfg.user = xstrdup(xo.user);
+	if (xo.fingerprint && xo.fingerprint != (sv ? sv->fingerprint : NULL)) {
+		free(ts->cfg.fingerprint);
+		ts->cfg.fingerprint = xstrdup(xo.fingerprint);
+	}
+	ts->cfg.insecure = xo.insecure;
+	ts->connect = true;
+	if (o->password_file || o->password_env) {
+		/* the option wins over the server's own source */
+		free(ts->cfg.password_file);
+		free(ts->cfg.password_env);
+		free(ts->cfg.password_command);
+		ts->cfg.password_file = o->password_file ? xstrdup(o->password_file) : NULL;
+		ts->cfg.password_env = o->password_env && !o->password_file ? xstrdup(o->password_env) : NULL;
+		ts->cfg.password_command = NULL;
+	}
+	if (!ts->cfg.password_file && !ts->cfg.password_env && !ts->cfg.password_command) {
+		*password = password_for(o, NULL, xo.user, xo.url, &err);
+		if (!*password) {
+			fprintf(stderr, "xentui: %s\n", err);
+			free(err);
+			server_cfg_free(&ts->cfg);
+			return 1;
+		}
+		ts->password = *password;
+	} else {
+		/* a source that cannot be read is a failure now, not a screen later */
+		char *check = password_for(o, &ts->cfg, xo.user, xo.url, &err);
+		if (!check) {
+			fprintf(stderr, "xentui: %s\n", err);
+			free(err);
+			server_cfg_free(&ts->cfg);
+			return 1;
+		}
+		secret_free(check);
+	}
+	return 0;
+}
+
+/* The full-screen interface: every configured server listed; connected at
+ * once are the one the command line names, or else those marked
+ * autoconnect (or the only one), and --demo's simulated pool. */
+static int run_tui(const struct options *o, struct config *cfg)
+{
 	struct tui_opts t;
-	char *password = NULL, *err = NULL;
-	int rc;
+	struct tui_server *servers = xcalloc((size_t)cfg->nservers + 1, sizeof(*servers));
+	struct tui_server own;
+	char *password = NULL;
+	bool has_own = false, autoconnect = false;
+	int n = 0, rc;
 
 	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < cfg->nservers; i++)
+		autoconnect |= cfg->servers[i].autoconnect;
+	if (o->target || (!o->demo && !autoconnect && cfg->nservers == 1)) {
+		rc = explicit_server(o, cfg, &own, &password);
+		if (rc) {
+			free(servers);
+			return rc;
+		}
+		has_own = true;
+	}
+	for (int i = 0; i < cfg->nservers; i++) {
+		struct tui_server *ts = &servers[n++];
+		if (has_own && own.saved && strcmp(own.cfg.name, cfg->servers[i].name) == 0) {
+			*ts = own; /* in its place in the list */
+			has_own = false;
+			continue;
+		}
+		server_cfg_copy(&ts->cfg, &cfg->servers[i]);
+		ts->saved = true;
+		ts->connect = !o->target && cfg->servers[i].autoconnect;
+	}
+	if (has_own)
+		servers[n++] = own; /* a URL: listed after the configured ones */
+	t.config = cfg;
+	t.servers = servers;
+	t.nservers = n;
 	t.theme = o->theme ? o->theme : cfg->theme;
 	t.confirm_quit = cfg->confirm_quit;
 	t.demo = o->demo;
-	if (!o->demo) {
-		rc = resolve_server(o, cfg, &t.xapi, &sv);
-		if (rc)
-			return rc;
-		/* asked before the screen takes over the terminal */
-		password = password_for(o, sv, t.xapi.user, t.xapi.url, &err);
-		if (!password) {
-			fprintf(stderr, "xentui: %s\n", err);
-			free(err);
-			return 1;
-		}
-		t.xapi.password = password;
-		t.label = sv ? sv->name : t.xapi.url;
-	}
 	rc = tui_run(&t);
+	for (int i = 0; i < n; i++)
+		server_cfg_free(&servers[i].cfg);
+	free(servers);
 	if (password)
 		secret_free(password);
 	return rc;

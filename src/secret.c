@@ -31,10 +31,15 @@ char *secret_from_file(const char *path, char **err)
 {
 	struct stat st;
 	char line[1024];
-	FILE *f = fopen(path, "r");
+	const char *home = getenv("HOME");
+	/* "~/.config/xentui/lab.password", as the example configuration writes it */
+	char *full = path[0] == '~' && path[1] == '/' && home ? xasprintf("%s%s", home, path + 1) : xstrdup(path);
+	FILE *f = fopen(full, "r");
+	int open_errno = errno;
 
+	free(full);
 	if (!f) {
-		*err = xasprintf("cannot read the password file %s: %s", path, strerror(errno));
+		*err = xasprintf("cannot read the password file %s: %s", path, strerror(open_errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {

@@ -16,7 +16,7 @@
 #define MIN_COLS 80
 #define MESSAGE_MS 6000
 #define ERROR_MS 12000
-#define LOGOUT_WAIT_MS 3000
+#define LOGOUT_WAIT_MS 4000 /* the pools give up after 3 s each, all at once */
 
 static void draw(struct app *app);
 
@@ -27,19 +27,50 @@ struct loop *app_loop(struct app *app)
 	return app->env.loop;
 }
 
-struct cache *app_cache(struct app *app)
+struct pools *app_pools(struct app *app)
 {
-	return app->env.cache;
+	return app->env.pools;
 }
 
-struct ops *app_ops(struct app *app)
+struct config *app_config(struct app *app)
 {
-	return app->env.ops;
+	return app->env.config;
 }
 
-struct xapi *app_xapi(struct app *app)
+struct pool *app_pool(struct app *app)
 {
-	return app->env.xapi;
+	struct pools *ps = app->env.pools;
+	struct pool *p = NULL;
+
+	for (int i = app->nstack - 1; i >= 0 && !p; i--) {
+		struct frame *f = &app->stack[i];
+		if (f->s->pool)
+			p = f->s->pool(app, f->st);
+		if (f->s->pool || f->s->list)
+			break; /* a screen of its own: the one below has no say */
+	}
+	if (p)
+		app->pool_id = p->id;
+	else if (!(p = pools_by_id(ps, app->pool_id)) || (!p->cache && pools_active(ps)))
+		p = pools_first_active(ps);
+	return p ? p : pools_at(ps, 0);
+}
+
+const struct xv *app_lookup(struct app *app, const char *qref, struct pool **p, const char **ref)
+{
+	return pools_lookup(app->env.pools, qref, p, ref);
+}
+
+bool app_many_pools(struct app *app)
+{
+	return pools_active(app->env.pools) > 1;
+}
+
+char *app_pool_label(struct app *app, const struct pool *p, const char *label)
+{
+	if (p && app_many_pools(app))
+		return xasprintf("%s: %s", p->cfg.name, label);
+	return xstrdup(label);
 }
 
 /* ---- redraw scheduling --------------------------------------------------------- */
@@ -395,77 +426,150 @@ static void draw(struct app *app)
 	doupdate();
 }
 
-/* ---- the pool and ops ---------------------------------------------------------------------- */
+/* ---- the pools and ops ---------------------------------------------------------------------- */
 
-static void on_cache(struct cache *c, enum cache_op op, const char *cls, const char *ref, void *ud)
+static void on_pools(struct pools *ps, struct pool *p, enum cache_op op, const char *cls, const char *ref, void *ud)
 {
 	struct app *app = ud;
 
 	for (int i = 0; i < app->nstack; i++) {
 		struct frame *f = &app->stack[i];
 		if (f->s->on_cache_event)
-			f->s->on_cache_event(app, f->st, op, cls, ref);
+			f->s->on_cache_event(app, f->st, p, op, cls, ref);
 	}
+	if (p && op == CACHE_STATUS)
+		connect_pool_event(app, p);
 	app_dirty(app);
 }
 
-static void on_op_change(struct ops *ops, struct op *op, void *ud)
+static void on_op_change(struct pools *ps, struct pool *p, struct op *op, void *ud)
 {
 	app_dirty(ud);
 }
 
+struct op_ctx {
+	struct app *app;
+	int pool_id;
+	op_fn done;
+	void *ud;
+};
+
 static void on_op_done(struct ops *ops, struct op *op, void *ud)
 {
-	struct app *app = ud;
+	struct op_ctx *c = ud;
+	struct app *app = c->app;
+	struct pool *p = pools_by_id(app->env.pools, c->pool_id);
+	char *label = app_pool_label(app, p, op->label);
 
-	switch (op->state) {
-	case OP_DONE:
-		app_message(app, MSG_INFO, "%s: done", op->label);
-		break;
-	case OP_CANCELLED:
-		app_message(app, MSG_INFO, "%s: cancelled", op->label);
-		break;
-	default:
-		app_message(app, MSG_ERROR, "%s: %s", op->label, op->message ? op->message : "failed");
-		break;
+	if (c->done) {
+		c->done(ops, op, c->ud);
+	} else {
+		switch (op->state) {
+		case OP_DONE:
+			app_message(app, MSG_INFO, "%s: done", label);
+			break;
+		case OP_CANCELLED:
+			app_message(app, MSG_INFO, "%s: cancelled", label);
+			break;
+		default:
+			app_message(app, MSG_ERROR, "%s: %s", label, op->message ? op->message : "failed");
+			break;
+		}
 	}
+	free(label);
+	app_release(app, c);
 }
 
-struct op *app_op(struct app *app, const char *label, const char *method, struct xv *params)
+static bool usable(struct app *app, struct pool *p, const char *label)
 {
-	app_message(app, MSG_INFO, "%s%s", label, glyph(GLYPH_ELLIPSIS));
-	return ops_start(app->env.ops, label, method, params, on_op_done, app);
+	if (p && p->ops && !p->closing)
+		return true;
+	app_message(app, MSG_ERROR, "%s: %s is not connected (:servers connects it)", label,
+		    p ? p->cfg.name : "the pool");
+	return false;
+}
+
+struct op *app_op_then(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params,
+		       op_fn done, void *ud)
+{
+	struct op_ctx *c;
+	char *shown;
+
+	if (!usable(app, p, label)) {
+		xv_free(params);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->app = app;
+	c->pool_id = p->id;
+	c->done = done;
+	c->ud = ud;
+	/* an op whose task outlives the connection never calls back: freed at the end */
+	app_keep(app, c, free);
+	shown = app_pool_label(app, p, label);
+	app_message(app, MSG_INFO, "%s%s", shown, glyph(GLYPH_ELLIPSIS));
+	free(shown);
+	return ops_start(p->ops, label, method, params, on_op_done, c);
+}
+
+struct op *app_op(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params)
+{
+	return app_op_then(app, p, label, method, params, NULL, NULL);
 }
 
 struct call_ctx {
 	struct app *app;
+	struct pool *pool; /* still there: a pool's calls are answered before it goes */
 	char *label;
+	void (*fn)(struct app *app, struct pool *p, bool ok, void *ud);
+	void *ud;
 };
 
 static void on_call_done(struct xapi *x, const struct xapi_result *r, void *ud)
 {
 	struct call_ctx *c = ud;
+	char *label = app_pool_label(c->app, c->pool, c->label);
 
 	if (r->failure == XAPI_OK) {
-		app_message(c->app, MSG_INFO, "%s: done", c->label);
+		if (!c->fn)
+			app_message(c->app, MSG_INFO, "%s: done", label);
 	} else if (r->failure == XAPI_API) {
-		char *why = error_sentence(r->error, c->app->env.cache);
-		app_message(c->app, MSG_ERROR, "%s: %s", c->label, why);
+		char *why = error_sentence(r->error, c->pool->cache);
+		app_message(c->app, MSG_ERROR, "%s: %s", label, why);
 		free(why);
 	} else {
-		app_message(c->app, MSG_ERROR, "%s: %s", c->label, r->message);
+		app_message(c->app, MSG_ERROR, "%s: %s", label, r->message);
 	}
+	if (c->fn)
+		c->fn(c->app, c->pool, r->failure == XAPI_OK, c->ud);
+	free(label);
 	free(c->label);
 	free(c);
 }
 
-void app_call(struct app *app, const char *label, const char *method, struct xv *params)
+void app_call_then(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params,
+		   void (*fn)(struct app *app, struct pool *p, bool ok, void *ud), void *ud)
 {
-	struct call_ctx *c = xcalloc(1, sizeof(*c));
+	struct call_ctx *c;
 
+	if (!usable(app, p, label)) {
+		xv_free(params);
+		if (fn)
+			fn(app, p, false, ud);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
 	c->app = app;
+	c->pool = p;
 	c->label = xstrdup(label);
-	xapi_call(app->env.xapi, method, params, on_call_done, c);
+	c->fn = fn;
+	c->ud = ud;
+	xapi_call(p->x, method, params, on_call_done, c);
+}
+
+void app_call(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params)
+{
+	app_call_then(app, p, label, method, params, NULL, NULL);
 }
 
 void app_keep(struct app *app, void *data, void (*free_fn)(void *))
@@ -501,7 +605,7 @@ static void stop_now(struct app *app)
 	loop_stop(app->env.loop, 0);
 }
 
-static void on_logged_out(struct xapi *x, void *ud)
+static void on_all_closed(void *ud)
 {
 	stop_now(ud);
 }
@@ -520,9 +624,8 @@ static void quit_now(struct app *app)
 	if (app->quitting)
 		return;
 	app->quitting = true;
-	cache_stop(app->env.cache);
 	app->quit_timer = loop_timer(app->env.loop, LOGOUT_WAIT_MS, on_logout_slow, app);
-	xapi_logout(app->env.xapi, on_logged_out, app);
+	pools_close_all(app->env.pools, on_all_closed, app);
 }
 
 static void on_quit_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
@@ -565,8 +668,8 @@ struct app *app_new(const struct app_env *env)
 	nodelay(app->input, TRUE);
 	make_windows(app);
 	chrome_clock(app);
-	cache_subscribe(env->cache, on_cache, app);
-	ops_on_change(env->ops, on_op_change, app);
+	pools_subscribe(env->pools, on_pools, app);
+	pools_on_op(env->pools, on_op_change, app);
 	app_dirty(app);
 	return app;
 }
@@ -593,8 +696,9 @@ void app_free(struct app *app)
 		loop_timer_cancel(app->env.loop, app->msg_timer);
 	if (app->quit_timer)
 		loop_timer_cancel(app->env.loop, app->quit_timer);
-	/* the ops are gone by now (they must outlive the calls xapi_free answers) */
-	cache_unsubscribe(app->env.cache, on_cache, app);
+	/* the connections are gone by now (their calls are answered while the app is there) */
+	pools_unsubscribe(app->env.pools, on_pools, app);
+	pools_on_op(app->env.pools, NULL, NULL);
 	cmdline_free(app);
 	lineedit_free(&app->line);
 	free(app->msg);

@@ -8,32 +8,41 @@
 #include <stdbool.h>
 
 #include "cache.h"
+#include "config.h"
 #include "loop.h"
 #include "ops.h"
+#include "pools.h"
 #include "screen.h"
-#include "xapi.h"
 
 struct app;
 struct dialog;
 
 struct app_env {
 	struct loop *loop;
-	struct xapi *xapi;
-	struct cache *cache;
-	struct ops *ops;
+	struct pools *pools;
+	struct config *config;          /* the servers screen edits and saves it */
 	const struct command *commands; /* ends with a NULL name */
 	const struct screen *help;      /* what `?` shows */
-	const char *server_label;       /* "demo" or the server's name, for the status line */
 	bool confirm_quit;
 };
 
 struct app *app_new(const struct app_env *env);
+/* Call after pools_drop_all, before pools_free. */
 void app_free(struct app *app);
 
 struct loop *app_loop(struct app *app);
-struct cache *app_cache(struct app *app);
-struct ops *app_ops(struct app *app);
-struct xapi *app_xapi(struct app *app);
+struct pools *app_pools(struct app *app);
+struct config *app_config(struct app *app);
+/* The pool the user is looking at: the selection's if the screen says,
+ * else the last one it said, else the first connected; NULL if none. */
+struct pool *app_pool(struct app *app);
+/* The record a qualified ref ("ID/REF") names, if its pool has it. */
+const struct xv *app_lookup(struct app *app, const char *qref, struct pool **p, const char **ref);
+/* More than one pool is connected: lists show a POOL column, messages name the pool. */
+bool app_many_pools(struct app *app);
+/* Connects p, asking for its password first when it has no source;
+ * announce says so in a message (a user's request, not the start). */
+void app_connect(struct app *app, struct pool *p, bool announce);
 
 /* Screens. */
 void app_push(struct app *app, const struct screen *s, const void *arg);
@@ -63,10 +72,20 @@ bool app_has_dialog(const struct app *app);
 /* The text cursor for this frame (a field being edited); default hidden. */
 void app_cursor(struct app *app, WINDOW *w, int y, int x);
 
-/* Starts an op with the usual messages when it ends ("done" or why not). */
-struct op *app_op(struct app *app, const char *label, const char *method, struct xv *params);
+/* Starts an op in pool p with the usual messages when it ends ("done" or
+ * why not); NULL (and a message) when p is not connected. */
+struct op *app_op(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params);
+/* The same for an op whose end the caller handles (done, ud). */
+struct op *app_op_then(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params,
+		       op_fn done, void *ud);
 /* A call without a task (setters have no Async form), with the same messages. */
-void app_call(struct app *app, const char *label, const char *method, struct xv *params);
+void app_call(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params);
+/* The same, calling fn with the result (after the message on failure);
+ * fn may be NULL. */
+void app_call_then(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params,
+		   void (*fn)(struct app *app, struct pool *p, bool ok, void *ud), void *ud);
+/* "label" with one pool, "pool: label" with several (for messages). */
+char *app_pool_label(struct app *app, const struct pool *p, const char *label);
 /* Keeps data (freed with free_fn) until app_release or the end. */
 void app_keep(struct app *app, void *data, void (*free_fn)(void *));
 void app_release(struct app *app, void *data);

@@ -56,6 +56,7 @@ struct app {
 
 	bool quitting;
 	struct kept *kept;
+	int pool_id; /* the pool last selected (app_pool) */
 };
 
 /* chrome.c */
@@ -66,6 +67,9 @@ void chrome_message(struct app *app, int y, int cols);
 /* Reads the time into app->clock and arms the timer for the next minute. */
 void chrome_clock(struct app *app);
 void chrome_clock_arm(struct app *app, int64_t ms);
+
+/* connect.c: a pool's connection changed state (it may need the user) */
+void connect_pool_event(struct app *app, struct pool *p);
 
 /* cmdline.c */
 void cmdline_start(struct app *app, enum edit_mode mode);

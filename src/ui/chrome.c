@@ -52,55 +52,70 @@ static bool count_pending_cb(const char *ref, const struct xv *rec, void *ud)
 }
 
 /* The connection in a word or two; *alert when it needs attention. */
-static const char *connection_state(struct app *app, bool *alert)
+static const char *connection_state(struct app *app, const struct pool *p, bool *alert)
 {
-	struct cache *c = app->env.cache;
+	const char *why;
 
 	*alert = false;
 	if (app->quitting)
 		return "logging out";
-	switch (xapi_state(app->env.xapi)) {
-	case XAPI_IDLE:
-	case XAPI_LOGIN:
-		return "connecting";
-	case XAPI_READY:
-		if (!cache_loaded(c))
+	if (!p)
+		return "no pool connected (:servers)";
+	switch (pool_state(p, &why)) {
+	case POOL_DISCONNECTED:
+		return "not connected (:servers)";
+	case POOL_CONNECTING:
+		if (xapi_state(p->x) == XAPI_READY)
 			return "loading";
-		if (strcmp(cache_status(c), "live") == 0)
-			return "live";
+		return "connecting";
+	case POOL_CONNECTED:
+		return "live";
+	case POOL_RETRYING:
 		*alert = true;
-		return cache_status(c);
-	case XAPI_RETRY:
-		*alert = true;
-		return "reconnecting";
-	case XAPI_FAILED:
+		return xapi_state(p->x) == XAPI_RETRY ? "reconnecting" : cache_status(p->cache);
+	case POOL_FAILED:
 		*alert = true;
 		return "not connected";
-	case XAPI_CLOSED:
-		return "logged out";
 	}
 	return "";
 }
 
+/* Tasks running in every pool: theirs, or our ops if we count more. */
+static int running_tasks(struct app *app)
+{
+	int total = 0;
+
+	for (size_t i = 0; i < pools_count(app->env.pools); i++) {
+		struct pool *p = pools_at(app->env.pools, i);
+		int tasks = 0;
+		if (!p->cache)
+			continue;
+		cache_each(p->cache, "task", count_pending_cb, &tasks);
+		if (ops_running(p->ops) > tasks)
+			tasks = ops_running(p->ops);
+		total += tasks;
+	}
+	return total;
+}
+
 void chrome_status(struct app *app, int cols)
 {
-	struct cache *c = app->env.cache;
+	struct pool *p = app_pool(app);
 	struct first_ctx pool = {NULL, NULL};
-	const struct xv *master;
+	const struct xv *master = NULL;
 	const char *sep = glyph(GLYPH_SEP);
 	bool alert;
-	const char *state = connection_state(app, &alert);
+	const char *state = connection_state(app, p, &alert);
 	attr_t a = theme_attr(alert ? ROLE_STATUS_ALERT : ROLE_STATUS);
-	int tasks = 0;
+	int tasks = running_tasks(app), active = pools_active(app->env.pools);
 	struct buf b;
 
-	cache_each(c, "pool", first_cb, &pool);
-	master = pool.rec ? cache_get(c, rec_str(pool.rec, "master")) : NULL;
-	cache_each(c, "task", count_pending_cb, &tasks);
-	if (ops_running(app->env.ops) > tasks)
-		tasks = ops_running(app->env.ops);
+	if (p && p->cache) {
+		cache_each(p->cache, "pool", first_cb, &pool);
+		master = pool.rec ? cache_get(p->cache, rec_str(pool.rec, "master")) : NULL;
+	}
 	buf_init(&b);
-	buf_printf(&b, " xentui %s %s", sep, app->env.server_label ? app->env.server_label : "");
+	buf_printf(&b, " xentui %s %s", sep, p ? p->cfg.name : "");
 	if (pool.rec) {
 		/* XO names an unnamed pool after its master */
 		const char *name = rec_str(pool.rec, "name_label");
@@ -109,6 +124,8 @@ void chrome_status(struct app *app, int cols)
 	if (master)
 		buf_printf(&b, " %s master %s", sep, rec_str(master, "name_label"));
 	buf_printf(&b, " %s %s", sep, state);
+	if (active > 1)
+		buf_printf(&b, " %s %d pools", sep, active);
 	if (tasks)
 		buf_printf(&b, " %s %d task%s", sep, tasks, tasks == 1 ? "" : "s");
 	ui_put(stdscr, 0, 0, cols - 7, a, b.data);
@@ -123,7 +140,7 @@ void chrome_title(struct app *app, int y, int cols)
 	struct table *list = app_list(app);
 	char left[256];
 	struct buf right;
-	int rw;
+	int rw, lw;
 
 	left[0] = '\0';
 	if (app->nstack) {
@@ -150,9 +167,13 @@ void chrome_title(struct app *app, int y, int cols)
 		char *safe = ui_text(right.data);
 		rw = text_width(safe);
 		free(safe);
+		safe = ui_text(left);
+		lw = text_width(safe);
+		free(safe);
 	}
-	if (rw > cols / 2)
-		rw = cols / 2;
+	/* the list's side may take what the title leaves, but never below half */
+	if (rw > cols - lw - 3)
+		rw = cols - lw - 3 > cols / 2 ? cols - lw - 3 : cols / 2;
 	ui_put(stdscr, y, 0, 1, a, "");
 	ui_put(stdscr, y, 1, cols - rw - 1, a, left);
 	ui_put_right(stdscr, y, cols - rw, rw, a, right.data);

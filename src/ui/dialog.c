@@ -38,6 +38,7 @@ struct dialog {
 	dialog_done_fn done;
 	char *ref;
 	void *ud;
+	void (*free_ud)(void *);
 };
 
 static struct dialog *dialog_new(enum kind k, const char *title, const char *text)
@@ -110,10 +111,17 @@ void dialog_on_done(struct dialog *d, dialog_done_fn fn, const char *ref, void *
 	d->ud = ud;
 }
 
+void dialog_own_ud(struct dialog *d, void (*free_fn)(void *))
+{
+	d->free_ud = free_fn;
+}
+
 void dialog_free(struct dialog *d)
 {
 	if (!d)
 		return;
+	if (d->free_ud)
+		d->free_ud(d->ud);
 	free(d->title);
 	free(d->text);
 	free(d->yes);

@@ -31,6 +31,8 @@ struct dialog *dialog_message(const char *title, const char *text);
 /* Takes the form. */
 struct dialog *dialog_form(const char *title, const char *text, struct form *f);
 void dialog_on_done(struct dialog *d, dialog_done_fn fn, const char *ref, void *ud);
+/* The dialog frees ud with free_fn when it goes (done must not free it). */
+void dialog_own_ud(struct dialog *d, void (*free_fn)(void *));
 
 /* For the app. */
 enum dialog_state {

@@ -8,10 +8,16 @@
 #include "util.h"
 
 static bool utf8 = true;
+static bool console_font;
 
 void ui_set_utf8(bool on)
 {
 	utf8 = on;
+}
+
+void ui_set_console_font(bool on)
+{
+	console_font = on;
 }
 
 bool ui_utf8(void)
@@ -25,6 +31,8 @@ const char *glyph(enum glyph g)
 					"\xe2\x94\x82", "\xe2\x80\xa6", "\xe2\x86\x92", "\xe2\x80\xa2"};
 	static const char *const a[] = {"^", "v", "#", "-", "|", "~", "->", "*"};
 
+	if (g == GLYPH_ELLIPSIS && console_font)
+		return a[g];
 	return utf8 ? u[g] : a[g];
 }
 
@@ -62,7 +70,7 @@ int ui_add(WINDOW *w, int y, int x, int cols, attr_t a, const char *s)
 	if (cols <= 0)
 		return 0;
 	t = ui_text(s);
-	cut = text_truncate(t, cols, !utf8);
+	cut = text_truncate(t, cols, !utf8 || console_font);
 	width = text_width(cut);
 	wattrset(w, a);
 	mvwaddstr(w, y, x, cut);

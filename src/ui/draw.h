@@ -22,6 +22,8 @@ enum glyph {
 
 void ui_set_utf8(bool on);
 bool ui_utf8(void);
+/* The Linux console's font (CP437's glyphs) has no "…": cut text ends in "~". */
+void ui_set_console_font(bool on);
 const char *glyph(enum glyph g);
 
 /* A copy of s safe to draw (sanitised; ASCII without UTF-8). Free it. */

@@ -26,6 +26,9 @@ struct field {
 	int nchoices, choice;
 	bool on;
 	char *error; /* shown beside the field */
+	char *hint;  /* shown there while there is no error */
+	form_check_fn check;
+	void *check_ud;
 };
 
 #define MAX_FIELDS 12
@@ -54,6 +57,7 @@ void form_free(struct form *f)
 			free(fl->choices[c]);
 		free(fl->choices);
 		free(fl->error);
+		free(fl->hint);
 	}
 	free(f);
 }
@@ -139,6 +143,28 @@ int form_toggle(struct form *f, const char *label, bool on)
 	return f->n - 1;
 }
 
+void form_set_check(struct form *f, int field, form_check_fn fn, void *ud)
+{
+	if (field < 0 || field >= f->n)
+		return;
+	f->fields[field].check = fn;
+	f->fields[field].check_ud = ud;
+}
+
+void form_set_hint(struct form *f, int field, const char *hint)
+{
+	if (field < 0 || field >= f->n)
+		return;
+	free(f->fields[field].hint);
+	f->fields[field].hint = hint ? xstrdup(hint) : NULL;
+}
+
+void form_set_text(struct form *f, int field, const char *text)
+{
+	if (field >= 0 && field < f->n)
+		lineedit_set(&f->fields[field].edit, text ? text : "");
+}
+
 const char *form_get_text(const struct form *f, int field)
 {
 	return field >= 0 && field < f->n ? f->fields[field].edit.text : "";
@@ -165,8 +191,9 @@ static void set_error(struct field *fl, const char *msg)
 	fl->error = msg ? xstrdup(msg) : NULL;
 }
 
-static bool validate_field(struct field *fl)
+static bool validate_field(struct form *f, int i)
 {
+	struct field *fl = &f->fields[i];
 	const char *text = fl->edit.text;
 	char msg[96];
 
@@ -176,6 +203,13 @@ static bool validate_field(struct field *fl)
 		if (fl->required && !*text) {
 			set_error(fl, "required");
 			return false;
+		}
+		if (fl->check) {
+			const char *why = fl->check(f, i, text, fl->check_ud);
+			if (why) {
+				set_error(fl, why);
+				return false;
+			}
 		}
 		break;
 	case K_NUMBER: {
@@ -228,7 +262,7 @@ bool form_validate(struct form *f)
 	int first_bad = -1;
 
 	for (int i = 0; i < f->n; i++)
-		if (!validate_field(&f->fields[i])) {
+		if (!validate_field(f, i)) {
 			ok = false;
 			if (first_bad < 0)
 				first_bad = i;
@@ -281,9 +315,9 @@ void form_draw(struct form *f, struct app *app, WINDOW *w, int y, int x, int col
 				app_cursor(app, w, y + i, fx + cur);
 			break;
 		}
-		/* the field's complaint, beside it */
+		/* the field's complaint, or its hint, beside it */
 		ui_put(w, y + i, fx + input_w + 1, fw - input_w - 1, fl->error ? theme_attr(ROLE_BAD) : base,
-		       fl->error ? fl->error : "");
+		       fl->error ? fl->error : fl->hint ? fl->hint : "");
 	}
 }
 
@@ -299,13 +333,13 @@ enum form_outcome form_key(struct form *f, int key)
 	case XK_TAB:
 	case XK_DOWN:
 		if (fl)
-			validate_field(fl);
+			validate_field(f, f->focus);
 		f->focus = f->n ? (f->focus + 1) % f->n : 0;
 		return FORM_CONTINUE;
 	case XK_BTAB:
 	case XK_UP:
 		if (fl)
-			validate_field(fl);
+			validate_field(f, f->focus);
 		f->focus = f->n ? (f->focus + f->n - 1) % f->n : 0;
 		return FORM_CONTINUE;
 	}
@@ -324,7 +358,7 @@ enum form_outcome form_key(struct form *f, int key)
 		break;
 	default:
 		if (lineedit_key(&fl->edit, key) == EDIT_CHANGED && fl->error)
-			validate_field(fl); /* the message follows the typing */
+			validate_field(f, f->focus); /* the message follows the typing */
 		break;
 	}
 	return FORM_CONTINUE;

@@ -29,6 +29,15 @@ int form_size(struct form *f, const char *label, long long bytes, long long min,
 int form_choice(struct form *f, const char *label, const char *const *choices, int nchoices, int selected);
 int form_toggle(struct form *f, const char *label, bool on);
 
+/* A check beyond "required", run on Enter and when leaving the field:
+ * NULL when text is right, else the (short) message shown beside it. */
+typedef const char *(*form_check_fn)(const struct form *f, int field, const char *text, void *ud);
+void form_set_check(struct form *f, int field, form_check_fn fn, void *ud);
+/* A short hint shown beside the field while it has no complaint. */
+void form_set_hint(struct form *f, int field, const char *hint);
+/* Replaces the text of a text or password field. */
+void form_set_text(struct form *f, int field, const char *text);
+
 const char *form_get_text(const struct form *f, int field);
 long long form_get_number(const struct form *f, int field); /* number and size fields */
 int form_get_choice(const struct form *f, int field);

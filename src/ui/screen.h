@@ -12,6 +12,7 @@
 #include "cache.h"
 
 struct app;
+struct pool;
 struct table;
 
 /* What key handlers return. */
@@ -42,12 +43,18 @@ struct screen {
 	void (*draw)(struct app *app, void *st, WINDOW *w, int h, int cols);
 	/* keys no table entry took (movement, tabs); optional */
 	int (*key)(struct app *app, void *st, int key);
-	/* every cache change, while the screen is on the stack; optional */
-	void (*on_cache_event)(struct app *app, void *st, enum cache_op op, const char *cls, const char *ref);
+	/* every cache change of pool p, while the screen is on the stack; p is
+	 * NULL when the set of pools changed (rebuild from all); optional */
+	void (*on_cache_event)(struct app *app, void *st, struct pool *p, enum cache_op op, const char *cls,
+			       const char *ref);
 	/* the list / filters, or NULL; optional */
 	struct table *(*list)(struct app *app, void *st);
 	/* the title line's text (default: title), into buf; optional */
 	void (*describe)(struct app *app, void *st, char *buf, size_t n);
+	/* the pool of what is selected (the status line names it); optional */
+	struct pool *(*pool)(struct app *app, void *st);
+	/* what `/` takes here beyond plain text, for the help; optional */
+	const char *filter_help;
 };
 
 /* A `:` command: a screen to show, or something to run. */

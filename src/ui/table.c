@@ -19,8 +19,16 @@ struct row {
 	char *extra;
 };
 
+/* One COLUMN:value term of the filter. */
+struct term {
+	int col;
+	char *value;
+	bool exclude;
+};
+
 struct table {
 	struct table_col cols[TABLE_MAX_COLS];
+	bool hidden[TABLE_MAX_COLS];
 	int ncols;
 	struct hmap rows;   /* key -> struct row */
 	size_t nrows;
@@ -28,6 +36,9 @@ struct table {
 	size_t nview, capview;
 	bool view_dirty;
 	char *filter;
+	char *words;        /* the filter without its terms: matched anywhere */
+	struct term *terms;
+	int nterms;
 	int sort_col;
 	bool sort_desc;
 	char *sel_key;      /* the selection follows this key */
@@ -90,7 +101,7 @@ void table_free(struct table *t)
 	table_clear(t);
 	hmap_free(&t->rows);
 	free(t->view);
-	free(t->filter);
+	table_set_filter(t, NULL);
 	free(t->sel_key);
 	free(t);
 }
@@ -148,12 +159,88 @@ size_t table_count(const struct table *t)
 
 static bool matches(const struct table *t, const struct row *r)
 {
-	if (!t->filter || !*t->filter)
+	bool found;
+
+	for (int i = 0; i < t->nterms; i++) {
+		const struct term *term = &t->terms[i];
+		if ((strcasestr(r->cells[term->col], term->value) != NULL) == term->exclude)
+			return false;
+	}
+	if (!t->words)
 		return true;
-	for (int i = 0; i < t->ncols; i++)
-		if (strcasestr(r->cells[i], t->filter))
-			return true;
-	return r->extra && strcasestr(r->extra, t->filter);
+	found = r->extra && strcasestr(r->extra, t->words);
+	for (int i = 0; i < t->ncols && !found; i++)
+		found = strcasestr(r->cells[i], t->words) != NULL;
+	return found;
+}
+
+/* The column a term's name means: its title ("power" is POWER), or its
+ * title without a plural s ("tag" is TAGS); -1 if none. */
+static int term_column(const struct table *t, const char *name, size_t len)
+{
+	for (int i = 0; i < t->ncols; i++) {
+		const char *title = t->cols[i].title;
+		size_t tl = strlen(title);
+		if ((tl == len || (tl == len + 1 && (title[len] == 'S' || title[len] == 's')))
+		    && strncasecmp(title, name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Reads one word at *p (a "quoted" part keeps its spaces) into a new string. */
+static char *next_word(const char **p)
+{
+	struct buf b;
+	const char *s = *p;
+	bool quoted = false;
+
+	while (*s == ' ')
+		s++;
+	buf_init(&b);
+	buf_puts(&b, "");
+	for (; *s && (quoted || *s != ' '); s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		else
+			buf_putc(&b, *s);
+	}
+	*p = s;
+	return buf_steal(&b);
+}
+
+static void parse_filter(struct table *t, const char *text)
+{
+	const char *p = text;
+	struct buf words;
+
+	buf_init(&words);
+	while (*p) {
+		char *w = next_word(&p);
+		const char *colon = strchr(w, ':');
+		int col = colon && colon[1] ? term_column(t, w, (size_t)(colon - w)) : -1;
+		if (col >= 0 && !(colon[1] == '!' && !colon[2])) {
+			struct term *term;
+			t->terms = xrealloc(t->terms, (size_t)(t->nterms + 1) * sizeof(*t->terms));
+			term = &t->terms[t->nterms++];
+			term->col = col;
+			term->exclude = colon[1] == '!';
+			term->value = xstrdup(colon + 1 + term->exclude);
+		} else if (*w) {
+			if (words.len)
+				buf_putc(&words, ' ');
+			buf_puts(&words, w);
+		}
+		free(w);
+	}
+	/* without terms, the text as typed (spaces and all) */
+	if (!t->nterms) {
+		buf_free(&words);
+		t->words = xstrdup(text);
+	} else {
+		t->words = words.len ? buf_steal(&words) : NULL;
+		buf_free(&words);
+	}
 }
 
 struct collect {
@@ -271,8 +358,37 @@ const char *table_row_key(struct table *t, size_t index)
 void table_set_filter(struct table *t, const char *text)
 {
 	free(t->filter);
+	free(t->words);
+	for (int i = 0; i < t->nterms; i++)
+		free(t->terms[i].value);
+	free(t->terms);
+	t->terms = NULL;
+	t->nterms = 0;
+	t->words = NULL;
 	t->filter = text && *text ? xstrdup(text) : NULL;
+	if (t->filter)
+		parse_filter(t, t->filter);
 	t->view_dirty = true;
+}
+
+void table_show_col(struct table *t, int col, bool shown)
+{
+	if (col < 0 || col >= t->ncols || t->hidden[col] == !shown)
+		return;
+	t->hidden[col] = !shown;
+	if (!shown && t->sort_col == col)
+		table_sort(t, 0, false);
+}
+
+/* The next (dir 1) or previous (-1) column shown, from col. */
+static int next_shown(const struct table *t, int col, int dir)
+{
+	for (int i = 0; i < t->ncols; i++) {
+		col = (col + dir + t->ncols) % t->ncols;
+		if (!t->hidden[col])
+			return col;
+	}
+	return col;
 }
 
 const char *table_filter(const struct table *t)
@@ -348,10 +464,10 @@ bool table_key(struct table *t, int key)
 		move_to(t, (long)t->nview - 1);
 		return true;
 	case '<':
-		table_sort(t, (t->sort_col + t->ncols - 1) % t->ncols, false);
+		table_sort(t, next_shown(t, t->sort_col, -1), false);
 		return true;
 	case '>':
-		table_sort(t, (t->sort_col + 1) % t->ncols, false);
+		table_sort(t, next_shown(t, t->sort_col, 1), false);
 		return true;
 	case 'I':
 		table_sort(t, t->sort_col, !t->sort_desc);
@@ -375,7 +491,7 @@ static int layout(const struct table *t, int cols, int *idx, int *width)
 		/* room for the title and the sort mark, whatever the table says */
 		int title = (int)strlen(t->cols[i].title) + 1;
 		min[i] = t->cols[i].width > title ? t->cols[i].width : title;
-		shown[i] = true;
+		shown[i] = !t->hidden[i];
 	}
 	for (;;) {
 		int worst = -1;

@@ -51,8 +51,15 @@ void table_select(struct table *t, const char *key);
 /* Key of the index-th shown row (after sort and filter), or NULL. */
 const char *table_row_key(struct table *t, size_t index);
 
+/* The filter: words that match anywhere in a row (its cells, hidden ones
+ * too, and its extra text), and COLUMN:value terms that match in that
+ * column only (power:running, host:xcp-ng-02, tag:prod for a TAGS column;
+ * "quotes" keep spaces, a value after ! excludes); every term must match. */
 void table_set_filter(struct table *t, const char *text);
 const char *table_filter(const struct table *t);
+/* Hides or shows a column (a POOL column with one pool); hidden columns
+ * are neither drawn nor sorted by, but the filter still reads them. */
+void table_show_col(struct table *t, int col, bool shown);
 void table_sort(struct table *t, int col, bool descending);
 int table_sort_col(const struct table *t);
 bool table_sort_desc(const struct table *t);

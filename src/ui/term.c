@@ -64,6 +64,7 @@ bool term_start(char **err)
 	set_term(screen);
 	active = 1;
 	ui_set_utf8(strcmp(nl_langinfo(CODESET), "UTF-8") == 0);
+	ui_set_console_font(strncmp(termname(), "linux", 5) == 0);
 	cbreak(); /* ^C stays a signal: the loop turns it into a clean quit */
 	noecho();
 	nonl();

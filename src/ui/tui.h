@@ -1,17 +1,26 @@
-/* The full-screen interface: connects, shows the dashboard, runs until the
- * user quits. */
+/* The full-screen interface: connects the pools it is given, shows the
+ * dashboard, runs until the user quits. */
 #ifndef XENTUI_UI_TUI_H
 #define XENTUI_UI_TUI_H
 
 #include <stdbool.h>
 
-#include "xapi.h"
+#include "config.h"
+
+/* A pool to list (and maybe connect) at the start. */
+struct tui_server {
+	struct server_cfg cfg;
+	bool saved;           /* from the configuration file */
+	bool connect;         /* connect at once */
+	const char *password; /* given or asked on the terminal before the start, or NULL */
+};
 
 struct tui_opts {
-	struct xapi_opts xapi; /* ignored with demo, which makes its own */
-	const char *label;     /* the server's name in the status line */
-	const char *theme;     /* a theme name or path */
-	bool demo;             /* start xapi-sim and connect to it */
+	struct config *config;       /* saved when the user edits the servers */
+	const struct tui_server *servers;
+	int nservers;
+	const char *theme;           /* a theme name or path */
+	bool demo;                   /* start xapi-sim and add its pool */
 	bool confirm_quit;
 };
 

@@ -151,6 +151,83 @@ static void test_example_file_loads(void **state)
 	config_free(&c);
 }
 
+/* What the Servers screen does to the file: a server added, one edited
+ * and one removed, each saved; the rest of the file kept, 0600. */
+static void test_save_round_trip(void **state)
+{
+	struct config c, back;
+	struct server_cfg sv;
+	char *err = NULL, other[256], text[4096];
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	write_file("# mine\ntheme = \"dark\";\npreferences = { confirm_quit = false; };\n"
+		   "servers = ( { name = \"home\"; url = \"https://192.168.1.10\"; password_env = \"XCP_PW\"; } );\n");
+	chmod(path, 0644);
+	assert_true(config_load(path, &c, &err));
+	memset(&sv, 0, sizeof(sv));
+	sv.name = "lab";
+	sv.url = "https://lab:8443";
+	sv.user = "admin";
+	sv.password_file = "~/.config/xentui/lab.password";
+	sv.autoconnect = true;
+	sv.insecure = true;
+	config_put_server(&c, NULL, &sv);
+	sv.name = "home2";
+	sv.url = "https://192.168.1.11";
+	sv.password_file = NULL;
+	sv.password_env = "HOME_PW";
+	sv.autoconnect = false;
+	sv.insecure = false;
+	config_put_server(&c, "home", &sv); /* renamed in its place */
+	assert_int_equal(c.nservers, 2);
+	assert_true(config_save(&c, &err));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	assert_true(config_load(path, &back, &err));
+	assert_int_equal(back.nservers, 2);
+	assert_string_equal(back.servers[0].name, "home2");
+	assert_string_equal(back.servers[0].password_env, "HOME_PW");
+	assert_false(back.servers[0].autoconnect);
+	assert_string_equal(config_server(&back, "lab")->user, "admin");
+	assert_string_equal(config_server(&back, "lab")->password_file, "~/.config/xentui/lab.password");
+	assert_true(config_server(&back, "lab")->autoconnect);
+	assert_true(config_server(&back, "lab")->insecure);
+	assert_null(config_server(&back, "home"));
+	/* the other settings are kept */
+	assert_string_equal(back.theme, "dark");
+	assert_false(back.confirm_quit);
+	config_free(&back);
+
+	assert_true(config_remove_server(&c, "lab"));
+	assert_false(config_remove_server(&c, "lab"));
+	assert_true(config_save(&c, &err));
+	assert_true(config_load(path, &back, &err));
+	assert_int_equal(back.nservers, 1);
+	config_free(&back);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_null(strstr(text, "lab"));
+	snprintf(text, sizeof(text), "%s.tmp", path);
+	assert_int_not_equal(access(text, F_OK), 0); /* no temporary file left */
+
+	/* a first save makes the directories */
+	snprintf(other, sizeof(other), "build/test-logs/config-save-%d/sub/xentui/config", (int)getpid());
+	free(c.path);
+	c.path = strdup(other);
+	assert_true(config_save(&c, &err));
+	assert_int_equal(stat(other, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	unlink(other);
+	config_free(&c);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_missing_default_is_fine),
 		cmocka_unit_test(test_password_file_permissions),
 		cmocka_unit_test(test_example_file_loads),
+		cmocka_unit_test(test_save_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

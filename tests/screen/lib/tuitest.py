@@ -53,7 +53,7 @@ class Tui:
 
     started = 0
 
-    def __init__(self, name, args=("--demo",), cols=100, rows=30, env=None, xentui=XENTUI, fresh=True):
+    def __init__(self, name, args=("--demo",), cols=100, rows=30, env=None, xentui=XENTUI, fresh=True, raw_log=None):
         os.makedirs(LOGS, exist_ok=True)
         self.name = name
         Tui.started += 1
@@ -74,6 +74,9 @@ class Tui:
         environ.update(env or {})
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(cols), "-y", str(rows), "sh")
         self.tmux("set-option", "-g", "status", "off")
+        if raw_log:
+            # every byte the pane's programs write, as the terminal gets it
+            self.tmux("pipe-pane", "-t", "0", "-O", "cat >" + shlex.quote(raw_log))
         cmd = "env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in environ.items())
         cmd += " " + shlex.quote(xentui) + " " + " ".join(shlex.quote(a) for a in args)
         cmd += '; echo "XENTUI-EXIT=$?"'
@@ -81,6 +84,22 @@ class Tui:
         self.keys("Enter")
         self.url = self.fingerprint = None
         self.sim_pid = None
+
+    def xentui_pid(self, timeout=10.0):
+        """The pid of xentui: the child of the pane's shell (env execs it)."""
+        shell = self.tmux("display-message", "-p", "-t", "0", "#{pane_pid}").strip()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with open(f"/proc/{shell}/task/{shell}/children") as f:
+                    for pid in f.read().split():
+                        with open(f"/proc/{pid}/comm") as c:
+                            if c.read().strip() == "xentui":
+                                return int(pid)
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise Timeout("xentui is not running in the pane")
 
     def tmux(self, *args, check=True):
         r = subprocess.run(["tmux", "-u", "-L", self.sock, *args], capture_output=True, text=True, timeout=20)

@@ -1,0 +1,487 @@
+#include "pools.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secret.h"
+#include "util.h"
+
+#define LOGOUT_WAIT_MS 3000
+
+struct sub {
+	pools_fn fn;
+	void *ud;
+	struct sub *next;
+};
+
+/* A pool and what the module keeps about it: the public part first. */
+struct entry {
+	struct pool p;
+	struct pools *owner;
+	struct loop_timer *release_timer; /* the logout took too long, or has been answered */
+	bool releasing;
+	void (*done)(struct pool *p, void *ud); /* after a disconnect */
+	void *done_ud;
+};
+
+struct pools {
+	struct loop *loop;
+	struct net *net;
+	char *known_hosts;
+	struct entry **items;
+	size_t n, cap;
+	int next_id;
+	struct sub *subs;
+	pools_op_fn op_fn;
+	void *op_ud;
+	/* pools_close_all */
+	void (*closed)(void *ud);
+	void *closed_ud;
+};
+
+static struct entry *entry_of(struct pool *p)
+{
+	return (struct entry *)p; /* the pool is the entry's first member */
+}
+
+static void notify(struct pools *ps, struct pool *p, enum cache_op op, const char *cls, const char *ref)
+{
+	for (struct sub *s = ps->subs; s;) {
+		struct sub *next = s->next; /* a subscriber may leave meanwhile */
+		s->fn(ps, p, op, cls, ref, s->ud);
+		s = next;
+	}
+}
+
+/* ---- life ------------------------------------------------------------------ */
+
+struct pools *pools_new(struct loop *l, struct net *n, const char *known_hosts)
+{
+	struct pools *ps = xcalloc(1, sizeof(*ps));
+
+	ps->loop = l;
+	ps->net = n;
+	ps->known_hosts = known_hosts ? xstrdup(known_hosts) : NULL;
+	ps->next_id = 1;
+	return ps;
+}
+
+static void release(struct entry *e);
+
+static void entry_free(struct entry *e)
+{
+	if (e->p.x)
+		release(e);
+	server_cfg_free(&e->p.cfg);
+	secret_free(e->p.password);
+	free(e);
+}
+
+void pools_drop_all(struct pools *ps)
+{
+	ps->closed = NULL;
+	for (size_t i = 0; i < ps->n; i++)
+		release(ps->items[i]);
+}
+
+void pools_free(struct pools *ps)
+{
+	if (!ps)
+		return;
+	ps->closed = NULL;
+	for (size_t i = 0; i < ps->n; i++)
+		entry_free(ps->items[i]);
+	free(ps->items);
+	while (ps->subs) {
+		struct sub *s = ps->subs;
+		ps->subs = s->next;
+		free(s);
+	}
+	free(ps->known_hosts);
+	free(ps);
+}
+
+void pools_subscribe(struct pools *ps, pools_fn fn, void *ud)
+{
+	struct sub *s = xcalloc(1, sizeof(*s));
+
+	s->fn = fn;
+	s->ud = ud;
+	s->next = ps->subs;
+	ps->subs = s;
+}
+
+void pools_unsubscribe(struct pools *ps, pools_fn fn, void *ud)
+{
+	for (struct sub **p = &ps->subs; *p; p = &(*p)->next)
+		if ((*p)->fn == fn && (*p)->ud == ud) {
+			struct sub *s = *p;
+			*p = s->next;
+			free(s);
+			return;
+		}
+}
+
+void pools_on_op(struct pools *ps, pools_op_fn fn, void *ud)
+{
+	ps->op_fn = fn;
+	ps->op_ud = ud;
+}
+
+struct pool *pools_add(struct pools *ps, const struct server_cfg *cfg, bool saved)
+{
+	struct entry *e = xcalloc(1, sizeof(*e));
+
+	e->owner = ps;
+	e->p.id = ps->next_id++;
+	server_cfg_copy(&e->p.cfg, cfg);
+	if (!e->p.cfg.user)
+		e->p.cfg.user = xstrdup("root");
+	if (!e->p.cfg.name)
+		e->p.cfg.name = xstrdup(cfg->url ? cfg->url : "pool");
+	e->p.saved = saved;
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 4;
+		ps->items = xrealloc(ps->items, ps->cap * sizeof(*ps->items));
+	}
+	ps->items[ps->n++] = e;
+	notify(ps, &e->p, CACHE_STATUS, NULL, NULL);
+	return &e->p;
+}
+
+void pools_remove(struct pools *ps, struct pool *p)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (&ps->items[i]->p == p) {
+			struct entry *e = ps->items[i];
+			bool had_cache = e->p.cache != NULL;
+			memmove(&ps->items[i], &ps->items[i + 1], (ps->n - i - 1) * sizeof(*ps->items));
+			ps->n--;
+			entry_free(e);
+			/* screens drop what they showed of it */
+			if (had_cache)
+				notify(ps, NULL, CACHE_LOADED, NULL, NULL);
+			notify(ps, NULL, CACHE_STATUS, NULL, NULL);
+			return;
+		}
+}
+
+size_t pools_count(const struct pools *ps)
+{
+	return ps->n;
+}
+
+struct pool *pools_at(const struct pools *ps, size_t i)
+{
+	return i < ps->n ? &ps->items[i]->p : NULL;
+}
+
+struct pool *pools_by_id(const struct pools *ps, int id)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->items[i]->p.id == id)
+			return &ps->items[i]->p;
+	return NULL;
+}
+
+struct pool *pools_by_name(const struct pools *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (strcmp(ps->items[i]->p.cfg.name, name) == 0)
+			return &ps->items[i]->p;
+	return NULL;
+}
+
+int pools_active(const struct pools *ps)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->items[i]->p.cache)
+			n++;
+	return n;
+}
+
+struct pool *pools_first_active(const struct pools *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->items[i]->p.cache)
+			return &ps->items[i]->p;
+	return NULL;
+}
+
+/* ---- connecting -------------------------------------------------------------- */
+
+static void on_cache(struct cache *c, enum cache_op op, const char *cls, const char *ref, void *ud)
+{
+	struct entry *e = ud;
+
+	notify(e->owner, &e->p, op, cls, ref);
+}
+
+static void on_op(struct ops *ops, struct op *op, void *ud)
+{
+	struct entry *e = ud;
+
+	if (e->owner->op_fn)
+		e->owner->op_fn(e->owner, &e->p, op, e->owner->op_ud);
+}
+
+bool pool_needs_password(const struct pool *p)
+{
+	return !p->password && !p->cfg.password_file && !p->cfg.password_env && !p->cfg.password_command;
+}
+
+static char *password_of(struct pool *p, char **err)
+{
+	if (p->password)
+		return xstrdup(p->password);
+	if (p->cfg.password_file)
+		return secret_from_file(p->cfg.password_file, err);
+	if (p->cfg.password_env)
+		return secret_from_env(p->cfg.password_env, err);
+	if (p->cfg.password_command)
+		return secret_from_command(p->cfg.password_command, err);
+	return NULL;
+}
+
+enum connect_result pool_connect(struct pools *ps, struct pool *p, const char *password, char **err)
+{
+	struct entry *e = entry_of(p);
+	struct xapi_opts o;
+	char *secret;
+
+	*err = NULL;
+	if (p->x && !p->closing && xapi_state(p->x) != XAPI_FAILED) {
+		if (xapi_state(p->x) == XAPI_RETRY)
+			xapi_connect(p->x); /* now, not after the backoff */
+		return CONNECT_STARTED;
+	}
+	if (p->x) {
+		/* failed (or still logging out): start again from scratch */
+		e->done = NULL;
+		release(e);
+		notify(ps, p, CACHE_LOADED, NULL, NULL);
+	}
+	if (password)
+		pool_set_password(p, password);
+	if (pool_needs_password(p))
+		return CONNECT_NEED_PASSWORD;
+	secret = password_of(p, err);
+	if (!secret)
+		return CONNECT_FAILED;
+	memset(&o, 0, sizeof(o));
+	o.url = p->cfg.url;
+	o.user = p->cfg.user;
+	o.password = secret;
+	o.fingerprint = p->cfg.fingerprint;
+	o.insecure = p->cfg.insecure;
+	o.known_hosts = ps->known_hosts;
+	p->x = xapi_new(ps->net, ps->loop, &o);
+	secret_free(secret);
+	p->cache = cache_new(p->x, ps->loop);
+	p->ops = ops_new(p->x, p->cache);
+	p->closing = false;
+	p->cert_asked = false;
+	e->releasing = false;
+	cache_subscribe(p->cache, on_cache, e);
+	ops_on_change(p->ops, on_op, e);
+	notify(ps, p, CACHE_STATUS, NULL, NULL);
+	cache_start(p->cache);
+	return CONNECT_STARTED;
+}
+
+/* Drops the connection: its pending calls are answered ("connection
+ * closed") while the ops and the cache they refer to still exist. */
+static void release(struct entry *e)
+{
+	struct pool *p = &e->p;
+
+	if (e->release_timer) {
+		loop_timer_cancel(e->owner->loop, e->release_timer);
+		e->release_timer = NULL;
+	}
+	if (!p->x || e->releasing)
+		return;
+	e->releasing = true;
+	cache_stop(p->cache);
+	xapi_free(p->x);
+	p->x = NULL;
+	ops_free(p->ops);
+	p->ops = NULL;
+	cache_free(p->cache);
+	p->cache = NULL;
+	p->closing = false;
+	e->releasing = false;
+}
+
+static void check_all_closed(struct pools *ps)
+{
+	void (*closed)(void *) = ps->closed;
+
+	if (!closed)
+		return;
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->items[i]->p.x)
+			return;
+	ps->closed = NULL;
+	closed(ps->closed_ud);
+}
+
+static void on_release_timer(struct loop *l, void *ud)
+{
+	struct entry *e = ud;
+	struct pools *ps = e->owner;
+	void (*done)(struct pool *, void *) = e->done;
+
+	e->release_timer = NULL;
+	release(e);
+	e->done = NULL;
+	notify(ps, &e->p, CACHE_LOADED, NULL, NULL);
+	notify(ps, &e->p, CACHE_STATUS, NULL, NULL);
+	if (done)
+		done(&e->p, e->done_ud);
+	check_all_closed(ps);
+}
+
+static void on_logged_out(struct xapi *x, void *ud)
+{
+	struct entry *e = ud;
+
+	if (e->releasing)
+		return; /* the logout answered as release() drops it */
+	/* not from inside xapi's own callback: on the next turn of the loop */
+	if (e->release_timer)
+		loop_timer_cancel(e->owner->loop, e->release_timer);
+	e->release_timer = loop_timer(e->owner->loop, 0, on_release_timer, e);
+}
+
+void pool_disconnect(struct pools *ps, struct pool *p, void (*done)(struct pool *p, void *ud), void *ud)
+{
+	struct entry *e = entry_of(p);
+
+	if (!p->x) {
+		if (done)
+			done(p, ud);
+		return;
+	}
+	e->done = done;
+	e->done_ud = ud;
+	if (p->closing)
+		return;
+	p->closing = true;
+	cache_stop(p->cache);
+	notify(ps, p, CACHE_STATUS, NULL, NULL);
+	/* the server may not answer: drop the connection after a while anyway */
+	e->release_timer = loop_timer(ps->loop, LOGOUT_WAIT_MS, on_release_timer, e);
+	xapi_logout(p->x, on_logged_out, e);
+}
+
+void pools_close_all(struct pools *ps, void (*done)(void *ud), void *ud)
+{
+	ps->closed = done;
+	ps->closed_ud = ud;
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->items[i]->p.x && !ps->items[i]->p.closing)
+			pool_disconnect(ps, &ps->items[i]->p, NULL, NULL);
+	check_all_closed(ps);
+}
+
+void pool_set_cfg(struct pool *p, const struct server_cfg *cfg)
+{
+	struct server_cfg copy;
+
+	server_cfg_copy(&copy, cfg);
+	server_cfg_free(&p->cfg);
+	p->cfg = copy;
+	if (!p->cfg.user)
+		p->cfg.user = xstrdup("root");
+}
+
+void pool_set_password(struct pool *p, const char *password)
+{
+	secret_free(p->password);
+	p->password = password ? xstrdup(password) : NULL;
+}
+
+/* ---- state ---------------------------------------------------------------------- */
+
+enum pool_state pool_state(const struct pool *p, const char **why)
+{
+	enum xapi_failure kind;
+
+	*why = "";
+	if (!p->x || p->closing)
+		return POOL_DISCONNECTED;
+	switch (xapi_state(p->x)) {
+	case XAPI_IDLE:
+	case XAPI_LOGIN:
+		return POOL_CONNECTING;
+	case XAPI_READY:
+		if (cache_failed(p->cache)) {
+			*why = cache_status(p->cache);
+			return POOL_FAILED;
+		}
+		if (!cache_loaded(p->cache))
+			return POOL_CONNECTING;
+		if (strcmp(cache_status(p->cache), "live") != 0) {
+			*why = cache_status(p->cache);
+			return POOL_RETRYING;
+		}
+		return POOL_CONNECTED;
+	case XAPI_RETRY:
+		*why = xapi_state_message(p->x);
+		return POOL_RETRYING;
+	case XAPI_FAILED:
+		*why = xapi_last_error(p->x, &kind);
+		return POOL_FAILED;
+	case XAPI_CLOSED:
+		return POOL_DISCONNECTED;
+	}
+	return POOL_DISCONNECTED;
+}
+
+const char *pool_state_name(enum pool_state s)
+{
+	switch (s) {
+	case POOL_DISCONNECTED: return "disconnected";
+	case POOL_CONNECTING: return "connecting";
+	case POOL_CONNECTED: return "connected";
+	case POOL_RETRYING: return "reconnecting";
+	case POOL_FAILED: return "failed";
+	}
+	return "";
+}
+
+/* ---- qualified refs ------------------------------------------------------------------ */
+
+char *pool_qref(const struct pool *p, const char *ref, char *buf, size_t n)
+{
+	snprintf(buf, n, "%d/%s", p->id, ref ? ref : "");
+	return buf;
+}
+
+struct pool *pools_resolve(const struct pools *ps, const char *qref, const char **ref)
+{
+	char *end;
+	long id;
+
+	*ref = NULL;
+	if (!qref)
+		return NULL;
+	id = strtol(qref, &end, 10);
+	if (end == qref || *end != '/')
+		return NULL;
+	*ref = end + 1;
+	return pools_by_id(ps, (int)id);
+}
+
+const struct xv *pools_lookup(const struct pools *ps, const char *qref, struct pool **p, const char **ref)
+{
+	struct pool *pool = pools_resolve(ps, qref, ref);
+
+	if (p)
+		*p = pool;
+	return pool && pool->cache && *ref ? cache_get(pool->cache, *ref) : NULL;
+}
