@@ -29,7 +29,7 @@ SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/hmap.c src/json.c src/psf.c
 # the client's core (no ncurses), shared with its unit tests
 CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/config.c src/known_hosts.c \
-	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c
+	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c src/pools.c
 CLIENT_SRC = src/main.c src/demo.c
 # the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
 UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
@@ -44,7 +44,8 @@ all: deps
 
 # Installs whatever Debian packages are missing (needs root; says so if not).
 deps:
-	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint >/dev/null 2>&1 \
+	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang >/dev/null 2>&1 \
+		&& test -d /usr/share/consolefonts \
 		|| sh scripts/install-deps
 
 build/gen/api_data.c: scripts/embed-api.py $(wildcard tests/sim/api/*.tsv)
