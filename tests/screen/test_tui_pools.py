@@ -9,43 +9,10 @@ actions must be told apart by pool, not by ref. TAP output."""
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import LOGS, SIM, Pool, Tap, Timeout, Tui  # noqa: E402
-
-
-class Sim:
-    def __init__(self, name):
-        os.makedirs(LOGS, exist_ok=True)
-        self.log = open(os.path.join(LOGS, f"screen-{name}-sim-{os.getpid()}.log"), "w")
-        self.p = subprocess.Popen([SIM, "--port", "0"], stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.url = self.fingerprint = None
-        deadline = time.time() + 30
-        while time.time() < deadline and not self.url:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            if line.startswith("xapi-sim fingerprint "):
-                self.fingerprint = line.split()[-1]
-            elif line.startswith("xapi-sim listening on "):
-                self.url = line.split()[-1]
-        if not self.url:
-            self.stop()
-            raise RuntimeError("xapi-sim did not start")
-
-    def stop(self):
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        self.log.close()
-        with open(self.log.name) as f:
-            return f.read()
+from tuitest import LOGS, Pool, Sim, Tap, Timeout, Tui  # noqa: E402
 
 
 def table_rows(screen):

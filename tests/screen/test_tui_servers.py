@@ -8,44 +8,12 @@ file is read back after each step. TAP output."""
 import os
 import re
 import stat
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import LOGS, SIM, Tap, Timeout, Tui, row_of  # noqa: E402
+from tuitest import Sim, Tap, Timeout, Tui, row_of  # noqa: E402
 
 PASSWORD = "xapi-sim"
-
-
-class Sim:
-    def __init__(self):
-        os.makedirs(LOGS, exist_ok=True)
-        self.log = open(os.path.join(LOGS, f"screen-servers-sim-{os.getpid()}.log"), "w")
-        self.p = subprocess.Popen([SIM, "--port", "0", "--seed", "5", "--vms", "6"], stdout=subprocess.PIPE,
-                                  stderr=self.log, text=True)
-        self.url = None
-        deadline = time.time() + 30
-        while time.time() < deadline and not self.url:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            if line.startswith("xapi-sim listening on "):
-                self.url = line.split()[-1]
-        if not self.url:
-            self.stop()
-            raise RuntimeError("xapi-sim did not start")
-
-    def stop(self):
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        self.log.close()
-        with open(self.log.name) as f:
-            return f.read()
 
 
 def lab_row(screen):
@@ -63,7 +31,7 @@ def read(path):
 
 def main():
     tap = Tap()
-    sim = Sim()
+    sim = Sim("servers")
     hostport = sim.url.split("://", 1)[1]
     tui = Tui("servers", args=(), env={"XENTUI_LAB_PW": PASSWORD, "NO_COLOR": "1"}, cols=100, rows=30)
     config = os.path.join(tui.dir, "config", "xentui", "config")

@@ -7,46 +7,13 @@ non-UTF-8 locale on an xterm. One simulator serves every run. TAP output."""
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import LOGS, SIM, Tap, Timeout, Tui  # noqa: E402
+from tuitest import LOGS, Sim, Tap, Timeout, Tui  # noqa: E402
 
 CSI_M = re.compile(rb"\x1b\[([0-9;]*)m")
-
-
-class Sim:
-    def __init__(self):
-        os.makedirs(LOGS, exist_ok=True)
-        self.log = open(os.path.join(LOGS, f"screen-termtypes-sim-{os.getpid()}.log"), "w")
-        self.p = subprocess.Popen([SIM, "--port", "0", "--seed", "3"], stdout=subprocess.PIPE, stderr=self.log,
-                                  text=True)
-        self.url = self.fingerprint = None
-        deadline = time.time() + 30
-        while time.time() < deadline and not self.url:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            if line.startswith("xapi-sim fingerprint "):
-                self.fingerprint = line.split()[-1]
-            elif line.startswith("xapi-sim listening on "):
-                self.url = line.split()[-1]
-        if not self.url:
-            self.stop()
-            raise RuntimeError("xapi-sim did not start")
-
-    def stop(self):
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        self.log.close()
-        with open(self.log.name) as f:
-            return f.read()
 
 
 def sgr_params(raw):
@@ -115,7 +82,7 @@ def run(tap, sim, label, env, check, stop="quit", cols=100, rows=30):
 
 def main():
     tap = Tap()
-    sim = Sim()
+    sim = Sim("termtypes", "--seed", "3")
     try:
         # ---- the Linux console with a C locale: ASCII only, lines by ACS (SO/SI with G1 = DEC graphics)
         def linux_c(text, raw):

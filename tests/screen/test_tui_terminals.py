@@ -3,12 +3,10 @@ escape sequences and a newline, a first connection to an unknown
 certificate, and a terminal without UTF-8. TAP output."""
 import os
 import re
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import LOGS, SIM, Pool, Tap, Timeout, Tui, row_starting  # noqa: E402
+from tuitest import Pool, Sim, Tap, Timeout, Tui, row_starting  # noqa: E402
 
 EVIL = "evil\x1b[31mred\nsecond line\u009b31m\u202e\x07"
 
@@ -22,37 +20,6 @@ def shown(name):
         bad = o < 0x20 or o == 0x7F or 0x80 <= o < 0xA0 or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069
         out.append("?" if bad else c)
     return "".join(out)
-
-
-class Sim:
-    """A simulator of our own, for the certificate prompt."""
-
-    def __init__(self):
-        self.log = open(os.path.join(LOGS, f"screen-terminals-sim-{os.getpid()}.log"), "w")
-        self.p = subprocess.Popen([SIM, "--port", "0", "--seed", "7"], stdout=subprocess.PIPE, stderr=self.log,
-                                  text=True)
-        self.url = self.fingerprint = None
-        deadline = time.time() + 30
-        while time.time() < deadline and not self.url:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            if line.startswith("xapi-sim fingerprint "):
-                self.fingerprint = line.split()[-1]
-            elif line.startswith("xapi-sim listening on "):
-                self.url = line.split()[-1]
-        if not self.url:
-            raise RuntimeError("xapi-sim did not start")
-
-    def stop(self):
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-        self.log.close()
-        with open(self.log.name) as f:
-            return f.read()
 
 
 def hostile_name(tap):
@@ -104,7 +71,7 @@ def hostile_name(tap):
 
 
 def certificate(tap):
-    sim = Sim()
+    sim = Sim("terminals", "--seed", "7")
     tui = None
     try:
         args = (sim.url, "--password-env", "XENTUI_TEST_PW")

@@ -43,6 +43,40 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+class Sim:
+    """An xapi-sim of our own (TLS), for tests that need a pool besides the
+    demo's: url, fingerprint, and stop() returning its stderr."""
+
+    def __init__(self, name, *args):
+        os.makedirs(LOGS, exist_ok=True)
+        self.log = open(os.path.join(LOGS, f"screen-{name}-sim-{os.getpid()}.log"), "w")
+        self.p = subprocess.Popen([SIM, "--port", "0", *args], stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.url = self.fingerprint = None
+        deadline = time.time() + 30
+        while time.time() < deadline and not self.url:
+            line = self.p.stdout.readline()
+            if not line:
+                break
+            if line.startswith("xapi-sim fingerprint "):
+                self.fingerprint = line.split()[-1]
+            elif line.startswith("xapi-sim listening on "):
+                self.url = line.split()[-1]
+        if not self.url:
+            self.stop()
+            raise RuntimeError("xapi-sim did not start")
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.log.close()
+        with open(self.log.name) as f:
+            return f.read()
+
+
 class Timeout(Exception):
     pass
 
