@@ -29,7 +29,8 @@ SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/hmap.c src/json.c src/psf.c
 # the client's core (no ncurses), shared with its unit tests
 CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/config.c src/known_hosts.c \
-	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c src/pools.c
+	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c src/pools.c \
+	src/fbtext.c
 CLIENT_SRC = src/main.c src/demo.c
 # the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
 UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
@@ -84,6 +85,11 @@ build/san/unit/test_sim_console: build/san/unit/%: build/san/tests/unit/%.o buil
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
+# The recogniser's test reads the same console end to end (as above).
+build/san/unit/test_fbtext: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/fbtext.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
+
 check-build: build/san/xentui build/san/xapi-sim build/xapi-sim $(addprefix build/san/unit/,$(UNIT_TESTS))
 
 check: deps
@@ -97,11 +103,14 @@ demo: deps
 build/bench_decode: build/obj/bench/bench_decode.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
 
+build/bench_fbtext: build/obj/bench/bench_fbtext.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC) src/fbtext.c)
+	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
+
 build/bench_idle: build/obj/bench/bench_idle.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
 
 bench: deps
-	@$(MAKE) --no-print-directory build/xentui build/xapi-sim build/bench_decode build/bench_idle
+	@$(MAKE) --no-print-directory build/xentui build/xapi-sim build/bench_decode build/bench_idle build/bench_fbtext
 	@sh bench/run-all
 
 fuzz: deps

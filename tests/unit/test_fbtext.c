@@ -1,0 +1,673 @@
+/* src/fbtext.c: text drawn into a framebuffer with the console font, cell by
+ * cell as VGA text mode draws it (9th column blank, repeated for line
+ * graphics), read back character for character and colour for colour. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <rfb/keysym.h>
+#include <rfb/rfbclient.h>
+
+#include "console.h"
+#include "fbtext.h"
+#include "psf.h"
+#include "util.h"
+
+static struct psf_font *font;
+
+/* VGA's palette in ANSI order, as the library's colour indices count. */
+static const uint32_t pal[16] = {
+	0x000000, 0xAA0000, 0x00AA00, 0xAA5500, 0x0000AA, 0xAA00AA, 0x00AAAA, 0xAAAAAA,
+	0x555555, 0xFF5555, 0x55FF55, 0xFFFF55, 0x5555FF, 0xFF55FF, 0x55FFFF, 0xFFFFFF,
+};
+
+struct fb {
+	int w, h, cw, ch;
+	uint32_t *px;
+};
+
+static void fb_init(struct fb *fb, int w, int h, int cw)
+{
+	fb->w = w;
+	fb->h = h;
+	fb->cw = cw;
+	fb->ch = (int)font->height;
+	fb->px = xmalloc((size_t)w * (size_t)h * sizeof(uint32_t));
+	for (int i = 0; i < w * h; i++)
+		fb->px[i] = pal[0] | 0xFF000000u;
+}
+
+/* Draws glyph g at cell (col, row) with the top byte of pixels set, which
+ * the reader must ignore (VNC framebuffers carry junk there). */
+static void draw_glyph(struct fb *fb, int col, int row, unsigned g, bool line, uint32_t fg, uint32_t bg)
+{
+	for (int y = 0; y < fb->ch; y++)
+		for (int x = 0; x < fb->cw; x++) {
+			unsigned sx = x < (int)font->width ? (unsigned)x : font->width - 1;
+			bool on = (x < (int)font->width || line) && psf_pixel(font, g, sx, (unsigned)y);
+
+			fb->px[(size_t)(row * fb->ch + y) * (size_t)fb->w + (size_t)(col * fb->cw + x)] =
+				(on ? fg : bg) | 0xFF000000u;
+		}
+}
+
+static void draw_cp(struct fb *fb, int col, int row, uint32_t cp, uint32_t fg, uint32_t bg)
+{
+	int g = psf_glyph_for(font, cp);
+
+	assert_true(g >= 0);
+	draw_glyph(fb, col, row, (unsigned)g, fb->cw > (int)font->width && psf_vga_line_graphics(cp), fg, bg);
+}
+
+static uint32_t next_cp(const char **s)
+{
+	const unsigned char *p = (const unsigned char *)*s;
+	uint32_t cp;
+	int n;
+
+	if (p[0] < 0x80) {
+		cp = p[0];
+		n = 1;
+	} else if (p[0] < 0xE0) {
+		cp = p[0] & 0x1Fu;
+		n = 2;
+	} else if (p[0] < 0xF0) {
+		cp = p[0] & 0x0Fu;
+		n = 3;
+	} else {
+		cp = p[0] & 0x07u;
+		n = 4;
+	}
+	for (int i = 1; i < n; i++)
+		cp = cp << 6 | (p[i] & 0x3Fu);
+	*s += n;
+	return cp;
+}
+
+/* Draws a UTF-8 line from col 0; returns its length in cells. */
+static int draw_line(struct fb *fb, int row, const char *s, uint32_t fg, uint32_t bg)
+{
+	int col = 0;
+
+	while (*s)
+		draw_cp(fb, col++, row, next_cp(&s), fg, bg);
+	return col;
+}
+
+static const char *const lines[] = {
+	"Debian GNU/Linux 12 debian tty1",
+	"debian login: root",
+	"Password:",
+	"root@debian:~# ls -l /etc | grep -c '^d' && echo \"{[(<ok>)]}\" ~`!@$%^&*_+=\\;:,.?",
+	"┌──────┬──────┐",
+	"│ left │ right│",
+	"├──────┼──────┤",
+	"└──────┴──────┘",
+	"░▒ café naïve Größe ±°· ÀÉÎÕÜ çñ",
+};
+#define NLINES (sizeof(lines) / sizeof(lines[0]))
+
+static struct fbtext *read_fb(const struct fb *fb)
+{
+	struct fbtext *ft = fbtext_new(font);
+
+	assert_non_null(ft);
+	assert_true(fbtext_set_geometry(ft, fb->w, fb->h));
+	assert_int_equal(fbtext_update(ft, fb->px, (size_t)fb->w, 0, 0, fb->w, fb->h),
+			 (size_t)fbtext_cols(ft) * (size_t)fbtext_rows(ft));
+	return ft;
+}
+
+static void assert_row(const struct fbtext *ft, int row, const char *want)
+{
+	char buf[1024];
+
+	fbtext_row_text(ft, row, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+}
+
+static void test_text_round_trip_vga(void **state)
+{
+	struct fb fb;
+	struct fbtext *ft;
+
+	fb_init(&fb, 720, 400, 9);
+	for (size_t i = 0; i < NLINES; i++)
+		draw_line(&fb, (int)i, lines[i], pal[7], pal[0]);
+	ft = read_fb(&fb);
+	assert_int_equal(fbtext_cols(ft), 80);
+	assert_int_equal(fbtext_rows(ft), 25);
+	assert_int_equal(fbtext_cell_width(ft), 9);
+	assert_int_equal(fbtext_cell_height(ft), 16);
+	for (size_t i = 0; i < NLINES; i++)
+		assert_row(ft, (int)i, lines[i]);
+	for (int r = (int)NLINES; r < 25; r++)
+		assert_row(ft, r, "");
+	assert_true(fbtext_is_text(ft));
+	assert_true(fbtext_unknown_fraction(ft) == 0.0);
+	/* colours of a glyph cell and of a blank one */
+	assert_int_equal(fbtext_cell(ft, 0, 0)->cp, 'D');
+	assert_int_equal(fbtext_cell(ft, 0, 0)->fg, pal[7]);
+	assert_int_equal(fbtext_cell(ft, 0, 0)->bg, pal[0]);
+	assert_int_equal(fbtext_cell(ft, 0, 0)->fg16, 7);
+	assert_int_equal(fbtext_cell(ft, 0, 0)->bg16, 0);
+	assert_int_equal(fbtext_cell(ft, 79, 24)->cp, ' ');
+	assert_int_equal(fbtext_cell(ft, 79, 24)->bg16, 0);
+	/* a full block lights the whole 9x16 cell: one colour, read (as a
+	 * screen can only read it) as a space on that colour */
+	draw_cp(&fb, 5, 20, 0x2588, pal[14], pal[0]);
+	fbtext_update(ft, fb.px, 720, 5 * 9, 20 * 16, 9, 16);
+	assert_int_equal(fbtext_cell(ft, 5, 20)->cp, ' ');
+	assert_int_equal(fbtext_cell(ft, 5, 20)->bg16, 14);
+	assert_null(fbtext_cell(ft, 80, 0));
+	assert_null(fbtext_cell(ft, 0, 25));
+	fbtext_free(ft);
+	free(fb.px);
+}
+
+/* Every fg/bg pair of the 16 colours (fg == bg aside), on a letter, a
+ * line-drawing character and a full block, which reads back as reverse
+ * video of a space-less glyph or as a one-colour cell. */
+static void test_all_colours_and_reverse_video(void **state)
+{
+	struct fb fb;
+	struct fbtext *ft;
+
+	fb_init(&fb, 720, 400, 9);
+	for (int f = 0; f < 16; f++)
+		for (int b = 0; b < 16; b++) {
+			int col = b * 4, row = f;
+
+			if (f == b)
+				continue;
+			draw_cp(&fb, col, row, 'g', pal[f], pal[b]);
+			draw_cp(&fb, col + 1, row, 0x253C /* ┼ */, pal[f], pal[b]);
+			draw_cp(&fb, col + 2, row, 'M', pal[b], pal[f]); /* reverse video */
+		}
+	ft = read_fb(&fb);
+	for (int f = 0; f < 16; f++)
+		for (int b = 0; b < 16; b++) {
+			const struct fbtext_cell *c;
+
+			if (f == b)
+				continue;
+			c = fbtext_cell(ft, b * 4, f);
+			assert_int_equal(c->cp, 'g');
+			assert_int_equal(c->fg, pal[f]);
+			assert_int_equal(c->bg, pal[b]);
+			assert_int_equal(c->fg16, f);
+			assert_int_equal(c->bg16, b);
+			c = fbtext_cell(ft, b * 4 + 1, f);
+			assert_int_equal(c->cp, 0x253C);
+			assert_int_equal(c->fg16, f);
+			assert_int_equal(c->bg16, b);
+			c = fbtext_cell(ft, b * 4 + 2, f);
+			assert_int_equal(c->cp, 'M');
+			assert_int_equal(c->fg16, b);
+			assert_int_equal(c->bg16, f);
+		}
+	fbtext_free(ft);
+	free(fb.px);
+}
+
+/* (Lat15-VGA16, the default font, draws double lines and half blocks with
+ * other glyphs or not at all, so the lines above keep to what it has.) */
+
+/* Every glyph of the font, in 9- and 8-wide cells: the cell read back, drawn
+ * again from what was read, gives the very same pixels (glyphs that share a
+ * bitmap read as one code point; that is all a screen can tell). */
+static void check_every_glyph(int w, int h, int cw)
+{
+	struct fb fb, again;
+	struct fbtext *ft = fbtext_new(font);
+	int cols = w / cw, rows = h / (int)font->height, drawn = 0;
+
+	fb_init(&fb, w, h, cw);
+	fb_init(&again, w, h, cw);
+	for (unsigned g = 0; g < font->count; g++) {
+		uint32_t cp = psf_codepoint_for(font, g);
+
+		if (cp == PSF_NO_CODEPOINT || cp == 0)
+			continue;
+		assert_true(drawn < cols * rows);
+		draw_cp(&fb, drawn % cols, drawn / cols, cp, pal[(drawn % 15) + 1], pal[0]);
+		drawn++;
+	}
+	assert_true(drawn > 200);
+	assert_true(fbtext_set_geometry(ft, w, h));
+	fbtext_update(ft, fb.px, (size_t)w, 0, 0, w, h);
+	assert_true(fbtext_unknown_fraction(ft) == 0.0);
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++) {
+			const struct fbtext_cell *cell = fbtext_cell(ft, c, r);
+
+			draw_cp(&again, c, r, cell->cp, cell->fg, cell->bg);
+		}
+	assert_memory_equal(fb.px, again.px, (size_t)w * (size_t)h * sizeof(uint32_t));
+	fbtext_free(ft);
+	free(fb.px);
+	free(again.px);
+}
+
+static void test_every_glyph_vga(void **state)
+{
+	check_every_glyph(720, 400, 9);
+}
+
+static void test_every_glyph_640x480(void **state)
+{
+	check_every_glyph(640, 480, 8);
+}
+
+static void test_garbage_cell_is_unknown(void **state)
+{
+	struct fb fb;
+	struct fbtext *ft;
+	char buf[256];
+	unsigned seed = 7;
+
+	fb_init(&fb, 720, 400, 9);
+	draw_line(&fb, 3, "abc def", pal[7], pal[0]);
+	for (int y = 0; y < 16; y++) /* cell (1, 3): random pixels over 'b' */
+		for (int x = 0; x < 9; x++)
+			fb.px[(size_t)(3 * 16 + y) * 720 + (size_t)(9 + x)] = (uint32_t)rand_r(&seed) & 0xFFFFFF;
+	/* cell (5, 3): two colours, but a pattern no glyph has ('e' with a dot more) */
+	fb.px[(size_t)(3 * 16 + 0) * 720 + 5 * 9 + 4] = pal[7];
+	ft = read_fb(&fb);
+	assert_int_equal(fbtext_cell(ft, 1, 3)->cp, FBTEXT_UNKNOWN);
+	assert_int_equal(fbtext_cell(ft, 5, 3)->cp, FBTEXT_UNKNOWN);
+	assert_int_equal(fbtext_cell(ft, 0, 3)->cp, 'a');
+	assert_int_equal(fbtext_cell(ft, 2, 3)->cp, 'c');
+	fbtext_row_text(ft, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "a\xEF\xBF\xBD" "c d\xEF\xBF\xBD" "f");
+	assert_true(fbtext_is_text(ft)); /* two unknown cells of 2000 */
+	assert_true(fbtext_unknown_fraction(ft) > 0.0);
+	fbtext_free(ft);
+	free(fb.px);
+}
+
+static void test_geometry(void **state)
+{
+	struct fbtext *ft = fbtext_new(font);
+	static const struct {
+		int w, h, cols, rows, cw;
+	} cases[] = {
+		{720, 400, 80, 25, 9}, {640, 480, 80, 30, 8}, {640, 400, 80, 25, 8},
+		{1024, 768, 128, 48, 8}, {1280, 1024, 160, 64, 8}, {738, 400, 82, 25, 9},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_true(fbtext_set_geometry(ft, cases[i].w, cases[i].h));
+		assert_int_equal(fbtext_cols(ft), cases[i].cols);
+		assert_int_equal(fbtext_rows(ft), cases[i].rows);
+		assert_int_equal(fbtext_cell_width(ft), cases[i].cw);
+		assert_int_equal(fbtext_cell_height(ft), 16);
+		assert_false(fbtext_is_text(ft)); /* nothing read yet */
+	}
+	assert_false(fbtext_set_geometry(ft, 1023, 768));
+	assert_int_equal(fbtext_rows(ft), 0);
+	assert_int_equal(fbtext_cols(ft), 0);
+	assert_false(fbtext_is_text(ft));
+	assert_false(fbtext_set_geometry(ft, 0, 0));
+	fbtext_free(ft);
+}
+
+static void test_text_640x480(void **state)
+{
+	struct fb fb;
+	struct fbtext *ft;
+
+	fb_init(&fb, 640, 480, 8);
+	for (size_t i = 0; i < 4; i++) /* the ASCII lines */
+		draw_line(&fb, (int)i * 7, lines[i], pal[10], pal[4]);
+	draw_line(&fb, 29, "last line of 30 café", pal[15], pal[1]);
+	ft = read_fb(&fb);
+	assert_int_equal(fbtext_cols(ft), 80);
+	assert_int_equal(fbtext_rows(ft), 30);
+	for (size_t i = 0; i < 4; i++)
+		assert_row(ft, (int)i * 7, lines[i]);
+	assert_row(ft, 29, "last line of 30 café");
+	assert_int_equal(fbtext_cell(ft, 0, 29)->fg16, 15);
+	assert_int_equal(fbtext_cell(ft, 0, 29)->bg16, 1);
+	assert_int_equal(fbtext_cell(ft, 0, 0)->fg16, 10);
+	assert_int_equal(fbtext_cell(ft, 0, 0)->bg16, 4);
+	fbtext_free(ft);
+	free(fb.px);
+}
+
+/* A one-line change, updated with a rectangle over that line: only the cells
+ * whose character or colours changed are reported, and nothing elsewhere. */
+static void test_partial_update(void **state)
+{
+	struct fb fb;
+	struct fbtext *ft;
+	const char *before = "root@debian:~# uptime", *after = "root@debian:~# uname -a";
+	size_t it = 0, n;
+	int col, row, seen = 0;
+
+	fb_init(&fb, 720, 400, 9);
+	for (size_t i = 0; i < NLINES; i++)
+		draw_line(&fb, (int)i, lines[i], pal[7], pal[0]);
+	draw_line(&fb, 12, before, pal[7], pal[0]);
+	ft = read_fb(&fb);
+	assert_int_equal(fbtext_changed_count(ft), 2000);
+	fbtext_changed_clear(ft);
+	assert_int_equal(fbtext_changed_count(ft), 0);
+
+	/* nothing changed: an update reports nothing */
+	assert_int_equal(fbtext_update(ft, fb.px, 720, 0, 0, 720, 400), 0);
+	assert_int_equal(fbtext_changed_count(ft), 0);
+
+	draw_line(&fb, 12, after, pal[7], pal[0]);
+	draw_cp(&fb, 30, 12, 'X', pal[12], pal[0]); /* a colour change too */
+	n = fbtext_update(ft, fb.px, 720, 0, 12 * 16, 720, 16);
+	/* "uptime" -> "uname -a" differs at cols 16-22; plus col 30 */
+	assert_int_equal(n, 8);
+	assert_int_equal(fbtext_changed_count(ft), 8);
+	while (fbtext_changed_next(ft, &it, &col, &row)) {
+		assert_int_equal(row, 12);
+		assert_true((col >= 16 && col <= 22) || col == 30);
+		seen++;
+	}
+	assert_int_equal(seen, 8);
+	assert_row(ft, 12, "root@debian:~# uname -a       X");
+	assert_int_equal(fbtext_cell(ft, 30, 12)->fg16, 12);
+	/* a repeated update of the same cells does not list them twice */
+	draw_cp(&fb, 30, 12, 'Y', pal[12], pal[0]);
+	assert_int_equal(fbtext_update(ft, fb.px, 720, 30 * 9 + 3, 12 * 16 + 2, 1, 1), 1);
+	assert_int_equal(fbtext_changed_count(ft), 8);
+	fbtext_changed_clear(ft);
+	/* rectangles past the edges are clipped */
+	assert_int_equal(fbtext_update(ft, fb.px, 720, -50, -50, 2000, 2000), 0);
+	assert_int_equal(fbtext_update(ft, fb.px, 720, 720, 0, 10, 10), 0);
+	fbtext_free(ft);
+	free(fb.px);
+}
+
+static void draw_cursor(struct fb *fb, int col, int row, uint32_t fg)
+{
+	for (int y = fb->ch - 2; y < fb->ch; y++)
+		for (int x = 0; x < fb->cw; x++)
+			fb->px[(size_t)(row * fb->ch + y) * (size_t)fb->w + (size_t)(col * fb->cw + x)] = fg;
+}
+
+/* VGA's underline cursor over a blank and over a letter: the character is
+ * still read, and the cursor's place reported and followed as it moves. */
+static void test_cursor(void **state)
+{
+	struct fb fb;
+	struct fbtext *ft;
+	int col = -1, row = -1;
+
+	fb_init(&fb, 720, 400, 9);
+	draw_line(&fb, 2, "root@debian:~# ", pal[7], pal[0]);
+	draw_cursor(&fb, 15, 2, pal[7]);
+	ft = read_fb(&fb);
+	assert_true(fbtext_cursor(ft, &col, &row));
+	assert_int_equal(col, 15);
+	assert_int_equal(row, 2);
+	assert_true(fbtext_cell(ft, 15, 2)->cursor);
+	assert_int_equal(fbtext_cell(ft, 15, 2)->cp, ' ');
+	assert_int_equal(fbtext_cell(ft, 15, 2)->fg16, 7);
+	assert_row(ft, 2, "root@debian:~#");
+	assert_true(fbtext_unknown_fraction(ft) == 0.0);
+
+	/* the cursor moves back over the '#' */
+	draw_cp(&fb, 15, 2, ' ', pal[7], pal[0]);
+	draw_cursor(&fb, 13, 2, pal[7]);
+	fbtext_changed_clear(ft);
+	assert_int_equal(fbtext_update(ft, fb.px, 720, 0, 32, 720, 16), 2);
+	assert_true(fbtext_cursor(ft, &col, &row));
+	assert_int_equal(col, 13);
+	assert_int_equal(fbtext_cell(ft, 13, 2)->cp, '#');
+	assert_false(fbtext_cell(ft, 15, 2)->cursor);
+	assert_row(ft, 2, "root@debian:~#");
+
+	/* and goes away */
+	draw_cp(&fb, 13, 2, '#', pal[7], pal[0]);
+	fbtext_update(ft, fb.px, 720, 13 * 9, 32, 9, 16);
+	assert_false(fbtext_cursor(ft, &col, &row));
+	fbtext_free(ft);
+	free(fb.px);
+}
+
+static void test_graphics_is_not_text(void **state)
+{
+	struct fb fb;
+	struct fbtext *ft;
+	unsigned seed = 42;
+
+	fb_init(&fb, 720, 400, 9);
+	for (int i = 0; i < 720 * 400; i++)
+		fb.px[i] = (uint32_t)rand_r(&seed) & 0xFFFFFF;
+	ft = read_fb(&fb);
+	assert_false(fbtext_is_text(ft));
+	assert_true(fbtext_unknown_fraction(ft) > 0.99);
+	/* a smooth gradient (a desktop background) is not text either */
+	for (int y = 0; y < 400; y++)
+		for (int x = 0; x < 720; x++)
+			fb.px[y * 720 + x] = (uint32_t)(x * 255 / 719) << 16 | (uint32_t)(y * 255 / 399);
+	fbtext_update(ft, fb.px, 720, 0, 0, 720, 400);
+	assert_false(fbtext_is_text(ft));
+	fbtext_free(ft);
+	free(fb.px);
+}
+
+static void test_nearest_colours(void **state)
+{
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(fbtext_nearest16(pal[i]), i);
+	assert_int_equal(fbtext_nearest16(0xFF4040), 9);  /* bright red */
+	assert_int_equal(fbtext_nearest16(0xFE0101), 1);  /* nearer VGA red than bright red */
+	assert_int_equal(fbtext_nearest16(0x0000B0), 4);  /* blue */
+	assert_int_equal(fbtext_nearest256(0xFF0000), 196);
+	assert_int_equal(fbtext_nearest256(0x000000), 16);
+	assert_int_equal(fbtext_nearest256(0xFFFFFF), 231);
+	assert_int_equal(fbtext_nearest256(0x808080), 244);
+	assert_int_equal(fbtext_nearest256(0x5F87AF), 16 + 36 * 1 + 6 * 2 + 3);
+}
+
+/* ---- end to end: xapi-sim's console through libvncclient ---------------- */
+
+#define WAIT_MS 15000 /* generous: ASan on a loaded machine */
+
+struct live {
+	int fds[2];
+	pthread_t thread;
+	struct sim_console_info info;
+	rfbClient *client;
+	struct fbtext *ft;
+	GotCopyRectProc lib_copy_rect;
+};
+
+static int live_tag;
+
+static void *serve_thread(void *arg)
+{
+	struct live *l = arg;
+
+	sim_console_serve(l->fds[0], &l->info);
+	return NULL;
+}
+
+/* As a viewer uses the library: each rectangle the server sends is
+ * re-recognised, nothing else. */
+static void live_update(rfbClient *cl, int x, int y, int w, int h)
+{
+	struct live *l = rfbClientGetClientData(cl, &live_tag);
+
+	fbtext_update(l->ft, (const uint32_t *)cl->frameBuffer, (size_t)cl->width, x, y, w, h);
+}
+
+static void live_copy_rect(rfbClient *cl, int sx, int sy, int w, int h, int dx, int dy)
+{
+	struct live *l = rfbClientGetClientData(cl, &live_tag);
+
+	l->lib_copy_rect(cl, sx, sy, w, h, dx, dy);
+	live_update(cl, dx, dy, w, h);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Handles server messages until row reads want (and, if want_cursor, the
+ * cursor sits right after it), or the time is up. */
+static bool live_wait_row(struct live *l, int row, const char *want, bool want_cursor)
+{
+	long deadline = now_ms() + WAIT_MS;
+	char buf[512];
+
+	for (;;) {
+		int col, r, n;
+
+		fbtext_row_text(l->ft, row, buf, sizeof(buf));
+		if (!strcmp(buf, want) && (!want_cursor || (fbtext_cursor(l->ft, &col, &r) && r == row &&
+							    col == (int)strlen(want) + 1)))
+			return true;
+		if (now_ms() > deadline) {
+			print_message("# row %d reads \"%s\", want \"%s\"\n", row, buf, want);
+			return false;
+		}
+		n = l->client->buffered > 0 ? 1 : WaitForMessage(l->client, 50000);
+		if (n < 0 || (n > 0 && !HandleRFBServerMessage(l->client)))
+			return false;
+	}
+}
+
+static void test_sim_console_end_to_end(void **state)
+{
+	struct live l;
+	char *argv[] = {(char *)"test_fbtext", NULL};
+	int argc = 1, row = -1;
+	struct fbtext *full;
+	char a[512], b[512];
+	struct timespec ts;
+
+	memset(&l, 0, sizeof(l));
+	l.info.title = "web01";
+	l.info.hostname = "web01";
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, l.fds), 0);
+	assert_int_equal(pthread_create(&l.thread, NULL, serve_thread, &l), 0);
+	l.ft = fbtext_new(font);
+	l.client = rfbGetClient(8, 3, 4);
+	l.client->sock = l.fds[1];
+	l.client->listenSpecified = TRUE; /* already connected: handshake on sock */
+	l.client->appData.enableJPEG = FALSE;
+	l.client->readTimeout = 10;
+	/* 0x00RRGGBB in memory order of a little-endian uint32 */
+	l.client->format.redShift = 16;
+	l.client->format.greenShift = 8;
+	l.client->format.blueShift = 0;
+	l.client->format.redMax = l.client->format.greenMax = l.client->format.blueMax = 255;
+	l.client->GotFrameBufferUpdate = live_update;
+	l.lib_copy_rect = l.client->GotCopyRect;
+	l.client->GotCopyRect = live_copy_rect;
+	rfbClientSetClientData(l.client, &live_tag, &l);
+	if (!rfbInitClient(l.client, &argc, argv)) {
+		l.client = NULL;
+		fail_msg("rfbInitClient failed");
+	}
+	assert_int_equal(l.client->width, 720);
+	assert_int_equal(l.client->height, 400);
+	assert_true(fbtext_set_geometry(l.ft, l.client->width, l.client->height));
+
+	assert_true(live_wait_row(&l, 0, "Debian GNU/Linux 12 web01 tty1", false));
+	for (int r = 0; r < fbtext_rows(l.ft) && row < 0; r++) {
+		fbtext_row_text(l.ft, r, a, sizeof(a));
+		if (!strcmp(a, "root@web01:~#"))
+			row = r;
+	}
+	assert_true(row > 0);
+	assert_true(live_wait_row(&l, row, "root@web01:~#", true));
+	assert_int_equal(fbtext_cell(l.ft, 0, 0)->fg, 0xAAAAAA); /* VGA light grey on black */
+	assert_int_equal(fbtext_cell(l.ft, 0, 0)->fg16, 7);
+	assert_int_equal(fbtext_cell(l.ft, 0, 0)->bg16, 0);
+	assert_true(fbtext_is_text(l.ft));
+
+	/* type a command, read its answer and the next prompt */
+	for (const char *k = "hostname"; *k; k++)
+		assert_true(SendKeyEvent(l.client, (uint32_t)*k, TRUE) && SendKeyEvent(l.client, (uint32_t)*k, FALSE));
+	assert_true(SendKeyEvent(l.client, XK_Return, TRUE) && SendKeyEvent(l.client, XK_Return, FALSE));
+	assert_true(live_wait_row(&l, row + 2, "root@web01:~#", true));
+	assert_true(live_wait_row(&l, row, "root@web01:~# hostname", false));
+	assert_true(live_wait_row(&l, row + 1, "web01", false));
+
+	/* what the updates built up equals a fresh reading of the framebuffer */
+	full = fbtext_new(font);
+	assert_true(fbtext_set_geometry(full, 720, 400));
+	fbtext_update(full, (const uint32_t *)l.client->frameBuffer, 720, 0, 0, 720, 400);
+	for (int r = 0; r < 25; r++) {
+		fbtext_row_text(l.ft, r, a, sizeof(a));
+		fbtext_row_text(full, r, b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+	fbtext_free(full);
+
+	free(l.client->frameBuffer); /* rfbClientCleanup leaves it to us */
+	rfbClientCleanup(l.client);  /* closes fds[1]: the server ends */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += WAIT_MS / 1000;
+	assert_int_equal(pthread_timedjoin_np(l.thread, NULL, &ts), 0);
+	fbtext_free(l.ft);
+}
+
+/* libvncclient logs every handshake step; errors still go to stderr. */
+static void quiet_log(const char *fmt, ...)
+{
+}
+
+static int setup(void **state)
+{
+	char *err = NULL;
+
+	rfbClientLog = quiet_log;
+
+	font = psf_load_console_font(&err);
+	if (!font) {
+		print_error("no console font: %s\n", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	psf_free(font);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_round_trip_vga),
+		cmocka_unit_test(test_all_colours_and_reverse_video),
+		cmocka_unit_test(test_every_glyph_vga),
+		cmocka_unit_test(test_every_glyph_640x480),
+		cmocka_unit_test(test_garbage_cell_is_unknown),
+		cmocka_unit_test(test_geometry),
+		cmocka_unit_test(test_text_640x480),
+		cmocka_unit_test(test_partial_update),
+		cmocka_unit_test(test_cursor),
+		cmocka_unit_test(test_graphics_is_not_text),
+		cmocka_unit_test(test_nearest_colours),
+		cmocka_unit_test(test_sim_console_end_to_end),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
