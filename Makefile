@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 CC ?= cc
 PYTHON ?= python3
 
-PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib
+PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient
 PKGS_UI = ncursesw
 PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl
 PKGS_TEST = cmocka vterm
@@ -30,7 +30,7 @@ CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/hmap.c src/json
 # the client's core (no ncurses), shared with its unit tests
 CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/config.c src/known_hosts.c \
 	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c src/pools.c \
-	src/fbtext.c
+	src/fbtext.c src/vnc.c
 CLIENT_SRC = src/main.c src/demo.c
 # the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
 UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
@@ -89,6 +89,11 @@ build/san/unit/test_sim_console: build/san/unit/%: build/san/tests/unit/%.o buil
 build/san/unit/test_fbtext: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/fbtext.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
+
+# The console session's test runs against the same simulated console.
+build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/fbtext.c src/vnc.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $(sort $^) $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
 check-build: build/san/xentui build/san/xapi-sim build/xapi-sim $(addprefix build/san/unit/,$(UNIT_TESTS))
 

@@ -40,6 +40,47 @@ static void complete_vm_names(struct app *app, void (*add)(void *ctx, const char
 			cache_each(pools_at(ps, i)->cache, "VM", add_vm_name, &n);
 }
 
+struct find_vm {
+	const char *name;
+	struct pool *p;
+	const char *ref;
+	int n;
+};
+
+static bool match_vm_name(const char *ref, const struct xv *vm, void *ud)
+{
+	struct find_vm *f = ud;
+
+	if (vm_is_guest(vm) && strcmp(rec_str(vm, "name_label"), f->name) == 0) {
+		if (!f->n++)
+			f->ref = ref;
+	}
+	return true;
+}
+
+/* :console NAME: the console of the VM called NAME (the first if several). */
+static void console_cmd(struct app *app, const char *arg)
+{
+	struct pools *ps = app_pools(app);
+	struct find_vm f = {arg, NULL, NULL, 0};
+	char qref[512];
+
+	if (!arg || !*arg) {
+		app_message(app, MSG_ERROR, "console: which VM? (:console NAME)");
+		return;
+	}
+	for (size_t i = 0; i < pools_count(ps) && !f.n; i++)
+		if (pools_at(ps, i)->cache) {
+			f.p = pools_at(ps, i);
+			cache_each(f.p->cache, "VM", match_vm_name, &f);
+		}
+	if (!f.n) {
+		app_message(app, MSG_ERROR, "console: no VM is called %s", arg);
+		return;
+	}
+	app_push(app, &screen_console, pool_qref(f.p, f.ref, qref, sizeof(qref)));
+}
+
 const struct command screen_commands[] = {
 	{"dashboard", "dash", "the pool at a glance", &screen_dashboard, NULL, NULL},
 	{"hosts", "host", "the hosts", &screen_hosts, NULL, NULL},
@@ -49,7 +90,7 @@ const struct command screen_commands[] = {
 	{"pool", NULL, "the pool (its dashboard)", &screen_dashboard, NULL, NULL},
 	{"backups", NULL, "backup jobs", NULL, NULL, NULL},
 	{"tasks", "task", "running and recent tasks", &screen_tasks, NULL, NULL},
-	{"console", NULL, "a VM's console", NULL, NULL, complete_vm_names},
+	{"console", NULL, "a VM's console", NULL, console_cmd, complete_vm_names},
 	{"servers", "server", "the configured pools: add, edit, connect", &screen_servers, NULL, NULL},
 	{"help", NULL, "the keys of this screen", NULL, help, NULL},
 	{"quit", "q", "log out and leave", NULL, quit, NULL},

@@ -395,6 +395,40 @@ static int open_vm(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
+struct dom0_find {
+	const char *host;
+	const char *ref;
+};
+
+static bool find_dom0(const char *ref, const struct xv *vm, void *ud)
+{
+	struct dom0_find *f = ud;
+
+	if (rec_bool(vm, "is_control_domain") && strcmp(rec_str(vm, "resident_on"), f->host) == 0) {
+		f->ref = ref;
+		return false;
+	}
+	return true;
+}
+
+/* The host's console: its control domain's (where xsconsole runs). */
+static int open_console(struct app *app, void *st)
+{
+	struct host_screen *s = st;
+	struct pool *p = pool_of(app, s);
+	struct dom0_find f = {s->ref, NULL};
+	char qref[512];
+
+	if (p)
+		cache_each(p->cache, "VM", find_dom0, &f);
+	if (!f.ref) {
+		app_message(app, MSG_ERROR, "This host's control domain is not known");
+		return EV_HANDLED;
+	}
+	app_push(app, &screen_console, pool_qref(p, f.ref, qref, sizeof(qref)));
+	return EV_HANDLED;
+}
+
 static bool on_vms_tab(struct app *app, void *st)
 {
 	return ((struct host_screen *)st)->tab == TAB_VMS;
@@ -417,6 +451,7 @@ static const struct screen_key keys[] = {
 	{XK_BTAB, "Prev tab", "The previous tab (also Left)", prev_tab, NULL, false},
 	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
 	{XK_ENTER, "Open VM", "On the VMs tab: open the selected VM", open_vm, on_vms_tab, true},
+	{'c', "Console", "The host's console (its control domain's)", open_console, NULL, true},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

@@ -272,28 +272,20 @@ static void fill_snapshots(struct pool *p, struct table *t, const struct xv *vm)
 	}
 }
 
-/* What the console tab will do, and that it is not built yet: no stub
- * that pretends. */
+/* The console opens as its own screen (screens/console.c): Enter. */
 static void draw_console(const struct xv *vm, WINDOW *w, int y, int h, int cols)
 {
 	const char *power = rec_str(vm, "power_state");
 	int line = y;
 
-	line += ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_WARN),
-			"The console viewer is not part of this build yet.");
-	line++;
-	line += ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_NORMAL),
-			"Here it will show the VM's console as terminal text: xentui will open the pool's console "
-			"tunnel (HTTP CONNECT to the host's /console URL with this session), read the guest's VNC "
-			"screen and turn it back into text, and send your keys to the guest. The same viewer will "
-			"take :console NAME and xentui --vnc HOST:PORT.");
-	line++;
-	if (strcmp(power, "Running") != 0 && strcmp(power, "Paused") != 0)
-		ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_DIM),
+	if (strcmp(power, "Running") != 0) {
+		ui_wrap(w, line, 2, cols - 4, h, theme_attr(ROLE_DIM),
 			"This VM is not running, so it has no console now (s starts it).");
-	else
-		ui_wrap(w, line, 2, cols - 4, h - (line - y), theme_attr(ROLE_DIM),
-			"Meanwhile, Xen Orchestra's Console tab shows it.");
+		return;
+	}
+	line += ui_wrap(w, line, 2, cols - 4, h, theme_attr(ROLE_NORMAL),
+			"Enter opens the VM's console as terminal text (also :console NAME). Every key then goes "
+			"to the guest; Ctrl-] opens the console menu (back, Ctrl-Alt-Del, reconnect).");
 }
 
 static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
@@ -405,6 +397,8 @@ static int enter_key(struct app *app, void *st)
 
 	if (s->tab == TAB_SNAPSHOTS)
 		return revert_key(app, st);
+	if (s->tab == TAB_CONSOLE)
+		app_push(app, &screen_console, s->qref);
 	return EV_HANDLED;
 }
 
@@ -423,7 +417,7 @@ static const struct screen_key keys[] = {
 	{XK_BTAB, "Prev tab", "The previous tab (also Left)", prev_tab, NULL, false},
 	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
 	{'v', "Revert", "Revert to the selected snapshot (Snapshots tab), or choose one", revert_key, NULL, false},
-	{XK_ENTER, "Revert", "On the Snapshots tab: revert to the selected snapshot", enter_key, NULL, false},
+	{XK_ENTER, "Revert", "Snapshots tab: revert to the selected snapshot; Console tab: open the console", enter_key, NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

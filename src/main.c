@@ -425,6 +425,18 @@ static int run_tui(const struct options *o, struct config *cfg)
 	return rc;
 }
 
+/* --vnc HOST:PORT: the console viewer alone, no pool. */
+static int run_vnc(const struct options *o, struct config *cfg)
+{
+	struct tui_opts t;
+
+	memset(&t, 0, sizeof(t));
+	t.config = cfg;
+	t.theme = o->theme ? o->theme : cfg->theme;
+	t.vnc = o->vnc;
+	return tui_run(&t);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -451,9 +463,7 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (o.vnc) {
-		/* said plainly rather than ignored: the viewer is its own piece of work */
-		fprintf(stderr, "xentui: the console viewer (--vnc) is not part of this build yet\n");
-		rc = 1;
+		rc = run_vnc(&o, &cfg);
 	} else if (o.list_kind)
 		rc = run_list(&o, &cfg);
 	else

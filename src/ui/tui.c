@@ -149,7 +149,12 @@ int tui_run(const struct tui_opts *o)
 	env.confirm_quit = o->confirm_quit;
 	t.app = app_new(&env);
 	app_push(t.app, &screen_dashboard, NULL);
-	if (!connecting) {
+	if (o->vnc) {
+		char *arg = xasprintf("vnc:%s", o->vnc);
+
+		app_push(t.app, &screen_console, arg);
+		free(arg);
+	} else if (!connecting) {
 		/* nothing to connect to yet: where pools are added */
 		app_push(t.app, &screen_servers, NULL);
 		app_message(t.app, MSG_INFO, pools_count(t.pools) ? "Choose a pool and press Enter to connect"

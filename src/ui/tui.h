@@ -22,6 +22,7 @@ struct tui_opts {
 	const char *theme;           /* a theme name or path */
 	bool demo;                   /* start xapi-sim and add its pool */
 	bool confirm_quit;
+	const char *vnc;             /* HOST:PORT: open the console viewer on a plain RFB server */
 };
 
 /* Exit status: 0 after a normal quit, 1 when it could not start. */

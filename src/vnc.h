@@ -1,0 +1,67 @@
+/* A VNC (RFB) console session for the viewer (issue 7), off the event loop.
+ *
+ * libvncclient's handshake and reads block, so each session runs them in its
+ * own thread. That thread only copies framebuffer updates into a shared
+ * buffer (under a mutex, with the union of the dirty rectangles) and wakes
+ * the loop through a pipe; the loop then calls vnc_process() on the main
+ * thread, which feeds the dirty rectangle to the text recogniser (fbtext,
+ * not thread-safe, so it only ever runs on the main thread).
+ *
+ * Three ways in: an already-connected socket, a TCP HOST:PORT (`xentui
+ * --vnc`), and xapi's console proxy: libcurl connects (CONNECT_ONLY, TLS
+ * pinned to the pool's fingerprint), sends `CONNECT /console?...&session_id=`
+ * and reads the 200; a pump thread then moves bytes between curl and one end
+ * of a socketpair whose other end libvncclient reads. */
+#ifndef XENTUI_VNC_H
+#define XENTUI_VNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fbtext.h"
+#include "psf.h"
+
+enum vnc_state { VNC_CONNECTING, VNC_CONNECTED, VNC_DISCONNECTED };
+
+struct vnc;
+
+/* Starts a session on fd, an already-connected stream socket (taken: it is
+ * closed by vnc_close() at the latest). font is borrowed. NULL only if the
+ * thread or pipe cannot be made (then fd is closed). */
+struct vnc *vnc_open_fd(int fd, const struct psf_font *font);
+
+/* Starts a session to "HOST:PORT" ("[v6]:PORT" too); connecting happens in
+ * the session's thread. */
+struct vnc *vnc_open_tcp(const char *hostport, const struct psf_font *font);
+
+/* Starts a session through xapi's console proxy: pool_url is the pool's
+ * URL (http[s]://host[:port]); location the console record's location, of
+ * which only the path and query are used (the pool master forwards to the
+ * VM's host, as xapi's does); session the session id; fingerprint the SHA-256
+ * (64 hex digits) the TLS certificate must have, NULL for http. */
+struct vnc *vnc_open_xapi(const char *pool_url, const char *location, const char *session, const char *fingerprint,
+			  const struct psf_font *font);
+
+/* Readable when vnc_process() has work (add it to the loop's poll set). */
+int vnc_notify_fd(const struct vnc *v);
+
+/* Drains the notification pipe and applies pending framebuffer changes to
+ * the recogniser. Returns the number of cells that changed (0 if none); a
+ * state change is seen through vnc_state(). Main thread only. */
+size_t vnc_process(struct vnc *v);
+
+/* The current state; w/h (the framebuffer size when connected) and reason
+ * (when disconnected; valid until the next vnc_process/vnc_close) may be NULL. */
+enum vnc_state vnc_state(struct vnc *v, int *w, int *h, const char **reason);
+
+/* The recogniser holding the screen's text (main thread only). */
+struct fbtext *vnc_text(struct vnc *v);
+
+/* Sends one X keysym press or release. False if not connected. */
+bool vnc_send_key(struct vnc *v, uint32_t keysym, bool down);
+
+/* Ends the session (shuts the socket so the thread's read returns, joins it)
+ * and frees everything. NULL is fine. */
+void vnc_close(struct vnc *v);
+
+#endif
