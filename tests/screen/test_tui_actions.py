@@ -205,12 +205,7 @@ def main():
                     if not pool.vm(r)["is_control_domain"]]
         tui.attempt(tap, lambda s: all(row_starting(s, n) for n in resident) and re.search(r"^NAME.*POWER", s, re.M),
                     f"its VMs tab lists the {len(resident)} VMs the simulator has on it")
-        tui.keys("C-c")
-        tui.attempt(tap, r"XENTUI-EXIT=0", "^C quits with status 0")
-        reports = tui.sanitizer_reports()
-        tap.check(not reports, "no sanitizer report (and no leak) from xentui", reports)
-        err = tui.sim_stderr()
-        tap.check("Sanitizer" not in err and "runtime error" not in err, "no sanitizer report from the simulator", err)
+        tui.quit_and_check(tap)
     except (Timeout, RuntimeError) as e:
         tap.check(False, "the scenario ran to its end", e)
     finally:

@@ -211,6 +211,15 @@ class Tui:
         except OSError:
             return ""
 
+    def quit_and_check(self, tap):
+        """^C, then: exit status 0, and no sanitizer report from xentui or the demo's sim."""
+        self.keys("C-c")
+        self.attempt(tap, r"XENTUI-EXIT=0", "^C quits with status 0")
+        reports = self.sanitizer_reports()
+        tap.check(not reports, "no sanitizer report (and no leak) from xentui", reports)
+        err = self.sim_stderr()
+        tap.check("Sanitizer" not in err and "runtime error" not in err, "no sanitizer report from the simulator", err)
+
     def sanitizer_reports(self):
         out = []
         for path in glob.glob(self.san + "*"):
