@@ -346,7 +346,9 @@ static int act_pause(struct app *app, void *st)
 
 /* ---- copies --------------------------------------------------------------------------- */
 
-static void on_snapshot_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+/* Snapshot and clone: the VM and the new name from the form's one field. */
+static void op_with_new_name(struct app *app, const struct dialog_result *r, const char *qref, const char *verb,
+			     const char *method)
 {
 	struct vm_sel s;
 	struct xv *p;
@@ -356,9 +358,14 @@ static void on_snapshot_form(struct app *app, const struct dialog_result *r, con
 		return;
 	p = params1(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
-	label = xasprintf("Snapshot VM '%s' as '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
-	app_op(app, s.p, label, "VM.snapshot", p);
+	label = xasprintf("%s VM '%s' as '%s'", verb, rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
+	app_op(app, s.p, label, method, p);
 	free(label);
+}
+
+static void on_snapshot_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	op_with_new_name(app, r, qref, "Snapshot", "VM.snapshot");
 }
 
 static int act_snapshot(struct app *app, void *st)
@@ -455,17 +462,7 @@ static int act_revert(struct app *app, void *st)
 
 static void on_clone_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	struct vm_sel s;
-	struct xv *p;
-	char *label;
-
-	if (!r->ok || !lookup(app, qref, &s))
-		return;
-	p = params1(s.ref);
-	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
-	label = xasprintf("Clone VM '%s' as '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
-	app_op(app, s.p, label, "VM.clone", p);
-	free(label);
+	op_with_new_name(app, r, qref, "Clone", "VM.clone");
 }
 
 static int act_clone(struct app *app, void *st)
