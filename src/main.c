@@ -447,6 +447,7 @@ int main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);
 	xv_use_slab(); /* one thread, millions of small values */
+	xapi_use_process_pool();
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
@@ -471,6 +472,7 @@ int main(int argc, char **argv)
 	curl_global_cleanup();
 	config_free(&cfg);
 	log_close();
+	xapi_release_process_pool();
 	xv_slab_release();
 	return rc;
 }

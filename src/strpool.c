@@ -8,6 +8,7 @@
 
 struct node {
 	struct node *next;
+	void *slot; /* the caller's, freed with the pool */
 	size_t len;
 	char s[]; /* NUL-terminated */
 };
@@ -43,6 +44,7 @@ void strpool_free(struct strpool *p)
 		struct node *n = p->b[i], *next;
 		for (; n; n = next) {
 			next = n->next;
+			free(n->slot);
 			free(n);
 		}
 	}
@@ -71,17 +73,28 @@ static void grow(struct strpool *p)
 
 const char *strpool_get(struct strpool *p, const char *s, size_t len)
 {
+	void **slot;
+
+	return strpool_get_slot(p, s, len, &slot);
+}
+
+const char *strpool_get_slot(struct strpool *p, const char *s, size_t len, void ***slot)
+{
 	size_t k = hash(s, len) & (p->nb - 1);
 	struct node *n;
 
 	for (n = p->b[k]; n; n = n->next)
-		if (n->len == len && memcmp(n->s, s, len) == 0)
+		if (n->len == len && memcmp(n->s, s, len) == 0) {
+			*slot = &n->slot;
 			return n->s;
+		}
 	if (p->n >= p->nb) {
 		grow(p);
 		k = hash(s, len) & (p->nb - 1);
 	}
 	n = xmalloc(sizeof(*n) + len + 1);
+	n->slot = NULL;
+	*slot = &n->slot;
 	n->len = len;
 	memcpy(n->s, s, len);
 	n->s[len] = '\0';

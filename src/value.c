@@ -116,6 +116,18 @@ struct xv *xv_string_borrowed(const char *s, size_t n)
 	return v;
 }
 
+struct xv *xv_string_shared(const char *s, size_t n)
+{
+	struct xv *v = xcalloc(1, sizeof(*v)); /* not from the slab: it outlives values */
+
+	v->type = XV_STRING;
+	v->u.s = (char *)s;
+	v->n = (uint32_t)n;
+	v->borrowed = 1;
+	v->shared = 1;
+	return v;
+}
+
 struct xv *xv_int(int64_t i)
 {
 	struct xv *v = xv_new(XV_INT);
@@ -334,7 +346,7 @@ struct xv *xv_copy(const struct xv *v)
 
 void xv_free(struct xv *v)
 {
-	if (!v)
+	if (!v || v->shared)
 		return;
 	switch (v->type) {
 	case XV_STRING:

@@ -30,6 +30,7 @@ struct xv {
 	uint8_t type;     /* enum xv_type */
 	uint8_t borrowed; /* strings: the text is pooled; structs: every key is */
 	uint8_t slab;     /* the node came from the slab, not malloc */
+	uint8_t shared;   /* one node many containers point to: xv_free skips it */
 	uint32_t n;       /* string length, or array/struct member count */
 	union {
 		char *s; /* STRING, DATETIME (NUL-terminated) */
@@ -59,6 +60,10 @@ struct xv *xv_string_n(const char *s, size_t n);
 struct xv *xv_string_take(char *s);
 /* A string whose text lives in a pool that outlives it (refs, enums). */
 struct xv *xv_string_borrowed(const char *s, size_t n);
+/* The same as one node for every container that holds this text: a pooled
+ * string's node, made once and freed (with free()) by whoever pools it.
+ * Never changed and never freed by xv_free. */
+struct xv *xv_string_shared(const char *s, size_t n);
 struct xv *xv_int(int64_t i);
 struct xv *xv_i4(int32_t i);
 struct xv *xv_double(double d);

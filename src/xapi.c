@@ -39,6 +39,9 @@ struct call {
 	struct call *next;
 };
 
+/* One pool for every connection of a single-threaded client (see xapi.h). */
+static struct strpool *process_pool;
+
 struct xapi {
 	struct net *net;
 	struct loop *loop;
@@ -407,7 +410,7 @@ static void send_call(struct xapi *x, struct call *c)
 	free(params);
 
 	c->dec = xmlrpc_decoder_new();
-	xmlrpc_decoder_set_pool(c->dec, x->names);
+	xmlrpc_decoder_set_pool(c->dec, x->names, x->names == process_pool);
 	if (c->filter)
 		xmlrpc_decoder_set_filter(c->dec, c->filter, c->filter_ud);
 	c->easy = curl_easy_init();
@@ -586,7 +589,7 @@ struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts
 		x->pinned = xstrdup(fp);
 	x->known_hosts = o->known_hosts ? xstrdup(o->known_hosts) : NULL;
 	x->state_msg = xstrdup("");
-	x->names = strpool_new();
+	x->names = process_pool ? process_pool : strpool_new();
 	parse_url(x);
 	return x;
 }
@@ -622,9 +625,23 @@ void xapi_free(struct xapi *x)
 	free(x->state_msg);
 	free(x->last_error);
 	/* records still held elsewhere borrow their keys from here: xv_free
-	 * never reads them, so freeing the pool first is safe */
-	strpool_free(x->names);
+	 * never reads them, so freeing the pool first is safe (the process
+	 * pool's nodes are read: it lives until xapi_release_process_pool) */
+	if (x->names != process_pool)
+		strpool_free(x->names);
 	free(x);
+}
+
+void xapi_use_process_pool(void)
+{
+	if (!process_pool)
+		process_pool = strpool_new();
+}
+
+void xapi_release_process_pool(void)
+{
+	strpool_free(process_pool);
+	process_pool = NULL;
 }
 
 void xapi_on_state(struct xapi *x, xapi_state_fn fn, void *ud)

@@ -83,6 +83,13 @@ unsigned xapi_login_count(const struct xapi *x);
 /* The string pool decoded records of this connection borrow their field
  * names, refs and short values from; it lives as long as the connection. */
 struct strpool *xapi_strpool(const struct xapi *x);
+/* A single-threaded client with many records: every connection made after
+ * this decodes with one process-wide pool, and pooled strings become one
+ * shared node each (a ref held by 5,000 records costs a pointer, not a node),
+ * so values may outlive their connection. Release it at the very end, once
+ * every value is freed (before xv_slab_release). */
+void xapi_use_process_pool(void);
+void xapi_release_process_pool(void);
 
 /* Normalises a fingerprint (drops colons, lower-cases); false if not 64 hex digits. */
 bool fingerprint_normalise(const char *in, char out[65]);

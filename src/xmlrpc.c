@@ -190,12 +190,14 @@ struct xmlrpc_decoder {
 	xmlrpc_member_filter filter;
 	void *filter_ud;
 	struct strpool *pool;
+	bool share_nodes;
 	bool skipping;
 };
 
-void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool)
+void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool, bool share_nodes)
 {
 	d->pool = pool;
+	d->share_nodes = pool && share_nodes;
 }
 
 void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud)
@@ -402,8 +404,15 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 
 static struct xv *make_string(struct xmlrpc_decoder *d, const char *s, size_t n);
 
+/* With shared nodes (one client thread, records kept long), every boolean is
+ * one of these two: never changed, never freed. */
+static struct xv shared_false = {.type = XV_BOOL, .shared = 1, .u.b = false};
+static struct xv shared_true = {.type = XV_BOOL, .shared = 1, .u.b = true};
+
 static struct xv *convert_scalar(struct xmlrpc_decoder *d, enum xv_type t, const char *text)
 {
+	bool b;
+
 	char *end;
 	long long n;
 	double x;
@@ -432,7 +441,10 @@ static struct xv *convert_scalar(struct xmlrpc_decoder *d, enum xv_type t, const
 		/* xapi's parser: "1" is true, anything else false */
 		while (*text == ' ' || *text == '\n' || *text == '\t' || *text == '\r')
 			text++;
-		return xv_bool(text[0] == '1' && (text[1] == '\0' || text[1] == ' ' || text[1] == '\n'));
+		b = text[0] == '1' && (text[1] == '\0' || text[1] == ' ' || text[1] == '\n');
+		if (d->share_nodes)
+			return b ? &shared_true : &shared_false;
+		return xv_bool(b);
 	case XV_DATETIME:
 		return xv_datetime(text);
 	default:
@@ -448,10 +460,20 @@ static bool looks_unique(const char *s, size_t n)
 	return (n == 36 && s[8] == '-' && s[13] == '-') || (n == 17 && s[2] == ':' && s[5] == ':');
 }
 
+/* A pooled string is one shared node too: a ref or an enum held by 5,000
+ * records costs a pointer each, not a node each. */
 static struct xv *make_string(struct xmlrpc_decoder *d, const char *s, size_t n)
 {
-	if (d->pool && ((n <= 64 && !looks_unique(s, n)) || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0)))
-		return xv_string_borrowed(strpool_get(d->pool, s, n), n);
+	if (d->pool && ((n <= 64 && !looks_unique(s, n)) || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0))) {
+		void **slot;
+		const char *t = strpool_get_slot(d->pool, s, n, &slot);
+
+		if (!d->share_nodes)
+			return xv_string_borrowed(t, n);
+		if (!*slot)
+			*slot = xv_string_shared(t, n);
+		return *slot;
+	}
 	return xv_string_n(s, n);
 }
 

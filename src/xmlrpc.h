@@ -51,9 +51,12 @@ typedef bool (*xmlrpc_member_filter)(void *ud, int depth, const char *name);
 void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud);
 /* Member names (field names, and the refs keying get_all_records maps) come
  * from pool, which must outlive the decoded values: one allocation less per
- * field, and refs shared with the values that point at them. */
+ * field, and refs shared with the values that point at them. With
+ * share_nodes, a pooled string is also one node for all its holders (and
+ * booleans two static ones): then pool must outlive even the freeing of
+ * the values, and only one thread may decode with it. */
 struct strpool;
-void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool);
+void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool, bool share_nodes);
 
 /* One-shot: decodes a whole document. On failure *err is set (free it). */
 bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "strpool.h"
 #include "xmlrpc.h"
 
 static struct xv *decode_response_value(const char *xml)
@@ -194,6 +195,48 @@ static void test_streaming_feed(void **state)
 	xmlrpc_decoder_free(d);
 }
 
+/* A client's records share one node per pooled string and two booleans;
+ * they read the same as unshared ones, and freeing them frees no node twice
+ * (ASan watches) while the pool frees the shared ones. */
+static void test_shared_nodes(void **state)
+{
+	const char *xml = "<methodResponse><params><param><value><array><data>"
+			  "<value><struct><member><name>VM</name><value>OpaqueRef:abc</value></member>"
+			  "<member><name>empty</name><value><boolean>1</boolean></value></member></struct></value>"
+			  "<value><struct><member><name>VM</name><value>OpaqueRef:abc</value></member>"
+			  "<member><name>empty</name><value><boolean>1</boolean></value></member></struct></value>"
+			  "</data></array></value></param></params></methodResponse>";
+	struct strpool *pool = strpool_new();
+	struct xmlrpc_msg m, plain;
+	struct xv *a, *b;
+	bool on;
+
+	for (int share = 0; share < 2; share++) {
+		struct xmlrpc_decoder *d = xmlrpc_decoder_new();
+
+		xmlrpc_decoder_set_pool(d, pool, share);
+		assert_true(xmlrpc_decoder_feed(d, xml, strlen(xml)));
+		assert_true(xmlrpc_decoder_finish(d, share ? &m : &plain));
+		xmlrpc_decoder_free(d);
+	}
+	a = xv_at(xv_at(m.params, 0), 0);
+	b = xv_at(xv_at(m.params, 0), 1);
+	assert_ptr_equal(xv_struct_get(a, "VM"), xv_struct_get(b, "VM"));
+	assert_ptr_equal(xv_struct_get(a, "empty"), xv_struct_get(b, "empty"));
+	assert_true(xv_get_bool(xv_struct_get(b, "empty"), &on) && on);
+	assert_true(xv_equal(xv_at(m.params, 0), xv_at(plain.params, 0)));
+	/* unshared: each holder has its own node */
+	assert_ptr_not_equal(xv_struct_get(xv_at(xv_at(plain.params, 0), 0), "VM"),
+			     xv_struct_get(xv_at(xv_at(plain.params, 0), 1), "VM"));
+	/* a copy is the caller's own, shared or not */
+	a = xv_copy(a);
+	xmlrpc_msg_free(&m);
+	xmlrpc_msg_free(&plain);
+	assert_string_equal(xv_str(xv_struct_get(a, "VM")), "OpaqueRef:abc");
+	xv_free(a);
+	strpool_free(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_failure_envelope_and_control_bytes),
 		cmocka_unit_test(test_malformed_input),
 		cmocka_unit_test(test_streaming_feed),
+		cmocka_unit_test(test_shared_nodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
