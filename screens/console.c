@@ -1,18 +1,34 @@
 /* A VM's console as terminal text (issue 7): xapi's console proxy, RFB in
  * src/vnc.c, the framebuffer read back as characters by src/fbtext.c. The
  * argument is the VM's qualified ref ("ID/REF"), or "vnc:HOST:PORT" for a
- * plain RFB server (xentui --vnc). Every key goes to the guest
- * as an X keysym except Ctrl-], which opens a small menu. */
+ * plain RFB server (xentui --vnc). Every key goes to the guest as an X
+ * keysym except the escape key (Ctrl-] unless preferences.console_escape
+ * says otherwise), which opens a small menu: back, scrollback (browse,
+ * search, copy; console_scroll.c keeps the lines), text or picture
+ * (console_picture.c), refresh, type a text or a file, Ctrl-Alt-Del,
+ * reconnect. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <rfb/keysym.h>
 #undef XK_F /* the letter's keysym; keys.h's XK_F(n) is the function key */
 
 #include "app.h"
+#include "console_picture.h"
+#include "console_scroll.h"
+#include "dialog.h"
 #include "draw.h"
+#include "form.h"
 #include "keys.h"
+#include "known_hosts.h"
 #include "model.h"
 #include "screens.h"
 #include "theme.h"
@@ -20,8 +36,20 @@
 #include "vnc.h"
 #include "xapi.h"
 
-#define ESCAPE_KEY XK_CTRL(']')
-#define PAIR_BASE 32 /* the first pair after the theme's (ROLE_COUNT of them) */
+#define PAIR_BASE 32          /* the first pair after the theme's (ROLE_COUNT of them) */
+#define PICTURE_PAIR_BASE (PAIR_BASE + 256)
+#define TYPE_MAX (256 * 1024) /* the largest file "type a file" sends */
+#define TYPE_CHUNK 48         /* characters sent per tick */
+#define TYPE_TICK_MS 15
+#define OSC52_MAX (1024 * 1024)
+
+enum view { VIEW_AUTO, VIEW_TEXT, VIEW_PICTURE };
+
+/* host.get_server_certificate's answer may come after the screen is gone:
+ * the request holds this, which the screen clears when it goes. */
+struct cert_wait {
+	struct console_screen *s;
+};
 
 struct console_screen {
 	char *qref;     /* the VM; NULL with hostport */
@@ -31,19 +59,74 @@ struct console_screen {
 	struct psf_font *font;
 	struct vnc *vnc;
 	struct app *app;
-	bool menu;      /* Ctrl-] was pressed: the next key picks */
+	int escape;     /* the key that opens the menu */
+	bool menu;      /* the escape key was pressed: the next key picks */
+	enum view view;
+	bool was_text;   /* the last frame read as text */
+	struct cert_wait *cert_wait;
+
+	/* scrollback mode: lines numbered as console_scroll.h says, then the
+	 * screen's rows after sb_end() */
+	struct scrollback *sb;
+	bool scrolling;
+	size_t top, cur; /* first line shown, the cursor's line */
+	long mark;       /* the marked line, -1 for none */
+	uint32_t search[128];
+	int nsearch;
+	char note[256];  /* the scrollback's status ("not found", "copied") */
+	bool osc52;
+
+	/* typing a text or a file */
+	uint32_t *typing;
+	size_t ntyping, typed;
+	struct loop_timer *type_timer;
+	char typing_what[128];
 };
+
+/* ---- the escape key ----------------------------------------------------- */
+
+/* "^]", "^A", "^\\"... as a key code; 0 if not that form. */
+static int parse_escape(const char *s)
+{
+	if (!s || s[0] != '^' || !s[1] || s[2])
+		return 0;
+	if (s[1] >= '@' && s[1] <= '_')
+		return s[1] - '@';
+	if (s[1] >= 'a' && s[1] <= 'z')
+		return s[1] - 'a' + 1;
+	return 0;
+}
+
+static void escape_name(int key, char *buf, size_t n)
+{
+	snprintf(buf, n, "Ctrl-%c", key + '@');
+}
+
+/* ---- the session -------------------------------------------------------- */
 
 static void on_notify(struct loop *l, int fd, int events, void *ud)
 {
 	struct console_screen *s = ud;
 
+	bool text;
+
 	vnc_process(s->vnc);
+	sb_observe(s->sb, vnc_text(s->vnc));
+	/* a view the user chose lasts until the guest switches between text
+	 * and graphics; then the screen's own kind shows again */
+	text = fbtext_is_text(vnc_text(s->vnc));
+	if (text != s->was_text)
+		s->view = VIEW_AUTO;
+	s->was_text = text;
 	app_dirty(s->app);
 }
 
 static void stop(struct console_screen *s)
 {
+	if (s->cert_wait) {
+		s->cert_wait->s = NULL;
+		s->cert_wait = NULL;
+	}
 	if (!s->vnc)
 		return;
 	loop_watch(app_loop(s->app), vnc_notify_fd(s->vnc), 0, NULL, NULL);
@@ -51,25 +134,175 @@ static void stop(struct console_screen *s)
 	s->vnc = NULL;
 }
 
+static bool load_font(struct console_screen *s)
+{
+	char *err = NULL;
+
+	if (s->font || (s->font = psf_load_console_font(&err)))
+		return true;
+	snprintf(s->why, sizeof(s->why), "no console font: %.300s", err);
+	free(err);
+	return false;
+}
+
+static void watch(struct console_screen *s)
+{
+	if (s->vnc)
+		loop_watch(app_loop(s->app), vnc_notify_fd(s->vnc), LOOP_IN, on_notify, s);
+	else
+		snprintf(s->why, sizeof(s->why), "could not start the console session");
+}
+
+/* The parts of a URL: scheme ("https"), host (brackets kept for IPv6) and
+ * port ("" when none); false if it is not scheme://host... */
+static bool split_url(const char *url, char *scheme, size_t sn, char *host, size_t hn, char *port, size_t pn)
+{
+	const char *p = strstr(url, "://"), *h, *e, *colon;
+
+	if (!p)
+		return false;
+	snprintf(scheme, sn, "%.*s", (int)(p - url), url);
+	h = p + 3;
+	e = h + strcspn(h, "/?#");
+	colon = NULL;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(e - h));
+		if (rb && rb + 1 < e && rb[1] == ':')
+			colon = rb + 1;
+	} else {
+		colon = memchr(h, ':', (size_t)(e - h));
+	}
+	snprintf(host, hn, "%.*s", (int)((colon ? colon : e) - h), h);
+	snprintf(port, pn, "%.*s", colon ? (int)(e - colon - 1) : 0, colon ? colon + 1 : "");
+	return *host != '\0';
+}
+
+/* The hex SHA-256 of a PEM certificate, into out (65 bytes); false if none. */
+static bool pem_sha256(const char *pem, char out[65])
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	bool ok = cert && X509_digest(cert, EVP_sha256(), md, &len) && len == 32;
+
+	for (unsigned i = 0; ok && i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	X509_free(cert);
+	BIO_free(bio);
+	return ok;
+}
+
+static void open_xapi(struct console_screen *s, struct pool *p, const char *base, const char *location,
+		      const char *fp)
+{
+	s->vnc = vnc_open_xapi(base, location, xapi_session(p->x), fp, s->font);
+	watch(s);
+}
+
+struct cert_req {
+	struct cert_wait *wait;
+	int pool_id;
+	char *base, *location, *hostport;
+};
+
+static void on_server_certificate(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct cert_req *q = ud;
+	struct console_screen *s = q->wait->s;
+	struct pool *p = NULL;
+	const char *ref; /* app_lookup writes it: it cannot be NULL */
+	char fp[65];
+
+	if (s) {
+		s->cert_wait = NULL;
+		app_lookup(s->app, s->qref, &p, &ref);
+		if (!p || p->x != x || p->id != q->pool_id)
+			snprintf(s->why, sizeof(s->why), "the pool's connection changed: Ctrl-] r to try again");
+		else if (r->failure == XAPI_OK && xv_str(r->value) && pem_sha256(xv_str(r->value), fp))
+			open_xapi(s, p, q->base, q->location, fp);
+		else
+			snprintf(s->why, sizeof(s->why),
+				 "the VM runs on %s, whose certificate is not known: the pool did not give it (%s); "
+				 "connect to %s once with xentui to accept it", q->hostport,
+				 r->message ? r->message : "no certificate", q->hostport);
+		app_dirty(s->app);
+	}
+	free(q->wait);
+	free(q->base);
+	free(q->location);
+	free(q->hostport);
+	free(q);
+}
+
+/* Connects to the host that runs the VM. The console's location names it
+ * (https://ADDRESS/console?...; xapi serves a console only on that host,
+ * WIRE.md 9), on the pool's scheme and port (a pool's hosts differ only in
+ * their address). The pool's connection is trusted (pinned, known or
+ * accepted), so:
+ *  - the location's host is the one the pool's URL names: the same
+ *    connection settings and the pool's certificate;
+ *  - another host (a pool member) has its own certificate: accepted only if
+ *    it is the one saved in known_hosts for that host, or the one the
+ *    trusted master reports for it (host.get_server_certificate, over the
+ *    verified connection); never an unverified one;
+ *  - plain http (a test pool) needs no certificate. */
+static void connect_xapi(struct console_screen *s, struct pool *p, const struct xv *vm, const char *location)
+{
+	const char *url = xapi_url(p->x);
+	char scheme[16], host[256], port[16], lscheme[16], lhost[256], lport[16], hostport[300], fp[65];
+	char *base;
+	const char *resident = rec_str(vm, "resident_on");
+	struct cert_req *q;
+
+	if (strncmp(url, "unix:", 5) == 0 || !split_url(url, scheme, sizeof(scheme), host, sizeof(host), port,
+							 sizeof(port))
+	    || !split_url(location, lscheme, sizeof(lscheme), lhost, sizeof(lhost), lport, sizeof(lport))
+	    || strcasecmp(lhost, host) == 0) {
+		open_xapi(s, p, url, location,
+			  strncmp(url, "https:", 6) == 0 ? xapi_seen_fingerprint(p->x) : NULL);
+		return;
+	}
+	snprintf(hostport, sizeof(hostport), "%s:%s", lhost, lport[0] ? lport : port[0] ? port : "443");
+	base = xasprintf("%s://%s", scheme, hostport);
+	if (strcmp(scheme, "https") != 0) {
+		open_xapi(s, p, base, location, NULL);
+	} else if (app_config(s->app) && app_config(s->app)->known_hosts
+		   && known_hosts_lookup(app_config(s->app)->known_hosts, hostport, fp)) {
+		open_xapi(s, p, base, location, fp);
+	} else {
+		q = xcalloc(1, sizeof(*q));
+		q->wait = xcalloc(1, sizeof(*q->wait));
+		q->wait->s = s;
+		s->cert_wait = q->wait;
+		q->pool_id = p->id;
+		q->base = base;
+		q->location = xstrdup(location);
+		q->hostport = xstrdup(hostport);
+		snprintf(s->why, sizeof(s->why), "asking the pool for the certificate of %s...", hostport);
+		struct xv *params = xv_array();
+
+		xv_array_push(params, xv_string(resident));
+		xapi_call(p->x, "host.get_server_certificate", params, on_server_certificate, q);
+		return;
+	}
+	free(base);
+}
+
 /* Opens (or reopens) the session, or says in why what stops it. */
 static void start(struct console_screen *s)
 {
 	struct pool *p = NULL;
-	const char *ref = NULL, *location = NULL, *url;
+	const char *ref = NULL, *location = NULL;
 	const struct xv *vm = s->qref ? app_lookup(s->app, s->qref, &p, &ref) : NULL, *consoles;
-	char *err = NULL;
 
 	stop(s);
 	s->why[0] = '\0';
 	if (s->hostport) {
-		if (!s->font && !(s->font = psf_load_console_font(&err))) {
-			snprintf(s->why, sizeof(s->why), "no console font: %.300s", err);
-			free(err);
-			return;
+		if (load_font(s)) {
+			s->vnc = vnc_open_tcp(s->hostport, s->font);
+			watch(s);
 		}
-		s->vnc = vnc_open_tcp(s->hostport, s->font);
-		if (s->vnc)
-			loop_watch(app_loop(s->app), vnc_notify_fd(s->vnc), LOOP_IN, on_notify, s);
 		return;
 	}
 	if (!vm || !p || !p->x || !p->cache) {
@@ -92,26 +325,23 @@ static void start(struct console_screen *s)
 		snprintf(s->why, sizeof(s->why), "%s has no VNC console", s->name);
 		return;
 	}
-	if (!s->font && !(s->font = psf_load_console_font(&err))) {
-		snprintf(s->why, sizeof(s->why), "no console font: %.300s", err);
-		free(err);
-		return;
-	}
-	url = xapi_url(p->x);
-	s->vnc = vnc_open_xapi(url, location, xapi_session(p->x),
-			       strncmp(url, "https:", 6) == 0 ? xapi_seen_fingerprint(p->x) : NULL, s->font);
-	if (!s->vnc) {
-		snprintf(s->why, sizeof(s->why), "could not start the console session");
-		return;
-	}
-	loop_watch(app_loop(s->app), vnc_notify_fd(s->vnc), LOOP_IN, on_notify, s);
+	if (load_font(s))
+		connect_xapi(s, p, vm, location);
 }
 
 static void *console_enter(struct app *app, const void *arg)
 {
 	struct console_screen *s = xcalloc(1, sizeof(*s));
+	const struct config *cfg = app_config(app);
+	const char *env = getenv("XENTUI_OSC52");
 
 	s->app = app;
+	s->escape = cfg ? parse_escape(cfg->console_escape) : 0;
+	if (!s->escape)
+		s->escape = XK_CTRL(']');
+	s->sb = sb_new(cfg ? (size_t)cfg->console_scrollback : 5000);
+	s->osc52 = (cfg && cfg->console_osc52) || (env && strcmp(env, "1") == 0);
+	s->mark = -1;
 	if (strncmp(arg, "vnc:", 4) == 0) {
 		s->hostport = xstrdup((const char *)arg + 4);
 		snprintf(s->name, sizeof(s->name), "%s", s->hostport);
@@ -122,30 +352,43 @@ static void *console_enter(struct app *app, const void *arg)
 	return s;
 }
 
+static void typing_stop(struct console_screen *s)
+{
+	if (s->type_timer)
+		loop_timer_cancel(app_loop(s->app), s->type_timer);
+	s->type_timer = NULL;
+	free(s->typing);
+	s->typing = NULL;
+	s->ntyping = s->typed = 0;
+}
+
 static void console_leave(struct app *app, void *st)
 {
 	struct console_screen *s = st;
 
+	typing_stop(s);
 	stop(s);
+	sb_free(s->sb);
 	psf_free(s->font);
 	free(s->qref);
 	free(s->hostport);
 	free(s);
 }
 
+/* ---- drawing ------------------------------------------------------------ */
+
 /* The curses attribute of a console cell's colours: a pair per colour
  * combination the guest uses, taken lazily after the theme's pairs (an
  * 8-colour terminal has only 64); bright colours as bold when the terminal
  * has 8 colours; without pairs left, the terminal's default colours. */
-static attr_t cell_attr(const struct fbtext_cell *c)
+static attr_t colour_attr(int fg, int bg)
 {
 	static short pair_of[256]; /* (fg, bg) -> pair, 0: not made yet */
 	static short next = PAIR_BASE;
-	int fg = c->fg16, bg = c->bg16;
 	attr_t extra = 0;
 
 	if (!theme_colour()) /* NO_COLOR, a monochrome terminal */
-		return c->bg16 > c->fg16 ? A_REVERSE : A_NORMAL;
+		return bg > fg ? A_REVERSE : A_NORMAL;
 	if (COLORS < 16) {
 		if (fg >= 8)
 			extra = A_BOLD;
@@ -161,16 +404,163 @@ static attr_t cell_attr(const struct fbtext_cell *c)
 	return COLOR_PAIR(pair_of[fg * 16 + bg]) | extra;
 }
 
+static void put_cp(WINDOW *w, int y, int x, uint32_t cp, attr_t a)
+{
+	char u[8];
+
+	if (cp == FBTEXT_UNKNOWN)
+		cp = 0xFFFD;
+	if (cp < 0x20 || cp > 0x10FFFF)
+		cp = ' ';
+	if (cp < 0x80) {
+		u[0] = (char)cp, u[1] = '\0';
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), u[2] = '\0';
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F)), u[3] = '\0';
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F));
+		u[4] = '\0';
+	}
+	ui_put(w, y, x, 1, a, u);
+}
+
+static void clamp_view(struct console_screen *s, int h);
+
+static bool showing_picture(struct console_screen *s)
+{
+	struct fbtext *ft = vnc_text(s->vnc);
+
+	if (s->view == VIEW_PICTURE)
+		return true;
+	return s->view == VIEW_AUTO && vnc_state(s->vnc, NULL, NULL, NULL) == VNC_CONNECTED && !fbtext_is_text(ft)
+	       && vnc_picture(s->vnc, 1, 1, (uint32_t[1]){0});
+}
+
+/* Lines of scrollback and screen together. */
+static size_t total_lines(struct console_screen *s)
+{
+	return sb_end(s->sb) + (size_t)(s->vnc ? fbtext_rows(vnc_text(s->vnc)) : 0);
+}
+
+/* Line n (scrollback or screen row) as a borrowed line; tmp holds a screen row. */
+static const struct sb_line *line_at(struct console_screen *s, size_t n, struct sb_line *tmp, uint32_t *cp,
+				     uint8_t *fg, uint8_t *bg, int cap)
+{
+	struct fbtext *ft;
+	int row;
+
+	if (n < sb_end(s->sb))
+		return sb_get(s->sb, n);
+	if (!s->vnc)
+		return NULL;
+	ft = vnc_text(s->vnc);
+	row = (int)(n - sb_end(s->sb));
+	if (row >= fbtext_rows(ft))
+		return NULL;
+	tmp->n = fbtext_cols(ft) < cap ? fbtext_cols(ft) : cap;
+	for (int c = 0; c < tmp->n; c++) {
+		const struct fbtext_cell *cell = fbtext_cell(ft, c, row);
+		cp[c] = cell->cp;
+		fg[c] = cell->fg16;
+		bg[c] = cell->bg16;
+	}
+	tmp->cp = cp;
+	tmp->fg = fg;
+	tmp->bg = bg;
+	return tmp;
+}
+
+static uint32_t fold(uint32_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Whether the search text starts at cell i of l (ASCII letters either case). */
+static bool match_at(const struct console_screen *s, const struct sb_line *l, int i)
+{
+	if (!s->nsearch || i + s->nsearch > l->n)
+		return false;
+	for (int k = 0; k < s->nsearch; k++)
+		if (fold(l->cp[i + k]) != fold(s->search[k]))
+			return false;
+	return true;
+}
+
+static bool line_matches(const struct console_screen *s, const struct sb_line *l)
+{
+	for (int i = 0; l && i < l->n; i++)
+		if (match_at(s, l, i))
+			return true;
+	return false;
+}
+
+static void draw_scrollback(struct console_screen *s, WINDOW *w, int h, int cols)
+{
+	uint32_t cp[512];
+	uint8_t fg[512], bg[512];
+	struct sb_line tmp;
+	size_t lo = s->mark < 0 ? s->cur : (size_t)s->mark < s->cur ? (size_t)s->mark : s->cur;
+	size_t hi = s->mark < 0 ? s->cur : (size_t)s->mark > s->cur ? (size_t)s->mark : s->cur;
+
+	for (int r = 0; r + 1 < h; r++) {
+		size_t n = s->top + (size_t)r;
+		const struct sb_line *l = line_at(s, n, &tmp, cp, fg, bg, 512);
+		int hl = 0;
+
+		if (!l)
+			break;
+		for (int c = 0; c < cols; c++) {
+			attr_t a;
+
+			if (match_at(s, l, c))
+				hl = s->nsearch;
+			if (c >= l->n) {
+				a = n == s->cur ? theme_attr(ROLE_SELECTED) : A_NORMAL;
+				ui_put(w, r + 1, c, 1, a, " ");
+				continue;
+			}
+			a = colour_attr(l->fg[c], l->bg[c]);
+			if (hl > 0) {
+				a = theme_attr(ROLE_WARN) | A_REVERSE; /* a match */
+				hl--;
+			} else if (n == s->cur) {
+				a = theme_attr(ROLE_SELECTED);
+			} else if (s->mark >= 0 && n >= lo && n <= hi) {
+				a |= A_REVERSE; /* the marked region */
+			}
+			put_cp(w, r + 1, c, l->cp[c], a);
+		}
+	}
+}
+
 static void status_line(struct console_screen *s, WINDOW *w, int cols)
 {
-	char buf[1024];
+	char buf[1024], esc[16];
 	const char *reason = "";
 	int cw = 0, ch = 0;
 	enum role r = ROLE_STATUS;
 
+	escape_name(s->escape, esc, sizeof(esc));
 	if (s->menu) {
 		ui_put(w, 0, 0, cols, theme_attr(ROLE_SELECTED),
-		       "Console menu: b back  d send Ctrl-Alt-Del  r reconnect  any other key: cancel");
+		       "Console menu: b back  s scrollback  p text/picture  u refresh  t type text  f type file  "
+		       "d Ctrl-Alt-Del  r reconnect  (again: send it)");
+		return;
+	}
+	if (s->scrolling) {
+		snprintf(buf, sizeof(buf), "Scrollback: line %zu of %zu%s%s%s   / search  n/N  v mark  w file  y clipboard  "
+			 "Esc back", s->cur + 1 - sb_first(s->sb), total_lines(s) - sb_first(s->sb),
+			 s->mark >= 0 ? " (marking)" : "", s->note[0] ? "  " : "", s->note);
+		ui_put(w, 0, 0, cols, theme_attr(ROLE_SELECTED), buf);
+		return;
+	}
+	if (s->typing) {
+		snprintf(buf, sizeof(buf), "%s: typing %s: %zu of %zu characters (%zu%%)   %s cancels", s->name,
+			 s->typing_what, s->typed, s->ntyping, s->ntyping ? s->typed * 100 / s->ntyping : 100, esc);
+		ui_put(w, 0, 0, cols, theme_attr(ROLE_WARN), buf);
 		return;
 	}
 	if (!s->vnc) {
@@ -182,11 +572,12 @@ static void status_line(struct console_screen *s, WINDOW *w, int cols)
 			snprintf(buf, sizeof(buf), "%s: connecting...", s->name);
 			break;
 		case VNC_CONNECTED:
-			snprintf(buf, sizeof(buf), "%s: connected %dx%d%s   Ctrl-] menu", s->name, cw, ch,
-				 fbtext_is_text(vnc_text(s->vnc)) ? "" : " (not a text screen)");
+			snprintf(buf, sizeof(buf), "%s: connected %dx%d%s%s   %s menu", s->name, cw, ch,
+				 fbtext_is_text(vnc_text(s->vnc)) ? "" : " (not a text screen)",
+				 showing_picture(s) ? " picture" : "", esc);
 			break;
 		case VNC_DISCONNECTED:
-			snprintf(buf, sizeof(buf), "%s: disconnected: %s   Ctrl-] r reconnects", s->name, reason);
+			snprintf(buf, sizeof(buf), "%s: disconnected: %s   %s r reconnects", s->name, reason, esc);
 			r = ROLE_BAD;
 			break;
 		}
@@ -203,6 +594,15 @@ static void console_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	status_line(s, w, cols);
 	if (!s->vnc)
 		return;
+	if (s->scrolling) {
+		clamp_view(s, h); /* the body's height is only known here */
+		draw_scrollback(s, w, h, cols);
+		return;
+	}
+	if (showing_picture(s)) {
+		console_picture_draw(w, 1, h - 1, cols, s->vnc, PICTURE_PAIR_BASE);
+		return;
+	}
 	ft = vnc_text(s->vnc);
 	rows = fbtext_rows(ft);
 	ncols = fbtext_cols(ft);
@@ -211,26 +611,13 @@ static void console_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	for (int r = 0; r < rows && r + 1 < h; r++)
 		for (int c = 0; c < ncols && c < cols; c++) {
 			const struct fbtext_cell *cell = fbtext_cell(ft, c, r);
-			char u[8];
-			uint32_t cp = cell->cp == FBTEXT_UNKNOWN ? 0xFFFD : cell->cp;
 
-			if (cp < 0x20)
-				cp = ' ';
-			if (cp < 0x80) {
-				u[0] = (char)cp, u[1] = '\0';
-			} else if (cp < 0x800) {
-				u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), u[2] = '\0';
-			} else if (cp < 0x10000) {
-				u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-				u[2] = (char)(0x80 | (cp & 0x3F)), u[3] = '\0';
-			} else {
-				u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-				u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F));
-				u[4] = '\0';
-			}
-			ui_put(w, r + 1, c, 1, cell_attr(cell) | (cell->cursor ? A_UNDERLINE : 0), u);
+			put_cp(w, r + 1, c, cell->cp,
+			       colour_attr(cell->fg16, cell->bg16) | (cell->cursor ? A_UNDERLINE : 0));
 		}
 }
+
+/* ---- keys to the guest -------------------------------------------------- */
 
 static void tap(struct vnc *v, uint32_t sym)
 {
@@ -282,9 +669,411 @@ static void send_key(struct console_screen *s, int key)
 	}
 }
 
+/* ---- typing a text or a file -------------------------------------------- */
+
+static void type_tick(struct loop *l, void *ud)
+{
+	struct console_screen *s = ud;
+
+	s->type_timer = NULL;
+	for (int i = 0; i < TYPE_CHUNK && s->typed < s->ntyping; i++) {
+		uint32_t cp = s->typing[s->typed++];
+
+		if (!s->vnc || vnc_state(s->vnc, NULL, NULL, NULL) != VNC_CONNECTED) {
+			app_message(s->app, MSG_ERROR, "Typing stopped: the console is not connected");
+			typing_stop(s);
+			app_dirty(s->app);
+			return;
+		}
+		if (cp == '\n')
+			tap(s->vnc, XK_Return);
+		else if (cp == '\t')
+			tap(s->vnc, XK_Tab);
+		else if (cp >= 0x20 && cp != 0x7F)
+			tap(s->vnc, cp < 0x100 ? cp : 0x01000000u | cp);
+	}
+	if (s->typed >= s->ntyping) {
+		app_message(s->app, MSG_INFO, "Typed %zu characters of %s", s->ntyping, s->typing_what);
+		typing_stop(s);
+	} else {
+		s->type_timer = loop_timer(app_loop(s->app), TYPE_TICK_MS, type_tick, s);
+	}
+	app_dirty(s->app);
+}
+
+/* Decodes UTF-8 (invalid bytes as U+FFFD; CR dropped) and starts typing it. */
+static void type_start(struct console_screen *s, const char *text, size_t n, const char *what)
+{
+	size_t i = 0;
+
+	typing_stop(s);
+	s->typing = xmalloc((n + 1) * sizeof(*s->typing));
+	while (i < n) {
+		unsigned char c = (unsigned char)text[i];
+		uint32_t cp = 0xFFFD;
+		int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+
+		if (len == 1) {
+			cp = c;
+		} else if (len && i + (size_t)len <= n) {
+			cp = c & (0x7F >> len);
+			for (int k = 1; k < len; k++) {
+				if (((unsigned char)text[i + (size_t)k] & 0xC0) != 0x80) {
+					cp = 0xFFFD;
+					len = k;
+					break;
+				}
+				cp = cp << 6 | ((unsigned char)text[i + (size_t)k] & 0x3F);
+			}
+		} else {
+			len = 1;
+		}
+		i += (size_t)len;
+		if (cp != '\r')
+			s->typing[s->ntyping++] = cp;
+	}
+	snprintf(s->typing_what, sizeof(s->typing_what), "%s", what);
+	s->type_timer = loop_timer(app_loop(s->app), 0, type_tick, s);
+}
+
+static void on_type_text(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct console_screen *s = ud;
+	char *text;
+
+	if (!r->ok)
+		return;
+	text = xasprintf("%s%s", form_get_text(r->form, 0), form_get_toggle(r->form, 1) ? "\n" : "");
+	type_start(s, text, strlen(text), "a text");
+	free(text);
+}
+
+static void on_type_file(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct console_screen *s = ud;
+	const char *path;
+	char *buf = NULL, *what;
+	size_t n = 0;
+	FILE *f;
+	struct stat st;
+
+	if (!r->ok)
+		return;
+	path = form_get_text(r->form, 0);
+	f = fopen(path, "rb");
+	if (!f) {
+		app_message(app, MSG_ERROR, "Cannot read %s: %s", path, strerror(errno));
+		return;
+	}
+	if (fstat(fileno(f), &st) == 0 && st.st_size > TYPE_MAX) {
+		app_message(app, MSG_ERROR, "%s is %lld bytes: typing is for files of up to %d KiB", path,
+			    (long long)st.st_size, TYPE_MAX / 1024);
+		fclose(f);
+		return;
+	}
+	buf = xmalloc(TYPE_MAX + 1);
+	n = fread(buf, 1, TYPE_MAX + 1, f);
+	if (ferror(f) || n > TYPE_MAX) {
+		app_message(app, MSG_ERROR, "Cannot read %s: %s", path, n > TYPE_MAX ? "too long" : strerror(errno));
+		fclose(f);
+		free(buf);
+		return;
+	}
+	fclose(f);
+	what = xasprintf("%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	type_start(s, buf, n, what);
+	free(what);
+	free(buf);
+}
+
+static void ask(struct console_screen *s, const char *title, const char *label, const char *value, bool enter_toggle,
+		dialog_done_fn done)
+{
+	struct form *f = form_new();
+	struct dialog *d;
+
+	form_text(f, label, value, true);
+	if (enter_toggle)
+		form_toggle(f, "Press Enter after it", true);
+	d = dialog_form(title, NULL, f);
+	dialog_on_done(d, done, NULL, s);
+	app_open_dialog(s->app, d);
+}
+
+/* ---- scrollback --------------------------------------------------------- */
+
+static void clamp_view(struct console_screen *s, int h)
+{
+	size_t first = sb_first(s->sb), total = total_lines(s), vh = h > 2 ? (size_t)h - 1 : 1;
+
+	if (total <= first)
+		total = first + 1;
+	if (s->cur < first)
+		s->cur = first;
+	if (s->cur >= total)
+		s->cur = total - 1;
+	if (s->mark >= 0 && (size_t)s->mark < first)
+		s->mark = (long)first;
+	if (s->top < first)
+		s->top = first;
+	if (s->cur < s->top)
+		s->top = s->cur;
+	if (s->cur >= s->top + vh)
+		s->top = s->cur - vh + 1;
+}
+
+static void scroll_enter(struct console_screen *s)
+{
+	s->scrolling = true;
+	s->mark = -1;
+	s->note[0] = '\0';
+	/* on the newest line that went off, with the screen below it */
+	s->cur = sb_end(s->sb) > sb_first(s->sb) ? sb_end(s->sb) - 1 : sb_end(s->sb);
+	s->top = s->cur > (size_t)(LINES / 2) ? s->cur - (size_t)(LINES / 2) : 0;
+	if (sb_end(s->sb) == sb_first(s->sb))
+		snprintf(s->note, sizeof(s->note), "nothing has scrolled off yet");
+}
+
+static void search_step(struct console_screen *s, bool older)
+{
+	uint32_t cp[512];
+	uint8_t fg[512], bg[512];
+	struct sb_line tmp;
+	size_t first = sb_first(s->sb), total = total_lines(s);
+
+	if (!s->nsearch) {
+		snprintf(s->note, sizeof(s->note), "no search yet: / searches");
+		return;
+	}
+	/* from the line after the cursor, round past the end (as vi's wrapscan) */
+	bool wrapped = false;
+
+	for (size_t k = 1, n = s->cur; total > first && k <= total - first; k++) {
+		if (older) {
+			wrapped |= n <= first;
+			n = n <= first ? total - 1 : n - 1;
+		} else {
+			wrapped |= n + 1 >= total;
+			n = n + 1 >= total ? first : n + 1;
+		}
+		if (line_matches(s, line_at(s, n, &tmp, cp, fg, bg, 512))) {
+			s->cur = n;
+			snprintf(s->note, sizeof(s->note), "found at line %zu%s", n + 1 - first,
+				 wrapped ? " (wrapped)" : "");
+			return;
+		}
+	}
+	snprintf(s->note, sizeof(s->note), "not found");
+}
+
+static void on_search(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct console_screen *s = ud;
+	const char *t;
+
+	if (!r->ok)
+		return;
+	t = form_get_text(r->form, 0);
+	s->nsearch = 0;
+	/* ASCII and Latin-1 as typed; the rest byte by byte is not worth it here */
+	while (*t && s->nsearch < (int)(sizeof(s->search) / sizeof(s->search[0]))) {
+		unsigned char c = (unsigned char)*t;
+
+		if (c < 0x80) {
+			s->search[s->nsearch++] = c;
+			t++;
+		} else if ((c & 0xE0) == 0xC0 && t[1]) {
+			s->search[s->nsearch++] = (uint32_t)(c & 0x1F) << 6 | ((unsigned char)t[1] & 0x3F);
+			t += 2;
+		} else if ((c & 0xF0) == 0xE0 && t[1] && t[2]) {
+			s->search[s->nsearch++] = (uint32_t)(c & 0x0F) << 12 | ((unsigned char)t[1] & 0x3F) << 6 |
+						  ((unsigned char)t[2] & 0x3F);
+			t += 3;
+		} else {
+			t++;
+		}
+	}
+	search_step(s, true);
+	clamp_view(s, LINES - 2);
+	app_dirty(app);
+}
+
+/* The marked region (or the cursor's line) as text, one line each. */
+static char *region_text(struct console_screen *s, size_t *lines)
+{
+	uint32_t cp[512];
+	uint8_t fg[512], bg[512];
+	struct sb_line tmp;
+	size_t lo = s->mark < 0 ? s->cur : (size_t)s->mark < s->cur ? (size_t)s->mark : s->cur;
+	size_t hi = s->mark < 0 ? s->cur : (size_t)s->mark > s->cur ? (size_t)s->mark : s->cur;
+	struct buf b;
+	char line[2048];
+
+	buf_init(&b);
+	*lines = 0;
+	for (size_t n = lo; n <= hi; n++) {
+		const struct sb_line *l = line_at(s, n, &tmp, cp, fg, bg, 512);
+
+		if (!l)
+			continue;
+		sb_line_text(l, line, sizeof(line));
+		buf_puts(&b, line);
+		buf_putc(&b, '\n');
+		(*lines)++;
+	}
+	return b.data ? b.data : xstrdup("");
+}
+
+/* Writes data to path through a temporary file in its directory, renamed
+ * over it once complete, so that a reader never sees half of it. */
+static bool write_atomically(const char *path, const char *data, size_t n, char **err)
+{
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	bool ok;
+
+	if (fd < 0) {
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		free(tmp);
+		return false;
+	}
+	ok = (size_t)write(fd, data, n) == n && fsync(fd) == 0;
+	if (!ok)
+		*err = xasprintf("%s: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && ok) {
+		*err = xasprintf("%s: %s", tmp, strerror(errno));
+		ok = false;
+	}
+	if (ok && rename(tmp, path) != 0) { /* mode 0600 from mkstemp: console text may be private */
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		ok = false;
+	}
+	if (!ok)
+		unlink(tmp);
+	free(tmp);
+	return ok;
+}
+
+static void on_write_file(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct console_screen *s = ud;
+	char *err = NULL, *text;
+	size_t lines;
+
+	if (!r->ok)
+		return;
+	text = region_text(s, &lines);
+	if (write_atomically(form_get_text(r->form, 0), text, strlen(text), &err)) {
+		snprintf(s->note, sizeof(s->note), "wrote %zu line%s to %s", lines, lines == 1 ? "" : "s",
+			 form_get_text(r->form, 0));
+		s->mark = -1;
+	} else {
+		app_message(app, MSG_ERROR, "Cannot write the lines: %s", err);
+		free(err);
+	}
+	free(text);
+	app_dirty(app);
+}
+
+/* OSC 52 sets the terminal's clipboard (xterm, kitty, iTerm2, tmux with
+ * set-clipboard): sent only when allowed (preferences.console_osc52 or
+ * XENTUI_OSC52=1), since a terminal may refuse or ask. Written between
+ * frames, straight after what curses has flushed. */
+static void copy_osc52(struct console_screen *s)
+{
+	size_t lines, n;
+	char *text = region_text(s, &lines), *b64;
+	int len;
+
+	if (!s->osc52) {
+		snprintf(s->note, sizeof(s->note),
+			 "the clipboard is off: set preferences.console_osc52 = true or XENTUI_OSC52=1");
+		free(text);
+		return;
+	}
+	n = strlen(text);
+	if (n > OSC52_MAX) {
+		snprintf(s->note, sizeof(s->note), "too long for the clipboard (%zu bytes): w writes a file", n);
+		free(text);
+		return;
+	}
+	b64 = xmalloc(4 * ((n + 2) / 3) + 16);
+	memcpy(b64, "\033]52;c;", 7);
+	len = EVP_EncodeBlock((unsigned char *)b64 + 7, (const unsigned char *)text, (int)n);
+	memcpy(b64 + 7 + len, "\a", 2);
+	fflush(stdout);
+	{
+		size_t off = 0, total = 7 + (size_t)len + 1;
+
+		while (off < total) {
+			ssize_t w = write(STDOUT_FILENO, b64 + off, total - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	snprintf(s->note, sizeof(s->note), "copied %zu line%s to the clipboard", lines, lines == 1 ? "" : "s");
+	s->mark = -1;
+	free(b64);
+	free(text);
+}
+
+static int scroll_key(struct app *app, struct console_screen *s, int key)
+{
+	int page = LINES > 4 ? LINES - 4 : 1;
+	char path[300];
+
+	s->note[0] = '\0';
+	switch (key) {
+	case XK_UP: case 'k': if (s->cur > 0) s->cur--; break;
+	case XK_DOWN: case 'j': s->cur++; break;
+	case XK_PGUP: s->cur = s->cur > (size_t)page ? s->cur - (size_t)page : 0; break;
+	case XK_PGDN: case ' ': s->cur += (size_t)page; break;
+	case XK_HOME: case 'g': s->cur = 0; break;
+	case XK_END: case 'G': s->cur = total_lines(s); break;
+	case '/':
+		ask(s, "Search the scrollback", "Text", "", false, on_search);
+		break;
+	case 'n': search_step(s, true); break;
+	case 'N': search_step(s, false); break;
+	case 'v': s->mark = s->mark < 0 ? (long)s->cur : -1; break;
+	case 'w':
+		snprintf(path, sizeof(path), "console-%s.txt", s->name);
+		for (char *p = path; *p; p++)
+			if (*p == '/' || *p == ' ')
+				*p = '-';
+		ask(s, "Write the lines to a file", "File", path, false, on_write_file);
+		break;
+	case 'y': copy_osc52(s); break;
+	case XK_ESC: case 'q':
+		s->scrolling = false;
+		break;
+	case '?': case ':':
+		return EV_IGNORED; /* the help and commands still work */
+	default:
+		if (key == s->escape)
+			return EV_IGNORED; /* the menu */
+		snprintf(s->note, sizeof(s->note), "Esc goes back to the live console");
+		break;
+	}
+	clamp_view(s, LINES - 2);
+	app_dirty(app);
+	return EV_HANDLED;
+}
+
+/* ---- the menu ----------------------------------------------------------- */
+
 static void menu_pick(struct app *app, struct console_screen *s, int key)
 {
 	s->menu = false;
+	if (key == s->escape) { /* twice: the guest gets it */
+		if (s->vnc)
+			send_key(s, key);
+		app_dirty(app);
+		return;
+	}
 	switch (key) {
 	case 'b':
 		if (s->hostport)
@@ -292,6 +1081,27 @@ static void menu_pick(struct app *app, struct console_screen *s, int key)
 		else
 			app_pop(app); /* frees s */
 		return;
+	case 's':
+		if (s->scrolling)
+			s->scrolling = false;
+		else
+			scroll_enter(s);
+		clamp_view(s, LINES - 2);
+		break;
+	case 'p':
+		if (s->vnc)
+			s->view = showing_picture(s) ? VIEW_TEXT : VIEW_PICTURE;
+		break;
+	case 'u':
+		if (!s->vnc || !vnc_refresh(s->vnc))
+			app_message(app, MSG_ERROR, "Not connected: nothing to refresh");
+		break;
+	case 't':
+		ask(s, "Type a text", "Text", "", true, on_type_text);
+		break;
+	case 'f':
+		ask(s, "Type a file's content", "File", "", false, on_type_file);
+		break;
 	case 'd':
 		if (s->vnc) {
 			vnc_send_key(s->vnc, XK_Control_L, true);
@@ -302,6 +1112,7 @@ static void menu_pick(struct app *app, struct console_screen *s, int key)
 		}
 		break;
 	case 'r':
+		s->view = VIEW_AUTO;
 		start(s);
 		break;
 	}
@@ -316,7 +1127,15 @@ static int console_key(struct app *app, void *st, int key)
 		menu_pick(app, s, key);
 		return EV_HANDLED;
 	}
-	if (key == ESCAPE_KEY) {
+	if (s->typing && key == s->escape) {
+		app_message(app, MSG_INFO, "Typing cancelled after %zu of %zu characters", s->typed, s->ntyping);
+		typing_stop(s);
+		app_dirty(app);
+		return EV_HANDLED;
+	}
+	if (s->scrolling && scroll_key(app, s, key) == EV_HANDLED)
+		return EV_HANDLED;
+	if (key == s->escape) {
 		s->menu = true;
 		app_dirty(app);
 		return EV_HANDLED;
@@ -331,20 +1150,51 @@ static void console_describe(struct app *app, void *st, char *buf, size_t n)
 {
 	struct console_screen *s = st;
 
-	snprintf(buf, n, "Console: %s", s->name[0] ? s->name : "?");
+	snprintf(buf, n, "Console: %s%s", s->name[0] ? s->name : "?", s->scrolling ? " (scrollback)" : "");
 }
 
-static const struct screen_key keys[] = {
-	{ESCAPE_KEY, "Menu", "Console menu: back, send Ctrl-Alt-Del, reconnect (every other key goes to the guest)",
+static bool in_scrollback(struct app *app, void *st)
+{
+	return ((struct console_screen *)st)->scrolling;
+}
+
+/* The keys the console handles itself (console_key), listed for the key
+ * bar and the help. The escape key's entry is set from the configuration. */
+static struct screen_key keys[] = {
+	{XK_CTRL(']'), "Menu",
+	 "Console menu (the escape key, preferences.console_escape): b back, s scrollback, p text/picture, "
+	 "u refresh, t type a text, f type a file, d Ctrl-Alt-Del, r reconnect; pressed twice it goes to the "
+	 "guest. Every other key goes to the guest",
 	 NULL, NULL, true},
+	{XK_PGUP, "Page", "Scrollback: a page up or down (PgUp/PgDn; Up/Down, Home/End a line, the ends)", NULL,
+	 in_scrollback, true},
+	{'/', "Search", "Scrollback: search up for a text (either case); n next up, N next down; matches highlighted",
+	 NULL, in_scrollback, true},
+	{'v', "Mark", "Scrollback: mark the line under the cursor; the region is from there to the cursor", NULL,
+	 in_scrollback, true},
+	{'w', "File", "Scrollback: write the region (or the cursor's line) to a file, atomically", NULL,
+	 in_scrollback, true},
+	{'y', "Clipboard",
+	 "Scrollback: copy the region to the terminal's clipboard with OSC 52 (only with "
+	 "preferences.console_osc52 = true or XENTUI_OSC52=1)",
+	 NULL, in_scrollback, true},
+	{XK_ESC, "Live", "Scrollback: back to the live console", NULL, in_scrollback, true},
 	{0, NULL, NULL, NULL, NULL, false},
 };
+
+static void *console_enter_keys(struct app *app, const void *arg)
+{
+	struct console_screen *s = console_enter(app, arg);
+
+	keys[0].key = s->escape; /* one console at a time: the table follows it */
+	return s;
+}
 
 const struct screen screen_console = {
 	.name = "console",
 	.title = "Console",
 	.keys = keys,
-	.enter = console_enter,
+	.enter = console_enter_keys,
 	.leave = console_leave,
 	.draw = console_draw,
 	.key = console_key,

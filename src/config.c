@@ -111,6 +111,8 @@ bool config_load(const char *path, struct config *out, char **err)
 	out->known_hosts = config_default_path("known_hosts");
 	out->refresh_ms = 1000;
 	out->confirm_quit = true;
+	out->console_escape = xstrdup("^]");
+	out->console_scrollback = 5000;
 	if (!explicit && access(out->path, F_OK) != 0)
 		return true;
 	config_init(&cfg);
@@ -144,6 +146,14 @@ bool config_load(const char *path, struct config *out, char **err)
 		if (config_setting_lookup_int(s, "refresh_ms", &v))
 			out->refresh_ms = v;
 		ok = read_bool(s, "confirm_quit", &out->confirm_quit, out->path, err);
+		if (ok && config_setting_lookup_int(s, "console_scrollback", &v))
+			out->console_scrollback = v < 0 ? 0 : v > 1000000 ? 1000000 : v;
+		ok = ok && read_bool(s, "console_osc52", &out->console_osc52, out->path, err);
+		if (ok && config_setting_get_member(s, "console_escape")) {
+			free(out->console_escape);
+			out->console_escape = NULL;
+			ok = read_string(s, "console_escape", &out->console_escape, out->path, err);
+		}
 	}
 	if (ok && (s = config_lookup(&cfg, "servers"))) {
 		if (config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY) {
@@ -228,6 +238,7 @@ void config_free(struct config *c)
 	free(c->path);
 	free(c->theme);
 	free(c->known_hosts);
+	free(c->console_escape);
 	memset(c, 0, sizeof(*c));
 }
 

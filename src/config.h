@@ -25,6 +25,12 @@ struct config {
 	int nservers;
 	int refresh_ms;
 	bool confirm_quit;
+	/* the console viewer (preferences): the key that opens its menu ("^]"),
+	 * lines of scrollback kept, and whether OSC 52 may set the terminal's
+	 * clipboard (also allowed by XENTUI_OSC52=1) */
+	char *console_escape;
+	int console_scrollback;
+	bool console_osc52;
 };
 
 /* $XDG_CONFIG_HOME/xentui/<name> (or ~/.config/xentui/<name>). Free it. */

@@ -22,8 +22,12 @@ struct colour_memo {
 	uint8_t c16, c256;
 };
 
+#define MAXVGA 4 /* VGA ROM font files loaded (psf_load_vga_rom_fonts) */
+
 struct fbtext {
 	const struct psf_font *font;
+	struct psf_font *vga[MAXVGA]; /* owned; only with an 8x16 font */
+	size_t nvga;
 	struct pattern *table; /* open addressing, size a power of two */
 	size_t table_mask;
 	int cw, ch; /* cell size of the current geometry */
@@ -180,14 +184,35 @@ static void glyph_pattern(const struct psf_font *f, unsigned g, int cw, bool rep
 	}
 }
 
-/* (Re)builds the glyph table for cells cw pixels wide. */
+/* Adds the VGA ROM fonts' glyphs of code page 437 (the only ones that font
+ * has): line graphics when line is set, else ASCII or the rest (ascii). */
+static void insert_vga(struct fbtext *ft, int cw, bool line, bool ascii)
+{
+	uint16_t rows[MAXH];
+
+	for (size_t k = 0; k < ft->nvga; k++)
+		for (unsigned b = 1; b < 256; b++) {
+			uint32_t cp = psf_cp437((unsigned char)b);
+			int g = psf_glyph_for(ft->vga[k], cp);
+			bool lg = psf_vga_line_graphics(cp);
+
+			if (g < 0 || (line ? !lg || cw <= 8 : (cp < 0x80) != ascii))
+				continue;
+			glyph_pattern(ft->vga[k], (unsigned)g, cw, line, rows);
+			insert(ft, rows, 16, cp);
+		}
+}
+
+/* (Re)builds the glyph table for cells cw pixels wide: the configured font
+ * whole first (so that all it draws reads back as itself), then the VGA ROM
+ * font's glyphs that differ from it. */
 static void build_table(struct fbtext *ft, int cw)
 {
 	const struct psf_font *f = ft->font;
 	uint16_t rows[MAXH];
 	size_t size = 64;
 
-	while (size < (size_t)f->count * 4 + 64)
+	while (size < ((size_t)f->count + 256 * ft->nvga) * 4 + 64)
 		size *= 2;
 	free(ft->table);
 	ft->table = xmalloc(size * sizeof(*ft->table));
@@ -214,6 +239,9 @@ static void build_table(struct fbtext *ft, int cw)
 			glyph_pattern(f, g, cw, false, rows);
 			insert(ft, rows, (int)f->height, cp);
 		}
+	insert_vga(ft, cw, true, false);
+	insert_vga(ft, cw, false, true);
+	insert_vga(ft, cw, false, false);
 }
 
 struct fbtext *fbtext_new(const struct psf_font *font)
@@ -225,6 +253,8 @@ struct fbtext *fbtext_new(const struct psf_font *font)
 	ft = xmalloc(sizeof(*ft));
 	memset(ft, 0, sizeof(*ft));
 	ft->font = font;
+	if (font->width == 8 && font->height == 16)
+		ft->nvga = psf_load_vga_rom_fonts(ft->vga, MAXVGA);
 	return ft;
 }
 
@@ -232,6 +262,8 @@ void fbtext_free(struct fbtext *ft)
 {
 	if (!ft)
 		return;
+	for (size_t k = 0; k < ft->nvga; k++)
+		psf_free(ft->vga[k]);
 	free(ft->table);
 	free(ft->cells);
 	free(ft->is_changed);
@@ -302,12 +334,13 @@ int fbtext_cell_height(const struct fbtext *ft)
 	return ft->rows ? ft->ch : 0;
 }
 
-/* The glyph under an underline cursor: the pattern matching rows 0..h-3
- * (the cursor hides the last two). A linear scan, but only for the one cell
- * that looks like a cursor; among glyphs that agree there, one with blank
- * last rows (the cursor mostly sits on a blank), then ASCII, then the lowest
- * code point wins, so the answer does not depend on the table's layout. */
-static uint32_t under_cursor(const struct fbtext *ft, const uint16_t *rows, int h)
+/* The glyph under an underline cursor lit on rows cy and cy + 1: the
+ * pattern matching all the other rows. A linear scan, but only for the one
+ * cell that looks like a cursor; among glyphs that agree there, one blank
+ * where the cursor is (it mostly sits on a blank), then ASCII, then the
+ * lowest code point wins, so the answer does not depend on the table's
+ * layout. */
+static uint32_t under_cursor(const struct fbtext *ft, const uint16_t *rows, int h, int cy)
 {
 	const struct pattern *best = NULL;
 
@@ -315,14 +348,15 @@ static uint32_t under_cursor(const struct fbtext *ft, const uint16_t *rows, int 
 		const struct pattern *p = &ft->table[i];
 		bool pb, bb;
 
-		if (p->cp == 0 || memcmp(p->rows, rows, (size_t)(h - 2) * sizeof(rows[0])) != 0)
+		if (p->cp == 0 || memcmp(p->rows, rows, (size_t)cy * sizeof(rows[0])) != 0 ||
+		    memcmp(p->rows + cy + 2, rows + cy + 2, (size_t)(h - cy - 2) * sizeof(rows[0])) != 0)
 			continue;
 		if (!best) {
 			best = p;
 			continue;
 		}
-		pb = !p->rows[h - 2] && !p->rows[h - 1];
-		bb = !best->rows[h - 2] && !best->rows[h - 1];
+		pb = !p->rows[cy] && !p->rows[cy + 1];
+		bb = !best->rows[cy] && !best->rows[cy + 1];
 		if (pb != bb ? pb : (p->cp < 0x80) != (best->cp < 0x80) ? p->cp < 0x80 : p->cp < best->cp)
 			best = p;
 	}
@@ -381,13 +415,16 @@ static void recognise(struct fbtext *ft, const uint32_t *p, size_t stride, struc
 		out->bg = c2;
 		return;
 	}
-	if (ch > 2 && rows[ch - 2] == full && rows[ch - 1] == full &&
-	    (out->cp = under_cursor(ft, rows, ch)) != FBTEXT_UNKNOWN) {
-		out->fg = c2;
-		out->bg = c1;
-		out->cursor = true;
-		return;
-	}
+	/* an underline cursor: Linux's on the last two scan lines, the VGA
+	 * BIOS's (SeaBIOS: scan lines 13-14 of 16) one line higher */
+	for (int cy = ch - 2; cy >= ch - 3 && cy > 0; cy--)
+		if (rows[cy] == full && rows[cy + 1] == full &&
+		    (out->cp = under_cursor(ft, rows, ch, cy)) != FBTEXT_UNKNOWN) {
+			out->fg = c2;
+			out->bg = c1;
+			out->cursor = true;
+			return;
+		}
 unknown:
 	out->cp = FBTEXT_UNKNOWN;
 	out->fg = c2;

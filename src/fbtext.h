@@ -10,7 +10,10 @@
  * split it into a 1-bit pattern, which is looked up in a table of the font's
  * glyph patterns built once by fbtext_new() (for 9-pixel cells, each glyph
  * with its 9th column blank and, for the VGA line-drawing characters, with
- * the 8th column repeated, as VGA text mode draws them).
+ * the 8th column repeated, as VGA text mode draws them). With an 8x16 font,
+ * the table also holds the IBM VGA ROM font's code page 437 glyphs
+ * (psf_load_vga_rom_fonts()) where they differ from the font's, so that a
+ * PC BIOS's own text screens read exactly too.
  *
  * Pixels are 32 bits, 0x00RRGGBB (the top byte is ignored). Not thread-safe. */
 #ifndef XENTUI_FBTEXT_H
@@ -37,7 +40,8 @@ struct fbtext_cell {
 struct fbtext;
 
 /* A recogniser for text drawn with font (borrowed: it must outlive the
- * recogniser). NULL if the font is unusable (wider than 15 or taller than 32
+ * recogniser) or, for an 8x16 font, with the VGA ROM font (loaded here,
+ * when installed; the font wins where both draw one bitmap). NULL if the font is unusable (wider than 15 or taller than 32
  * pixels). No geometry until fbtext_set_geometry(). */
 struct fbtext *fbtext_new(const struct psf_font *font);
 void fbtext_free(struct fbtext *ft);
@@ -67,9 +71,11 @@ const struct fbtext_cell *fbtext_cell(const struct fbtext *ft, int col, int row)
  * character boundary) to fit cap. Returns the length written. */
 size_t fbtext_row_text(const struct fbtext *ft, int row, char *buf, size_t cap);
 
-/* Where an underline cursor was last seen (VGA text mode's: the cell's last
- * two scan lines lit across its width in the foreground colour; the
- * character is then read from the rows above). False if none is shown. */
+/* Where an underline cursor was last seen (VGA text mode's: two scan lines
+ * lit across the cell's width in the foreground colour, either the last two
+ * (Linux) or the two above the last (the VGA BIOS's default, as SeaBIOS
+ * sets it); the character is then read from the other rows). False if none
+ * is shown. */
 bool fbtext_cursor(const struct fbtext *ft, int *col, int *row);
 
 /* The fraction (0..1) of cells that match no glyph, and whether the screen

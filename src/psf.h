@@ -52,6 +52,22 @@ struct psf_font *psf_load_console_font(char **err);
 /* The NULL-terminated list of fonts psf_load_console_font() tries. */
 const char *const *psf_console_font_paths(void);
 
+/* The IBM VGA ROM font (what a PC's VGA BIOS draws text mode with, e.g.
+ * SeaBIOS's boot screen) differs from the Linux console fonts in a few
+ * letters ('m', 'v', the dotted '0'...). Debian ships it only split across
+ * PSF files (console-data's default8x16 and iso01a-8x16, then Uni2-VGA16):
+ * psf_load_vga_rom_fonts() loads those of them that exist and are 8x16 into
+ * out (at most cap; the caller frees each) and returns how many. Read them
+ * through psf_cp437(): only the glyphs of code page 437 are the ROM's. */
+size_t psf_load_vga_rom_fonts(struct psf_font **out, size_t cap);
+
+/* The NULL-terminated list of files psf_load_vga_rom_fonts() tries. */
+const char *const *psf_vga_rom_font_paths(void);
+
+/* The Unicode code point VGA text mode shows for byte b (code page 437, with
+ * its pictures for 0x01-0x1F and 0x7F; 0 for 0). */
+uint32_t psf_cp437(unsigned char b);
+
 /* The glyph index drawn for a Unicode code point, or -1 if the font has none. */
 int psf_glyph_for(const struct psf_font *f, uint32_t codepoint);
 

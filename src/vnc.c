@@ -13,11 +13,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <poll.h>
 #include <rfb/rfbclient.h>
+
+#include "net.h"
 
 #include "util.h"
 
@@ -162,30 +161,6 @@ static int tcp_connect(const char *hostport, char *why, size_t cap)
 
 /* ---- xapi's console proxy ------------------------------------------------ */
 
-static int verify_pinned(X509_STORE_CTX *st, void *arg)
-{
-	const char *want = arg;
-	X509 *cert = X509_STORE_CTX_get0_cert(st);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	char seen[65] = "";
-
-	if (!cert || !X509_digest(cert, EVP_sha256(), md, &len))
-		return 0;
-	for (unsigned i = 0; i < len && i < 32; i++)
-		snprintf(seen + 2 * i, 3, "%02x", md[i]);
-	if (strcmp(seen, want) != 0)
-		return 0;
-	X509_STORE_CTX_set_error(st, X509_V_OK);
-	return 1;
-}
-
-static CURLcode ssl_ctx_cb(CURL *curl, void *ctx, void *arg)
-{
-	SSL_CTX_set_cert_verify_callback(ctx, verify_pinned, arg);
-	return CURLE_OK;
-}
-
 /* Waits until the tunnel's socket is ready (POLLIN or POLLOUT). */
 static bool tunnel_wait(struct vnc *v, short ev, int ms)
 {
@@ -261,12 +236,8 @@ static int xapi_connect(struct vnc *v, char *why, size_t cap)
 	curl_easy_setopt(v->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(v->easy, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
 	curl_easy_setopt(v->easy, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(v->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(v->easy, CURLOPT_SSL_VERIFYHOST, 0L); /* the pinned fingerprint decides */
-	if (v->fp) {
-		curl_easy_setopt(v->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-		curl_easy_setopt(v->easy, CURLOPT_SSL_CTX_DATA, v->fp);
-	}
+	if (v->fp)
+		net_pin_certificate(v->easy, v->fp);
 	rc = curl_easy_perform(v->easy);
 	if (rc != CURLE_OK) {
 		snprintf(why, cap, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -460,12 +431,12 @@ struct vnc *vnc_open_tcp(const char *hostport, const struct psf_font *font)
 	return open_common(-1, hostport, NULL, NULL, NULL, font);
 }
 
-struct vnc *vnc_open_xapi(const char *pool_url, const char *location, const char *session, const char *fingerprint,
+struct vnc *vnc_open_xapi(const char *base_url, const char *location, const char *session, const char *fingerprint,
 			  const struct psf_font *font)
 {
 	const char *p = strstr(location, "://");
 	const char *path = p ? p + 3 + strcspn(p + 3, "/") : location;
-	char *url = xstrdup(pool_url);
+	char *url = xstrdup(base_url);
 	size_t n = strlen(url);
 
 	while (n && url[n - 1] == '/')
@@ -520,6 +491,56 @@ enum vnc_state vnc_state(struct vnc *v, int *w, int *h, const char **reason)
 struct fbtext *vnc_text(struct vnc *v)
 {
 	return v->ft;
+}
+
+bool vnc_refresh(struct vnc *v)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&v->mu);
+	if (v->client && v->state == VNC_CONNECTED)
+		ok = SendFramebufferUpdateRequest(v->client, 0, 0, v->client->width, v->client->height, FALSE);
+	pthread_mutex_unlock(&v->mu);
+	return ok;
+}
+
+bool vnc_picture(struct vnc *v, int pw, int ph, uint32_t *out)
+{
+	pthread_mutex_lock(&v->mu);
+	if (!v->shared || v->width <= 0 || v->height <= 0 || pw <= 0 || ph <= 0) {
+		pthread_mutex_unlock(&v->mu);
+		return false;
+	}
+	/* each output pixel averages the source box it covers (at least one
+	 * pixel), so thin lines and text stay visible when scaled down */
+	for (int y = 0; y < ph; y++) {
+		int y0 = (int)((long)y * v->height / ph), y1 = (int)((long)(y + 1) * v->height / ph);
+
+		if (y1 <= y0)
+			y1 = y0 + 1;
+		for (int x = 0; x < pw; x++) {
+			int x0 = (int)((long)x * v->width / pw), x1 = (int)((long)(x + 1) * v->width / pw);
+			unsigned long r = 0, g = 0, b = 0, n = 0;
+
+			if (x1 <= x0)
+				x1 = x0 + 1;
+			for (int sy = y0; sy < y1 && sy < v->height; sy++)
+				for (int sx = x0; sx < x1 && sx < v->width; sx++) {
+					uint32_t p = v->shared[(size_t)sy * (size_t)v->width + (size_t)sx];
+
+					r += p >> 16 & 0xFF;
+					g += p >> 8 & 0xFF;
+					b += p & 0xFF;
+					n++;
+				}
+			if (!n)
+				n = 1;
+			out[(size_t)y * (size_t)pw + (size_t)x] = (uint32_t)(r / n) << 16 | (uint32_t)(g / n) << 8 |
+								   (uint32_t)(b / n);
+		}
+	}
+	pthread_mutex_unlock(&v->mu);
+	return true;
 }
 
 bool vnc_send_key(struct vnc *v, uint32_t keysym, bool down)

@@ -34,12 +34,13 @@ struct vnc *vnc_open_fd(int fd, const struct psf_font *font);
  * the session's thread. */
 struct vnc *vnc_open_tcp(const char *hostport, const struct psf_font *font);
 
-/* Starts a session through xapi's console proxy: pool_url is the pool's
- * URL (http[s]://host[:port]); location the console record's location, of
- * which only the path and query are used (the pool master forwards to the
- * VM's host, as xapi's does); session the session id; fingerprint the SHA-256
- * (64 hex digits) the TLS certificate must have, NULL for http. */
-struct vnc *vnc_open_xapi(const char *pool_url, const char *location, const char *session, const char *fingerprint,
+/* Starts a session through xapi's console proxy: base_url is where to
+ * connect (http[s]://host[:port]: the host the VM runs on, which the caller
+ * works out from the location and the pool's URL, see screens/console.c);
+ * location the console record's location, of which only the path and query
+ * are used; session the session id; fingerprint the SHA-256 (64 hex digits)
+ * the TLS certificate must have, NULL for http. */
+struct vnc *vnc_open_xapi(const char *base_url, const char *location, const char *session, const char *fingerprint,
 			  const struct psf_font *font);
 
 /* Readable when vnc_process() has work (add it to the loop's poll set). */
@@ -56,6 +57,14 @@ enum vnc_state vnc_state(struct vnc *v, int *w, int *h, const char **reason);
 
 /* The recogniser holding the screen's text (main thread only). */
 struct fbtext *vnc_text(struct vnc *v);
+
+/* Asks the server for the whole framebuffer again (a non-incremental
+ * update request). False if not connected. */
+bool vnc_refresh(struct vnc *v);
+
+/* The framebuffer scaled to pw x ph pixels (box average), 0x00RRGGBB into
+ * out (pw * ph of them). False (out untouched) before the first update. */
+bool vnc_picture(struct vnc *v, int pw, int ph, uint32_t *out);
 
 /* Sends one X keysym press or release. False if not connected. */
 bool vnc_send_key(struct vnc *v, uint32_t keysym, bool down);

@@ -81,6 +81,8 @@ struct console {
 	size_t input_len;
 	int ctrl_down;        /* Control keys held (left and right count separately) */
 
+	bool graphics;        /* `graphics` drew a picture: the next key brings the text back */
+
 	char *title;
 	char *hostname;
 	char *os_line;
@@ -400,6 +402,8 @@ static void cmd_help(struct console *c, int argc, char **argv)
 	       "  echo [TEXT...]     print TEXT\n"
 	       "  clear              clear the screen (also Ctrl-L)\n"
 	       "  ls [/]  pwd  whoami  uptime\n"
+	       "  seq [FIRST] LAST   print the numbers FIRST to LAST\n"
+	       "  graphics           show a picture until a key is pressed\n"
 	       "  exit               log out (and back in)\n"
 	       "Keys: Backspace, Enter, Ctrl-C (cancel line), Ctrl-U (erase line).\n");
 }
@@ -498,6 +502,57 @@ static void cmd_uptime(struct console *c, int argc, char **argv)
 	out(c, " 10:00:00 up 3 days,  2:14,  1 user,  load average: 0.00, 0.01, 0.05\n");
 }
 
+/* seq [FIRST] LAST: the numbers, one a line (coreutils' for the simple
+ * cases); enough lines scroll the screen. */
+static void cmd_seq(struct console *c, int argc, char **argv)
+{
+	long first = 1, last, i;
+	char *end;
+
+	if (argc < 2 || argc > 3) {
+		out(c, "seq: missing operand\nTry 'seq --help' for more information.\n");
+		return;
+	}
+	last = strtol(argv[argc - 1], &end, 10);
+	if (*end || (argc == 3 && (first = strtol(argv[1], &end, 10), *end))) {
+		outf(c, "seq: invalid argument: '%s'\n", argv[argc - 1]);
+		return;
+	}
+	for (i = first; i <= last && i - first < 100000; i++)
+		outf(c, "%ld\n", i);
+}
+
+/* A graphics screen, as a guest's boot splash or X server shows: colour
+ * ramps in every pixel (no text cell in it), a red-led top half over a
+ * blue-led bottom half, until a key is pressed. */
+static void cmd_graphics(struct console *c, int argc, char **argv)
+{
+	int x, y, r;
+
+	for (y = 0; y < FB_H; y++)
+		for (x = 0; x < FB_W; x++) {
+			uint8_t ramp = (uint8_t)(x * 255 / (FB_W - 1)), shade = (uint8_t)(y % 200);
+			uint8_t rgb[3];
+
+			if (y < FB_H / 2) {
+				rgb[0] = (uint8_t)(200 + (x % 56)), rgb[1] = ramp / 4, rgb[2] = shade / 8;
+			} else {
+				rgb[0] = shade / 8, rgb[1] = ramp / 4, rgb[2] = (uint8_t)(200 + (x % 56));
+			}
+			c->fb[(size_t)y * FB_W + (size_t)x] =
+				(uint32_t)rgb[0] * c->screen->serverFormat.redMax / 255 << c->screen->serverFormat.redShift |
+				(uint32_t)rgb[1] * c->screen->serverFormat.greenMax / 255 << c->screen->serverFormat.greenShift |
+				(uint32_t)rgb[2] * c->screen->serverFormat.blueMax / 255 << c->screen->serverFormat.blueShift;
+		}
+	rfbMarkRectAsModified(c->screen, 0, 0, FB_W, FB_H);
+	for (r = 0; r < ROWS; r++) { /* the text comes back at the next key */
+		c->dirty_lo[r] = COLS;
+		c->dirty_hi[r] = -1;
+	}
+	c->pending_scroll = 0;
+	c->graphics = true;
+}
+
 static void cmd_exit(struct console *c, int argc, char **argv)
 {
 	/* getty logs straight back in: a fresh screen with the banner. */
@@ -509,7 +564,8 @@ static const struct command commands[] = {
 	{"help", cmd_help},     {"hostname", cmd_hostname}, {"uname", cmd_uname},
 	{"echo", cmd_echo},     {"clear", cmd_clear},       {"ls", cmd_ls},
 	{"pwd", cmd_pwd},       {"whoami", cmd_whoami},     {"uptime", cmd_uptime},
-	{"exit", cmd_exit},     {"logout", cmd_exit},
+	{"exit", cmd_exit},     {"logout", cmd_exit},   {"seq", cmd_seq},
+	{"graphics", cmd_graphics},
 };
 
 /* Splits a command line into words in place, the shell's way for the simple
@@ -580,7 +636,8 @@ static void enter(struct console *c)
 	if (b.data)
 		run_command(c, b.data);
 	buf_free(&b);
-	prompt(c);
+	if (!c->graphics)
+		prompt(c);
 }
 
 static void backspace(struct console *c)
@@ -700,6 +757,15 @@ static void on_key(rfbBool down, rfbKeySym ks, rfbClientPtr cl)
 	}
 	if (!down)
 		return;
+	if (c->graphics) { /* any key leaves the picture: every cell drawn again */
+		c->graphics = false;
+		prompt(c);
+		for (int r = 0; r < ROWS; r++)
+			mark_dirty(c, r, 0), mark_dirty(c, r, COLS - 1);
+		c->fb_cursor_row = -1;
+		flush(c);
+		return;
+	}
 	handle_key(c, ks);
 	flush(c);
 }

@@ -1,5 +1,9 @@
 /* CONNECT /console?ref=...|uuid=...&session_id=...: xapi's console proxy.
- * Answers 200 and then the socket carries RFB from the simulated console. */
+ * Answers 200 and then the socket carries RFB from the simulated console.
+ * As in xapi, only the process serving the host the VM runs on serves its
+ * console (the console's location names that host); a member checks the
+ * client's session and reads the records from the master, whose database is
+ * the pool's (a member's own is stale). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,6 +15,7 @@
 
 #include "console.h"
 #include "handlers.h"
+#include "remote.h"
 #include "rpc.h"
 #include "sim.h"
 #include "util.h"
@@ -35,6 +40,121 @@ static void *serve_thread(void *arg)
 	return NULL;
 }
 
+/* ---- on a member: the records come from the master ----------------------------------- */
+
+/* method(session, arg) on the master; the value or NULL. *code is the
+ * error code on failure ("TRANSPORT" when there was no answer). */
+static struct xv *ask(struct remote *r, const char *method, const char *sid, const char *a, char *code, size_t n)
+{
+	struct xv *s = xv_string(sid), *x = a ? xv_string(a) : NULL, *v = NULL, *err = NULL;
+	enum remote_status st = remote_call(r, method, &v, &err, s, x, NULL);
+
+	xv_free(s);
+	xv_free(x);
+	if (st != REMOTE_OK) {
+		const char *c = xv_str(xv_at(err, 0));
+		snprintf(code, n, "%s", st == REMOTE_TRANSPORT ? "TRANSPORT" : c ? c : "");
+		xv_free(err);
+		xv_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static const char *rstr(const struct xv *rec, const char *field)
+{
+	const char *s = xv_str(xv_struct_get(rec, field));
+
+	return s ? s : "";
+}
+
+/* The console the query names, as find_console, with the client's session
+ * checked by the master (it answers SESSION_INVALID for an unknown one). */
+static int find_console_remote(const char *ref, const char *uuid, const char *sid, struct console_job *j)
+{
+	char master[128], code[64] = "", cref[REF_LEN + 8] = "";
+	int port;
+	struct remote *r;
+	struct xv *v = NULL, *con = NULL, *vm = NULL, *host = NULL;
+	bool is_dom0 = false;
+	int status = 404;
+
+	db_lock();
+	snprintf(master, sizeof(master), "%s", sim.master_address);
+	port = sim.master_port;
+	db_unlock();
+	r = remote_open(master, port, sim.tls);
+	if (!r)
+		return 500;
+	/* a console by ref or uuid, else a VM's rfb console */
+	if (uuid && (v = ask(r, "console.get_by_uuid", sid, uuid, code, sizeof(code))))
+		snprintf(cref, sizeof(cref), "%s", xv_str(v) ? xv_str(v) : "");
+	else if (ref && !uuid)
+		snprintf(cref, sizeof(cref), "%s", ref);
+	xv_free(v);
+	v = NULL;
+	if (strcmp(code, "SESSION_INVALID") == 0 || strcmp(code, "TRANSPORT") == 0)
+		goto out;
+	if (cref[0])
+		con = ask(r, "console.get_record", sid, cref, code, sizeof(code));
+	if (con) {
+		vm = ask(r, "VM.get_record", sid, rstr(con, "VM"), code, sizeof(code));
+	} else if (strcmp(code, "SESSION_INVALID") != 0 && strcmp(code, "TRANSPORT") != 0) {
+		const char *vref = ref;
+		if (uuid && (v = ask(r, "VM.get_by_uuid", sid, uuid, code, sizeof(code))))
+			vref = xv_str(v);
+		if (vref)
+			vm = ask(r, "VM.get_record", sid, vref, code, sizeof(code));
+		for (size_t i = 0; vm && i < xv_len(xv_struct_get(vm, "consoles")); i++) {
+			struct xv *c = ask(r, "console.get_record", sid, xv_str(xv_at(xv_struct_get(vm, "consoles"), i)),
+					   code, sizeof(code));
+			if (c && strcmp(rstr(c, "protocol"), "rfb") == 0 && !con)
+				con = c;
+			else
+				xv_free(c);
+		}
+	}
+	if (!con || !vm)
+		goto out;
+	if (strcmp(rstr(vm, "power_state"), "Running") != 0) {
+		status = 500;
+		goto out;
+	}
+	host = ask(r, "host.get_record", sid, rstr(vm, "resident_on"), code, sizeof(code));
+	if (!host || strcmp(rstr(host, "address"), sim.address) != 0) {
+		status = 500;
+		goto out;
+	}
+	xv_get_bool(xv_struct_get(vm, "is_control_domain"), &is_dom0);
+	j->is_dom0 = is_dom0;
+	if (is_dom0) {
+		snprintf(j->title, sizeof(j->title), "%s", rstr(host, "hostname"));
+		snprintf(j->os_line, sizeof(j->os_line), "XCP-ng release 8.3.0 (xenenterprise)");
+	} else {
+		struct xv *os;
+		snprintf(j->title, sizeof(j->title), "%s", rstr(vm, "name_label"));
+		xv_free(v);
+		v = ask(r, "VM_guest_metrics.get_os_version", sid, rstr(vm, "guest_metrics"), code, sizeof(code));
+		os = v ? xv_struct_get(v, "name") : NULL;
+		if (xv_str(os))
+			snprintf(j->os_line, sizeof(j->os_line), "%.*s", (int)strcspn(xv_str(os), "|"), xv_str(os));
+	}
+	fprintf(stderr, "xapi-sim: %s serves the console of '%s' (resident here; records from the master %s)\n",
+		sim.address, j->title, master);
+	status = 200;
+out:
+	if (strcmp(code, "SESSION_INVALID") == 0 && status != 200)
+		status = 401;
+	else if (strcmp(code, "TRANSPORT") == 0 && status != 200)
+		status = 500;
+	remote_close(r);
+	xv_free(v);
+	xv_free(con);
+	xv_free(vm);
+	xv_free(host);
+	return status;
+}
+
 /* Finds the console (and its VM) the query names; fills the job. */
 static int find_console(struct http_req *r, struct console_job *j)
 {
@@ -42,7 +162,18 @@ static int find_console(struct http_req *r, struct console_job *j)
 	struct xv *err = NULL;
 	struct obj *o = NULL, *vm = NULL;
 	int status = 200;
+	bool member;
 
+	db_lock();
+	member = sim.is_slave;
+	db_unlock();
+	if (member && sid) {
+		status = find_console_remote(ref, uuid, sid, j);
+		free(ref);
+		free(uuid);
+		free(sid);
+		return status;
+	}
 	db_lock();
 	if (!sid || !session_check(sid, &err)) {
 		status = 401;
@@ -70,6 +201,11 @@ static int find_console(struct http_req *r, struct console_job *j)
 		goto out;
 	}
 	if (strcmp(db_str(vm, "power_state"), "Running") != 0) {
+		status = 500;
+		goto out;
+	}
+	if (db_ref(vm, "resident_on") && strcmp(db_str(db_ref(vm, "resident_on"), "address"), sim.address) != 0) {
+		/* another process runs it: xapi's handler fails there (500) */
 		status = 500;
 		goto out;
 	}
