@@ -19,5 +19,9 @@ void net_start(struct net *n, CURL *easy, net_done_fn done, void *ud);
 /* Stops a transfer without calling done; the caller still owns easy. */
 void net_cancel(struct net *n, CURL *easy);
 int net_active(const struct net *n);
+/* TLS for easy accepts the one certificate whose SHA-256 is fp (64 hex
+ * digits, kept alive by the caller for the transfer), whatever its name or
+ * issuer: a pool's self-signed certificate, once the user has accepted it. */
+void net_pin_certificate(CURL *easy, const char *fp);
 
 #endif

@@ -4,16 +4,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "draw.h"
 #include "keys.h"
 #include "lineedit.h"
+#include "pathcomp.h"
+#include "sanitize.h"
 #include "theme.h"
 #include "units.h"
 #include "util.h"
 
-enum kind { K_TEXT, K_PASSWORD, K_NUMBER, K_SIZE, K_CHOICE, K_TOGGLE };
+enum kind { K_TEXT, K_PASSWORD, K_NUMBER, K_SIZE, K_CHOICE, K_TOGGLE, K_PATH };
 
 struct field {
 	enum kind kind;
@@ -29,13 +33,16 @@ struct field {
 	char *hint;  /* shown there while there is no error */
 	form_check_fn check;
 	void *check_ud;
+	/* path: the matches of the last Tab that could not go further, listed
+	 * in note; the next Tabs cycle through them (cycle: the one shown) */
+	struct path_matches matches;
+	int cycle;
+	char *note; /* shown beside the field before anything else */
 };
 
-#define MAX_FIELDS 12
-
 struct form {
-	struct field fields[MAX_FIELDS];
-	int n;
+	struct field *fields; /* grows as fields are added */
+	int n, cap;
 	int focus;
 };
 
@@ -58,7 +65,10 @@ void form_free(struct form *f)
 		free(fl->choices);
 		free(fl->error);
 		free(fl->hint);
+		free(fl->note);
+		path_matches_free(&fl->matches);
 	}
+	free(f->fields);
 	free(f);
 }
 
@@ -66,8 +76,10 @@ static struct field *add(struct form *f, enum kind k, const char *label)
 {
 	struct field *fl;
 
-	if (f->n == MAX_FIELDS)
-		abort(); /* a programming error: forms are small and fixed */
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->fields = xrealloc(f->fields, (size_t)f->cap * sizeof(*f->fields));
+	}
 	fl = &f->fields[f->n++];
 	memset(fl, 0, sizeof(*fl));
 	fl->kind = k;
@@ -81,6 +93,15 @@ int form_text(struct form *f, const char *label, const char *value, bool require
 	struct field *fl = add(f, K_TEXT, label);
 
 	lineedit_set(&fl->edit, value);
+	fl->required = required;
+	return f->n - 1;
+}
+
+int form_path(struct form *f, const char *label, const char *value, bool required)
+{
+	struct field *fl = add(f, K_PATH, label);
+
+	lineedit_set(&fl->edit, value ? value : "");
 	fl->required = required;
 	return f->n - 1;
 }
@@ -159,10 +180,14 @@ void form_set_hint(struct form *f, int field, const char *hint)
 	f->fields[field].hint = hint ? xstrdup(hint) : NULL;
 }
 
+static void forget_matches(struct field *fl);
+
 void form_set_text(struct form *f, int field, const char *text)
 {
-	if (field >= 0 && field < f->n)
-		lineedit_set(&f->fields[field].edit, text ? text : "");
+	if (field < 0 || field >= f->n)
+		return;
+	lineedit_set(&f->fields[field].edit, text ? text : "");
+	forget_matches(&f->fields[field]);
 }
 
 const char *form_get_text(const struct form *f, int field)
@@ -191,6 +216,22 @@ static void set_error(struct field *fl, const char *msg)
 	fl->error = msg ? xstrdup(msg) : NULL;
 }
 
+/* Why a path is no file to read, or NULL. */
+static const char *path_problem(const char *text)
+{
+	struct stat st;
+
+	if (stat(text, &st) != 0)
+		return "no such file";
+	if (S_ISDIR(st.st_mode))
+		return "a directory, not a file";
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (access(text, R_OK) != 0)
+		return "not readable";
+	return NULL;
+}
+
 static bool validate_field(struct form *f, int i)
 {
 	struct field *fl = &f->fields[i];
@@ -200,9 +241,17 @@ static bool validate_field(struct form *f, int i)
 	switch (fl->kind) {
 	case K_TEXT:
 	case K_PASSWORD:
+	case K_PATH:
 		if (fl->required && !*text) {
 			set_error(fl, "required");
 			return false;
+		}
+		if (fl->kind == K_PATH && *text) {
+			const char *why = path_problem(text);
+			if (why) {
+				set_error(fl, why);
+				return false;
+			}
 		}
 		if (fl->check) {
 			const char *why = fl->check(f, i, text, fl->check_ud);
@@ -277,33 +326,64 @@ int form_rows(const struct form *f)
 	return f->n;
 }
 
+/* Columns s takes on screen (as the sanitiser will show it). */
+static int shown_width(const char *s)
+{
+	char *t = ui_text(s);
+	int w = text_width(t);
+
+	free(t);
+	return w;
+}
+
+/* The columns a choice needs for the entry it shows, brackets included. */
+static int choice_width(const struct field *fl)
+{
+	return shown_width(fl->choices[fl->choice]) + 4;
+}
+
 void form_draw(struct form *f, struct app *app, WINDOW *w, int y, int x, int cols, attr_t base)
 {
-	int label_w = 0;
+	int label_w = 0, fw, input_w;
 
+	/* the labels' column is as wide as the longest label; only a narrow
+	 * dialog makes it give way (to half the width) */
 	for (int i = 0; i < f->n; i++) {
-		int lw = (int)strlen(f->fields[i].label);
+		int lw = shown_width(f->fields[i].label);
 		if (lw > label_w)
 			label_w = lw;
 	}
 	label_w += 2;
-	if (label_w > cols / 3)
-		label_w = cols / 3;
+	if (label_w > cols / 2)
+		label_w = cols / 2;
+	fw = cols - label_w;
+	/* text inputs share one width; a choice takes what its entry needs
+	 * (up to the dialog's edge) and its hint follows it */
+	input_w = fw * 3 / 5;
 	for (int i = 0; i < f->n; i++) {
 		struct field *fl = &f->fields[i];
 		bool focus = i == f->focus;
-		int fx = x + label_w, fw = cols - label_w;
-		int input_w = fw * 3 / 5;
+		int fx = x + label_w;
+		int used = input_w; /* columns of this row's value */
 		attr_t in = focus ? theme_attr(ROLE_SELECTED) : theme_attr(ROLE_INPUT);
-		char buf[160];
+		const char *side;
 		int cur;
 
 		ui_put(w, y + i, x, label_w, focus ? base | A_BOLD : base, fl->label);
 		switch (fl->kind) {
-		case K_CHOICE:
-			snprintf(buf, sizeof(buf), "< %s >", fl->choices[fl->choice]);
-			ui_put(w, y + i, fx, input_w, in, buf);
+		case K_CHOICE: {
+			/* the entry shown, whole: the hint moves along as it changes */
+			int want = choice_width(fl), n;
+			used = want > input_w ? want : input_w;
+			if (used > fw)
+				used = fw;
+			/* the entry is cut (with an ellipsis) inside its brackets */
+			ui_fill(w, y + i, fx, used, in);
+			n = ui_add(w, y + i, fx, 2, in, "< ");
+			n += ui_add(w, y + i, fx + n, used - n - 2, in, fl->choices[fl->choice]);
+			ui_add(w, y + i, fx + n, 2, in, " >");
 			break;
+		}
 		case K_TOGGLE:
 			ui_put(w, y + i, fx, input_w, in, fl->on ? "[x] yes" : "[ ] no");
 			break;
@@ -315,16 +395,76 @@ void form_draw(struct form *f, struct app *app, WINDOW *w, int y, int x, int col
 				app_cursor(app, w, y + i, fx + cur);
 			break;
 		}
-		/* the field's complaint, or its hint, beside it */
-		ui_put(w, y + i, fx + input_w + 1, fw - input_w - 1, fl->error ? theme_attr(ROLE_BAD) : base,
-		       fl->error ? fl->error : fl->hint ? fl->hint : "");
+		/* the field's note (path matches), its complaint, or its hint, beside it */
+		side = fl->note ? fl->note : fl->error ? fl->error : fl->hint ? fl->hint : "";
+		if (used < fw)
+			ui_put(w, y + i, fx + used, 1, base, "");
+		if (used + 1 < fw)
+			ui_put(w, y + i, fx + used + 1, fw - used - 1, !fl->note && fl->error ? theme_attr(ROLE_BAD) : base,
+			       side);
 	}
+}
+
+static void forget_matches(struct field *fl)
+{
+	path_matches_free(&fl->matches);
+	free(fl->note);
+	fl->note = NULL;
+	fl->cycle = -1;
+}
+
+/* Tab in a path field: complete as far as the matches agree; when that
+ * goes no further, list the matches beside the field, then cycle through
+ * them. False when there is nothing to complete (Tab moves on then). */
+static bool path_tab(struct form *f, struct field *fl)
+{
+	struct path_matches m;
+	char *done;
+	bool progress;
+
+	if (fl->matches.n > 1) {
+		fl->cycle = (fl->cycle + 1) % fl->matches.n;
+		lineedit_set(&fl->edit, fl->matches.paths[fl->cycle]);
+		free(fl->note);
+		fl->note = xasprintf("%d of %d (Tab: next)", fl->cycle + 1, fl->matches.n);
+		return true;
+	}
+	forget_matches(fl);
+	done = path_complete(fl->edit.text, &m);
+	progress = strcmp(done, fl->edit.text) != 0;
+	if (progress) {
+		lineedit_set(&fl->edit, done);
+		if (fl->error)
+			validate_field(f, f->focus);
+		path_matches_free(&m);
+	} else if (m.n > 1) {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "%d matches:", m.n);
+		for (int i = 0; i < m.n && b.len < 400; i++)
+			buf_printf(&b, " %s", path_base(m.paths[i]));
+		fl->note = xstrdup(b.data);
+		buf_free(&b);
+		fl->matches = m;
+		fl->cycle = -1;
+		progress = true;
+	} else {
+		path_matches_free(&m);
+	}
+	free(done);
+	return progress;
 }
 
 enum form_outcome form_key(struct form *f, int key)
 {
 	struct field *fl = f->n ? &f->fields[f->focus] : NULL;
 
+	if (fl && fl->kind == K_PATH) {
+		if (key == XK_TAB && path_tab(f, fl))
+			return FORM_CONTINUE;
+		/* anything else ends a listing of matches */
+		forget_matches(fl);
+	}
 	switch (key) {
 	case XK_ESC:
 		return FORM_CANCEL;

@@ -1,5 +1,6 @@
-/* A small form: text, password, number (with a unit), size ("4 GiB"),
- * choice and toggle fields, each validated with its message beside it. */
+/* A form of any number of fields: text, password, path, number (with a
+ * unit), size ("4 GiB"), choice and toggle, each validated with its message
+ * beside it. */
 #ifndef XENTUI_UI_FORM_H
 #define XENTUI_UI_FORM_H
 
@@ -21,6 +22,10 @@ void form_free(struct form *f);
 /* Each returns the field's index. */
 int form_text(struct form *f, const char *label, const char *value, bool required);
 int form_password(struct form *f, const char *label, bool required);
+/* A path on this computer: Tab completes it from the file system (the
+ * matches listed beside it when they differ, then cycled by more Tabs;
+ * Down moves on); a non-empty value must be a readable regular file. */
+int form_path(struct form *f, const char *label, const char *value, bool required);
 /* A whole number from min to max, shown with unit ("vCPUs") after it. */
 int form_number(struct form *f, const char *label, long long value, long long min, long long max, const char *unit);
 /* Bytes, typed as "4 GiB" (a bare number counts in default_unit bytes). */

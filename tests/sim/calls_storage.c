@@ -242,6 +242,45 @@ static struct xv *vif_unplug(struct call *c, struct xv **err)
 
 /* ---- VDI ------------------------------------------------------------------ */
 
+/* ISOSR's vdi_path_regex, [a-z0-9.-]+\.(iso|img), case-insensitive (match:
+ * anchored at the start only, as Python's re.match). */
+static bool iso_path_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+
+	/* the longest run must hold ".iso" or ".img" after at least one character */
+	for (size_t i = 1; i + 4 <= n; i++)
+		if (strncasecmp(s + i, ".iso", 4) == 0 || strncasecmp(s + i, ".img", 4) == 0)
+			return true;
+	return false;
+}
+
+/* The file an ISO SR's new VDI gets (ISOSR.vdi): sm_config:path, else
+ * UUID.img; NULL (and *err) when the path is refused or taken. */
+static char *iso_location(struct obj *sr, const struct xv *rec, const char *uuid, struct xv **err)
+{
+	const char *path = xv_str(xv_struct_get(xv_struct_get(rec, "sm_config"), "path"));
+	const struct xv *vdis = db_field(sr, "VDIs");
+	char *loc;
+
+	if (path && !iso_path_ok(path)) {
+		char *why = xasprintf("VDI Creation failed [opterr=Invalid path \"%s\"]", path);
+		*err = err_new("SR_BACKEND_FAILURE_78", "", why, NULL);
+		free(why);
+		return NULL;
+	}
+	loc = path ? xstrdup(path) : xasprintf("%s.img", uuid);
+	for (size_t i = 0; i < xv_len(vdis); i++) {
+		struct obj *v = db_find(xv_str(xv_at(vdis, i)));
+		if (v && strcmp(db_str(v, "location"), loc) == 0) {
+			*err = err_new("SR_BACKEND_FAILURE_43", "", "The VDI already exists", NULL);
+			free(loc);
+			return NULL;
+		}
+	}
+	return loc;
+}
+
 static struct xv *vdi_create(struct call *c, struct xv **err)
 {
 	const struct xv *rec = arg(c, 0);
@@ -264,9 +303,23 @@ static struct xv *vdi_create(struct call *c, struct xv **err)
 		*err = err_new("SR_BACKEND_FAILURE_44", "", "There is insufficient space", NULL);
 		return NULL;
 	}
+	if (strcmp(db_str(sr, "content_type"), "iso") == 0) {
+		/* the file is named before the record exists: check with a dummy uuid */
+		char *loc = iso_location(sr, rec, "x", err);
+		if (!loc)
+			return NULL;
+		free(loc);
+	}
 	if (!(vdi = implicit_create(c, rec, err)))
 		return NULL;
-	db_set_str(vdi, "location", db_str(vdi, "uuid"));
+	if (strcmp(db_str(sr, "content_type"), "iso") == 0) {
+		char *loc = iso_location(sr, rec, db_str(vdi, "uuid"), err);
+		db_set_str(vdi, "location", loc ? loc : db_str(vdi, "uuid"));
+		free(loc);
+		*err = NULL;
+	} else {
+		db_set_str(vdi, "location", db_str(vdi, "uuid"));
+	}
 	db_set_int(vdi, "physical_utilisation", 0);
 	vdata_mark_blank(vdi); /* a new disk reads as zeros */
 	{
@@ -433,7 +486,9 @@ static const char *const *nfs_exports(const char *server)
 	return NULL;
 }
 
-static bool nfs_check(const struct xv *dc, bool need_path, struct xv **err)
+/* mount_failure: what a wrong path gives (NFSSR: 73 NFSMount; ISOSR:
+ * 222 ISOMountFailure), as drivers/XE_SR_ERRORCODES.xml numbers them. */
+static bool nfs_check(const struct xv *dc, bool need_path, const char *mount_failure, struct xv **err)
 {
 	const char *server = xv_str(xv_struct_get(dc, "server"));
 	const char *path = xv_str(xv_struct_get(dc, "serverpath"));
@@ -449,7 +504,7 @@ static bool nfs_check(const struct xv *dc, bool need_path, struct xv **err)
 		path = colon ? colon + 1 : NULL;
 	}
 	if (!server || !*server) {
-		*err = err_new("SR_BACKEND_FAILURE_101", "", "The request is missing the server parameter", NULL);
+		*err = err_new("SR_BACKEND_FAILURE_102", "", "The request is missing the server parameter", NULL);
 		return false;
 	}
 	ex = nfs_exports(server);
@@ -466,7 +521,10 @@ static bool nfs_check(const struct xv *dc, bool need_path, struct xv **err)
 	for (; *ex; ex++)
 		if (strcmp(*ex, path) == 0)
 			return true;
-	*err = err_new("SR_BACKEND_FAILURE_73", "", "NFS mount error [opterr=mount failed with return code 32]", NULL);
+	if (strcmp(mount_failure, "SR_BACKEND_FAILURE_222") == 0)
+		*err = err_new(mount_failure, "", "Could not mount the directory specified in Device Configuration [opterr=mount failed with return code 32]", NULL);
+	else
+		*err = err_new(mount_failure, "", "NFS mount error [opterr=mount failed with return code 32]", NULL);
 	return false;
 }
 
@@ -484,16 +542,22 @@ static struct xv *sr_probe(struct call *c, struct xv **err)
 		*err = err_new("SR_BACKEND_FAILURE_1", "", "SR.probe is not supported for this type", NULL);
 		return NULL;
 	}
-	if (!nfs_check(dc, false, err))
+	if (!nfs_check(dc, xv_struct_get(dc, "serverpath") != NULL, "SR_BACKEND_FAILURE_73", err))
 		return NULL;
-	/* the NFS driver answers with the server's export list, as XML */
+	if (xv_struct_get(dc, "serverpath"))
+		return xv_string("<?xml version=\"1.0\" ?>\n<SRlist>\n</SRlist>\n"); /* no SR there yet */
+	/* without serverpath NFSSR.probe fails (ConfigServerPathMissing) with the
+	 * server's export list, as XML, in the error's third parameter: the
+	 * way XO and XenCenter list the exports */
 	buf_init(&b);
 	buf_puts(&b, "<?xml version=\"1.0\" ?>\n<nfs-exports>\n");
 	for (const char *const *e = nfs_exports(server ? server : ""); e && *e; e++)
 		buf_printf(&b, "\t<Export>\n\t\t<Target>%s</Target>\n\t\t<Path>%s</Path>\n\t\t<Accesslist>*</Accesslist>\n\t</Export>\n",
 			   server, *e);
 	buf_puts(&b, "</nfs-exports>\n");
-	return xv_string_take(buf_steal(&b));
+	*err = err_new("SR_BACKEND_FAILURE_101", "", "The request is missing the serverpath parameter", b.data, NULL);
+	buf_free(&b);
+	return NULL;
 }
 
 static struct xv *sr_create(struct call *c, struct xv **err)
@@ -514,13 +578,19 @@ static struct xv *sr_create(struct call *c, struct xv **err)
 	}
 	if (strcmp(type, "nfs") == 0 || (strcmp(type, "iso") == 0 && xv_str(xv_struct_get(dc, "location"))
 					  && strchr(xv_str(xv_struct_get(dc, "location")), ':'))) {
-		if (!nfs_check(dc, true, err))
+		if (!nfs_check(dc, true, strcmp(type, "iso") == 0 ? "SR_BACKEND_FAILURE_222" : "SR_BACKEND_FAILURE_73", err))
 			return NULL;
 		if (!size)
 			size = 2048 * GiB;
 	} else if (strcmp(type, "iso") == 0) {
 		if (!xv_str(xv_struct_get(dc, "location"))) {
-			*err = err_new("SR_BACKEND_FAILURE_77", "", "Location is not specified", NULL);
+			*err = err_new("SR_BACKEND_FAILURE_94", "", "The request is missing the location parameter", NULL);
+			return NULL;
+		}
+		/* legacy_mode: a directory of dom0 (ISOSR checks it exists; here
+		 * every absolute path does) */
+		if (xv_struct_get(dc, "legacy_mode") && xv_str(xv_struct_get(dc, "location"))[0] != '/') {
+			*err = err_new("SR_BACKEND_FAILURE_226", "", "Invalid local path", NULL);
 			return NULL;
 		}
 		if (!size)
@@ -604,6 +674,15 @@ static struct xv *sr_scan(struct call *c, struct xv **err)
 
 	if (!sr)
 		return NULL;
+	if (strcmp(db_str(sr, "type"), "iso") == 0) {
+		/* ISOVDI.load: an image's size and use are its file's size */
+		const struct xv *vdis = db_field(sr, "VDIs");
+		for (size_t i = 0; i < xv_len(vdis); i++) {
+			struct obj *v = db_find(xv_str(xv_at(vdis, i)));
+			if (v && db_int(v, "physical_utilisation") != db_int(v, "virtual_size"))
+				db_set_int(v, "physical_utilisation", db_int(v, "virtual_size"));
+		}
+	}
 	sr_refresh_usage(sr);
 	return void_ok();
 }
