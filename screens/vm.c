@@ -14,6 +14,7 @@
 #include "units.h"
 #include "util.h"
 #include "vm_actions.h"
+#include "vm_devices.h"
 
 enum tab { TAB_GENERAL, TAB_DISKS, TAB_NETWORK, TAB_SNAPSHOTS, TAB_CONSOLE, NTABS };
 static const char *const tab_names[NTABS] = {"General", "Disks", "Network", "Snapshots", "Console"};
@@ -26,6 +27,7 @@ static const struct table_col disk_cols[] = {
 static const struct table_col net_cols[] = {
 	{"DEV", 3, 0, true, true, 0},  {"MAC", 17, 0, false, false, 0}, {"NETWORK", 12, 2, false, false, 0},
 	{"IP", 15, 1, false, false, 1}, {"MTU", 5, 0, true, true, 3},    {"ATTACHED", 8, 0, false, false, 2},
+	{"TX CSUM", 7, 0, false, false, 4},
 };
 static const struct table_col snap_cols[] = {
 	{"NAME", 16, 2, false, false, 0},
@@ -35,6 +37,7 @@ static const struct table_col snap_cols[] = {
 
 struct vm_screen {
 	struct vm_target target; /* first: the VM action keys read it */
+	struct vm_devices_view devices; /* second: the device keys read it */
 	char *qref;
 	enum tab tab;
 	struct table *tables[NTABS];
@@ -56,11 +59,27 @@ static const char *the_vm(struct app *app, void *st)
 	return vm_of(app, s, &p) ? s->qref : NULL;
 }
 
+static enum vm_devices_tab devices_tab(void *st)
+{
+	struct vm_screen *s = st;
+
+	return s->tab == TAB_DISKS ? VMDEV_DISKS : s->tab == TAB_NETWORK ? VMDEV_NETWORK : VMDEV_OTHER;
+}
+
+static const char *devices_selected(void *st)
+{
+	struct vm_screen *s = st;
+
+	return s->tab == TAB_DISKS || s->tab == TAB_NETWORK ? table_selected(s->tables[s->tab]) : NULL;
+}
+
 static void *vm_enter(struct app *app, const void *arg)
 {
 	struct vm_screen *s = xcalloc(1, sizeof(*s));
 
 	s->target.ref = the_vm;
+	s->devices.tab = devices_tab;
+	s->devices.selected = devices_selected;
 	s->qref = xstrdup(arg);
 	s->tables[TAB_DISKS] = table_new(disk_cols, (int)(sizeof(disk_cols) / sizeof(disk_cols[0])));
 	s->tables[TAB_NETWORK] = table_new(net_cols, (int)(sizeof(net_cols) / sizeof(net_cols[0])));
@@ -239,6 +258,7 @@ static void fill_network(const struct cache *c, struct table *t, const struct xv
 				{ip ? ip : "", 0, -1},
 				{mtu, (double)rec_int(vif, "MTU"), -1},
 				{rec_bool(vif, "currently_attached") ? "yes" : "no", 0, -1},
+				{vm_dev_tx_text(vif), 0, -1},
 			};
 			table_put(t, ref, cells, ROLE_NORMAL, NULL);
 		}
@@ -418,6 +438,13 @@ static const struct screen_key keys[] = {
 	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
 	{'v', "Revert", "Revert to the selected snapshot (Snapshots tab), or choose one", revert_key, NULL, false},
 	{XK_ENTER, "Revert", "Snapshots tab: revert to the selected snapshot; Console tab: open the console", enter_key, NULL, false},
+	{'a', "Add", "Disks tab: a new disk; Network tab: a new interface", vm_dev_add, vm_dev_on_devices, true},
+	{'A', "Attach", "Disks tab: attach a disk no VM uses", vm_dev_attach, vm_dev_on_disks, true},
+	{'d', "Remove", "Remove the selected disk (keep or destroy it) or interface", vm_dev_remove, vm_dev_has_selection, true},
+	{'i', "Insert ISO", "Insert an ISO into the DVD drive (makes the drive if there is none)", vm_dev_insert, vm_dev_on_disks, true},
+	{'g', "Guest tools", "Insert the guest tools ISO (XCP-ng Tools SR) into the DVD drive", vm_dev_guest_tools, vm_dev_on_disks, true},
+	{'E', "Eject", "Eject the disc from the DVD drive", vm_dev_eject, vm_dev_on_disks, true},
+	{'T', "TX offload", "Network tab: TX checksum offload on/off (firewall VMs such as pfSense/OPNsense need it off)", vm_dev_tx_offload, vm_dev_vif_selected, true},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

@@ -250,7 +250,7 @@ static const struct relation {
 	{"VUSB", "VM", "VM", "VUSBs"},
 	{"task", "subtask_of", "task", "subtasks"},
 	{"Cluster_host", "cluster", "Cluster", "cluster_hosts"},
-	{"VLAN", "untagged_PIF", "PIF", "VLAN_slave_of"},
+	{"VLAN", "tagged_PIF", "PIF", "VLAN_slave_of"},
 };
 
 static const struct relation *relation_of(const struct cls *c, const char *field)
