@@ -984,7 +984,7 @@ const struct screen_key vm_action_keys[] = {
 	{'u', "Resume", "Resume a suspended VM", act_resume, is_suspended, true},
 	{'p', "Pause", "Pause a running VM, or unpause a paused one", act_pause, is_running_or_paused, false},
 	{'m', "Migrate", "Move the running VM live to another host", act_migrate, is_running, true},
-	{'n', "Snapshot", "Take a snapshot of the VM", act_snapshot, has_vm, true},
+	{'S', "Snapshot", "Take a snapshot of the VM", act_snapshot, has_vm, true},
 	{'v', "Revert", "Revert the VM to one of its snapshots (asks first)", act_revert, has_snapshots, false},
 	{'c', "Clone", "Clone the halted VM under a new name (fast, copy-on-write)", act_clone, is_halted, false},
 	{'y', "Copy", "Copy the halted VM and its disks onto an SR you choose", act_copy, is_halted, false},

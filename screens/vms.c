@@ -483,8 +483,16 @@ static void vms_describe(struct app *app, void *st, char *buf, size_t n)
 	snprintf(buf, n, "VMs");
 }
 
+static int new_vm(struct app *app, void *st)
+{
+	app_push(app, &screen_templates, NULL); /* choose the template there; Enter opens the form */
+	return EV_HANDLED;
+}
+
 static const struct screen_key keys[] = {
 	{XK_ENTER, "Open", "Open the VM: details, disks, network, snapshots, console", open_vm, NULL, true},
+	{'n', "New VM", "Make a new VM: choose its template (/ filters), then Enter opens the form", new_vm, NULL,
+	 true},
 	{'f', "Filter", "Filter by power state, host, tag or pool (a form that writes the / filter)", filter_form,
 	 NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},

@@ -94,8 +94,8 @@ def main():
         tui.wait(r"1 General")
         tui.keys("4")
         tui.wait(r"^NAME.*TAKEN")
-        tui.keys("n")
-        tui.attempt(tap, r"A snapshot keeps", "n opens the snapshot form")
+        tui.keys("S")
+        tui.attempt(tap, r"A snapshot keeps", "S opens the snapshot form")
         tui.keys("Enter")
         tui.attempt(tap, re.escape(f"Snapshot VM '{name}' as '{name}_") + r".*: done",
                     "the snapshot is taken (message)")

@@ -557,49 +557,77 @@ static struct xv *vm_set_memory_static_max(struct call *c, struct xv **err)
 	return void_ok();
 }
 
-/* Makes the disks the template's other_config "disks" asks for. */
+/* The value of attribute name in one <disk .../> element (up to end), or "". */
+static void disk_attr(const char *p, const char *end, const char *name, char *out, size_t n)
+{
+	char key[32];
+	const char *a;
+
+	snprintf(key, sizeof(key), " %s=\"", name);
+	a = strstr(p, key);
+	if (!a || a > end) {
+		*out = '\0';
+		return;
+	}
+	a += strlen(key);
+	snprintf(out, n, "%.*s", (int)strcspn(a, "\""), a);
+}
+
+/* xapi's provision (xapi_vm.ml, xapi_templates.ml): the VM stops being a
+ * template first, then each disk of other_config "disks" becomes a VDI
+ * (named after its userdevice) on the SR whose uuid the disk names (an
+ * empty or unknown one is UUID_INVALID: clients put the default SR's uuid
+ * there) and a VBD; then "disks" goes. A failing disk stops it there: the
+ * disks made so far stay, as in xapi. */
 static struct xv *vm_provision(struct call *c, struct xv **err)
 {
 	struct obj *vm = the_vm(c, err);
 	const char *disks;
-	struct obj *pool = db_first("pool");
 
 	if (!vm || !halted_or_template(vm, err))
 		return NULL;
+	db_set_bool(vm, "is_a_template", false);
 	disks = db_map_get(vm, "other_config", "disks");
 	for (const char *p = disks ? strstr(disks, "<disk ") : NULL; p; p = strstr(p + 1, "<disk ")) {
-		const char *dev = strstr(p, "device=\""), *size = strstr(p, "size=\""), *srq = strstr(p, "sr=\"");
-		const char *boot = strstr(p, "bootable=\"true\"");
 		const char *end = strstr(p, "/>");
-		struct obj *sr = NULL, *vdi;
-		char devbuf[8] = "0", label[160];
+		char dev[16], size[32], uuid[64], boot[8], type[16];
+		struct obj *sr, *vdi, *vbd;
+		int64_t bytes;
 
-		if (!dev || !size || (end && dev > end))
-			continue;
-		snprintf(devbuf, sizeof(devbuf), "%.*s", (int)strcspn(dev + 8, "\""), dev + 8);
-		if (srq && (!end || srq < end) && srq[4] != '"') {
-			char uuid[64];
-			snprintf(uuid, sizeof(uuid), "%.*s", (int)strcspn(srq + 4, "\""), srq + 4);
-			sr = db_by_uuid(schema_class("SR"), uuid);
-		}
-		if (!sr && pool)
-			sr = db_ref(pool, "default_SR");
-		if (!sr) {
-			*err = err_new("INVALID_VALUE", "sr", "", NULL);
+		if (!end)
+			end = p + strlen(p);
+		disk_attr(p, end, "device", dev, sizeof(dev));
+		disk_attr(p, end, "size", size, sizeof(size));
+		disk_attr(p, end, "sr", uuid, sizeof(uuid));
+		disk_attr(p, end, "bootable", boot, sizeof(boot));
+		disk_attr(p, end, "type", type, sizeof(type));
+		if (!*type)
+			snprintf(type, sizeof(type), "system");
+		if (!(sr = db_by_uuid(schema_class("SR"), uuid))) {
+			*err = err_new("UUID_INVALID", "sr", uuid, NULL);
 			return NULL;
 		}
-		snprintf(label, sizeof(label), "%s %s", db_str(vm, "name_label"), devbuf);
+		bytes = strtoll(size, NULL, 10);
+		/* VDI.create's own check (calls_storage.c), as provision goes through it */
+		if (db_int(sr, "physical_size") > 0 && strcmp(db_str(sr, "content_type"), "iso") != 0
+		    && db_int(sr, "physical_utilisation") + bytes / 4 > db_int(sr, "physical_size")) {
+			*err = err_new("SR_BACKEND_FAILURE_44", "", "There is insufficient space", NULL);
+			return NULL;
+		}
 		vdi = db_create_named("VDI");
-		db_set_str(vdi, "name_label", label);
+		db_set_str(vdi, "name_label", dev);
 		db_set_str(vdi, "name_description", "Created by template provisioner");
 		db_set_ref(vdi, "SR", sr);
-		db_set_int(vdi, "virtual_size", strtoll(size + 6, NULL, 10));
-		db_set_str(vdi, "type", "system");
+		db_set_int(vdi, "virtual_size", bytes);
+		db_set_str(vdi, "type", type);
 		db_set_bool(vdi, "managed", true);
 		db_set_str(vdi, "location", db_str(vdi, "uuid"));
+		db_map_put(vdi, "sm_config", "vmhint", db_str(vm, "uuid"));
 		db_set(vdi, "allowed_operations", xv_copy(db_field(vdi, "allowed_operations")));
 		sr_refresh_usage(sr);
-		vm_add_vbd(vm, vdi, devbuf, "Disk", "RW", boot && (!end || boot < end));
+		vbd = vm_add_vbd(vm, vdi, dev, "Disk", "RW", strcmp(boot, "true") == 0);
+		db_set_bool(vbd, "unpluggable", strcmp(type, "system") != 0);
+		db_map_put(vbd, "other_config", "owner", "");
 	}
 	db_map_del(vm, "other_config", "disks");
 	return void_ok();
