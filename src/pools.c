@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "secret.h"
 #include "util.h"
 
@@ -23,6 +27,8 @@ struct entry {
 	bool releasing;
 	void (*done)(struct pool *p, void *ud); /* after a disconnect */
 	void *done_ud;
+	struct loop_timer *members_timer; /* the hosts changed: learn them again soon */
+	unsigned members_gen;             /* a new connection or refresh: older answers are dropped */
 };
 
 struct pools {
@@ -73,6 +79,7 @@ static void entry_free(struct entry *e)
 {
 	if (e->p.x)
 		release(e);
+	free(e->p.live_url);
 	server_cfg_free(&e->p.cfg);
 	secret_free(e->p.password);
 	free(e);
@@ -100,6 +107,16 @@ void pools_free(struct pools *ps)
 	}
 	free(ps->known_hosts);
 	free(ps);
+}
+
+struct net *pools_net(const struct pools *ps)
+{
+	return ps->net;
+}
+
+const char *pools_known_hosts(const struct pools *ps)
+{
+	return ps->known_hosts;
 }
 
 void pools_subscribe(struct pools *ps, pools_fn fn, void *ud)
@@ -211,12 +228,129 @@ struct pool *pools_first_active(const struct pools *ps)
 	return NULL;
 }
 
+/* ---- the pool's hosts, for following its master ---------------------------- */
+
+/* One learning of the pool's hosts: each one's address, and the SHA-256 of
+ * the certificate the master says it serves (host.get_server_certificate).
+ * What the trusted master says over the verified connection is what lets
+ * the connection follow the master to a member without asking. */
+struct members {
+	struct entry *e;
+	unsigned gen;
+	size_t n, waiting;
+	char **addresses;
+	char **fps;
+};
+
+static void members_free(struct members *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->addresses[i]);
+		free(m->fps[i]);
+	}
+	free(m->addresses);
+	free(m->fps);
+	free(m);
+}
+
+/* The hex SHA-256 of a PEM certificate's DER form, or NULL. */
+static char *pem_fingerprint(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char *out = NULL;
+
+	if (cert && X509_digest(cert, EVP_sha256(), md, &len) && len == 32) {
+		out = xcalloc(65, 1);
+		for (unsigned i = 0; i < len; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	}
+	X509_free(cert);
+	BIO_free(bio);
+	return out;
+}
+
+struct member_req {
+	struct members *m;
+	size_t i;
+};
+
+static void on_member_cert(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct member_req *q = ud;
+	struct members *m = q->m;
+
+	if (r->failure == XAPI_OK && xv_str(r->value))
+		m->fps[q->i] = pem_fingerprint(xv_str(r->value));
+	free(q);
+	if (--m->waiting)
+		return;
+	/* the connection is still the one asked (not dropped, not reconnected) */
+	if (m->gen == m->e->members_gen && m->e->p.x == x)
+		xapi_set_members(x, m->n, (const char *const *)m->addresses, (const char *const *)m->fps);
+	members_free(m);
+}
+
+static bool collect_member(const char *ref, const struct xv *h, void *ud)
+{
+	struct members *m = ud;
+
+	if (!*rec_str(h, "address"))
+		return true;
+	m->addresses = xrealloc(m->addresses, (m->n + 1) * sizeof(*m->addresses));
+	m->fps = xrealloc(m->fps, (m->n + 1) * sizeof(*m->fps));
+	m->addresses[m->n] = xstrdup(rec_str(h, "address"));
+	m->fps[m->n] = xstrdup(ref); /* the ref for now: replaced by the answer */
+	m->n++;
+	return true;
+}
+
+static void learn_members(struct loop *l, void *ud)
+{
+	struct entry *e = ud;
+	struct members *m;
+
+	e->members_timer = NULL;
+	if (!e->p.x || !e->p.cache || !cache_loaded(e->p.cache))
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->e = e;
+	m->gen = ++e->members_gen;
+	cache_each(e->p.cache, "host", collect_member, m);
+	if (!m->n) {
+		members_free(m);
+		return;
+	}
+	m->waiting = m->n;
+	for (size_t i = 0; i < m->n; i++) {
+		struct member_req *q = xcalloc(1, sizeof(*q));
+		struct xv *p = xv_array();
+		xv_array_push(p, xv_string(m->fps[i]));
+		free(m->fps[i]);
+		m->fps[i] = NULL;
+		q->m = m;
+		q->i = i;
+		xapi_call(e->p.x, "host.get_server_certificate", p, on_member_cert, q);
+	}
+}
+
+static void members_changed(struct entry *e, enum cache_op op, const char *cls)
+{
+	if (op != CACHE_LOADED && !(cls && strcmp(cls, "host") == 0 && op != CACHE_MOD))
+		return;
+	if (!e->members_timer)
+		e->members_timer = loop_timer(e->owner->loop, 200, learn_members, e);
+}
+
 /* ---- connecting -------------------------------------------------------------- */
 
 static void on_cache(struct cache *c, enum cache_op op, const char *cls, const char *ref, void *ud)
 {
 	struct entry *e = ud;
 
+	members_changed(e, op, cls);
 	notify(e->owner, &e->p, op, cls, ref);
 }
 
@@ -302,6 +436,11 @@ static void release(struct entry *e)
 		loop_timer_cancel(e->owner->loop, e->release_timer);
 		e->release_timer = NULL;
 	}
+	if (e->members_timer) {
+		loop_timer_cancel(e->owner->loop, e->members_timer);
+		e->members_timer = NULL;
+	}
+	e->members_gen++;
 	if (!p->x || e->releasing)
 		return;
 	e->releasing = true;
@@ -455,6 +594,12 @@ const char *pool_state_name(enum pool_state s)
 }
 
 /* ---- qualified refs ------------------------------------------------------------------ */
+
+char *pool_password(struct pool *p, char **err)
+{
+	*err = NULL;
+	return password_of(p, err);
+}
 
 char *pool_qref(const struct pool *p, const char *ref, char *buf, size_t n)
 {

@@ -28,6 +28,7 @@ struct pool {
 	struct cache *cache;
 	struct ops *ops;
 	bool closing;         /* logging out */
+	char *live_url;       /* where it was last live: another one means the master moved */
 };
 
 enum pool_state {
@@ -51,6 +52,10 @@ struct pools *pools_new(struct loop *l, struct net *n, const char *known_hosts);
 void pools_drop_all(struct pools *ps);
 /* Frees everything (dropping what is still connected). */
 void pools_free(struct pools *ps);
+/* What the pools connect with: a connection of its own (to a host joining
+ * a pool) uses the same network and accepted certificates. */
+struct net *pools_net(const struct pools *ps);
+const char *pools_known_hosts(const struct pools *ps);
 void pools_subscribe(struct pools *ps, pools_fn fn, void *ud);
 void pools_unsubscribe(struct pools *ps, pools_fn fn, void *ud);
 /* Every change of an op of any pool (progress, end). */
@@ -85,6 +90,10 @@ void pool_set_cfg(struct pool *p, const struct server_cfg *cfg);
 void pool_set_password(struct pool *p, const char *password);
 /* No password source and none typed: connecting will ask. */
 bool pool_needs_password(const struct pool *p);
+
+/* The password it connects with (typed, or from its source), or NULL with
+ * *err; free it with secret_free. Pool join sends the master's. */
+char *pool_password(struct pool *p, char **err);
 
 /* The state in a word or two, and *why a sentence for failures ("" else). */
 enum pool_state pool_state(const struct pool *p, const char **why);

@@ -49,6 +49,7 @@ struct xapi {
 	char *user;
 	char *password;
 	char *pinned;   /* normalised fingerprint, or NULL */
+	char pinned_hostport[300]; /* the host it pins: a redirect elsewhere is checked on its own */
 	bool insecure;
 	char *known_hosts;
 	char host[256]; /* host of url, for redirects */
@@ -75,6 +76,13 @@ struct xapi {
 	void *state_ud;
 	bool logging_out;
 	struct strpool *names; /* field names of decoded records, shared */
+	/* the pool's hosts as its master described them (xapi_set_members) */
+	struct member {
+		char *address;
+		char fp[65]; /* "" when the master did not say */
+	} *members;
+	size_t nmembers;
+	size_t next_member; /* where the next search for a lost master starts */
 	bool closing;          /* being freed: new calls fail at once */
 };
 
@@ -188,12 +196,25 @@ static int verify_cert(X509_STORE_CTX *st, void *arg)
 		snprintf(x->seen_fp + 2 * i, 3, "%02x", md[i]);
 	if (x->insecure)
 		return 1;
+	/* A certificate the (trusted) master vouched for as one of its hosts':
+	 * how the connection follows the master to a member without asking.
+	 * Any host of the pool, not only x->host: handshakes of calls still
+	 * going to the old master finish after a redirect changed x->host. */
+	for (size_t i = 0; i < x->nmembers; i++)
+		if (x->members[i].fp[0] && strcmp(x->members[i].fp, x->seen_fp) == 0) {
+			X509_STORE_CTX_set_error(st, X509_V_OK);
+			return 1;
+		}
 	if (x->pinned) {
 		if (strcmp(x->pinned, x->seen_fp) == 0)
 			return 1;
-		snprintf(x->known_fp, sizeof(x->known_fp), "%s", x->pinned);
-		x->cert_problem = XAPI_CERT_CHANGED;
-		return 0;
+		/* a pin is for the host it was given for; a host redirected to
+		 * goes through the rules below (known_hosts, ask) */
+		if (strcmp(x->pinned_hostport, x->hostport) == 0) {
+			snprintf(x->known_fp, sizeof(x->known_fp), "%s", x->pinned);
+			x->cert_problem = XAPI_CERT_CHANGED;
+			return 0;
+		}
 	}
 	/* a certificate a public CA vouches for, for this very host, is fine */
 	if (X509_verify_cert(st) == 1
@@ -352,7 +373,9 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 		const struct xv *e = xv_struct_get(resp, "ErrorDescription");
 		const char *code = xv_str(xv_at(e, 0));
 
-		if (code && strcmp(code, "SESSION_INVALID") == 0 && c->with_session && c->retries < 2) {
+		/* (not while logging out: the pending event.from is answered
+		 * SESSION_INVALID once the logout lands, and that ends it) */
+		if (code && strcmp(code, "SESSION_INVALID") == 0 && c->with_session && c->retries < 2 && !x->logging_out) {
 			/* our session expired: log in again and redo the call */
 			c->retries++;
 			reset_transfer(c);
@@ -467,11 +490,30 @@ static void fail_queue(struct xapi *x, enum xapi_failure f, const char *msg)
 
 /* ---- login ------------------------------------------------------------------- */
 
+/* The master does not answer: try the next host of the pool instead. A
+ * member answers HOST_IS_SLAVE with the master's address (followed by
+ * on_login), a new master lets us in: what XO does with its pool's hosts. */
+static void try_next_member(struct xapi *x)
+{
+	for (size_t k = 0; k < x->nmembers; k++) {
+		struct member *m = &x->members[(x->next_member + k) % x->nmembers];
+		if (strcmp(m->address, x->host) == 0)
+			continue;
+		x->next_member = (x->next_member + k + 1) % x->nmembers;
+		log_msg("%s does not answer; trying the pool's host %s", x->hostport, m->address);
+		redirect_to(x, m->address);
+		x->redirects = 0;
+		return;
+	}
+}
+
 static void on_retry(struct loop *l, void *ud)
 {
 	struct xapi *x = ud;
 
 	x->retry = NULL;
+	if (x->last_failure == XAPI_TRANSPORT && x->nmembers > 1)
+		try_next_member(x);
 	login(x);
 }
 
@@ -483,8 +525,9 @@ static void schedule_retry(struct xapi *x, const char *why)
 		return;
 	remember_failure(x, XAPI_TRANSPORT, why);
 	x->backoff_s = x->backoff_s ? x->backoff_s * 2 : 1;
-	if (x->backoff_s > 30)
-		x->backoff_s = 30;
+	/* with other hosts to try, a lost master is looked for sooner */
+	if (x->backoff_s > (x->nmembers > 1 ? 4 : 30))
+		x->backoff_s = x->nmembers > 1 ? 4 : 30;
 	free(x->session);
 	x->session = NULL;
 	snprintf(msg, sizeof(msg), "%s; retrying in %d s", why, x->backoff_s);
@@ -585,12 +628,14 @@ struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts
 	x->user = xstrdup(o->user ? o->user : "root");
 	x->password = xstrdup(o->password ? o->password : "");
 	x->insecure = o->insecure;
-	if (o->fingerprint && fingerprint_normalise(o->fingerprint, fp))
-		x->pinned = xstrdup(fp);
 	x->known_hosts = o->known_hosts ? xstrdup(o->known_hosts) : NULL;
 	x->state_msg = xstrdup("");
 	x->names = process_pool ? process_pool : strpool_new();
 	parse_url(x);
+	if (o->fingerprint && fingerprint_normalise(o->fingerprint, fp)) {
+		x->pinned = xstrdup(fp);
+		snprintf(x->pinned_hostport, sizeof(x->pinned_hostport), "%s", x->hostport);
+	}
 	return x;
 }
 
@@ -624,6 +669,9 @@ void xapi_free(struct xapi *x)
 	free(x->session);
 	free(x->state_msg);
 	free(x->last_error);
+	for (size_t i = 0; i < x->nmembers; i++)
+		free(x->members[i].address);
+	free(x->members);
 	/* records still held elsewhere borrow their keys from here: xv_free
 	 * never reads them, so freeing the pool first is safe (the process
 	 * pool's nodes are read: it lives until xapi_release_process_pool) */
@@ -757,6 +805,11 @@ const char *xapi_url(const struct xapi *x)
 	return x->url;
 }
 
+struct net *xapi_net(const struct xapi *x)
+{
+	return x->net;
+}
+
 const char *xapi_session(const struct xapi *x)
 {
 	return x->session ? x->session : "";
@@ -797,6 +850,7 @@ void xapi_accept_fingerprint(struct xapi *x)
 		return;
 	free(x->pinned);
 	x->pinned = xstrdup(x->seen_fp);
+	snprintf(x->pinned_hostport, sizeof(x->pinned_hostport), "%s", x->hostport);
 	if (x->known_hosts && !known_hosts_add(x->known_hosts, x->hostport, x->seen_fp, &err)) {
 		set_state(x, XAPI_FAILED, err);
 		free(err);
@@ -804,4 +858,27 @@ void xapi_accept_fingerprint(struct xapi *x)
 	}
 	x->cert_problem = XAPI_OK;
 	login(x);
+}
+
+void xapi_set_members(struct xapi *x, size_t n, const char *const *addresses, const char *const *fingerprints)
+{
+	for (size_t i = 0; i < x->nmembers; i++)
+		free(x->members[i].address);
+	free(x->members);
+	x->members = n ? xcalloc(n, sizeof(*x->members)) : NULL;
+	x->nmembers = n;
+	x->next_member = 0;
+	for (size_t i = 0; i < n; i++) {
+		x->members[i].address = xstrdup(addresses[i]);
+		if (!fingerprints[i] || !fingerprint_normalise(fingerprints[i], x->members[i].fp))
+			x->members[i].fp[0] = '\0';
+	}
+	for (size_t i = 0; i < n; i++)
+		log_msg("%s: pool host %s, certificate %s", x->hostport, x->members[i].address,
+			x->members[i].fp[0] ? x->members[i].fp : "not known");
+}
+
+const char *xapi_host(const struct xapi *x)
+{
+	return x->host;
 }

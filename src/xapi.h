@@ -5,6 +5,7 @@
 #define XENTUI_XAPI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "net.h"
 #include "value.h"
@@ -69,6 +70,8 @@ void xapi_call_filtered(struct xapi *x, const char *method, struct xv *params, x
 enum xapi_state xapi_state(const struct xapi *x);
 const char *xapi_state_message(const struct xapi *x);
 const char *xapi_url(const struct xapi *x);
+/* The transfers' engine the connection uses (streamed HTTP beside the calls). */
+struct net *xapi_net(const struct xapi *x);
 const char *xapi_session(const struct xapi *x);
 /* The certificate seen on the last TLS connection (hex SHA-256), or "". */
 const char *xapi_seen_fingerprint(const struct xapi *x);
@@ -79,6 +82,16 @@ void xapi_accept_fingerprint(struct xapi *x);
 const char *xapi_last_error(const struct xapi *x, enum xapi_failure *kind);
 /* Counts logins since start: a new one means the cache must reload. */
 unsigned xapi_login_count(const struct xapi *x);
+
+/* The pool's hosts as its master describes them: each one's address and
+ * the SHA-256 (hex) of the certificate it serves, or NULL when not known.
+ * When the master moves to one of them (HOST_IS_SLAVE), a certificate that
+ * matches is trusted without asking; any other goes through the usual
+ * rules (pin, known_hosts, ask). When the master stops answering, the
+ * reconnection tries these hosts in turn to find the new one. */
+void xapi_set_members(struct xapi *x, size_t n, const char *const *addresses, const char *const *fingerprints);
+/* The host of the current URL (after redirects): "10.0.0.1". */
+const char *xapi_host(const struct xapi *x);
 
 /* The string pool decoded records of this connection borrow their field
  * names, refs and short values from; it lives as long as the connection. */

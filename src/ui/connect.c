@@ -133,11 +133,31 @@ static void ask_about_certificate(struct app *app, struct pool *p)
 	free(fp);
 }
 
+/* Once live again elsewhere: the master moved (designated, or found on
+ * another host of the pool after the old one went away) and the
+ * connection followed it by itself; say where. Nothing is written to the
+ * configuration: the next start begins at the configured address again
+ * and is redirected from there. */
+static void say_if_master_moved(struct app *app, struct pool *p)
+{
+	const char *why;
+
+	if (pool_state(p, &why) != POOL_CONNECTED)
+		return;
+	if (p->live_url && strcmp(p->live_url, xapi_url(p->x)) != 0)
+		app_message(app, MSG_INFO, "%s: the pool master is now %s; reconnected to it", p->cfg.name,
+			    xapi_host(p->x));
+	free(p->live_url);
+	p->live_url = xstrdup(xapi_url(p->x));
+}
+
 void connect_pool_event(struct app *app, struct pool *p)
 {
 	enum xapi_failure kind;
 	const char *why;
 
+	if (p->x && !p->closing)
+		say_if_master_moved(app, p);
 	if (!p->x || p->closing || xapi_state(p->x) != XAPI_FAILED)
 		return;
 	why = xapi_last_error(p->x, &kind);

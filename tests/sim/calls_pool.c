@@ -6,7 +6,7 @@
  * database is the pool's; a member keeps its old one, unused, and answers
  * only pool sessions (rpc.c's session_check) until it is ejected (it becomes
  * a fresh standalone pool) or made master (it loads the master's database).
- * HA is not simulated: HA_IS_ENABLED only if pool.ha_enabled is set. */
+ * HA (ha.c) refuses join, eject and new master with HA_IS_ENABLED. */
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "ha.h"
 #include "pool.h"
 #include "remote.h"
 #include "rpc.h"
@@ -689,6 +690,52 @@ static struct xv *host_commit_new_master(struct call *c, struct xv **err)
 	return xv_string("");
 }
 
+/* ---- host.get_server_certificate ------------------------------------------------------- */
+
+/* The PEM certificate the host serves, as xapi forwards the call to the host
+ * and it reads its own: here, the one that host's process presents. A
+ * client uses it to trust a member when the master moves there. */
+static struct xv *host_get_server_certificate(struct call *c, struct xv **err)
+{
+	struct obj *h;
+	char address[128], ref[REF_LEN];
+	struct remote *r;
+	struct xv *v = NULL, *e = NULL, *s;
+	char *pem;
+
+	db_lock();
+	h = arg_obj(c, 0, "host", err);
+	if (h) {
+		snprintf(address, sizeof(address), "%s", db_str(h, "address"));
+		memcpy(ref, h->ref, REF_LEN);
+	}
+	db_unlock();
+	if (!h)
+		return NULL;
+	if (!sim.tls)
+		return xv_string("");
+	r = remote_open(address, sim.port, true);
+	if (!r) {
+		*err = err_new("CANNOT_CONTACT_HOST", ref, NULL);
+		return NULL;
+	}
+	/* any call makes the TLS handshake; its answer does not matter */
+	s = xv_string("");
+	remote_call(r, "session.logout", &v, &e, s, NULL);
+	xv_free(s);
+	xv_free(v);
+	xv_free(e);
+	pem = remote_peer_certificate(r);
+	remote_close(r);
+	if (!pem) {
+		*err = err_new("CANNOT_CONTACT_HOST", ref, NULL);
+		return NULL;
+	}
+	v = xv_string(pem);
+	free(pem);
+	return v;
+}
+
 const struct handler calls_pool[] = {
 	{"pool.join", pool_join, 1500, H_UNLOCKED},
 	{"pool.join_force", pool_join_force, 1500, H_UNLOCKED},
@@ -697,5 +744,10 @@ const struct handler calls_pool[] = {
 	{"pool.initial_auth", pool_initial_auth, 0, 0},
 	{"host.create", host_create, 300, 0},
 	{"host.commit_new_master", host_commit_new_master, 0, 0},
+	{"host.get_server_certificate", host_get_server_certificate, 0, H_UNLOCKED},
+	{"pool.enable_ha", ha_pool_enable, 3000, 0},
+	{"pool.disable_ha", ha_pool_disable, 1500, 0},
+	{"pool.set_ha_host_failures_to_tolerate", ha_pool_set_failures_to_tolerate, 300, 0},
+	{"pool.ha_compute_max_host_failures_to_tolerate", ha_pool_compute_max, 0, 0},
 	{NULL, NULL, 0, 0},
 };

@@ -47,7 +47,21 @@ struct remote *remote_open(const char *address, int port, bool tls)
 	curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "xapi-sim");
+	/* keeps the peer's certificate (host.get_server_certificate) */
+	curl_easy_setopt(r->curl, CURLOPT_CERTINFO, 1L);
 	return r;
+}
+
+char *remote_peer_certificate(struct remote *r)
+{
+	struct curl_certinfo *ci = NULL;
+
+	if (curl_easy_getinfo(r->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+		return NULL;
+	for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next)
+		if (strncmp(l->data, "Cert:", 5) == 0)
+			return xstrdup(l->data + 5);
+	return NULL;
 }
 
 void remote_close(struct remote *r)

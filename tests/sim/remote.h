@@ -27,4 +27,8 @@ enum remote_status remote_call(struct remote *r, const char *method, struct xv *
 enum remote_status remote_callv(struct remote *r, const char *method, struct xv *const *params, size_t n,
 				struct xv **value, struct xv **err);
 
+/* The PEM certificate the peer presented on the last new connection, or
+ * NULL (plain HTTP, or no connection yet). Free it. */
+char *remote_peer_certificate(struct remote *r);
+
 #endif

@@ -1,0 +1,528 @@
+/* The pool: its name, master, hosts, default SR and HA state, live, and
+ * what is done to a pool as a whole: rename, default SR, add a host, eject
+ * one, designate a new master, HA on and off. One pool at a time; Tab
+ * shows the next connected one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "dialog.h"
+#include "draw.h"
+#include "form.h"
+#include "keys.h"
+#include "model.h"
+#include "pool_join.h"
+#include "screens.h"
+#include "table.h"
+#include "util.h"
+
+enum { COL_NAME, COL_ADDRESS, COL_ROLE, COL_STATE, COL_VMS };
+
+static const struct table_col columns[] = {
+	[COL_NAME] = {"NAME", 14, 2, false, false, 0},
+	[COL_ADDRESS] = {"ADDRESS", 15, 1, false, false, 0},
+	[COL_ROLE] = {"ROLE", 6, 0, false, false, 0},
+	[COL_STATE] = {"STATE", 8, 0, false, false, 0},
+	[COL_VMS] = {"VMS", 4, 0, true, true, 0},
+};
+
+#define HEAD_ROWS 9 /* the key-value lines above the hosts */
+
+struct pool_screen {
+	int pool_id; /* the pool shown; 0 until one is connected */
+	struct table *hosts;
+	bool asking; /* in app_pool, which asks this screen back (pool_pool) */
+};
+
+/* The pool shown: the one chosen, else the one the user looks at. */
+static struct pool *shown(struct app *app, struct pool_screen *s)
+{
+	struct pool *p = s->pool_id ? pools_by_id(app_pools(app), s->pool_id) : NULL;
+
+	if (!p || !p->cache) {
+		if (s->asking)
+			return NULL;
+		s->asking = true;
+		p = app_pool(app);
+		s->asking = false;
+		if (!p || !p->cache)
+			p = pools_first_active(app_pools(app));
+		s->pool_id = p ? p->id : 0;
+	}
+	return p && p->cache ? p : NULL;
+}
+
+static const char *master_ref(const struct cache *c)
+{
+	const struct xv *pool = pool_record(c, NULL);
+
+	return pool ? rec_str(pool, "master") : "";
+}
+
+struct fill {
+	struct pool_screen *s;
+	struct pool *p;
+};
+
+static bool put_host(const char *ref, const struct xv *h, void *ud)
+{
+	struct fill *f = ud;
+	struct host_use u;
+	char vms[16], key[QREF_MAX];
+	bool master = strcmp(ref, master_ref(f->p->cache)) == 0;
+
+	host_use(f->p->cache, ref, h, NULL, &u);
+	snprintf(vms, sizeof(vms), "%d", u.vms);
+	{
+		struct table_cell cells[] = {
+			[COL_NAME] = {rec_str(h, "name_label"), 0, -1},
+			[COL_ADDRESS] = {rec_str(h, "address"), 0, -1},
+			[COL_ROLE] = {master ? "master" : "member", master ? 0 : 1, -1},
+			[COL_STATE] = {u.state, 0, (int)u.role},
+			[COL_VMS] = {vms, u.vms, -1},
+		};
+		table_put(f->s->hosts, pool_qref(f->p, ref, key, sizeof(key)), cells, ROLE_NORMAL, rec_str(h, "uuid"));
+	}
+	return true;
+}
+
+static void rebuild(struct app *app, struct pool_screen *s)
+{
+	struct pool *p = shown(app, s);
+	struct fill f = {s, p};
+
+	table_clear(s->hosts);
+	if (p)
+		cache_each(p->cache, "host", put_host, &f);
+}
+
+static void *pool_enter(struct app *app, const void *arg)
+{
+	struct pool_screen *s = xcalloc(1, sizeof(*s));
+
+	s->hosts = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	table_set_noun(s->hosts, "host", "hosts");
+	table_sort(s->hosts, COL_ROLE, false); /* the master first */
+	rebuild(app, s);
+	return s;
+}
+
+static void pool_leave(struct app *app, void *st)
+{
+	struct pool_screen *s = st;
+
+	table_free(s->hosts);
+	free(s);
+}
+
+static void pool_event(struct app *app, void *st, struct pool *p, enum cache_op op, const char *cls,
+		       const char *ref)
+{
+	if (!p || op == CACHE_LOADED || op == CACHE_STATUS
+	    || (cls && (strcmp(cls, "host") == 0 || strcmp(cls, "pool") == 0 || strcmp(cls, "VM") == 0)))
+		rebuild(app, st);
+}
+
+/* "enabled, tolerates 1 host failure, 1 heartbeat SR" or "disabled". */
+static void ha_text(const struct xv *pool, char *buf, size_t n)
+{
+	long long tolerate = rec_int(pool, "ha_host_failures_to_tolerate");
+	size_t srs = xv_len(rec_field(pool, "ha_statefiles"));
+
+	if (!rec_bool(pool, "ha_enabled")) {
+		snprintf(buf, n, "disabled");
+		return;
+	}
+	snprintf(buf, n, "enabled, tolerates %lld host failure%s, %zu heartbeat SR%s", tolerate, tolerate == 1 ? "" : "s",
+		 srs, srs == 1 ? "" : "s");
+}
+
+static void pool_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
+{
+	struct pool_screen *s = st;
+	struct pool *p = shown(app, s);
+	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
+	const struct xv *master;
+	const char *state_why;
+	char buf[512];
+	int line = 0, lw = 16, x = 2, cw = cols - 4;
+	attr_t normal = theme_attr(ROLE_NORMAL);
+
+	if (!pool) {
+		ui_put(w, 1, 2, cols - 4, theme_attr(ROLE_WARN),
+		       p ? "Loading..." : "No pool is connected (:servers connects one).");
+		return;
+	}
+	master = cache_get(p->cache, rec_str(pool, "master"));
+	ui_kv(w, line++, x, lw, cw, "Pool", rec_str(pool, "name_label"), theme_attr(ROLE_TITLE));
+	ui_kv(w, line++, x, lw, cw, "Description", rec_str(pool, "name_description"), normal);
+	snprintf(buf, sizeof(buf), "%s (%s)", master ? rec_str(master, "name_label") : "?",
+		 master ? rec_str(master, "address") : "?");
+	ui_kv(w, line++, x, lw, cw, "Master", buf, normal);
+	snprintf(buf, sizeof(buf), "%zu", table_count(s->hosts));
+	ui_kv(w, line++, x, lw, cw, "Hosts", buf, normal);
+	ui_kv(w, line++, x, lw, cw, "Default SR",
+	      is_null_ref(rec_str(pool, "default_SR")) ? "(none)" : name_of(p->cache, rec_str(pool, "default_SR")), normal);
+	ha_text(pool, buf, sizeof(buf));
+	ui_kv(w, line++, x, lw, cw, "HA", buf, normal);
+	snprintf(buf, sizeof(buf), "%s via %s (server %s)", pool_state_name(pool_state(p, &state_why)), xapi_url(p->x),
+		 p->cfg.name);
+	ui_kv(w, line++, x, lw, cw, "Connection", buf, theme_attr(ROLE_DIM));
+	line++;
+	table_draw(s->hosts, w, HEAD_ROWS, 0, h - HEAD_ROWS, cols, !app_has_dialog(app));
+}
+
+static struct table *pool_list(struct app *app, void *st)
+{
+	return ((struct pool_screen *)st)->hosts;
+}
+
+static void pool_describe(struct app *app, void *st, char *buf, size_t n)
+{
+	struct pool *p = shown(app, st);
+	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
+
+	if (pool && pools_active(app_pools(app)) > 1)
+		snprintf(buf, n, "Pool %s %s server %s (Tab: next pool)", rec_str(pool, "name_label"), glyph(GLYPH_SEP),
+			 p->cfg.name);
+	else
+		snprintf(buf, n, "Pool %s", pool ? rec_str(pool, "name_label") : "");
+}
+
+static struct pool *pool_pool(struct app *app, void *st)
+{
+	return shown(app, st);
+}
+
+/* ---- the selected host -------------------------------------------------------------- */
+
+/* The selected host's record, its pool and own ref; NULL after saying why. */
+static const struct xv *selected_host(struct app *app, struct pool_screen *s, struct pool **p, const char **ref)
+{
+	const char *qref = table_selected(s->hosts);
+	const struct xv *h = qref ? app_lookup(app, qref, p, ref) : NULL;
+
+	if (!h)
+		app_message(app, MSG_INFO, "No host selected");
+	return h;
+}
+
+static bool has_pool(struct app *app, void *st)
+{
+	return shown(app, st) != NULL;
+}
+
+static bool several_pools(struct app *app, void *st)
+{
+	return pools_active(app_pools(app)) > 1;
+}
+
+static int open_host(struct app *app, void *st)
+{
+	struct pool_screen *s = st;
+	const char *qref = table_selected(s->hosts);
+
+	if (qref)
+		app_push(app, &screen_host, qref);
+	return EV_HANDLED;
+}
+
+static int next_pool(struct app *app, void *st)
+{
+	struct pool_screen *s = st;
+	struct pools *ps = app_pools(app);
+	size_t n = pools_count(ps), at = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (pools_at(ps, i)->id == s->pool_id)
+			at = i;
+	for (size_t k = 1; k <= n; k++) {
+		struct pool *p = pools_at(ps, (at + k) % n);
+		if (p->cache) {
+			s->pool_id = p->id;
+			break;
+		}
+	}
+	rebuild(app, s);
+	return EV_HANDLED;
+}
+
+/* ---- rename, default SR -------------------------------------------------------------------- */
+
+static struct xv *params_ref(const char *ref)
+{
+	struct xv *p = xv_array();
+
+	xv_array_push(p, xv_string(ref));
+	return p;
+}
+
+static void on_rename(struct app *app, const struct dialog_result *r, const char *id, void *ud)
+{
+	struct pool *p = pools_by_id(app_pools(app), atoi(id));
+	const char *ref;
+	struct xv *params;
+
+	if (!r->ok || !p || !p->cache || !pool_record(p->cache, &ref))
+		return;
+	params = params_ref(ref);
+	xv_array_push(params, xv_string(form_get_text(r->form, 0)));
+	app_call(app, p, "Rename the pool", "pool.set_name_label", params);
+}
+
+static int act_rename(struct app *app, void *st)
+{
+	struct pool *p = shown(app, st);
+	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
+	struct form *f;
+	struct dialog *d;
+	char id[16];
+
+	if (!pool)
+		return EV_HANDLED;
+	f = form_new();
+	form_text(f, "New name", rec_str(pool, "name_label"), false);
+	d = dialog_form("Rename the pool", NULL, f);
+	snprintf(id, sizeof(id), "%d", p->id);
+	dialog_on_done(d, on_rename, id, NULL);
+	app_open_dialog(app, d);
+	return EV_HANDLED;
+}
+
+struct sr_choice {
+	struct dialog *d;
+	const struct cache *c;
+	int n;
+};
+
+static bool add_shared_sr(const char *ref, const struct xv *sr, void *ud)
+{
+	struct sr_choice *ch = ud;
+	char detail[64];
+
+	/* a default SR holds VM disks: shared, and not an ISO library */
+	if (!rec_bool(sr, "shared") || strcmp(rec_str(sr, "content_type"), "iso") == 0)
+		return true;
+	snprintf(detail, sizeof(detail), "%s", rec_str(sr, "type"));
+	dialog_add_choice(ch->d, ref, rec_str(sr, "name_label"), detail);
+	ch->n++;
+	return true;
+}
+
+static void on_default_sr(struct app *app, const struct dialog_result *r, const char *id, void *ud)
+{
+	struct pool *p = pools_by_id(app_pools(app), atoi(id));
+	const char *ref;
+	struct xv *params;
+	char *label;
+
+	if (!r->ok || !p || !p->cache || !pool_record(p->cache, &ref))
+		return;
+	params = params_ref(ref);
+	xv_array_push(params, xv_string(r->choice_key));
+	label = xasprintf("Make '%s' the default SR", name_of(p->cache, r->choice_key));
+	app_call(app, p, label, "pool.set_default_SR", params);
+	free(label);
+}
+
+static int act_default_sr(struct app *app, void *st)
+{
+	struct pool *p = shown(app, st);
+	struct sr_choice ch = {NULL, NULL, 0};
+	char id[16];
+
+	if (!p)
+		return EV_HANDLED;
+	ch.d = dialog_choose("Default SR", "Where new VM disks go by default (shared SRs only):");
+	ch.c = p->cache;
+	cache_each(p->cache, "SR", add_shared_sr, &ch);
+	if (!ch.n) {
+		dialog_free(ch.d);
+		app_message(app, MSG_ERROR, "The pool has no shared SR for VM disks");
+		return EV_HANDLED;
+	}
+	snprintf(id, sizeof(id), "%d", p->id);
+	dialog_on_done(ch.d, on_default_sr, id, NULL);
+	app_open_dialog(app, ch.d);
+	return EV_HANDLED;
+}
+
+/* ---- hosts: add, eject, new master ------------------------------------------------------- */
+
+static int act_add_host(struct app *app, void *st)
+{
+	pool_join_add_host(app, shown(app, st));
+	return EV_HANDLED;
+}
+
+static void on_eject(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	struct pool *p;
+	const char *ref;
+	const struct xv *h;
+	char *label;
+
+	if (!r->ok || !(h = app_lookup(app, qref, &p, &ref)))
+		return;
+	label = xasprintf("Eject host '%s'", rec_str(h, "name_label"));
+	app_op(app, p, label, "pool.eject", params_ref(ref));
+	free(label);
+}
+
+static int act_eject(struct app *app, void *st)
+{
+	struct pool_screen *s = st;
+	struct pool *p;
+	const char *ref;
+	const struct xv *h = selected_host(app, s, &p, &ref);
+	struct dialog *d;
+	char *text;
+
+	if (!h)
+		return EV_HANDLED;
+	if (strcmp(ref, master_ref(p->cache)) == 0) {
+		app_message(app, MSG_ERROR, "'%s' is the master: designate another master first (M)",
+			    rec_str(h, "name_label"));
+		return EV_HANDLED;
+	}
+	text = xasprintf("Eject '%s' from the pool? The host leaves the pool, wipes its database and reboots as a "
+			 "standalone host. Its local VMs and local storage are LOST: the pool forgets them and the "
+			 "host comes back without them. Shut its VMs down or move them first.",
+			 rec_str(h, "name_label"));
+	d = dialog_type_name("Eject host", text, rec_str(h, "name_label"));
+	dialog_on_done(d, on_eject, table_selected(s->hosts), NULL);
+	app_open_dialog(app, d);
+	free(text);
+	return EV_HANDLED;
+}
+
+static void on_new_master(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	struct pool *p;
+	const char *ref;
+	const struct xv *h;
+	char *label;
+
+	if (!r->ok || !(h = app_lookup(app, qref, &p, &ref)))
+		return;
+	label = xasprintf("Make '%s' the pool master", rec_str(h, "name_label"));
+	/* a plain call: the task would stay behind on the old master */
+	app_call(app, p, label, "pool.designate_new_master", params_ref(ref));
+	free(label);
+}
+
+static int act_new_master(struct app *app, void *st)
+{
+	struct pool_screen *s = st;
+	struct pool *p;
+	const char *ref;
+	const struct xv *h = selected_host(app, s, &p, &ref);
+	struct dialog *d;
+	char *text;
+
+	if (!h)
+		return EV_HANDLED;
+	if (strcmp(ref, master_ref(p->cache)) == 0) {
+		app_message(app, MSG_INFO, "'%s' is the master already", rec_str(h, "name_label"));
+		return EV_HANDLED;
+	}
+	text = xasprintf("Make '%s' (%s) the pool master? The current master becomes a member; the pool's "
+			 "clients reconnect to the new master (xentui does by itself). VMs keep running.",
+			 rec_str(h, "name_label"), rec_str(h, "address"));
+	d = dialog_confirm("New pool master", text, "Designate", "Cancel", false);
+	dialog_on_done(d, on_new_master, table_selected(s->hosts), NULL);
+	app_open_dialog(app, d);
+	free(text);
+	return EV_HANDLED;
+}
+
+/* ---- HA ------------------------------------------------------------------------------------- */
+
+static void on_ha_disable(struct app *app, const struct dialog_result *r, const char *id, void *ud)
+{
+	struct pool *p = pools_by_id(app_pools(app), atoi(id));
+
+	if (r->ok && p && p->cache)
+		app_op(app, p, "Disable HA", "pool.disable_ha", xv_array());
+}
+
+static void on_ha_enable(struct app *app, const struct dialog_result *r, const char *id, void *ud)
+{
+	struct pool *p = pools_by_id(app_pools(app), atoi(id));
+	struct xv *params, *srs;
+	char *label;
+
+	if (!r->ok || !p || !p->cache)
+		return;
+	params = xv_array();
+	srs = xv_array();
+	xv_array_push(srs, xv_string(r->choice_key));
+	xv_array_push(params, srs);
+	xv_array_push(params, xv_struct());
+	label = xasprintf("Enable HA (heartbeat on '%s')", name_of(p->cache, r->choice_key));
+	app_op(app, p, label, "pool.enable_ha", params);
+	free(label);
+}
+
+static int act_ha(struct app *app, void *st)
+{
+	struct pool *p = shown(app, st);
+	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
+	struct sr_choice ch = {NULL, NULL, 0};
+	struct dialog *d;
+	char id[16];
+
+	if (!pool)
+		return EV_HANDLED;
+	snprintf(id, sizeof(id), "%d", p->id);
+	if (rec_bool(pool, "ha_enabled")) {
+		d = dialog_confirm("Disable HA",
+				   "Disable high availability? VMs are no longer restarted elsewhere when a host fails.",
+				   "Disable", "Cancel", true);
+		dialog_on_done(d, on_ha_disable, id, NULL);
+		app_open_dialog(app, d);
+		return EV_HANDLED;
+	}
+	ch.d = dialog_choose("Enable HA", "High availability restarts protected VMs on other hosts when a host "
+					  "fails. Its heartbeat needs a shared SR every host sees:");
+	ch.c = p->cache;
+	cache_each(p->cache, "SR", add_shared_sr, &ch);
+	if (!ch.n) {
+		dialog_free(ch.d);
+		app_message(app, MSG_ERROR, "HA needs a shared SR for its heartbeat; the pool has none");
+		return EV_HANDLED;
+	}
+	dialog_on_done(ch.d, on_ha_enable, id, NULL);
+	app_open_dialog(app, ch.d);
+	return EV_HANDLED;
+}
+
+static const struct screen_key keys[] = {
+	{XK_ENTER, "Open", "Open the selected host", open_host, has_pool, true},
+	{'a', "Add host", "Add a host to the pool: its address and credentials (pool.join on it)", act_add_host,
+	 has_pool, true},
+	{'E', "Eject", "Eject the selected host (type its name; its local VMs and storage are lost)", act_eject,
+	 has_pool, true},
+	{'M', "Make master", "Designate the selected host as the new pool master", act_new_master, has_pool, true},
+	{'e', "Rename", "Rename the pool", act_rename, has_pool, true},
+	{'S', "Default SR", "Choose the pool's default SR among its shared SRs", act_default_sr, has_pool, true},
+	{'H', "HA", "Enable high availability (choose its heartbeat SR), or disable it", act_ha, has_pool, false},
+	{XK_TAB, "Next pool", "Show the next connected pool", next_pool, several_pools, true},
+	{0, NULL, NULL, NULL, NULL, false},
+};
+
+const struct screen screen_pool = {
+	.name = "pool",
+	.title = "Pool",
+	.keys = keys,
+	.enter = pool_enter,
+	.leave = pool_leave,
+	.draw = pool_draw,
+	.on_cache_event = pool_event,
+	.list = pool_list,
+	.describe = pool_describe,
+	.pool = pool_pool,
+	.filter_help = "member\tthe members (master: the master)\n"
+		       "xcp 02\twords match anywhere in the row, uuid too",
+};
