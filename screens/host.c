@@ -9,6 +9,7 @@
 #include "hmap.h"
 #include "keys.h"
 #include "model.h"
+#include "pool_join.h"
 #include "screens.h"
 #include "table.h"
 #include "units.h"
@@ -429,6 +430,22 @@ static int open_console(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
+static int join_pool(struct app *app, void *st)
+{
+	pool_join_from_host(app, ((struct host_screen *)st)->qref);
+	return EV_HANDLED;
+}
+
+static bool standalone(struct app *app, void *st)
+{
+	return pool_join_possible(app, ((struct host_screen *)st)->qref);
+}
+
+const char *host_screen_qref(void *st)
+{
+	return ((struct host_screen *)st)->qref;
+}
+
 static bool on_vms_tab(struct app *app, void *st)
 {
 	return ((struct host_screen *)st)->tab == TAB_VMS;
@@ -452,6 +469,8 @@ static const struct screen_key keys[] = {
 	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
 	{XK_ENTER, "Open VM", "On the VMs tab: open the selected VM", open_vm, on_vms_tab, true},
 	{'c', "Console", "The host's console (its control domain's)", open_console, NULL, true},
+	{'J', "Join pool", "Join a resource pool (a standalone host): master address, user, password", join_pool,
+	 standalone, true},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 
@@ -459,6 +478,7 @@ const struct screen screen_host = {
 	.name = "host",
 	.title = "Host",
 	.keys = keys,
+	.shared_keys = host_action_keys,
 	.enter = host_enter,
 	.leave = host_leave,
 	.draw = host_draw,

@@ -1,10 +1,14 @@
-/* host.*: maintenance (disable, evacuate, enable), reboot and shutdown. */
+/* host.*: maintenance (disable, evacuate, enable), reboot and shutdown;
+ * the settings, PCI and plugin calls are in host_config.c, pci.c and
+ * plugins.c, listed here. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "host_extra.h"
 #include "rpc.h"
 #include "sim.h"
 #include "util.h"
@@ -104,6 +108,14 @@ static struct xv *host_evacuate(struct call *c, struct xv **err)
 	return void_ok();
 }
 
+/* This process's own host is down: xapi answers nothing until it is back. */
+static atomic_bool local_booting;
+
+bool sim_local_host_booting(void)
+{
+	return atomic_load(&local_booting);
+}
+
 struct revive {
 	char ref[REF_LEN];
 	int after_ms;
@@ -120,12 +132,21 @@ static void *revive_later(void *arg)
 	db_lock();
 	h = db_find(r->ref);
 	if (h && (m = db_ref(h, "metrics"))) {
+		char boot[32];
+		snprintf(boot, sizeof(boot), "%lld.", (long long)time(NULL));
+		/* what the new boot changed: hidden devices, installed updates */
+		pci_on_boot(h);
+		updater_on_boot(h);
+		db_map_put(h, "other_config", "boot_time", boot);
+		db_map_put(h, "other_config", "agent_start_time", boot);
 		db_set_bool(m, "live", true);
 		db_set_now(m, "last_updated");
 		db_set_bool(h, "enabled", true);
 		set_host_ops(h);
 		vm_set_power(db_ref(h, "control_domain"), "Running", h);
 	}
+	if (h == sim.local_host)
+		atomic_store(&local_booting, false);
 	db_unlock();
 	free(r);
 	return NULL;
@@ -156,6 +177,8 @@ static struct xv *host_down(struct call *c, bool reboot, struct xv **err)
 		db_set_bool(m, "live", false);
 	if (db_ref(h, "control_domain"))
 		vm_set_power(db_ref(h, "control_domain"), "Halted", NULL);
+	if (h == sim.local_host)
+		atomic_store(&local_booting, true);
 	if (reboot) {
 		struct revive *r = xcalloc(1, sizeof(*r));
 		pthread_t th;
@@ -209,16 +232,6 @@ static struct xv *host_get_management_interface(struct call *c, struct xv **err)
 	return NULL;
 }
 
-static struct xv *host_set_hostname_live(struct call *c, struct xv **err)
-{
-	struct obj *h = arg_obj(c, 0, "host", err);
-
-	if (!h)
-		return NULL;
-	db_set_str(h, "hostname", arg_str(c, 1));
-	return void_ok();
-}
-
 static struct xv *host_destroy(struct call *c, struct xv **err)
 {
 	struct obj *h = arg_obj(c, 0, "host", err);
@@ -249,5 +262,21 @@ const struct handler calls_host[] = {
 	{"host.get_management_interface", host_get_management_interface, 0, 0},
 	{"host.set_hostname_live", host_set_hostname_live, 0, 0},
 	{"host.destroy", host_destroy, 300, 0},
+	{"host.enable_ssh", host_enable_ssh, 500, 0},
+	{"host.disable_ssh", host_disable_ssh, 500, 0},
+	{"host.syslog_reconfigure", host_syslog_reconfigure, 500, 0},
+	{"host.set_ntp_mode", host_set_ntp_mode, 500, 0},
+	{"host.set_ntp_custom_servers", host_set_ntp_custom_servers, 500, 0},
+	{"host.get_ntp_servers_status", host_get_ntp_servers_status, 300, 0},
+	{"host.get_ntp_synchronized", host_get_ntp_synchronized, 300, 0},
+	{"host.set_timezone", host_set_timezone, 500, 0},
+	{"host.list_timezones", host_list_timezones, 300, 0},
+	{"host.management_reconfigure", host_management_reconfigure, 2000, 0},
+	{"host.call_plugin", host_call_plugin, 2000, 0},
+	{"PIF.reconfigure_ip", pif_reconfigure_ip, 2000, 0},
+	{"PIF.reconfigure_ipv6", pif_reconfigure_ipv6, 2000, 0},
+	{"PCI.disable_dom0_access", pci_disable_dom0_access, 500, 0},
+	{"PCI.enable_dom0_access", pci_enable_dom0_access, 500, 0},
+	{"PCI.get_dom0_access_status", pci_get_dom0_access_status, 300, 0},
 	{NULL, NULL, 0, 0},
 };

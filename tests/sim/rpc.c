@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host_extra.h"
 #include "implicit.h"
 #include "sim.h"
 #include "tasks.h"
@@ -16,7 +17,7 @@
 #include "xmlrpc.h"
 
 static const struct handler *const tables[] = {
-	calls_session, calls_event, calls_vm, calls_storage, calls_host, calls_pool, calls_task, calls_misc,
+	calls_session, calls_event, calls_vm, calls_storage, calls_host, calls_pool, calls_task, calls_misc, calls_network,
 };
 
 /* Sessions and handlers are looked up on every call: a hash keeps it cheap. */
@@ -469,6 +470,11 @@ void rpc_dispatch(const char *method, const struct xv *params, bool json, struct
 	if (strcmp(method, "system.listMethods") == 0) {
 		out->value = list_methods();
 		out->raw = true;
+		return;
+	}
+	/* a rebooting host's xapi answers this before looking at the call */
+	if (sim_local_host_booting()) {
+		out->error = err_new("HOST_STILL_BOOTING", NULL);
 		return;
 	}
 	if (strncmp(name, "Async.", 6) == 0) {

@@ -36,7 +36,7 @@ struct handler {
 
 /* Handler tables, each ends with {NULL}. */
 extern const struct handler calls_session[], calls_event[], calls_vm[], calls_storage[],
-	calls_host[], calls_pool[], calls_task[], calls_misc[];
+	calls_host[], calls_pool[], calls_task[], calls_misc[], calls_network[];
 
 /* The result of one call: exactly one of value or error is set. The caller
  * frees both. raw means "no Status envelope" (system.listMethods). */

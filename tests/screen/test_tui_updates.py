@@ -1,0 +1,73 @@
+""":updates in xentui --demo: each host's available updates from XCP-ng's
+updater plugin, then a rolling pool update of the three-host pool, master
+first. It must end with every host updated (check_update empty, the new
+xapi running) and every VM resident where it was before, having survived
+the master's reboot (the connection drops and comes back). TAP output."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from tuitest import Pool, Tap, Timeout, Tui, row_starting  # noqa: E402
+
+
+def placement(pool):
+    return {r: v["resident_on"] for r, v in pool.guests().items() if v["power_state"] == "Running"}
+
+
+def updates(pool, host):
+    return json.loads(pool.call("host.call_plugin", host, "updater.py", "check_update", {}))
+
+
+def main():
+    tap = Tap()
+    tui = Tui("updates", env={"NO_COLOR": "1"}, cols=120, rows=36)
+    try:
+        tui.wait(r"live", timeout=40)
+        pool = Pool(tui.demo())
+        hosts = pool.hosts()
+        before = placement(pool)
+        counts = {h: len(updates(pool, h)) for h in hosts}
+        tap.check(all(counts.values()), "every host has updates to install", counts)
+
+        tui.keys(":")
+        tui.keys_literal("updates")
+        tui.keys("Enter")
+        tui.wait(r"HOST.*UPDATES")
+        for h, rec in hosts.items():
+            tui.attempt(tap, lambda s, n=rec["name_label"], c=counts[h]: row_starting(s, n)
+                        and f" {c} " in row_starting(s, n) and "xapi-core" in row_starting(s, n),
+                        f"{rec['name_label']} shows its {counts[h]} updates")
+
+        tui.keys("U")
+        tui.wait(r"Rolling pool update")
+        tui.keys("y")
+        tui.attempt(tap, r"Rolling pool update", "the rolling update's progress is shown")
+
+        def finished():
+            try:
+                return all(not updates(pool, h) and pool.call("host.get_software_version", h)["xapi_build"] == "25.6.1"
+                           and pool.call("host.get_enabled", h) for h in hosts) and placement(pool) == before
+            except (RuntimeError, OSError):
+                return False  # the master is rebooting
+        done = pool.wait(finished, timeout=240, what="the rolling update")
+        tap.check(done, "every host updated and running the new software")
+        after = placement(pool)
+        tap.check(after == before, "every VM is resident where it was",
+                  {r: (before.get(r), after.get(r)) for r in set(before) | set(after) if before.get(r) != after.get(r)})
+        tui.attempt(tap, r"Rolling pool update done", "the screen says the rolling update is done", timeout=60)
+        tap.check(all(not updates(pool, h) for h in hosts), "check_update is empty on every host")
+        tui.keys("r")
+        tui.attempt(tap, lambda s: all(" 0 " in row_starting(s, rec["name_label"]) and "up to date" in s
+                                       for rec in hosts.values()), "checking again shows 0 updates everywhere")
+        tui.quit_and_check(tap)
+    except (Timeout, RuntimeError, OSError) as e:
+        tap.check(False, "the scenario ran to its end", e)
+        print("# " + tui.screen().replace("\n", "\n# "))
+    finally:
+        tui.close()
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
