@@ -30,7 +30,7 @@ CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/hmap.c src/json
 # the client's core (no ncurses), shared with its unit tests
 CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/config.c src/known_hosts.c \
 	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c src/pools.c \
-	src/fbtext.c src/vnc.c
+	src/fbtext.c src/vnc.c src/upload.c
 CLIENT_SRC = src/main.c src/demo.c
 # the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
 UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
@@ -45,8 +45,8 @@ all: deps
 
 # Installs whatever Debian packages are missing (needs root; says so if not).
 deps:
-	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang >/dev/null 2>&1 \
-		&& test -d /usr/share/consolefonts \
+	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang qemu-system-x86_64 >/dev/null 2>&1 \
+		&& test -f /usr/share/consolefonts/default8x16.psf.gz \
 		|| sh scripts/install-deps
 
 build/gen/api_data.c: scripts/embed-api.py $(wildcard tests/sim/api/*.tsv)
@@ -91,7 +91,7 @@ build/san/unit/test_fbtext: build/san/unit/%: build/san/tests/unit/%.o build/san
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
 # The console session's test runs against the same simulated console.
-build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/fbtext.c src/vnc.c)
+build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/fbtext.c src/vnc.c src/net.c src/loop.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $(sort $^) $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 

@@ -15,18 +15,22 @@
  * use: the rest is dropped while decoding, so 5,000 VMs stay small (a detail
  * view fetches the whole record when it opens). NULL keeps everything. */
 static const char *const f_pool[] = {"uuid", "name_label", "name_description", "master", "default_SR",
-	"ha_enabled", "other_config", "tags", "allowed_operations", "current_operations", NULL};
+	"ha_enabled", "ha_host_failures_to_tolerate", "ha_statefiles", "other_config", "tags", "allowed_operations",
+	"current_operations", NULL};
 static const char *const f_host[] = {"uuid", "name_label", "name_description", "hostname", "address", "enabled",
 	"metrics", "host_CPUs", "PIFs", "PBDs", "resident_VMs", "control_domain", "software_version", "cpu_info",
 	"bios_strings", "memory_overhead", "allowed_operations", "current_operations", "other_config", "PCIs",
-	"edition", "API_version_major", "API_version_minor", "ssh_enabled", "timezone", "tags", NULL};
+	"edition", "API_version_major", "API_version_minor", "ssh_enabled", "timezone", "tags", "logging",
+	"ntp_mode", "ntp_custom_servers", NULL};
 static const char *const f_host_metrics[] = {"uuid", "memory_total", "memory_free", "live", "last_updated", NULL};
 static const char *const f_host_cpu[] = {"uuid", "host", "number", "utilisation", "modelname", "speed", "vendor", NULL};
 static const char *const f_vm[] = {"uuid", "name_label", "name_description", "power_state", "is_a_template",
 	"is_default_template", "is_a_snapshot", "is_control_domain", "resident_on", "affinity", "memory_static_max",
 	"memory_dynamic_max", "memory_dynamic_min", "memory_static_min", "VCPUs_max", "VCPUs_at_startup", "VBDs", "VIFs",
 	"consoles", "metrics", "guest_metrics", "snapshots", "snapshot_of", "snapshot_time", "tags",
-	"current_operations", "domain_type", "HVM_boot_params", "parent", "domid", NULL};
+	"current_operations", "domain_type", "HVM_boot_params", "parent", "domid",
+	/* what a new VM takes from its template */
+	"other_config", "recommendations", "platform", "HVM_boot_policy", NULL};
 static const char *const f_vm_metrics[] = {"uuid", "memory_actual", "VCPUs_number", "start_time", NULL};
 static const char *const f_guest[] = {"uuid", "os_version", "PV_drivers_version", "PV_drivers_up_to_date",
 	"PV_drivers_detected", "networks", "other", "live", "can_use_hotplug_vbd", "can_use_hotplug_vif", NULL};

@@ -95,9 +95,9 @@ def main():
             tap.check(all("enabled" in row_starting(text, h["name_label"]) for h in hosts.values()),
                       "every host is listed as enabled", text)
         tui.keys(":")
-        tui.keys_literal("storage")
+        tui.keys_literal("backups")
         tui.keys("Enter")
-        tui.attempt(tap, r"':storage' is not part of this build yet", "a command for a screen not built yet says so")
+        tui.attempt(tap, r"':backups' is not part of this build yet", "a command for a screen not built yet says so")
 
         # resize: 80x24 still works, smaller says so, and back
         tui.keys(":")

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_extra.h"
 #include "sim.h"
 #include "util.h"
 #include "vm.h"
@@ -300,7 +301,8 @@ static void gen_pci(struct obj *host)
 		db_set_str(p, "device_name", devs[i].device);
 		db_set_str(p, "pci_id", devs[i].id);
 		db_set_ref(p, "host", host);
-		db_set_str(p, "driver_name", i == 5 ? "pciback" : "");
+		/* the Tesla is hidden from dom0 for passthrough; dom0 drives the rest */
+		db_set_str(p, "driver_name", i == 5 ? "pciback" : pci_dom0_driver(p));
 	}
 }
 
@@ -384,27 +386,32 @@ struct tmpl {
 	int mem_mib;
 	int disk_gib;
 	bool windows;
-	bool uefi;
+	bool uefi;            /* HVM_boot_params firmware=uefi */
+	const char *supports; /* "bios uefi secure": the supports-* recommendations, NULL: none given */
+	int vcpus_min;
 };
 
+/* As guest-templates-json builds XCP-ng 8.x's (the base-hvmlinux family
+ * names no firmware; base-windows-uefi allows BIOS and UEFI). The order
+ * matters: gen_guest picks Linux from the first ten, Windows from 12-15. */
 static const struct tmpl templates[] = {
-	{"Debian Bookworm 12", "debian", 1, 2048, 10, false, false},
-	{"Debian Bullseye 11", "debian", 1, 2048, 10, false, false},
-	{"Ubuntu Noble Numbat 24.04", "ubuntu", 1, 2048, 10, false, false},
-	{"Ubuntu Jammy Jellyfish 22.04", "ubuntu", 1, 2048, 10, false, false},
-	{"Rocky Linux 9", "rhel", 2, 2048, 10, false, false},
-	{"AlmaLinux 9", "rhel", 2, 2048, 10, false, false},
-	{"CentOS Stream 9", "rhel", 2, 2048, 10, false, false},
-	{"Red Hat Enterprise Linux 9", "rhel", 2, 2048, 10, false, false},
-	{"Oracle Linux 9", "rhel", 2, 2048, 10, false, false},
-	{"Alpine Linux 3.19", "alpine", 1, 512, 8, false, false},
-	{"Generic Linux UEFI", "linux", 2, 2048, 20, false, true},
-	{"Generic Linux BIOS", "linux", 2, 2048, 20, false, false},
-	{"Windows 10 (64-bit)", "windows", 2, 4096, 32, true, true},
-	{"Windows 11", "windows", 2, 4096, 64, true, true},
-	{"Windows Server 2019 (64-bit)", "windows", 2, 4096, 32, true, true},
-	{"Windows Server 2022 (64-bit)", "windows", 2, 4096, 32, true, true},
-	{"Other install media", "other", 1, 1024, 8, false, false},
+	{"Debian Bookworm 12", "debian", 1, 1024, 10, false, false, NULL, 0},
+	{"Debian Bullseye 11", "debian", 1, 1024, 10, false, false, NULL, 0},
+	{"Ubuntu Noble Numbat 24.04", "ubuntu", 1, 2048, 10, false, false, NULL, 0},
+	{"Ubuntu Jammy Jellyfish 22.04", "ubuntu", 1, 2048, 10, false, false, NULL, 0},
+	{"Rocky Linux 9", "rhel", 1, 2048, 15, false, false, NULL, 0},
+	{"AlmaLinux 9", "rhel", 1, 2048, 15, false, false, NULL, 0},
+	{"CentOS Stream 9", "rhel", 1, 2048, 15, false, false, NULL, 0},
+	{"Red Hat Enterprise Linux 9", "rhel", 1, 2048, 15, false, false, NULL, 0},
+	{"Oracle Linux 9", "rhel", 1, 2048, 15, false, false, NULL, 0},
+	{"Alpine Linux 3.19", "alpine", 1, 512, 8, false, false, NULL, 0},
+	{"Generic Linux UEFI", "linux", 1, 2048, 10, false, true, "uefi secure", 0},
+	{"Generic Linux BIOS", "linux", 1, 2048, 10, false, false, "bios", 0},
+	{"Windows 10 (64-bit)", "windows", 2, 2048, 32, true, false, "bios uefi secure", 2},
+	{"Windows 11", "windows", 2, 4096, 64, true, true, "uefi secure", 2},
+	{"Windows Server 2019 (64-bit)", "windows", 2, 2048, 32, true, false, "bios uefi secure", 2},
+	{"Windows Server 2022 (64-bit)", "windows", 2, 2048, 32, true, false, "bios uefi secure", 2},
+	{"Other install media", "other", 1, 1024, 8, false, false, NULL, 0},
 };
 
 static void set_memory(struct obj *vm, int64_t mem)
@@ -419,15 +426,21 @@ static void set_memory(struct obj *vm, int64_t mem)
 static void set_hvm(struct obj *vm, bool windows, bool uefi)
 {
 	db_set_str(vm, "HVM_boot_policy", "BIOS order");
-	db_set(vm, "HVM_boot_params", uefi ? strmap("order", "cdn", "firmware", "uefi", NULL) : strmap("order", "cdn", NULL));
+	/* Windows templates name their firmware and boot from disk first */
+	db_set(vm, "HVM_boot_params", uefi      ? strmap("order", windows ? "cd" : "cdn", "firmware", "uefi", NULL)
+				      : windows ? strmap("order", "cd", "firmware", "bios", NULL)
+						: strmap("order", "cdn", NULL));
 	db_set(vm, "platform",
-	       windows ? strmap("timeoffset", "0", "device-model", "qemu-upstream-uefi", "viridian", "true",
-				"viridian_time_ref_count", "true", "viridian_reference_tsc", "true", "nx", "true",
-				"acpi", "1", "apic", "true", "pae", "true", "hpet", "true", "vga", "std",
-				"videoram", "8", "device_id", "0002", "secureboot", "false", NULL)
-		       : strmap("timeoffset", "0", "device-model", uefi ? "qemu-upstream-uefi" : "qemu-upstream-compat",
-				"nx", "true", "acpi", "1", "apic", "true", "pae", "true", "viridian", "false",
-				"hpet", "true", "vga", "std", "videoram", "8", NULL));
+	       windows ? strmap("timeoffset", "0", "viridian", "true", "viridian_time_ref_count", "true",
+				"viridian_reference_tsc", "true", "nx", "true", "acpi", "1", "apic", "true", "pae",
+				"true", "hpet", "true", "vga", "std", "videoram", "8", "device_id", "0002",
+				"cores-per-socket", "2", "secureboot", uefi ? "true" : "false", NULL)
+	       : uefi ? strmap("timeoffset", "0", "nx", "true", "acpi", "1", "apic", "true", "pae", "true", "viridian",
+			       "false", "hpet", "true", "vga", "std", "videoram", "8", "device_id", "0001",
+			       "secureboot", "auto", NULL)
+		      : strmap("timeoffset", "0", "device-model", "qemu-upstream-compat", "nx", "true", "acpi", "1",
+			       "apic", "true", "pae", "true", "viridian", "false", "hpet", "true", "vga", "std",
+			       "videoram", "8", "device_id", "0001", "secureboot", "false", NULL));
 	db_set_str(vm, "domain_type", "hvm");
 	db_set_str(vm, "actions_after_shutdown", "destroy");
 	db_set_str(vm, "actions_after_reboot", "restart");
@@ -442,7 +455,7 @@ static void set_hvm(struct obj *vm, bool windows, bool uefi)
 static void gen_template(const struct tmpl *t)
 {
 	struct obj *vm = db_create_named("VM");
-	char disks[256], mem[32], disk[32];
+	char disks[256];
 
 	db_set_str(vm, "name_label", t->name);
 	db_set_str(vm, "name_description", "Template which allows VM installation from install media");
@@ -458,16 +471,28 @@ static void gen_template(const struct tmpl *t)
 	db_set(vm, "other_config",
 	       strmap("default_template", "true", "linux_template", t->windows ? "false" : "true",
 		      "install-methods", t->windows ? "cdrom" : "cdrom,nfs,http,ftp", "disks", disks,
-		      "base_template_name", t->name, "mac_seed", "", NULL));
-	snprintf(mem, sizeof(mem), "%lld", (long long)t->mem_mib * MiB);
-	snprintf(disk, sizeof(disk), "%lld", (long long)t->disk_gib * GiB);
+		      "base_template_name", t->name, "mac_seed", db_str(vm, "uuid"), NULL));
 	{
-		char *rec = xasprintf("<restrictions><restriction field=\"memory-static-max\" max=\"1649267441664\"/>"
-				      "<restriction field=\"vcpus-max\" max=\"64\"/>"
-				      "<restriction field=\"has-vendor-device\" value=\"%s\"/>"
-				      "<restriction property=\"number-of-vbds\" max=\"255\"/>"
-				      "<restriction property=\"number-of-vifs\" max=\"7\"/>%s</restrictions>",
-				      t->windows ? "true" : "false", t->uefi ? "<restriction field=\"allow-uefi\" value=\"true\"/>" : "");
+		/* in guest-templates-json's order: fields, then the two properties */
+		char min[64] = "", sup[256] = "";
+		char *rec;
+		if (t->vcpus_min)
+			snprintf(min, sizeof(min), "<restriction field=\"vcpus-min\" min=\"%d\"/>", t->vcpus_min);
+		if (t->supports)
+			snprintf(sup, sizeof(sup),
+				 "<restriction field=\"supports-bios\" value=\"%s\"/>"
+				 "<restriction field=\"supports-uefi\" value=\"%s\"/>"
+				 "<restriction field=\"supports-secure-boot\" value=\"%s\"/>",
+				 strstr(t->supports, "bios") ? "yes" : "no", strstr(t->supports, "uefi") ? "yes" : "no",
+				 strstr(t->supports, "secure") ? "yes" : "no");
+		rec = xasprintf("<restrictions><restriction field=\"memory-static-max\" max=\"1649267441664\"/>%s"
+				"<restriction field=\"vcpus-max\" max=\"%d\"/>"
+				"<restriction field=\"has-vendor-device\" value=\"%s\"/>"
+				"<restriction field=\"allow-gpu-passthrough\" value=\"1\"/>"
+				"<restriction field=\"allow-vgpu\" value=\"1\"/>%s"
+				"<restriction max=\"255\" property=\"number-of-vbds\"/>"
+				"<restriction max=\"7\" property=\"number-of-vifs\"/></restrictions>",
+				min, t->windows ? 64 : 32, t->windows ? "true" : "false", sup);
 		db_set_str(vm, "recommendations", rec);
 		free(rec);
 	}
@@ -620,7 +645,8 @@ static void gen_pool_of(int nhosts, int nvms, const char *name0, const char *uui
 		isos = gen_sr("ISO library", "iso", "iso", true, 500 * GiB);
 		db_set_str(isos, "name_description", "NFS ISO library [192.168.1.5:/srv/isos]");
 	}
-	gen_vdi(tools, "guest-tools.iso", 52 * MiB, "user", true);
+	/* XCP-ng's guest tools ISO: clients find it by is_tools_iso, not by name */
+	db_set_bool(gen_vdi(tools, "guest-tools.iso", 52 * MiB, "user", true), "is_tools_iso", true);
 	if (isos) {
 		gen_vdi(isos, "debian-12.7.0-amd64-netinst.iso", 631 * MiB, "user", true);
 		gen_vdi(isos, "ubuntu-24.04.1-live-server-amd64.iso", 2638 * MiB, "user", true);
