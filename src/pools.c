@@ -277,6 +277,18 @@ struct member_req {
 	size_t i;
 };
 
+/* One answer (or the end of the asking) less to wait for; the last one
+ * hands the fingerprints to the connection and frees m. */
+static void member_done(struct members *m, struct xapi *x)
+{
+	if (--m->waiting)
+		return;
+	/* the connection is still the one asked (not dropped, not reconnected) */
+	if (m->gen == m->e->members_gen && m->e->p.x == x)
+		xapi_set_members(x, m->n, (const char *const *)m->addresses, (const char *const *)m->fps);
+	members_free(m);
+}
+
 static void on_member_cert(struct xapi *x, const struct xapi_result *r, void *ud)
 {
 	struct member_req *q = ud;
@@ -285,12 +297,7 @@ static void on_member_cert(struct xapi *x, const struct xapi_result *r, void *ud
 	if (r->failure == XAPI_OK && xv_str(r->value))
 		m->fps[q->i] = pem_fingerprint(xv_str(r->value));
 	free(q);
-	if (--m->waiting)
-		return;
-	/* the connection is still the one asked (not dropped, not reconnected) */
-	if (m->gen == m->e->members_gen && m->e->p.x == x)
-		xapi_set_members(x, m->n, (const char *const *)m->addresses, (const char *const *)m->fps);
-	members_free(m);
+	member_done(m, x);
 }
 
 static bool collect_member(const char *ref, const struct xv *h, void *ud)
@@ -323,7 +330,9 @@ static void learn_members(struct loop *l, void *ud)
 		members_free(m);
 		return;
 	}
-	m->waiting = m->n;
+	/* one more than the calls: a call that fails at once (the connection
+	 * closing) answers inside xapi_call, and m must outlive this loop */
+	m->waiting = m->n + 1;
 	for (size_t i = 0; i < m->n; i++) {
 		struct member_req *q = xcalloc(1, sizeof(*q));
 		struct xv *p = xv_array();
@@ -334,6 +343,7 @@ static void learn_members(struct loop *l, void *ud)
 		q->i = i;
 		xapi_call(e->p.x, "host.get_server_certificate", p, on_member_cert, q);
 	}
+	member_done(m, e->p.x);
 }
 
 static void members_changed(struct entry *e, enum cache_op op, const char *cls)
