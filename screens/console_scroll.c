@@ -205,30 +205,6 @@ size_t sb_observe(struct scrollback *sb, const struct fbtext *ft)
 	return kept;
 }
 
-static size_t utf8(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 size_t sb_line_text(const struct sb_line *l, char *buf, size_t cap)
 {
 	size_t len = 0, end = 0;
@@ -237,20 +213,13 @@ size_t sb_line_text(const struct sb_line *l, char *buf, size_t cap)
 		return 0;
 	for (int i = 0; l && i < l->n; i++) {
 		uint32_t cp = l->cp[i];
-		char u[4];
-		size_t n;
 
 		if (cp == FBTEXT_UNKNOWN || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
 			cp = 0xFFFD;
 		if (cp < 0x20)
 			cp = ' ';
-		n = utf8(cp, u);
-		if (len + n + 1 > cap)
+		if (!fbtext_put_utf8(buf, cap, &len, &end, cp))
 			break;
-		memcpy(buf + len, u, n);
-		len += n;
-		if (cp != ' ')
-			end = len;
 	}
 	buf[end] = '\0';
 	return end;

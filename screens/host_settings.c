@@ -256,7 +256,9 @@ static void reconfigure_ip(struct app *app, struct sel *s, const char *pif, cons
 	free(label);
 }
 
-static void on_hostname(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+/* A one-field form's answer: method(host, text) as a plain call. */
+static void set_text(struct app *app, const struct dialog_result *r, const char *qref, const char *label,
+		     const char *method)
 {
 	struct sel s;
 	struct xv *p;
@@ -265,7 +267,12 @@ static void on_hostname(struct app *app, const struct dialog_result *r, const ch
 		return;
 	p = params1(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
-	app_call(app, s.p, "Set the hostname", "host.set_hostname_live", p);
+	app_call(app, s.p, label, method, p);
+}
+
+static void on_hostname(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	set_text(app, r, qref, "Set the hostname", "host.set_hostname_live");
 }
 
 static const char *const ip_modes[] = {"DHCP", "Static"};
@@ -481,14 +488,7 @@ static void on_ntp(struct app *app, const struct dialog_result *r, const char *q
 
 static void on_tz(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	struct sel s;
-	struct xv *p;
-
-	if (!r->ok || !lookup(app, qref, &s))
-		return;
-	p = params1(s.ref);
-	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
-	app_call(app, s.p, "Set the timezone", "host.set_timezone", p);
+	set_text(app, r, qref, "Set the timezone", "host.set_timezone");
 }
 
 static void on_ssh(struct app *app, const struct dialog_result *r, const char *qref, void *ud)

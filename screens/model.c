@@ -262,6 +262,19 @@ static bool first_cb(const char *ref, const struct xv *rec, void *ud)
 	return false;
 }
 
+bool sr_takes_new_disks(const struct xv *sr)
+{
+	const struct xv *ops = rec_field(sr, "allowed_operations");
+
+	/* ISO libraries and removable media hold no VM disks */
+	if (strcmp(rec_str(sr, "content_type"), "iso") == 0 || strcmp(rec_str(sr, "type"), "udev") == 0)
+		return false;
+	for (size_t i = 0; i < xv_len(ops); i++)
+		if (xv_str(xv_at(ops, i)) && strcmp(xv_str(xv_at(ops, i)), "vdi_create") == 0)
+			return true;
+	return false;
+}
+
 const struct xv *pool_record(const struct cache *c, const char **ref)
 {
 	struct first f = {NULL, NULL};

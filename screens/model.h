@@ -52,6 +52,10 @@ void host_cpu_index_free(struct hmap *idx);
 void host_use(const struct cache *c, const char *ref, const struct xv *host, const struct hmap *idx,
 	      struct host_use *u);
 
+/* An SR a new VM disk can go on: not an ISO library or removable media,
+ * and it allows vdi_create. */
+bool sr_takes_new_disks(const struct xv *sr);
+
 /* The pool object (its ref in *ref), or NULL before the load. */
 const struct xv *pool_record(const struct cache *c, const char **ref);
 /* "12.0 / 64 GiB"-style use of total. */

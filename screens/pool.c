@@ -356,7 +356,10 @@ static int act_add_host(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
-static void on_eject(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+/* An answered dialog about a host: method(host) with a label from
+ * label_fmt (its name), as a task (app_op) or a plain call. */
+static void on_host_answer(struct app *app, const struct dialog_result *r, const char *qref, const char *label_fmt,
+			   const char *method, bool task)
 {
 	struct pool *p;
 	const char *ref;
@@ -365,9 +368,31 @@ static void on_eject(struct app *app, const struct dialog_result *r, const char 
 
 	if (!r->ok || !(h = app_lookup(app, qref, &p, &ref)))
 		return;
-	label = xasprintf("Eject host '%s'", rec_str(h, "name_label"));
-	app_op(app, p, label, "pool.eject", params_ref(ref));
+	label = xasprintf(label_fmt, rec_str(h, "name_label"));
+	if (task)
+		app_op(app, p, label, method, params_ref(ref));
+	else
+		app_call(app, p, label, method, params_ref(ref));
 	free(label);
+}
+
+/* The selected host unless it is the master, which is said instead
+ * (level, master_fmt with its name); NULL then. */
+static const struct xv *selected_member(struct app *app, struct pool_screen *s, struct pool **p, const char **ref,
+					enum msg_level level, const char *master_fmt)
+{
+	const struct xv *h = selected_host(app, s, p, ref);
+
+	if (h && strcmp(*ref, master_ref((*p)->cache)) == 0) {
+		app_message(app, level, master_fmt, rec_str(h, "name_label"));
+		return NULL;
+	}
+	return h;
+}
+
+static void on_eject(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	on_host_answer(app, r, qref, "Eject host '%s'", "pool.eject", true);
 }
 
 static int act_eject(struct app *app, void *st)
@@ -375,17 +400,13 @@ static int act_eject(struct app *app, void *st)
 	struct pool_screen *s = st;
 	struct pool *p;
 	const char *ref;
-	const struct xv *h = selected_host(app, s, &p, &ref);
+	const struct xv *h = selected_member(app, s, &p, &ref, MSG_ERROR,
+					     "'%s' is the master: designate another master first (M)");
 	struct dialog *d;
 	char *text;
 
 	if (!h)
 		return EV_HANDLED;
-	if (strcmp(ref, master_ref(p->cache)) == 0) {
-		app_message(app, MSG_ERROR, "'%s' is the master: designate another master first (M)",
-			    rec_str(h, "name_label"));
-		return EV_HANDLED;
-	}
 	text = xasprintf("Eject '%s' from the pool? The host leaves the pool, wipes its database and reboots as a "
 			 "standalone host. Its local VMs and local storage are LOST: the pool forgets them and the "
 			 "host comes back without them. Shut its VMs down or move them first.",
@@ -399,17 +420,8 @@ static int act_eject(struct app *app, void *st)
 
 static void on_new_master(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
-	struct pool *p;
-	const char *ref;
-	const struct xv *h;
-	char *label;
-
-	if (!r->ok || !(h = app_lookup(app, qref, &p, &ref)))
-		return;
-	label = xasprintf("Make '%s' the pool master", rec_str(h, "name_label"));
 	/* a plain call: the task would stay behind on the old master */
-	app_call(app, p, label, "pool.designate_new_master", params_ref(ref));
-	free(label);
+	on_host_answer(app, r, qref, "Make '%s' the pool master", "pool.designate_new_master", false);
 }
 
 static int act_new_master(struct app *app, void *st)
@@ -417,16 +429,12 @@ static int act_new_master(struct app *app, void *st)
 	struct pool_screen *s = st;
 	struct pool *p;
 	const char *ref;
-	const struct xv *h = selected_host(app, s, &p, &ref);
+	const struct xv *h = selected_member(app, s, &p, &ref, MSG_INFO, "'%s' is the master already");
 	struct dialog *d;
 	char *text;
 
 	if (!h)
 		return EV_HANDLED;
-	if (strcmp(ref, master_ref(p->cache)) == 0) {
-		app_message(app, MSG_INFO, "'%s' is the master already", rec_str(h, "name_label"));
-		return EV_HANDLED;
-	}
 	text = xasprintf("Make '%s' (%s) the pool master? The current master becomes a member; the pool's "
 			 "clients reconnect to the new master (xentui does by itself). VMs keep running.",
 			 rec_str(h, "name_label"), rec_str(h, "address"));

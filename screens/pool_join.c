@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certdialog.h"
 #include "dialog.h"
 #include "errors.h"
 #include "form.h"
@@ -340,31 +341,12 @@ static void on_cert_answer(struct app *app, const struct dialog_result *r, const
 	send_join(a);
 }
 
-static char *fingerprint_text(const char *hex)
-{
-	struct buf b;
-
-	buf_init(&b);
-	buf_puts(&b, "");
-	for (size_t i = 0; hex[i] && hex[i + 1]; i += 2)
-		buf_printf(&b, "%s%c%c", i ? ":" : "", hex[i] >= 'a' ? hex[i] - 32 : hex[i],
-			   hex[i + 1] >= 'a' ? hex[i + 1] - 32 : hex[i + 1]);
-	return buf_steal(&b);
-}
-
 static void ask_certificate(struct add_host *a)
 {
-	char *fp = fingerprint_text(xapi_seen_fingerprint(a->x));
-	char *text = xasprintf("%s presents a certificate xentui has not seen before.\n\nSHA-256 fingerprint:\n%s\n\n"
-			       "Accept it only if it is this host's (on the host: openssl x509 -noout -fingerprint "
-			       "-sha256 -in /etc/xensource/xapi-ssl.pem).",
-			       a->address, fp);
-	struct dialog *d = dialog_confirm("Unknown certificate", text, "Accept", "Refuse", true);
+	struct dialog *d = dialog_unknown_certificate(a->address, xapi_seen_fingerprint(a->x), "this host's");
 
 	dialog_on_done(d, on_cert_answer, NULL, a);
 	app_open_dialog(a->app, d);
-	free(text);
-	free(fp);
 }
 
 static void on_join_answer(struct xapi *x, const struct xapi_result *r, void *ud)

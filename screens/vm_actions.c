@@ -500,16 +500,8 @@ struct sr_list {
 static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 {
 	struct sr_list *l = ud;
-	const struct xv *ops = rec_field(sr, "allowed_operations");
-	bool can_create = false;
 
-	/* ISO libraries and removable media hold no VM disks */
-	if (strcmp(rec_str(sr, "content_type"), "iso") == 0 || strcmp(rec_str(sr, "type"), "udev") == 0)
-		return true;
-	for (size_t i = 0; i < xv_len(ops); i++)
-		if (xv_str(xv_at(ops, i)) && strcmp(xv_str(xv_at(ops, i)), "vdi_create") == 0)
-			can_create = true;
-	if (!can_create)
+	if (!sr_takes_new_disks(sr))
 		return true;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;

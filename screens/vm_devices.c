@@ -38,22 +38,19 @@ struct vm_sel {
 	const struct xv *vm;
 };
 
-static bool vm_of(struct app *app, void *st, struct vm_sel *s)
-{
-	const struct vm_target *t = &head(st)->target;
-
-	memset(s, 0, sizeof(*s));
-	s->qref = t->ref ? t->ref(app, st) : NULL;
-	s->vm = s->qref ? app_lookup(app, s->qref, &s->p, &s->ref) : NULL;
-	return s->vm && s->p && s->p->cache;
-}
-
 static bool lookup(struct app *app, const char *qref, struct vm_sel *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->qref = qref;
 	s->vm = qref ? app_lookup(app, qref, &s->p, &s->ref) : NULL;
 	return s->vm && s->p && s->p->cache;
+}
+
+static bool vm_of(struct app *app, void *st, struct vm_sel *s)
+{
+	const struct vm_target *t = &head(st)->target;
+
+	return lookup(app, t->ref ? t->ref(app, st) : NULL, s);
 }
 
 bool vm_dev_on_devices(struct app *app, void *st)
@@ -212,9 +209,13 @@ static void on_last_step(struct ops *ops, struct op *op, void *ud)
 
 /* ---- making a drive: VM.get_allowed_VBD_devices, VBD.create, VBD.plug ---------- */
 
-static void on_vbd_created(struct ops *ops, struct op *op, void *ud)
+/* A created device (its ref in *slot): plugged too when the VM runs and
+ * the guest takes hot-plugged devices (hotplug_field of its metrics);
+ * else done, said with no_hotplug when the guest sees it only at the next
+ * boot. plug_label makes the plug's label. */
+static void plug_created(struct job *j, struct op *op, char **slot, const char *hotplug_field,
+			 const char *no_hotplug, const char *plug_method, char *(*plug_label)(struct job *, struct pool *))
 {
-	struct job *j = ud;
 	struct pool *p;
 	const struct xv *vm;
 	char *label;
@@ -223,23 +224,35 @@ static void on_vbd_created(struct ops *ops, struct op *op, void *ud)
 		return;
 	if (!(p = job_pool(j)))
 		return;
-	free(j->vbd);
-	j->vbd = xstrdup(op->result && xv_str(op->result) ? xv_str(op->result) : "");
+	free(*slot);
+	*slot = xstrdup(op->result && xv_str(op->result) ? xv_str(op->result) : "");
 	vm = job_vm(j, p);
 	if (!vm || !is_running(vm)) {
 		app_message(j->app, MSG_INFO, "%s: done", op->label);
 		job_end(j);
 		return;
 	}
-	if (!can_hotplug(p->cache, vm, "can_use_hotplug_vbd")) {
-		app_message(j->app, MSG_INFO, "%s: done; the guest takes no hot-plugged drive, it sees it at the next boot",
-			    op->label);
+	if (!can_hotplug(p->cache, vm, hotplug_field)) {
+		app_message(j->app, MSG_INFO, "%s: done; the guest takes no hot-plugged %s, it sees it at the next boot",
+			    op->label, no_hotplug);
 		job_end(j);
 		return;
 	}
-	label = xasprintf("Plug %s into '%s'", j->what, j->vm_name);
-	job_op(j, label, "VBD.plug", params1(j->vbd), on_last_step);
+	label = plug_label(j, p);
+	job_op(j, label, plug_method, params1(*slot), on_last_step);
 	free(label);
+}
+
+static char *vbd_plug_label(struct job *j, struct pool *p)
+{
+	return xasprintf("Plug %s into '%s'", j->what, j->vm_name);
+}
+
+static void on_vbd_created(struct ops *ops, struct op *op, void *ud)
+{
+	struct job *j = ud;
+
+	plug_created(j, op, &j->vbd, "can_use_hotplug_vbd", "drive", "VBD.plug", vbd_plug_label);
 }
 
 /* Xen Orchestra's choice: a DVD drive at position 3 when free; a disk at
@@ -258,23 +271,43 @@ static const char *pick_userdevice(const struct xv *allowed, bool cd)
 	return first;
 }
 
+/* False (said, job ended) when asking for the free device positions
+ * failed; what is the device being added. */
+static bool allowed_ok(struct job *j, struct pool *p, const struct xapi_result *r, const char *what)
+{
+	char *why;
+
+	if (r->failure == XAPI_OK)
+		return true;
+	why = r->failure == XAPI_API ? error_sentence(r->error, p->cache) : xstrdup(r->message);
+	app_message(j->app, MSG_ERROR, "Add %s to '%s': %s", what, j->vm_name, why);
+	free(why);
+	job_end(j);
+	return false;
+}
+
+/* Creates a VBD or VIF from rec (given), with the fields both take last. */
+static void create_device(struct job *j, struct xv *rec, const char *label, const char *method, op_fn next)
+{
+	struct xv *params = xv_array();
+
+	xv_struct_add(rec, "other_config", xv_struct());
+	xv_struct_add(rec, "qos_algorithm_type", xv_string(""));
+	xv_struct_add(rec, "qos_algorithm_params", xv_struct());
+	xv_array_push(params, rec);
+	job_op(j, label, method, params, next);
+}
+
 static void on_allowed_vbd(struct xapi *x, const struct xapi_result *r, void *ud)
 {
 	struct job *j = ud;
 	struct pool *p = job_pool(j);
-	struct xv *rec, *params;
+	struct xv *rec;
 	const char *dev;
 	char *label;
 
-	if (!p)
+	if (!p || !allowed_ok(j, p, r, j->what))
 		return;
-	if (r->failure != XAPI_OK) {
-		char *why = r->failure == XAPI_API ? error_sentence(r->error, p->cache) : xstrdup(r->message);
-		app_message(j->app, MSG_ERROR, "Add %s to '%s': %s", j->what, j->vm_name, why);
-		free(why);
-		job_end(j);
-		return;
-	}
 	if (!(dev = pick_userdevice(r->value, j->cd))) {
 		app_message(j->app, MSG_ERROR, "Add %s to '%s': the VM has no free drive position left", j->what,
 			    j->vm_name);
@@ -290,13 +323,8 @@ static void on_allowed_vbd(struct xapi *x, const struct xapi_result *r, void *ud
 	xv_struct_add(rec, "type", xv_string(j->cd ? "CD" : "Disk"));
 	xv_struct_add(rec, "unpluggable", xv_bool(true));
 	xv_struct_add(rec, "empty", xv_bool(j->vdi == NULL));
-	xv_struct_add(rec, "other_config", xv_struct());
-	xv_struct_add(rec, "qos_algorithm_type", xv_string(""));
-	xv_struct_add(rec, "qos_algorithm_params", xv_struct());
-	params = xv_array();
-	xv_array_push(params, rec);
 	label = xasprintf("Add %s to '%s'", j->what, j->vm_name);
-	job_op(j, label, "VBD.create", params, on_vbd_created);
+	create_device(j, rec, label, "VBD.create", on_vbd_created);
 	free(label);
 }
 
@@ -546,16 +574,9 @@ static void sr_choices_free(void *p)
 static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 {
 	struct sr_choices *c = ud;
-	const struct xv *ops = rec_field(sr, "allowed_operations");
-	bool can_create = false;
 	char space[24];
 
-	if (strcmp(rec_str(sr, "content_type"), "iso") == 0 || strcmp(rec_str(sr, "type"), "udev") == 0)
-		return true;
-	for (size_t i = 0; i < xv_len(ops); i++)
-		if (xv_str(xv_at(ops, i)) && strcmp(xv_str(xv_at(ops, i)), "vdi_create") == 0)
-			can_create = true;
-	if (!can_create)
+	if (!sr_takes_new_disks(sr))
 		return true;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 8;
@@ -833,34 +854,16 @@ static int remove_disk(struct app *app, const struct vm_sel *s, const char *vbd_
 
 /* ---- network interfaces ------------------------------------------------------------ */
 
+static char *vif_plug_label(struct job *j, struct pool *p)
+{
+	return xasprintf("Plug the interface on '%s' into '%s'", name_of(p->cache, j->network), j->vm_name);
+}
+
 static void on_vif_created(struct ops *ops, struct op *op, void *ud)
 {
 	struct job *j = ud;
-	struct pool *p;
-	const struct xv *vm;
-	char *label;
 
-	if (!step_ok(j, op))
-		return;
-	if (!(p = job_pool(j)))
-		return;
-	free(j->vif);
-	j->vif = xstrdup(op->result && xv_str(op->result) ? xv_str(op->result) : "");
-	vm = job_vm(j, p);
-	if (!vm || !is_running(vm)) {
-		app_message(j->app, MSG_INFO, "%s: done", op->label);
-		job_end(j);
-		return;
-	}
-	if (!can_hotplug(p->cache, vm, "can_use_hotplug_vif")) {
-		app_message(j->app, MSG_INFO, "%s: done; the guest takes no hot-plugged interface, it sees it at the next boot",
-			    op->label);
-		job_end(j);
-		return;
-	}
-	label = xasprintf("Plug the interface on '%s' into '%s'", name_of(p->cache, j->network), j->vm_name);
-	job_op(j, label, "VIF.plug", params1(j->vif), on_last_step);
-	free(label);
+	plug_created(j, op, &j->vif, "can_use_hotplug_vif", "interface", "VIF.plug", vif_plug_label);
 }
 
 static void on_allowed_vif(struct xapi *x, const struct xapi_result *r, void *ud)
@@ -868,19 +871,12 @@ static void on_allowed_vif(struct xapi *x, const struct xapi_result *r, void *ud
 	struct job *j = ud;
 	struct pool *p = job_pool(j);
 	const struct xv *net;
-	struct xv *rec, *params;
+	struct xv *rec;
 	const char *dev;
 	char *label;
 
-	if (!p)
+	if (!p || !allowed_ok(j, p, r, "an interface"))
 		return;
-	if (r->failure != XAPI_OK) {
-		char *why = r->failure == XAPI_API ? error_sentence(r->error, p->cache) : xstrdup(r->message);
-		app_message(j->app, MSG_ERROR, "Add an interface to '%s': %s", j->vm_name, why);
-		free(why);
-		job_end(j);
-		return;
-	}
 	dev = xv_len(r->value) ? xv_str(xv_at(r->value, 0)) : NULL;
 	if (!dev) {
 		app_message(j->app, MSG_ERROR, "Add an interface to '%s': it has no free interface position left",
@@ -895,13 +891,8 @@ static void on_allowed_vif(struct xapi *x, const struct xapi_result *r, void *ud
 	xv_struct_add(rec, "VM", xv_string(j->vm));
 	xv_struct_add(rec, "MAC", xv_string("")); /* xapi makes one */
 	xv_struct_add(rec, "MTU", xv_int(net && rec_int(net, "MTU") > 0 ? rec_int(net, "MTU") : 1500));
-	xv_struct_add(rec, "other_config", xv_struct());
-	xv_struct_add(rec, "qos_algorithm_type", xv_string(""));
-	xv_struct_add(rec, "qos_algorithm_params", xv_struct());
-	params = xv_array();
-	xv_array_push(params, rec);
 	label = xasprintf("Add an interface on '%s' to '%s'", name_of(p->cache, j->network), j->vm_name);
-	job_op(j, label, "VIF.create", params, on_vif_created);
+	create_device(j, rec, label, "VIF.create", on_vif_created);
 	free(label);
 }
 

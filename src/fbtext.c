@@ -516,6 +516,20 @@ static size_t utf8(uint32_t cp, char *out)
 	return 4;
 }
 
+bool fbtext_put_utf8(char *buf, size_t cap, size_t *len, size_t *end, uint32_t cp)
+{
+	char u[4];
+	size_t n = utf8(cp, u);
+
+	if (*len + n + 1 > cap)
+		return false;
+	memcpy(buf + *len, u, n);
+	*len += n;
+	if (cp != ' ')
+		*end = *len;
+	return true;
+}
+
 size_t fbtext_row_text(const struct fbtext *ft, int row, char *buf, size_t cap)
 {
 	size_t len = 0, end = 0;
@@ -524,18 +538,11 @@ size_t fbtext_row_text(const struct fbtext *ft, int row, char *buf, size_t cap)
 		return 0;
 	for (int c = 0; row >= 0 && row < ft->rows && c < ft->cols; c++) {
 		uint32_t cp = ft->cells[(size_t)row * (size_t)ft->cols + (size_t)c].cp;
-		char u[4];
-		size_t n;
 
 		if (cp == FBTEXT_UNKNOWN || cp > 0x10FFFF || cp < 0x20)
 			cp = 0xFFFD;
-		n = utf8(cp, u);
-		if (len + n + 1 > cap)
+		if (!fbtext_put_utf8(buf, cap, &len, &end, cp))
 			break;
-		memcpy(buf + len, u, n);
-		len += n;
-		if (cp != ' ')
-			end = len;
 	}
 	buf[end] = '\0';
 	return end;

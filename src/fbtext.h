@@ -71,6 +71,13 @@ const struct fbtext_cell *fbtext_cell(const struct fbtext *ft, int col, int row)
  * character boundary) to fit cap. Returns the length written. */
 size_t fbtext_row_text(const struct fbtext *ft, int row, char *buf, size_t cap);
 
+/* Appends code point cp as UTF-8 at buf + *len (advancing *len), keeping
+ * one byte of cap free for the NUL; *end follows *len past anything but a
+ * space, so that buf[*end] = '\0' cuts trailing spaces. False, nothing
+ * written, when it does not fit. For fbtext_row_text() and the console's
+ * scrollback. */
+bool fbtext_put_utf8(char *buf, size_t cap, size_t *len, size_t *end, uint32_t cp);
+
 /* Where an underline cursor was last seen (VGA text mode's: two scan lines
  * lit across the cell's width in the foreground colour, either the last two
  * (Linux) or the two above the last (the VGA BIOS's default, as SeaBIOS

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certdialog.h"
 #include "dialog.h"
 #include "form.h"
 #include "util.h"
@@ -85,19 +86,6 @@ void app_connect(struct app *app, struct pool *p, bool announce)
 
 /* ---- certificates ------------------------------------------------------------------- */
 
-/* "ab12cd..." as "AB:12:CD:...", as browsers show fingerprints. */
-static char *fingerprint_text(const char *hex)
-{
-	struct buf b;
-
-	buf_init(&b);
-	buf_puts(&b, "");
-	for (size_t i = 0; hex[i] && hex[i + 1]; i += 2)
-		buf_printf(&b, "%s%c%c", i ? ":" : "", hex[i] >= 'a' ? hex[i] - 32 : hex[i],
-			   hex[i + 1] >= 'a' ? hex[i + 1] - 32 : hex[i + 1]);
-	return buf_steal(&b);
-}
-
 static void on_cert_answer(struct app *app, const struct dialog_result *r, const char *id, void *ud)
 {
 	struct pool *p = pool_of(app, id);
@@ -117,20 +105,13 @@ static void on_cert_answer(struct app *app, const struct dialog_result *r, const
 
 static void ask_about_certificate(struct app *app, struct pool *p)
 {
-	char *fp = fingerprint_text(xapi_seen_fingerprint(p->x));
-	char *text = xasprintf("%s presents a certificate xentui has not seen before.\n\nSHA-256 fingerprint:\n%s\n\n"
-			       "Accept it only if it is the pool master's (on the host: "
-			       "openssl x509 -noout -fingerprint -sha256 -in /etc/xensource/xapi-ssl.pem).",
-			       xapi_url(p->x), fp);
-	struct dialog *d = dialog_confirm("Unknown certificate", text, "Accept", "Refuse", true);
+	struct dialog *d = dialog_unknown_certificate(xapi_url(p->x), xapi_seen_fingerprint(p->x), "the pool master's");
 	char id[16];
 
 	snprintf(id, sizeof(id), "%d", p->id);
 	dialog_on_done(d, on_cert_answer, id, NULL);
 	app_open_dialog(app, d);
 	p->cert_asked = true;
-	free(text);
-	free(fp);
 }
 
 /* Once live again elsewhere: the master moved (designated, or found on
