@@ -203,9 +203,11 @@ static void insert_vga(struct fbtext *ft, int cw, bool line, bool ascii)
 		}
 }
 
-/* (Re)builds the glyph table for cells cw pixels wide: the configured font
- * whole first (so that all it draws reads back as itself), then the VGA ROM
- * font's glyphs that differ from it. */
+/* (Re)builds the glyph table for cells cw pixels wide: line graphics, then
+ * ASCII (the configured font's, then the VGA ROM fonts'), then the rest of
+ * the configured font, then the ROM fonts' other glyphs of code page 437.
+ * The first pattern added wins, so all the configured font draws reads back
+ * as itself except a non-ASCII glyph drawn like a ROM ASCII one ('¦'). */
 static void build_table(struct fbtext *ft, int cw)
 {
 	const struct psf_font *f = ft->font;
@@ -229,8 +231,14 @@ static void build_table(struct fbtext *ft, int cw)
 				insert(ft, rows, (int)f->height, cp);
 			}
 		}
-	/* then glyphs standing for ASCII, so that look-alikes read as ASCII */
-	for (int pass = 0; pass < 2; pass++)
+	/* then glyphs standing for ASCII, both fonts', so that look-alikes read
+	 * as ASCII: the ROM draws '|' as a broken bar, the bitmap Lat15 gives
+	 * '¦', and a pipe in a shell is far likelier than a broken bar */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			insert_vga(ft, cw, true, false);
+			insert_vga(ft, cw, false, true);
+		}
 		for (unsigned g = 0; g < f->count; g++) {
 			uint32_t cp = psf_codepoint_for(f, g);
 
@@ -239,8 +247,7 @@ static void build_table(struct fbtext *ft, int cw)
 			glyph_pattern(f, g, cw, false, rows);
 			insert(ft, rows, (int)f->height, cp);
 		}
-	insert_vga(ft, cw, true, false);
-	insert_vga(ft, cw, false, true);
+	}
 	insert_vga(ft, cw, false, false);
 }
 

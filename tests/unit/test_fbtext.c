@@ -230,7 +230,8 @@ static void check_every_glyph(int w, int h, int cw)
 {
 	struct fb fb, again;
 	struct fbtext *ft = fbtext_new(font);
-	int cols = w / cw, rows = h / (int)font->height, drawn = 0;
+	int cols = w / cw, rows = h / (int)font->height, drawn = 0, as_ascii = 0;
+	uint32_t *cps = xcalloc((size_t)cols * (size_t)rows, sizeof(*cps));
 
 	fb_init(&fb, w, h, cw);
 	fb_init(&again, w, h, cw);
@@ -241,7 +242,7 @@ static void check_every_glyph(int w, int h, int cw)
 			continue;
 		assert_true(drawn < cols * rows);
 		draw_cp(&fb, drawn % cols, drawn / cols, cp, pal[(drawn % 15) + 1], pal[0]);
-		drawn++;
+		cps[drawn++] = cp;
 	}
 	assert_true(drawn > 200);
 	assert_true(fbtext_set_geometry(ft, w, h));
@@ -250,10 +251,19 @@ static void check_every_glyph(int w, int h, int cw)
 	for (int r = 0; r < rows; r++)
 		for (int c = 0; c < cols; c++) {
 			const struct fbtext_cell *cell = fbtext_cell(ft, c, r);
+			uint32_t cp = cell->cp, want = cps[r * cols + c];
 
-			draw_cp(&again, c, r, cell->cp, cell->fg, cell->bg);
+			/* a glyph drawn like a VGA ROM ASCII one reads as that ASCII
+			 * ('¦' is the ROM's '|'): the one allowed difference */
+			if (cp != want && want && cp >= 0x20 && cp < 0x7F && want >= 0x80) {
+				as_ascii++;
+				cp = want;
+			}
+			draw_cp(&again, c, r, cp, cell->fg, cell->bg);
 		}
 	assert_memory_equal(fb.px, again.px, (size_t)w * (size_t)h * sizeof(uint32_t));
+	assert_true(as_ascii <= 3);
+	free(cps);
 	fbtext_free(ft);
 	free(fb.px);
 	free(again.px);
@@ -485,14 +495,15 @@ static bool draw_vga(struct fb *fb, const struct psf_font *f, int col, int row, 
 
 /* A PC BIOS's screen (SeaBIOS under QEMU) is drawn with the IBM VGA ROM
  * font, not the console font: its 'm', 'v', '0'... read exactly too, and
- * the VGA BIOS's cursor (scan lines 13-14 of 16) is seen. Every code page
+ * the VGA BIOS's cursor (scan lines 13-14 of 16) is seen; its broken-bar
+ * '|' reads as '|' (not Lat15's look-alike U+00A6). Every code page
  * 437 glyph of each ROM font file reads as something, ASCII as itself
  * (each file has all of ASCII). */
 static void test_vga_rom_font(void **state)
 {
 	struct psf_font *vga[4];
 	size_t n = psf_load_vga_rom_fonts(vga, 4);
-	const char *banner = "SeaBIOS (version 1.16.0-debian) mv 0";
+	const char *banner = "SeaBIOS (version 1.16.0-debian) mv 0 | more";
 	struct fb fb;
 	struct fbtext *ft;
 	int col = -1, row = -1, i = 0;
@@ -516,10 +527,8 @@ static void test_vga_rom_font(void **state)
 	assert_true(fbtext_unknown_fraction(ft) == 0.0);
 	for (size_t k = 0; k < n; k++)
 		for (unsigned b = 0x21; b < 0x7F; b++)
-			/* the ROM's '|' is broken: Lat15 draws U+00A6 with that
-			 * bitmap, and the configured font wins a shared bitmap */
-			if (b != '|')
-				assert_int_equal(fbtext_cell(ft, (int)(b % 80), 2 + (int)(k * 4 + b / 80))->cp, b);
+			/* '|' too: the ROM's broken bar is Lat15's U+00A6, and ASCII wins */
+			assert_int_equal(fbtext_cell(ft, (int)(b % 80), 2 + (int)(k * 4 + b / 80))->cp, b);
 	fbtext_free(ft);
 	free(fb.px);
 	for (size_t k = 0; k < n; k++)
