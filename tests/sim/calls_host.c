@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "host_extra.h"
+#include "pool.h"
 #include "rpc.h"
 #include "sim.h"
 #include "util.h"
@@ -119,24 +120,61 @@ bool sim_local_host_booting(void)
 struct revive {
 	char ref[REF_LEN];
 	int after_ms;
+	/* a member's host on another process: the master waits for it to
+	 * answer again and takes what its new boot reports */
+	bool remote;
+	char address[128], uuid[64];
 };
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* The member's own host record once its process answers again, or NULL
+ * after a minute. Unlocked. */
+static struct xv *wait_for_member(const struct revive *r)
+{
+	for (int tries = 0; tries < 120; tries++) {
+		struct xv *rec = NULL, *e = NULL;
+		if (pool_forward(r->address, r->uuid, r->ref, "host.get_record", NULL, 0, &rec, &e))
+			return rec;
+		xv_free(e);
+		sleep_ms(500);
+	}
+	return NULL;
+}
 
 /* A rebooted host comes back, enabled, a few seconds later. */
 static void *revive_later(void *arg)
 {
 	struct revive *r = arg;
-	struct timespec ts = {r->after_ms / 1000, (long)(r->after_ms % 1000) * 1000000L};
+	struct xv *rec = NULL;
 	struct obj *h, *m;
 
-	nanosleep(&ts, NULL);
+	sleep_ms(r->after_ms);
+	if (r->remote && !(rec = wait_for_member(r))) {
+		fprintf(stderr, "xapi-sim: host %s at %s did not come back\n", r->uuid, r->address);
+		free(r);
+		return NULL;
+	}
 	db_lock();
 	h = db_find(r->ref);
 	if (h && (m = db_ref(h, "metrics"))) {
 		char boot[32];
+		const struct xv *sv = rec ? xv_struct_get(rec, "software_version") : NULL;
 		snprintf(boot, sizeof(boot), "%lld.", (long long)time(NULL));
-		/* what the new boot changed: hidden devices, installed updates */
+		/* what the new boot changed: hidden devices, installed updates (a
+		 * member reports its software itself, as dbsync_slave does) */
 		pci_on_boot(h);
-		updater_on_boot(h);
+		if (r->remote) {
+			if (sv && sv->type == XV_STRUCT)
+				db_set(h, "software_version", xv_copy(sv));
+		} else {
+			updater_on_boot(h);
+		}
 		db_map_put(h, "other_config", "boot_time", boot);
 		db_map_put(h, "other_config", "agent_start_time", boot);
 		db_set_bool(m, "live", true);
@@ -148,31 +186,18 @@ static void *revive_later(void *arg)
 	if (h == sim.local_host)
 		atomic_store(&local_booting, false);
 	db_unlock();
+	xv_free(rec);
 	free(r);
 	return NULL;
 }
 
-static struct xv *host_down(struct call *c, bool reboot, struct xv **err)
+/* Locked. h goes down: its metrics say so, its control domain halts; on a
+ * reboot it comes back later (revive_later). remote: it is served by the
+ * process at address, which was told already. */
+static void go_down(struct obj *h, bool reboot, bool remote, const char *address)
 {
-	struct obj *h = arg_obj(c, 0, "host", err);
-	const struct xv *vms;
-	struct obj *m;
+	struct obj *m = db_ref(h, "metrics");
 
-	if (!h)
-		return NULL;
-	if (db_bool(h, "enabled")) {
-		*err = err_new("HOST_NOT_DISABLED", NULL);
-		return NULL;
-	}
-	vms = db_field(h, "resident_VMs");
-	for (size_t i = 0; i < xv_len(vms); i++) {
-		struct obj *vm = db_find(xv_str(xv_at(vms, i)));
-		if (vm && guest(vm)) {
-			*err = err_new("HOST_IN_USE", h->ref, "vm", vm->ref, NULL);
-			return NULL;
-		}
-	}
-	m = db_ref(h, "metrics");
 	if (m)
 		db_set_bool(m, "live", false);
 	if (db_ref(h, "control_domain"))
@@ -186,12 +211,66 @@ static struct xv *host_down(struct call *c, bool reboot, struct xv **err)
 
 		memcpy(r->ref, h->ref, REF_LEN);
 		r->after_ms = 3000;
+		r->remote = remote;
+		snprintf(r->address, sizeof(r->address), "%s", address);
+		snprintf(r->uuid, sizeof(r->uuid), "%s", db_str(h, "uuid"));
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&th, &attr, revive_later, r) != 0)
 			free(r);
 		pthread_attr_destroy(&attr);
 	}
+}
+
+/* Unlocked (H_UNLOCKED). The master checks and keeps the records; xapi
+ * forwards the call to the host itself, here to the process serving a
+ * member's address, whose xapi then answers nothing until it is back. */
+static struct xv *host_down(struct call *c, bool reboot, struct xv **err)
+{
+	struct obj *h;
+	const struct xv *vms;
+	char address[128], uuid[64], ref[REF_LEN];
+	bool remote;
+
+	db_lock();
+	h = arg_obj(c, 0, "host", err);
+	if (h && sim.is_slave) {
+		/* the master forwarded it: this process's host goes down */
+		if (h == sim.local_host)
+			go_down(h, reboot, false, sim.address);
+		db_unlock();
+		return void_ok();
+	}
+	if (!h) {
+		db_unlock();
+		return NULL;
+	}
+	if (db_bool(h, "enabled")) {
+		db_unlock();
+		*err = err_new("HOST_NOT_DISABLED", NULL);
+		return NULL;
+	}
+	vms = db_field(h, "resident_VMs");
+	for (size_t i = 0; i < xv_len(vms); i++) {
+		struct obj *vm = db_find(xv_str(xv_at(vms, i)));
+		if (vm && guest(vm)) {
+			*err = err_new("HOST_IN_USE", h->ref, "vm", vm->ref, NULL);
+			db_unlock();
+			return NULL;
+		}
+	}
+	snprintf(address, sizeof(address), "%s", db_str(h, "address"));
+	snprintf(uuid, sizeof(uuid), "%s", db_str(h, "uuid"));
+	memcpy(ref, h->ref, REF_LEN);
+	remote = strcmp(address, sim.address) != 0;
+	db_unlock();
+	if (remote && !pool_forward(address, uuid, ref, reboot ? "host.reboot" : "host.shutdown", NULL, 0, NULL, err))
+		return NULL;
+	db_lock();
+	h = db_get(schema_class("host"), ref);
+	if (h)
+		go_down(h, reboot, remote, address);
+	db_unlock();
 	return void_ok();
 }
 
@@ -256,8 +335,8 @@ const struct handler calls_host[] = {
 	{"host.disable", host_disable, 300, 0},
 	{"host.enable", host_enable, 300, 0},
 	{"host.evacuate", host_evacuate, 3000, 0},
-	{"host.reboot", host_reboot, 1000, 0},
-	{"host.shutdown", host_shutdown, 1000, 0},
+	{"host.reboot", host_reboot, 1000, H_UNLOCKED},
+	{"host.shutdown", host_shutdown, 1000, H_UNLOCKED},
 	{"host.get_servertime", host_get_servertime, 0, 0},
 	{"host.get_management_interface", host_get_management_interface, 0, 0},
 	{"host.set_hostname_live", host_set_hostname_live, 0, 0},
@@ -272,7 +351,7 @@ const struct handler calls_host[] = {
 	{"host.set_timezone", host_set_timezone, 500, 0},
 	{"host.list_timezones", host_list_timezones, 300, 0},
 	{"host.management_reconfigure", host_management_reconfigure, 2000, 0},
-	{"host.call_plugin", host_call_plugin, 2000, 0},
+	{"host.call_plugin", host_call_plugin, 2000, H_UNLOCKED},
 	{"PIF.reconfigure_ip", pif_reconfigure_ip, 2000, 0},
 	{"PIF.reconfigure_ipv6", pif_reconfigure_ipv6, 2000, 0},
 	{"PCI.disable_dom0_access", pci_disable_dom0_access, 500, 0},

@@ -111,11 +111,12 @@ static void logout_close(struct remote *r, char *session)
 	remote_close(r);
 }
 
-/* Runs method(host) on the process serving the host with this uuid, as
- * xapi forwards a call to the host it is about (message_forwarding.ml).
- * *err is that side's error, or CANNOT_CONTACT_HOST [host_ref]. */
-static bool forward_to_host(const char *address, const char *uuid, const char *host_ref, const char *method,
-			    struct xv **err)
+/* Runs method(host, extra...) on the process serving the host with this
+ * uuid, as xapi forwards a call to the host it is about
+ * (message_forwarding.ml). On success *value (may be NULL) is the answer;
+ * *err is that side's error, or CANNOT_CONTACT_HOST [host_ref]. Unlocked. */
+bool pool_forward(const char *address, const char *uuid, const char *host_ref, const char *method,
+		  struct xv *const *extra, size_t nextra, struct xv **value, struct xv **err)
 {
 	char *session = NULL;
 	struct remote *r = pool_connect(address, sim.port, &session, err);
@@ -126,12 +127,16 @@ static bool forward_to_host(const char *address, const char *uuid, const char *h
 		s = xv_string(session);
 		u = xv_string(uuid);
 		st = remote_call(r, "host.get_by_uuid", &ref, err, s, u, NULL);
-		if (st == REMOTE_OK)
-			st = remote_call(r, method, &v, err, s, ref, NULL);
+		if (st == REMOTE_OK) {
+			struct xv *params[8] = {s, ref};
+			size_t n = 2;
+			for (size_t i = 0; i < nextra && n < sizeof(params) / sizeof(params[0]); i++)
+				params[n++] = extra[i];
+			st = remote_callv(r, method, params, n, &v, err);
+		}
 		xv_free(s);
 		xv_free(u);
 		xv_free(ref);
-		xv_free(v);
 		logout_close(r, session);
 	}
 	if (st == REMOTE_TRANSPORT || (*err && strcmp(err_code(*err), "SESSION_AUTHENTICATION_FAILED") == 0)) {
@@ -140,7 +145,17 @@ static bool forward_to_host(const char *address, const char *uuid, const char *h
 		xv_free(*err);
 		*err = err_new("CANNOT_CONTACT_HOST", host_ref, NULL);
 	}
+	if (value)
+		*value = st == REMOTE_OK ? v : NULL;
+	if (!value || st != REMOTE_OK)
+		xv_free(v);
 	return st == REMOTE_OK;
+}
+
+static bool forward_to_host(const char *address, const char *uuid, const char *host_ref, const char *method,
+			    struct xv **err)
+{
+	return pool_forward(address, uuid, host_ref, method, NULL, 0, NULL, err);
 }
 
 /* ---- roles -------------------------------------------------------------------- */

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "host_extra.h"
+#include "pool.h"
+#include "sim.h"
 #include "util.h"
 
 struct pkg {
@@ -105,15 +107,11 @@ void updater_on_boot(struct obj *h)
 	db_set(h, "software_version", sv);
 }
 
-struct xv *host_call_plugin(struct call *c, struct xv **err)
+/* Locked. The plugin run on this process's host. */
+static struct xv *call_plugin_here(struct obj *h, const char *plugin, const char *fn, struct xv **err)
 {
-	struct obj *h = arg_obj(c, 0, "host", err);
-	const char *plugin = arg_str(c, 1), *fn = arg_str(c, 2);
-	struct obj *m;
+	struct obj *m = db_ref(h, "metrics");
 
-	if (!h)
-		return NULL;
-	m = db_ref(h, "metrics");
 	if (m && !db_bool(m, "live")) {
 		*err = err_new("HOST_OFFLINE", h->ref, NULL);
 		return NULL;
@@ -132,4 +130,43 @@ struct xv *host_call_plugin(struct call *c, struct xv **err)
 		free(why);
 	}
 	return NULL;
+}
+
+/* Unlocked (H_UNLOCKED). A plugin runs on the host it names: xapi forwards
+ * the call to that host, here to the xapi-sim process serving its address,
+ * where its installed updates are known. */
+struct xv *host_call_plugin(struct call *c, struct xv **err)
+{
+	struct obj *h, *m;
+	char address[128], uuid[64], ref[REF_LEN];
+	struct xv *extra[3], *v = NULL;
+
+	db_lock();
+	h = arg_obj(c, 0, "host", err);
+	if (h && strcmp(db_str(h, "address"), sim.address) == 0) {
+		v = call_plugin_here(h, arg_str(c, 1), arg_str(c, 2), err);
+		db_unlock();
+		return v;
+	}
+	if (!h) {
+		db_unlock();
+		return NULL;
+	}
+	m = db_ref(h, "metrics");
+	if (m && !db_bool(m, "live")) {
+		*err = err_new("HOST_OFFLINE", h->ref, NULL);
+		db_unlock();
+		return NULL;
+	}
+	snprintf(address, sizeof(address), "%s", db_str(h, "address"));
+	snprintf(uuid, sizeof(uuid), "%s", db_str(h, "uuid"));
+	memcpy(ref, h->ref, REF_LEN);
+	db_unlock();
+	for (int i = 0; i < 3; i++)
+		extra[i] = xv_copy(arg(c, i + 1));
+	if (!pool_forward(address, uuid, ref, "host.call_plugin", extra, 3, &v, err))
+		v = NULL;
+	for (int i = 0; i < 3; i++)
+		xv_free(extra[i]);
+	return v;
 }

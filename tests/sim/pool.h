@@ -16,6 +16,13 @@ bool pool_join_at_start(const char *master, char **err);
  * the master's credentials share it, so each can slave_login on the others. */
 void pool_reset_secret(void);
 
+/* Runs method(session, host, extra...) on the process serving the host
+ * (address, uuid), as xapi forwards a host's calls to it; the master's
+ * host_ref names it in CANNOT_CONTACT_HOST. *value (if value) is the
+ * answer. Call it unlocked. */
+bool pool_forward(const char *address, const char *uuid, const char *host_ref, const char *method,
+		  struct xv *const *extra, size_t nextra, struct xv **value, struct xv **err);
+
 /* Database work behind the pool calls (pool_db.c), with the lock held. */
 
 /* Deletes every object (sessions too); sim.local_host becomes NULL. */
