@@ -47,7 +47,7 @@ static double run(const char *data, size_t len, bool filtered, int rounds)
 
 		if (filtered) {
 			xmlrpc_decoder_set_filter(d, keep, NULL);
-			xmlrpc_decoder_set_pool(d, pool);
+			xmlrpc_decoder_set_pool(d, pool, true); /* as the client decodes */
 		}
 		for (size_t off = 0; off < len; off += 16384)
 			xmlrpc_decoder_feed(d, data + off, len - off < 16384 ? len - off : 16384);
