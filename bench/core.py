@@ -34,6 +34,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 PASSWORD = "xapi-sim"
 CHILD_TIMEOUT = 300
+FLOOR = "server alone (bytes read)"
 
 report = []
 running = []  # the measured child, stopped too if we are interrupted
@@ -149,6 +150,8 @@ def bench_load(url):
         clients.append((xo, ["node", os.path.join(xo_dir, "xo-load.mjs"), url],
                         lambda o: o.strip()))
     clients.append(("Python xmlrpc.client", [sys.executable, "bench/py-load.py", url], lambda o: o.strip()))
+    # the floor: the server's own time to send it all (no client can beat it)
+    clients.append((FLOOR, [sys.executable, "bench/null-load.py", url], lambda o: o.strip()))
 
     results = {name: [] for name, *_ in clients}
     notes = {}
@@ -189,6 +192,10 @@ def bench_load(url):
 
     base = median("xentui")
     rows = []
+    floor = median(FLOOR)
+    if floor and median(xo):
+        # what a client that decodes for free would reach against XO
+        rows.append(["XO / server alone", "%.2f x" % (median(xo) / floor), "(the best any client could reach)", "-"])
     for name, label, goal in ((xo, "XO / xentui time", 5.0),
                               ("Python xmlrpc.client", "Python / xentui time", 3.0)):
         other = median(name)
