@@ -34,6 +34,11 @@ static const struct {
 	{"HOST_IN_USE", "host {1:name} still runs {2} {3:name}"},
 	{"HOST_NOT_DISABLED", "the host must be disabled (maintenance mode) first"},
 	{"HOST_NAME_INVALID", "that hostname is not valid: {1}"},
+	{"SR_HAS_NO_PBDS", "storage {1:name} is not plugged on every host of the pool"},
+	{"SR_OPERATION_NOT_SUPPORTED", "storage {1:name} cannot do that (its type does not support it)"},
+	{"CANNOT_CREATE_STATE_FILE", "no storage can hold HA's heartbeat file: choose a shared SR every host reaches"},
+	{"HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN", "HA could no longer restart every protected VM if that many hosts failed"},
+	{"REQUIRED_PIF_IS_UNPLUGGED", "a network interface HA needs ({1:name}) is unplugged"},
 	{"INVALID_IP_ADDRESS_SPECIFIED", "the {1} given is not a valid address"},
 	{"INVALID_NTP_CONFIG", "that NTP setting is refused: {1}"},
 	{"PIF_HAS_NO_NETWORK_CONFIGURATION", "that network interface has no IP configuration; configure it first"},
@@ -140,6 +145,8 @@ static void object_name(struct buf *b, const char *ref, const struct cache *cach
 
 	if (name && *name)
 		buf_printf(b, "'%s'", name);
+	else if (rec && *rec_str(rec, "device")) /* NICs, interfaces, drives: eth0 */
+		buf_printf(b, "'%s'", rec_str(rec, "device"));
 	else if (rec && *rec_str(rec, "uuid"))
 		buf_printf(b, "%s", rec_str(rec, "uuid"));
 	else

@@ -559,7 +559,10 @@ void pool_set_password(struct pool *p, const char *password)
 enum pool_state pool_state(const struct pool *p, const char **why)
 {
 	enum xapi_failure kind;
+	const char *unused;
 
+	if (!why)
+		why = &unused;
 	*why = "";
 	if (!p->x || p->closing)
 		return POOL_DISCONNECTED;
@@ -621,7 +624,10 @@ struct pool *pools_resolve(const struct pools *ps, const char *qref, const char 
 {
 	char *end;
 	long id;
+	const char *unused;
 
+	if (!ref)
+		ref = &unused;
 	*ref = NULL;
 	if (!qref)
 		return NULL;
@@ -634,7 +640,12 @@ struct pool *pools_resolve(const struct pools *ps, const char *qref, const char 
 
 const struct xv *pools_lookup(const struct pools *ps, const char *qref, struct pool **p, const char **ref)
 {
-	struct pool *pool = pools_resolve(ps, qref, ref);
+	const char *unused;
+	struct pool *pool;
+
+	if (!ref)
+		ref = &unused;
+	pool = pools_resolve(ps, qref, ref);
 
 	if (p)
 		*p = pool;

@@ -95,7 +95,8 @@ bool pool_needs_password(const struct pool *p);
  * *err; free it with secret_free. Pool join sends the master's. */
 char *pool_password(struct pool *p, char **err);
 
-/* The state in a word or two, and *why a sentence for failures ("" else). */
+/* The state in a word or two, and *why a sentence for failures ("" else);
+ * why, p and ref below may be NULL when the caller does not want them. */
 enum pool_state pool_state(const struct pool *p, const char **why);
 const char *pool_state_name(enum pool_state s);
 
