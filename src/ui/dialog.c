@@ -187,7 +187,9 @@ void dialog_draw(struct dialog *d, struct app *app, WINDOW *w, int h, int cols)
 {
 	attr_t base = theme_attr(ROLE_DIALOG);
 	attr_t frame = d->danger ? theme_attr(ROLE_BAD) | A_BOLD : theme_attr(ROLE_DIALOG);
-	int dw = cols - 8 < 72 ? cols - 8 : 72;
+	/* forms and lists carry names and labels: they may use a wide terminal */
+	int widest = d->kind == D_FORM || d->kind == D_CHOOSE ? 100 : 72;
+	int dw = cols - 8 < widest ? cols - 8 : widest;
 	int inner = dw - 4;
 	int text_rows = ui_wrap(w, 0, 0, inner, 0, base, d->text);
 	int extra = 0, dh, dy, dx, y;

@@ -387,13 +387,20 @@ void form_draw(struct form *f, struct app *app, WINDOW *w, int y, int x, int col
 		case K_TOGGLE:
 			ui_put(w, y + i, fx, input_w, in, fl->on ? "[x] yes" : "[ ] no");
 			break;
-		default:
-			cur = lineedit_draw(&fl->edit, w, y + i, fx, fl->unit && *fl->unit ? input_w - 8 : input_w, in);
+		default: {
+			/* a field not being edited shows its start, not the end its
+			 * cursor would keep in view */
+			struct lineedit shown = fl->edit;
+
+			if (!focus)
+				shown.cursor = 0;
+			cur = lineedit_draw(&shown, w, y + i, fx, fl->unit && *fl->unit ? input_w - 8 : input_w, in);
 			if (fl->unit && *fl->unit)
 				ui_put(w, y + i, fx + input_w - 7, 7, base, fl->unit);
 			if (focus)
 				app_cursor(app, w, y + i, fx + cur);
 			break;
+		}
 		}
 		/* the field's note (path matches), its complaint, or its hint, beside it */
 		side = fl->note ? fl->note : fl->error ? fl->error : fl->hint ? fl->hint : "";
