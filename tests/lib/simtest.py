@@ -77,3 +77,20 @@ def stop_all():
         bad = [l for l in err.read().splitlines() if "Sanitizer" in l or "runtime error" in l]
         ok(not bad, "xapi-sim (pid %d) stderr has no sanitizer report" % p.pid, "\n".join(bad[:20]))
     del _procs[:]
+
+def call(px, method, *args):
+    """('ok', value) or ('err', [code, params...])."""
+    f = px
+    for part in method.split("."):
+        f = getattr(f, part)
+    r = f(*args)
+    if r.get("Status") == "Success":
+        return "ok", r.get("Value")
+    return "err", r.get("ErrorDescription")
+
+
+def value(px, method, *args):
+    st, v = call(px, method, *args)
+    if st != "ok":
+        raise RuntimeError("%s: %s" % (method, v))
+    return v

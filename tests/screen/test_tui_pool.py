@@ -22,7 +22,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import LOGS, Pool, Sim, Tap, Timeout, Tui  # noqa: E402
+from tuitest import LOGS, Pool, Tap, Timeout, Tui, pool_sims, stop_sims  # noqa: E402
 
 A, B, C = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 
@@ -73,13 +73,9 @@ def main():
     sims = []
     tui = None
     try:
-        sim_a = Sim("pool-a", "--bind", A, "--hosts", "1", "--vms", "2", "--seed", "21")
-        sims.append(sim_a)
-        port = sim_a.url.rsplit(":", 1)[1].rstrip("/")
-        sim_b = Sim("pool-b", "--bind", B, "--port", port, "--hosts", "1", "--vms", "0", "--seed", "22")
-        sims.append(sim_b)
-        sim_c = Sim("pool-c", "--bind", C, "--port", port, "--hosts", "1", "--vms", "0", "--seed", "23")
-        sims.append(sim_c)
+        sim_a, sim_b, sim_c = pool_sims(sims, "pool", ((A, "--hosts", "1", "--vms", "2", "--seed", "21"),
+                                                       (B, "--hosts", "1", "--vms", "0", "--seed", "22"),
+                                                       (C, "--hosts", "1", "--vms", "0", "--seed", "23")))
         home = os.path.join(LOGS, f"screen-pool-{os.getpid()}")
         shutil.rmtree(home, ignore_errors=True)
         os.makedirs(os.path.join(home, "config", "xentui"))
@@ -226,10 +222,7 @@ def main():
             tui.quit_and_check(tap)
         finally:
             tui.close()
-            for s in sims:
-                err = s.stop()
-                tap.check("Sanitizer" not in err and "runtime error" not in err,
-                          "no sanitizer report from the sim on %s" % s.url, err[-3000:])
+            stop_sims(tap, sims)
     tap.done()
 
 

@@ -19,7 +19,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import LOGS, Pool, Sim, Tap, Timeout, Tui, row_starting  # noqa: E402
+from tuitest import LOGS, Pool, Tap, Timeout, Tui, pool_sims, row_starting, stop_sims  # noqa: E402
 
 A, B, C = "127.0.0.5", "127.0.0.6", "127.0.0.7"
 
@@ -63,12 +63,9 @@ def main():
     sims = []
     tui = None
     try:
-        sim_a = Sim("poolops-a", "--bind", A, "--hosts", "1", "--vms", "10", "--seed", "31")
-        sims.append(sim_a)
-        port = sim_a.url.rsplit(":", 1)[1].rstrip("/")
-        for addr, seed in ((B, "32"), (C, "33")):
-            sims.append(Sim("poolops-" + addr, "--bind", addr, "--port", port, "--hosts", "1", "--vms", "0",
-                            "--seed", seed))
+        sim_a = pool_sims(sims, "poolops", ((A, "--hosts", "1", "--vms", "10", "--seed", "31"),
+                                            (B, "--hosts", "1", "--vms", "0", "--seed", "32"),
+                                            (C, "--hosts", "1", "--vms", "0", "--seed", "33")))[0]
         for sim in sims[1:]:
             Pool(sim.url).call("pool.join", A, "root", "xapi-sim")
         pa = Pool(sim_a.url)
@@ -175,10 +172,7 @@ def main():
             tui.quit_and_check(tap)
         finally:
             tui.close()
-            for s in sims:
-                err = s.stop()
-                tap.check("Sanitizer" not in err and "runtime error" not in err,
-                          "no sanitizer report from the sim on %s" % s.url, err[-3000:])
+            stop_sims(tap, sims)
     tap.done()
 
 

@@ -77,6 +77,32 @@ class Sim:
             return f.read()
 
 
+def no_sanitizer_report(err):
+    """A sim's stderr says nothing of ASan or UBSan."""
+    return "Sanitizer" not in err and "runtime error" not in err
+
+
+def pool_sims(sims, name, specs):
+    """Starts one sim per (address, *args) in specs, on distinct loopback
+    addresses sharing the first one's port (a pool across processes).
+    Each is appended to sims as soon as it runs, so the caller stops every
+    one even when a later one fails to start."""
+    port = None
+    for i, (address, *args) in enumerate(specs):
+        sim = Sim("%s-%d" % (name, i), "--bind", address, *(("--port", port) if port else ()), *args)
+        sims.append(sim)
+        port = port or sim.url.rsplit(":", 1)[1].rstrip("/")
+    return sims
+
+
+def stop_sims(tap, sims):
+    """Stops every sim; their stderr, in order. A sanitizer report fails."""
+    errs = [s.stop() for s in sims]
+    for s, err in zip(sims, errs):
+        tap.check(no_sanitizer_report(err), "no sanitizer report from the sim on %s" % s.url, err[-3000:])
+    return errs
+
+
 class Timeout(Exception):
     pass
 
@@ -218,7 +244,7 @@ class Tui:
         reports = self.sanitizer_reports()
         tap.check(not reports, "no sanitizer report (and no leak) from xentui", reports)
         err = self.sim_stderr()
-        tap.check("Sanitizer" not in err and "runtime error" not in err, "no sanitizer report from the simulator", err)
+        tap.check(no_sanitizer_report(err), "no sanitizer report from the simulator", err)
 
     def sanitizer_reports(self):
         out = []

@@ -10,27 +10,10 @@ import time
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from simtest import CTX, ok, plan, start, stop_all  # noqa: E402
+from simtest import CTX, call, ok, plan, start, stop_all, value  # noqa: E402
 
 STATEFILE_SIZE = 4096 + 64 * 4096  # Xha_statefile.minimum_size
 REDO_LOG_SIZE = 256 * 1024 * 1024  # Redo_log.minimum_vdi_size
-
-
-def call(px, method, *args):
-    f = px
-    for part in method.split("."):
-        f = getattr(f, part)
-    r = f(*args)
-    if r.get("Status") == "Success":
-        return "ok", r.get("Value")
-    return "err", r.get("ErrorDescription")
-
-
-def value(px, method, *args):
-    st, v = call(px, method, *args)
-    if st != "ok":
-        raise RuntimeError("%s: %s" % (method, v))
-    return v
 
 
 def main():

@@ -10,17 +10,7 @@ import time
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from simtest import CTX, ok, plan, start, stop_all  # noqa: E402
-
-
-def call(px, method, *args):
-    f = px
-    for part in method.split("."):
-        f = getattr(f, part)
-    r = f(*args)
-    if r["Status"] == "Success":
-        return "ok", r["Value"]
-    return "err", r["ErrorDescription"]
+from simtest import CTX, call, ok, plan, start, stop_all  # noqa: E402
 
 
 def main():

@@ -16,6 +16,9 @@ import threading
 import time
 import xmlrpc.client
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from simtest import call, value  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build", "san", "xapi-sim"))
 USER, PWD = "root", "xapi-sim"
@@ -68,24 +71,6 @@ def start(addr, port, *args):
 
 def proxy(url):
     return xmlrpc.client.ServerProxy(url, context=CTX, allow_none=True)
-
-
-def call(px, method, *args):
-    """('ok', value) or ('err', [code, params...])."""
-    f = px
-    for part in method.split("."):
-        f = getattr(f, part)
-    r = f(*args)
-    if r.get("Status") == "Success":
-        return "ok", r.get("Value")
-    return "err", r.get("ErrorDescription")
-
-
-def value(px, method, *args):
-    st, v = call(px, method, *args)
-    if st != "ok":
-        raise RuntimeError("%s: %s" % (method, v))
-    return v
 
 
 def login(px):
