@@ -11,9 +11,9 @@ PREFIX ?= /usr/local
 CC ?= cc
 PYTHON ?= python3
 
-PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient
+PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient json-c libzstd libbrotlidec libbrotlienc libnfs smbclient
 PKGS_UI = ncursesw
-PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl
+PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl libzstd
 PKGS_TEST = cmocka vterm
 ALL_PKGS = $(sort $(PKGS_CORE) $(PKGS_UI) $(PKGS_SIM) $(PKGS_TEST))
 
@@ -22,16 +22,21 @@ pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs = $(shell pkg-config --libs $(1))
 
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Itests/sim -Ibuild/gen
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Isrc/core -Isrc/console -Isrc/backup -Isrc/cli -Itests/sim -Ibuild/gen
 OPT_CFLAGS = -O2
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-CORE_SRC = src/util.c src/value.c src/xmlrpc.c src/strpool.c src/hmap.c src/json.c src/psf.c
-# the client's core (no ncurses), shared with its unit tests
-CLIENT_CORE_SRC = src/loop.c src/net.c src/xapi.c src/cache.c src/config.c src/known_hosts.c \
-	src/secret.c src/sanitize.c src/list.c src/errors.c src/ops.c src/log.c src/pools.c \
-	src/fbtext.c src/vnc.c src/upload.c
-CLIENT_SRC = src/main.c src/demo.c
+# shared with the simulator: values, codecs, small utilities, the console font
+CORE_SRC = src/core/util.c src/core/value.c src/core/xmlrpc.c src/core/strpool.c src/core/hmap.c \
+	src/core/json.c src/console/psf.c
+# the client's subsystems (no ncurses), shared with its unit tests: src/core,
+# src/console, src/backup (see ../shared/DESIGN.md's layout)
+CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/cache.c src/core/config.c \
+	src/core/known_hosts.c src/core/secret.c src/core/sanitize.c src/core/errors.c src/core/ops.c \
+	src/core/log.c src/core/pools.c src/core/upload.c src/console/fbtext.c src/console/vnc.c \
+	src/cli/list.c $(wildcard src/backup/*.c)
+# the command line (src/cli: main assembles the program)
+CLIENT_SRC = src/cli/main.c src/cli/demo.c
 # the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
 UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
 UI_OBJ_DIRS = build/obj/src/ui build/obj/screens build/san/src/ui build/san/screens
@@ -45,7 +50,7 @@ all: deps
 
 # Installs whatever Debian packages are missing (needs root; says so if not).
 deps:
-	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang qemu-system-x86_64 >/dev/null 2>&1 \
+	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang qemu-system-x86_64 qemu-img smbd ganesha.nfsd >/dev/null 2>&1 \
 		&& test -f /usr/share/consolefonts/default8x16.psf.gz \
 		|| sh scripts/install-deps
 
@@ -86,12 +91,12 @@ build/san/unit/test_sim_console: build/san/unit/%: build/san/tests/unit/%.o buil
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
 # The recogniser's test reads the same console end to end (as above).
-build/san/unit/test_fbtext: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/fbtext.c)
+build/san/unit/test_fbtext: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/console/fbtext.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
 # The console session's test runs against the same simulated console.
-build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/fbtext.c src/vnc.c src/net.c src/loop.c)
+build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/console/fbtext.c src/console/vnc.c src/core/net.c src/core/loop.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $(sort $^) $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
@@ -108,7 +113,7 @@ demo: deps
 build/bench_decode: build/obj/bench/bench_decode.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
 
-build/bench_fbtext: build/obj/bench/bench_fbtext.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC) src/fbtext.c)
+build/bench_fbtext: build/obj/bench/bench_fbtext.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC) src/console/fbtext.c)
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE)) -lm
 
 build/bench_idle: build/obj/bench/bench_idle.o $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC))

@@ -24,7 +24,8 @@ static const char *const server_keys[] = {
 	"name", "url", "user", "password_file", "password_env", "password_command", "fingerprint", "insecure",
 	"autoconnect", NULL,
 };
-static const char *const top_keys[] = {"servers", "theme", "known_hosts", "preferences", "keys", "backups", NULL};
+static const char *const top_keys[] = {"servers", "theme", "known_hosts", "preferences", "keys", "backups",
+					 "remotes", "backup_jobs", NULL};
 
 static bool known_key(const char *const *keys, const char *name)
 {

@@ -1,0 +1,60 @@
+/* The backup part of the configuration file: `remotes` (repositories) and
+ * `backup_jobs`, read with libconfig; errors name the file and the line. */
+#ifndef XENTUI_BACKUP_BCONFIG_H
+#define XENTUI_BACKUP_BCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "repo.h"
+
+enum bmode {
+	BMODE_SNAPSHOT, /* rolling snapshots on the pool */
+	BMODE_FULL,     /* an XVA per point */
+	BMODE_DELTA,    /* VHD chains: a full, then deltas */
+	BMODE_METADATA, /* the pool database and xentui's configuration */
+};
+
+struct job_cfg {
+	char *name;
+	char *id;              /* `id`, or a UUID derived from the name (XO's jobId) */
+	char *server;          /* a `servers` entry */
+	enum bmode mode;
+	char **remotes;        /* names of `remotes` entries */
+	size_t nremotes;
+	char **vms;            /* names or UUIDs; none: smart mode */
+	size_t nvms;
+	char **tags;           /* smart mode: a VM with any of these */
+	size_t ntags;
+	char **exclude_tags;   /* ... and none of these */
+	size_t nexclude_tags;
+	char *power_state;     /* smart mode: "Running", "Halted", ... or NULL for any */
+	char **pools;          /* smart mode: pool names or UUIDs, none = the server's pool */
+	size_t npools;
+	char *schedule;        /* cron: "m h dom mon dow", local time; NULL = on demand only */
+	int retention;         /* points kept per VM per remote (snapshot mode: snapshots kept), default 7 */
+	int full_interval;     /* delta: a full every N runs (0 = only when needed) */
+	char *compression;     /* full: "zstd" (default), "gzip" or "none" */
+	int concurrency;       /* VMs at once, default 2 */
+	bool offline;          /* shut down, back up, start again */
+	int timeout_s;         /* per VM, 0 = none */
+	int line;              /* where the job starts in the file */
+};
+
+struct backup_cfg {
+	char *path;
+	struct remote_cfg *remotes;
+	size_t nremotes;
+	struct job_cfg *jobs;
+	size_t njobs;
+};
+
+/* Reads `remotes` and `backup_jobs` of the configuration at path (NULL: the
+ * default); every key checked, unknown ones refused with file:line. */
+bool backup_cfg_load(const char *path, struct backup_cfg *out, char **err);
+void backup_cfg_free(struct backup_cfg *c);
+const struct remote_cfg *backup_cfg_remote(const struct backup_cfg *c, const char *name);
+const struct job_cfg *backup_cfg_job(const struct backup_cfg *c, const char *name);
+const char *bmode_name(enum bmode m);
+
+#endif
