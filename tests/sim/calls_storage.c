@@ -321,7 +321,12 @@ static struct xv *vdi_create(struct call *c, struct xv **err)
 		db_set_str(vdi, "location", db_str(vdi, "uuid"));
 	}
 	db_set_int(vdi, "physical_utilisation", 0);
-	vdata_mark_blank(vdi); /* a new disk reads as zeros */
+	/* a new disk reads as zeros, unless the caller asked for a benchmark pattern */
+	{
+		const char *co = db_map_get(vdi, "other_config", "content_of");
+		if (!co || strncmp(co, "pattern:", 8) != 0)
+			vdata_mark_blank(vdi);
+	}
 	{
 		struct xv *ops = xv_array();
 		static const char *const names[] = {"clone", "copy", "resize", "destroy", "snapshot", "update", "forget"};

@@ -6,14 +6,26 @@
 #include <string.h>
 #include <strings.h>
 
+#include "implicit.h"
 #include "rpc.h"
 #include "sim.h"
 #include "util.h"
 #include "vm.h"
 
+/* The VM the call is about; as xapi_vm_lifecycle.ml checks first, an
+ * operation the VM's blocked_operations names is OPERATION_BLOCKED [vm,
+ * reason] (XO blocks start while it restores a VM). */
 static struct obj *the_vm(struct call *c, struct xv **err)
 {
-	return arg_obj(c, 0, "VM", err);
+	struct obj *vm = arg_obj(c, 0, "VM", err);
+	const char *op = strchr(c->name, '.') ? strchr(c->name, '.') + 1 : c->name;
+	const char *why = vm ? db_map_get(vm, "blocked_operations", op) : NULL;
+
+	if (why) {
+		*err = err_new("OPERATION_BLOCKED", vm->ref, why, NULL);
+		return NULL;
+	}
+	return vm;
 }
 
 static void lower(char *s)
@@ -303,7 +315,8 @@ static struct xv *snapshot(struct call *c, bool with_memory, struct xv **err)
 		*err = err_new("VM_IS_TEMPLATE", vm->ref, with_memory ? "checkpoint" : "snapshot", NULL);
 		return NULL;
 	}
-	return xv_string(vm_snapshot(vm, arg_str(c, 1), with_memory)->ref);
+	/* VM.snapshot's ignore_vdis (defaulted to {} when not sent); checkpoint has none */
+	return xv_string(vm_snapshot(vm, arg_str(c, 1), with_memory, with_memory ? NULL : arg(c, 2))->ref);
 }
 
 static struct xv *vm_snapshot_(struct call *c, struct xv **err)
@@ -693,7 +706,34 @@ static struct xv *vm_query_services(struct call *c, struct xv **err)
 	return m;
 }
 
+/* xapi_vm.ml create: the record as given (checked as every create is), then
+ * a mac_seed if none, metrics, domid -1, a domain_type derived from
+ * HVM_boot_policy when unspecified, Halted (Suspended only with a
+ * suspend_VDI, as XO restores a VM with memory), allowed operations. */
+static struct xv *vm_create(struct call *c, struct xv **err)
+{
+	struct obj *vm = implicit_create(c, arg(c, 0), err);
+	bool suspended;
+
+	if (!vm)
+		return NULL;
+	if (!db_map_get(vm, "other_config", "mac_seed")) {
+		char seed[37];
+		db_new_uuid(seed);
+		db_map_put(vm, "other_config", "mac_seed", seed);
+	}
+	if (strcmp(db_str(vm, "domain_type"), "unspecified") == 0 || !*db_str(vm, "domain_type"))
+		db_set_str(vm, "domain_type", *db_str(vm, "HVM_boot_policy") ? "hvm" : "pv");
+	suspended = strcmp(db_str(vm, "power_state"), "Suspended") == 0 && db_ref(vm, "suspend_VDI");
+	if (!suspended)
+		db_set_ref(vm, "suspend_VDI", NULL);
+	db_set_int(vm, "domid", -1);
+	vm_set_power(vm, suspended ? "Suspended" : "Halted", NULL);
+	return xv_string(vm->ref);
+}
+
 const struct handler calls_vm[] = {
+	{"VM.create", vm_create, 300, 0},
 	{"VM.start", vm_start, 1500, 0},
 	{"VM.start_on", vm_start_on, 1500, 0},
 	{"VM.clean_shutdown", vm_clean_shutdown, 1500, 0},

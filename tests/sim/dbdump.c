@@ -13,6 +13,7 @@
 
 #include "handlers.h"
 #include "httpx.h"
+#include "rpc.h"
 #include "schema.h"
 #include "sim.h"
 #include "util.h"
@@ -223,9 +224,23 @@ bool handle_xmldbdump(struct http_req *r)
 	}
 	xml = dump();
 	db_unlock();
-	if (hx_head(&h, "1.1", 200, "Connection: close\r\nCache-Control: no-cache, no-store\r\n"))
-		hx_write(&h, xml, strlen(xml));
-	hx_finish(&h, NULL, NULL);
+	hx_arm_cut(&h);
+	{
+		char *head = xasprintf("Connection: close\r\nCache-Control: no-cache, no-store\r\ntask-id: %s\r\n", h.task);
+		size_t len = strlen(xml), off = 0;
+		bool ok = hx_head(&h, "1.1", 200, head);
+		/* in pieces, so the task's progress moves as the dump goes out */
+		while (ok && off < len) {
+			size_t n = len - off < 65536 ? len - off : 65536;
+			ok = hx_write(&h, xml + off, n);
+			off += n;
+			hx_progress(&h, (double)off / (double)len, off == len);
+		}
+		struct xv *err = ok ? NULL : err_new("INTERNAL_ERROR", "Caught exception: Unix.Unix_error(Unix.EPIPE, \"write\", \"\")", NULL);
+		free(head);
+		hx_finish(&h, NULL, err);
+		xv_free(err);
+	}
 	hx_end(&h);
 	free(xml);
 	return false;

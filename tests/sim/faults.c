@@ -7,12 +7,12 @@
 
 #include "util.h"
 
-enum kind { K_DROP, K_DELAY, K_500, K_TRUNCATE, K_EXPIRE, K_SLOW };
+enum kind { K_DROP, K_DELAY, K_500, K_TRUNCATE, K_EXPIRE, K_SLOW, K_CUT };
 
 struct rule {
 	enum kind kind;
 	long arg;
-	char *method; /* NULL: every call */
+	char *method; /* NULL: every call (for cut: every data transfer) */
 	long count;   /* -1: unlimited */
 	long after;   /* skip this many matches first */
 	long seen;
@@ -31,6 +31,7 @@ static bool parse_rule(char *s, struct rule *r, char **err)
 	} kinds[] = {
 		{"drop", K_DROP, false}, {"delay", K_DELAY, true}, {"http500", K_500, false},
 		{"truncate", K_TRUNCATE, false}, {"expire", K_EXPIRE, false}, {"slow", K_SLOW, true},
+		{"cut", K_CUT, true},
 	};
 	char *at = strchr(s, '@'), *star = strchr(s, '*'), *colon = strchr(s, ':'), *eq = strchr(s, '=');
 	size_t i;
@@ -57,7 +58,7 @@ static bool parse_rule(char *s, struct rule *r, char **err)
 		if (strcmp(s, kinds[i].name) == 0)
 			break;
 	if (i == sizeof(kinds) / sizeof(kinds[0])) {
-		*err = xasprintf("unknown fault '%s' (drop, delay=MS, http500, truncate, expire, slow=BPS)", s);
+		*err = xasprintf("unknown fault '%s' (drop, delay=MS, http500, truncate, expire, slow=BPS, cut=BYTES)", s);
 		return false;
 	}
 	if (kinds[i].needs_arg && !eq) {
@@ -65,6 +66,10 @@ static bool parse_rule(char *s, struct rule *r, char **err)
 		return false;
 	}
 	r->kind = kinds[i].kind;
+	if (r->kind == K_CUT && (r->arg < 0 || (r->method && r->method[0] != '/'))) {
+		*err = xasprintf("fault 'cut' takes BYTES >= 0 and a handler path (cut=BYTES:/export_raw_vdi)");
+		return false;
+	}
 	return true;
 }
 
@@ -103,7 +108,8 @@ void faults_for_call(const char *method, struct fault_action *a)
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < nrules; i++) {
 		struct rule *r = &rules[i];
-		if (r->kind == K_SLOW || (r->method && strcmp(r->method, method) != 0))
+		/* slow and cut are for the data handlers (faults_slow_bps, faults_cut_for) */
+		if (r->kind == K_SLOW || r->kind == K_CUT || (r->method && strcmp(r->method, method) != 0))
 			continue;
 		r->seen++;
 		if (r->seen <= r->after || (r->count >= 0 && r->seen > r->after + r->count))
@@ -114,7 +120,8 @@ void faults_for_call(const char *method, struct fault_action *a)
 		case K_500: a->http500 = true; break;
 		case K_TRUNCATE: a->truncate = true; break;
 		case K_EXPIRE: a->expire = true; break;
-		case K_SLOW: break;
+		case K_SLOW:
+		case K_CUT: break;
 		}
 	}
 	pthread_mutex_unlock(&lock);
@@ -126,4 +133,23 @@ long faults_slow_bps(void)
 		if (rules[i].kind == K_SLOW)
 			return rules[i].arg;
 	return 0;
+}
+
+long faults_cut_for(const char *path)
+{
+	long cut = -1;
+
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < nrules; i++) {
+		struct rule *r = &rules[i];
+		if (r->kind != K_CUT || (r->method && strcmp(r->method, path) != 0))
+			continue;
+		r->seen++;
+		if (r->seen <= r->after || (r->count >= 0 && r->seen > r->after + r->count))
+			continue;
+		if (cut < 0 || r->arg < cut)
+			cut = r->arg;
+	}
+	pthread_mutex_unlock(&lock);
+	return cut;
 }

@@ -7,7 +7,13 @@
  *   truncate       send only the first half of the XML (Content-Length to match)
  *   expire         expire every session (the next call gets SESSION_INVALID)
  *   slow=BPS       HTTP transfers (export/import) run at BPS bytes per second
- * METHOD limits a rule to one call (e.g. VM.get_all_records; Async. ignored),
+ *   cut=BYTES      a data transfer (/export, /export_raw_vdi, /import,
+ *                  /import_raw_vdi, /pool/xmldbdump; METHOD is that path)
+ *                  stops after BYTES bytes of body: the server closes the
+ *                  connection after the 200 and fails the task
+ *                  (VDI_IO_ERROR for disks, INTERNAL_ERROR for the dump)
+ * METHOD limits a rule to one call (e.g. VM.get_all_records; Async. ignored)
+ * or, for cut, one handler path (e.g. /export; RPC rules never match a path),
  * COUNT to its first COUNT matches, AFTER to calls after the AFTER-th match.
  * SIGUSR1 expires every session at once, whatever the spec. */
 #ifndef SIM_FAULTS_H
@@ -28,5 +34,8 @@ void faults_free(void);
 /* What to do to the answer of this call (counts it). */
 void faults_for_call(const char *method, struct fault_action *a);
 long faults_slow_bps(void);
+/* For a data transfer on path (counts it): the body bytes after which to
+ * cut it, or -1. */
+long faults_cut_for(const char *path);
 
 #endif

@@ -603,7 +603,7 @@ static void gen_guest(int i, int made[2], struct obj **hosts, int nhosts, struct
 	if (strcmp(power, "Halted") != 0 && rnd(4) != 0)
 		guest_metrics(vm, t, ip, rnd(3) != 0);
 	if (rnd(4) == 0)
-		vm_snapshot(vm, "before-upgrade", false);
+		vm_snapshot(vm, "before-upgrade", false, NULL);
 }
 
 /* ---- the pool -------------------------------------------------------------------- */

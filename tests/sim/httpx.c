@@ -119,6 +119,7 @@ bool hx_auth(struct hx *h, struct http_req *r, const char *label)
 	memset(h, 0, sizeof(*h));
 	h->r = r;
 	h->left = r->content_length;
+	h->cut_at = -1;
 	h->bps = faults_slow_bps();
 	h->t0 = hx_now();
 	if (sid) {
@@ -204,11 +205,17 @@ void hx_finish_locked(struct hx *h, const struct xv *result, const struct xv *er
 {
 	struct obj *t = h->task[0] ? db_get(schema_class("task"), h->task) : NULL;
 	const char *status = t ? db_str(t, "status") : "";
+	struct xv *cut = hx_cut_error(h);
 
+	/* a cut transfer failed, whatever the handler made of it */
+	if (cut) {
+		result = NULL;
+		error = cut;
+	}
 	/* taskHelper.ml: a finished task stays as it is */
-	if (!t || !(strcmp(status, "pending") == 0 || (error && strcmp(status, "cancelling") == 0)))
-		return;
-	task_finish(t, result, error);
+	if (t && (strcmp(status, "pending") == 0 || (error && strcmp(status, "cancelling") == 0)))
+		task_finish(t, result, error);
+	xv_free(cut);
 }
 
 void hx_finish(struct hx *h, const struct xv *result, const struct xv *error)
@@ -286,14 +293,34 @@ static void throttle(struct hx *h, size_t n)
 	sleep_s(due - hx_now());
 }
 
+/* The cut=BYTES fault struck: the connection is dropped without a word
+ * (no TLS close_notify) when the handler returns. */
+static void cut_now(struct hx *h)
+{
+	h->cut = true;
+	h->eof = true;
+	h->r->keep_alive = false;
+	h->r->conn->closed = true;
+}
+
 ssize_t hx_read(struct hx *h, void *p, size_t n)
 {
 	ssize_t r;
 
+	if (h->cut)
+		return -1;
 	if (h->eof || h->left == 0 || n == 0)
 		return 0;
 	if (h->left > 0 && (long long)n > h->left)
 		n = (size_t)h->left;
+	if (h->cut_at >= 0) {
+		if (h->body_bytes >= (uint64_t)h->cut_at) {
+			cut_now(h);
+			return -1;
+		}
+		if (n > (uint64_t)h->cut_at - h->body_bytes)
+			n = (size_t)((uint64_t)h->cut_at - h->body_bytes);
+	}
 	/* keep the throttle's bursts small */
 	if (h->bps > 0 && n > (size_t)h->bps / 10 + 1)
 		n = (size_t)h->bps / 10 + 1;
@@ -304,6 +331,7 @@ ssize_t hx_read(struct hx *h, void *p, size_t n)
 	}
 	if (h->left > 0)
 		h->left -= r;
+	h->body_bytes += (uint64_t)r;
 	throttle(h, (size_t)r);
 	return r;
 }
@@ -334,15 +362,47 @@ bool hx_write(struct hx *h, const void *p, size_t n)
 {
 	const char *q = p;
 
+	if (h->cut)
+		return false;
 	while (n) {
 		size_t k = n;
 		if (h->bps > 0 && k > (size_t)h->bps / 10 + 1)
 			k = (size_t)h->bps / 10 + 1;
+		if (h->cut_at >= 0 && h->body_bytes + k > (uint64_t)h->cut_at) {
+			/* what fits before the cut goes out, then nothing */
+			size_t last = (size_t)((uint64_t)h->cut_at - h->body_bytes);
+			if (last)
+				conn_write(h->r->conn, q, last);
+			h->body_bytes += last;
+			cut_now(h);
+			return false;
+		}
 		if (!conn_write(h->r->conn, q, k))
 			return false;
+		h->body_bytes += k;
 		throttle(h, k);
 		q += k;
 		n -= k;
 	}
 	return true;
+}
+
+/* ---- the cut=BYTES fault ------------------------------------------------------ */
+
+void hx_arm_cut(struct hx *h)
+{
+	long cut = faults_cut_for(h->r->path);
+
+	h->cut_at = cut;
+	h->body_bytes = 0;
+}
+
+struct xv *hx_cut_error(const struct hx *h)
+{
+	if (!h->cut)
+		return NULL;
+	if (strcmp(h->r->path, "/pool/xmldbdump") == 0)
+		return err_new("INTERNAL_ERROR", "Caught exception: Unix.Unix_error(Unix.EPIPE, \"write\", \"\")", NULL);
+	/* what a storage backend failing mid-transfer gives (sm's "Device I/O errors") */
+	return err_new("VDI_IO_ERROR", "Device I/O errors", NULL);
 }

@@ -26,6 +26,10 @@ struct hx {
 	double t0;
 	uint64_t moved;
 	double last_progress;
+	/* cut=BYTES fault (hx_arm_cut): body bytes moved, the limit, whether hit */
+	long long cut_at; /* -1: no cut */
+	uint64_t body_bytes;
+	bool cut;
 };
 
 /* Checks credentials; on failure answers 401 (WWW-Authenticate with realm
@@ -64,6 +68,16 @@ bool hx_read_full(struct hx *h, void *p, size_t n);
 void hx_drain(struct hx *h);
 /* Writes response bytes (throttled by slow=BPS). */
 bool hx_write(struct hx *h, const void *p, size_t n);
+
+/* Applies a cut=BYTES fault rule for this request's path, if one matches
+ * (counts the request): after BYTES bytes of body, hx_read and hx_write
+ * fail, the connection is dropped once the handler returns, and the task
+ * ends failed with hx_cut_error whatever the handler reports. Call it
+ * once the transfer is going to start. */
+void hx_arm_cut(struct hx *h);
+/* The error a cut transfer leaves in its task (NULL if not cut):
+ * VDI_IO_ERROR for disk transfers, INTERNAL_ERROR for the database dump. */
+struct xv *hx_cut_error(const struct hx *h);
 
 /* printf into a fresh error description: hx_err("IMPORT_ERROR", "text %d", 1). */
 struct xv *hx_err(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

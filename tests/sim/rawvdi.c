@@ -59,19 +59,10 @@ static struct xv *send_raw(struct hx *h, struct vdata *d, uint64_t size)
 	return err;
 }
 
-static struct xv *send_vhd(struct hx *h, struct vdata *d, struct vdata *base, uint64_t size, const char *uuid)
+/* "xxxxxxxx-xxxx-..." -> 16 bytes */
+static void uuid_bytes(const char *uuid, unsigned char id[16])
 {
-	uint32_t entries = (uint32_t)((size + VHD_BLOCK - 1) / VHD_BLOCK);
-	uint64_t bat_bytes = vhd_bat_bytes(entries), data_at = VHD_FOOTER + VHD_DYN_HEADER + bat_bytes;
-	unsigned char footer[VHD_FOOTER], header[VHD_DYN_HEADER], bitmap[VHD_BITMAP], id[16];
-	unsigned char *bat = xcalloc(1, (size_t)bat_bytes), *buf = xmalloc(VHD_BLOCK);
-	bool *present = xcalloc(entries + 1, sizeof(bool));
-	uint32_t next = (uint32_t)(data_at / VHD_SECTOR), allocated = 0;
-	struct xv *err = NULL;
-	bool ok;
-
-	/* the disk's uuid, as bytes */
-	memset(id, 0, sizeof(id));
+	memset(id, 0, 16);
 	for (int i = 0, k = 0; uuid[i] && k < 32; i++) {
 		int c = uuid[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 		if (v >= 0) {
@@ -79,6 +70,27 @@ static struct xv *send_vhd(struct hx *h, struct vdata *d, struct vdata *base, ui
 			k++;
 		}
 	}
+}
+
+/* vhd-tool's stream: footer copy, dynamic header at 512, BAT at 2048,
+ * blocks with full bitmaps, footer. With base, a differencing disk whose
+ * parent is the base VDI (Xen Orchestra tells deltas by this type). */
+#define VHD_BAT_AT 2048u
+
+static struct xv *send_vhd(struct hx *h, struct vdata *d, struct vdata *base, uint64_t size, const char *uuid,
+			   const char *base_uuid)
+{
+	uint32_t entries = (uint32_t)((size + VHD_BLOCK - 1) / VHD_BLOCK);
+	uint64_t bat_bytes = vhd_bat_bytes(entries), data_at = VHD_BAT_AT + bat_bytes;
+	static const unsigned char pad[VHD_BAT_AT - VHD_FOOTER - VHD_DYN_HEADER];
+	unsigned char footer[VHD_FOOTER], header[VHD_DYN_HEADER], bitmap[VHD_BITMAP], id[16], pid[16];
+	unsigned char *bat = xcalloc(1, (size_t)bat_bytes), *buf = xmalloc(VHD_BLOCK);
+	bool *present = xcalloc(entries + 1, sizeof(bool));
+	uint32_t next = (uint32_t)(data_at / VHD_SECTOR), allocated = 0;
+	struct xv *err = NULL;
+	bool ok;
+
+	uuid_bytes(uuid, id);
 	memset(bat, 0xFF, (size_t)bat_bytes);
 	for (uint32_t b = 0; b < entries; b++) {
 		uint64_t off = (uint64_t)b * VHD_BLOCK, len = size - off < VHD_BLOCK ? size - off : VHD_BLOCK;
@@ -89,10 +101,15 @@ static struct xv *send_vhd(struct hx *h, struct vdata *d, struct vdata *base, ui
 			allocated++;
 		}
 	}
-	vhd_footer(footer, size, id);
-	vhd_dyn_header(header, entries, VHD_FOOTER + VHD_DYN_HEADER);
+	vhd_footer(footer, size, id, base ? VHD_DIFFERENCING : VHD_DYNAMIC);
+	vhd_dyn_header(header, entries, VHD_BAT_AT);
+	if (base) {
+		uuid_bytes(base_uuid, pid);
+		vhd_set_parent(header, pid, vhd_be32(footer + 24));
+	}
 	memset(bitmap, 0xFF, sizeof(bitmap));
-	ok = hx_write(h, footer, sizeof(footer)) && hx_write(h, header, sizeof(header)) && hx_write(h, bat, (size_t)bat_bytes);
+	ok = hx_write(h, footer, sizeof(footer)) && hx_write(h, header, sizeof(header)) && hx_write(h, pad, sizeof(pad))
+	     && hx_write(h, bat, (size_t)bat_bytes);
 	for (uint32_t b = 0, sent = 0; ok && b < entries && !err; b++) {
 		uint64_t off = (uint64_t)b * VHD_BLOCK, len = size - off < VHD_BLOCK ? size - off : VHD_BLOCK;
 		if (!present[b])
@@ -124,7 +141,7 @@ bool handle_export_raw_vdi(struct http_req *r)
 	struct vdata *d = NULL, *base = NULL;
 	struct xv *err = NULL;
 	uint64_t size = 0;
-	char uuid[40] = "", *head;
+	char uuid[40] = "", base_uuid[40] = "", *head;
 	int status = 200;
 
 	if (!hx_auth(&h, r, "VDI.export_raw"))
@@ -153,6 +170,8 @@ bool handle_export_raw_vdi(struct http_req *r)
 			snprintf(uuid, sizeof(uuid), "%s", db_str(vdi, "uuid"));
 			d = vdata_get(vdi);
 			base = bvdi && fmt == F_VHD ? vdata_get(bvdi) : NULL;
+			if (base)
+				snprintf(base_uuid, sizeof(base_uuid), "%s", db_str(bvdi, "uuid"));
 		}
 		if (err)
 			hx_finish_locked(&h, NULL, err);
@@ -162,6 +181,7 @@ bool handle_export_raw_vdi(struct http_req *r)
 		hx_error(r, status, status == 400 ? "vdi is required" : err ? xv_str(xv_at(err, 0)) : "No such VDI or task");
 		goto out;
 	}
+	hx_arm_cut(&h);
 	head = xasprintf("Connection: close\r\nCache-Control: no-cache, no-store\r\ntask-id:%s\r\ncontent-type:%s\r\n"
 			 "Content-Disposition: attachment; filename=\"%s.%s\"\r\n",
 			 h.task, fmt == F_VHD ? "application/vhd" : "application/octet-stream", uuid,
@@ -170,7 +190,7 @@ bool handle_export_raw_vdi(struct http_req *r)
 		err = caught("Unix.Unix_error(Unix.EPIPE, \"write\", \"\")");
 	free(head);
 	if (!err)
-		err = fmt == F_VHD ? send_vhd(&h, d, base, size, uuid) : send_raw(&h, d, size);
+		err = fmt == F_VHD ? send_vhd(&h, d, base, size, uuid, base_uuid) : send_raw(&h, d, size);
 	hx_finish(&h, NULL, err);
 out:
 	hx_end(&h);
@@ -472,12 +492,15 @@ bool handle_import_raw_vdi(struct http_req *r)
 						  : err ? xv_str(xv_at(err, 0)) : "No such VDI or task");
 		goto out;
 	}
+	hx_arm_cut(&h);
 	head = xasprintf("Connection: close\r\nCache-Control: no-cache, no-store\r\ntask-id:%s\r\n"
 			 "content-type: application/octet-stream\r\n",
 			 h.task);
 	hx_head(&h, "1.1", 200, head);
 	free(head);
 	err = fmt == F_VHD ? recv_vhd(&h, d, size) : chunked ? recv_chunked(&h, d, size) : recv_raw(&h, d, size);
+	if (!err && h.cut)
+		err = hx_cut_error(&h); /* a raw body read to EOF ends "fine" at the cut */
 	db_lock();
 	if (err && created) {
 		/* no half VDI left behind */

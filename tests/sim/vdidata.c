@@ -35,6 +35,7 @@ struct vdata {
 	atomic_int refs;
 	bool blank;    /* the base is all zeros */
 	uint64_t seed; /* else the base comes from this */
+	uint64_t every; /* "pattern:EVERY:SEED": data in every EVERY-th block; 0: the usual four */
 	struct bmap m;
 	/* registry (db lock): VDIs that were written */
 	char ref[REF_LEN];
@@ -73,16 +74,20 @@ static bool base_has_data(const struct vdata *d, uint64_t idx)
 {
 	if (d->blank)
 		return false;
+	if (d->every)
+		return idx % d->every == 0;
 	return idx == 0 || idx == 1 + splitmix(d->seed ^ 1) % 8 || idx == 8 + splitmix(d->seed ^ 2) % 56
 	       || idx == 64 + splitmix(d->seed ^ 3) % 960;
 }
 
 /* The first three quarters of a data block are pseudo-random, the rest zeros
  * (so partly-used blocks exist too). */
+#define BASE_DATA (VDATA_BLOCK / 4 * 3)
+
 static void base_fill(const struct vdata *d, uint64_t idx, unsigned char *out)
 {
 	uint64_t x = splitmix(d->seed ^ (idx * 0x9E3779B97F4A7C15ULL));
-	size_t data = VDATA_BLOCK / 4 * 3;
+	size_t data = BASE_DATA;
 
 	memset(out, 0, VDATA_BLOCK);
 	if (!base_has_data(d, idx))
@@ -179,11 +184,26 @@ static struct vdata *vdata_new(bool blank, uint64_t seed)
 	return d;
 }
 
+/* "pattern:EVERY:SEED" (benchmarks: big disks with much data, no memory):
+ * a base with data in every EVERY-th 1 MiB block; NULL if c is not one. */
+static struct vdata *vdata_pattern(const char *c)
+{
+	unsigned long long every, seed = 0;
+	struct vdata *d;
+
+	if (strncmp(c, "pattern:", 8) != 0 || sscanf(c + 8, "%llu:%llu", &every, &seed) < 1 || every == 0)
+		return NULL;
+	d = vdata_new(false, splitmix(seed));
+	d->every = every;
+	return d;
+}
+
 /* A private copy sharing the blocks (copy-on-write). */
 static struct vdata *vdata_clone(struct vdata *src)
 {
 	struct vdata *d = vdata_new(src->blank, src->seed);
 
+	d->every = src->every;
 	pthread_mutex_lock(&src->lock);
 	for (size_t i = 0; i < src->m.cap; i++) {
 		struct bdata *b = src->m.vals[i];
@@ -246,6 +266,8 @@ static struct vdata *resolve(const struct obj *vdi, int depth)
 		return vdata_new(false, seed_of(db_str(vdi, "uuid")));
 	if (strcmp(c, "blank") == 0)
 		return vdata_new(true, 0);
+	if ((e = vdata_pattern(c)))
+		return e;
 	if (strncmp(c, "vdi:", 4) == 0) {
 		struct obj *src = db_by_uuid(schema_class("VDI"), c + 4);
 		if (src && src != vdi && depth < 8)
@@ -473,6 +495,10 @@ bool vdata_is_zero(struct vdata *d, uint64_t off, uint64_t len)
 			zero = false; /* written blocks of zeros became ZERO_BLOCK */
 			break;
 		}
+		if (!b && base_has_data(d, idx) && at + 64 <= BASE_DATA && n >= 64) {
+			zero = false; /* 64 pseudo-random bytes are never all zero: no need to make them */
+			break;
+		}
 		if (!b && base_has_data(d, idx) && !scratch)
 			scratch = xmalloc(VDATA_BLOCK);
 		src = block_bytes(d, idx, scratch, &z);
@@ -489,7 +515,7 @@ bool vdata_is_zero(struct vdata *d, uint64_t off, uint64_t len)
 bool vdata_same(struct vdata *a, struct vdata *b, uint64_t off, uint64_t len)
 {
 	unsigned char *sa = xmalloc(VDATA_BLOCK), *sb = xmalloc(VDATA_BLOCK);
-	bool same = true, same_base = a->blank == b->blank && (a->blank || a->seed == b->seed);
+	bool same = true, same_base = a->blank == b->blank && (a->blank || (a->seed == b->seed && a->every == b->every));
 
 	if (a == b) {
 		free(sa);

@@ -11,7 +11,12 @@
  *   "vdi:UUID"    the bytes of the VDI UUID (base and written blocks); set
  *                 by vdata_prepare_write on a VDI that gets written, so that
  *                 copies made later see what was written
- *   "blank"       zeros (VDIs the import handlers create)
+ *   "blank"       zeros (VDIs the import handlers and VDI.create make)
+ *   "pattern:EVERY:SEED"  data in every EVERY-th 1 MiB block (from block
+ *                 0), zeros between: a large disk full of data that costs
+ *                 no memory, for benchmarks. Set it on a VDI that has not
+ *                 been written (VDI.create's other_config, or
+ *                 remove_from_/add_to_other_config); copies and snapshots inherit it
  *   anything else seeds the base itself (a copy of a never-written VDI)
  * A copy made before its source is written keeps the old bytes: writing a
  * VDI first gives its not-yet-materialised copies their own blocks

@@ -76,7 +76,7 @@ static uint32_t geometry(uint64_t size)
 	return (uint32_t)(cth / heads) << 16 | heads << 8 | spt;
 }
 
-void vhd_footer(unsigned char out[VHD_FOOTER], uint64_t size, const unsigned char *uuid)
+void vhd_footer(unsigned char out[VHD_FOOTER], uint64_t size, const unsigned char *uuid, uint32_t type)
 {
 	memset(out, 0, VHD_FOOTER);
 	memcpy(out, "conectix", 8);
@@ -90,7 +90,7 @@ void vhd_footer(unsigned char out[VHD_FOOTER], uint64_t size, const unsigned cha
 	put64(out + 40, size);
 	put64(out + 48, size);
 	vhd_put32(out + 56, geometry(size));
-	vhd_put32(out + 60, 3); /* dynamic */
+	vhd_put32(out + 60, type);
 	memcpy(out + 68, uuid, 16);
 	vhd_put32(out + 64, checksum(out, VHD_FOOTER, 64));
 }
@@ -110,4 +110,11 @@ void vhd_dyn_header(unsigned char out[VHD_DYN_HEADER], uint32_t entries, uint64_
 uint64_t vhd_bat_bytes(uint32_t entries)
 {
 	return ((uint64_t)entries * 4 + VHD_SECTOR - 1) / VHD_SECTOR * VHD_SECTOR;
+}
+
+void vhd_set_parent(unsigned char hdr[VHD_DYN_HEADER], const unsigned char *parent_uuid, uint32_t parent_time)
+{
+	memcpy(hdr + 40, parent_uuid, 16);
+	vhd_put32(hdr + 56, parent_time);
+	vhd_put32(hdr + 36, checksum(hdr, VHD_DYN_HEADER, 36));
 }

@@ -16,9 +16,16 @@
 #define VHD_UNUSED 0xFFFFFFFFu
 #define VHD_MAX_SIZE (2040ULL << 30)
 
-/* A dynamic disk's footer; uuid is 16 bytes. */
-void vhd_footer(unsigned char out[VHD_FOOTER], uint64_t size, const unsigned char *uuid);
+#define VHD_DYNAMIC 3u
+#define VHD_DIFFERENCING 4u
+
+/* A footer of a dynamic or differencing disk; uuid is 16 bytes. */
+void vhd_footer(unsigned char out[VHD_FOOTER], uint64_t size, const unsigned char *uuid, uint32_t type);
 void vhd_dyn_header(unsigned char out[VHD_DYN_HEADER], uint32_t entries, uint64_t table_offset);
+/* Makes a dynamic header a differencing disk's: the parent's uuid (16
+ * bytes) and time stamp (seconds since 2000), no name or locators (the
+ * client that stores the delta fills those in, as Xen Orchestra does). */
+void vhd_set_parent(unsigned char hdr[VHD_DYN_HEADER], const unsigned char *parent_uuid, uint32_t parent_time);
 /* The BAT's size on disk, padded to a sector. */
 uint64_t vhd_bat_bytes(uint32_t entries);
 

@@ -244,8 +244,17 @@ static struct obj *vdi_copy(struct obj *vdi, struct obj *sr, const char *suffix,
 	return n;
 }
 
-/* Clones vm's disks and devices onto dst (a clone, copy or snapshot). */
-static void copy_devices(struct obj *dst, struct obj *src, struct obj *sr, bool snapshot)
+static bool in_refs(const struct xv *refs, const struct obj *o)
+{
+	for (size_t i = 0; o && i < xv_len(refs); i++)
+		if (xv_str(xv_at(refs, i)) && strcmp(xv_str(xv_at(refs, i)), o->ref) == 0)
+			return true;
+	return false;
+}
+
+/* Clones vm's disks and devices onto dst (a clone, copy or snapshot),
+ * leaving out the disks in ignore. */
+static void copy_devices(struct obj *dst, struct obj *src, struct obj *sr, bool snapshot, const struct xv *ignore)
 {
 	struct xv *vbds = xv_copy(db_field(src, "VBDs"));
 	struct xv *vifs = xv_copy(db_field(src, "VIFs"));
@@ -256,7 +265,7 @@ static void copy_devices(struct obj *dst, struct obj *src, struct obj *sr, bool 
 		bool cd = vbd && strcmp(db_str(vbd, "type"), "CD") == 0;
 		struct obj *nv = NULL;
 
-		if (!vbd)
+		if (!vbd || (vdi && !cd && in_refs(ignore, vdi)))
 			continue;
 		if (vdi && !cd)
 			nv = vdi_copy(vdi, sr, snapshot ? "" : "", snapshot);
@@ -295,12 +304,12 @@ struct obj *vm_clone(struct obj *vm, const char *name, struct obj *sr)
 	db_map_del(n, "other_config", "default_template");
 	db_map_put(n, "other_config", "mac_seed", db_str(n, "uuid"));
 	metrics_of(n);
-	copy_devices(n, vm, sr, false);
+	copy_devices(n, vm, sr, false, NULL);
 	vm_refresh_ops(n);
 	return n;
 }
 
-struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory)
+struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory, const struct xv *ignore)
 {
 	struct obj *s = db_create_named("VM");
 
@@ -315,7 +324,7 @@ struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory)
 	db_set_str(s, "transportable_snapshot_id", "");
 	db_set(s, "snapshot_info", xv_struct());
 	metrics_of(s);
-	copy_devices(s, vm, NULL, true);
+	copy_devices(s, vm, NULL, true, ignore);
 	vm_refresh_ops(s);
 	db_touch(vm);
 	return s;

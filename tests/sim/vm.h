@@ -15,7 +15,10 @@ struct obj *vm_add_vbd(struct obj *vm, struct obj *vdi, const char *userdevice, 
 struct obj *vm_add_vif(struct obj *vm, struct obj *net, const char *device, const char *mac);
 /* A Halted copy with its own disks (clone, copy; sr NULL: the same SRs). */
 struct obj *vm_clone(struct obj *vm, const char *name, struct obj *sr);
-struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory);
+/* A snapshot; its disks are copies (copy-on-write) of vm's as they are
+ * now, except the VDIs in the ref set ignore (may be NULL), which are left
+ * out with their VBDs, as VM.snapshot's ignore_vdis does. */
+struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory, const struct xv *ignore);
 struct obj *vm_make_dom0(struct obj *host);
 void vm_destroy(struct obj *vm, bool with_disks);
 

@@ -10,6 +10,7 @@
 
 #include <xxhash.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "handlers.h"
 #include "httpx.h"
@@ -273,18 +274,43 @@ static int disk_cmp(const void *a, const void *b)
 	return strcmp(((const struct disk *)a)->id, ((const struct disk *)b)->id);
 }
 
-/* The response body, gzip-compressed or not. */
+/* The response body: plain, gzip or zstd (use_compression=). */
+enum comp { C_NONE, C_GZIP, C_ZSTD };
+
 struct out {
 	struct hx *h;
+	enum comp comp;
 	bool gz, failed;
 	z_stream z;
+	ZSTD_CStream *zs;
 	unsigned char zbuf[65536];
 };
+
+/* Feeds n bytes to zstd (end: and finishes the frame), writing what comes out. */
+static bool zstd_write(struct out *o, const void *p, size_t n, bool end)
+{
+	ZSTD_inBuffer in = {p, n, 0};
+	size_t left;
+
+	do {
+		ZSTD_outBuffer zo = {o->zbuf, sizeof(o->zbuf), 0};
+		left = ZSTD_compressStream2(o->zs, &zo, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(left)) {
+			o->failed = true;
+			break;
+		}
+		if (zo.pos)
+			o->failed = !hx_write(o->h, o->zbuf, zo.pos);
+	} while (!o->failed && (in.pos < in.size || (end && left != 0)));
+	return !o->failed;
+}
 
 static bool out_write(struct out *o, const void *p, size_t n)
 {
 	if (o->failed)
 		return false;
+	if (o->comp == C_ZSTD)
+		return zstd_write(o, p, n, false);
 	if (!o->gz) {
 		o->failed = !hx_write(o->h, p, n);
 		return !o->failed;
@@ -305,6 +331,8 @@ static bool out_finish(struct out *o)
 {
 	int rc = Z_OK;
 
+	if (o->comp == C_ZSTD)
+		return !o->failed && zstd_write(o, NULL, 0, true);
 	if (!o->gz)
 		return !o->failed;
 	while (!o->failed && rc != Z_STREAM_END) {
@@ -404,6 +432,7 @@ bool handle_export(struct http_req *r)
 	char *ref = http_param(r, "ref"), *uuid = http_param(r, "uuid"), *comp = http_param(r, "use_compression");
 	bool preserve = hx_flag(r, "preserve_power_state");
 	bool gz = comp && (strcmp(comp, "true") == 0 || strcmp(comp, "gzip") == 0);
+	bool zstd = comp && strcmp(comp, "zstd") == 0;
 	struct table t = {NULL, NULL, 0, 0};
 	struct disk *disks = NULL;
 	size_t nd = 0;
@@ -471,21 +500,31 @@ bool handle_export(struct http_req *r)
 				       "Content-Disposition: attachment; filename=\"export.xva\"\r\n",
 				       h.task);
 		static const unsigned char end[2 * TAR_BLOCK];
-		bool ok = hx_head(&h, "1.0", 200, head);
+		bool ok;
+
+		hx_arm_cut(&h);
+		ok = hx_head(&h, "1.0", 200, head);
 
 		free(head);
 		o = xcalloc(1, sizeof(*o));
 		o->h = &h;
 		o->gz = gz;
+		o->comp = gz ? C_GZIP : zstd ? C_ZSTD : C_NONE;
 		o->failed = !ok;
 		if (gz)
 			deflateInit2(&o->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+		if (zstd) {
+			/* xapi pipes the tar through "zstd" at its default level */
+			o->zs = ZSTD_createCStream();
+			ZSTD_CCtx_setParameter(o->zs, ZSTD_c_compressionLevel, 3);
+		}
 		if (out_member(o, "ova.xml", xml, strlen(xml)))
 			err = send_disks(&h, o, disks, nd);
 		if (!err && !(out_write(o, end, sizeof(end)) && out_finish(o)))
 			err = err_new("CLIENT_ERROR", "The client closed the connection during the export", NULL);
 		if (gz)
 			deflateEnd(&o->z);
+		ZSTD_freeCStream(o->zs);
 	}
 	db_lock();
 	vm = db_get(schema_class("VM"), vm_ref);

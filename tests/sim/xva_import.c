@@ -10,6 +10,7 @@
 
 #include <xxhash.h>
 #include <zlib.h>
+#include <zstd.h>
 #include <openssl/sha.h>
 
 #include "handlers.h"
@@ -25,14 +26,16 @@
 
 #define MAX_OVA_XML (64 << 20)
 
-/* ---- the body: plain or gzip ---------------------------------------------------- */
+/* ---- the body: plain, gzip or zstd ------------------------------------------------ */
 
 struct xin {
 	struct hx *h;
 	bool gz, zend;
 	z_stream z;
+	ZSTD_DStream *zs; /* non-NULL: a zstd stream */
+	size_t zs_pos, zs_len; /* the part of raw zstd has not taken yet */
 	unsigned char raw[65536];
-	unsigned char peek[2];
+	unsigned char peek[4];
 	size_t npeek, peek_at;
 };
 
@@ -47,20 +50,24 @@ static ssize_t raw_read(struct xin *x, void *p, size_t n)
 	return hx_read(x->h, p, n);
 }
 
-/* Like xapi, takes the stream as gzip when it is not a tar. */
+/* As xapi's import does, tells gzip and zstd from a plain tar by their
+ * magic bytes (1f 8b; 28 b5 2f fd). */
 static void xin_start(struct xin *x, struct hx *h)
 {
 	memset(x, 0, sizeof(*x));
 	x->h = h;
-	while (x->npeek < 2) {
-		ssize_t r = hx_read(h, x->peek + x->npeek, 2 - x->npeek);
+	while (x->npeek < sizeof(x->peek)) {
+		ssize_t r = hx_read(h, x->peek + x->npeek, sizeof(x->peek) - x->npeek);
 		if (r <= 0)
 			break;
 		x->npeek += (size_t)r;
 	}
-	if (x->npeek == 2 && x->peek[0] == 0x1f && x->peek[1] == 0x8b) {
+	if (x->npeek >= 2 && x->peek[0] == 0x1f && x->peek[1] == 0x8b) {
 		x->gz = true;
 		inflateInit2(&x->z, 15 + 16);
+	} else if (x->npeek == 4 && memcmp(x->peek, "\x28\xb5\x2f\xfd", 4) == 0) {
+		x->zs = ZSTD_createDStream();
+		ZSTD_initDStream(x->zs);
 	}
 }
 
@@ -68,6 +75,36 @@ static void xin_end(struct xin *x)
 {
 	if (x->gz)
 		inflateEnd(&x->z);
+	ZSTD_freeDStream(x->zs);
+	x->zs = NULL;
+}
+
+/* zstd: 1 filled, 0 the stream ended first, -1 corrupt. */
+static int zstd_full(struct xin *x, unsigned char *q, size_t n)
+{
+	while (n) {
+		ZSTD_outBuffer out = {q, n, 0};
+		ZSTD_inBuffer in;
+		size_t rc;
+
+		if (x->zs_pos == x->zs_len) {
+			ssize_t r = raw_read(x, x->raw, sizeof(x->raw));
+			if (r <= 0)
+				return 0;
+			x->zs_pos = 0;
+			x->zs_len = (size_t)r;
+		}
+		in.src = x->raw;
+		in.size = x->zs_len;
+		in.pos = x->zs_pos;
+		rc = ZSTD_decompressStream(x->zs, &out, &in);
+		if (ZSTD_isError(rc))
+			return -1;
+		x->zs_pos = in.pos;
+		q += out.pos;
+		n -= out.pos;
+	}
+	return 1;
 }
 
 /* 1: filled, 0: the stream ended first, -1: corrupt compression. */
@@ -75,6 +112,8 @@ static int xin_full(struct xin *x, void *p, size_t n)
 {
 	unsigned char *q = p;
 
+	if (x->zs)
+		return zstd_full(x, q, n);
 	while (n) {
 		if (!x->gz) {
 			ssize_t r = raw_read(x, q, n);
@@ -473,7 +512,7 @@ static int next_header(struct imp *m, char *name, size_t namelen, uint64_t *size
 	int rc = xin_full(&m->in, hdr, sizeof(hdr));
 
 	if (rc <= 0) {
-		*err = rc < 0 ? err_new("IMPORT_ERROR", "The gzip stream is corrupt", NULL)
+		*err = rc < 0 ? err_new("IMPORT_ERROR", "The compressed stream is corrupt", NULL)
 			      : err_new("IMPORT_ERROR_PREMATURE_EOF", NULL);
 		return -1;
 	}
@@ -497,7 +536,7 @@ static struct xv *skip_bytes(struct imp *m, uint64_t n)
 		size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
 		int rc = xin_full(&m->in, buf, k);
 		if (rc <= 0)
-			return rc < 0 ? err_new("IMPORT_ERROR", "The gzip stream is corrupt", NULL)
+			return rc < 0 ? err_new("IMPORT_ERROR", "The compressed stream is corrupt", NULL)
 				      : err_new("IMPORT_ERROR_PREMATURE_EOF", NULL);
 		n -= k;
 	}
@@ -509,7 +548,7 @@ static struct xv *read_member(struct imp *m, void *p, uint64_t size)
 	int rc = xin_full(&m->in, p, (size_t)size);
 
 	if (rc <= 0)
-		return rc < 0 ? err_new("IMPORT_ERROR", "The gzip stream is corrupt", NULL)
+		return rc < 0 ? err_new("IMPORT_ERROR", "The compressed stream is corrupt", NULL)
 			      : err_new("IMPORT_ERROR_PREMATURE_EOF", NULL);
 	return skip_bytes(m, tar_padding(size));
 }
@@ -789,6 +828,7 @@ bool handle_import(struct http_req *r)
 		char *head = xasprintf("Connection: close\r\nCache-Control: no-cache, no-store\r\ntask-id:%s\r\n"
 				       "content-type: application/octet-stream\r\n",
 				       h.task);
+		hx_arm_cut(&h);
 		hx_head(&h, "1.1", 200, head);
 		free(head);
 	}

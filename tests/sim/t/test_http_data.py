@@ -225,7 +225,7 @@ def parse_vhd(data):
     assert csum_ok(footer, 64), "footer checksum"
     assert data[-512:] == footer, "trailing footer"
     size = struct.unpack_from(">Q", footer, 48)[0]
-    assert struct.unpack_from(">I", footer, 60)[0] == 3, "dynamic disk"
+    assert struct.unpack_from(">I", footer, 60)[0] in (3, 4), "dynamic or differencing disk"
     dyn_at = struct.unpack_from(">Q", footer, 16)[0]
     dyn = data[dyn_at:dyn_at + 1024]
     assert dyn[:8] == b"cxsparse", "dynamic header cookie"
