@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 CC ?= cc
 PYTHON ?= python3
 
-PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient json-c libzstd libbrotlidec libbrotlienc libnfs smbclient
+PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient json-c libzstd libbrotlidec libbrotlienc libnfs smbclient libxxhash
 PKGS_UI = ncursesw
 PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl libzstd
 PKGS_TEST = cmocka vterm
@@ -33,10 +33,10 @@ CORE_SRC = src/core/util.c src/core/value.c src/core/xmlrpc.c src/core/strpool.c
 # src/console, src/backup (see ../shared/DESIGN.md's layout)
 CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/cache.c src/core/config.c \
 	src/core/known_hosts.c src/core/secret.c src/core/sanitize.c src/core/errors.c src/core/ops.c \
-	src/core/log.c src/core/pools.c src/core/upload.c src/console/fbtext.c src/console/vnc.c \
+	src/core/log.c src/core/pools.c src/core/upload.c src/core/atomicfile.c src/console/fbtext.c src/console/vnc.c src/console/keymap.c \
 	src/cli/list.c $(wildcard src/backup/*.c)
 # the command line (src/cli: main assembles the program)
-CLIENT_SRC = src/cli/main.c src/cli/demo.c
+CLIENT_SRC = src/cli/main.c src/cli/demo.c src/cli/connopts.c src/cli/backup.c
 # the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
 UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
 UI_OBJ_DIRS = build/obj/src/ui build/obj/screens build/san/src/ui build/san/screens
@@ -52,6 +52,7 @@ all: deps
 deps:
 	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang qemu-system-x86_64 qemu-img smbd ganesha.nfsd >/dev/null 2>&1 \
 		&& test -f /usr/share/consolefonts/default8x16.psf.gz \
+		&& test -d tests/servers/s3/node_modules \
 		|| sh scripts/install-deps
 
 build/gen/api_data.c: scripts/embed-api.py $(wildcard tests/sim/api/*.tsv)
@@ -96,7 +97,7 @@ build/san/unit/test_fbtext: build/san/unit/%: build/san/tests/unit/%.o build/san
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 
 # The console session's test runs against the same simulated console.
-build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/console/fbtext.c src/console/vnc.c src/core/net.c src/core/loop.c)
+build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/console/fbtext.c src/console/vnc.c src/console/keymap.c src/core/net.c src/core/loop.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $(sort $^) $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
 

@@ -120,7 +120,8 @@ static bool head_step(struct vhd_patch *p, char **err)
 			return fail(p, err, xstrdup("the exported VHD's block table comes before its header's end"));
 		p->bitmap_bytes = vhd_bitmap_bytes(p->block_size);
 		p->bat_end = p->bat_at + entries * 4;
-		p->max_end = p->bat_end;
+		/* the table fills whole sectors: what follows starts on the next one */
+		p->max_end = (p->bat_end + VHD_SECTOR - 1) / VHD_SECTOR * VHD_SECTOR;
 		/* data the original locators place stays part of the file */
 		for (int i = 0; i < 8; i++) {
 			const uint8_t *e = h + H_LOCATORS + i * H_LOCATOR_SIZE;

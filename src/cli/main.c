@@ -11,10 +11,13 @@
 
 #include "cache.h"
 #include "config.h"
+#include "connopts.h"
+#include "backup.h"
 #include "list.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "sanitize.h"
 #include "secret.h"
 #include "ui/tui.h"
 #include "util.h"
@@ -43,6 +46,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: xentui [options] [URL | SERVER-NAME]\n"
 	      "       xentui list hosts|vms|srs|networks|tasks [--json] [connection options]\n"
+	      "       xentui backup run JOB | due | list [REMOTE] [--json] | verify REMOTE [VM-UUID] | test REMOTE\n"
+	      "       xentui backup restore REMOTE VM-UUID [--at TIMESTAMP] --sr SR [--name NAME] [--start] [SERVER | URL]\n"
 	      "  --demo                start xapi-sim on a free loopback port and connect to it\n"
 	      "  -c, --config FILE     configuration file (default $XDG_CONFIG_HOME/xentui/config)\n"
 	      "  -u, --user USER       default root\n"
@@ -137,25 +142,20 @@ struct session_ctx {
 	int status;
 };
 
+/* The command line's connection options, as connopts reads them. */
+static struct conn_opts conn_of(const struct options *o)
+{
+	struct conn_opts c = {o->target, o->user, o->password_file, o->password_env, o->fingerprint, o->insecure};
+
+	return c;
+}
+
 static char *password_for(const struct options *o, const struct server_cfg *sv, const char *user, const char *url,
 			  char **err)
 {
-	if (o->password_file)
-		return secret_from_file(o->password_file, err);
-	if (o->password_env)
-		return secret_from_env(o->password_env, err);
-	if (sv && sv->password_file)
-		return secret_from_file(sv->password_file, err);
-	if (sv && sv->password_env)
-		return secret_from_env(sv->password_env, err);
-	if (sv && sv->password_command)
-		return secret_from_command(sv->password_command, err);
-	{
-		char *prompt = xasprintf("Password for %s at %s: ", user, url);
-		char *p = secret_prompt(prompt, err);
-		free(prompt);
-		return p;
-	}
+	struct conn_opts c = conn_of(o);
+
+	return conn_password(&c, sv, user, url, err);
 }
 
 static void on_logged_out(struct xapi *x, void *ud)
@@ -185,6 +185,16 @@ static bool ask_yes(const char *question)
 	return yes;
 }
 
+/* A failure's text on stderr: it may quote the server (a login refusal, an
+ * error's parameters), so it is sanitised as the screen would show it. */
+static void say_failure(const char *text)
+{
+	char *safe = sanitize(text);
+
+	fprintf(stderr, "xentui: %s\n", safe);
+	free(safe);
+}
+
 static void on_cache(struct cache *c, enum cache_op op, const char *cls, const char *ref, void *ud)
 {
 	struct session_ctx *s = ud;
@@ -212,20 +222,16 @@ static void on_cache(struct cache *c, enum cache_op op, const char *cls, const c
 				return;
 			}
 		}
-		fprintf(stderr, "xentui: %s\n", why);
+		say_failure(why);
 		if (kind == XAPI_CERT_UNKNOWN)
 			fprintf(stderr, "xentui: to accept it, pass --fingerprint %s\n", seen);
-		s->status = 1;
-		cache_stop(s->cache);
-		loop_stop(s->loop, 1);
+		finish_list(s, 1); /* a session still open is logged out */
 		return;
 	}
 	if (xapi_state(x) == XAPI_RETRY || cache_failed(c)) {
 		/* `list` is a one-shot: report the failure instead of waiting forever */
-		fprintf(stderr, "xentui: %s\n", cache_failed(c) ? cache_status(c) : xapi_last_error(x, NULL));
-		s->status = 1;
-		cache_stop(s->cache);
-		loop_stop(s->loop, 1);
+		say_failure(cache_failed(c) ? cache_status(c) : xapi_last_error(x, NULL));
+		finish_list(s, 1);
 	}
 }
 
@@ -238,37 +244,45 @@ static void on_stop_signal(struct loop *l, int sig, void *ud)
 	loop_stop(l, 1);
 }
 
-/* Which pool: a URL, a server name from the configuration, or the only
- * configured server; fills xo (but the password). 0, or an exit status. */
+/* A user in the URL (https://admin@host) is the user, and the URL is used
+ * without it; a password there is refused before anything is sent. */
+static int url_user(const struct options *o, struct xapi_opts *xo)
+{
+	static char *url, *user; /* the command line's one pool: kept until exit */
+	char *clean, *named, *err = NULL;
+
+	if (!xapi_url_userinfo(xo->url, &clean, &named, &err)) {
+		fprintf(stderr, "xentui: %s\n", err);
+		free(err);
+		return 2;
+	}
+	if (!named) {
+		free(clean);
+		return 0;
+	}
+	if (o->user && strcmp(o->user, named) != 0) {
+		fprintf(stderr, "xentui: the URL names the user '%s' but --user says '%s': give one of them\n", named,
+			o->user);
+		free(clean);
+		free(named);
+		return 2;
+	}
+	free(url);
+	free(user);
+	url = clean;
+	user = named;
+	xo->url = url;
+	xo->user = user;
+	return 0;
+}
+
 static int resolve_server(const struct options *o, const struct config *cfg, struct xapi_opts *xo,
 			  const struct server_cfg **server)
 {
-	const struct server_cfg *sv = NULL;
-	const char *url = o->target;
+	struct conn_opts c = conn_of(o);
+	int rc = conn_resolve(&c, cfg, xo, server);
 
-	if (!url && cfg->nservers == 1)
-		sv = &cfg->servers[0];
-	else if (url && !strstr(url, ":") && !(sv = config_server(cfg, url))) {
-		fprintf(stderr, "xentui: no server named '%s' in %s\n", url, cfg->path);
-		return 2;
-	} else if (url && strstr(url, "://") == NULL && strncmp(url, "unix:", 5) != 0 && !sv) {
-		fprintf(stderr, "xentui: '%s' is neither a URL (https://host) nor a server name\n", url);
-		return 2;
-	}
-	if (!url && !sv) {
-		fprintf(stderr, "xentui: which pool? give a URL or a server name from %s (or try --demo)\n", cfg->path);
-		return 2;
-	}
-	if (!url || sv)
-		url = sv->url;
-	memset(xo, 0, sizeof(*xo));
-	xo->url = url;
-	xo->user = o->user ? o->user : sv && sv->user ? sv->user : "root";
-	xo->fingerprint = o->fingerprint ? o->fingerprint : sv ? sv->fingerprint : NULL;
-	xo->insecure = o->insecure || (sv && sv->insecure);
-	xo->known_hosts = cfg->known_hosts;
-	*server = sv;
-	return 0;
+	return rc ? rc : url_user(o, xo);
 }
 
 static int run_list(const struct options *o, const struct config *cfg)
@@ -437,6 +451,27 @@ static int run_vnc(const struct options *o, struct config *cfg)
 	return tui_run(&t);
 }
 
+/* Where "backup" is, when it is the first argument that is no option (or
+ * an option's value); 0 when it is not there. */
+static int backup_at(int argc, char **argv)
+{
+	static const char *const with_value[] = {"-c", "--config", "-u", "--user", "--password-file", "--password-env",
+						 "--fingerprint", "--vnc", "--theme", "--log", NULL};
+
+	for (int i = 1; i < argc; i++) {
+		bool takes = false;
+		if (argv[i][0] != '-')
+			return strcmp(argv[i], "backup") == 0 ? i : 0;
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		for (const char *const *w = with_value; *w; w++)
+			takes |= strcmp(argv[i], *w) == 0;
+		if (takes)
+			i++;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -446,6 +481,22 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);
+	if ((rc = backup_at(argc, argv)) > 0) {
+		/* its own process and its own options: forks children, blocks.
+		 * Options given before "backup" (xentui -c FILE backup ...) go after it. */
+		char **bargv = xcalloc((size_t)argc + 1, sizeof(*bargv));
+		int n = 0;
+		bargv[n++] = argv[rc];
+		for (int i = rc + 1; i < argc; i++)
+			bargv[n++] = argv[i];
+		for (int i = 1; i < rc; i++)
+			bargv[n++] = argv[i];
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = backup_main(n, bargv);
+		curl_global_cleanup();
+		free(bargv);
+		return rc;
+	}
 	xv_use_slab(); /* one thread, millions of small values */
 	xapi_use_process_pool();
 	rc = parse_args(argc, argv, &o);

@@ -1,0 +1,61 @@
+/* Which pool and which password, from the options and the configuration. */
+#include "connopts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secret.h"
+#include "util.h"
+
+char *conn_password(const struct conn_opts *o, const struct server_cfg *sv, const char *user, const char *url,
+		    char **err)
+{
+	if (o->password_file)
+		return secret_from_file(o->password_file, err);
+	if (o->password_env)
+		return secret_from_env(o->password_env, err);
+	if (sv && sv->password_file)
+		return secret_from_file(sv->password_file, err);
+	if (sv && sv->password_env)
+		return secret_from_env(sv->password_env, err);
+	if (sv && sv->password_command)
+		return secret_from_command(sv->password_command, err);
+	{
+		char *prompt = xasprintf("Password for %s at %s: ", user, url);
+		char *p = secret_prompt(prompt, err);
+		free(prompt);
+		return p;
+	}
+}
+
+int conn_resolve(const struct conn_opts *o, const struct config *cfg, struct xapi_opts *xo,
+		 const struct server_cfg **server)
+{
+	const struct server_cfg *sv = NULL;
+	const char *url = o->target;
+
+	if (!url && cfg->nservers == 1)
+		sv = &cfg->servers[0];
+	else if (url && !strstr(url, ":") && !(sv = config_server(cfg, url))) {
+		fprintf(stderr, "xentui: no server named '%s' in %s\n", url, cfg->path);
+		return 2;
+	} else if (url && strstr(url, "://") == NULL && strncmp(url, "unix:", 5) != 0 && !sv) {
+		fprintf(stderr, "xentui: '%s' is neither a URL (https://host) nor a server name\n", url);
+		return 2;
+	}
+	if (!url && !sv) {
+		fprintf(stderr, "xentui: which pool? give a URL or a server name from %s (or try --demo)\n", cfg->path);
+		return 2;
+	}
+	if (!url || sv)
+		url = sv->url;
+	memset(xo, 0, sizeof(*xo));
+	xo->url = url;
+	xo->user = o->user ? o->user : sv && sv->user ? sv->user : "root";
+	xo->fingerprint = o->fingerprint ? o->fingerprint : sv ? sv->fingerprint : NULL;
+	xo->insecure = o->insecure || (sv && sv->insecure);
+	xo->known_hosts = cfg->known_hosts;
+	*server = sv;
+	return 0;
+}

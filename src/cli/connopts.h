@@ -1,0 +1,30 @@
+/* The connection options `xentui`, `list` and `backup` share: which pool
+ * (a URL, a configured server's name, or the only configured server), the
+ * user, the certificate rules and where the password comes from. */
+#ifndef XENTUI_CLI_CONNOPTS_H
+#define XENTUI_CLI_CONNOPTS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "xapi.h"
+
+struct conn_opts {
+	const char *target;        /* URL or server name, or NULL */
+	const char *user;
+	const char *password_file;
+	const char *password_env;
+	const char *fingerprint;
+	bool insecure;
+};
+
+/* Fills xo (but the password) and *server (NULL for a URL). 0, or an exit
+ * status (2) after one line on stderr. xo's strings borrow from o and cfg. */
+int conn_resolve(const struct conn_opts *o, const struct config *cfg, struct xapi_opts *xo,
+		 const struct server_cfg **server);
+/* The options' source first, then the server's, else the terminal. A new
+ * string (secret_free it), or NULL with *err. */
+char *conn_password(const struct conn_opts *o, const struct server_cfg *sv, const char *user, const char *url,
+		    char **err);
+
+#endif
