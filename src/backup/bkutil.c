@@ -215,7 +215,7 @@ void bk_destroy_vm_and_disks(struct bx *b, const char *vm_ref)
 		rec = vbd ? bk_call(b, "VBD.get_record", &err, vbd, (char *)NULL) : NULL;
 		free(err);
 		if (rec && bk_field(rec, "type") && strcmp(bk_field(rec, "type"), "Disk") == 0 && bk_field(rec, "VDI")
-		    && strcmp(bk_field(rec, "VDI"), "OpaqueRef:NULL") != 0)
+		    && !bk_is_null(bk_field(rec, "VDI")))
 			xv_array_push(vdis, xv_string(bk_field(rec, "VDI")));
 		xv_free(rec);
 	}
@@ -240,4 +240,9 @@ const struct point_file *bk_point_file(const struct point *p, const char *path)
 			return &p->files[i];
 	}
 	return NULL;
+}
+
+bool bk_is_null(const char *ref)
+{
+	return !ref || !*ref || strcmp(ref, "OpaqueRef:NULL") == 0;
 }

@@ -40,6 +40,8 @@ char *bk_call_str(struct bx *b, const char *method, char **err, ...) __attribute
 void bk_call_quiet(struct bx *b, const char *method, ...) __attribute__((sentinel));
 /* xv struct field as a string (refs, enums, ints as xapi sends them). */
 const char *bk_field(const struct xv *rec, const char *key);
+/* A ref that names nothing: NULL, "" or OpaqueRef:NULL. */
+bool bk_is_null(const char *ref);
 
 /* Destroys a snapshot (or an imported VM) and the disks it holds. */
 void bk_destroy_vm_and_disks(struct bx *b, const char *vm_ref);

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "bkutil.h"
+#include "snap.h"
 #include "run.h"
 #include "util.h"
 #include "vhd.h"
 
-#define NULLREF "OpaqueRef:NULL"
 
 struct disk {
 	char *vbd;          /* the snapshot's VBD */
@@ -64,11 +64,6 @@ static bool fail_why(struct run_vm *v, char *what, char *why)
 	free(what);
 	free(why);
 	return false;
-}
-
-static bool is_null(const char *ref)
-{
-	return !ref || !*ref || strcmp(ref, NULLREF) == 0;
 }
 
 /* The marks a snapshot of this job carries; NULL when it is not one. */
@@ -127,35 +122,6 @@ static bool find_base(struct dctx *d)
 	return true;
 }
 
-/* Disks named [NOBAK] are left out of the snapshot (VM.snapshot's ignore_vdis). */
-static struct xv *nobak_disks(struct bx *b, const char *vm)
-{
-	char *err = NULL;
-	struct xv *vbds = bk_call(b, "VM.get_VBDs", &err, vm, (char *)NULL), *out = xv_array();
-
-	free(err);
-	for (size_t i = 0; i < xv_len(vbds); i++) {
-		struct xv *rec;
-		const char *vdi;
-		err = NULL;
-		rec = bk_call(b, "VBD.get_record", &err, xv_str(xv_at(vbds, i)), (char *)NULL);
-		free(err);
-		vdi = bk_field(rec, "VDI");
-		if (rec && !is_null(vdi) && bk_field(rec, "type") && strcmp(bk_field(rec, "type"), "Disk") == 0) {
-			char *name;
-			err = NULL;
-			name = bk_call_str(b, "VDI.get_name_label", &err, vdi, (char *)NULL);
-			free(err);
-			if (name && strstr(name, "[NOBAK]"))
-				xv_array_push(out, xv_string(vdi));
-			free(name);
-		}
-		xv_free(rec);
-	}
-	xv_free(vbds);
-	return out;
-}
-
 static bool set_other_config(struct bx *b, const char *cls, const char *ref, const char *const *kv, char **err)
 {
 	char m[64];
@@ -180,7 +146,7 @@ static bool set_other_config(struct bx *b, const char *cls, const char *ref, con
 static bool take_snapshot(struct dctx *d, int chain)
 {
 	struct run_vm *v = d->v;
-	struct xv *ignore = nobak_disks(v->bx, v->vm_ref), *p = xv_array();
+	struct xv *ignore = snap_nobak_disks(v->bx, v->vm_ref), *p = xv_array();
 	char *name = xasprintf("[xentui backup %s] %s", v->job->name, v->vm_name), *err = NULL, cl[16];
 
 	xv_array_push(p, xv_string(v->vm_ref));
@@ -220,7 +186,7 @@ static void find_base_vdi(struct dctx *d, const char *src_ref, char **ref, char 
 		err = NULL;
 		r = bk_call(b, "VBD.get_record", &err, xv_str(xv_at(vbds, i)), (char *)NULL);
 		free(err);
-		if (r && !is_null(bk_field(r, "VDI"))) {
+		if (r && !bk_is_null(bk_field(r, "VDI"))) {
 			err = NULL;
 			vr = bk_call(b, "VDI.get_record", &err, bk_field(r, "VDI"), (char *)NULL);
 			free(err);
@@ -272,7 +238,7 @@ static char *uuid_of(struct bx *b, const char *cls, const char *ref)
 {
 	char m[48], *err = NULL, *u;
 
-	if (is_null(ref))
+	if (bk_is_null(ref))
 		return xstrdup("");
 	snprintf(m, sizeof(m), "%s.get_uuid", cls);
 	u = bk_call_str(b, m, &err, ref, (char *)NULL);
@@ -295,7 +261,7 @@ static bool collect_disks(struct dctx *d, bool want_delta)
 		int64_t vs = 0;
 		if (!r)
 			return fail_why(v, xasprintf("cannot read a disk of the snapshot of %s", v->vm_name), err);
-		if (!bk_field(r, "type") || strcmp(bk_field(r, "type"), "Disk") != 0 || is_null(bk_field(r, "VDI"))) {
+		if (!bk_field(r, "type") || strcmp(bk_field(r, "type"), "Disk") != 0 || bk_is_null(bk_field(r, "VDI"))) {
 			xv_free(r);
 			continue;
 		}
@@ -315,7 +281,7 @@ static bool collect_disks(struct dctx *d, bool want_delta)
 		k->path = xasprintf("vdis/%s/%s/%s.vhd", d->job_id, k->src_uuid, v->ts);
 		if (xv_get_int64(xv_struct_get(k->rec, "virtual_size"), &vs) && vs > 0)
 			d->total += (uint64_t)vs;
-		if (want_delta && !is_null(bk_field(k->rec, "snapshot_of")))
+		if (want_delta && !bk_is_null(bk_field(k->rec, "snapshot_of")))
 			find_base_vdi(d, bk_field(k->rec, "snapshot_of"), &k->base_vdi, &k->base_uuid);
 		if (k->base_vdi && !parent_usable(d, k)) {
 			free(k->base_vdi);
@@ -453,7 +419,7 @@ static struct json_object *vif_json(struct bx *b, const char *vif)
 		return NULL;
 	j = record_json(r);
 	err = NULL;
-	if (!is_null(bk_field(r, "network")))
+	if (!bk_is_null(bk_field(r, "network")))
 		net = bk_call(b, "network.get_record", &err, bk_field(r, "network"), (char *)NULL);
 	free(err);
 	if (net) {

@@ -57,7 +57,7 @@ static uint64_t estimate(struct bx *b, const struct xv *snap_rec)
 		int64_t n = 0;
 		free(err);
 		err = NULL;
-		if (vdi && strcmp(vdi, "OpaqueRef:NULL") != 0)
+		if (!bk_is_null(vdi))
 			used = bk_call(b, "VDI.get_physical_utilisation", &err, vdi, (char *)NULL);
 		if (used && xv_get_int64(used, &n) && n > 0)
 			sum += (uint64_t)n;

@@ -7,11 +7,6 @@
 #include "bkutil.h"
 #include "util.h"
 
-static bool is_null(const char *ref)
-{
-	return !ref || !*ref || strcmp(ref, "OpaqueRef:NULL") == 0;
-}
-
 struct xv *snap_nobak_disks(struct bx *b, const char *vm)
 {
 	char *err = NULL;
@@ -25,7 +20,7 @@ struct xv *snap_nobak_disks(struct bx *b, const char *vm)
 		rec = bk_call(b, "VBD.get_record", &err, xv_str(xv_at(vbds, i)), (char *)NULL);
 		free(err);
 		vdi = bk_field(rec, "VDI");
-		if (rec && !is_null(vdi) && bk_field(rec, "type") && strcmp(bk_field(rec, "type"), "Disk") == 0) {
+		if (rec && !bk_is_null(vdi) && bk_field(rec, "type") && strcmp(bk_field(rec, "type"), "Disk") == 0) {
 			char *name;
 			err = NULL;
 			name = bk_call_str(b, "VDI.get_name_label", &err, vdi, (char *)NULL);
@@ -71,7 +66,7 @@ char *snap_take(struct run_vm *v, char **err)
 	else
 		xv_free(ignore);
 	snap = bx_call_async(v->bx, "VM.snapshot", p, timeout, &why);
-	if (!snap || is_null(snap)) {
+	if (!snap || bk_is_null(snap)) {
 		*err = xasprintf("cannot snapshot %s: %s", v->vm_name, why ? why : "no snapshot was made");
 		free(why);
 		free(snap);
