@@ -59,12 +59,13 @@ static void add_row(struct table *t, const struct cell *cells, int n)
 		for (int i = 0; i < n; i++) {
 			if (i)
 				buf_putc(&t->json, ',');
-			json_encode_string(&t->json, cells[i].key, strlen(cells[i].key));
+			json_encode_string_safe(&t->json, cells[i].key, strlen(cells[i].key));
 			buf_putc(&t->json, ':');
+			/* names come from the pool: nothing in them may drive a terminal */
 			if (cells[i].json)
-				json_encode_value(&t->json, cells[i].json);
+				json_encode_value_safe(&t->json, cells[i].json);
 			else
-				json_encode_string(&t->json, cells[i].text, strlen(cells[i].text));
+				json_encode_string_safe(&t->json, cells[i].text, strlen(cells[i].text));
 		}
 		buf_putc(&t->json, '}');
 		t->nrows++;

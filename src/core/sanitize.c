@@ -72,9 +72,9 @@ static void put_cp(struct buf *b, uint32_t c)
 
 static bool is_control(uint32_t c)
 {
-	/* C0, DEL, C1, and the bidi overrides that can reorder what follows */
-	return c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0) || (c >= 0x202A && c <= 0x202E)
-	       || (c >= 0x2066 && c <= 0x2069);
+	/* C0, DEL, C1, and the bidi marks and overrides that can reorder what follows */
+	return c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0) || c == 0x061C || c == 0x200E || c == 0x200F
+	       || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
 }
 
 char *sanitize(const char *s)

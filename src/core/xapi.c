@@ -19,6 +19,9 @@
 #define CALL_TIMEOUT_MS 120000L
 #define CONNECT_TIMEOUT_MS 10000L
 #define MAX_REDIRECTS 4
+/* a connection that worked this long starts its backoff over at 1 s */
+#define HEALTHY_MS 60000
+#define MAX_BACKOFF_S 30
 
 struct call {
 	struct xapi *x;
@@ -36,6 +39,9 @@ struct call {
 	int64_t sent_ms;
 	xmlrpc_member_filter filter;
 	void *filter_ud;
+	unsigned long long received; /* reply bytes so far */
+	bool too_big;                /* the reply passed max_reply */
+	bool quiet;                  /* a failure is no reason to reconnect */
 	struct call *next;
 };
 
@@ -55,6 +61,8 @@ struct xapi {
 	char host[256]; /* host of url, for redirects */
 	char hostport[300];
 	char *unix_path;
+	char *url_error;  /* the URL held a password: refused */
+	unsigned long long max_reply;
 
 	enum xapi_state state;
 	char *state_msg;
@@ -64,6 +72,8 @@ struct xapi {
 	unsigned logins;
 	int redirects;
 	int backoff_s;
+	int64_t ready_ms; /* when the session last became usable */
+	bool answered;    /* the last failure was the server's answer, not silence */
 	struct loop_timer *retry;
 
 	char seen_fp[65];
@@ -88,6 +98,10 @@ struct xapi {
 
 static void send_call(struct xapi *x, struct call *c);
 static void login(struct xapi *x);
+static void revalidate(struct xapi *x);
+static void drop_session(struct xapi *x);
+static void flush_queue(struct xapi *x);
+static struct call *call_new(struct xapi *x, const char *method, struct xv *params, xapi_fn fn, void *ud);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -104,6 +118,19 @@ bool fingerprint_normalise(const char *in, char out[65])
 	}
 	out[n] = '\0';
 	return n == 64;
+}
+
+/* "1 GiB", "512 KiB", "1000 bytes": the reply limit as a person reads it. */
+static void human_bytes(char *out, size_t n, unsigned long long v)
+{
+	static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+	int u = 0;
+
+	while (u < 4 && v >= 1024 && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, n, "%llu %s", v, units[u]);
 }
 
 static void remember_failure(struct xapi *x, enum xapi_failure f, const char *msg)
@@ -301,6 +328,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct call *c = ud;
 
+	/* a reply without end (or a server gone mad) must not take all memory */
+	c->received += size * n;
+	if (c->received > c->x->max_reply) {
+		c->too_big = true;
+		return 0;
+	}
 	/* a failed decode stops here; the error is reported when the transfer ends */
 	if (!xmlrpc_decoder_feed(c->dec, p, size * n))
 		return 0;
@@ -341,12 +374,21 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 		finish(c, f, NULL, NULL, msg);
 		return;
 	}
+	if (c->too_big) {
+		char cap[32];
+		human_bytes(cap, sizeof(cap), x->max_reply);
+		snprintf(msg, sizeof(msg),
+			 "the answer of %s to %s is larger than %s, the most one reply may hold; it was refused "
+			 "(XENTUI_MAX_REPLY_BYTES sets another limit)",
+			 x->hostport, c->method, cap);
+		goto transport;
+	}
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && xmlrpc_decoder_error(c->dec))) {
 		snprintf(msg, sizeof(msg), "%s: %s", x->hostport, curl_easy_strerror(rc));
 		goto transport;
 	}
 	if (status != 200) {
-		snprintf(msg, sizeof(msg), "%s answered HTTP %ld", x->hostport, status);
+		snprintf(msg, sizeof(msg), "%s answered HTTP %ld to %s", x->hostport, status, c->method);
 		goto transport;
 	}
 	if (!xmlrpc_decoder_finish(c->dec, &m)) {
@@ -377,15 +419,19 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 		 * SESSION_INVALID once the logout lands, and that ends it) */
 		if (code && strcmp(code, "SESSION_INVALID") == 0 && c->with_session && c->retries < 2 && !x->logging_out) {
 			/* our session expired: log in again and redo the call */
+			const char *which = xv_str(xv_at(e, 1));
 			c->retries++;
 			reset_transfer(c);
-			if (x->session && strcmp(xv_str(xv_at(e, 1)) ? xv_str(xv_at(e, 1)) : "", x->session) == 0) {
-				free(x->session);
+			if (x->session && (!which || !*which || strcmp(which, x->session) == 0)) {
+				free(x->session); /* expired: nothing to log out */
 				x->session = NULL;
 			}
 			enqueue(x, c, true);
 			xmlrpc_msg_free(&m);
-			if (x->state != XAPI_LOGIN)
+			/* sent with a session since replaced: again with the current one */
+			if (x->session && x->state == XAPI_READY)
+				flush_queue(x);
+			else if (!x->session && x->state != XAPI_LOGIN)
 				login(x);
 			return;
 		}
@@ -394,8 +440,7 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 			c->retries++;
 			reset_transfer(c);
 			redirect_to(x, xv_str(xv_at(e, 1)));
-			free(x->session);
-			x->session = NULL;
+			drop_session(x);
 			enqueue(x, c, true);
 			xmlrpc_msg_free(&m);
 			if (x->state != XAPI_LOGIN)
@@ -408,9 +453,14 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 		return;
 	}
 transport:
-	finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
-	if (x->state == XAPI_READY && !x->logging_out)
+	/* an answer, however bad, says the host is there: no need to look
+	 * for the master elsewhere */
+	x->answered = c->too_big || (rc == CURLE_OK || rc == CURLE_WRITE_ERROR);
+	/* the connection goes to RETRY first: the caller, told of the failure,
+	 * sees that the connection is being taken care of */
+	if (x->state == XAPI_READY && !x->logging_out && !c->quiet)
 		schedule_retry(x, msg);
+	finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
 }
 
 static void send_call(struct xapi *x, struct call *c)
@@ -512,27 +562,114 @@ static void on_retry(struct loop *l, void *ud)
 	struct xapi *x = ud;
 
 	x->retry = NULL;
-	if (x->last_failure == XAPI_TRANSPORT && x->nmembers > 1)
+	if (x->last_failure == XAPI_TRANSPORT && x->nmembers > 1 && !x->answered)
 		try_next_member(x);
-	login(x);
+	if (x->session)
+		revalidate(x);
+	else
+		login(x);
 }
 
 static void schedule_retry(struct xapi *x, const char *why)
 {
-	char msg[600];
+	char msg[1200];
 
 	if (x->retry || x->state == XAPI_CLOSED)
 		return;
 	remember_failure(x, XAPI_TRANSPORT, why);
+	/* a failure that comes back right after each reconnection waits longer
+	 * each time; one after a good while starts again at 1 s */
+	if (x->state == XAPI_READY && loop_now() - x->ready_ms >= HEALTHY_MS)
+		x->backoff_s = 0;
 	x->backoff_s = x->backoff_s ? x->backoff_s * 2 : 1;
-	/* with other hosts to try, a lost master is looked for sooner */
-	if (x->backoff_s > (x->nmembers > 1 ? 4 : 30))
-		x->backoff_s = x->nmembers > 1 ? 4 : 30;
-	free(x->session);
-	x->session = NULL;
+	/* with other hosts to try, a silent master is looked for sooner */
+	if (x->backoff_s > (x->nmembers > 1 && !x->answered ? 4 : MAX_BACKOFF_S))
+		x->backoff_s = x->nmembers > 1 && !x->answered ? 4 : MAX_BACKOFF_S;
+	/* the session is kept: the retry asks whether it still works */
 	snprintf(msg, sizeof(msg), "%s; retrying in %d s", why, x->backoff_s);
 	set_state(x, XAPI_RETRY, msg);
 	x->retry = loop_timer(x->loop, (int64_t)x->backoff_s * 1000, on_retry, x);
+}
+
+/* Logs out the session about to be forgotten, so it does not live on in
+ * the pool (xapi keeps up to 500 per user, then drops the oldest). The
+ * answer does not matter. */
+static void drop_session(struct xapi *x)
+{
+	struct xv *p;
+	struct call *c;
+
+	if (!x->session)
+		return;
+	p = xv_array();
+	xv_array_push(p, xv_string(x->session));
+	free(x->session);
+	x->session = NULL;
+	if (x->closing)
+		return;
+	c = call_new(x, "session.logout", p, NULL, NULL);
+	c->with_session = false; /* the old session is its parameter */
+	c->retries = 2;
+	c->quiet = true;
+	c->timeout_ms = 5000;
+	send_call(x, c);
+}
+
+static void became_ready(struct xapi *x)
+{
+	x->logins++;
+	x->redirects = 0;
+	x->ready_ms = loop_now();
+	set_state(x, XAPI_READY, NULL);
+	flush_queue(x);
+}
+
+/* After a failure, the session kept is asked whether it still works
+ * (pool.get_all, which every role may call): yes, and it is used again
+ * without a new login; no, and it is given up for a login. */
+static void on_revalidate(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	if (x->state != XAPI_LOGIN || !x->session || x->logging_out)
+		return; /* overtaken: a logout, or a login the user asked for */
+	if (r->failure == XAPI_OK) {
+		log_msg("%s: the session still works; reusing it", x->hostport);
+		became_ready(x);
+		return;
+	}
+	if (r->failure == XAPI_API) {
+		const char *code = xv_str(xv_at(r->error, 0));
+		const char *p1 = xv_str(xv_at(r->error, 1));
+		if (code && strcmp(code, "HOST_IS_SLAVE") == 0 && p1 && x->redirects < MAX_REDIRECTS) {
+			/* a pool's sessions are the pool's: ask its master */
+			x->redirects++;
+			redirect_to(x, p1);
+			revalidate(x);
+			return;
+		}
+		if (code && strcmp(code, "SESSION_INVALID") == 0) {
+			free(x->session); /* gone already: nothing to log out */
+			x->session = NULL;
+		} else {
+			drop_session(x);
+		}
+		login(x);
+		return;
+	}
+	if (r->failure == XAPI_CERT_UNKNOWN || r->failure == XAPI_CERT_CHANGED) {
+		fail_queue(x, r->failure, r->message);
+		return;
+	}
+	schedule_retry(x, r->message);
+}
+
+static void revalidate(struct xapi *x)
+{
+	struct call *c = call_new(x, "pool.get_all", NULL, on_revalidate, NULL);
+
+	c->retries = 2; /* its answer decides: no login behind its back */
+	x->cert_problem = XAPI_OK;
+	set_state(x, XAPI_LOGIN, "checking whether the session still works");
+	send_call(x, c);
 }
 
 static void on_login(struct xapi *x, const struct xapi_result *r, void *ud)
@@ -540,13 +677,10 @@ static void on_login(struct xapi *x, const struct xapi_result *r, void *ud)
 	char msg[600];
 
 	if (r->failure == XAPI_OK && xv_str(r->value)) {
-		free(x->session);
+		/* the backoff stays: only a connection that lasts resets it */
+		drop_session(x);
 		x->session = xstrdup(xv_str(r->value));
-		x->logins++;
-		x->backoff_s = 0;
-		x->redirects = 0;
-		set_state(x, XAPI_READY, NULL);
-		flush_queue(x);
+		became_ready(x);
 		return;
 	}
 	if (r->failure == XAPI_API) {
@@ -567,6 +701,7 @@ static void on_login(struct xapi *x, const struct xapi_result *r, void *ud)
 			return;
 		}
 		if (code && strcmp(code, "HOST_STILL_BOOTING") == 0) {
+			x->answered = true;
 			schedule_retry(x, "the host is still starting up");
 			return;
 		}
@@ -599,9 +734,20 @@ static struct call *call_new(struct xapi *x, const char *method, struct xv *para
 
 static void login(struct xapi *x)
 {
-	struct xv *p = xv_array();
+	struct xv *p;
 	struct call *c;
 
+	if (x->retry) {
+		loop_timer_cancel(x->loop, x->retry);
+		x->retry = NULL;
+	}
+	if (x->url_error) {
+		remember_failure(x, XAPI_API, x->url_error);
+		set_state(x, XAPI_FAILED, x->url_error);
+		fail_queue(x, XAPI_API, x->url_error);
+		return;
+	}
+	p = xv_array();
 	xv_array_push(p, xv_string(x->user));
 	xv_array_push(p, xv_string(x->password));
 	xv_array_push(p, xv_string("2.21"));
@@ -614,6 +760,105 @@ static void login(struct xapi *x)
 }
 
 /* ---- public ------------------------------------------------------------------- */
+
+/* XENTUI_MAX_REPLY_BYTES, else the default. */
+static unsigned long long reply_limit_from_env(void)
+{
+	const char *e = getenv("XENTUI_MAX_REPLY_BYTES");
+	char *end;
+	unsigned long long v;
+
+	if (!e || !*e)
+		return XAPI_DEFAULT_MAX_REPLY_BYTES;
+	v = strtoull(e, &end, 10);
+	if (*end || v == 0) {
+		log_msg("XENTUI_MAX_REPLY_BYTES=%s is not a number of bytes; using the default", e);
+		return XAPI_DEFAULT_MAX_REPLY_BYTES;
+	}
+	return v;
+}
+
+/* Where the host part of a URL starts and ends (after "scheme://", up to
+ * the path), and the '@' ending its user part (NULL when none). */
+static const char *authority(const char *url, size_t *len, const char **at)
+{
+	const char *p = strstr(url, "://");
+	const char *h;
+
+	*at = NULL;
+	if (!p || strncmp(url, "unix:", 5) == 0) {
+		*len = 0;
+		return NULL;
+	}
+	h = p + 3;
+	*len = strcspn(h, "/?#");
+	for (size_t i = 0; i < *len; i++)
+		if (h[i] == '@')
+			*at = h + i; /* the last one: a user may be written with '@' */
+	return h;
+}
+
+/* The URL without its user part, whatever it holds. */
+static char *strip_userinfo(const char *url)
+{
+	size_t len;
+	const char *at;
+	const char *h = authority(url, &len, &at);
+
+	if (!h || !at)
+		return xstrdup(url);
+	return xasprintf("%.*s%s", (int)(h - url), url, at + 1);
+}
+
+/* %XX escapes in a URL's user name. */
+static char *percent_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
+			char hex[3] = {s[i + 1], s[i + 2], '\0'};
+			out[k++] = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else {
+			out[k++] = s[i];
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
+bool xapi_url_userinfo(const char *url, char **clean, char **user, char **err)
+{
+	size_t len;
+	const char *at;
+	const char *h = authority(url, &len, &at);
+	const char *colon;
+
+	*clean = NULL;
+	*user = NULL;
+	if (!h || !at) {
+		*clean = xstrdup(url);
+		return true;
+	}
+	colon = memchr(h, ':', (size_t)(at - h));
+	if (colon) {
+		/* named without the password, which goes nowhere, not even here */
+		char *shown = xasprintf("%.*s%.*s@%s", (int)(h - url), url, (int)(colon - h), h, at + 1);
+		if (err)
+			*err = xasprintf("the URL %s holds a password, which xentui never takes from a URL (it would show "
+					 "on screen and in logs); give it with --password-file or --password-env, or with "
+					 "password_file, password_env or password_command in the configuration",
+					 shown);
+		free(shown);
+		return false;
+	}
+	*clean = strip_userinfo(url);
+	if (at > h)
+		*user = percent_decode(h, (size_t)(at - h));
+	return true;
+}
 
 struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts *o)
 {
@@ -631,6 +876,24 @@ struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts
 	x->known_hosts = o->known_hosts ? xstrdup(o->known_hosts) : NULL;
 	x->state_msg = xstrdup("");
 	x->names = process_pool ? process_pool : strpool_new();
+	x->max_reply = o->max_reply_bytes ? o->max_reply_bytes : reply_limit_from_env();
+	{
+		/* a user in the URL is the user; a password there is never used,
+		 * shown or logged: the URL kept is the one without them */
+		char *clean = NULL, *user = NULL;
+		if (xapi_url_userinfo(x->url, &clean, &user, &x->url_error)) {
+			free(x->url);
+			x->url = clean;
+			if (user) {
+				free(x->user);
+				x->user = user;
+			}
+		} else {
+			char *bare = strip_userinfo(x->url);
+			free(x->url);
+			x->url = bare;
+		}
+	}
 	parse_url(x);
 	if (o->fingerprint && fingerprint_normalise(o->fingerprint, fp)) {
 		x->pinned = xstrdup(fp);
@@ -669,6 +932,7 @@ void xapi_free(struct xapi *x)
 	free(x->session);
 	free(x->state_msg);
 	free(x->last_error);
+	free(x->url_error);
 	for (size_t i = 0; i < x->nmembers; i++)
 		free(x->members[i].address);
 	free(x->members);
@@ -706,7 +970,10 @@ void xapi_connect(struct xapi *x)
 		loop_timer_cancel(x->loop, x->retry);
 		x->retry = NULL;
 	}
-	login(x);
+	if (x->session)
+		revalidate(x);
+	else
+		login(x);
 }
 
 struct logout_ctx {

@@ -1,6 +1,8 @@
 /* A connection to one pool: login, calls over XML-RPC through libcurl multi,
  * certificate checks, HOST_IS_SLAVE redirects, re-login on SESSION_INVALID,
- * and reconnection with backoff. Never blocks. */
+ * and reconnection with backoff (1, 2, 4 ... 30 s while failures persist;
+ * a session that still works is kept, one that is dropped is logged out
+ * first). Never blocks. */
 #ifndef XENTUI_XAPI_H
 #define XENTUI_XAPI_H
 
@@ -18,7 +20,18 @@ struct xapi_opts {
 	const char *fingerprint; /* pinned SHA-256 (hex, colons allowed), or NULL */
 	bool insecure;           /* accept any certificate */
 	const char *known_hosts; /* file of accepted fingerprints, or NULL */
+	/* the most one reply may hold; 0: XENTUI_MAX_REPLY_BYTES from the
+	 * environment, else 1 GiB (get_all_records of the largest pools) */
+	unsigned long long max_reply_bytes;
 };
+
+#define XAPI_DEFAULT_MAX_REPLY_BYTES (1ULL << 30)
+
+/* A URL may name the user (https://admin@host), never the password: on
+ * success *clean is the URL without the user and *user the user (NULL when
+ * none; both to free); a password is refused with a sentence in *err
+ * saying where passwords go. */
+bool xapi_url_userinfo(const char *url, char **clean, char **user, char **err);
 
 enum xapi_state {
 	XAPI_IDLE,       /* not started */
@@ -80,7 +93,9 @@ const char *xapi_known_fingerprint(const struct xapi *x);
 void xapi_accept_fingerprint(struct xapi *x);
 /* The last failure (a sentence without "retrying ..."), and its kind. */
 const char *xapi_last_error(const struct xapi *x, enum xapi_failure *kind);
-/* Counts logins since start: a new one means the cache must reload. */
+/* Counts sessions established since start: each login, and each
+ * reconnection that found its session still valid (events may have been
+ * missed meanwhile): a new one means the cache must reload. */
 unsigned xapi_login_count(const struct xapi *x);
 
 /* The pool's hosts as its master describes them: each one's address and

@@ -4,7 +4,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -177,8 +179,19 @@ struct frame {
 
 #define MAX_DEPTH 256
 
+/* The longest numeric character reference judged ("&#x10FFFF;" is 10). */
+#define MAX_REF 12
+
 struct xmlrpc_decoder {
 	xmlParserCtxtPtr ctxt;
+	/* the filter in front of libxml2 (see filter_span) */
+	unsigned char head[256]; /* the start, until its encoding is known */
+	size_t nhead;
+	bool decided;            /* the encoding is known */
+	bool raw;                /* not UTF-8: fed to libxml2 as it comes */
+	unsigned char held[32];  /* an incomplete sequence at the end of the last chunk */
+	size_t nheld;
+	struct buf fixed;        /* a chunk with replacements */
 	struct frame stack[MAX_DEPTH];
 	int depth;
 	bool root_seen;
@@ -663,6 +676,7 @@ struct xmlrpc_decoder *xmlrpc_decoder_new(void)
 	sax.internalSubset = on_doctype;
 	sax.serror = on_xml_error_cb;
 	buf_init(&d->text);
+	buf_init(&d->fixed);
 	d->ctxt = xmlCreatePushParserCtxt(&sax, d, NULL, 0, NULL);
 	if (!d->ctxt) {
 		fail(d, "cannot create an XML parser");
@@ -689,20 +703,283 @@ void xmlrpc_decoder_free(struct xmlrpc_decoder *d)
 		xmlFreeParserCtxt(d->ctxt);
 	xmlrpc_msg_free(&d->msg);
 	buf_free(&d->text);
+	buf_free(&d->fixed);
 	free(d->error);
 	free(d);
 }
 
-bool xmlrpc_decoder_feed(struct xmlrpc_decoder *d, const char *data, size_t len)
+/* ---- the filter in front of libxml2 ------------------------------------
+ * XML 1.0 forbids C0 controls but TAB, LF and CR, U+FFFE, U+FFFF,
+ * surrogates and malformed UTF-8, and libxml2 stops at the first one (its
+ * RECOVER option would go on, but it also accepts mismatched tags and
+ * drops or truncates the rest of a text node, so it cannot tell a damaged
+ * reply from a bad string). Pools hold such strings (guests write them), so
+ * each is replaced by U+FFFD, as the screen would show it anyway, before
+ * the bytes reach the parser; numeric references to them (&#xFFFE;) too.
+ * Streaming: a sequence cut by a chunk's end waits for the next chunk. */
+
+#define REPLACEMENT "\xEF\xBF\xBD"
+
+static bool xml_char(uint32_t c)
 {
-	d->fed += len;
+	return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD)
+	       || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* "&#...;" at p: its length, 0 when more bytes are needed, and *bad when
+ * it names a character XML forbids. Anything else is left to libxml2. */
+static size_t char_ref(const unsigned char *p, size_t avail, bool final, bool *bad)
+{
+	bool hex;
+	size_t i, digits = 0;
+	uint32_t v = 0;
+
+	if (avail < 3)
+		return final || (avail == 2 && p[1] != '#') ? 1 : 0;
+	if (p[1] != '#')
+		return 1;
+	hex = p[2] == 'x';
+	for (i = hex ? 3 : 2; i < avail && i < MAX_REF; i++) {
+		unsigned d;
+		if (p[i] == ';')
+			break;
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (hex && ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f'))
+			d = (p[i] | 0x20) - 'a' + 10;
+		else
+			return 1;
+		v = v * (hex ? 16 : 10) + d;
+		if (v > 0x110000)
+			v = 0x110000; /* out of range, and no overflow */
+		digits++;
+	}
+	if (i == avail && i < MAX_REF)
+		return final ? 1 : 0;
+	if (i == MAX_REF || !digits)
+		return 1;
+	*bad = !xml_char(v);
+	return i + 1;
+}
+
+/* One character at p (a byte, a UTF-8 sequence or a character reference):
+ * its length, 0 when it continues in the next chunk; *bad when it must go. */
+static size_t token(const unsigned char *p, size_t avail, bool final, bool *bad)
+{
+	unsigned char c = p[0];
+	size_t need;
+	uint32_t cp;
+
+	*bad = false;
+	if (c < 0x80) {
+		if (c == '&')
+			return char_ref(p, avail, final, bad);
+		*bad = c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 4;
+		cp = c & 0x07;
+	} else {
+		*bad = true; /* a stray continuation byte, or a lead byte UTF-8 never uses */
+		return 1;
+	}
+	for (size_t i = 1; i < need; i++) {
+		if (i == avail) {
+			if (!final)
+				return 0;
+			*bad = true;
+			return avail;
+		}
+		if ((p[i] & 0xC0) != 0x80) {
+			*bad = true; /* cut short: the byte that cut it is read again */
+			return i;
+		}
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF, U+FFFE and U+FFFF */
+	*bad = (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || !xml_char(cp);
+	return need;
+}
+
+static void parse(struct xmlrpc_decoder *d, const char *data, size_t len)
+{
 	while (!d->error && len) {
 		int n = len > (1 << 30) ? 1 << 30 : (int)len;
 		xmlParseChunk(d->ctxt, data, n, 0);
 		data += n;
 		len -= (size_t)n;
 	}
+}
+
+/* Feeds p to the parser with forbidden characters replaced; returns how
+ * many bytes it took (the rest is an incomplete sequence). A chunk
+ * without any goes to libxml2 as it is, uncopied. */
+static size_t filter_span(struct xmlrpc_decoder *d, const unsigned char *p, size_t n, bool final)
+{
+	size_t i = 0, clean = 0;
+	bool changed = false;
+
+	while (i < n) {
+		unsigned char c;
+		size_t k;
+		bool bad;
+
+		/* the common case, 8 bytes at a time: printable ASCII but '&' */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ULL) | ((w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL)
+			    | (((w ^ 0x2626262626262626ULL) - 0x0101010101010101ULL) & ~(w ^ 0x2626262626262626ULL)
+			       & 0x8080808080808080ULL))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		c = p[i];
+		if ((c >= 0x20 && c < 0x80 && c != '&') || c == '\n' || c == '\t' || c == '\r') {
+			i++;
+			continue;
+		}
+		k = token(p + i, n - i, final, &bad);
+		if (!k)
+			break;
+		if (bad) {
+			if (!changed)
+				buf_reset(&d->fixed);
+			changed = true;
+			buf_append(&d->fixed, p + clean, i - clean);
+			buf_puts(&d->fixed, REPLACEMENT);
+			clean = i + k;
+		}
+		i += k;
+	}
+	if (!changed) {
+		parse(d, (const char *)p, i);
+		return i;
+	}
+	buf_append(&d->fixed, p + clean, i - clean);
+	parse(d, d->fixed.data, d->fixed.len);
+	/* a huge chunk's copy is not kept */
+	if (d->fixed.cap > (1u << 20))
+		buf_free(&d->fixed);
+	else
+		buf_reset(&d->fixed);
+	return i;
+}
+
+/* Filters data, keeping what a later chunk completes in held. */
+static void feed_filtered(struct xmlrpc_decoder *d, const char *data, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	size_t used;
+
+	if (d->raw) {
+		parse(d, data, len);
+		return;
+	}
+	/* first the sequence the last chunk cut, completed from this one */
+	while (d->nheld && len && !d->error) {
+		size_t old = d->nheld, take = len < sizeof(d->held) - old ? len : sizeof(d->held) - old;
+
+		memcpy(d->held + old, p, take);
+		used = filter_span(d, d->held, old + take, false);
+		if (used >= old) {
+			p += used - old;
+			len -= used - old;
+			d->nheld = 0;
+			break;
+		}
+		memmove(d->held, d->held + used, old + take - used);
+		d->nheld = old + take - used;
+		p += take;
+		len -= take;
+	}
+	if (!len || d->error)
+		return;
+	used = filter_span(d, p, len, false);
+	/* at most MAX_REF bytes: always fits */
+	memcpy(d->held, p + used, len - used);
+	d->nheld = len - used;
+}
+
+/* A declaration naming another encoding than UTF-8 (or a UTF-16 mark):
+ * the filter, which reads UTF-8, stands aside and libxml2 decides. */
+static bool other_encoding(const unsigned char *h, size_t n)
+{
+	const unsigned char *end, *e;
+	char name[32];
+	size_t k = 0;
+
+	if (n >= 2 && ((h[0] == 0xFE && h[1] == 0xFF) || (h[0] == 0xFF && h[1] == 0xFE) || h[0] == 0))
+		return true;
+	if (n < 5 || memcmp(h, "<?xml", 5) != 0 || !(end = memmem(h, n, "?>", 2)))
+		return false;
+	e = memmem(h, (size_t)(end - h), "encoding", 8);
+	if (!e)
+		return false;
+	for (e += 8; e < end && (*e == ' ' || *e == '=' || *e == '"' || *e == '\''); e++)
+		;
+	while (e < end && *e != '"' && *e != '\'' && k < sizeof(name) - 1)
+		name[k++] = (char)*e++;
+	name[k] = '\0';
+	return strcasecmp(name, "UTF-8") != 0 && strcasecmp(name, "UTF8") != 0;
+}
+
+/* The start is enough to know the encoding: all of a declaration, or no
+ * declaration at all. */
+static bool head_complete(const struct xmlrpc_decoder *d)
+{
+	size_t k = d->nhead < 5 ? d->nhead : 5;
+
+	return d->nhead == sizeof(d->head) || memcmp(d->head, "<?xml", k) != 0
+	       || (d->nhead >= 5 && memmem(d->head, d->nhead, "?>", 2));
+}
+
+static void decide_encoding(struct xmlrpc_decoder *d)
+{
+	d->decided = true;
+	d->raw = other_encoding(d->head, d->nhead);
+	feed_filtered(d, (const char *)d->head, d->nhead);
+	d->nhead = 0;
+}
+
+bool xmlrpc_decoder_feed(struct xmlrpc_decoder *d, const char *data, size_t len)
+{
+	d->fed += len;
+	if (!d->decided && !d->error) {
+		size_t take = len < sizeof(d->head) - d->nhead ? len : sizeof(d->head) - d->nhead;
+
+		memcpy(d->head + d->nhead, data, take);
+		d->nhead += take;
+		data += take;
+		len -= take;
+		if (!head_complete(d))
+			return !d->error;
+		decide_encoding(d);
+	}
+	if (!d->error && len)
+		feed_filtered(d, data, len);
 	return !d->error;
+}
+
+/* The end of the input: a sequence still cut is replaced too. */
+static void flush_filter(struct xmlrpc_decoder *d)
+{
+	if (!d->decided)
+		decide_encoding(d);
+	while (!d->error && d->nheld) {
+		size_t used = filter_span(d, d->held, d->nheld, true);
+		memmove(d->held, d->held + used, d->nheld - used);
+		d->nheld -= used;
+	}
 }
 
 bool xmlrpc_decoder_finish(struct xmlrpc_decoder *d, struct xmlrpc_msg *out)
@@ -710,6 +987,8 @@ bool xmlrpc_decoder_finish(struct xmlrpc_decoder *d, struct xmlrpc_msg *out)
 	memset(out, 0, sizeof(*out));
 	if (!d->error && d->fed == 0)
 		fail(d, "empty XML-RPC document");
+	if (!d->error)
+		flush_filter(d);
 	if (!d->error)
 		xmlParseChunk(d->ctxt, NULL, 0, 1);
 	if (!d->error && !d->done)
