@@ -90,11 +90,11 @@ struct bx *bx_connect(const struct xapi_opts *o, char **err)
 		if (kind == XAPI_CERT_UNKNOWN)
 			*err = xasprintf("%s: the certificate of %s is not known (SHA-256 %s); pass --fingerprint %s, "
 					 "or connect once with the interface and accept it",
-					 o->url, xapi_url(b->x), seen, seen);
+					 xapi_url(b->x), xapi_url(b->x), seen, seen);
 		else if (xapi_state(b->x) == XAPI_LOGIN)
-			*err = xasprintf("%s: no answer to the login in %d seconds", o->url, LOGIN_TIMEOUT_MS / 1000);
+			*err = xasprintf("%s: no answer to the login in %d seconds", xapi_url(b->x), LOGIN_TIMEOUT_MS / 1000);
 		else
-			*err = xasprintf("%s: %s", o->url, why && *why ? why : xapi_state_message(b->x));
+			*err = xasprintf("%s: %s", xapi_url(b->x), why && *why ? why : xapi_state_message(b->x));
 	}
 	xapi_free(b->x);
 	net_free(b->net);
@@ -123,7 +123,8 @@ void bx_close(struct bx *b)
 	if (!b)
 		return;
 	w.loop = b->loop;
-	if (xapi_state(b->x) == XAPI_READY) {
+	/* a connection waiting to retry may still hold its session: log it out too */
+	if (xapi_state(b->x) == XAPI_READY || xapi_state(b->x) == XAPI_RETRY) {
 		xapi_logout(b->x, on_logged_out, &w);
 		/* the logout's own timeout ends this: calls always get an answer */
 		while (!w.done) {

@@ -269,6 +269,40 @@ static void child_progress(struct run_vm *v, uint64_t done, uint64_t total)
 	json_object_put(o);
 }
 
+/* A point is named by its second: a run in the same second as the newest
+ * point (or with a clock set back) takes the second after it, so it never
+ * replaces a point or sorts before the one it builds on. */
+static int64_t after_newest_point(struct repo **repos, size_t nrepos, const char *vm_uuid, int64_t now)
+{
+	char *dir = xasprintf("xo-vm-backups/%s", vm_uuid), newest[17] = "", ts[17];
+
+	for (size_t i = 0; i < nrepos; i++) {
+		struct repo_entry *e = NULL;
+		size_t n = 0;
+		char *err = NULL;
+		if (!repo_list(repos[i], dir, &e, &n, &err)) {
+			free(err);
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			size_t len = strlen(e[k].name);
+			if (!e[k].is_dir && len == 21 && strcmp(e[k].name + 16, ".json") == 0
+			    && strncmp(e[k].name, newest, 16) > 0)
+				snprintf(newest, sizeof(newest), "%.16s", e[k].name);
+		}
+		repo_entries_free(e, n);
+	}
+	free(dir);
+	point_ts(now, ts);
+	if (*newest && strcmp(ts, newest) <= 0) {
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		if (strptime(newest, "%Y%m%dT%H%M%SZ", &tm))
+			return (int64_t)timegm(&tm) + 1;
+	}
+	return now;
+}
+
 static void on_term(int sig)
 {
 	cancelled = 1;
@@ -336,8 +370,8 @@ static void child_main(int fd, const struct job_run_opts *o, const struct vmsel 
 	v.vm_ref = vm->ref;
 	v.vm_uuid = vm->uuid;
 	v.vm_name = vm->name;
-	v.now = now;
-	point_ts(now, v.ts);
+	v.now = after_newest_point(repos, nrepos, vm->uuid, now);
+	point_ts(v.now, v.ts);
 	v.progress = child_progress;
 	v.progress_ud = &cc;
 	switch (job->mode) {

@@ -72,7 +72,8 @@ static const char *connection_state(struct app *app, const struct pool *p, bool 
 		return "live";
 	case POOL_RETRYING:
 		*alert = true;
-		return xapi_state(p->x) == XAPI_RETRY ? "reconnecting" : cache_status(p->cache);
+		/* the reason and the wait ("... answered HTTP 500 to event.from; retrying in 4 s") */
+		return xapi_state(p->x) == XAPI_RETRY ? xapi_state_message(p->x) : cache_status(p->cache);
 	case POOL_FAILED:
 		*alert = true;
 		return "not connected";

@@ -64,7 +64,7 @@ def damaged_xva(env, expect):
 def damaged_vhd(env):
     now = T0 + 5 * DAY
     env.change(50)
-    r1 = env.run("inc", now)
+    r1 = env.run("inc-same", now)
     env.change(51)
     r2 = env.run("inc", now + DAY)
     ok(r1.returncode == 0 and r2.returncode == 0, "two delta runs exit 0", r1.stderr + r2.stderr)
@@ -109,16 +109,36 @@ def full_retention(env):
     ok(len(others) >= 3, "other jobs' points are left alone", sorted(others))
 
 
+def same_second(env):
+    """Two runs in one second (a person pressing run twice, or XENTUI_NOW
+    unchanged): the second point takes the next second and both restore."""
+    now = T0 + 40 * DAY
+    first = env.change(90)
+    r1 = env.run("inc-same", now)
+    second = env.change(91)
+    r2 = env.run("inc-same", now)
+    ok(r1.returncode == 0 and r2.returncode == 0, "two delta runs in the same second both succeed", r1.stderr + r2.stderr)
+    pts = env.points("inc-same")
+    ok(ts(now) in pts and ts(now + 1) in pts, "the second point is named one second later, not over the first",
+       sorted(pts))
+    got, r = env.restore(at=ts(now), name="same-first")
+    ok(got == first, "the first of the two points still restores equal", r.stdout + r.stderr)
+    got, r = env.restore(at=ts(now + 1), name="same-second")
+    ok(got == second, "the second restores equal too", r.stdout + r.stderr)
+
+
 def main():
     env = Env([{"name": "full-zstd", "mode": "full", "retention": 7},
                {"name": "full-plain", "mode": "full", "retention": 7, "compression": "none"},
                {"name": "inc", "mode": "delta", "retention": 7},
-               {"name": "full-one", "mode": "full", "retention": 1, "compression": "none"}])
+               {"name": "full-one", "mode": "full", "retention": 1, "compression": "none"},
+               {"name": "inc-same", "mode": "delta", "retention": 7}])
     try:
         expect = full_points(env)
         damaged_xva(env, expect)
         damaged_vhd(env)
         full_retention(env)
+        same_second(env)
     finally:
         env.close()
     return done()
