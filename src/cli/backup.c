@@ -330,6 +330,35 @@ static int cmd_verify(const struct bopts *o, const struct backup_cfg *bc)
 	return bad ? 1 : 0;
 }
 
+/* "3 SRs are named 'Local storage': give the UUID of one: 1b2c... (on
+ * xcp-ng-01), ...": host-local SRs share their name, so say whose each is. */
+static char *same_named_srs(struct bx *bx, const struct xv *refs, const char *name)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "%zu SRs are named '%s': give the UUID of one:", xv_len(refs), name);
+	for (size_t i = 0; i < xv_len(refs); i++) {
+		const char *ref = xv_str(xv_at(refs, i));
+		char *e = NULL, *uuid = bk_call_str(bx, "SR.get_uuid", &e, ref, (char *)NULL), *host = NULL;
+		struct xv *pbds = bk_call(bx, "SR.get_PBDs", &e, ref, (char *)NULL);
+		struct xv *shared = bk_call(bx, "SR.get_shared", &e, ref, (char *)NULL);
+		if (xv_len(pbds) == 1 && !(shared && shared->type == XV_BOOL && shared->u.b)) {
+			char *h = bk_call_str(bx, "PBD.get_host", &e, xv_str(xv_at(pbds, 0)), (char *)NULL);
+			host = h ? bk_call_str(bx, "host.get_name_label", &e, h, (char *)NULL) : NULL;
+			free(h);
+		}
+		buf_printf(&b, "%s %s%s%s%s", i ? "," : "", uuid ? uuid : ref, host ? " (on " : "", host ? host : "",
+			   host ? ")" : "");
+		free(uuid);
+		free(host);
+		xv_free(pbds);
+		xv_free(shared);
+		free(e);
+	}
+	return buf_steal(&b);
+}
+
 /* SR by uuid or by name (one only). */
 static char *find_sr(struct bx *bx, const char *sr, char **err)
 {
@@ -348,8 +377,7 @@ static char *find_sr(struct bx *bx, const char *sr, char **err)
 	if (xv_len(v) == 1) {
 		ref = xstrdup(xv_str(xv_at(v, 0)));
 	} else {
-		*err = xv_len(v) ? xasprintf("%zu SRs are named '%s': give its UUID", xv_len(v), sr)
-				 : xasprintf("no SR named '%s' (nor with that UUID)", sr);
+		*err = xv_len(v) ? same_named_srs(bx, v, sr) : xasprintf("no SR named '%s' (nor with that UUID)", sr);
 		ref = NULL;
 	}
 	xv_free(v);
