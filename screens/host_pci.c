@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "app.h"
 #include "dialog.h"
@@ -316,6 +317,210 @@ static void on_access_done(struct app *app, struct pool *p, bool ok, void *ud)
 	free(ref);
 }
 
+/* ---- what hiding a device from dom0 costs the host ---- */
+
+enum risk {
+	RISK_NONE,
+	RISK_STORAGE, /* a storage controller: maybe the local SR's disks */
+	RISK_MGMT,    /* the management interface's NIC */
+	RISK_ROOT,    /* what dom0's own root disk is on */
+};
+
+/* PCI class 01xx (mass storage): class_id when the record carries it,
+ * else the class name lspci gives that class's subclasses. */
+static bool is_storage(const struct xv *pci)
+{
+	static const char *const names[] = {"storage", "SATA", "SCSI", "RAID", "IDE", "ATA controller",
+					    "Non-Volatile memory", "NVM"};
+	const char *id = rec_str(pci, "class_id");
+	const char *name = rec_str(pci, "class_name");
+
+	if (strlen(id) >= 4)
+		return strncmp(id, "01", 2) == 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasestr(name, names[i]))
+			return true;
+	return false;
+}
+
+struct host_scan {
+	const char *host, *pci_id;
+	int storage;       /* storage controllers of the host */
+	const char *nic;   /* the management PIF's device ("eth0") whose NIC is pci_id */
+	const char *ip;
+};
+
+static bool count_storage(const char *ref, const struct xv *pci, void *ud)
+{
+	struct host_scan *h = ud;
+
+	if (strcmp(rec_str(pci, "host"), h->host) == 0 && is_storage(pci))
+		h->storage++;
+	return true;
+}
+
+/* True when the physical PIF pref (or, for a bond, one of its slaves)
+ * sits on the PCI device pci_id (PIF_metrics.pci_bus_path). */
+static bool pif_on_device(const struct cache *c, const char *pref, const char *pci_id, int depth)
+{
+	const struct xv *pif = cache_get(c, pref), *m, *bonds, *vlans;
+
+	if (!pif || depth > 3)
+		return false;
+	m = cache_get(c, rec_str(pif, "metrics"));
+	if (m && strcasecmp(rec_str(m, "pci_bus_path"), pci_id) == 0)
+		return true;
+	bonds = rec_field(pif, "bond_master_of");
+	for (size_t i = 0; i < xv_len(bonds); i++) {
+		const struct xv *bond = cache_get(c, xv_str(xv_at(bonds, i)));
+		const struct xv *slaves = bond ? rec_field(bond, "slaves") : NULL;
+		for (size_t k = 0; k < xv_len(slaves); k++)
+			if (pif_on_device(c, xv_str(xv_at(slaves, k)), pci_id, depth + 1))
+				return true;
+	}
+	/* a VLAN's PIF rides on its tagged PIF */
+	vlans = rec_field(pif, "VLAN_master_of");
+	if (!is_null_ref(xv_str(vlans))) {
+		const struct xv *vlan = cache_get(c, xv_str(vlans));
+		if (vlan && pif_on_device(c, rec_str(vlan, "tagged_PIF"), pci_id, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+struct mgmt_scan {
+	const struct cache *c;
+	struct host_scan *h;
+};
+
+static bool find_mgmt(const char *ref, const struct xv *pif, void *ud)
+{
+	struct mgmt_scan *m = ud;
+
+	if (strcmp(rec_str(pif, "host"), m->h->host) != 0 || !rec_bool(pif, "management"))
+		return true;
+	if (pif_on_device(m->c, ref, m->h->pci_id, 0)) {
+		m->h->nic = rec_str(pif, "device");
+		m->h->ip = rec_str(pif, "IP");
+		return false;
+	}
+	return true;
+}
+
+/* The local SRs of the host with a device (PBD device_config), as "'Local
+ * storage' (/dev/sda3)", into buf: what a storage controller may carry. */
+struct local_srs {
+	const struct cache *c;
+	const char *host;
+	char *buf;
+	size_t n, used;
+};
+
+static bool add_local_sr(const char *ref, const struct xv *pbd, void *ud)
+{
+	struct local_srs *l = ud;
+	const char *dev = rec_map(pbd, "device_config", "device");
+	const struct xv *sr;
+	int w;
+
+	if (strcmp(rec_str(pbd, "host"), l->host) != 0 || !dev || strncmp(dev, "/dev/", 5) != 0)
+		return true;
+	sr = cache_get(l->c, rec_str(pbd, "SR"));
+	if (!sr || rec_bool(sr, "shared") || l->used >= l->n)
+		return true;
+	w = snprintf(l->buf + l->used, l->n - l->used, "%s'%s' (%s)", l->used ? ", " : "", rec_str(sr, "name_label"),
+		     dev);
+	if (w > 0)
+		l->used += (size_t)w;
+	return true;
+}
+
+/* How bad hiding pci from dom0 is for its host; *h says what was found. */
+static enum risk risk_of(const struct cache *c, const struct xv *pci, struct host_scan *h)
+{
+	struct mgmt_scan m = {c, h};
+
+	memset(h, 0, sizeof(*h));
+	h->host = rec_str(pci, "host");
+	h->pci_id = rec_str(pci, "pci_id");
+	cache_each(c, "PIF", find_mgmt, &m);
+	if (h->nic)
+		return RISK_MGMT;
+	if (!is_storage(pci))
+		return RISK_NONE;
+	cache_each(c, "PCI", count_storage, h);
+	/* xapi does not say which disk dom0 boots from: with one storage
+	 * controller it can only be that one (or USB or the network) */
+	return h->storage == 1 ? RISK_ROOT : RISK_STORAGE;
+}
+
+static void hide_now(struct app *app, struct pool *p, const char *ref)
+{
+	struct xv *params = xv_array();
+
+	xv_array_push(params, xv_string(ref));
+	app_call_then(app, p, "Hide the device from dom0 for passthrough", "PCI.disable_dom0_access", params,
+		      on_access_done, xstrdup(ref));
+}
+
+static void on_hide_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	struct pool *p;
+	const char *ref;
+
+	if (!r->ok || !app_lookup(app, qref, &p, &ref))
+		return;
+	hide_now(app, p, ref);
+}
+
+/* Asks before hiding the device, saying what the host loses with it. */
+static void ask_hide(struct app *app, struct pool *p, const char *ref, const struct xv *pci)
+{
+	struct host_scan h;
+	enum risk risk = risk_of(p->cache, pci, &h);
+	const char *host = name_of(p->cache, h.host);
+	char srs[256] = "";
+	struct local_srs l = {p->cache, h.host, srs, sizeof(srs), 0};
+	char key[QREF_MAX];
+	struct dialog *d;
+	char *text;
+
+	cache_each(p->cache, "PBD", add_local_sr, &l);
+	switch (risk) {
+	case RISK_ROOT:
+		text = xasprintf("%s (%s) is the only storage controller of %s, so dom0's own root disk is on it%s%s. "
+				 "Hidden from dom0, the host cannot boot its control domain at the next reboot: "
+				 "only its physical console can undo it. Type the PCI ID to hide it anyway.",
+				 h.pci_id, rec_str(pci, "class_name"), host, *srs ? ", and the local SR " : "", srs);
+		d = dialog_type_name("Hide dom0's disk controller", text, h.pci_id);
+		break;
+	case RISK_MGMT:
+		text = xasprintf("%s is the NIC of %s's management interface (%s%s%s). Hidden from dom0, the host "
+				 "loses its management network at the next reboot: the pool and xentui cannot reach it, "
+				 "only its physical console can. Hide it anyway?",
+				 h.pci_id, host, h.nic, *h.ip ? ", " : "", h.ip);
+		d = dialog_confirm("Hide the management NIC", text, "Hide", "Cancel", true);
+		break;
+	case RISK_STORAGE:
+		text = xasprintf("%s (%s) is a storage controller of %s: the disks on it may hold dom0's root or "
+				 "the local SR%s%s. Hidden from dom0, they are gone for the host at the next reboot. "
+				 "Hide it anyway?",
+				 h.pci_id, rec_str(pci, "class_name"), host, *srs ? " " : "", srs);
+		d = dialog_confirm("Hide a storage controller", text, "Hide", "Cancel", true);
+		break;
+	case RISK_NONE:
+	default:
+		text = xasprintf("Hide %s (%s) from dom0? At the next reboot of %s dom0 lets go of it, so a VM "
+				 "can have it.",
+				 h.pci_id, rec_str(pci, "device_name"), host);
+		d = dialog_confirm("Hide from dom0", text, "Hide", "Cancel", false);
+		break;
+	}
+	dialog_on_done(d, on_hide_answer, pool_qref(p, ref, key, sizeof(key)), NULL);
+	app_open_dialog(app, d);
+	free(text);
+}
+
 static int act_toggle(struct app *app, void *st)
 {
 	struct pci_screen *s = st;
@@ -323,18 +528,20 @@ static int act_toggle(struct app *app, void *st)
 	const char *ref;
 	const struct xv *pci = selected(app, s, &p, &ref);
 	const struct access *a;
-	bool hide;
 	struct xv *params;
 
 	if (!pci)
 		return EV_HANDLED;
 	a = access_of(p->id, ref, false);
-	/* hidden now or on the way: give it back; else hide it */
-	hide = !(a && a->status && (strcmp(a->status, "disabled") == 0 || strcmp(a->status, "disable_on_reboot") == 0));
+	/* hidden now or on the way: give it back (harmless, at once); else ask */
+	if (!(a && a->status && (strcmp(a->status, "disabled") == 0 || strcmp(a->status, "disable_on_reboot") == 0))) {
+		ask_hide(app, p, ref, pci);
+		return EV_HANDLED;
+	}
 	params = xv_array();
 	xv_array_push(params, xv_string(ref));
-	app_call_then(app, p, hide ? "Hide the device from dom0 for passthrough" : "Give the device back to dom0",
-		      hide ? "PCI.disable_dom0_access" : "PCI.enable_dom0_access", params, on_access_done, xstrdup(ref));
+	app_call_then(app, p, "Give the device back to dom0", "PCI.enable_dom0_access", params, on_access_done,
+		      xstrdup(ref));
 	return EV_HANDLED;
 }
 
@@ -548,8 +755,10 @@ static void pci_describe(struct app *app, void *st, char *buf, size_t n)
 }
 
 static const struct screen_key keys[] = {
-	{'x', "Passthrough", "Hide the device from dom0 for passthrough, or give it back (after a reboot)", act_toggle,
-	 NULL, true},
+	{'x', "Passthrough",
+	 "Hide the device from dom0 for passthrough (asks first, naming what the host loses), or give it back "
+	 "(after a reboot)",
+	 act_toggle, NULL, true},
 	{'a', "Attach to VM", "Give the device to a VM (other_config:pci)", act_attach, NULL, true},
 	{'d', "Detach", "Take the device away from the VM that has it (its other devices stay)", act_detach, NULL,
 	 true},

@@ -14,6 +14,7 @@
 #include "model.h"
 #include "pool_join.h"
 #include "screens.h"
+#include "storage.h"
 #include "table.h"
 #include "util.h"
 
@@ -310,6 +311,21 @@ static bool add_shared_sr(const char *ref, const struct xv *sr, void *ud)
 	return true;
 }
 
+/* The SRs sr_default_refusal accepts (the rule :storage follows too). */
+static bool add_default_sr(const char *ref, const struct xv *sr, void *ud)
+{
+	struct sr_choice *ch = ud;
+	char *why = sr_default_refusal(ch->c, sr);
+
+	if (why) {
+		free(why);
+		return true;
+	}
+	dialog_add_choice(ch->d, ref, rec_str(sr, "name_label"), rec_str(sr, "type"));
+	ch->n++;
+	return true;
+}
+
 static void on_default_sr(struct app *app, const struct dialog_result *r, const char *id, void *ud)
 {
 	struct pool *p = pools_by_id(app_pools(app), atoi(id));
@@ -334,9 +350,10 @@ static int act_default_sr(struct app *app, void *st)
 
 	if (!p)
 		return EV_HANDLED;
-	ch.d = dialog_choose("Default SR", "Where new VM disks go by default (shared SRs only):");
+	ch.d = dialog_choose("Default SR", "Where new VM disks go by default (shared SRs only: a local SR is "
+					   "seen by one host, and a new VM may start on any):");
 	ch.c = p->cache;
-	cache_each(p->cache, "SR", add_shared_sr, &ch);
+	cache_each(p->cache, "SR", add_default_sr, &ch);
 	if (!ch.n) {
 		dialog_free(ch.d);
 		app_message(app, MSG_ERROR, "The pool has no shared SR for VM disks");

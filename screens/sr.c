@@ -551,7 +551,7 @@ static const struct screen_key keys[] = {
 	{'d', "Destroy", "Destroy the selected disk after typing its name (not while a running VM uses it)",
 	 destroy_disk, NULL, true},
 	{'r', "Rescan", "Rescan the SR (SR.scan)", rescan, NULL, true},
-	{'*', "Default", "Make this SR the pool's default SR", set_default, holds_disks, false},
+	{'*', "Default", "Make this SR the pool's default SR (shared SRs only)", set_default, holds_disks, false},
 	{'x', "Cancel upload", "Cancel the uploads running into this SR (the partly written disk is removed)",
 	 cancel_upload, uploading, true},
 	{'R', "Remove SR", "Forget or destroy this SR, after typing its name", remove_sr, NULL, false},

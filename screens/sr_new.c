@@ -134,8 +134,12 @@ static void on_created(struct ops *ops, struct op *op, void *ud)
 		if (!app_quitting(app)) {
 			/* the form comes back as typed, the reason above it */
 			struct sr_form *s = cr->s;
+			size_t len = strlen(why);
 			cr->s = NULL;
-			set_str(&s->error, why);
+			while (len && why[len - 1] == '.')
+				len--;
+			free(s->error);
+			s->error = xasprintf("SR.create failed: %.*s.", (int)len, why);
 			open_form(app, s);
 		}
 	}
@@ -391,6 +395,122 @@ static const char *check_server(const struct form *f, int field, const char *tex
 	return strpbrk(text, " /:\\") && !strchr(text, '[') ? "a host name or address only" : NULL;
 }
 
+/* ---- a local disk: what xapi says is in use, and the erase question ----------------------------- */
+
+/* "/dev/sda" and "/dev/sda3" (or "/dev/nvme0n1p2") are the same disk. */
+static bool same_disk(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	const char *rest;
+
+	if (la > lb) {
+		const char *t = a;
+		a = b;
+		b = t;
+		la = lb;
+	}
+	if (strncmp(a, b, la) != 0)
+		return false;
+	rest = b + la;
+	if (*rest == 'p')
+		rest++;
+	return *rest == '\0' || strspn(rest, "0123456789") == strlen(rest);
+}
+
+struct in_use {
+	const struct cache *c;
+	const char *host;   /* only this host's (NULL: every host's) */
+	const char *device; /* the first SR on the same disk as this one (NULL: list them all) */
+	const char *sr;     /* out: that SR's name */
+	const char *held;   /* out: the device its PBD names */
+	char *buf;          /* list: "xcp-ng-01: /dev/sda3 'Local storage'; ..." */
+	size_t n, used;
+};
+
+static bool find_in_use(const char *ref, const struct xv *pbd, void *ud)
+{
+	struct in_use *u = ud;
+	const char *dev = rec_map(pbd, "device_config", "device");
+	const struct xv *sr;
+	int w;
+
+	if (!dev || strncmp(dev, "/dev/", 5) != 0 || (u->host && strcmp(rec_str(pbd, "host"), u->host) != 0))
+		return true;
+	sr = cache_get(u->c, rec_str(pbd, "SR"));
+	if (u->device) {
+		if (!same_disk(dev, u->device))
+			return true;
+		u->sr = sr ? rec_str(sr, "name_label") : "an SR";
+		u->held = dev;
+		return false;
+	}
+	if (u->used < u->n) {
+		w = snprintf(u->buf + u->used, u->n - u->used, "%s%s %s", u->used ? ", " : "",
+			     name_of(u->c, rec_str(pbd, "host")), dev);
+		if (w > 0)
+			u->used += (size_t)w;
+	}
+	return true;
+}
+
+/* The form's sentence for a local disk: xapi cannot list a host's disks
+ * (SR.probe for ext/lvm wants the device), only those its SRs hold. */
+static void used_text(const struct cache *c, char *buf, size_t n)
+{
+	char list[512] = "";
+	struct in_use u = {c, NULL, NULL, NULL, NULL, list, sizeof(list), 0};
+
+	cache_each(c, "PBD", find_in_use, &u);
+	snprintf(buf, n, "A local disk of the host becomes an SR: everything on the device is erased. xapi does "
+			 "not list a host's disks; type one (lsblk on the host shows them).%s%s%s",
+		 *list ? " Held by SRs already: " : "", list, *list ? "." : "");
+}
+
+static void on_erase(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct sr_form *s = ud;
+
+	if (!r->ok) {
+		app_message(app, MSG_INFO, "Nothing erased: %s stays as it was", s->device);
+		return;
+	}
+	create(app, s, NULL);
+}
+
+/* Refuses a disk an SR of the host holds (back to the form, saying so);
+ * else asks for the device typed back before erasing it. Takes s. */
+static void ask_erase(struct app *app, struct sr_form *s)
+{
+	struct pool *p = pools_by_id(app_pools(app), s->pool_id);
+	const char *host = s->host >= 0 && s->host < s->nhosts ? s->hosts[s->host] : NULL;
+	struct in_use u = {NULL, host, s->device, NULL, NULL, NULL, 0, 0};
+	struct dialog *d;
+	char *text;
+
+	if (!p || !p->cache || !host) {
+		app_message(app, MSG_ERROR, "New SR: the pool is not connected");
+		sr_form_free(s);
+		return;
+	}
+	u.c = p->cache;
+	cache_each(p->cache, "PBD", find_in_use, &u);
+	if (u.sr) {
+		free(s->error);
+		s->error = xasprintf("%s is the disk of the SR '%s' on %s (%s): choose another.", s->device, u.sr,
+				     name_of(p->cache, host), u.held);
+		open_form(app, s);
+		return;
+	}
+	text = xasprintf("Erase %s on %s? Everything on it is lost: it is formatted for the SR '%s'. Type the device "
+			 "to confirm.",
+			 s->device, name_of(p->cache, host), s->name);
+	d = dialog_type_name("Erase a disk", text, s->device);
+	dialog_on_done(d, on_erase, NULL, s);
+	dialog_own_ud(d, sr_form_free);
+	app_open_dialog(app, d);
+	free(text);
+}
+
 static void on_form(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
 {
 	struct sr_form *s = ud, *c;
@@ -423,6 +543,9 @@ static void on_form(struct app *app, const struct dialog_result *r, const char *
 		char *path = abs_path(c->path);
 		create(app, c, path);
 		free(path);
+	} else if (c->kind == K_EXT || c->kind == K_LVM) {
+		ask_erase(app, c); /* takes c */
+		return;
 	} else {
 		create(app, c, NULL);
 	}
@@ -435,7 +558,7 @@ static void open_form(struct app *app, struct sr_form *s)
 	struct form *f;
 	struct dialog *d;
 	const char *text;
-	char *title;
+	char *title, used[768];
 
 	if (!p || !p->cache) {
 		app_message(app, MSG_ERROR, "New SR: the pool is not connected");
@@ -489,17 +612,14 @@ static void open_form(struct app *app, struct sr_form *s)
 	default:
 		s->f_device = form_text(f, "Device", s->device, true);
 		form_set_check(f, s->f_device, check_dev, NULL);
-		form_set_hint(f, s->f_device, "e.g. /dev/sdb");
-		text = "A local disk of the host becomes an SR. Everything on the device is erased.";
+		form_set_hint(f, s->f_device, "a whole empty disk, e.g. /dev/sdc");
+		used_text(p->cache, used, sizeof(used));
+		text = used; /* the sentence is in used, with the devices SRs hold */
 		break;
 	}
 	title = xasprintf("New SR: %s", kinds[s->kind].label);
 	if (s->error) {
-		size_t len = strlen(s->error);
-		char *said;
-		while (len && s->error[len - 1] == '.')
-			len--;
-		said = xasprintf("SR.create failed: %.*s. %s", (int)len, s->error, text);
+		char *said = xasprintf("%s %s", s->error, text);
 		d = dialog_form(title, said, f);
 		free(said);
 	} else {
@@ -558,7 +678,7 @@ static void on_kind(struct app *app, const struct dialog_result *r, const char *
 	set_str(&s->share, "");
 	set_str(&s->user, "");
 	set_str(&s->password, "");
-	set_str(&s->device, "/dev/sdb");
+	set_str(&s->device, ""); /* never a guess: Enter would format it */
 	hn.s = s;
 	hn.c = p->cache;
 	cache_each(p->cache, "host", add_host, &hn);

@@ -49,6 +49,22 @@ bool sr_is_default(const struct cache *c, const char *ref)
 	return pool && strcmp(rec_str(pool, "default_SR"), ref) == 0;
 }
 
+char *sr_default_refusal(const struct cache *c, const struct xv *sr)
+{
+	const char *host;
+
+	if (sr_is_iso(sr) || strcmp(rec_str(sr, "type"), "udev") == 0)
+		return xasprintf("'%s' holds %s, not virtual disks: it cannot be the default SR",
+				 rec_str(sr, "name_label"), sr_is_iso(sr) ? "ISO images" : "removable devices");
+	if (!rec_bool(sr, "shared")) {
+		host = sr_host_name(c, sr);
+		return xasprintf("The default SR must be shared: '%s' is local to %s, and a new VM may start on any "
+				 "host",
+				 rec_str(sr, "name_label"), *host ? host : "one host");
+	}
+	return NULL;
+}
+
 const char *sr_host_name(const struct cache *c, const struct xv *sr)
 {
 	const struct xv *pbds = rec_field(sr, "PBDs");
@@ -254,7 +270,8 @@ static const struct screen_key keys[] = {
 	{'n', "New SR", "Make a new SR: ISO library (local, NFS, SMB), NFS disks, local ext or LVM", new_sr, NULL, true},
 	{'u', "Upload ISO", "Upload an ISO file from this computer into an ISO SR", upload, NULL, true},
 	{'r', "Rescan", "Rescan the SR (SR.scan): find disks and images added behind xapi's back", rescan, NULL, true},
-	{'*', "Default", "Make the SR its pool's default SR (new VMs' disks go there)", set_default, NULL, true},
+	{'*', "Default", "Make the SR its pool's default SR (new VMs' disks go there; shared SRs only)", set_default,
+	 NULL, true},
 	{'D', "Default", "Make the SR its pool's default SR (as *)", set_default, NULL, false},
 	{'d', "Remove", "Forget or destroy the SR, after typing its name", remove_sr, NULL, true},
 	{'x', "Cancel upload", "Cancel the running ISO uploads (the partly written disk is removed)", cancel_upload,
@@ -319,13 +336,13 @@ void sr_set_default(struct app *app, const char *qref)
 	struct sr_sel s;
 	const char *pool_ref = NULL;
 	struct xv *params;
-	char *label;
+	char *label, *why;
 
 	if (!lookup(app, qref, &s))
 		return;
-	if (sr_is_iso(s.sr) || strcmp(rec_str(s.sr, "type"), "udev") == 0) {
-		app_message(app, MSG_ERROR, "'%s' holds %s, not virtual disks: it cannot be the default SR",
-			    rec_str(s.sr, "name_label"), sr_is_iso(s.sr) ? "ISO images" : "removable devices");
+	if ((why = sr_default_refusal(s.p->cache, s.sr))) {
+		app_message(app, MSG_ERROR, "%s", why);
+		free(why);
 		return;
 	}
 	if (sr_is_default(s.p->cache, s.ref)) {
@@ -426,6 +443,9 @@ static int count_vdis(const struct cache *c, const struct xv *sr, int *in_use)
 	return n;
 }
 
+/* Said first when the SR to remove is the pool's default. */
+#define DEFAULT_GOES "It is the pool's default SR: new VMs and disks will have no default. "
+
 static void on_remove_kind(struct app *app, const struct dialog_result *res, const char *qref, void *ud)
 {
 	struct sr_sel s;
@@ -439,15 +459,16 @@ static void on_remove_kind(struct app *app, const struct dialog_result *res, con
 	destroy = strcmp(res->choice_key, "destroy") == 0;
 	n = count_vdis(s.p->cache, s.sr, &in_use);
 	if (destroy)
-		text = xasprintf("Destroy '%s'? Its %d disk%s and what they hold are deleted for good%s. "
+		text = xasprintf("Destroy '%s'? %sIts %d disk%s and what they hold are deleted for good%s. "
 				 "Type the SR's name to confirm.",
-				 rec_str(s.sr, "name_label"), n, n == 1 ? "" : "s",
-				 in_use ? " (xapi refuses while VMs use some)" : "");
+				 rec_str(s.sr, "name_label"), sr_is_default(s.p->cache, s.ref) ? DEFAULT_GOES : "", n,
+				 n == 1 ? "" : "s", in_use ? " (xapi refuses while VMs use some)" : "");
 	else
-		text = xasprintf("Forget '%s'? It is detached and leaves the pool with its %d disk record%s "
+		text = xasprintf("Forget '%s'? %sIt is detached and leaves the pool with its %d disk record%s "
 				 "(names, and which VM uses which); the data stays on the storage and can be "
 				 "attached again. Type the SR's name to confirm.",
-				 rec_str(s.sr, "name_label"), n, n == 1 ? "" : "s");
+				 rec_str(s.sr, "name_label"), sr_is_default(s.p->cache, s.ref) ? DEFAULT_GOES : "", n,
+				 n == 1 ? "" : "s");
 	d = dialog_type_name(destroy ? "Destroy SR" : "Forget SR", text, rec_str(s.sr, "name_label"));
 	dialog_on_done(d, on_remove_typed, qref, destroy ? (void *)1 : NULL);
 	app_open_dialog(app, d);
@@ -467,7 +488,8 @@ void sr_remove(struct app *app, const char *qref)
 			    rec_str(s.sr, "name_label"));
 		return;
 	}
-	text = xasprintf("Remove '%s' from the pool how?", rec_str(s.sr, "name_label"));
+	text = xasprintf("Remove '%s' from the pool how?%s", rec_str(s.sr, "name_label"),
+			 sr_is_default(s.p->cache, s.ref) ? " " DEFAULT_GOES : "");
 	d = dialog_choose("Remove SR", text);
 	dialog_add_choice(d, "forget", "Forget", "the pool lets go of it; the data stays on the storage");
 	dialog_add_choice(d, "destroy", "Destroy", sr_is_iso(s.sr) ? "the SR's records go; ISO files stay on the share"

@@ -32,6 +32,10 @@ void sr_remove(struct app *app, const char *qref);
 bool sr_is_iso(const struct xv *sr);
 /* The default SR of the SR's pool is this one. */
 bool sr_is_default(const struct cache *c, const char *ref);
+/* Why sr cannot be its pool's default SR (a sentence to free), or NULL
+ * when it may: one rule for :storage and :pool, as Xen Orchestra's: a
+ * shared SR holding virtual disks. */
+char *sr_default_refusal(const struct cache *c, const struct xv *sr);
 /* "host name" for an SR with one PBD (local storage), "" for shared ones. */
 const char *sr_host_name(const struct cache *c, const struct xv *sr);
 

@@ -241,76 +241,98 @@ static int act_start_on(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
-static int act_shutdown(struct app *app, void *st)
-{
-	struct vm_sel s;
-
-	if (vm_or_say(app, st, &s) && require_state(app, s.vm, "shut down", "Running", NULL))
-		simple_op(app, &s, "Shut down", "VM.clean_shutdown");
-	return EV_HANDLED;
-}
-
-static int act_reboot(struct app *app, void *st)
-{
-	struct vm_sel s;
-
-	if (vm_or_say(app, st, &s) && require_state(app, s.vm, "reboot", "Running", NULL))
-		simple_op(app, &s, "Reboot", "VM.clean_reboot");
-	return EV_HANDLED;
-}
-
-struct forced {
+/* A power action that stops a running guest: asked first, naming the VM
+ * and what stops (as XO asks); the clean ones may skip the question. */
+struct power_act {
 	const char *verb, *method;
+	const char *what;        /* for require_state: "shut down" */
+	const char *consequence; /* after "'NAME'? " */
+	bool clean;              /* the guest is asked: a preference may skip the question */
+	const char *s2;          /* a second state it applies to (Paused), or NULL */
 };
 
-static const struct forced force_shutdown = {"Force shut down", "VM.hard_shutdown"};
-static const struct forced force_reboot = {"Force reboot", "VM.hard_reboot"};
+static const struct power_act clean_shutdown = {
+	"Shut down", "VM.clean_shutdown", "shut down",
+	"The guest is asked to shut down: what runs in it stops, and it stays off until started (s).", true, NULL};
+static const struct power_act clean_reboot = {
+	"Reboot", "VM.clean_reboot", "reboot",
+	"The guest is asked to restart: what runs in it stops and its users are cut off meanwhile.", true, NULL};
+static const struct power_act suspend = {
+	"Suspend", "VM.suspend", "suspend",
+	"Its memory is saved to disk and it stops, its network connections with it, until resumed (u).", true, NULL};
+static const struct power_act force_shutdown = {
+	"Force shut down", "VM.hard_shutdown", "force shut down",
+	"Like pulling the power cord: the guest gets no chance to close its files.", false, "Paused"};
+static const struct power_act force_reboot = {
+	"Force reboot", "VM.hard_reboot", "force reboot",
+	"Like pulling the power cord: the guest gets no chance to close its files.", false, "Paused"};
 
-static void on_forced_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+/* preferences.confirm_clean_power = false skips the question for the clean actions. */
+static bool confirm_clean_power(struct app *app)
 {
-	const struct forced *f = ud;
+	const struct config *cfg = app_config(app);
+
+	return !cfg || cfg->confirm_clean_power;
+}
+
+static void on_power_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	const struct power_act *a = ud;
 	struct vm_sel s;
 
 	if (r->ok && lookup(app, qref, &s))
-		simple_op(app, &s, f->verb, f->method);
+		simple_op(app, &s, a->verb, a->method);
 }
 
-static void ask_forced(struct app *app, void *st, const struct forced *f, const char *what)
+static void ask_power(struct app *app, void *st, const struct power_act *a)
 {
 	struct vm_sel s;
 	struct dialog *d;
 	char *title, *text;
 
-	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, what, "Running", "Paused"))
+	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, a->what, "Running", a->s2))
 		return;
-	title = xasprintf("%s", f->verb);
-	text = xasprintf("%s '%s'? Like pulling the power cord: the guest gets no chance to close its files.", f->verb,
-			 rec_str(s.vm, "name_label"));
-	d = dialog_confirm(title, text, f->verb, "Cancel", true);
-	dialog_on_done(d, on_forced_answer, s.qref, (void *)f);
+	if (a->clean && !confirm_clean_power(app)) {
+		simple_op(app, &s, a->verb, a->method);
+		return;
+	}
+	title = xasprintf("%s VM", a->verb);
+	text = xasprintf("%s '%s'? %s", a->verb, rec_str(s.vm, "name_label"), a->consequence);
+	/* the forced ones default to No: they lose data */
+	d = dialog_confirm(title, text, a->verb, "Cancel", !a->clean);
+	dialog_on_done(d, on_power_answer, s.qref, (void *)a);
 	app_open_dialog(app, d);
 	free(title);
 	free(text);
 }
 
+static int act_shutdown(struct app *app, void *st)
+{
+	ask_power(app, st, &clean_shutdown);
+	return EV_HANDLED;
+}
+
+static int act_reboot(struct app *app, void *st)
+{
+	ask_power(app, st, &clean_reboot);
+	return EV_HANDLED;
+}
+
 static int act_force_shutdown(struct app *app, void *st)
 {
-	ask_forced(app, st, &force_shutdown, "force shut down");
+	ask_power(app, st, &force_shutdown);
 	return EV_HANDLED;
 }
 
 static int act_force_reboot(struct app *app, void *st)
 {
-	ask_forced(app, st, &force_reboot, "force reboot");
+	ask_power(app, st, &force_reboot);
 	return EV_HANDLED;
 }
 
 static int act_suspend(struct app *app, void *st)
 {
-	struct vm_sel s;
-
-	if (vm_or_say(app, st, &s) && require_state(app, s.vm, "suspend", "Running", NULL))
-		simple_op(app, &s, "Suspend", "VM.suspend");
+	ask_power(app, st, &suspend);
 	return EV_HANDLED;
 }
 
@@ -968,11 +990,11 @@ static int act_destroy(struct app *app, void *st)
 const struct screen_key vm_action_keys[] = {
 	{'s', "Start", "Start the VM (halted)", act_start, is_halted, true},
 	{'o', "Start on", "Start the VM on a host you choose", act_start_on, is_halted, false},
-	{'x', "Shutdown", "Shut the VM down cleanly (asks the guest)", act_shutdown, is_running, true},
-	{'r', "Reboot", "Reboot the VM cleanly", act_reboot, is_running, true},
+	{'x', "Shutdown", "Shut the VM down cleanly, asking the guest (asks first)", act_shutdown, is_running, true},
+	{'r', "Reboot", "Reboot the VM cleanly (asks first)", act_reboot, is_running, true},
 	{'X', "Force off", "Force the VM off (asks first)", act_force_shutdown, is_running_or_paused, false},
 	{'R', "Force reboot", "Force the VM to reboot (asks first)", act_force_reboot, is_running_or_paused, false},
-	{'z', "Suspend", "Suspend the VM to disk", act_suspend, is_running, false},
+	{'z', "Suspend", "Suspend the VM to disk (asks first)", act_suspend, is_running, false},
 	{'u', "Resume", "Resume a suspended VM", act_resume, is_suspended, true},
 	{'p', "Pause", "Pause a running VM, or unpause a paused one", act_pause, is_running_or_paused, false},
 	{'m', "Migrate", "Move the running VM live to another host", act_migrate, is_running, true},

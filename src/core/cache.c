@@ -59,7 +59,7 @@ static const char *const f_message[] = {"uuid", "name", "priority", "cls", "obj_
 static const char *const f_console[] = {"uuid", "protocol", "location", "VM", NULL};
 static const char *const f_sm[] = {"uuid", "name_label", "name_description", "type", "capabilities", "configuration",
 	NULL};
-static const char *const f_pci[] = {"uuid", "class_name", "vendor_name", "device_name", "host", "pci_id",
+static const char *const f_pci[] = {"uuid", "class_id", "class_name", "vendor_name", "device_name", "host", "pci_id",
 	"driver_name", NULL};
 static const char *const f_vlan[] = {"uuid", "tagged_PIF", "untagged_PIF", "tag", NULL};
 static const char *const f_bond[] = {"uuid", "master", "slaves", "mode", NULL};

@@ -141,6 +141,9 @@ def main():
         for key, state, what in (("z", "Suspended", "z suspends"), ("u", "Running", "u resumes"),
                                  ("p", "Paused", "p pauses"), ("p", "Running", "p again unpauses")):
             tui.keys(key)
+            if key == "z":  # suspending stops the guest: asked first
+                tui.wait(r"Suspend '" + re.escape(name) + r"'\?")
+                tui.keys("y")
             try:
                 pool.wait(power_is(pool, ref, state), what=what)
                 tui.wait(lambda s: state in row_starting(s, name))

@@ -155,6 +155,9 @@ def main():
         usb = [r for r, p in pool.call("PCI.get_all_records").items()
                if p["host"] == ref and p["class_name"] == "USB controller"][0]
         tui.keys("x")
+        tui.attempt(tap, lambda s: "Hide 0000:00:14.0 (" in s and "from dom0?" in s,
+                    "x asks before hiding the USB controller")
+        tui.keys("y")
         tap.check(pool.wait(lambda: pool.call("PCI.get_dom0_access_status", usb) == "disable_on_reboot", timeout=20),
                   "the USB controller is marked for passthrough")
         tui.attempt(tap, r"passthrough after reboot", "the screen says it waits for a reboot")

@@ -15,6 +15,7 @@ import re
 import ssl
 import sys
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 
@@ -367,6 +368,9 @@ def test_disks(tap, tui, pool):
 
 
 def test_default(tap, tui, pool):
+    """One rule on :storage as on :pool: only a shared SR may be the default."""
+    p = pool.call("pool.get_all")[0]
+    was = pool.call("pool.get_default_SR", p)
     local = srs_by(pool, lambda v: v["type"] in ("ext", "lvm"))
     ref = next(iter(local))
     cmd(tui, "storage")
@@ -374,13 +378,32 @@ def test_default(tap, tui, pool):
     filter_to(tui, local[ref]["uuid"])
     tui.wait(lambda s: "1 of" in s)
     tui.keys("*")
-    p = pool.call("pool.get_all")[0]
+    tui.attempt(tap, r"The default SR must be shared: .* is local to ",
+                "* on a local SR is refused, saying why a local SR cannot be the default")
+    time.sleep(0.5)
+    tap.check(pool.call("pool.get_default_SR", p) == was, "and the pool's default SR is unchanged")
+    shared = srs_by(pool, lambda v: v["shared"] and v["content_type"] != "iso" and v["type"] != "udev")
+    other = next((r for r in shared if r != was), None)
+    if not other:  # the demo has one shared SR for disks: another client adds a second
+        master = pool.call("pool.get_master", p)
+        other = pool.call("SR.create", master, {"server": "192.168.1.5", "serverpath": "/srv/backups"}, "0",
+                          "Second NFS", "", "nfs", "user", True, {})
+        shared = srs_by(pool, lambda v: v["shared"] and v["content_type"] != "iso" and v["type"] != "udev")
+    if not other:
+        tap.check(False, "the demo pool has a second shared SR for disks")
+        filter_to(tui, "")
+        return
+    filter_to(tui, shared[other]["uuid"])
+    tui.wait(lambda s: "1 of" in s)
+    tui.keys("*")
     try:
-        pool.wait(lambda: pool.call("pool.get_default_SR", p) == ref, timeout=20, what="the default SR")
-        tap.check(True, "* makes the SR the pool's default (pool.set_default_SR)")
+        pool.wait(lambda: pool.call("pool.get_default_SR", p) == other, timeout=20, what="the default SR")
+        tap.check(True, "* makes a shared SR the pool's default (pool.set_default_SR)")
     except Timeout as e:
-        tap.check(False, "* makes the SR the pool's default (pool.set_default_SR)", e)
-    tui.attempt(tap, lambda s: "default" in row_starting(s, local[ref]["name_label"]), "the list marks the new default")
+        tap.check(False, "* makes a shared SR the pool's default (pool.set_default_SR)", e)
+    tui.attempt(tap, lambda s: "default" in row_starting(s, shared[other]["name_label"]),
+                "the list marks the new default")
+    pool.call("pool.set_default_SR", p, was)
     filter_to(tui, "")
 
 
