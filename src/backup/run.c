@@ -92,6 +92,7 @@ struct vmsel {
 	uint64_t bytes, done, total;
 	int64_t started_ms, duration_ms;
 	char *error, *note;
+	char *warning; /* the point is complete, but something after it failed (retention) */
 };
 
 static bool has_tag(const struct xv *rec, const char *tag)
@@ -224,6 +225,7 @@ static void vms_free(struct vmsel *v, size_t n)
 		free(v[i].name);
 		free(v[i].error);
 		free(v[i].note);
+		free(v[i].warning);
 	}
 	free(v);
 }
@@ -409,11 +411,10 @@ report:
 	json_object_object_add(res, "bytes", json_object_new_int64((int64_t)v.bytes));
 	if (err)
 		json_object_object_add(res, "error", json_object_new_string(err));
-	if (v.note || warn) {
-		char *note = xasprintf("%s%s%s", v.note ? v.note : "", v.note && warn ? "; " : "", warn ? warn : "");
-		json_object_object_add(res, "note", json_object_new_string(note));
-		free(note);
-	}
+	if (v.note)
+		json_object_object_add(res, "note", json_object_new_string(v.note));
+	if (warn)
+		json_object_object_add(res, "warning", json_object_new_string(warn));
 	send_line(fd, res);
 	close(fd);
 	/* no frees: the process ends here, and exit handlers of the parent's
@@ -474,6 +475,8 @@ static void read_result(struct vmsel *vm, struct child *c, const char *line)
 		vm->error = bk_jstr(o, "error") ? xstrdup(bk_jstr(o, "error")) : NULL;
 		free(vm->note);
 		vm->note = bk_jstr(o, "note") ? xstrdup(bk_jstr(o, "note")) : NULL;
+		free(vm->warning);
+		vm->warning = bk_jstr(o, "warning") ? xstrdup(bk_jstr(o, "warning")) : NULL;
 	}
 	json_object_put(o);
 }
@@ -562,6 +565,9 @@ static void finish_child(struct child *c, struct vmsel *vm, bool tty, int timeou
 	} else {
 		fprintf(stderr, "xentui: %s: %s\n", vm->name, vm->error ? vm->error : "failed");
 	}
+	/* said always, not only on a terminal: cron mails what a run prints */
+	if (vm->warning)
+		fprintf(stderr, "xentui: %s: warning: %s\n", vm->name, vm->warning);
 }
 
 /* Runs children for the pending VMs, concurrency at once. */
@@ -719,6 +725,8 @@ static struct json_object *run_record(const struct job_cfg *job, int64_t start, 
 		json_object_object_add(v, "error", vms[i].error ? json_object_new_string(vms[i].error) : NULL);
 		if (vms[i].note)
 			json_object_object_add(v, "note", json_object_new_string(vms[i].note));
+		if (vms[i].warning)
+			json_object_object_add(v, "warning", json_object_new_string(vms[i].warning));
 		json_object_array_add(arr, v);
 	}
 	json_object_object_add(o, "vms", arr);

@@ -65,10 +65,15 @@ def ts(now):
 
 class Env:
     """A sim, a test VM with one small disk, a file:// repository and a
-    configuration with the given jobs (dicts of extra job settings)."""
+    configuration with the given jobs (dicts of extra job settings).
+    remotes: more `remotes` entries (dicts of settings, "name" and "url"
+    first) after "repo" and "repo2"; extra_env: variables every xentui
+    run gets (the remotes' password_env)."""
 
-    def __init__(self, jobs, faults=None, disk_mib=24, vm_name="bktest"):
+    def __init__(self, jobs, faults=None, disk_mib=24, vm_name="bktest", remotes=None, extra_env=None):
         self.dir = tempfile.mkdtemp(prefix="xentui-bk-")
+        self.remotes = list(remotes or [])
+        self.extra_env = dict(extra_env or {})
         self.repo = os.path.join(self.dir, "repo")
         self.repo2 = os.path.join(self.dir, "repo2")
         os.makedirs(self.repo)
@@ -219,8 +224,11 @@ class Env:
         with open(self.config, "w") as f:
             f.write('servers = ( { name = "sim"; url = "%s"; user = "root"; password_env = "XENTUI_PW"; '
                     'insecure = true; } );\n' % self.url)
-            f.write('remotes = ( { name = "repo"; url = "file://%s"; }, { name = "repo2"; url = "file://%s"; } );\n'
-                    % (self.repo, self.repo2))
+            more = "".join(", { %s }" % " ".join("%s = %s;" % (k, json.dumps(v) if not isinstance(v, bool)
+                                                                else str(v).lower()) for k, v in r.items())
+                           for r in self.remotes)
+            f.write('remotes = ( { name = "repo"; url = "file://%s"; }, { name = "repo2"; url = "file://%s"; }%s );\n'
+                    % (self.repo, self.repo2, more))
             f.write("backup_jobs = (\n%s\n);\n" % ",\n".join(js))
 
     def env(self, now=None):
@@ -229,6 +237,7 @@ class Env:
         e["XDG_CONFIG_HOME"] = os.path.join(self.dir, "config")
         e["XDG_STATE_HOME"] = os.path.join(self.dir, "state")
         e["HOME"] = self.dir
+        e.update(self.extra_env)
         if now is not None:
             e["XENTUI_NOW"] = str(int(now))
         return e
@@ -246,9 +255,9 @@ class Env:
     def run(self, job, now):
         return self.xentui("run", job, now=now)
 
-    def restore(self, at=None, name="restored", start=False):
+    def restore(self, at=None, name="restored", start=False, remote="repo"):
         """Restores a point as a new VM named name; its disk's bytes, or None."""
-        args = ["restore", "repo", self.vm_uuid, "--sr", self.sr_uuid, "--name", name]
+        args = ["restore", remote, self.vm_uuid, "--sr", self.sr_uuid, "--name", name]
         if at:
             args += ["--at", at]
         if start:
@@ -260,17 +269,18 @@ class Env:
         disks = self.disks_of(self.call("VM.get_uuid", vms[0]))
         return (self.read(disks[0]) if disks else b""), r
 
-    def verify(self):
-        return self.xentui("verify", "repo", self.vm_uuid)
+    def verify(self, remote="repo"):
+        return self.xentui("verify", remote, self.vm_uuid)
 
     # ---- the repository, read without xentui ----------------------------------------
-    def vmdir(self):
-        return os.path.join(self.repo, "xo-vm-backups", self.vm_uuid)
+    def vmdir(self, top=None):
+        """The VM's folder in the repository at top (a local folder; default "repo")."""
+        return os.path.join(top or self.repo, "xo-vm-backups", self.vm_uuid)
 
-    def points(self, job=None):
+    def points(self, job=None, top=None):
         """{ts: json} of the complete points (job: only that job's, by name)."""
         out = {}
-        for f in sorted(glob.glob(os.path.join(self.vmdir(), "*.json"))):
+        for f in sorted(glob.glob(os.path.join(self.vmdir(top), "*.json"))):
             try:
                 with open(f) as fh:
                     j = json.load(fh)
@@ -280,10 +290,10 @@ class Env:
                 out[os.path.basename(f)[:-5]] = j
         return out
 
-    def files_whole(self, j):
+    def files_whole(self, j, top=None):
         """None when every file the point records has its size and SHA-256, else why."""
         for rel, meta in j.get("xentui", {}).get("files", {}).items():
-            p = os.path.join(self.vmdir(), rel[2:] if rel.startswith("./") else rel)
+            p = os.path.join(self.vmdir(top), rel[2:] if rel.startswith("./") else rel)
             if not os.path.exists(p):
                 return "%s is missing" % rel
             with open(p, "rb") as fh:
