@@ -59,11 +59,7 @@ static int parse(int argc, char **argv, struct bopts *o)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
-		{"user", required_argument, NULL, 'u'},
-		{"password-file", required_argument, NULL, 'F'},
-		{"password-env", required_argument, NULL, 'E'},
-		{"insecure", no_argument, NULL, 'k'},
-		{"fingerprint", required_argument, NULL, 'P'},
+		CONN_LONG_OPTIONS,
 		{"json", no_argument, NULL, 'j'},
 		{"at", required_argument, NULL, 'a'},
 		{"sr", required_argument, NULL, 's'},
@@ -72,20 +68,16 @@ static int parse(int argc, char **argv, struct bopts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char fp[65];
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:u:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h" CONN_SHORT_OPTIONS, opts, NULL)) != -1) {
+		if (conn_take_option(c, optarg, &o->conn))
+			continue;
 		switch (c) {
 		case 'c': o->config = optarg; break;
-		case 'u': o->conn.user = optarg; break;
-		case 'F': o->conn.password_file = optarg; break;
-		case 'E': o->conn.password_env = optarg; break;
-		case 'k': o->conn.insecure = true; break;
-		case 'P': o->conn.fingerprint = optarg; break;
 		case 'j': o->json = true; break;
 		case 'a': o->at = optarg; break;
 		case 's': o->sr = optarg; break;
@@ -96,8 +88,8 @@ static int parse(int argc, char **argv, struct bopts *o)
 			return bad_usage("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	if (o->conn.fingerprint && !fingerprint_normalise(o->conn.fingerprint, fp))
-		return bad_usage("--fingerprint wants 64 hex digits (a SHA-256), colons allowed%s", "");
+	if (!conn_options_valid(&o->conn, "xentui backup"))
+		return 2;
 	o->args = argv + optind;
 	o->nargs = argc - optind;
 	if (o->nargs < 1)

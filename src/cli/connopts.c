@@ -59,3 +59,25 @@ int conn_resolve(const struct conn_opts *o, const struct config *cfg, struct xap
 	*server = sv;
 	return 0;
 }
+
+bool conn_take_option(int c, const char *arg, struct conn_opts *o)
+{
+	switch (c) {
+	case 'u': o->user = arg; return true;
+	case 'F': o->password_file = arg; return true;
+	case 'E': o->password_env = arg; return true;
+	case 'k': o->insecure = true; return true;
+	case 'P': o->fingerprint = arg; return true;
+	default: return false;
+	}
+}
+
+bool conn_options_valid(const struct conn_opts *o, const char *prog)
+{
+	char fp[65];
+
+	if (!o->fingerprint || fingerprint_normalise(o->fingerprint, fp))
+		return true;
+	fprintf(stderr, "%s: --fingerprint wants 64 hex digits (a SHA-256), colons allowed\n", prog);
+	return false;
+}

@@ -18,6 +18,20 @@ struct conn_opts {
 	bool insecure;
 };
 
+/* The connection options' entries of a getopt_long table. */
+#define CONN_LONG_OPTIONS                                                                                   \
+	{"user", required_argument, NULL, 'u'}, {"password-file", required_argument, NULL, 'F'},             \
+	    {"password-env", required_argument, NULL, 'E'}, {"insecure", no_argument, NULL, 'k'},            \
+	    {"fingerprint", required_argument, NULL, 'P'}
+/* The short ones, for getopt_long's optstring. */
+#define CONN_SHORT_OPTIONS "u:k"
+
+/* Takes getopt's answer c when it is a connection option (false if not). */
+bool conn_take_option(int c, const char *arg, struct conn_opts *o);
+/* After parsing: a --fingerprint that is not 64 hex digits is bad usage:
+ * false after one line on stderr. */
+bool conn_options_valid(const struct conn_opts *o, const char *prog);
+
 /* Fills xo (but the password) and *server (NULL for a URL). 0, or an exit
  * status (2) after one line on stderr. xo's strings borrow from o and cfg. */
 int conn_resolve(const struct conn_opts *o, const struct config *cfg, struct xapi_opts *xo,

@@ -29,15 +29,10 @@
 struct options {
 	bool demo;
 	const char *config;
-	const char *user;
-	const char *password_file;
-	const char *password_env;
-	bool insecure;
-	const char *fingerprint;
+	struct conn_opts conn; /* its target: the URL or server name */
 	const char *vnc;
 	const char *theme;
 	const char *log;
-	const char *target; /* URL or server name */
 	const char *list_kind;
 	bool json;
 };
@@ -69,11 +64,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	static const struct option opts[] = {
 		{"demo", no_argument, NULL, 'D'},
 		{"config", required_argument, NULL, 'c'},
-		{"user", required_argument, NULL, 'u'},
-		{"password-file", required_argument, NULL, 'F'},
-		{"password-env", required_argument, NULL, 'E'},
-		{"insecure", no_argument, NULL, 'k'},
-		{"fingerprint", required_argument, NULL, 'P'},
+		CONN_LONG_OPTIONS,
 		{"vnc", required_argument, NULL, 'N'},
 		{"theme", required_argument, NULL, 't'},
 		{"log", required_argument, NULL, 'L'},
@@ -83,18 +74,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	char fp[65];
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "c:u:khV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:hV" CONN_SHORT_OPTIONS, opts, NULL)) != -1) {
+		if (conn_take_option(c, optarg, &o->conn))
+			continue;
 		switch (c) {
 		case 'D': o->demo = true; break;
 		case 'c': o->config = optarg; break;
-		case 'u': o->user = optarg; break;
-		case 'F': o->password_file = optarg; break;
-		case 'E': o->password_env = optarg; break;
-		case 'k': o->insecure = true; break;
-		case 'P': o->fingerprint = optarg; break;
 		case 'N': o->vnc = optarg; break;
 		case 't': o->theme = optarg; break;
 		case 'L': o->log = optarg; break;
@@ -104,10 +91,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (o->fingerprint && !fingerprint_normalise(o->fingerprint, fp)) {
-		fprintf(stderr, "xentui: --fingerprint wants 64 hex digits (a SHA-256), colons allowed\n");
+	if (!conn_options_valid(&o->conn, "xentui"))
 		return 2;
-	}
 	if (optind < argc && strcmp(argv[optind], "list") == 0) {
 		if (optind + 1 >= argc || !list_kind_valid(argv[optind + 1])) {
 			fprintf(stderr, "xentui: list what? hosts, vms, srs, networks or tasks\n");
@@ -117,7 +102,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		optind += 2;
 	}
 	if (optind < argc)
-		o->target = argv[optind++];
+		o->conn.target = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "xentui: unexpected argument '%s'\n", argv[optind]);
 		return 2;
@@ -142,20 +127,10 @@ struct session_ctx {
 	int status;
 };
 
-/* The command line's connection options, as connopts reads them. */
-static struct conn_opts conn_of(const struct options *o)
-{
-	struct conn_opts c = {o->target, o->user, o->password_file, o->password_env, o->fingerprint, o->insecure};
-
-	return c;
-}
-
 static char *password_for(const struct options *o, const struct server_cfg *sv, const char *user, const char *url,
 			  char **err)
 {
-	struct conn_opts c = conn_of(o);
-
-	return conn_password(&c, sv, user, url, err);
+	return conn_password(&o->conn, sv, user, url, err);
 }
 
 static void on_logged_out(struct xapi *x, void *ud)
@@ -260,9 +235,9 @@ static int url_user(const struct options *o, struct xapi_opts *xo)
 		free(clean);
 		return 0;
 	}
-	if (o->user && strcmp(o->user, named) != 0) {
+	if (o->conn.user && strcmp(o->conn.user, named) != 0) {
 		fprintf(stderr, "xentui: the URL names the user '%s' but --user says '%s': give one of them\n", named,
-			o->user);
+			o->conn.user);
 		free(clean);
 		free(named);
 		return 2;
@@ -279,8 +254,7 @@ static int url_user(const struct options *o, struct xapi_opts *xo)
 static int resolve_server(const struct options *o, const struct config *cfg, struct xapi_opts *xo,
 			  const struct server_cfg **server)
 {
-	struct conn_opts c = conn_of(o);
-	int rc = conn_resolve(&c, cfg, xo, server);
+	int rc = conn_resolve(&o->conn, cfg, xo, server);
 
 	return rc ? rc : url_user(o, xo);
 }
@@ -356,13 +330,13 @@ static int explicit_server(const struct options *o, const struct config *cfg, st
 	}
 	ts->cfg.insecure = xo.insecure;
 	ts->connect = true;
-	if (o->password_file || o->password_env) {
+	if (o->conn.password_file || o->conn.password_env) {
 		/* the option wins over the server's own source */
 		free(ts->cfg.password_file);
 		free(ts->cfg.password_env);
 		free(ts->cfg.password_command);
-		ts->cfg.password_file = o->password_file ? xstrdup(o->password_file) : NULL;
-		ts->cfg.password_env = o->password_env && !o->password_file ? xstrdup(o->password_env) : NULL;
+		ts->cfg.password_file = o->conn.password_file ? xstrdup(o->conn.password_file) : NULL;
+		ts->cfg.password_env = o->conn.password_env && !o->conn.password_file ? xstrdup(o->conn.password_env) : NULL;
 		ts->cfg.password_command = NULL;
 	}
 	if (!ts->cfg.password_file && !ts->cfg.password_env && !ts->cfg.password_command) {
@@ -403,7 +377,7 @@ static int run_tui(const struct options *o, struct config *cfg)
 	memset(&t, 0, sizeof(t));
 	for (int i = 0; i < cfg->nservers; i++)
 		autoconnect |= cfg->servers[i].autoconnect;
-	if (o->target || (!o->demo && !autoconnect && cfg->nservers == 1)) {
+	if (o->conn.target || (!o->demo && !autoconnect && cfg->nservers == 1)) {
 		rc = explicit_server(o, cfg, &own, &password);
 		if (rc) {
 			free(servers);
@@ -420,7 +394,7 @@ static int run_tui(const struct options *o, struct config *cfg)
 		}
 		server_cfg_copy(&ts->cfg, &cfg->servers[i]);
 		ts->saved = true;
-		ts->connect = !o->target && cfg->servers[i].autoconnect;
+		ts->connect = !o->conn.target && cfg->servers[i].autoconnect;
 	}
 	if (has_own)
 		servers[n++] = own; /* a URL: listed after the configured ones */
