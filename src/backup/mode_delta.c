@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bkutil.h"
+#include "job.h"
 #include "snap.h"
 #include "run.h"
 #include "util.h"
@@ -322,6 +323,11 @@ static bool from_xapi(const void *buf, size_t n, void *ud, char **err)
 {
 	struct sink *s = ud;
 
+	/* the job's timeout or an interrupt: stop now, the failure path cleans up */
+	if (run_cancelled()) {
+		*err = xstrdup("the backup was stopped");
+		return false;
+	}
 	return vhd_patch_write(s->patch, buf, n, err);
 }
 
@@ -624,6 +630,10 @@ bool mode_delta_vm(struct run_vm *v)
 	for (size_t i = 0; i < d.ndisks; i++)
 		if (!export_disk(&d, &d.disks[i]))
 			goto undo;
+	if (run_cancelled()) {
+		fail(v, xstrdup("the backup was stopped"));
+		goto undo;
+	}
 	if (!write_json(&d))
 		goto undo;
 	free(v->note);

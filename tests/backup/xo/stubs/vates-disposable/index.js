@@ -1,0 +1,2 @@
+'use strict'
+// @vates/disposable is not on the npm registry this project reaches; see deduped.js.

@@ -1,0 +1,2 @@
+'use strict'
+// @vates/types (TypeScript types only) is not on the npm registry this project reaches.
