@@ -1,6 +1,7 @@
 /* task.*: create, cancel, destroy, and the setters HTTP-handler clients use. */
 #include <string.h>
 
+#include "httpx.h"
 #include "rpc.h"
 #include "sim.h"
 #include "tasks.h"
@@ -22,6 +23,8 @@ static struct xv *task_cancel(struct call *c, struct xv **err)
 		return NULL;
 	}
 	db_set_str(t, "status", "cancelling");
+	/* an import or export under way stops now, not at its next byte */
+	hx_cancel(t->ref);
 	return xv_string("");
 }
 

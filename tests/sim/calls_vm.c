@@ -75,7 +75,7 @@ static struct xv *void_ok(void)
 
 static bool host_can_run(struct obj *host, struct obj *vm, struct xv **err)
 {
-	struct obj *m = db_ref(host, "metrics");
+	struct obj *m = db_ref(host, "metrics"), *sr;
 	int64_t need = db_int(vm, "memory_static_max");
 	int64_t free_mem = host_free_memory(host);
 	char n[32], a[32];
@@ -88,6 +88,15 @@ static bool host_can_run(struct obj *host, struct obj *vm, struct xv **err)
 		*err = err_new("HOST_OFFLINE", host->ref, NULL);
 		return false;
 	}
+	/* xapi_vm_helpers.ml assert_can_boot_here: after the host checks,
+	 * before memory; assert_can_see_SRs names the first SR missing */
+	if ((sr = vm_unseen_sr(vm, host))) {
+		*err = err_new("VM_REQUIRES_SR", vm->ref, sr->ref, NULL);
+		return false;
+	}
+	/* a VM already on host counts in its used memory: it needs no more */
+	if (db_ref(vm, "resident_on") == host)
+		free_mem += need;
 	if (need > free_mem) {
 		snprintf(n, sizeof(n), "%lld", (long long)need);
 		snprintf(a, sizeof(a), "%lld", (long long)free_mem);
@@ -97,7 +106,9 @@ static bool host_can_run(struct obj *host, struct obj *vm, struct xv **err)
 	return true;
 }
 
-/* Picks a host as xapi does: the affinity host if it fits, else the one with the most free memory. */
+/* Picks a host as xapi does: the affinity host if it fits, else the one
+ * with the most free memory among those that can see every SR the VM
+ * needs (none: NO_HOSTS_AVAILABLE, as Xapi_vm_placement.select_host). */
 static struct obj *choose_host(struct obj *vm, struct xv **err)
 {
 	struct obj *aff = db_ref(vm, "affinity");
@@ -110,6 +121,8 @@ static struct obj *choose_host(struct obj *vm, struct xv **err)
 	tmp = NULL;
 	for (struct obj *h = db_first("host"); h; h = h->cnext) {
 		if (!db_bool(h, "enabled") || !db_ref(h, "metrics") || !db_bool(db_ref(h, "metrics"), "live"))
+			continue;
+		if (vm_unseen_sr(vm, h))
 			continue;
 		if (!best || host_free_memory(h) > host_free_memory(best))
 			best = h;
@@ -383,6 +396,19 @@ static struct xv *vm_revert(struct call *c, struct xv **err)
 			db_set(vm, fields[i], xv_copy(db_field(snap, fields[i])));
 	}
 	vm_destroy(tmp, false);
+	/* xapi_vm_snapshot.ml: the VM's VIFs give way to copies of the
+	 * snapshot's, with the snapshot's MACs */
+	for (int pass = 0; pass < 2; pass++) {
+		struct xv *vifs = xv_copy(db_field(pass ? snap : vm, "VIFs"));
+		for (size_t i = 0; i < xv_len(vifs); i++) {
+			struct obj *vif = db_find(xv_str(xv_at(vifs, i)));
+			if (vif && pass)
+				vif_copy(vm, vif, true);
+			else if (vif)
+				db_delete(vif);
+		}
+		xv_free(vifs);
+	}
 	db_set_ref(vm, "parent", snap);
 	if (strcmp(db_str(snap, "power_state"), "Suspended") == 0) {
 		struct xv *e = NULL;
@@ -706,6 +732,41 @@ static struct xv *vm_query_services(struct call *c, struct xv **err)
 	return m;
 }
 
+/* VM.assert_can_boot_here (xapi_vm.ml): host_can_run's checks, in xapi's
+ * order (host enabled and live, the VM's SRs, memory). */
+static struct xv *vm_assert_can_boot_here(struct call *c, struct xv **err)
+{
+	struct obj *vm = arg_obj(c, 0, "VM", err);
+	struct obj *host = vm ? arg_obj(c, 1, "host", err) : NULL;
+
+	return host && host_can_run(host, vm, err) ? void_ok() : NULL;
+}
+
+/* VM.get_possible_hosts (get_possible_hosts_for_vm): every host the VM
+ * could boot on now; its scheduled host alone if it has one. */
+static struct xv *vm_get_possible_hosts(struct call *c, struct xv **err)
+{
+	struct obj *vm = arg_obj(c, 0, "VM", err);
+	struct obj *sched;
+	struct xv *out;
+
+	if (!vm)
+		return NULL;
+	out = xv_array();
+	sched = db_ref(vm, "scheduled_to_be_resident_on");
+	if (sched && strcmp(sched->cls->name, "host") == 0) {
+		xv_array_push(out, xv_string(sched->ref));
+		return out;
+	}
+	for (struct obj *h = db_first("host"); h; h = h->cnext) {
+		struct xv *e = NULL;
+		if (host_can_run(h, vm, &e))
+			xv_array_push(out, xv_string(h->ref));
+		xv_free(e);
+	}
+	return out;
+}
+
 /* xapi_vm.ml create: the record as given (checked as every create is), then
  * a mac_seed if none, metrics, domid -1, a domain_type derived from
  * HVM_boot_policy when unspecified, Halted (Suspended only with a
@@ -765,5 +826,7 @@ const struct handler calls_vm[] = {
 	{"VM.get_allowed_VIF_devices", vm_allowed_vif_devices, 0, 0},
 	{"VM.set_is_a_template", vm_set_is_a_template, 0, 0},
 	{"VM.query_services", vm_query_services, 500, 0},
+	{"VM.assert_can_boot_here", vm_assert_can_boot_here, 0, 0},
+	{"VM.get_possible_hosts", vm_get_possible_hosts, 0, 0},
 	{NULL, NULL, 0, 0},
 };

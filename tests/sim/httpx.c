@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <openssl/evp.h>
 
@@ -151,8 +152,55 @@ bool hx_auth(struct hx *h, struct http_req *r, const char *label)
 	return ok;
 }
 
+/* ---- tasks ----------------------------------------------------------------- */
+
+/* The transfers driving a task, for hx_cancel (database lock held). */
+struct running {
+	const struct hx *h;
+	char task[REF_LEN];
+	int fd;
+};
+static struct running *running;
+static size_t nrunning, running_cap;
+
+static void running_add(const struct hx *h)
+{
+	if (nrunning == running_cap) {
+		running_cap = running_cap ? running_cap * 2 : 8;
+		running = xrealloc(running, running_cap * sizeof(*running));
+	}
+	running[nrunning].h = h;
+	snprintf(running[nrunning].task, sizeof(running[nrunning].task), "%s", h->task);
+	running[nrunning++].fd = h->r->conn->fd;
+}
+
+/* Before the connection closes: hx_cancel must never shut down a reused fd. */
+static void running_del(const struct hx *h)
+{
+	for (size_t i = 0; i < nrunning;)
+		if (running[i].h == h)
+			running[i] = running[--nrunning];
+		else
+			i++;
+	if (!nrunning) {
+		free(running);
+		running = NULL;
+		running_cap = 0;
+	}
+}
+
+void hx_cancel(const char *task)
+{
+	for (size_t i = 0; i < nrunning; i++)
+		if (strcmp(running[i].task, task) == 0)
+			shutdown(running[i].fd, SHUT_RDWR);
+}
+
 void hx_end(struct hx *h)
 {
+	db_lock();
+	running_del(h);
+	db_unlock();
 	if (h->temp_session) {
 		db_lock();
 		struct obj *s = db_get(schema_class("session"), h->session);
@@ -163,8 +211,6 @@ void hx_end(struct hx *h)
 	}
 }
 
-/* ---- tasks ----------------------------------------------------------------- */
-
 struct obj *hx_task(struct hx *h, const char *label)
 {
 	char *given = http_param(h->r, "task_id");
@@ -173,12 +219,15 @@ struct obj *hx_task(struct hx *h, const char *label)
 	if (given) {
 		t = db_get(schema_class("task"), given);
 		free(given);
-		if (t)
+		if (t) {
 			snprintf(h->task, sizeof(h->task), "%s", t->ref);
+			running_add(h);
+		}
 		return t;
 	}
 	t = task_new(label, NULL, h->temp_session ? NULL : db_get(schema_class("session"), h->session));
 	snprintf(h->task, sizeof(h->task), "%s", t->ref);
+	running_add(h);
 	return t;
 }
 
@@ -205,17 +254,22 @@ void hx_finish_locked(struct hx *h, const struct xv *result, const struct xv *er
 {
 	struct obj *t = h->task[0] ? db_get(schema_class("task"), h->task) : NULL;
 	const char *status = t ? db_str(t, "status") : "";
-	struct xv *cut = hx_cut_error(h);
+	struct xv *cut = hx_cut_error(h), *cancelled = NULL;
 
 	/* a cut transfer failed, whatever the handler made of it */
 	if (cut) {
 		result = NULL;
 		error = cut;
 	}
+	/* cancelled: the failure (often the shut connection) is the cancel's */
+	if (error && strcmp(status, "cancelling") == 0)
+		error = cancelled = err_new("TASK_CANCELLED", t->ref, NULL);
 	/* taskHelper.ml: a finished task stays as it is */
-	if (t && (strcmp(status, "pending") == 0 || (error && strcmp(status, "cancelling") == 0)))
+	if (t && (strcmp(status, "pending") == 0 || strcmp(status, "cancelling") == 0))
 		task_finish(t, result, error);
 	xv_free(cut);
+	xv_free(cancelled);
+	running_del(h);
 }
 
 void hx_finish(struct hx *h, const struct xv *result, const struct xv *error)

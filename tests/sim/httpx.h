@@ -41,12 +41,21 @@ void hx_end(struct hx *h);
 /* Database locked: the task to drive, task_id= if given (NULL if that
  * names no task), else a new one named label, as rpc.c makes them. */
 struct obj *hx_task(struct hx *h, const char *label);
+/* Database locked: task.cancel on a task an HTTP transfer drives. As xapi
+ * cancels an import or export (its handler stops at once, even blocked on
+ * a client that sends or reads nothing), the transfer's connection is shut
+ * down; the handler then ends the task cancelled (see hx_finish_locked). */
+void hx_cancel(const char *task);
 /* Sets progress (at most every 200 ms unless force); false once the task
  * is being cancelled. Takes the lock. */
 bool hx_progress(struct hx *h, double p, bool force);
 /* Completes a pending task: result is XML-RPC encoded into task.result
  * (NULL: left as it is, "" for a new task), or error ([code, params...])
- * into error_info. Database locked. */
+ * into error_info. A task being cancelled that fails, whatever the
+ * failure, ends cancelled with TASK_CANCELLED [task] (the handler failed
+ * because of the cancel); one that succeeds anyway ends in success, as
+ * TaskHelper.complete does for a cancel that came too late. Database
+ * locked. */
 void hx_finish_locked(struct hx *h, const struct xv *result, const struct xv *error);
 void hx_finish(struct hx *h, const struct xv *result, const struct xv *error);
 

@@ -444,9 +444,12 @@ static struct xv *on_vif(struct imp *m, const char *id, const struct xv *snap)
 		return err_new("IMPORT_ERROR_FAILED_TO_FIND_OBJECT", sget(snap, "VM"), NULL);
 	if (!net || strcmp(net->cls->name, "network") != 0)
 		return err_new("IMPORT_ERROR_FAILED_TO_FIND_OBJECT", sget(snap, "network"), NULL);
-	/* a new VM gets new MACs; a restore keeps them */
+	/* a new VM gets new MACs; a restore keeps them. import.ml blanks the
+	 * MAC, so VIF.create derives it from the VM's (new) mac_seed */
 	if (m->restore && *sget(snap, "MAC"))
 		snprintf(mac, sizeof(mac), "%s", sget(snap, "MAC"));
+	else if (db_map_get(vm, "other_config", "mac_seed"))
+		vif_gen_mac(db_map_get(vm, "other_config", "mac_seed"), atoi(sget(snap, "device")), mac);
 	else
 		random_mac(mac);
 	vif = vm_add_vif(vm, net, sget(snap, "device"), mac);
