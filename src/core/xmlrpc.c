@@ -189,6 +189,7 @@ struct xmlrpc_decoder {
 	size_t nhead;
 	bool decided;            /* the encoding is known */
 	bool raw;                /* not UTF-8: fed to libxml2 as it comes */
+	bool strict;             /* no replacement: a forbidden character is an error */
 	unsigned char held[32];  /* an incomplete sequence at the end of the last chunk */
 	size_t nheld;
 	struct buf fixed;        /* a chunk with replacements */
@@ -946,7 +947,7 @@ static bool head_complete(const struct xmlrpc_decoder *d)
 static void decide_encoding(struct xmlrpc_decoder *d)
 {
 	d->decided = true;
-	d->raw = other_encoding(d->head, d->nhead);
+	d->raw = d->strict || other_encoding(d->head, d->nhead);
 	feed_filtered(d, (const char *)d->head, d->nhead);
 	d->nhead = 0;
 }
@@ -1017,10 +1018,19 @@ void xmlrpc_msg_free(struct xmlrpc_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err)
+void xmlrpc_decoder_set_strict(struct xmlrpc_decoder *d)
+{
+	d->strict = true;
+}
+
+static bool decode_whole(const char *data, size_t len, struct xmlrpc_msg *out, char **err, bool strict)
 {
 	struct xmlrpc_decoder *d = xmlrpc_decoder_new();
-	bool ok = xmlrpc_decoder_feed(d, data, len) && xmlrpc_decoder_finish(d, out);
+	bool ok;
+
+	if (strict)
+		xmlrpc_decoder_set_strict(d);
+	ok = xmlrpc_decoder_feed(d, data, len) && xmlrpc_decoder_finish(d, out);
 
 	if (!ok) {
 		memset(out, 0, sizeof(*out));
@@ -1029,4 +1039,14 @@ bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **
 	}
 	xmlrpc_decoder_free(d);
 	return ok;
+}
+
+bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err)
+{
+	return decode_whole(data, len, out, err, false);
+}
+
+bool xmlrpc_decode_strict(const char *data, size_t len, struct xmlrpc_msg *out, char **err)
+{
+	return decode_whole(data, len, out, err, true);
 }

@@ -58,7 +58,13 @@ void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn
 struct strpool;
 void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool, bool share_nodes);
 
+/* A server reading requests (xapi-sim, as xapi): characters XML forbids are
+ * an error, not replaced as a client replaces them in what a pool sends. */
+void xmlrpc_decoder_set_strict(struct xmlrpc_decoder *d);
+
 /* One-shot: decodes a whole document. On failure *err is set (free it). */
 bool xmlrpc_decode(const char *data, size_t len, struct xmlrpc_msg *out, char **err);
+/* The same, strict (a server reading a request). */
+bool xmlrpc_decode_strict(const char *data, size_t len, struct xmlrpc_msg *out, char **err);
 
 #endif

@@ -71,7 +71,7 @@ bool rpc_http_xml(struct http_req *r, const char *body, size_t len)
 	char *err = NULL;
 	bool keep;
 
-	if (!xmlrpc_decode(body, len, &m, &err)) {
+	if (!xmlrpc_decode_strict(body, len, &m, &err)) {
 		char *why = xasprintf("Xmlrpc.Parse_error: %s", err);
 		error_page(r, why);
 		free(why);
