@@ -52,12 +52,20 @@ all: deps
 deps:
 	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang qemu-system-x86_64 qemu-img smbd ganesha.nfsd >/dev/null 2>&1 \
 		&& test -f /usr/share/consolefonts/default8x16.psf.gz \
+		&& test -d /usr/share/qemu/keymaps && test -x /bin/busybox && command -v setfont cpio >/dev/null 2>&1 \
+		&& ls /boot/vmlinuz-* >/dev/null 2>&1 \
 		&& test -d tests/servers/s3/node_modules \
 		|| sh scripts/install-deps
 
 build/gen/api_data.c: scripts/embed-api.py $(wildcard tests/sim/api/*.tsv)
 	@mkdir -p $(dir $@)
 	$(PYTHON) scripts/embed-api.py tests/sim/api $@
+
+# The console fonts the recogniser knows, from Debian's font packages and kernel image.
+build/gen/fonts_data.h: scripts/embed-fonts.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed-fonts.py $@
+build/obj/src/console/fbtext.o build/san/src/console/fbtext.o: build/gen/fonts_data.h
 
 # ---- optimised build --------------------------------------------------
 build/obj/%.o: %.c

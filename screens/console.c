@@ -22,11 +22,13 @@
 #undef XK_F /* the letter's keysym; keys.h's XK_F(n) is the function key */
 
 #include "app.h"
+#include "atomicfile.h"
 #include "console_picture.h"
 #include "console_scroll.h"
 #include "dialog.h"
 #include "draw.h"
 #include "form.h"
+#include "keymap.h"
 #include "keys.h"
 #include "known_hosts.h"
 #include "model.h"
@@ -60,6 +62,7 @@ struct console_screen {
 	struct vnc *vnc;
 	struct app *app;
 	int escape;     /* the key that opens the menu */
+	int keymap;     /* the guest's keyboard layout (keymap.h), preferences.console_keymap; k switches */
 	bool menu;      /* the escape key was pressed: the next key picks */
 	enum view view;
 	bool was_text;   /* the last frame read as text */
@@ -134,21 +137,26 @@ static void stop(struct console_screen *s)
 	s->vnc = NULL;
 }
 
+/* The fonts guests use are built in (fbtext.h); XENTUI_CONSOLE_FONT adds
+ * one more, read first. */
 static bool load_font(struct console_screen *s)
 {
+	const char *env = getenv("XENTUI_CONSOLE_FONT");
 	char *err = NULL;
 
-	if (s->font || (s->font = psf_load_console_font(&err)))
+	if (s->font || !env || !*env || (s->font = psf_load_console_font(&err)))
 		return true;
-	snprintf(s->why, sizeof(s->why), "no console font: %.300s", err);
+	snprintf(s->why, sizeof(s->why), "XENTUI_CONSOLE_FONT: %.300s", err);
 	free(err);
 	return false;
 }
 
 static void watch(struct console_screen *s)
 {
-	if (s->vnc)
+	if (s->vnc) {
+		vnc_set_keymap(s->vnc, s->keymap);
 		loop_watch(app_loop(s->app), vnc_notify_fd(s->vnc), LOOP_IN, on_notify, s);
+	}
 	else
 		snprintf(s->why, sizeof(s->why), "could not start the console session");
 }
@@ -337,6 +345,9 @@ static void *console_enter(struct app *app, const void *arg)
 
 	s->app = app;
 	s->escape = cfg ? parse_escape(cfg->console_escape) : 0;
+	s->keymap = keymap_by_name(cfg ? cfg->console_keymap : NULL);
+	if (s->keymap < 0)
+		s->keymap = KEYMAP_US;
 	if (!s->escape)
 		s->escape = XK_CTRL(']');
 	s->sb = sb_new(cfg ? (size_t)cfg->console_scrollback : 5000);
@@ -540,6 +551,7 @@ static void status_line(struct console_screen *s, WINDOW *w, int cols)
 {
 	char buf[1024], esc[16];
 	const char *reason = "";
+	char kb[32];
 	int cw = 0, ch = 0;
 	enum role r = ROLE_STATUS;
 
@@ -547,7 +559,7 @@ static void status_line(struct console_screen *s, WINDOW *w, int cols)
 	if (s->menu) {
 		ui_put(w, 0, 0, cols, theme_attr(ROLE_SELECTED),
 		       "Console menu: b back  s scrollback  p text/picture  u refresh  t type text  f type file  "
-		       "d Ctrl-Alt-Del  r reconnect  (again: send it)");
+		       "d Ctrl-Alt-Del  r reconnect  k layout  (again: send it)");
 		return;
 	}
 	if (s->scrolling) {
@@ -572,8 +584,10 @@ static void status_line(struct console_screen *s, WINDOW *w, int cols)
 			snprintf(buf, sizeof(buf), "%s: connecting...", s->name);
 			break;
 		case VNC_CONNECTED:
-			snprintf(buf, sizeof(buf), "%s: connected %dx%d%s%s   %s menu", s->name, cw, ch,
-				 fbtext_is_text(vnc_text(s->vnc)) ? "" : " (not a text screen)",
+			/* a scancode server (QEMU): the keys follow the guest's layout */
+			snprintf(kb, sizeof(kb), ", %s keyboard", keymap_name(s->keymap));
+			snprintf(buf, sizeof(buf), "%s: connected %dx%d%s%s%s   %s menu", s->name, cw, ch,
+				 vnc_scancodes(s->vnc) ? kb : "", fbtext_is_text(vnc_text(s->vnc)) ? "" : " (not a text screen)",
 				 showing_picture(s) ? " picture" : "", esc);
 			break;
 		case VNC_DISCONNECTED:
@@ -664,6 +678,8 @@ static void send_key(struct console_screen *s, int key)
 		vnc_send_key(s->vnc, XK_Control_L, true);
 		tap(s->vnc, key <= 26 ? (uint32_t)('a' + key - 1) : (uint32_t)('@' + key));
 		vnc_send_key(s->vnc, XK_Control_L, false);
+	} else if (key >= 0x20 && key != 127 && key < 0x110000) { /* a character: Shift/AltGr as the layout needs */
+		vnc_type(s->vnc, (uint32_t)key);
 	} else if (sym) {
 		tap(s->vnc, sym);
 	}
@@ -690,7 +706,7 @@ static void type_tick(struct loop *l, void *ud)
 		else if (cp == '\t')
 			tap(s->vnc, XK_Tab);
 		else if (cp >= 0x20 && cp != 0x7F)
-			tap(s->vnc, cp < 0x100 ? cp : 0x01000000u | cp);
+			vnc_type(s->vnc, cp);
 	}
 	if (s->typed >= s->ntyping) {
 		app_message(s->app, MSG_INFO, "Typed %zu characters of %s", s->ntyping, s->typing_what);
@@ -924,36 +940,6 @@ static char *region_text(struct console_screen *s, size_t *lines)
 	return b.data ? b.data : xstrdup("");
 }
 
-/* Writes data to path through a temporary file in its directory, renamed
- * over it once complete, so that a reader never sees half of it. */
-static bool write_atomically(const char *path, const char *data, size_t n, char **err)
-{
-	char *tmp = xasprintf("%s.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	bool ok;
-
-	if (fd < 0) {
-		*err = xasprintf("%s: %s", path, strerror(errno));
-		free(tmp);
-		return false;
-	}
-	ok = (size_t)write(fd, data, n) == n && fsync(fd) == 0;
-	if (!ok)
-		*err = xasprintf("%s: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && ok) {
-		*err = xasprintf("%s: %s", tmp, strerror(errno));
-		ok = false;
-	}
-	if (ok && rename(tmp, path) != 0) { /* mode 0600 from mkstemp: console text may be private */
-		*err = xasprintf("%s: %s", path, strerror(errno));
-		ok = false;
-	}
-	if (!ok)
-		unlink(tmp);
-	free(tmp);
-	return ok;
-}
-
 static void on_write_file(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
 {
 	struct console_screen *s = ud;
@@ -963,7 +949,7 @@ static void on_write_file(struct app *app, const struct dialog_result *r, const 
 	if (!r->ok)
 		return;
 	text = region_text(s, &lines);
-	if (write_atomically(form_get_text(r->form, 0), text, strlen(text), &err)) {
+	if (atomic_write(form_get_text(r->form, 0), text, strlen(text), &err)) {
 		snprintf(s->note, sizeof(s->note), "wrote %zu line%s to %s", lines, lines == 1 ? "" : "s",
 			 form_get_text(r->form, 0));
 		s->mark = -1;
@@ -1115,6 +1101,14 @@ static void menu_pick(struct app *app, struct console_screen *s, int key)
 		s->view = VIEW_AUTO;
 		start(s);
 		break;
+	case 'k': /* the next keyboard layout, for this session */
+		s->keymap = (s->keymap + 1) % KEYMAP_COUNT;
+		if (s->vnc)
+			vnc_set_keymap(s->vnc, s->keymap);
+		app_message(app, MSG_INFO, "Guest keyboard layout: %s (%s)%s", keymap_name(s->keymap), keymap_names(),
+			    s->vnc && !vnc_scancodes(s->vnc) ? "; this console takes characters, so it does not matter here"
+							     : "");
+		break;
 	}
 	app_dirty(app);
 }
@@ -1163,7 +1157,8 @@ static bool in_scrollback(struct app *app, void *st)
 static struct screen_key keys[] = {
 	{XK_CTRL(']'), "Menu",
 	 "Console menu (the escape key, preferences.console_escape): b back, s scrollback, p text/picture, "
-	 "u refresh, t type a text, f type a file, d Ctrl-Alt-Del, r reconnect; pressed twice it goes to the "
+	 "u refresh, t type a text, f type a file, d Ctrl-Alt-Del, r reconnect, k the guest's keyboard layout "
+	 "(us, de, fr, uk; preferences.console_keymap); pressed twice it goes to the "
 	 "guest. Every other key goes to the guest",
 	 NULL, NULL, true},
 	{XK_PGUP, "Page", "Scrollback: a page up or down (PgUp/PgDn; Up/Down, Home/End a line, the ends)", NULL,

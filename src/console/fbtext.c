@@ -3,16 +3,69 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
-#define MAXH 32 /* tallest glyph handled */
-#define MAXW 16 /* widest cell handled */
+/* The built-in fonts: fbfonts[], FBFONTS_COUNT (scripts/embed-fonts.py). */
+#include "fonts_data.h"
+
+#define MAXH 32      /* tallest glyph handled */
+#define MAXW 16      /* widest cell handled */
+#define WORDS (MAXH / 4) /* a pattern as 64-bit words: four 16-bit rows each */
+#define MAXFONTS 32  /* fonts of one glyph size (votes are a bit mask) */
+#define MAXSIZES 32  /* distinct cell sizes */
+#define MEMO 1024    /* nearest-match answers remembered */
 
 /* One glyph pattern: rows of bits, bit (w-1-x) = pixel x is foreground. */
 struct pattern {
 	uint32_t hash;
-	uint32_t cp; /* 0 = empty slot (U+0000 is never stored) */
+	uint32_t cp;    /* 0 = empty slot (U+0000 is never stored) */
+	uint32_t fonts; /* the fonts (of the size's list) that draw it */
+	uint16_t rows[MAXH];
+};
+
+/* A glyph of one font as a cell shows it: its pattern packed, and its
+ * pixel count (a glyph may have two: VGA's 9th column blank or repeated). */
+struct cand {
+	uint32_t cp;
+	uint32_t pc;
+	uint64_t w[WORDS];
+};
+
+/* A font of a size: its glyphs sorted by pixel count (for nearest
+ * matching) and a hash table of them (indices + 1; the font's own reading
+ * of a bitmap, used while the screen shows that font). */
+struct sfont {
+	const struct fbfont *f;
+	struct cand *cand;
+	size_t ncand;
+	uint32_t *tab;
+	uint32_t *tab_hash;
+	size_t tab_mask;
+};
+
+/* A cell size and what reads it: the fonts of that glyph size, one table
+ * of their patterns, per font its glyphs sorted by pixel count. Built the
+ * first time the size is used. */
+struct size {
+	int fw, fh, cw;
+	bool built;
+	int nfonts;
+	struct sfont font[MAXFONTS];
+	uint32_t votes[MAXFONTS]; /* exact matches lately, per font */
+	uint32_t nvotes;          /* since they were last halved */
+	struct pattern *table;    /* open addressing, size a power of two */
+	size_t table_mask;
+	int limit;                /* the largest distance accepted as near */
+};
+
+/* A remembered nearest-match answer (cells of one pattern recur). */
+struct memo {
+	uint32_t hash; /* of rows; 0 = empty */
+	uint32_t cp;   /* FBTEXT_UNKNOWN for "nothing near" */
+	bool inverted; /* the top-left pixel is the foreground */
+	int8_t size, font;
 	uint16_t rows[MAXH];
 };
 
@@ -22,23 +75,25 @@ struct colour_memo {
 	uint8_t c16, c256;
 };
 
-#define MAXVGA 4 /* VGA ROM font files loaded (psf_load_vga_rom_fonts) */
-
 struct fbtext {
-	const struct psf_font *font;
-	struct psf_font *vga[MAXVGA]; /* owned; only with an 8x16 font */
-	size_t nvga;
-	struct pattern *table; /* open addressing, size a power of two */
-	size_t table_mask;
-	int cw, ch; /* cell size of the current geometry */
+	struct fbfont own;          /* the font given to fbtext_new(), as a built-in one */
+	bool has_own;
+	struct size sizes[MAXSIZES];
+	int nsizes;
+	int cur;                    /* index in sizes of the current grid, -1 before any */
+	int cw, ch;                 /* cell size of the current geometry */
 	int cols, rows, width, height;
 	struct fbtext_cell *cells;
 	uint8_t *is_changed; /* per cell: already in changed[] */
 	uint32_t *changed;   /* cell indices */
 	size_t nchanged;
 	size_t unknown; /* cells with cp == FBTEXT_UNKNOWN */
+	size_t inked;   /* cells read as a character other than a space */
+	size_t fresh_unknown; /* cells the last update made unknown */
+	long picked_ms;       /* when pick_size() last tried a large rectangle */
 	long cursor;    /* index of the cell showing the cursor, or -1 */
-	struct colour_memo memo[256];
+	struct memo *memo;
+	struct colour_memo cmemo[256];
 };
 
 /* VGA's 16 colours in ANSI order (as terminals number them). */
@@ -106,7 +161,7 @@ uint8_t fbtext_nearest256(uint32_t rgb)
 
 static void nearest(struct fbtext *ft, uint32_t rgb, uint8_t *c16, uint8_t *c256)
 {
-	struct colour_memo *m = &ft->memo[(rgb ^ rgb >> 8 ^ rgb >> 16) & 0xFF];
+	struct colour_memo *m = &ft->cmemo[(rgb ^ rgb >> 8 ^ rgb >> 16) & 0xFF];
 
 	if (m->rgb != (rgb | 0x80000000u)) {
 		m->rgb = rgb | 0x80000000u;
@@ -115,6 +170,25 @@ static void nearest(struct fbtext *ft, uint32_t rgb, uint8_t *c16, uint8_t *c256
 	}
 	*c16 = m->c16;
 	*c256 = m->c256;
+}
+
+/* ---- fonts and their tables --------------------------------------------- */
+
+size_t fbtext_builtin_count(void)
+{
+	return FBFONTS_COUNT;
+}
+
+const struct fbfont *fbtext_builtin(size_t k)
+{
+	return k < FBFONTS_COUNT ? &fbfonts[k] : NULL;
+}
+
+static bool font_pixel(const struct fbfont *f, int g, int x, int y)
+{
+	int rb = (f->width + 7) / 8;
+
+	return f->bits[((size_t)g * (size_t)f->height + (size_t)y) * (size_t)rb + (size_t)(x / 8)] & (0x80 >> (x % 8));
 }
 
 /* The hash of a pattern's rows, computed row by row as cells are read. */
@@ -128,140 +202,262 @@ static inline uint32_t hash_final(uint32_t h)
 	h ^= h >> 15;
 	h *= 0x2C1B3C6Du;
 	h ^= h >> 12;
-	return h;
+	return h | 1; /* never 0: the memo's empty mark */
 }
 
-static const struct pattern *lookup(const struct fbtext *ft, uint32_t hash, const uint16_t *rows, int h)
+static uint32_t hash_rows(const uint16_t *rows, int h)
 {
-	for (size_t i = hash & ft->table_mask;; i = (i + 1) & ft->table_mask) {
-		const struct pattern *p = &ft->table[i];
+	uint32_t x = 0x811C9DC5u;
+
+	for (int y = 0; y < h; y++)
+		x = hash_step(x, rows[y]);
+	return hash_final(x);
+}
+
+static void pack(const uint16_t *rows, int h, uint64_t *w)
+{
+	memset(w, 0, WORDS * sizeof(*w));
+	for (int y = 0; y < h; y++)
+		w[y / 4] |= (uint64_t)rows[y] << (16 * (y % 4));
+}
+
+static const struct pattern *lookup(const struct size *s, uint32_t hash, const uint16_t *rows)
+{
+	for (size_t i = hash & s->table_mask;; i = (i + 1) & s->table_mask) {
+		const struct pattern *p = &s->table[i];
 
 		if (p->cp == 0)
 			return NULL;
-		if (p->hash == hash && memcmp(p->rows, rows, (size_t)h * sizeof(rows[0])) == 0)
+		if (p->hash == hash && memcmp(p->rows, rows, (size_t)s->fh * sizeof(rows[0])) == 0)
 			return p;
 	}
 }
 
-/* Adds a pattern unless an identical one is there (the first added wins, so
- * callers add preferred code points first). */
-static void insert(struct fbtext *ft, const uint16_t *rows, int h, uint32_t cp)
+/* Adds a pattern of font k unless an identical one is there (the first
+ * added wins, so callers add preferred code points first; the font is
+ * noted on it either way). */
+static void insert(struct size *s, const uint16_t *rows, uint32_t cp, int k)
 {
-	uint32_t hash = 0x811C9DC5u;
+	uint32_t hash = hash_rows(rows, s->fh);
+	struct pattern *p = (struct pattern *)lookup(s, hash, rows);
 
-	for (int y = 0; y < h; y++)
-		hash = hash_step(hash, rows[y]);
-	hash = hash_final(hash);
-	if (lookup(ft, hash, rows, h))
+	if (p) {
+		p->fonts |= 1u << k;
 		return;
-	for (size_t i = hash & ft->table_mask;; i = (i + 1) & ft->table_mask) {
-		struct pattern *p = &ft->table[i];
-
+	}
+	for (size_t i = hash & s->table_mask;; i = (i + 1) & s->table_mask) {
+		p = &s->table[i];
 		if (p->cp == 0) {
 			p->hash = hash;
 			p->cp = cp;
-			memcpy(p->rows, rows, (size_t)h * sizeof(rows[0]));
+			p->fonts = 1u << k;
+			memcpy(p->rows, rows, (size_t)s->fh * sizeof(rows[0]));
 			return;
 		}
 	}
 }
 
-/* Glyph g's pattern in a cell cw wide: columns past the glyph blank, or for
- * VGA line graphics repeating its last column. */
-static void glyph_pattern(const struct psf_font *f, unsigned g, int cw, bool repeat_last, uint16_t *rows)
+/* Glyph g's pattern in a cell cw wide: columns past the glyph blank, or
+ * repeating its last column (VGA's 9th column for line graphics). */
+static void glyph_pattern(const struct fbfont *f, int g, int cw, bool repeat_last, uint16_t *rows)
 {
-	int fw = (int)f->width;
-
-	for (int y = 0; y < (int)f->height; y++) {
+	for (int y = 0; y < f->height; y++) {
 		uint16_t r = 0;
 
 		for (int x = 0; x < cw; x++) {
-			int sx = x < fw ? x : (repeat_last ? fw - 1 : -1);
+			int sx = x < f->width ? x : (repeat_last ? f->width - 1 : -1);
 
-			r = (uint16_t)(r << 1 | (sx >= 0 && psf_pixel(f, g, (unsigned)sx, (unsigned)y)));
+			r = (uint16_t)(r << 1 | (sx >= 0 && font_pixel(f, g, sx, y)));
 		}
 		rows[y] = r;
 	}
 }
 
-/* Adds the VGA ROM fonts' glyphs of code page 437 (the only ones that font
- * has): line graphics when line is set, else ASCII or the rest (ascii). */
-static void insert_vga(struct fbtext *ft, int cw, bool line, bool ascii)
+static bool cand_same(const struct cand *c, const uint64_t *w)
 {
+	return memcmp(c->w, w, sizeof(c->w)) == 0;
+}
+
+/* The glyph of font sf whose pattern is w (hash h), or NULL. */
+static const struct cand *font_lookup(const struct sfont *sf, uint32_t h, const uint64_t *w)
+{
+	for (size_t i = h & sf->tab_mask; sf->tab[i]; i = (i + 1) & sf->tab_mask)
+		if (sf->tab_hash[i] == h && cand_same(&sf->cand[sf->tab[i] - 1], w))
+			return &sf->cand[sf->tab[i] - 1];
+	return NULL;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return x->pc != y->pc ? (x->pc < y->pc ? -1 : 1) : (x->cp < y->cp ? -1 : x->cp > y->cp);
+}
+
+/* Font sf's glyphs in cells of size s: every glyph with its 9th column
+ * blank and, where VGA repeats the 8th (line graphics; slots 0xB0-0xDF in
+ * QEMU), repeated too; sorted by pixel count, and hashed (ASCII first, so
+ * a bitmap the font draws twice reads as ASCII). */
+static void build_font(const struct size *s, struct sfont *sf)
+{
+	const struct fbfont *f = sf->f;
 	uint16_t rows[MAXH];
+	size_t size = 16;
 
-	for (size_t k = 0; k < ft->nvga; k++)
-		for (unsigned b = 1; b < 256; b++) {
-			uint32_t cp = psf_cp437((unsigned char)b);
-			int g = psf_glyph_for(ft->vga[k], cp);
-			bool lg = psf_vga_line_graphics(cp);
+	sf->cand = xmalloc((size_t)f->count * 2 * sizeof(struct cand));
+	sf->ncand = 0;
+	for (int g = 0; g < f->count; g++)
+		for (int rep = 0; rep < 2; rep++) {
+			struct cand *c = &sf->cand[sf->ncand];
+			int slot = f->slot[g] & 0xFF;
 
-			if (g < 0 || (line ? !lg || cw <= 8 : (cp < 0x80) != ascii))
+			if (rep && (s->cw <= s->fw || !(psf_vga_line_graphics(f->cp[g]) || (slot >= 0xB0 && slot <= 0xDF))))
 				continue;
-			glyph_pattern(ft->vga[k], (unsigned)g, cw, line, rows);
-			insert(ft, rows, 16, cp);
+			glyph_pattern(f, g, s->cw, rep, rows);
+			pack(rows, s->fh, c->w);
+			if (rep && cand_same(c - 1, c->w))
+				continue;
+			c->cp = f->cp[g];
+			c->pc = 0;
+			for (int i = 0; i < WORDS; i++)
+				c->pc += (uint32_t)__builtin_popcountll(c->w[i]);
+			sf->ncand++;
+		}
+	qsort(sf->cand, sf->ncand, sizeof(struct cand), cand_cmp);
+	while (size < sf->ncand * 4)
+		size *= 2;
+	sf->tab = xcalloc(size, sizeof(*sf->tab));
+	sf->tab_hash = xcalloc(size, sizeof(*sf->tab_hash));
+	sf->tab_mask = size - 1;
+	for (int ascii = 1; ascii >= 0; ascii--)
+		for (size_t i = 0; i < sf->ncand; i++) {
+			const struct cand *c = &sf->cand[i];
+			uint16_t r[MAXH];
+			uint32_t h;
+			size_t j;
+
+			if ((c->cp < 0x80) != ascii)
+				continue;
+			for (int y = 0; y < s->fh; y++)
+				r[y] = (uint16_t)(c->w[y / 4] >> (16 * (y % 4)));
+			h = hash_rows(r, s->fh);
+			if (font_lookup(sf, h, c->w))
+				continue;
+			for (j = h & sf->tab_mask; sf->tab[j]; j = (j + 1) & sf->tab_mask)
+				;
+			sf->tab[j] = (uint32_t)i + 1;
+			sf->tab_hash[j] = h;
 		}
 }
 
-/* (Re)builds the glyph table for cells cw pixels wide: line graphics, then
- * ASCII (the configured font's, then the VGA ROM fonts'), then the rest of
- * the configured font, then the ROM fonts' other glyphs of code page 437.
- * The first pattern added wins, so all the configured font draws reads back
- * as itself except a non-ASCII glyph drawn like a ROM ASCII one ('¦'). */
-static void build_table(struct fbtext *ft, int cw)
+/* Fills the size's table and candidate lists from its fonts. */
+static void build_size(struct size *s)
 {
-	const struct psf_font *f = ft->font;
 	uint16_t rows[MAXH];
-	size_t size = 64;
+	size_t total = 0, size = 64;
 
-	while (size < ((size_t)f->count + 256 * ft->nvga) * 4 + 64)
+	for (int k = 0; k < s->nfonts; k++)
+		total += (size_t)s->font[k].f->count;
+	while (size < total * 4 + 64)
 		size *= 2;
-	free(ft->table);
-	ft->table = xmalloc(size * sizeof(*ft->table));
-	memset(ft->table, 0, size * sizeof(*ft->table));
-	ft->table_mask = size - 1;
+	s->table = xcalloc(size, sizeof(*s->table));
+	s->table_mask = size - 1;
+	s->limit = s->fw * s->fh / 20 > 2 ? s->fw * s->fh / 20 : 2;
 
 	/* VGA line graphics first: with a lit 9th column they can only be those */
-	if (cw > (int)f->width)
-		for (uint32_t cp = 0x2500; cp < 0x2600; cp++) {
-			int g = psf_glyph_for(f, cp);
-
-			if (g >= 0 && psf_vga_line_graphics(cp)) {
-				glyph_pattern(f, (unsigned)g, cw, true, rows);
-				insert(ft, rows, (int)f->height, cp);
-			}
-		}
-	/* then glyphs standing for ASCII, both fonts', so that look-alikes read
+	if (s->cw > s->fw)
+		for (int k = 0; k < s->nfonts; k++)
+			for (int g = 0; g < s->font[k].f->count; g++)
+				if (psf_vga_line_graphics(s->font[k].f->cp[g])) {
+					glyph_pattern(s->font[k].f, g, s->cw, true, rows);
+					insert(s, rows, s->font[k].f->cp[g], k);
+				}
+	/* then glyphs standing for ASCII, every font's, so that look-alikes read
 	 * as ASCII: the ROM draws '|' as a broken bar, the bitmap Lat15 gives
-	 * '¦', and a pipe in a shell is far likelier than a broken bar */
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1) {
-			insert_vga(ft, cw, true, false);
-			insert_vga(ft, cw, false, true);
-		}
-		for (unsigned g = 0; g < f->count; g++) {
-			uint32_t cp = psf_codepoint_for(f, g);
+	 * '¦', and a pipe in a shell is far likelier than a broken bar; then
+	 * the rest */
+	for (int ascii = 1; ascii >= 0; ascii--)
+		for (int k = 0; k < s->nfonts; k++)
+			for (int g = 0; g < s->font[k].f->count; g++)
+				if ((s->font[k].f->cp[g] < 0x80) == ascii) {
+					glyph_pattern(s->font[k].f, g, s->cw, false, rows);
+					insert(s, rows, s->font[k].f->cp[g], k);
+				}
+	/* QEMU's VGA repeats the 8th column for character codes 0xB0-0xDF (a
+	 * real one for 0xC0-0xDF), whatever font is loaded there */
+	if (s->cw > s->fw)
+		for (int k = 0; k < s->nfonts; k++)
+			for (int g = 0; g < s->font[k].f->count; g++)
+				if ((s->font[k].f->slot[g] & 0xFF) >= 0xB0 && (s->font[k].f->slot[g] & 0xFF) <= 0xDF) {
+					glyph_pattern(s->font[k].f, g, s->cw, true, rows);
+					insert(s, rows, s->font[k].f->cp[g], k);
+				}
+	for (int k = 0; k < s->nfonts; k++)
+		build_font(s, &s->font[k]);
+	s->built = true;
+}
 
-			if (cp == PSF_NO_CODEPOINT || cp == 0 || (cp < 0x80) != (pass == 0))
-				continue;
-			glyph_pattern(f, g, cw, false, rows);
-			insert(ft, rows, (int)f->height, cp);
-		}
+static void free_size(struct size *s)
+{
+	free(s->table);
+	for (int k = 0; k < s->nfonts; k++) {
+		free(s->font[k].cand);
+		free(s->font[k].tab);
+		free(s->font[k].tab_hash);
 	}
-	insert_vga(ft, cw, false, false);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The size (fw x fh glyphs in cw-wide cells), added if new. */
+static int size_index(struct fbtext *ft, int fw, int fh, int cw)
+{
+	struct size *s;
+
+	for (int i = 0; i < ft->nsizes; i++)
+		if (ft->sizes[i].fw == fw && ft->sizes[i].fh == fh && ft->sizes[i].cw == cw)
+			return i;
+	if (ft->nsizes == MAXSIZES)
+		return -1;
+	s = &ft->sizes[ft->nsizes];
+	s->fw = fw, s->fh = fh, s->cw = cw;
+	if (ft->has_own && ft->own.width == fw && ft->own.height == fh)
+		s->font[s->nfonts++].f = &ft->own;
+	for (size_t k = 0; k < FBFONTS_COUNT && s->nfonts < MAXFONTS; k++)
+		if (fbfonts[k].width == fw && fbfonts[k].height == fh)
+			s->font[s->nfonts++].f = &fbfonts[k];
+	return ft->nsizes++;
 }
 
 struct fbtext *fbtext_new(const struct psf_font *font)
 {
 	struct fbtext *ft;
 
-	if (!font || font->width == 0 || font->width > MAXW - 1 || font->height == 0 || font->height > MAXH)
+	if (font && (font->width == 0 || font->width > MAXW || font->height == 0 || font->height > MAXH))
 		return NULL;
-	ft = xmalloc(sizeof(*ft));
-	memset(ft, 0, sizeof(*ft));
-	ft->font = font;
-	if (font->width == 8 && font->height == 16)
-		ft->nvga = psf_load_vga_rom_fonts(ft->vga, MAXVGA);
+	ft = xcalloc(1, sizeof(*ft));
+	ft->cur = -1;
+	ft->cursor = -1;
+	ft->memo = xcalloc(MEMO, sizeof(*ft->memo));
+	if (font) {
+		uint32_t *cp = xmalloc(font->count * sizeof(*cp));
+		uint16_t *slot = xmalloc(font->count * sizeof(*slot));
+		int n = 0;
+
+		/* glyphs standing for a code point, as the built-in ones are */
+		for (unsigned g = 0; g < font->count; g++) {
+			uint32_t c = psf_codepoint_for(font, g);
+
+			if (c != PSF_NO_CODEPOINT && c != 0)
+				cp[n] = c, slot[n++] = (uint16_t)g;
+		}
+		uint8_t *bits = xmalloc((size_t)n * font->glyph_bytes + 1);
+
+		for (int i = 0; i < n; i++)
+			memcpy(bits + (size_t)i * font->glyph_bytes, psf_glyph(font, slot[i]), font->glyph_bytes);
+		ft->own = (struct fbfont){font->path && *font->path ? font->path : "console font", (int)font->width,
+					  (int)font->height, n, cp, slot, bits};
+		ft->has_own = true;
+	}
 	return ft;
 }
 
@@ -269,27 +465,64 @@ void fbtext_free(struct fbtext *ft)
 {
 	if (!ft)
 		return;
-	for (size_t k = 0; k < ft->nvga; k++)
-		psf_free(ft->vga[k]);
-	free(ft->table);
+	for (int i = 0; i < ft->nsizes; i++)
+		free_size(&ft->sizes[i]);
+	if (ft->has_own) {
+		free((void *)ft->own.cp);
+		free((void *)ft->own.slot);
+		free((void *)ft->own.bits);
+	}
+	free(ft->memo);
 	free(ft->cells);
 	free(ft->is_changed);
 	free(ft->changed);
 	free(ft);
 }
 
-bool fbtext_set_geometry(struct fbtext *ft, int width, int height)
+/* ---- the grid ----------------------------------------------------------- */
+
+/* Cells of an fw-wide font on a screen w wide: 9 for VGA text mode (720
+ * wide) and where only 9 divides the width, else fw. */
+static int cell_width(int fw, int w)
 {
-	int fw = (int)ft->font->width, fh = (int)ft->font->height;
-	int cw = 0, ch = fh;
+	if (fw == 8 && (w == 720 || (w % 8 != 0 && w % 9 == 0)))
+		return 9;
+	return fw;
+}
+
+/* Makes size i the grid (cells reset to unknown). */
+static void use_size(struct fbtext *ft, int i)
+{
+	struct size *s = &ft->sizes[i];
 	size_t n;
 
-	if (width == 720 && height == 400 && fw == 8 && fh == 16)
-		cw = 9;
-	else if (width > 0 && height > 0 && width % fw == 0 && height % fh == 0)
-		cw = fw;
-	else if (width > 0 && height > 0 && fw == 8 && width % 9 == 0 && height % fh == 0)
-		cw = 9;
+	if (!s->built)
+		build_size(s);
+	free(ft->cells);
+	free(ft->is_changed);
+	free(ft->changed);
+	ft->cur = i;
+	ft->cw = s->cw;
+	ft->ch = s->fh;
+	ft->cols = ft->width / s->cw;
+	ft->rows = ft->height / s->fh;
+	n = (size_t)ft->cols * (size_t)ft->rows;
+	ft->cells = xmalloc(n * sizeof(*ft->cells));
+	for (size_t k = 0; k < n; k++)
+		ft->cells[k] = (struct fbtext_cell){.cp = FBTEXT_UNKNOWN};
+	ft->unknown = n;
+	ft->inked = 0;
+	ft->nchanged = 0;
+	ft->fresh_unknown = 0;
+	ft->cursor = -1;
+	ft->is_changed = xcalloc(n ? n : 1, 1);
+	ft->changed = xmalloc((n ? n : 1) * sizeof(*ft->changed));
+	memset(ft->memo, 0, MEMO * sizeof(*ft->memo));
+}
+
+bool fbtext_set_geometry(struct fbtext *ft, int width, int height)
+{
+	int first = -1;
 
 	free(ft->cells);
 	free(ft->is_changed);
@@ -297,27 +530,29 @@ bool fbtext_set_geometry(struct fbtext *ft, int width, int height)
 	ft->cells = NULL;
 	ft->is_changed = NULL;
 	ft->changed = NULL;
-	ft->nchanged = ft->unknown = 0;
+	ft->nchanged = ft->unknown = ft->fresh_unknown = ft->inked = 0;
 	ft->cursor = -1;
 	ft->cols = ft->rows = 0;
+	ft->cur = -1;
 	ft->width = width;
 	ft->height = height;
-	if (cw == 0)
+	if (width <= 0 || height <= 0)
 		return false;
-	if (cw != ft->cw || !ft->table)
-		build_table(ft, cw);
-	ft->cw = cw;
-	ft->ch = ch;
-	ft->cols = width / cw;
-	ft->rows = height / ch;
-	n = (size_t)ft->cols * (size_t)ft->rows;
-	ft->cells = xmalloc(n * sizeof(*ft->cells));
-	for (size_t i = 0; i < n; i++)
-		ft->cells[i] = (struct fbtext_cell){.cp = FBTEXT_UNKNOWN};
-	ft->unknown = n;
-	ft->is_changed = xmalloc(n);
-	memset(ft->is_changed, 0, n);
-	ft->changed = xmalloc(n * sizeof(*ft->changed));
+	/* every glyph size that fits, the given font's (else 8x16) first */
+	if (ft->has_own && ft->own.width <= width && ft->own.height <= height)
+		first = size_index(ft, ft->own.width, ft->own.height, cell_width(ft->own.width, width));
+	if (first < 0 && width >= 8 && height >= 16)
+		first = size_index(ft, 8, 16, cell_width(8, width));
+	for (size_t k = 0; k < FBFONTS_COUNT; k++)
+		if (fbfonts[k].width <= width && fbfonts[k].height <= height) {
+			int i = size_index(ft, fbfonts[k].width, fbfonts[k].height, cell_width(fbfonts[k].width, width));
+
+			if (first < 0)
+				first = i;
+		}
+	if (first < 0)
+		return false;
+	use_size(ft, first);
 	return true;
 }
 
@@ -341,18 +576,34 @@ int fbtext_cell_height(const struct fbtext *ft)
 	return ft->rows ? ft->ch : 0;
 }
 
+const char *fbtext_font_name(const struct fbtext *ft)
+{
+	const struct size *s;
+	int best = -1;
+
+	if (ft->cur < 0)
+		return "";
+	s = &ft->sizes[ft->cur];
+	for (int k = 0; k < s->nfonts; k++)
+		if (s->votes[k] && (best < 0 || s->votes[k] > s->votes[best]))
+			best = k;
+	return best < 0 ? "" : s->font[best].f->name;
+}
+
+/* ---- recognising a cell ------------------------------------------------- */
+
 /* The glyph under an underline cursor lit on rows cy and cy + 1: the
  * pattern matching all the other rows. A linear scan, but only for the one
  * cell that looks like a cursor; among glyphs that agree there, one blank
  * where the cursor is (it mostly sits on a blank), then ASCII, then the
  * lowest code point wins, so the answer does not depend on the table's
  * layout. */
-static uint32_t under_cursor(const struct fbtext *ft, const uint16_t *rows, int h, int cy)
+static uint32_t under_cursor(const struct size *s, const uint16_t *rows, int h, int cy)
 {
 	const struct pattern *best = NULL;
 
-	for (size_t i = 0; i <= ft->table_mask; i++) {
-		const struct pattern *p = &ft->table[i];
+	for (size_t i = 0; i <= s->table_mask; i++) {
+		const struct pattern *p = &s->table[i];
 		bool pb, bb;
 
 		if (p->cp == 0 || memcmp(p->rows, rows, (size_t)cy * sizeof(rows[0])) != 0 ||
@@ -370,17 +621,124 @@ static uint32_t under_cursor(const struct fbtext *ft, const uint16_t *rows, int 
 	return best ? best->cp : FBTEXT_UNKNOWN;
 }
 
-/* Recognises the cell whose top-left pixel is p into *out. */
-static void recognise(struct fbtext *ft, const uint32_t *p, size_t stride, struct fbtext_cell *out)
+/* The font of the size with the most exact matches lately. */
+static int voted_font(const struct size *s)
 {
-	const int cw = ft->cw, ch = ft->ch;
+	int best = 0;
+
+	for (int k = 1; k < s->nfonts; k++)
+		if (s->votes[k] > s->votes[best])
+			best = k;
+	return best;
+}
+
+/* A cell matched a bitmap the fonts in the mask draw. */
+static void vote(struct size *s, uint32_t fonts)
+{
+	for (; fonts; fonts &= fonts - 1)
+		s->votes[__builtin_ctz(fonts)]++;
+	if (++s->nvotes > 8192) { /* recent screens count most (a font loaded) */
+		s->nvotes = 0;
+		for (int k = 0; k < s->nfonts; k++)
+			s->votes[k] /= 2;
+	}
+}
+
+/* The nearest glyph of font k to the packed pattern w (pc pixels): its
+ * code point if within the limit and no other character is as near, with
+ * its distance in *dist; else FBTEXT_UNKNOWN. */
+/* (Compiled twice: with the POPCNT instruction, picked at load time where
+ * the processor has it, and without.) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static uint32_t nearest_in(const struct size *s, int k, const uint64_t *w, uint32_t pc, int *dist)
+{
+	const struct cand *c = s->font[k].cand;
+	size_t n = s->font[k].ncand, lo = 0, hi = n;
+	uint32_t lim = (uint32_t)s->limit, best_cp = FBTEXT_UNKNOWN;
+	int best = s->limit + 1, second = s->limit + 1, nw = (s->fh + 3) / 4;
+
+	/* the distance is at least the difference in pixel counts */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c[mid].pc + lim < pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < n && c[i].pc <= pc + lim; i++) {
+		int d = 0;
+
+		for (int j = 0; j < nw && d <= second; j++)
+			d += __builtin_popcountll(c[i].w[j] ^ w[j]);
+		if (d < best) {
+			if (c[i].cp != best_cp)
+				second = best;
+			best = d;
+			best_cp = c[i].cp;
+		} else if (d < second && c[i].cp != best_cp) {
+			second = d;
+		}
+	}
+	*dist = best;
+	return best <= s->limit && second > best ? best_cp : FBTEXT_UNKNOWN;
+}
+
+/* A pattern no glyph has exactly: the nearest in the font the screen shows
+ * most, the cell's either colour as foreground; remembered by pattern. */
+static uint32_t nearest_glyph(struct fbtext *ft, struct size *s, const uint16_t *rows, const uint64_t *w,
+			      uint32_t hash, bool *inverted)
+{
+	struct memo *m = &ft->memo[hash & (MEMO - 1)];
+	int k = voted_font(s), d1, d2;
+	uint64_t wi[WORDS];
+	uint16_t inv[MAXH];
+	uint32_t pc = 0, cp1, cp2 = FBTEXT_UNKNOWN;
+	const uint16_t full = (uint16_t)((1u << s->cw) - 1);
+
+	if (m->hash == hash && m->size == ft->cur && m->font == k &&
+	    memcmp(m->rows, rows, (size_t)s->fh * sizeof(rows[0])) == 0) {
+		*inverted = m->inverted;
+		return m->cp;
+	}
+	for (int j = 0; j < WORDS; j++)
+		pc += (uint32_t)__builtin_popcountll(w[j]);
+	/* the top-left pixel is background but for a few glyphs (blocks) */
+	cp1 = nearest_in(s, k, w, pc, &d1);
+	if (cp1 == FBTEXT_UNKNOWN) {
+		for (int y = 0; y < s->fh; y++)
+			inv[y] = (uint16_t)(rows[y] ^ full);
+		pack(inv, s->fh, wi);
+		cp2 = nearest_in(s, k, wi, (uint32_t)(s->cw * s->fh) - pc, &d2);
+	}
+	*inverted = cp2 != FBTEXT_UNKNOWN;
+	m->hash = hash;
+	m->size = (int8_t)ft->cur;
+	m->font = (int8_t)k;
+	memcpy(m->rows, rows, (size_t)s->fh * sizeof(rows[0]));
+	m->inverted = *inverted;
+	m->cp = *inverted ? cp2 : cp1;
+	return m->cp;
+}
+
+/* Recognises the cell whose top-left pixel is p into *out with size s;
+ * exact (and near, when allowed) matches vote for their fonts. */
+static void recognise(struct fbtext *ft, struct size *s, const uint32_t *p, size_t stride, bool near,
+		      struct fbtext_cell *out)
+{
+	const int cw = s->cw, ch = s->fh;
 	const uint32_t c1 = p[0] & 0xFFFFFF;
 	uint32_t c2 = c1;
-	bool two = false;
+	bool two = false, inverted;
 	uint16_t rows[MAXH], inv[MAXH];
-	uint32_t h = 0x811C9DC5u, hi = 0x811C9DC5u;
+	uint32_t h = 0x811C9DC5u, hi = 0x811C9DC5u, hash;
 	const uint16_t full = (uint16_t)((1u << cw) - 1);
 	const struct pattern *m;
+	const struct cand *fc;
+	uint64_t w[WORDS];
+	int kv;
 
 	out->cursor = false;
 	/* bits where the pixel is not the top-left colour (usually background) */
@@ -410,41 +768,130 @@ static void recognise(struct fbtext *ft, const uint32_t *p, size_t stride, struc
 		out->fg = out->bg = c1;
 		return;
 	}
-	if ((m = lookup(ft, hash_final(h), rows, ch))) {
-		out->cp = m->cp;
-		out->fg = c2;
-		out->bg = c1;
+	hash = hash_final(h);
+	/* exact: the bitmap as ASCII if any font draws it so (on a console, a
+	 * look-alike is far likelier ASCII), else as the font the screen shows
+	 * most draws it, else as the first font that has it; the top-left
+	 * pixel as background, then (blocks, reverse glyphs) as foreground */
+	kv = voted_font(s);
+	for (int flip = 0; flip < 2; flip++) {
+		const uint16_t *r = flip ? inv : rows;
+		uint32_t hh = flip ? hash_final(hi) : hash;
+
+		pack(r, ch, w);
+		fc = font_lookup(&s->font[kv], hh, w);
+		m = lookup(s, hh, r);
+		if (!fc && !m)
+			continue;
+		out->cp = fc && (fc->cp < 0x80 || !m || m->cp >= 0x80) ? fc->cp : m->cp;
+		out->fg = flip ? c1 : c2;
+		out->bg = flip ? c2 : c1;
+		vote(s, (fc ? 1u << kv : 0) | (m ? m->fonts : 0));
 		return;
 	}
-	if ((m = lookup(ft, hash_final(hi), inv, ch))) { /* the top-left pixel is foreground */
-		out->cp = m->cp;
-		out->fg = c1;
-		out->bg = c2;
-		return;
-	}
+	pack(rows, ch, w);
 	/* an underline cursor: Linux's on the last two scan lines, the VGA
 	 * BIOS's (SeaBIOS: scan lines 13-14 of 16) one line higher */
 	for (int cy = ch - 2; cy >= ch - 3 && cy > 0; cy--)
 		if (rows[cy] == full && rows[cy + 1] == full &&
-		    (out->cp = under_cursor(ft, rows, ch, cy)) != FBTEXT_UNKNOWN) {
+		    (out->cp = under_cursor(s, rows, ch, cy)) != FBTEXT_UNKNOWN) {
 			out->fg = c2;
 			out->bg = c1;
 			out->cursor = true;
 			return;
 		}
+	if (near && (out->cp = nearest_glyph(ft, s, rows, w, hash, &inverted)) != FBTEXT_UNKNOWN) {
+		out->fg = inverted ? c1 : c2;
+		out->bg = inverted ? c2 : c1;
+		return;
+	}
 unknown:
 	out->cp = FBTEXT_UNKNOWN;
 	out->fg = c2;
 	out->bg = c1;
 }
 
-size_t fbtext_update(struct fbtext *ft, const uint32_t *pixels, size_t stride, int x, int y, int w, int h)
+/* How well size i reads the rectangle (x, y, w, h): the pixels of the
+ * cells (not blank) it recognises exactly less those of cells it cannot. */
+static long score(struct fbtext *ft, int i, const uint32_t *pixels, size_t stride, int x, int y, int w, int h)
 {
+	struct size *s = &ft->sizes[i];
+	int cols = ft->width / s->cw, rows = ft->height / s->fh;
+	int c0 = x / s->cw, r0 = y / s->fh, c1 = (x + w - 1) / s->cw, r1 = (y + h - 1) / s->fh;
+	long sc = 0;
+	struct fbtext_cell c;
+
+	if (!s->built)
+		build_size(s);
+	for (int r = r0; r <= r1 && r < rows; r++)
+		for (int col = c0; col <= c1 && col < cols; col++) {
+			recognise(ft, s, pixels + (size_t)r * (size_t)s->fh * stride + (size_t)col * (size_t)s->cw, stride,
+				  false, &c);
+			if (c.cp == FBTEXT_UNKNOWN)
+				sc -= s->cw * s->fh;
+			else if (c.cp != ' ')
+				sc += s->cw * s->fh;
+		}
+	return sc;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* When an update leaves cells that read as nothing, and more of them than
+ * cells that read as characters, tries every cell size on the rectangle
+ * it drew and keeps the one that reads it best (a guest loaded a font of
+ * another size); true if the size changed. Large rectangles (a picture
+ * playing) are tried at most four times a second. */
+static bool pick_size(struct fbtext *ft, const uint32_t *pixels, size_t stride, int x, int y, int w, int h)
+{
+	long best_score, sc, t;
+	int best = ft->cur;
+
+	if (ft->cur < 0 || !ft->fresh_unknown || ft->unknown <= ft->inked)
+		return false;
+	if (x < 0)
+		w += x, x = 0;
+	if (y < 0)
+		h += y, y = 0;
+	if (x + w > ft->width)
+		w = ft->width - x;
+	if (y + h > ft->height)
+		h = ft->height - y;
+	if (w <= 0 || h <= 0)
+		return false;
+	if ((long)w * h * 4 > (long)ft->width * ft->height) {
+		t = now_ms();
+		if (t - ft->picked_ms < 250)
+			return false;
+		ft->picked_ms = t;
+	}
+	best_score = score(ft, ft->cur, pixels, stride, x, y, w, h);
+	for (int i = 0; i < ft->nsizes; i++)
+		if (i != ft->cur && ft->sizes[i].fw <= ft->width && ft->sizes[i].fh <= ft->height &&
+		    (sc = score(ft, i, pixels, stride, x, y, w, h)) > best_score && sc > 0) {
+			best_score = sc;
+			best = i;
+		}
+	if (best == ft->cur)
+		return false;
+	use_size(ft, best);
+	return true;
+}
+
+#define INKED(cp) ((cp) != FBTEXT_UNKNOWN && (cp) != ' ')
+
+static size_t update_cells(struct fbtext *ft, const uint32_t *pixels, size_t stride, int x, int y, int w, int h)
+{
+	struct size *s = &ft->sizes[ft->cur];
 	size_t changed = 0;
 	int c0, c1, r0, r1;
 
-	if (!ft->cols || w <= 0 || h <= 0)
-		return 0;
 	if (x < 0) {
 		w += x;
 		x = 0;
@@ -463,13 +910,24 @@ size_t fbtext_update(struct fbtext *ft, const uint32_t *pixels, size_t stride, i
 		c1 = ft->cols - 1;
 	if (r1 >= ft->rows)
 		r1 = ft->rows - 1;
+	/* the first screen of a size votes before it is read, so that a
+	 * bitmap two fonts read differently reads as the screen's font has it */
+	if (!s->nvotes && !s->votes[0]) {
+		struct fbtext_cell n;
+
+		for (int r = r0; r <= r1; r++)
+			for (int c = c0; c <= c1; c++)
+				recognise(ft, s, pixels + (size_t)r * (size_t)ft->ch * stride + (size_t)c * (size_t)ft->cw,
+					  stride, false, &n);
+	}
 	for (int r = r0; r <= r1; r++)
 		for (int c = c0; c <= c1; c++) {
 			size_t i = (size_t)r * (size_t)ft->cols + (size_t)c;
 			struct fbtext_cell *cell = &ft->cells[i];
 			struct fbtext_cell n;
 
-			recognise(ft, pixels + (size_t)r * ft->ch * stride + (size_t)c * ft->cw, stride, &n);
+			recognise(ft, s, pixels + (size_t)r * (size_t)ft->ch * stride + (size_t)c * (size_t)ft->cw, stride,
+				  true, &n);
 			/* an unknown cell's pixels are not summarised, so a touched one
 			 * always counts as changed (a viewer redraws it as a picture) */
 			if (n.cursor)
@@ -482,6 +940,8 @@ size_t fbtext_update(struct fbtext *ft, const uint32_t *pixels, size_t stride, i
 			nearest(ft, n.fg, &n.fg16, &n.fg256);
 			nearest(ft, n.bg, &n.bg16, &n.bg256);
 			ft->unknown += (n.cp == FBTEXT_UNKNOWN) - (cell->cp == FBTEXT_UNKNOWN);
+			ft->inked += INKED(n.cp) - INKED(cell->cp);
+			ft->fresh_unknown += n.cp == FBTEXT_UNKNOWN;
 			*cell = n;
 			changed++;
 			if (!ft->is_changed[i]) {
@@ -489,6 +949,20 @@ size_t fbtext_update(struct fbtext *ft, const uint32_t *pixels, size_t stride, i
 				ft->changed[ft->nchanged++] = (uint32_t)i;
 			}
 		}
+	return changed;
+}
+
+size_t fbtext_update(struct fbtext *ft, const uint32_t *pixels, size_t stride, int x, int y, int w, int h)
+{
+	size_t changed;
+
+	if (!ft->cols || w <= 0 || h <= 0)
+		return 0;
+	ft->fresh_unknown = 0;
+	changed = update_cells(ft, pixels, stride, x, y, w, h);
+	/* another cell size reads the screen better: every cell anew */
+	if (pick_size(ft, pixels, stride, x, y, w, h))
+		changed = update_cells(ft, pixels, stride, 0, 0, ft->width, ft->height);
 	return changed;
 }
 

@@ -1,19 +1,32 @@
-/* Reading text back from a console framebuffer (issue 7).
+/* Reading text back from a console framebuffer (issues 7 and 14).
  *
  * A VM's text console reaches the client as pixels (VNC); this module finds
- * the character grid, matches every cell exactly against the glyphs of a PSF
- * console font (src/psf.h) and keeps, per cell, the code point and colours,
- * so that a viewer can show real, copyable text and redraw only the cells
- * that changed.
+ * the character grid, recognises every cell against the glyphs of the fonts
+ * guests really use, and keeps, per cell, the code point and colours, so
+ * that a viewer can show real, copyable text and redraw only the cells that
+ * changed.
  *
- * Matching is exact and costs one hash lookup per cell: a cell's two colours
- * split it into a 1-bit pattern, which is looked up in a table of the font's
- * glyph patterns built once by fbtext_new() (for 9-pixel cells, each glyph
- * with its 9th column blank and, for the VGA line-drawing characters, with
- * the 8th column repeated, as VGA text mode draws them). With an 8x16 font,
- * the table also holds the IBM VGA ROM font's code page 437 glyphs
- * (psf_load_vga_rom_fonts()) where they differ from the font's, so that a
- * PC BIOS's own text screens read exactly too.
+ * The fonts are built in (scripts/embed-fonts.py, from Debian's font
+ * packages and kernel image at build time: no font file is read at run
+ * time): Linux's own VGA8x16 and VGA8x8, the IBM VGA ROM font a PC BIOS
+ * draws with, console-setup's Lat15 Fixed, VGA and Terminus fonts in every
+ * size, latarcyrheb-sun16 and lat9w-16; plus the font given to
+ * fbtext_new(), if any, first. Fonts of one glyph size share a table.
+ *
+ * A cell's two colours split it into a 1-bit pattern, looked up exactly in
+ * the table (one hash lookup); for 9-pixel VGA text cells each glyph is
+ * there with its 9th column blank and, for line graphics (code page 437
+ * 0xC0-0xDF) and the slots QEMU widens (0xB0-0xDF), repeating the 8th. A
+ * pattern no glyph has exactly is matched to the nearest glyph (Hamming
+ * distance) of the font the screen shows most (voted by exact matches),
+ * accepted within about one pixel in twenty and only if no other character
+ * is as near; beyond that the cell is unknown (U+FFFD).
+ *
+ * The cell size is picked by what the screen shows: 720-pixel-wide screens
+ * are VGA text mode (9-pixel cells), others a framebuffer console (cells of
+ * the font's size from the top-left corner, any margin right and below);
+ * while too many cells read as nothing, each font size is tried on the
+ * whole screen and the one that recognises the most wins.
  *
  * Pixels are 32 bits, 0x00RRGGBB (the top byte is ignored). Not thread-safe. */
 #ifndef XENTUI_FBTEXT_H
@@ -39,18 +52,21 @@ struct fbtext_cell {
 
 struct fbtext;
 
-/* A recogniser for text drawn with font (borrowed: it must outlive the
- * recogniser) or, for an 8x16 font, with the VGA ROM font (loaded here,
- * when installed; the font wins where both draw one bitmap). NULL if the font is unusable (wider than 15 or taller than 32
- * pixels). No geometry until fbtext_set_geometry(). */
+/* A recogniser for text drawn with the built-in fonts and font (borrowed:
+ * it must outlive the recogniser; NULL for the built-in ones only), which
+ * comes first where two fonts draw one bitmap. NULL if font is unusable
+ * (wider than 16 or taller than 32 pixels). No geometry until
+ * fbtext_set_geometry(). */
 struct fbtext *fbtext_new(const struct psf_font *font);
 void fbtext_free(struct fbtext *ft);
 
-/* Sets the framebuffer size and finds the character grid: 720x400 is 80x25
- * cells of 9x16 (VGA text mode), otherwise cells of the font's size when it
- * divides the screen, else 9-wide cells for an 8-wide font when they divide.
- * Returns false ("not text": rows and cols 0) if no grid fits. Every cell is
- * reset to an unknown state, so the next full update reports all of them. */
+/* Sets the framebuffer size and a first character grid: the font given to
+ * fbtext_new() (else 8x16) in cells 9 wide on a 720-pixel-wide screen (VGA
+ * text mode: 720x400 is 80x25) or when only 9 divides the width, else of
+ * the font's size; fbtext_update() may then pick another size by what the
+ * screen shows. Returns false ("not text": rows and cols 0) if no cell fits.
+ * Every cell is reset to an unknown state, so the next full update reports
+ * all of them (a later change of cell size does the same). */
 bool fbtext_set_geometry(struct fbtext *ft, int width, int height);
 
 int fbtext_cols(const struct fbtext *ft);
@@ -95,6 +111,23 @@ bool fbtext_is_text(const struct fbtext *ft);
 size_t fbtext_changed_count(const struct fbtext *ft);
 bool fbtext_changed_next(const struct fbtext *ft, size_t *it, int *col, int *row);
 void fbtext_changed_clear(struct fbtext *ft);
+
+/* The built-in fonts (for tests): glyph i of font k is cp[i], drawn from
+ * bits (height rows of (width + 7) / 8 bytes, most significant bit left)
+ * at slot[i], the character code VGA text mode shows it for. */
+struct fbfont {
+	const char *name;
+	int width, height, count;
+	const uint32_t *cp;
+	const uint16_t *slot;
+	const uint8_t *bits;
+};
+size_t fbtext_builtin_count(void);
+const struct fbfont *fbtext_builtin(size_t k);
+
+/* The name of the font the screen reads best in (the most exact matches
+ * lately), or "" before any. */
+const char *fbtext_font_name(const struct fbtext *ft);
 
 /* Nearest standard colours of 0xRRGGBB (exposed for tests and the viewer). */
 uint8_t fbtext_nearest16(uint32_t rgb);

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <rfb/rfbclient.h>
 
+#include "keymap.h"
 #include "net.h"
 
 #include "util.h"
@@ -44,6 +45,7 @@ struct vnc {
 	int dx0, dy0, dx1, dy1; /* dirty rectangle, empty when dx0 >= dx1 */
 
 	/* main thread only */
+	int keymap; /* enum keymap_layout */
 	struct fbtext *ft;
 	char reason_seen[256];
 };
@@ -543,6 +545,15 @@ bool vnc_picture(struct vnc *v, int pw, int ph, uint32_t *out)
 	return true;
 }
 
+/* Sends one event; under v->mu with v->client set. A server that took
+ * QEMU's extended key events gets the scancode too, when there is one. */
+static bool send_event(struct vnc *v, uint32_t keysym, uint16_t code, bool down)
+{
+	if (code && SupportsClient2Server(v->client, rfbQemuEvent))
+		return SendExtendedKeyEvent(v->client, keysym, code, down ? TRUE : FALSE);
+	return SendKeyEvent(v->client, keysym, down ? TRUE : FALSE);
+}
+
 bool vnc_send_key(struct vnc *v, uint32_t keysym, bool down)
 {
 	bool ok = false;
@@ -551,9 +562,51 @@ bool vnc_send_key(struct vnc *v, uint32_t keysym, bool down)
 	 * directions are independent, and the mutex keeps the client alive. */
 	pthread_mutex_lock(&v->mu);
 	if (v->client && v->state == VNC_CONNECTED)
-		ok = SendKeyEvent(v->client, keysym, down ? TRUE : FALSE);
+		ok = send_event(v, keysym, keymap_code(v->keymap, keysym), down);
 	pthread_mutex_unlock(&v->mu);
 	return ok;
+}
+
+bool vnc_type(struct vnc *v, uint32_t cp)
+{
+	struct keymap_event ev[KEYMAP_MAX_EVENTS];
+	size_t n;
+	bool ok = false;
+
+	pthread_mutex_lock(&v->mu);
+	if (v->client && v->state == VNC_CONNECTED) {
+		if (SupportsClient2Server(v->client, rfbQemuEvent)) {
+			n = keymap_type(v->keymap, cp, ev);
+			ok = true;
+			for (size_t i = 0; i < n && ok; i++)
+				ok = send_event(v, ev[i].keysym, ev[i].code, ev[i].down);
+		} else {
+			ok = SendKeyEvent(v->client, keymap_keysym(cp), TRUE) &&
+			     SendKeyEvent(v->client, keymap_keysym(cp), FALSE);
+		}
+	}
+	pthread_mutex_unlock(&v->mu);
+	return ok;
+}
+
+bool vnc_scancodes(struct vnc *v)
+{
+	bool yes;
+
+	pthread_mutex_lock(&v->mu);
+	yes = v->client && SupportsClient2Server(v->client, rfbQemuEvent);
+	pthread_mutex_unlock(&v->mu);
+	return yes;
+}
+
+void vnc_set_keymap(struct vnc *v, int layout)
+{
+	v->keymap = layout >= 0 && layout < KEYMAP_COUNT ? layout : KEYMAP_US;
+}
+
+int vnc_keymap(const struct vnc *v)
+{
+	return v->keymap;
 }
 
 void vnc_close(struct vnc *v)

@@ -26,7 +26,8 @@ enum vnc_state { VNC_CONNECTING, VNC_CONNECTED, VNC_DISCONNECTED };
 struct vnc;
 
 /* Starts a session on fd, an already-connected stream socket (taken: it is
- * closed by vnc_close() at the latest). font is borrowed. NULL only if the
+ * closed by vnc_close() at the latest). font is borrowed (NULL: the
+ * built-in fonts only, see fbtext.h). NULL only if the
  * thread or pipe cannot be made (then fd is closed). */
 struct vnc *vnc_open_fd(int fd, const struct psf_font *font);
 
@@ -66,8 +67,26 @@ bool vnc_refresh(struct vnc *v);
  * out (pw * ph of them). False (out untouched) before the first update. */
 bool vnc_picture(struct vnc *v, int pw, int ph, uint32_t *out);
 
-/* Sends one X keysym press or release. False if not connected. */
+/* Sends one X keysym press or release. False if not connected. To a
+ * server that takes scancodes (vnc_scancodes()) it goes with the key's
+ * scancode on the guest's layout (src/console/keymap.h). */
 bool vnc_send_key(struct vnc *v, uint32_t keysym, bool down);
+
+/* Types one character (a Unicode code point). A server that takes
+ * scancodes gets the key the guest's layout has it on, with Shift and AltGr
+ * pressed around it as that layout needs; any other server (xapi's vncterm
+ * for PV guests and the host's console, which take keysyms as characters)
+ * gets the character's keysym alone. False if not connected. */
+bool vnc_type(struct vnc *v, uint32_t cp);
+
+/* Whether the server takes scancodes: it answered libvncclient's offer of
+ * QEMU's extended key events (QEMU always does, vncterm and libvncserver
+ * never do), so keys go to it as scancodes, whatever QEMU's own -k keymap. */
+bool vnc_scancodes(struct vnc *v);
+
+/* The guest's keyboard layout (enum keymap_layout; KEYMAP_US at first). */
+void vnc_set_keymap(struct vnc *v, int layout);
+int vnc_keymap(const struct vnc *v);
 
 /* Ends the session (shuts the socket so the thread's read returns, joins it)
  * and frees everything. NULL is fine. */

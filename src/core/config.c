@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
+#include "keymap.h"
 #include "util.h"
 
 char *config_default_path(const char *name)
@@ -112,7 +114,9 @@ bool config_load(const char *path, struct config *out, char **err)
 	out->known_hosts = config_default_path("known_hosts");
 	out->refresh_ms = 1000;
 	out->confirm_quit = true;
+	out->confirm_clean_power = true;
 	out->console_escape = xstrdup("^]");
+	out->console_keymap = xstrdup("us");
 	out->console_scrollback = 5000;
 	if (!explicit && access(out->path, F_OK) != 0)
 		return true;
@@ -147,6 +151,7 @@ bool config_load(const char *path, struct config *out, char **err)
 		if (config_setting_lookup_int(s, "refresh_ms", &v))
 			out->refresh_ms = v;
 		ok = read_bool(s, "confirm_quit", &out->confirm_quit, out->path, err);
+		ok = ok && read_bool(s, "confirm_clean_power", &out->confirm_clean_power, out->path, err);
 		if (ok && config_setting_lookup_int(s, "console_scrollback", &v))
 			out->console_scrollback = v < 0 ? 0 : v > 1000000 ? 1000000 : v;
 		ok = ok && read_bool(s, "console_osc52", &out->console_osc52, out->path, err);
@@ -154,6 +159,16 @@ bool config_load(const char *path, struct config *out, char **err)
 			free(out->console_escape);
 			out->console_escape = NULL;
 			ok = read_string(s, "console_escape", &out->console_escape, out->path, err);
+		}
+		if (ok && config_setting_get_member(s, "console_keymap")) {
+			config_setting_t *k = config_setting_get_member(s, "console_keymap");
+
+			free(out->console_keymap);
+			out->console_keymap = NULL;
+			ok = read_string(s, "console_keymap", &out->console_keymap, out->path, err);
+			if (ok && keymap_by_name(out->console_keymap) < 0)
+				ok = fail_at(err, out->path, k, "console_keymap must be one of %s (the guest's keyboard layout)",
+					     keymap_names());
 		}
 	}
 	if (ok && (s = config_lookup(&cfg, "servers"))) {
@@ -240,6 +255,7 @@ void config_free(struct config *c)
 	free(c->theme);
 	free(c->known_hosts);
 	free(c->console_escape);
+	free(c->console_keymap);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -257,26 +273,28 @@ static void add_string(config_setting_t *g, const char *key, const char *v)
 		config_setting_set_string(config_setting_add(g, key, CONFIG_TYPE_STRING), v);
 }
 
-/* mkdir -p of the file's directory (private: it holds known hosts too). */
-static void make_parents(const char *path)
+bool config_write_atomic(config_t *cfg, const char *path, char **err)
 {
-	char *dir = xstrdup(path);
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	bool ok;
 
-	for (char *p = dir + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
-	free(dir);
+	if (!f) {
+		*err = xasprintf("cannot write %s: %s", path, strerror(errno));
+		return false;
+	}
+	config_write(cfg, f);
+	fclose(f);
+	ok = atomic_write(path, text, n, err);
+	free(text);
+	return ok;
 }
 
 bool config_save(const struct config *c, char **err)
 {
 	config_t cfg;
 	config_setting_t *root, *list;
-	char *tmp;
-	mode_t old_mask;
 	bool ok;
 
 	config_init(&cfg);
@@ -305,17 +323,8 @@ bool config_save(const struct config *c, char **err)
 		if (s->autoconnect)
 			config_setting_set_bool(config_setting_add(g, "autoconnect", CONFIG_TYPE_BOOL), 1);
 	}
-	make_parents(c->path);
-	tmp = xasprintf("%s.tmp", c->path);
-	/* readable by the user only from its first byte, then in place at once */
-	old_mask = umask(077);
-	ok = config_write_file(&cfg, tmp) == CONFIG_TRUE && chmod(tmp, 0600) == 0 && rename(tmp, c->path) == 0;
-	umask(old_mask);
-	if (!ok) {
-		*err = xasprintf("cannot write %s: %s", c->path, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
+	/* readable by the user only, durable, never half written */
+	ok = config_write_atomic(&cfg, c->path, err);
 	config_destroy(&cfg);
 	return ok;
 }

@@ -3,6 +3,7 @@
 #ifndef XENTUI_CONFIG_H
 #define XENTUI_CONFIG_H
 
+#include <libconfig.h>
 #include <stdbool.h>
 
 struct server_cfg {
@@ -25,12 +26,14 @@ struct config {
 	int nservers;
 	int refresh_ms;
 	bool confirm_quit;
+	bool confirm_clean_power; /* ask before a clean shutdown, reboot or suspend */
 	/* the console viewer (preferences): the key that opens its menu ("^]"),
 	 * lines of scrollback kept, and whether OSC 52 may set the terminal's
 	 * clipboard (also allowed by XENTUI_OSC52=1) */
 	char *console_escape;
 	int console_scrollback;
 	bool console_osc52;
+	char *console_keymap; /* the guests' keyboard layout: us, de, fr, uk (src/console/keymap.h) */
 };
 
 /* $XDG_CONFIG_HOME/xentui/<name> (or ~/.config/xentui/<name>). Free it. */
@@ -38,6 +41,8 @@ char *config_default_path(const char *name);
 /* Reads path (NULL: the default; a missing default file is no error). */
 bool config_load(const char *path, struct config *out, char **err);
 void config_free(struct config *c);
+/* Writes cfg to path through atomic_write (0600, fsync'd, renamed). */
+bool config_write_atomic(config_t *cfg, const char *path, char **err);
 const struct server_cfg *config_server(const struct config *c, const char *name);
 /* Writes the servers back (after the user adds or edits one): atomically,
  * readable by the user only, every other setting of the file kept. */

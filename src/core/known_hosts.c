@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "util.h"
 
 static bool load(const char *path, config_t *cfg)
@@ -43,24 +44,10 @@ bool known_hosts_lookup(const char *path, const char *hostport, char out[65])
 	return found;
 }
 
-static void mkdirs_for(const char *path)
-{
-	char *dir = xstrdup(path);
-
-	for (char *p = dir + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
-	free(dir);
-}
-
 bool known_hosts_add(const char *path, const char *hostport, const char *sha256, char **err)
 {
 	config_t cfg;
 	config_setting_t *hosts, *e;
-	char *tmp;
 	bool ok;
 
 	if (!load(path, &cfg)) {
@@ -80,15 +67,7 @@ bool known_hosts_add(const char *path, const char *hostport, const char *sha256,
 	e = config_setting_add(hosts, NULL, CONFIG_TYPE_GROUP);
 	config_setting_set_string(config_setting_add(e, "host", CONFIG_TYPE_STRING), hostport);
 	config_setting_set_string(config_setting_add(e, "sha256", CONFIG_TYPE_STRING), sha256);
-	mkdirs_for(path);
-	/* write aside, then rename: a crash never leaves half a file */
-	tmp = xasprintf("%s.tmp", path);
-	ok = config_write_file(&cfg, tmp) == CONFIG_TRUE && rename(tmp, path) == 0;
-	if (!ok) {
-		*err = xasprintf("cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
+	ok = config_write_atomic(&cfg, path, err);
 	config_destroy(&cfg);
 	return ok;
 }

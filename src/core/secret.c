@@ -22,8 +22,7 @@ void secret_free(char *s)
 {
 	if (!s)
 		return;
-	for (volatile char *p = s; *p; p++)
-		*p = '\0';
+	explicit_bzero(s, strlen(s));
 	free(s);
 }
 
@@ -56,7 +55,7 @@ char *secret_from_file(const char *path, char **err)
 	chomp(line);
 	{
 		char *s = xstrdup(line);
-		memset(line, 0, sizeof(line));
+		explicit_bzero(line, sizeof(line)); /* a plain memset before return may be dropped */
 		return s;
 	}
 }
@@ -86,14 +85,14 @@ char *secret_from_command(const char *cmd, char **err)
 		line[0] = '\0';
 	rc = pclose(p);
 	if (rc != 0 || !line[0]) {
-		memset(line, 0, sizeof(line));
+		explicit_bzero(line, sizeof(line));
 		*err = xasprintf("password_command failed (status %d) or printed nothing", rc);
 		return NULL;
 	}
 	chomp(line);
 	{
 		char *s = xstrdup(line);
-		memset(line, 0, sizeof(line));
+		explicit_bzero(line, sizeof(line));
 		return s;
 	}
 }
@@ -130,7 +129,7 @@ char *secret_prompt(const char *prompt, char **err)
 	close(fd);
 	{
 		char *s = xstrdup(line);
-		memset(line, 0, sizeof(line));
+		explicit_bzero(line, sizeof(line));
 		return s;
 	}
 }

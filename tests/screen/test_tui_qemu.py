@@ -51,9 +51,10 @@ def port_free(port):
 
 class Qemu:
     """qemu-system-x86_64 with VNC on 127.0.0.1:5900+display and QMP on a
-    unix socket; tries other display numbers if one is taken."""
+    unix socket; tries other display numbers if one is taken. extra: more
+    arguments (a kernel to boot, its memory)."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, extra=(), memory="64"):
         self.proc = self.qmp = None
         self.tmp = tmp
         self.qmp_path = os.path.join(tmp, "qmp.sock")
@@ -65,8 +66,8 @@ class Qemu:
             if os.path.exists(self.qmp_path):
                 os.unlink(self.qmp_path)
             self.proc = subprocess.Popen(
-                [QEMU, "-nodefaults", "-vga", "std", "-vnc", f"127.0.0.1:{n}", "-m", "64", "-machine", "accel=tcg",
-                 "-qmp", f"unix:{self.qmp_path},server,nowait", "-display", "none"],
+                [QEMU, "-nodefaults", "-vga", "std", "-vnc", f"127.0.0.1:{n}", "-m", memory, "-machine", "accel=tcg",
+                 "-qmp", f"unix:{self.qmp_path},server,nowait", "-display", "none", *extra],
                 stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
             deadline = time.time() + 20
             while time.time() < deadline and self.proc.poll() is None and not os.path.exists(self.qmp_path):

@@ -1,6 +1,8 @@
 /* Configuration files: what is read, and errors that name file and line. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "known_hosts.h"
 #include "secret.h"
 
 static char path[256];
@@ -153,6 +156,63 @@ static void test_example_file_loads(void **state)
 
 /* What the Servers screen does to the file: a server added, one edited
  * and one removed, each saved; the rest of the file kept, 0600. */
+/* Any file named "<base>.<something>" beside base: a temporary left behind. */
+static bool temp_left_beside(const char *file)
+{
+	char dir[256], prefix[256];
+	const char *slash = strrchr(file, '/');
+	struct dirent *e;
+	DIR *d;
+	bool found = false;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	snprintf(prefix, sizeof(prefix), "%s.", slash + 1);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		found |= strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return found;
+}
+
+/* A configuration kept as a symlink (dotfiles) stays a link: the save goes
+ * to its target, 0600, and known_hosts is private too. */
+static void test_save_through_symlink(void **state)
+{
+	struct config c;
+	struct server_cfg sv = {.name = "lab", .url = "https://10.0.0.9", .user = "root"};
+	char target[256], link_path[256], kh[256], *err = NULL;
+	struct stat st;
+
+	(void)state;
+	snprintf(target, sizeof(target), "build/test-logs/config-target-%d.conf", (int)getpid());
+	snprintf(link_path, sizeof(link_path), "build/test-logs/config-link-%d.conf", (int)getpid());
+	snprintf(kh, sizeof(kh), "build/test-logs/known-hosts-%d", (int)getpid());
+	write_file("theme = \"mono\";\n");
+	assert_int_equal(rename(path, target), 0);
+	unlink(link_path);
+	assert_int_equal(symlink(strrchr(target, '/') + 1, link_path), 0);
+	assert_true(config_load(link_path, &c, &err));
+	config_put_server(&c, NULL, &sv);
+	assert_true(config_save(&c, &err));
+	assert_int_equal(lstat(link_path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	config_free(&c);
+	assert_true(config_load(target, &c, &err));
+	assert_int_equal(c.nservers, 1);
+	config_free(&c);
+	unlink(kh);
+	assert_true(known_hosts_add(kh, "10.0.0.9:443", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", &err));
+	assert_int_equal(stat(kh, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_false(temp_left_beside(kh));
+	unlink(kh);
+	unlink(link_path);
+	unlink(target);
+}
+
 static void test_save_round_trip(void **state)
 {
 	struct config c, back;
@@ -213,8 +273,7 @@ static void test_save_round_trip(void **state)
 	text[n] = '\0';
 	fclose(f);
 	assert_null(strstr(text, "lab"));
-	snprintf(text, sizeof(text), "%s.tmp", path);
-	assert_int_not_equal(access(text, F_OK), 0); /* no temporary file left */
+	assert_false(temp_left_beside(path)); /* no temporary file left */
 
 	/* a first save makes the directories */
 	snprintf(other, sizeof(other), "build/test-logs/config-save-%d/sub/xentui/config", (int)getpid());
@@ -237,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_password_file_permissions),
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_save_round_trip),
+		cmocka_unit_test(test_save_through_symlink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

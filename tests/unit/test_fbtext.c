@@ -262,7 +262,8 @@ static void check_every_glyph(int w, int h, int cw)
 			draw_cp(&again, c, r, cp, cell->fg, cell->bg);
 		}
 	assert_memory_equal(fb.px, again.px, (size_t)w * (size_t)h * sizeof(uint32_t));
-	assert_true(as_ascii <= 3);
+	if (as_ascii > 8)
+		fail_msg("%d glyphs read as ASCII look-alikes", as_ascii);
 	free(cps);
 	fbtext_free(ft);
 	free(fb.px);
@@ -279,7 +280,11 @@ static void test_every_glyph_640x480(void **state)
 	check_every_glyph(640, 480, 8);
 }
 
-static void test_garbage_cell_is_unknown(void **state)
+/* Recognition by the nearest glyph: a glyph with a few pixels flipped
+ * still reads (a font that differs by a few pixels), while random pixels
+ * and a two-colour picture (a checkerboard) far from every glyph read as
+ * no character. */
+static void test_near_and_garbage_cells(void **state)
 {
 	struct fb fb;
 	struct fbtext *ft;
@@ -291,15 +296,26 @@ static void test_garbage_cell_is_unknown(void **state)
 	for (int y = 0; y < 16; y++) /* cell (1, 3): random pixels over 'b' */
 		for (int x = 0; x < 9; x++)
 			fb.px[(size_t)(3 * 16 + y) * 720 + (size_t)(9 + x)] = (uint32_t)rand_r(&seed) & 0xFFFFFF;
-	/* cell (5, 3): two colours, but a pattern no glyph has ('e' with a dot more) */
+	/* cell (5, 3): 'e' with a dot more; cell (6, 3): 'f' with three pixels flipped */
 	fb.px[(size_t)(3 * 16 + 0) * 720 + 5 * 9 + 4] = pal[7];
+	for (int k = 0; k < 3; k++) {
+		uint32_t *px = &fb.px[(size_t)(3 * 16 + 2 + 5 * k) * 720 + 6 * 9 + 1 + 2 * k];
+
+		*px = *px == pal[7] ? pal[0] : pal[7];
+	}
+	for (int y = 0; y < 16; y++) /* cell (7, 3): a checkerboard */
+		for (int x = 0; x < 9; x++)
+			fb.px[(size_t)(3 * 16 + y) * 720 + (size_t)(7 * 9 + x)] = (x + y) % 2 ? pal[7] : pal[0];
 	ft = read_fb(&fb);
 	assert_int_equal(fbtext_cell(ft, 1, 3)->cp, FBTEXT_UNKNOWN);
-	assert_int_equal(fbtext_cell(ft, 5, 3)->cp, FBTEXT_UNKNOWN);
+	assert_int_equal(fbtext_cell(ft, 5, 3)->cp, 'e');
+	assert_int_equal(fbtext_cell(ft, 5, 3)->fg, pal[7]);
+	assert_int_equal(fbtext_cell(ft, 6, 3)->cp, 'f');
+	assert_int_equal(fbtext_cell(ft, 7, 3)->cp, FBTEXT_UNKNOWN);
 	assert_int_equal(fbtext_cell(ft, 0, 3)->cp, 'a');
 	assert_int_equal(fbtext_cell(ft, 2, 3)->cp, 'c');
 	fbtext_row_text(ft, 3, buf, sizeof(buf));
-	assert_string_equal(buf, "a\xEF\xBF\xBD" "c d\xEF\xBF\xBD" "f");
+	assert_string_equal(buf, "a\xEF\xBF\xBD" "c def\xEF\xBF\xBD");
 	assert_true(fbtext_is_text(ft)); /* two unknown cells of 2000 */
 	assert_true(fbtext_unknown_fraction(ft) > 0.0);
 	fbtext_free(ft);
@@ -324,11 +340,15 @@ static void test_geometry(void **state)
 		assert_int_equal(fbtext_cell_height(ft), 16);
 		assert_false(fbtext_is_text(ft)); /* nothing read yet */
 	}
-	assert_false(fbtext_set_geometry(ft, 1023, 768));
+	/* a framebuffer console leaves the width's rest as a margin */
+	assert_true(fbtext_set_geometry(ft, 1023, 768));
+	assert_int_equal(fbtext_cols(ft), 127);
+	assert_int_equal(fbtext_rows(ft), 48);
+	assert_false(fbtext_set_geometry(ft, 0, 0));
 	assert_int_equal(fbtext_rows(ft), 0);
 	assert_int_equal(fbtext_cols(ft), 0);
 	assert_false(fbtext_is_text(ft));
-	assert_false(fbtext_set_geometry(ft, 0, 0));
+	assert_false(fbtext_set_geometry(ft, 5, 5)); /* no font is that small */
 	fbtext_free(ft);
 }
 
@@ -535,6 +555,139 @@ static void test_vga_rom_font(void **state)
 		psf_free(vga[k]);
 }
 
+/* ---- the built-in fonts -------------------------------------------------- */
+
+static bool builtin_pixel(const struct fbfont *f, int g, int x, int y)
+{
+	int rb = (f->width + 7) / 8;
+
+	return x < f->width && f->bits[((size_t)g * (size_t)f->height + (size_t)y) * (size_t)rb + (size_t)(x / 8)] &
+				       (0x80 >> (x % 8));
+}
+
+static bool builtin_same(const struct fbfont *f, int a, const struct fbfont *o, int b)
+{
+	size_t n = (size_t)f->height * (size_t)((f->width + 7) / 8);
+
+	return f->width == o->width && f->height == o->height &&
+	       memcmp(f->bits + (size_t)a * n, o->bits + (size_t)b * n, n) == 0;
+}
+
+/* Whether some built-in font draws glyph g of f as cp. */
+static bool drawn_as(const struct fbfont *f, int g, uint32_t cp)
+{
+	for (size_t k = 0; k < fbtext_builtin_count(); k++) {
+		const struct fbfont *o = fbtext_builtin(k);
+
+		for (int i = 0; i < o->count; i++)
+			if (o->cp[i] == cp && builtin_same(f, g, o, i))
+				return true;
+	}
+	return false;
+}
+
+/* Every glyph of built-in font f standing for printable ASCII or Latin-1,
+ * drawn in cells cw wide (a 9th column blank: VGA text mode, 720 pixels
+ * wide) on a screen nothing else is told about, reads back as its
+ * character; or, where the font draws two characters alike, as the other
+ * (a screen cannot tell them apart), and where any font draws it as an
+ * ASCII character, as that (a console's look-alike is far likelier ASCII:
+ * the VGA ROM's '|' is Lat15's '¦'). Returns how many glyphs were drawn. */
+static int check_builtin(const struct fbfont *f, int cw, int *alike)
+{
+	int cols = cw == 9 ? 80 : 100, w = cols * cw, n = 0, rows, h, bad = 0;
+	int *gl = xmalloc((size_t)f->count * sizeof(*gl));
+	uint32_t *px;
+	struct fbtext *ft = fbtext_new(NULL);
+
+	for (int g = 0; g < f->count; g++) {
+		uint32_t cp = f->cp[g];
+		bool dup = false;
+
+		if (!((cp > 0x20 && cp < 0x7F) || (cp > 0xA0 && cp <= 0xFF)))
+			continue;
+		for (int k = 0; k < n && !dup; k++)
+			dup = f->cp[gl[k]] == cp;
+		if (!dup)
+			gl[n++] = g;
+	}
+	rows = n / cols + 2;
+	h = rows * f->height;
+	if (cw == 9 && h < 400)
+		h = 400 / f->height * f->height;
+	px = xmalloc((size_t)w * (size_t)h * sizeof(*px));
+	for (int i = 0; i < w * h; i++)
+		px[i] = pal[1];
+	for (int k = 0; k < n; k++)
+		for (int y = 0; y < f->height; y++)
+			for (int x = 0; x < cw; x++)
+				px[(size_t)((k / cols) * f->height + y) * (size_t)w + (size_t)((k % cols) * cw + x)] =
+					builtin_pixel(f, gl[k], x, y) ? pal[7 + k % 8] : pal[1];
+	assert_true(fbtext_set_geometry(ft, w, h));
+	fbtext_update(ft, px, (size_t)w, 0, 0, w, h);
+	if (fbtext_cell_width(ft) != cw || fbtext_cell_height(ft) != f->height)
+		fail_msg("%s: read in %dx%d cells, drawn in %dx%d", f->name, fbtext_cell_width(ft),
+			 fbtext_cell_height(ft), cw, f->height);
+	for (int k = 0; k < n; k++) {
+		uint32_t want = f->cp[gl[k]], got = fbtext_cell(ft, k % cols, k / cols)->cp;
+		bool same = false;
+
+		for (int g = 0; got != want && g < f->count && !same; g++)
+			same = f->cp[g] == got && builtin_same(f, g, f, gl[k]);
+		if (got != want && !same && got < 0x80)
+			same = drawn_as(f, gl[k], got);
+		if (got == want)
+			continue;
+		if (same) {
+			(*alike)++;
+			continue;
+		}
+		print_error("%s (%d-wide cells): U+%04X read as U+%04X\n", f->name, cw, (unsigned)want, (unsigned)got);
+		bad++;
+	}
+	assert_int_equal(bad, 0);
+	fbtext_free(ft);
+	free(px);
+	free(gl);
+	return n;
+}
+
+static void test_every_builtin_font(void **state)
+{
+	int fonts = 0, alike = 0;
+
+	for (size_t k = 0; k < fbtext_builtin_count(); k++) {
+		const struct fbfont *f = fbtext_builtin(k);
+		int n = check_builtin(f, f->width, &alike);
+
+		assert_true(n >= 94); /* all of ASCII, and Latin-1 where the font has it */
+		if (f->width == 8)
+			check_builtin(f, 9, &alike);
+		fonts++;
+	}
+	/* Linux's two, the ROM's, console-setup's, latarcyrheb-sun16, lat9w-16 */
+	assert_true(fonts >= 20);
+	assert_true(alike < 40);
+}
+
+/* The fonts the issue names are built in, Linux's own included. */
+static void test_builtin_fonts_named(void **state)
+{
+	static const char *const want[] = {
+		"Linux VGA8x16", "Linux VGA8x8", "VGA ROM", "Lat15-Fixed16", "Lat15-Terminus16", "Lat15-VGA16",
+		"latarcyrheb-sun16", "Lat15-Terminus32x16", "Lat15-Terminus12x6",
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < fbtext_builtin_count() && !found; k++)
+			found = strcmp(fbtext_builtin(k)->name, want[i]) == 0;
+		if (!found)
+			fail_msg("%s is not built in (scripts/embed-fonts.py)", want[i]);
+	}
+}
+
 static void test_nearest_colours(void **state)
 {
 	for (int i = 0; i < 16; i++)
@@ -731,7 +884,7 @@ int main(void)
 		cmocka_unit_test(test_all_colours_and_reverse_video),
 		cmocka_unit_test(test_every_glyph_vga),
 		cmocka_unit_test(test_every_glyph_640x480),
-		cmocka_unit_test(test_garbage_cell_is_unknown),
+		cmocka_unit_test(test_near_and_garbage_cells),
 		cmocka_unit_test(test_geometry),
 		cmocka_unit_test(test_text_640x480),
 		cmocka_unit_test(test_partial_update),
@@ -739,6 +892,8 @@ int main(void)
 		cmocka_unit_test(test_graphics_is_not_text),
 		cmocka_unit_test(test_vga_rom_font),
 		cmocka_unit_test(test_nearest_colours),
+		cmocka_unit_test(test_every_builtin_font),
+		cmocka_unit_test(test_builtin_fonts_named),
 		cmocka_unit_test(test_sim_console_end_to_end),
 	};
 

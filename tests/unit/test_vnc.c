@@ -1,7 +1,7 @@
 /* src/vnc.c: a console session in its own thread against xapi-sim's RFB
  * console (tests/sim/console.c), over a given socket and over TCP; the
  * text is read back through fbtext on the test's (main) thread, keys typed
- * with vnc_send_key(), and closing mid-session or losing the server ends
+ * with vnc_send_key() and vnc_type(), and closing mid-session or losing the server ends
  * the session cleanly. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +23,7 @@
 
 #include "console.h"
 #include "fbtext.h"
+#include "keymap.h"
 #include "psf.h"
 #include "util.h"
 #include "vnc.h"
@@ -142,6 +143,19 @@ static void test_session_over_fd(void **state)
 	type(v, "hostname");
 	assert_int_equal(wait_text(v, "web01", row + 1), row + 1);
 	assert_int_equal(wait_text(v, "root@web01:~#", row + 2), row + 2);
+
+	/* vnc_type(): the simulated console (libvncserver, like xapi's vncterm)
+	 * takes keysyms as characters, so no Shift is added and every
+	 * character, shifted on a keyboard or not, arrives as itself */
+	assert_false(vnc_scancodes(v));
+	vnc_set_keymap(v, KEYMAP_DE);
+	for (const char *c = "echo A!@#$%^&*()_+{}|:<>?~"; *c; c++)
+		assert_true(vnc_type(v, (uint32_t)(unsigned char)*c));
+	assert_true(vnc_send_key(v, XK_Return, true));
+	assert_true(vnc_send_key(v, XK_Return, false));
+	assert_int_equal(wait_text(v, "A!@#$%^&*()_+{}|:<>?~", row + 3), row + 3);
+	assert_int_equal(wait_text(v, "root@web01:~#", row + 4), row + 4);
+	vnc_set_keymap(v, KEYMAP_US);
 
 	/* `exit`: getty shows a fresh banner and prompt, redrawn cell by cell */
 	type(v, "exit");
