@@ -33,7 +33,7 @@ CORE_SRC = src/core/util.c src/core/value.c src/core/xmlrpc.c src/core/strpool.c
 # src/console, src/backup (see ../shared/DESIGN.md's layout)
 CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/cache.c src/core/config.c \
 	src/core/known_hosts.c src/core/secret.c src/core/sanitize.c src/core/errors.c src/core/ops.c \
-	src/core/log.c src/core/pools.c src/core/upload.c src/core/atomicfile.c src/console/fbtext.c src/console/vnc.c src/console/keymap.c \
+	src/core/log.c src/core/pools.c src/core/upload.c src/core/atomicfile.c src/core/cfgread.c src/console/fbtext.c src/console/vnc.c src/console/keymap.c \
 	src/cli/list.c $(wildcard src/backup/*.c)
 # the command line (src/cli: main assembles the program)
 CLIENT_SRC = src/cli/main.c src/cli/demo.c src/cli/connopts.c src/cli/backup.c

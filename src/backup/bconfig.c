@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "cfgread.h"
 #include "config.h"
 #include "schedule.h"
 #include "util.h"
@@ -30,83 +31,6 @@ const char *bmode_name(enum bmode m)
 	return (unsigned)m < 4 ? mode_names[m] : "?";
 }
 
-static bool in_list(const char *const *l, const char *s)
-{
-	for (; *l; l++)
-		if (strcmp(*l, s) == 0)
-			return true;
-	return false;
-}
-
-static bool fail_at(char **err, const char *path, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static bool fail_at(char **err, const char *path, const config_setting_t *s, const char *fmt, ...)
-{
-	va_list ap;
-	struct buf b;
-
-	buf_init(&b);
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	*err = xasprintf("%s:%d: %s", path, config_setting_source_line(s), b.data ? b.data : "");
-	buf_free(&b);
-	return false;
-}
-
-static bool check_keys(const config_setting_t *g, const char *const *keys, const char *what, const char *path,
-		       char **err)
-{
-	for (int i = 0; i < config_setting_length(g); i++) {
-		config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
-		if (!in_list(keys, config_setting_name(m)))
-			return fail_at(err, path, m, "unknown %s setting '%s'", what, config_setting_name(m));
-	}
-	return true;
-}
-
-static bool get_str(const config_setting_t *g, const char *key, char **out, const char *path, char **err)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return true;
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(err, path, s, "'%s' must be a string in double quotes", key);
-	free(*out);
-	*out = xstrdup(config_setting_get_string(s));
-	return true;
-}
-
-static bool get_bool(const config_setting_t *g, const char *key, bool *out, const char *path, char **err)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return true;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail_at(err, path, s, "'%s' must be true or false", key);
-	*out = config_setting_get_bool(s);
-	return true;
-}
-
-static bool get_int(const config_setting_t *g, const char *key, int min, int *out, const char *path, char **err)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-	long long v;
-
-	if (!s)
-		return true;
-	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-		return fail_at(err, path, s, "'%s' must be a whole number", key);
-	v = config_setting_get_int64(s);
-	if (v < min || v > 1000000000)
-		return fail_at(err, path, s, "'%s' must be at least %d", key, min);
-	*out = (int)v;
-	return true;
-}
-
 /* A duration: seconds as a number, or "90s", "30m", "2h", "1d". */
 static bool get_duration(const config_setting_t *g, const char *key, int *out, const char *path, char **err)
 {
@@ -118,11 +42,11 @@ static bool get_duration(const config_setting_t *g, const char *key, int *out, c
 	if (!s)
 		return true;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return get_int(g, key, 0, out, path, err);
+		return cfg_int(g, key, 0, out, path, err);
 	t = config_setting_get_string(s);
 	v = strtol(t, &end, 10);
 	if (end == t || v < 0 || (*end && end[1]) || !strchr("smhd", *end ? *end : 's'))
-		return fail_at(err, path, s, "'%s' must be seconds, or a number with s, m, h or d (\"2h\")", key);
+		return cfg_fail(err, path, s, "'%s' must be seconds, or a number with s, m, h or d (\"2h\")", key);
 	*out = (int)(v * (*end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 1));
 	return true;
 }
@@ -143,13 +67,13 @@ static bool get_strs(const config_setting_t *g, const char *key, char ***out, si
 		return true;
 	}
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
-		return fail_at(err, path, s, "'%s' must be a list of strings: %s = [\"a\", \"b\"]", key, key);
+		return cfg_fail(err, path, s, "'%s' must be a list of strings: %s = [\"a\", \"b\"]", key, key);
 	len = config_setting_length(s);
 	*out = xcalloc((size_t)len + 1, sizeof(char *));
 	for (int i = 0; i < len; i++) {
 		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return fail_at(err, path, e, "'%s' must be a list of strings in double quotes", key);
+			return cfg_fail(err, path, e, "'%s' must be a list of strings in double quotes", key);
 		(*out)[(*n)++] = xstrdup(config_setting_get_string(e));
 	}
 	return true;
@@ -183,30 +107,30 @@ static bool read_remote(const config_setting_t *g, struct remote_cfg *r, const c
 	bool ok = false;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail_at(err, path, g, "a remote is a group in braces: { name = \"nas\"; url = \"file:///srv/backups\"; }");
-	if (!check_keys(g, remote_keys, "remote", path, err) || !get_str(g, "name", &r->name, path, err) ||
-	    !get_str(g, "url", &r->url, path, err) || !get_str(g, "user", &r->user, path, err) ||
-	    !get_str(g, "password_file", &r->password_file, path, err) ||
-	    !get_str(g, "password_env", &r->password_env, path, err) ||
-	    !get_str(g, "password_command", &r->password_command, path, err) ||
-	    !get_str(g, "endpoint", &r->endpoint, path, err) || !get_str(g, "region", &r->region, path, err))
+		return cfg_fail(err, path, g, "a remote is a group in braces: { name = \"nas\"; url = \"file:///srv/backups\"; }");
+	if (!cfg_check_keys(g, remote_keys, "remote", path, err) || !cfg_string(g, "name", &r->name, path, err) ||
+	    !cfg_string(g, "url", &r->url, path, err) || !cfg_string(g, "user", &r->user, path, err) ||
+	    !cfg_string(g, "password_file", &r->password_file, path, err) ||
+	    !cfg_string(g, "password_env", &r->password_env, path, err) ||
+	    !cfg_string(g, "password_command", &r->password_command, path, err) ||
+	    !cfg_string(g, "endpoint", &r->endpoint, path, err) || !cfg_string(g, "region", &r->region, path, err))
 		return false;
 	if (!r->name || !*r->name)
-		return fail_at(err, path, g, "this remote has no name");
+		return cfg_fail(err, path, g, "this remote has no name");
 	if (!r->url)
-		return fail_at(err, path, g, "the remote '%s' has no url", r->name);
+		return cfg_fail(err, path, g, "the remote '%s' has no url", r->name);
 	for (const char *const *s = schemes; *s; s++)
 		if (strncasecmp(r->url, *s, strlen(*s)) == 0)
 			ok = true;
 	if (!ok)
-		return fail_at(err, path, config_setting_get_member(g, "url"),
+		return cfg_fail(err, path, config_setting_get_member(g, "url"),
 			       "the remote '%s': '%s' is not a file://, nfs://, smb://, s3:// or s3+http:// URL", r->name,
 			       r->url);
 	if (!!r->password_file + !!r->password_env + !!r->password_command > 1)
-		return fail_at(err, path, g, "the remote '%s': give one of password_file, password_env, password_command",
+		return cfg_fail(err, path, g, "the remote '%s': give one of password_file, password_env, password_command",
 			       r->name);
 	r->path_style = r->endpoint != NULL; /* a custom endpoint (MinIO, s3rver) wants it */
-	return get_bool(g, "path_style", &r->path_style, path, err);
+	return cfg_bool(g, "path_style", &r->path_style, path, err);
 }
 
 static void remote_free(struct remote_cfg *r)
@@ -233,29 +157,29 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 	j->compression = xstrdup("zstd");
 	j->line = config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail_at(err, path, g, "a backup job is a group in braces: { name = \"nightly\"; mode = \"full\"; ... }");
-	if (!check_keys(g, job_keys, "backup job", path, err) || !get_str(g, "name", &j->name, path, err) ||
-	    !get_str(g, "id", &j->id, path, err) || !get_str(g, "server", &j->server, path, err) ||
-	    !get_str(g, "mode", &mode, path, err) || !get_strs(g, "remotes", &j->remotes, &j->nremotes, path, err) ||
+		return cfg_fail(err, path, g, "a backup job is a group in braces: { name = \"nightly\"; mode = \"full\"; ... }");
+	if (!cfg_check_keys(g, job_keys, "backup job", path, err) || !cfg_string(g, "name", &j->name, path, err) ||
+	    !cfg_string(g, "id", &j->id, path, err) || !cfg_string(g, "server", &j->server, path, err) ||
+	    !cfg_string(g, "mode", &mode, path, err) || !get_strs(g, "remotes", &j->remotes, &j->nremotes, path, err) ||
 	    !get_strs(g, "vms", &j->vms, &j->nvms, path, err) || !get_strs(g, "tags", &j->tags, &j->ntags, path, err) ||
 	    !get_strs(g, "exclude_tags", &j->exclude_tags, &j->nexclude_tags, path, err) ||
-	    !get_str(g, "power_state", &j->power_state, path, err) ||
-	    !get_strs(g, "pools", &j->pools, &j->npools, path, err) || !get_str(g, "schedule", &j->schedule, path, err) ||
-	    !get_int(g, "retention", 1, &j->retention, path, err) ||
-	    !get_int(g, "full_interval", 0, &j->full_interval, path, err) ||
-	    !get_str(g, "compression", &j->compression, path, err) ||
-	    !get_int(g, "concurrency", 1, &j->concurrency, path, err) || !get_bool(g, "offline", &j->offline, path, err) ||
+	    !cfg_string(g, "power_state", &j->power_state, path, err) ||
+	    !get_strs(g, "pools", &j->pools, &j->npools, path, err) || !cfg_string(g, "schedule", &j->schedule, path, err) ||
+	    !cfg_int(g, "retention", 1, &j->retention, path, err) ||
+	    !cfg_int(g, "full_interval", 0, &j->full_interval, path, err) ||
+	    !cfg_string(g, "compression", &j->compression, path, err) ||
+	    !cfg_int(g, "concurrency", 1, &j->concurrency, path, err) || !cfg_bool(g, "offline", &j->offline, path, err) ||
 	    !get_duration(g, "timeout", &j->timeout_s, path, err)) {
 		free(mode);
 		return false;
 	}
 	if (!j->name || !*j->name) {
 		free(mode);
-		return fail_at(err, path, g, "this backup job has no name");
+		return cfg_fail(err, path, g, "this backup job has no name");
 	}
 	if (strchr(j->name, '/')) {
 		free(mode);
-		return fail_at(err, path, g, "the backup job '%s': a name cannot hold '/'", j->name);
+		return cfg_fail(err, path, g, "the backup job '%s': a name cannot hold '/'", j->name);
 	}
 	ok = false;
 	for (int m = 0; mode && m < 4; m++)
@@ -265,7 +189,7 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 		}
 	if (!ok) {
 		s = config_setting_get_member(g, "mode");
-		ok = fail_at(err, path, s ? s : g, "the backup job '%s': mode must be snapshot, full, delta or metadata%s%s%s",
+		ok = cfg_fail(err, path, s ? s : g, "the backup job '%s': mode must be snapshot, full, delta or metadata%s%s%s",
 			     j->name, mode ? " (not '" : "", mode ? mode : "", mode ? "')" : "");
 		free(mode);
 		return ok;
@@ -276,7 +200,7 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 	/* the server: a `servers` entry; the only one when not said */
 	if (!j->server) {
 		if (!servers || config_setting_length(servers) != 1)
-			return fail_at(err, path, g, "the backup job '%s' needs server = \"<a servers entry>\"", j->name);
+			return cfg_fail(err, path, g, "the backup job '%s' needs server = \"<a servers entry>\"", j->name);
 		if (config_setting_lookup_string(config_setting_get_elem(servers, 0), "name", (const char **)&mode))
 			j->server = xstrdup(mode);
 	} else {
@@ -288,31 +212,31 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 				found = true;
 		}
 		if (!found)
-			return fail_at(err, path, config_setting_get_member(g, "server"),
+			return cfg_fail(err, path, config_setting_get_member(g, "server"),
 				       "the backup job '%s': no server named '%s' in servers", j->name, j->server);
 	}
 	if (!j->server)
-		return fail_at(err, path, g, "the backup job '%s' needs server = \"<a servers entry>\"", j->name);
+		return cfg_fail(err, path, g, "the backup job '%s' needs server = \"<a servers entry>\"", j->name);
 	s = config_setting_get_member(g, "remotes");
 	if (j->mode != BMODE_SNAPSHOT && !j->nremotes)
-		return fail_at(err, path, s ? s : g, "the backup job '%s' (%s) needs remotes = [\"<a remotes entry>\"]",
+		return cfg_fail(err, path, s ? s : g, "the backup job '%s' (%s) needs remotes = [\"<a remotes entry>\"]",
 			       j->name, bmode_name(j->mode));
 	for (size_t i = 0; i < j->nremotes; i++)
 		if (!backup_cfg_remote(c, j->remotes[i]))
-			return fail_at(err, path, s, "the backup job '%s': no remote named '%s' in remotes", j->name,
+			return cfg_fail(err, path, s, "the backup job '%s': no remote named '%s' in remotes", j->name,
 				       j->remotes[i]);
 	if (j->schedule) {
 		struct cron cr;
 		char *why = NULL;
 		if (!cron_parse(j->schedule, &cr, &why)) {
-			ok = fail_at(err, path, config_setting_get_member(g, "schedule"), "the backup job '%s': %s", j->name, why);
+			ok = cfg_fail(err, path, config_setting_get_member(g, "schedule"), "the backup job '%s': %s", j->name, why);
 			free(why);
 			return ok;
 		}
 	}
 	if (strcmp(j->compression, "zstd") != 0 && strcmp(j->compression, "gzip") != 0 &&
 	    strcmp(j->compression, "none") != 0)
-		return fail_at(err, path, config_setting_get_member(g, "compression"),
+		return cfg_fail(err, path, config_setting_get_member(g, "compression"),
 			       "the backup job '%s': compression must be zstd, gzip or none", j->name);
 	if (j->power_state) {
 		bool known = false;
@@ -324,12 +248,12 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 				break;
 			}
 		if (!known)
-			return fail_at(err, path, config_setting_get_member(g, "power_state"),
+			return cfg_fail(err, path, config_setting_get_member(g, "power_state"),
 				       "the backup job '%s': power_state must be Running, Halted, Suspended or Paused",
 				       j->name);
 	}
 	if (j->nvms && (j->ntags || j->nexclude_tags || j->power_state || j->npools))
-		return fail_at(err, path, config_setting_get_member(g, "vms"),
+		return cfg_fail(err, path, config_setting_get_member(g, "vms"),
 			       "the backup job '%s': give either vms, or tags/exclude_tags/power_state/pools, not both",
 			       j->name);
 	return true;
@@ -381,7 +305,7 @@ bool backup_cfg_load(const char *path, struct backup_cfg *out, char **err)
 		servers = NULL; /* config.c says what is wrong with it */
 	if ((s = config_lookup(&cfg, "remotes"))) {
 		if (!is_list(s)) {
-			ok = fail_at(err, out->path, s, "remotes must be a list: remotes = ( { name = ...; url = ...; } );");
+			ok = cfg_fail(err, out->path, s, "remotes must be a list: remotes = ( { name = ...; url = ...; } );");
 		} else {
 			out->remotes = xcalloc((size_t)config_setting_length(s) + 1, sizeof(*out->remotes));
 			for (int i = 0; ok && i < config_setting_length(s); i++) {
@@ -390,13 +314,13 @@ bool backup_cfg_load(const char *path, struct backup_cfg *out, char **err)
 				ok = read_remote(g, r, out->path, err);
 				for (size_t k = 0; ok && k + 1 < out->nremotes; k++)
 					if (strcmp(out->remotes[k].name, r->name) == 0)
-						ok = fail_at(err, out->path, g, "two remotes are named '%s'", r->name);
+						ok = cfg_fail(err, out->path, g, "two remotes are named '%s'", r->name);
 			}
 		}
 	}
 	if (ok && (s = config_lookup(&cfg, "backup_jobs"))) {
 		if (!is_list(s)) {
-			ok = fail_at(err, out->path, s, "backup_jobs must be a list: backup_jobs = ( { name = ...; } );");
+			ok = cfg_fail(err, out->path, s, "backup_jobs must be a list: backup_jobs = ( { name = ...; } );");
 		} else {
 			out->jobs = xcalloc((size_t)config_setting_length(s) + 1, sizeof(*out->jobs));
 			for (int i = 0; ok && i < config_setting_length(s); i++) {
@@ -405,9 +329,9 @@ bool backup_cfg_load(const char *path, struct backup_cfg *out, char **err)
 				ok = read_job(g, j, out, servers, out->path, err);
 				for (size_t k = 0; ok && k + 1 < out->njobs; k++) {
 					if (strcmp(out->jobs[k].name, j->name) == 0)
-						ok = fail_at(err, out->path, g, "two backup jobs are named '%s'", j->name);
+						ok = cfg_fail(err, out->path, g, "two backup jobs are named '%s'", j->name);
 					else if (strcmp(out->jobs[k].id, j->id) == 0)
-						ok = fail_at(err, out->path, g, "two backup jobs have the id '%s'", j->id);
+						ok = cfg_fail(err, out->path, g, "two backup jobs have the id '%s'", j->id);
 				}
 			}
 		}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "cfgread.h"
 #include "keymap.h"
 #include "util.h"
 
@@ -29,70 +30,26 @@ static const char *const server_keys[] = {
 static const char *const top_keys[] = {"servers", "theme", "known_hosts", "preferences", "keys", "backups",
 					 "remotes", "backup_jobs", NULL};
 
-static bool known_key(const char *const *keys, const char *name)
-{
-	for (; *keys; keys++)
-		if (strcmp(*keys, name) == 0)
-			return true;
-	return false;
-}
-
-static bool fail_at(char **err, const char *path, const config_setting_t *s, const char *fmt, const char *arg)
-{
-	char *what = xasprintf(fmt, arg);
-
-	*err = xasprintf("%s:%d: %s", path, config_setting_source_line(s), what);
-	free(what);
-	return false;
-}
-
-static bool read_string(const config_setting_t *g, const char *key, char **out, const char *path, char **err)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return true;
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(err, path, s, "'%s' must be a string in double quotes", key);
-	*out = xstrdup(config_setting_get_string(s));
-	return true;
-}
-
-static bool read_bool(const config_setting_t *g, const char *key, bool *out, const char *path, char **err)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return true;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail_at(err, path, s, "'%s' must be true or false", key);
-	*out = config_setting_get_bool(s);
-	return true;
-}
-
 static bool read_server(const config_setting_t *g, struct server_cfg *sv, const char *path, char **err)
 {
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail_at(err, path, g, "a server is a group in braces: { name = \"...\"; url = \"...\"; }%s", "");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
-		if (!known_key(server_keys, config_setting_name(m)))
-			return fail_at(err, path, m, "unknown server setting '%s'", config_setting_name(m));
-	}
-	if (!read_string(g, "name", &sv->name, path, err) || !read_string(g, "url", &sv->url, path, err)
-	    || !read_string(g, "user", &sv->user, path, err)
-	    || !read_string(g, "password_file", &sv->password_file, path, err)
-	    || !read_string(g, "password_env", &sv->password_env, path, err)
-	    || !read_string(g, "password_command", &sv->password_command, path, err)
-	    || !read_string(g, "fingerprint", &sv->fingerprint, path, err)
-	    || !read_bool(g, "insecure", &sv->insecure, path, err)
-	    || !read_bool(g, "autoconnect", &sv->autoconnect, path, err))
+		return cfg_fail(err, path, g, "a server is a group in braces: { name = \"...\"; url = \"...\"; }");
+	if (!cfg_check_keys(g, server_keys, "server", path, err))
+		return false;
+	if (!cfg_string(g, "name", &sv->name, path, err) || !cfg_string(g, "url", &sv->url, path, err)
+	    || !cfg_string(g, "user", &sv->user, path, err)
+	    || !cfg_string(g, "password_file", &sv->password_file, path, err)
+	    || !cfg_string(g, "password_env", &sv->password_env, path, err)
+	    || !cfg_string(g, "password_command", &sv->password_command, path, err)
+	    || !cfg_string(g, "fingerprint", &sv->fingerprint, path, err)
+	    || !cfg_bool(g, "insecure", &sv->insecure, path, err)
+	    || !cfg_bool(g, "autoconnect", &sv->autoconnect, path, err))
 		return false;
 	if (!sv->url)
-		return fail_at(err, path, g, "this server has no url (e.g. url = \"https://192.168.1.10\";)%s", "");
+		return cfg_fail(err, path, g, "this server has no url (e.g. url = \"https://192.168.1.10\";)");
 	if (strncmp(sv->url, "https://", 8) != 0 && strncmp(sv->url, "http://", 7) != 0
 	    && strncmp(sv->url, "unix:", 5) != 0)
-		return fail_at(err, path, config_setting_get_member(g, "url"),
+		return cfg_fail(err, path, config_setting_get_member(g, "url"),
 			       "url '%s' must start with https://, http:// or unix:", sv->url);
 	if (!sv->name)
 		sv->name = xstrdup(sv->url);
@@ -133,47 +90,47 @@ bool config_load(const char *path, struct config *out, char **err)
 	s = config_root_setting(&cfg);
 	for (int i = 0; ok && i < config_setting_length(s); i++) {
 		config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
-		if (!known_key(top_keys, config_setting_name(m)))
-			ok = fail_at(err, out->path, m, "unknown setting '%s'", config_setting_name(m));
+		if (!cfg_in_list(top_keys, config_setting_name(m)))
+			ok = cfg_fail(err, out->path, m, "unknown setting '%s'", config_setting_name(m));
 	}
 	if (ok && (s = config_lookup(&cfg, "theme"))) {
 		free(out->theme);
 		out->theme = NULL;
-		ok = read_string(config_root_setting(&cfg), "theme", &out->theme, out->path, err);
+		ok = cfg_string(config_root_setting(&cfg), "theme", &out->theme, out->path, err);
 	}
 	if (ok && config_lookup(&cfg, "known_hosts")) {
 		free(out->known_hosts);
 		out->known_hosts = NULL;
-		ok = read_string(config_root_setting(&cfg), "known_hosts", &out->known_hosts, out->path, err);
+		ok = cfg_string(config_root_setting(&cfg), "known_hosts", &out->known_hosts, out->path, err);
 	}
 	if (ok && (s = config_lookup(&cfg, "preferences"))) {
 		int v;
 		if (config_setting_lookup_int(s, "refresh_ms", &v))
 			out->refresh_ms = v;
-		ok = read_bool(s, "confirm_quit", &out->confirm_quit, out->path, err);
-		ok = ok && read_bool(s, "confirm_clean_power", &out->confirm_clean_power, out->path, err);
+		ok = cfg_bool(s, "confirm_quit", &out->confirm_quit, out->path, err);
+		ok = ok && cfg_bool(s, "confirm_clean_power", &out->confirm_clean_power, out->path, err);
 		if (ok && config_setting_lookup_int(s, "console_scrollback", &v))
 			out->console_scrollback = v < 0 ? 0 : v > 1000000 ? 1000000 : v;
-		ok = ok && read_bool(s, "console_osc52", &out->console_osc52, out->path, err);
+		ok = ok && cfg_bool(s, "console_osc52", &out->console_osc52, out->path, err);
 		if (ok && config_setting_get_member(s, "console_escape")) {
 			free(out->console_escape);
 			out->console_escape = NULL;
-			ok = read_string(s, "console_escape", &out->console_escape, out->path, err);
+			ok = cfg_string(s, "console_escape", &out->console_escape, out->path, err);
 		}
 		if (ok && config_setting_get_member(s, "console_keymap")) {
 			config_setting_t *k = config_setting_get_member(s, "console_keymap");
 
 			free(out->console_keymap);
 			out->console_keymap = NULL;
-			ok = read_string(s, "console_keymap", &out->console_keymap, out->path, err);
+			ok = cfg_string(s, "console_keymap", &out->console_keymap, out->path, err);
 			if (ok && keymap_by_name(out->console_keymap) < 0)
-				ok = fail_at(err, out->path, k, "console_keymap must be one of %s (the guest's keyboard layout)",
+				ok = cfg_fail(err, out->path, k, "console_keymap must be one of %s (the guest's keyboard layout)",
 					     keymap_names());
 		}
 	}
 	if (ok && (s = config_lookup(&cfg, "servers"))) {
 		if (config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY) {
-			ok = fail_at(err, out->path, s, "servers must be a list: servers = ( { ... }, { ... } );%s", "");
+			ok = cfg_fail(err, out->path, s, "servers must be a list: servers = ( { ... }, { ... } );");
 		} else {
 			out->nservers = config_setting_length(s);
 			out->servers = xcalloc((size_t)out->nservers, sizeof(*out->servers));
