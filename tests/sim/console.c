@@ -61,6 +61,9 @@ struct cell {
 	uint8_t attr;
 };
 
+/* What the console shows: the shell, or one of the fixed screens. */
+enum screen_mode { MODE_SHELL, MODE_XSCONSOLE, MODE_WINBOOT, MODE_WINRECOVERY, MODE_BIOS };
+
 struct console {
 	rfbScreenInfoPtr screen;
 	uint32_t *fb;
@@ -82,6 +85,11 @@ struct console {
 	int ctrl_down;        /* Control keys held (left and right count separately) */
 
 	bool graphics;        /* `graphics` drew a picture: the next key brings the text back */
+
+	enum screen_mode mode;
+	int menu_sel;         /* the highlighted entry of a fixed screen's menu */
+	bool cursor_hidden;   /* fixed screens show no cursor */
+	unsigned char (*rom)[CELL_H]; /* the VGA ROM font, 256 glyphs by byte; NULL: c->font */
 
 	char *title;
 	char *hostname;
@@ -145,14 +153,33 @@ static void mark_dirty(struct console *c, int r, int x)
 		c->dirty_hi[r] = x;
 }
 
+/* The byte VGA text mode stores for a code point (code page 437), '?' if none. */
+static unsigned rom_byte(uint32_t cp)
+{
+	for (unsigned b = 1; b < 256; b++)
+		if (psf_cp437((unsigned char)b) == cp)
+			return b;
+	return cp == 0 ? 0 : '?';
+}
+
 static void draw_cell(struct console *c, int r, int x)
 {
 	const struct cell *ce = &c->cells[r][x];
-	const unsigned char *bits = psf_glyph(c->font, (unsigned)glyph_index(c, ce->cp));
+	const unsigned char *bits;
 	uint32_t fg = c->palette[ce->attr & 0x0F], bg = c->palette[ce->attr >> 4 & 0x0F];
-	bool cursor = r == c->row && x == cursor_col(c);
-	bool ninth = psf_vga_line_graphics(ce->cp);
+	bool cursor = !c->cursor_hidden && r == c->row && x == cursor_col(c);
+	bool ninth;
 	int y, i;
+
+	if (c->rom) { /* the card repeats the 8th column for bytes 0xC0-0xDF */
+		unsigned b = rom_byte(ce->cp);
+
+		bits = c->rom[b];
+		ninth = b >= 0xC0 && b <= 0xDF;
+	} else {
+		bits = psf_glyph(c->font, (unsigned)glyph_index(c, ce->cp));
+		ninth = psf_vga_line_graphics(ce->cp);
+	}
 
 	for (y = 0; y < CELL_H; y++) {
 		uint32_t *px = c->fb + (size_t)(r * CELL_H + y) * FB_W + (size_t)x * CELL_W;
@@ -621,6 +648,304 @@ static void run_command(struct console *c, char *line)
 	outf(c, "bash: %s: command not found\n", argv[0]);
 }
 
+/* ---- fixed screens ------------------------------------------------------- */
+
+/* text at row r, column x, in attr (UTF-8; stops at the right edge) */
+static void put_at(struct console *c, int r, int x, uint8_t attr, const char *s)
+{
+	while (*s && x < COLS) {
+		uint32_t cp = utf8_decode(&s);
+
+		set_cell(c, r, x++, cp, attr);
+	}
+}
+
+/* columns x0..x1 of row r blank in attr */
+static void fill(struct console *c, int r, int x0, int x1, uint8_t attr)
+{
+	for (int x = x0; x <= x1; x++)
+		set_cell(c, r, x, ' ', attr);
+}
+
+/* A box of light lines (xsconsole's curses borders on the Linux console). */
+static void light_box(struct console *c, int top, int left, int bottom, int right, uint8_t attr)
+{
+	for (int x = left + 1; x < right; x++) {
+		set_cell(c, top, x, 0x2500, attr);
+		set_cell(c, bottom, x, 0x2500, attr);
+	}
+	for (int r = top + 1; r < bottom; r++) {
+		set_cell(c, r, left, 0x2502, attr);
+		set_cell(c, r, right, 0x2502, attr);
+	}
+	set_cell(c, top, left, 0x250C, attr);
+	set_cell(c, top, right, 0x2510, attr);
+	set_cell(c, bottom, left, 0x2514, attr);
+	set_cell(c, bottom, right, 0x2518, attr);
+}
+
+static const char *const xsconsole_menu[] = {
+	"Status Display", "Network and Management Interface", "Authentication", "Virtual Machines",
+	"Disks and Storage Repositories", "Resource Pool Configuration", "Hardware and BIOS Information",
+	"Keyboard and Timezone", "Remote Service Configuration", "Backup, Restore and Update",
+	"Technical Support", "Reboot or Shutdown", "Local Command Shell", "Quit",
+};
+
+#define XS_ITEMS ((int)(sizeof(xsconsole_menu) / sizeof(xsconsole_menu[0])))
+
+/* xsconsole as a host shows it on tty1: a menu pane and the status pane. */
+static void draw_xsconsole(struct console *c)
+{
+	static const char *const status[][2] = {
+		{"Management Network Parameters", NULL},
+		{"  Device      eth0", ""},
+		{"  IP address  10.0.0.2", ""},
+		{"  Netmask     255.255.255.0", ""},
+		{"  Gateway     10.0.0.1", ""},
+	};
+	const uint8_t normal = 0x07, bright = 0x0F, sel = 0x70;
+	char *ver = xstrdup(c->os_line);
+	char *p = strstr(ver, " release ");
+
+	/* "XCP-ng release 8.3.0 (xenenterprise)" -> "XCP-ng 8.3.0" */
+	if (p) {
+		memmove(p + 1, p + 9, strlen(p + 9) + 1);
+		p = strchr(p + 1, ' ');
+		if (p)
+			*p = '\0';
+	}
+	c->attr = normal;
+	clear_screen(c);
+	put_at(c, 0, 1, bright, ver);
+	put_at(c, 0, 71, bright, "10:00:00");
+	light_box(c, 1, 0, 21, 38, normal);
+	light_box(c, 1, 40, 21, 79, normal);
+	put_at(c, 2, 2, bright, "Customize System");
+	for (int i = 0; i < XS_ITEMS; i++) {
+		uint8_t a = i == c->menu_sel ? sel : normal;
+
+		fill(c, 4 + i, 1, 37, a);
+		put_at(c, 4 + i, 2, a, xsconsole_menu[i]);
+	}
+	put_at(c, 2, 42, bright, ver);
+	put_at(c, 4, 42, normal, c->hostname);
+	for (size_t i = 0; i < sizeof(status) / sizeof(status[0]); i++)
+		put_at(c, 6 + (int)i + (i > 0), 42, status[i][1] ? normal : bright, status[i][0]);
+	put_at(c, 14, 42, normal, "Press <Enter> to display the SSL key");
+	put_at(c, 15, 42, normal, "fingerprints for this host");
+	put_at(c, 22, 1, normal, "<Up/Down> Select  <Enter> OK");
+	put_at(c, 22, 41, normal, "<Enter> Fingerprints  <F5> Refresh");
+	free(ver);
+}
+
+static const char *const winboot_menu[] = {"Windows Server 2022", "Windows Server 2019"};
+
+#define WB_ITEMS ((int)(sizeof(winboot_menu) / sizeof(winboot_menu[0])))
+
+/* Windows Boot Manager's menu (bootmgr in text mode): grey bars at the top
+ * and bottom, the chosen entry white with black text and a '>' at its end. */
+static void draw_winboot(struct console *c)
+{
+	const uint8_t normal = 0x07, bright = 0x0F, bar = 0x70, sel = 0xF0;
+
+	c->attr = normal;
+	clear_screen(c);
+	fill(c, 0, 0, COLS - 1, bar);
+	put_at(c, 0, 30, bar, "Windows Boot Manager");
+	put_at(c, 2, 1, bright, "Choose an operating system to start, or press TAB to select a tool:");
+	put_at(c, 3, 1, normal, "(Use the arrow keys to highlight your choice, then press ENTER.)");
+	for (int i = 0; i < WB_ITEMS; i++) {
+		uint8_t a = i == c->menu_sel ? sel : normal;
+
+		fill(c, 5 + i, 2, 77, a);
+		put_at(c, 5 + i, 4, a, winboot_menu[i]);
+		if (i == c->menu_sel)
+			put_at(c, 5 + i, 76, a, ">");
+	}
+	put_at(c, 14, 1, normal, "To specify an advanced option for this choice, press F8.");
+	put_at(c, 16, 1, bright, "Tools:");
+	put_at(c, 18, 4, normal, "Windows Memory Diagnostic");
+	fill(c, 24, 0, COLS - 1, bar);
+	put_at(c, 24, 1, bar, "ENTER=Choose  TAB=Menu  ESC=Cancel");
+}
+
+/* Boot Manager's recovery screen when Windows does not start. */
+static void draw_winrecovery(struct console *c)
+{
+	static const char *const text[] = {
+		"Windows failed to start. A recent hardware or software change might be the",
+		"cause. To fix the problem:",
+		"",
+		"  1. Insert your Windows installation disc and restart your computer.",
+		"  2. Choose your language settings, and then click \"Next.\"",
+		"  3. Click \"Repair your computer.\"",
+		"",
+		"If you do not have this disc, contact your system administrator or computer",
+		"manufacturer for assistance.",
+	};
+	const uint8_t normal = 0x07, bright = 0x0F, bar = 0x70;
+
+	c->attr = normal;
+	clear_screen(c);
+	fill(c, 0, 0, COLS - 1, bar);
+	put_at(c, 0, 30, bar, "Windows Boot Manager");
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		put_at(c, 2 + (int)i, 1, normal, text[i]);
+	put_at(c, 12, 5, bright, "File:");
+	put_at(c, 12, 12, normal, "\\Windows\\system32\\winload.efi");
+	put_at(c, 14, 5, bright, "Status:");
+	put_at(c, 14, 13, normal, "0xc000000e");
+	put_at(c, 16, 5, bright, "Info:");
+	put_at(c, 16, 11, normal, "The application or operating system couldn't be loaded because a");
+	put_at(c, 17, 11, normal, "required file is missing or contains errors.");
+	fill(c, 24, 0, COLS - 1, bar);
+	put_at(c, 24, 1, bar, "ENTER=Continue  ESC=UEFI Firmware Settings");
+}
+
+/* A BIOS POST screen: bright text on blue, a double-lined box (bytes 0xC9-0xCD). */
+static void draw_bios(struct console *c)
+{
+	static const char *const hw[][2] = {
+		{"CPU     :", "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"},
+		{"Memory  :", "4096 MB OK"},
+		{"Disk 0  :", "QEMU HARDDISK  64 GB"},
+		{"CD-ROM  :", "QEMU DVD-ROM"},
+		{"Boot    :", "Windows Boot Manager (Disk 0)"},
+	};
+	const uint8_t text = 0x1F, label = 0x1E, frame = 0x1B, bar = 0x70, key = 0x4F;
+	int x, r;
+
+	c->attr = text;
+	clear_screen(c);
+	for (x = 2; x < 77; x++) {
+		set_cell(c, 1, x, 0x2550, frame);
+		set_cell(c, 4, x, 0x2550, frame);
+	}
+	for (r = 2; r < 4; r++) {
+		set_cell(c, r, 1, 0x2551, frame);
+		set_cell(c, r, 77, 0x2551, frame);
+	}
+	set_cell(c, 1, 1, 0x2554, frame);
+	set_cell(c, 1, 77, 0x2557, frame);
+	set_cell(c, 4, 1, 0x255A, frame);
+	set_cell(c, 4, 77, 0x255D, frame);
+	put_at(c, 2, 3, text, "SimBIOS Setup Utility - Copyright (C) 2026 xapi-sim Virtual Platform");
+	put_at(c, 3, 3, label, "BIOS Version 1.16.3          Build Date 04/01/2024");
+	for (r = 0; r < (int)(sizeof(hw) / sizeof(hw[0])); r++) {
+		put_at(c, 6 + r, 3, label, hw[r][0]);
+		put_at(c, 6 + r, 13, text, hw[r][1]);
+	}
+	put_at(c, 20, 3, text, "Press F2 to enter SETUP, F12 for Network Boot, ESC for Boot Menu");
+	fill(c, 22, 3, 26, key);
+	put_at(c, 22, 4, key, "Initializing USB ...");
+	fill(c, 24, 0, COLS - 1, bar);
+	put_at(c, 24, 1, bar, "F1 Help  F2 Setup  F12 Network  ESC Boot Menu");
+}
+
+static void draw_screen(struct console *c)
+{
+	switch (c->mode) {
+	case MODE_XSCONSOLE: draw_xsconsole(c); break;
+	case MODE_WINBOOT: draw_winboot(c); break;
+	case MODE_WINRECOVERY: draw_winrecovery(c); break;
+	case MODE_BIOS: draw_bios(c); break;
+	case MODE_SHELL: break;
+	}
+}
+
+/* Up/Down move the highlight of a menu screen; other keys do nothing. */
+static void screen_key(struct console *c, rfbKeySym ks)
+{
+	int n = c->mode == MODE_XSCONSOLE ? XS_ITEMS : c->mode == MODE_WINBOOT ? WB_ITEMS : 0;
+
+	if (n == 0 || (ks != XK_Up && ks != XK_Down && ks != XK_KP_Up && ks != XK_KP_Down))
+		return;
+	c->menu_sel = (c->menu_sel + ((ks == XK_Up || ks == XK_KP_Up) ? n - 1 : 1)) % n;
+	draw_screen(c);
+}
+
+/* The VGA ROM font: SeaBIOS's VGA BIOS carries it (the IBM 8x16 table, found
+ * by its 'A'); without one, code page 437 from Debian's PSF files. NULL if
+ * neither is there. The caller frees it. */
+static const char *const vgabios_paths[] = {
+	"/usr/share/seabios/vgabios-stdvga.bin", "/usr/share/seabios/vgabios.bin",
+	"/usr/share/seabios/vgabios-cirrus.bin", "/usr/share/qemu/vgabios-stdvga.bin", NULL,
+};
+
+static unsigned char (*load_rom_font(void))[CELL_H]
+{
+	static const unsigned char glyph_a[CELL_H] = {0x00, 0x00, 0x10, 0x38, 0x6c, 0xc6, 0xc6, 0xfe,
+						      0xc6, 0xc6, 0xc6, 0xc6, 0x00, 0x00, 0x00, 0x00};
+	unsigned char (*rom)[CELL_H] = xcalloc(256, CELL_H);
+	struct psf_font *fonts[4];
+	size_t n;
+
+	for (int i = 0; vgabios_paths[i]; i++) {
+		struct buf b;
+		unsigned char *d, *a;
+		FILE *f = fopen(vgabios_paths[i], "rb");
+		char chunk[4096];
+		size_t k;
+
+		if (!f)
+			continue;
+		buf_init(&b);
+		while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (1u << 20))
+			buf_append(&b, chunk, k);
+		fclose(f);
+		d = (unsigned char *)b.data;
+		a = d ? memmem(d, b.len, glyph_a, CELL_H) : NULL;
+		/* the table: blank glyph 0, full block at 0xDB */
+		if (a && a - d >= 'A' * CELL_H && (size_t)(a - d) + (256 - 'A') * CELL_H <= b.len) {
+			unsigned char *t = a - 'A' * CELL_H;
+			static const unsigned char zero[CELL_H], full[CELL_H] = {
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+			if (!memcmp(t, zero, CELL_H) && !memcmp(t + 0xDB * CELL_H, full, CELL_H)) {
+				memcpy(rom, t, 256 * CELL_H);
+				buf_free(&b);
+				return rom;
+			}
+		}
+		buf_free(&b);
+	}
+	n = psf_load_vga_rom_fonts(fonts, 4);
+	for (unsigned b = 1; b < 256; b++)
+		for (size_t i = 0; i < n; i++) {
+			int g = psf_glyph_for(fonts[i], psf_cp437((unsigned char)b));
+
+			if (g >= 0) {
+				memcpy(rom[b], psf_glyph(fonts[i], (unsigned)g), CELL_H);
+				break;
+			}
+		}
+	for (size_t i = 0; i < n; i++)
+		psf_free(fonts[i]);
+	if (n == 0) {
+		free(rom);
+		return NULL;
+	}
+	return rom;
+}
+
+static enum screen_mode mode_named(const char *m)
+{
+	if (!m || !*m || !strcmp(m, "shell"))
+		return MODE_SHELL;
+	if (!strcmp(m, "xsconsole"))
+		return MODE_XSCONSOLE;
+	if (!strcmp(m, "winboot"))
+		return MODE_WINBOOT;
+	if (!strcmp(m, "winrecovery"))
+		return MODE_WINRECOVERY;
+	if (!strcmp(m, "bios"))
+		return MODE_BIOS;
+	fprintf(stderr, "xapi-sim: console: no screen named '%s' (shell, xsconsole, winboot, winrecovery, bios); "
+		"showing the shell\n", m);
+	return MODE_SHELL;
+}
+
 /* ---- keyboard ------------------------------------------------------------ */
 
 static void enter(struct console *c)
@@ -766,7 +1091,10 @@ static void on_key(rfbBool down, rfbKeySym ks, rfbClientPtr cl)
 		flush(c);
 		return;
 	}
-	handle_key(c, ks);
+	if (c->mode != MODE_SHELL)
+		screen_key(c, ks);
+	else
+		handle_key(c, ks);
 	flush(c);
 }
 
@@ -812,6 +1140,8 @@ static struct console *console_new(const struct sim_console_info *info, struct p
 	else
 		c->os_line = xstrdup(info->is_dom0 ? "XCP-ng release 8.3.0 (xenenterprise)" : "Debian GNU/Linux 12");
 	c->attr = ATTR_NORMAL;
+	c->mode = mode_named(info->mode);
+	c->cursor_hidden = c->mode != MODE_SHELL;
 	c->fb_cursor_row = -1;
 	for (r = 0; r < ROWS; r++) {
 		c->dirty_lo[r] = COLS;
@@ -823,6 +1153,7 @@ static struct console *console_new(const struct sim_console_info *info, struct p
 static void console_free(struct console *c)
 {
 	psf_free(c->font);
+	free(c->rom);
 	free(c->title);
 	free(c->hostname);
 	free(c->os_line);
@@ -908,6 +1239,32 @@ static void serve_loop(struct console *c)
 	}
 }
 
+/* An 8x16 font of /usr/share/consolefonts by name (no path), or NULL with
+ * the reason on stderr: the default font is used then. */
+static struct psf_font *load_named_font(const char *name)
+{
+	struct psf_font *f = NULL;
+	char *path, *err = NULL;
+
+	if (strchr(name, '/') || name[0] == '.') {
+		fprintf(stderr, "xapi-sim: console: font '%s': a name in /usr/share/consolefonts, not a path\n", name);
+		return NULL;
+	}
+	path = xasprintf("/usr/share/consolefonts/%s.psf.gz", name);
+	f = psf_load(path, &err);
+	if (f && (f->width != 8 || f->height != 16)) {
+		fprintf(stderr, "xapi-sim: console: %s is %ux%u, not 8x16; using the default font\n", path, f->width,
+			f->height);
+		psf_free(f);
+		f = NULL;
+	} else if (!f) {
+		fprintf(stderr, "xapi-sim: console: %s; using the default font\n", err);
+	}
+	free(err);
+	free(path);
+	return f;
+}
+
 void sim_console_serve(int fd, const struct sim_console_info *info)
 {
 	struct psf_font *font;
@@ -922,7 +1279,9 @@ void sim_console_serve(int fd, const struct sim_console_info *info)
 			close(fd);
 		return;
 	}
-	font = psf_load_console_font(&err);
+	font = info->font && *info->font ? load_named_font(info->font) : NULL;
+	if (!font)
+		font = psf_load_console_font(&err);
 	if (!font) {
 		fprintf(stderr, "xapi-sim: console: %s\n", err);
 		free(err);
@@ -930,12 +1289,22 @@ void sim_console_serve(int fd, const struct sim_console_info *info)
 		return;
 	}
 	c = console_new(info, font);
+	if (c->mode == MODE_WINBOOT || c->mode == MODE_WINRECOVERY || c->mode == MODE_BIOS) {
+		c->rom = load_rom_font();
+		if (!c->rom)
+			fprintf(stderr, "xapi-sim: console: no VGA ROM font (SeaBIOS's VGA BIOS or console-data's "
+				"default8x16); drawing with the console font\n");
+	}
 
 	pthread_mutex_lock(&vnc_lock);
 	if (screen_create(c)) {
 		clear_screen(c);
-		banner(c);
-		prompt(c);
+		if (c->mode == MODE_SHELL) {
+			banner(c);
+			prompt(c);
+		} else {
+			draw_screen(c);
+		}
 		flush(c);
 		/* From here libvncserver owns fd and closes it when the client goes,
 		 * including when rfbNewClient itself fails. */

@@ -3,7 +3,11 @@
  * (80x25 cells of 9x16 pixels, drawn with the Linux console font, see
  * src/psf.h) showing a boot banner and a root shell that answers a few
  * commands (help, hostname, uname, echo, clear, ls, pwd, uptime, whoami,
- * exit). Deterministic: the same keys always give the same screen. */
+ * exit). Deterministic: the same keys always give the same screen.
+ * Instead of the shell it can show one of a few fixed text screens that real
+ * consoles show (info->mode): a host's xsconsole status screen in the Linux
+ * console font, and a Windows guest's boot manager, its recovery screen and
+ * a BIOS POST screen drawn with the VGA ROM font, as a PC's VGA BIOS would. */
 #ifndef XAPI_SIM_CONSOLE_H
 #define XAPI_SIM_CONSOLE_H
 
@@ -23,6 +27,14 @@ struct sim_console_info {
 	bool is_dom0;         /* a host's dom0 (XCP-ng shell) rather than a guest (Debian) */
 	const char *os_line;  /* first banner line's OS part, e.g. "Debian GNU/Linux 12"
 			       * or "XCP-ng release 8.3.0 (xenenterprise)"; NULL: default */
+	const char *mode;     /* what the screen shows (the VM's other_config:sim_console):
+			       * NULL, "" or "shell": the shell; "xsconsole": a host's status
+			       * screen and menu; "winboot": Windows Boot Manager's menu;
+			       * "winrecovery": its "Windows failed to start" screen; "bios":
+			       * a BIOS POST screen. Up/Down move the highlighted menu entry. */
+	const char *font;     /* the VM's other_config:sim_console_font: an 8x16 font of
+			       * /usr/share/consolefonts by name (e.g. "latarcyrheb-sun16")
+			       * for the shell and xsconsole; NULL or "": the default */
 };
 
 /* Serves one RFB session on fd, an already-connected stream socket (after the

@@ -24,12 +24,15 @@ struct console_job {
 	int fd;
 	char title[256];
 	char os_line[256];
+	char mode[32];  /* the VM's other_config:sim_console: which screen (console.h) */
+	char font[64];  /* its other_config:sim_console_font */
 	bool is_dom0;
 };
 
 static void serve(struct console_job *j)
 {
-	struct sim_console_info info = {j->title, NULL, j->is_dom0, j->os_line[0] ? j->os_line : NULL};
+	struct sim_console_info info = {j->title, NULL, j->is_dom0, j->os_line[0] ? j->os_line : NULL, j->mode,
+					 j->font};
 
 	sim_console_serve(j->fd, &info);
 }
@@ -127,6 +130,8 @@ static int find_console_remote(const char *ref, const char *uuid, const char *si
 	}
 	xv_get_bool(xv_struct_get(vm, "is_control_domain"), &is_dom0);
 	j->is_dom0 = is_dom0;
+	snprintf(j->mode, sizeof(j->mode), "%s", rstr(xv_struct_get(vm, "other_config"), "sim_console"));
+	snprintf(j->font, sizeof(j->font), "%s", rstr(xv_struct_get(vm, "other_config"), "sim_console_font"));
 	if (is_dom0) {
 		snprintf(j->title, sizeof(j->title), "%s", rstr(host, "hostname"));
 		snprintf(j->os_line, sizeof(j->os_line), "XCP-ng release 8.3.0 (xenenterprise)");
@@ -211,6 +216,10 @@ static int find_console(struct http_req *r, struct console_job *j)
 	}
 	snprintf(j->title, sizeof(j->title), "%s", db_str(vm, "name_label"));
 	j->is_dom0 = db_bool(vm, "is_control_domain");
+	if (db_map_get(vm, "other_config", "sim_console"))
+		snprintf(j->mode, sizeof(j->mode), "%s", db_map_get(vm, "other_config", "sim_console"));
+	if (db_map_get(vm, "other_config", "sim_console_font"))
+		snprintf(j->font, sizeof(j->font), "%s", db_map_get(vm, "other_config", "sim_console_font"));
 	if (j->is_dom0) {
 		struct obj *h = db_ref(vm, "resident_on");
 		snprintf(j->title, sizeof(j->title), "%s", h ? db_str(h, "hostname") : "dom0");
