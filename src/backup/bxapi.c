@@ -305,8 +305,9 @@ char *bx_task_wait(struct bx *b, const char *task, int timeout_s, char **err)
 			return NULL;
 		}
 		bx_sleep(b, wait_ms);
-		if (wait_ms < 1000)
-			wait_ms *= 2;
+		/* a short step: a task done is seen within 250 ms, not up to a second late */
+		if (wait_ms < 250)
+			wait_ms = wait_ms * 2 > 250 ? 250 : wait_ms * 2;
 	}
 }
 

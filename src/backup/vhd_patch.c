@@ -171,30 +171,40 @@ static bool head_step(struct vhd_patch *p, char **err)
 	return true;
 }
 
-/* Bytes past the held start: BAT entries noted, the end footer held and checked. */
+/* Bytes past the held start: BAT entries noted, the end footer held and
+ * checked. Whole ranges at a time: only the BAT and the footer are looked at. */
 static bool body(struct vhd_patch *p, const uint8_t *b, size_t n, char **err)
 {
-	size_t sent_from = 0;
+	size_t sent_from = 0, i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t at = p->pos + i;
+	while (i < n) {
+		uint64_t at = p->pos + i, next;
 
 		if (at >= p->bat_at && at < p->bat_end) {
-			p->word[(at - p->bat_at) & 3] = b[i];
-			if (((at - p->bat_at) & 3) == 3) {
-				uint32_t s = vh_be32(p->word);
-				uint64_t e = (uint64_t)s * VHD_SECTOR + p->bitmap_bytes + p->block_size;
-				if (s != VHD_UNUSED && e > p->max_end)
-					p->max_end = e;
+			size_t k = p->bat_end - at < n - i ? (size_t)(p->bat_end - at) : n - i;
+
+			for (size_t j = 0; j < k; j++, at++) {
+				p->word[(at - p->bat_at) & 3] = b[i + j];
+				if (((at - p->bat_at) & 3) == 3) {
+					uint32_t s = vh_be32(p->word);
+					uint64_t e = (uint64_t)s * VHD_SECTOR + p->bitmap_bytes + p->block_size;
+					if (s != VHD_UNUSED && e > p->max_end)
+						p->max_end = e;
+				}
 			}
-			if (at + 1 == p->bat_end) {
+			i += k;
+			if (at == p->bat_end) {
 				p->end_known = true;
 				p->end = p->max_end;
 			}
 			continue;
 		}
-		if (!p->end_known || at < p->end)
+		if (!p->end_known || at < p->end) {
+			/* passed through untouched up to the BAT or the end footer */
+			next = at < p->bat_at ? p->bat_at : p->end_known ? p->end : at + (n - i);
+			i += next - at < n - i ? (size_t)(next - at) : n - i;
 			continue;
+		}
 		/* the end footer: hold it */
 		if (i > sent_from && !p->out(b + sent_from, i - sent_from, p->ud, err))
 			return false;
@@ -206,7 +216,7 @@ static bool body(struct vhd_patch *p, const uint8_t *b, size_t n, char **err)
 			size_t k = n - i < VHD_FOOTER_SIZE - p->ntail ? n - i : VHD_FOOTER_SIZE - p->ntail;
 			memcpy(p->tail + p->ntail, b + i, k);
 			p->ntail += k;
-			i += k - 1;
+			i += k;
 		}
 		if (p->ntail == VHD_FOOTER_SIZE) {
 			char *why = NULL;
@@ -218,7 +228,7 @@ static bool body(struct vhd_patch *p, const uint8_t *b, size_t n, char **err)
 			if (!p->out(p->footer, VHD_FOOTER_SIZE, p->ud, err))
 				return false;
 			p->complete = true;
-			if (i + 1 < n)
+			if (i < n)
 				return fail(p, err, xasprintf("the exported VHD goes on after its end footer (byte %llu)",
 							      (unsigned long long)p->end + VHD_FOOTER_SIZE));
 		}
