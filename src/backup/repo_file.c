@@ -2,6 +2,7 @@
  * A file is written as ".tmp-<random>-<name>" beside its final name, then
  * fsync'd, renamed over it and its folder fsync'd, so a crash leaves either
  * the old file or the new one, never half of one. */
+#include "repo_fs.h"
 #include "repo_int.h"
 
 #include <dirent.h>
@@ -11,10 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -42,9 +41,7 @@ struct fr {
 /* A sentence for errno, with the full disk said plainly. */
 static char *why(int e)
 {
-	if (e == ENOSPC || e == EDQUOT)
-		return xstrdup("the disk is full (no space left on the device)");
-	return xstrdup(strerror(e));
+	return repo_fs_why(e, "disk", "disk");
 }
 
 static char *fail(const char *what, const char *rel, int e)
@@ -95,28 +92,29 @@ static char *url_path(const char *url)
 	return out;
 }
 
+static int tree_mkdir(void *ctx, const char *path)
+{
+	(void)ctx;
+	return mkdir(path, 0755) == 0 ? 0 : errno;
+}
+
+static bool tree_is_dir(void *ctx, const char *path)
+{
+	struct stat st;
+
+	(void)ctx;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* mkdir -p of an absolute path; true when it is a folder afterwards. */
 static bool mkdirs(const char *path, int *e)
 {
-	char *p = xstrdup(path);
+	struct repo_fs_tree t = {.mkdir = tree_mkdir, .is_dir = tree_is_dir};
 	struct stat st;
 
-	for (char *q = p + 1;; q++) {
-		if (*q == '/' || *q == '\0') {
-			char c = *q;
-
-			*q = '\0';
-			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-				*e = errno;
-				free(p);
-				return false;
-			}
-			*q = c;
-			if (!c)
-				break;
-		}
-	}
-	free(p);
+	*e = repo_fs_mkdirs(&t, path, 1);
+	if (*e)
+		return false;
 	if (stat(path, &st) != 0) {
 		*e = errno;
 		return false;
@@ -198,8 +196,6 @@ static void *f_create(void *state, const char *path, char **err)
 	struct fstate *s = state;
 	char *final = full_path(s, path);
 	char *dir = parent_of(final);
-	const char *base = strrchr(final, '/') + 1;
-	unsigned char rnd[6];
 	struct fw *w;
 	int e = 0, fd;
 	char *tmp;
@@ -210,12 +206,7 @@ static void *f_create(void *state, const char *path, char **err)
 		free(final);
 		return NULL;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)(rand() ^ (int)time(NULL));
-	/* ".tmp-" + 12 + "-" + 200 stays within NAME_MAX whatever the name */
-	tmp = xasprintf("%s/.tmp-%02x%02x%02x%02x%02x%02x-%.200s", dir, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-			rnd[5], base);
+	tmp = repo_fs_temp_name(final);
 	free(dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -379,48 +370,30 @@ static void *f_open_read(void *state, const char *path, uint64_t *size, char **e
 	return f;
 }
 
-static ssize_t f_read(void *rf, void *buf, size_t n, char **err)
+/* One pread at off: >=0 bytes, -1 with *err. */
+static ssize_t read_at(void *rf, uint64_t off, void *buf, size_t n, char **err)
 {
 	struct fr *f = rf;
 
 	for (;;) {
-		ssize_t got = read(f->fd, buf, n);
+		ssize_t got = pread(f->fd, buf, n, (off_t)off);
 
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
+		if (got < 0)
 			*err = fail("read", f->rel, errno);
-			return -1;
-		}
-		f->pos += (uint64_t)got;
 		return got;
 	}
 }
 
+static ssize_t f_read(void *rf, void *buf, size_t n, char **err)
+{
+	return repo_fs_read(rf, read_at, &((struct fr *)rf)->pos, buf, n, err);
+}
+
 static bool f_pread(void *rf, uint64_t off, void *buf, size_t n, char **err)
 {
-	struct fr *f = rf;
-	char *p = buf;
-
-	while (n > 0) {
-		ssize_t got = pread(f->fd, p, n, (off_t)off);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			*err = fail("read", f->rel, errno);
-			return false;
-		}
-		if (got == 0) {
-			*err = xasprintf("cannot read '%s': it ends before offset %llu", f->rel,
-					 (unsigned long long)(off + n));
-			return false;
-		}
-		p += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return true;
+	return repo_fs_pread(rf, read_at, ((struct fr *)rf)->rel, off, buf, n, err);
 }
 
 static void f_rclose(void *rf)
@@ -456,14 +429,7 @@ static bool f_list(void *state, const char *dir, struct repo_entry **out, size_t
 		/* a file removed meanwhile is simply not listed */
 		if (fstatat(dirfd(d), de->d_name, &st, 0) != 0)
 			continue;
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[len].name = xstrdup(de->d_name);
-		v[len].is_dir = S_ISDIR(st.st_mode);
-		v[len].size = v[len].is_dir ? 0 : (uint64_t)st.st_size;
-		len++;
+		repo_fs_entry_add(&v, &len, &cap, de->d_name, S_ISDIR(st.st_mode), (uint64_t)st.st_size);
 	}
 	if (errno) {
 		*err = fail("list the folder", dir, errno);

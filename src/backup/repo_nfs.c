@@ -2,7 +2,15 @@
  * root): nfs://server[:port]/export/path[?version=4&nfsport=N...]. A file is
  * written as ".tmp-<random>-<name>" beside its final name, fsync'd (COMMIT)
  * and renamed over it; an NFS server makes a RENAME stable before answering,
- * so the folder needs no fsync of its own. */
+ * so the folder needs no fsync of its own.
+ *
+ * Readers of one file share one NFS open: libnfs 4.0 gives every file of a
+ * connection the same NFSv4 open owner, so a second OPEN of an open file
+ * makes the server merge the two and change the state ID, and reads
+ * through the older handle fail (NFS4ERR_BAD_STATEID), then every OPEN
+ * after both closes (NFS4ERR_BAD_SEQID). Whatever renames, replaces or
+ * removes a path makes its open stop being shared under that path. */
+#include "repo_fs.h"
 #include "repo_int.h"
 
 #include <errno.h>
@@ -13,9 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "util.h"
 
@@ -53,8 +65,17 @@ struct wbatch {
 	struct wslot slot[NFS_WINDOW];
 };
 
+/* One NFS open of a file, shared by every reader of its path. */
+struct nopen {
+	struct nopen *next;
+	char *full;      /* the path it is shared under; NULL once detached */
+	struct nfsfh *fh;
+	int refs;        /* readers holding it: closed at 0 */
+};
+
 struct nstate {
 	struct nfs_context *nfs;
+	struct nopen *opens;
 	char *server;
 	char *base; /* the repository's folder inside the mount: "" or "/a/b" */
 	uint64_t rmax;
@@ -74,26 +95,35 @@ struct nw {
 
 struct nr {
 	struct nstate *s;
-	struct nfsfh *fh;
+	struct nopen *o;
 	char *rel;
 	uint64_t pos;
 };
 
-/* A sentence for -errno, with a full export said plainly. */
-static char *why(int rc)
+/* A sentence for -errno, with a full export said plainly. detail is
+ * libnfs's own words (nfs_get_error), added where errno says little:
+ * libnfs 4.0 maps NFSv4 codes through its NFSv3 table, so the ones it does
+ * not know come out as ERANGE and only detail names the server's code. */
+static char *why(int rc, const char *detail)
 {
 	int e = rc < 0 ? -rc : rc;
+	char *w, *m;
 
-	if (e == ENOSPC || e == EDQUOT)
-		return xstrdup("the NFS export is full (no space left on the device)");
-	if (e == ETIMEDOUT)
-		return xstrdup("the NFS server did not answer in time");
-	return xstrdup(strerror(e));
+	if (!detail || !*detail || e == ENOSPC || e == EDQUOT || e == ENOENT || e == EEXIST)
+		return repo_fs_why(e, "NFS export", "NFS server");
+	if (e == ERANGE)
+		return xasprintf("the server answered with an error code libnfs has no name for (%s)", detail);
+	w = repo_fs_why(e, "NFS export", "NFS server");
+	m = xasprintf("%s (%s)", w, detail);
+	free(w);
+	return m;
 }
 
+/* Call right after the failing libnfs call: its words are the context's
+ * last error. */
 static char *fail(const struct nstate *s, const char *what, const char *rel, int rc)
 {
-	char *w = why(rc);
+	char *w = why(rc, nfs_get_error(s->nfs));
 	char *m = xasprintf("cannot %s '%s' on the NFS server %s: %s", what, rel, s->server, w);
 
 	free(w);
@@ -113,50 +143,157 @@ static char *full_path(const struct nstate *s, const char *rel)
 	return xasprintf("%s/%.*s", s->base, (int)n, rel);
 }
 
-/* ".tmp-<16 hex>-<name>" beside full (a path with at least one slash). */
-static char *temp_path(const char *full)
-{
-	const char *slash = strrchr(full, '/');
-	unsigned char rnd[8] = {0};
-	char hex[17];
+/* ---- the folders, for repo_fs (paths inside the mount, errno > 0) --------- */
 
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)(rand() ^ time(NULL));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	return xasprintf("%.*s/.tmp-%s-%s", (int)(slash - full), full, hex, slash + 1);
+static bool is_dir_entry(const struct nfsdirent *d)
+{
+	return d->type == NF3DIR || S_ISDIR(d->mode);
 }
 
-/* mkdir -p of the folder holding full (a path inside the mount). */
+/* The entries of the folder full ("." and ".." left out); a missing folder
+ * is an empty list. */
+static int tree_list(void *ctx, const char *full, struct repo_entry **out, size_t *n)
+{
+	struct nstate *s = ctx;
+	struct nfsdir *dir = NULL;
+	struct nfsdirent *d;
+	size_t cap = 0;
+	int rc = nfs_opendir(s->nfs, full, &dir);
+
+	*out = NULL;
+	*n = 0;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return -rc;
+	while ((d = nfs_readdir(s->nfs, dir)) != NULL)
+		if (strcmp(d->name, ".") != 0 && strcmp(d->name, "..") != 0)
+			repo_fs_entry_add(out, n, &cap, d->name, is_dir_entry(d), d->size);
+	nfs_closedir(s->nfs, dir);
+	return 0;
+}
+
+static int tree_unlink(void *ctx, const char *full)
+{
+	return -nfs_unlink(((struct nstate *)ctx)->nfs, full);
+}
+
+static int tree_rmdir(void *ctx, const char *full)
+{
+	return -nfs_rmdir(((struct nstate *)ctx)->nfs, full);
+}
+
+static int tree_mkdir(void *ctx, const char *full)
+{
+	return -nfs_mkdir(((struct nstate *)ctx)->nfs, full);
+}
+
+static bool tree_is_dir(void *ctx, const char *full)
+{
+	struct nfs_stat_64 st;
+
+	return nfs_stat64(((struct nstate *)ctx)->nfs, full, &st) == 0 && S_ISDIR(st.nfs_mode);
+}
+
+static struct repo_fs_tree tree_of(struct nstate *s)
+{
+	return (struct repo_fs_tree){s, tree_list, tree_unlink, tree_rmdir, tree_mkdir, tree_is_dir};
+}
+
+/* mkdir -p of the folder holding full (a path inside the mount); -errno. */
 static int mkdir_parents(struct nstate *s, const char *full)
 {
 	const char *slash = strrchr(full, '/');
-	struct nfs_stat_64 st;
+	struct repo_fs_tree t = tree_of(s);
 	char *dir;
-	int rc = 0;
+	int rc;
 
 	if (!slash || slash == full)
 		return 0;
 	dir = xstrndup(full, (size_t)(slash - full));
-	/* the usual case, one round trip: the folder is there already */
-	if (nfs_stat64(s->nfs, dir, &st) == 0 && S_ISDIR(st.nfs_mode)) {
-		free(dir);
-		return 0;
-	}
-	for (char *p = strchr(dir + 1, '/');; p = strchr(p + 1, '/')) {
-		if (p)
-			*p = '\0';
-		rc = nfs_mkdir(s->nfs, dir);
-		if (rc == -EEXIST)
-			rc = 0;
-		if (p)
-			*p = '/';
-		if (rc < 0 || !p)
-			break;
-	}
+	rc = repo_fs_mkdirs(&t, dir, 1);
 	free(dir);
-	return rc;
+	return -rc;
+}
+
+/* ---- the shared opens ---------------------------------------------------- */
+
+/* Whether full is path or lies under the folder path ("/": the mount's root). */
+static bool is_at_or_under(const char *full, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strcmp(path, "/") == 0)
+		return true;
+	return strncmp(full, path, n) == 0 && (full[n] == '\0' || full[n] == '/');
+}
+
+/* The path changed what it names (replaced, removed): the opens under it
+ * stay with their readers but are no longer shared with new ones. */
+static void opens_detach(struct nstate *s, const char *path)
+{
+	for (struct nopen *o = s->opens; o; o = o->next)
+		if (o->full && is_at_or_under(o->full, path)) {
+			free(o->full);
+			o->full = NULL;
+		}
+}
+
+/* from was renamed to to: what replaced to is gone from it, and the files
+ * open under from are the same files, now under to. */
+static void opens_renamed(struct nstate *s, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+
+	if (strcmp(from, to) == 0)
+		return;
+	opens_detach(s, to);
+	for (struct nopen *o = s->opens; o; o = o->next)
+		if (o->full && is_at_or_under(o->full, from)) {
+			char *moved = xasprintf("%s%s", to, o->full + n);
+
+			free(o->full);
+			o->full = moved;
+		}
+}
+
+/* The open of full shared with other readers, made if there is none;
+ * NULL with -errno in *rc. */
+static struct nopen *opens_get(struct nstate *s, const char *full, int *rc)
+{
+	struct nopen *o;
+	struct nfsfh *fh = NULL;
+
+	for (o = s->opens; o; o = o->next)
+		if (o->full && strcmp(o->full, full) == 0) {
+			o->refs++;
+			return o;
+		}
+	*rc = nfs_open(s->nfs, full, O_RDONLY, &fh);
+	if (*rc < 0)
+		return NULL;
+	o = xcalloc(1, sizeof(*o));
+	o->full = xstrdup(full);
+	o->fh = fh;
+	o->refs = 1;
+	o->next = s->opens;
+	s->opens = o;
+	return o;
+}
+
+/* One reader less; the last one closes the NFS open. */
+static void opens_put(struct nstate *s, struct nopen *o)
+{
+	if (--o->refs > 0)
+		return;
+	for (struct nopen **pp = &s->opens; *pp; pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	nfs_close(s->nfs, o->fh);
+	free(o->full);
+	free(o);
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -175,10 +312,42 @@ static bool url_is_v4(const char *url)
 	return false;
 }
 
+/* The connections open in this process (see new_context). */
+static int live_contexts;
+
+/* libnfs 4.0 names the NFSv4 client of a context "Libnfs pid:<pid>
+ * <second>": a second context made in the same second as one still open
+ * takes its client over, and the first one's state expires
+ * (NFS4ERR_EXPIRED). So each context beside another gets a name of its own;
+ * libnfs then leaks its default name (it does not free it), 28 bytes that
+ * the leak checker of a sanitized build is told to overlook. */
+static struct nfs_context *init_context(void)
+{
+	static unsigned serial;
+	struct nfs_context *nfs;
+	char name[96];
+
+	if (live_contexts == 0)
+		return nfs_init_context();
+#if defined(__SANITIZE_ADDRESS__)
+	__lsan_disable();
+#endif
+	nfs = nfs_init_context();
+#if defined(__SANITIZE_ADDRESS__)
+	__lsan_enable();
+#endif
+	if (nfs) {
+		snprintf(name, sizeof(name), "xentui pid:%d %lld #%u", (int)getpid(), (long long)time(NULL),
+			 ++serial);
+		nfs4_set_client_name(nfs, name);
+	}
+	return nfs;
+}
+
 /* A fresh context set from url (libnfs reads ?version=, ?nfsport=...). */
 static struct nfs_context *new_context(const char *url, struct nfs_url **u, char **err)
 {
-	struct nfs_context *nfs = nfs_init_context();
+	struct nfs_context *nfs = init_context();
 
 	if (!nfs) {
 		*err = xstrdup("cannot start an NFS client (out of memory?)");
@@ -289,6 +458,7 @@ static bool nfs_repo_open(struct repo *r, const struct remote_cfg *rc, void **st
 	s->batch = xcalloc(1, sizeof(*s->batch));
 	if (s->rmax == 0 || s->rmax > NFS_CHUNK)
 		s->rmax = NFS_CHUNK;
+	live_contexts++;
 	*state = s;
 	return true;
 }
@@ -299,7 +469,17 @@ static void nfs_repo_close(void *state)
 
 	if (!s)
 		return;
+	/* readers a caller left open: closed with the connection */
+	while (s->opens) {
+		struct nopen *o = s->opens;
+
+		s->opens = o->next;
+		nfs_close(s->nfs, o->fh);
+		free(o->full);
+		free(o);
+	}
 	nfs_destroy_context(s->nfs);
+	live_contexts--;
 	if (s->batch)
 		free(s->batch->detail);
 	free(s->batch);
@@ -319,7 +499,7 @@ static void *nfs_repo_create(void *state, const char *path, char **err)
 	w->s = s;
 	w->rel = xstrdup(path);
 	w->final = full_path(s, path);
-	w->tmp = temp_path(w->final);
+	w->tmp = repo_fs_temp_name(w->final);
 	rc = mkdir_parents(s, w->final);
 	if (rc < 0) {
 		*err = fail(s, "make the folders of", path, rc);
@@ -427,14 +607,10 @@ static bool nfs_repo_write(void *wf, const void *buf, size_t n, char **err)
 	}
 	b->active = false;
 	if (b->err) {
-		char *wy = why(b->err);
+		char *wy = why(b->err, b->detail);
 
 		w->failed = true;
-		/* libnfs's own words only where errno says little */
-		bool detail = b->detail && *b->detail && (b->err == -EIO || b->err == -ETIMEDOUT);
-
-		*err = xasprintf("cannot write '%s' on the NFS server %s: %s%s%s%s", w->rel, s->server, wy,
-				 detail ? " (" : "", detail ? b->detail : "", detail ? ")" : "");
+		*err = xasprintf("cannot write '%s' on the NFS server %s: %s", w->rel, s->server, wy);
 		free(wy);
 		free(b->detail);
 		b->detail = NULL;
@@ -494,6 +670,7 @@ static bool nfs_repo_commit(void *wf, char **err)
 		nfs_repo_abort(w);
 		return false;
 	}
+	opens_detach(w->s, w->final); /* readers still open have the replaced file */
 	nw_free(w);
 	return true;
 }
@@ -527,19 +704,20 @@ static void *nfs_repo_open_read(void *state, const char *path, uint64_t *size, c
 	struct nfs_stat_64 st;
 	struct nr *f = xcalloc(1, sizeof(*f));
 	char *full = full_path(s, path);
-	int rc = nfs_open(s->nfs, full, O_RDONLY, &f->fh);
+	int rc = 0;
 
+	f->o = opens_get(s, full, &rc);
 	free(full);
-	if (rc < 0) {
+	if (!f->o) {
 		*err = rc == -ENOENT ? xasprintf("cannot open '%s': there is no such file", path)
 				     : fail(s, "open", path, rc);
 		free(f);
 		return NULL;
 	}
-	rc = nfs_fstat64(s->nfs, f->fh, &st);
+	rc = nfs_fstat64(s->nfs, f->o->fh, &st);
 	if (rc < 0 || S_ISDIR(st.nfs_mode)) {
 		*err = rc < 0 ? fail(s, "look at", path, rc) : xasprintf("cannot read '%s': it is a folder", path);
-		nfs_close(s->nfs, f->fh);
+		opens_put(s, f->o);
 		free(f);
 		return NULL;
 	}
@@ -550,10 +728,11 @@ static void *nfs_repo_open_read(void *state, const char *path, uint64_t *size, c
 }
 
 /* One READ of at most rmax bytes at off: >=0 bytes, -1 with *err. */
-static ssize_t read_at(struct nr *f, uint64_t off, void *buf, size_t n, char **err)
+static ssize_t read_at(void *rf, uint64_t off, void *buf, size_t n, char **err)
 {
+	struct nr *f = rf;
 	uint64_t count = n < f->s->rmax ? n : f->s->rmax;
-	int rc = nfs_pread(f->s->nfs, f->fh, off, count, buf);
+	int rc = nfs_pread(f->s->nfs, f->o->fh, off, count, buf);
 
 	if (rc < 0) {
 		*err = fail(f->s, "read", f->rel, rc);
@@ -564,34 +743,12 @@ static ssize_t read_at(struct nr *f, uint64_t off, void *buf, size_t n, char **e
 
 static ssize_t nfs_repo_read(void *rf, void *buf, size_t n, char **err)
 {
-	struct nr *f = rf;
-	ssize_t got = read_at(f, f->pos, buf, n, err);
-
-	if (got > 0)
-		f->pos += (uint64_t)got;
-	return got;
+	return repo_fs_read(rf, read_at, &((struct nr *)rf)->pos, buf, n, err);
 }
 
 static bool nfs_repo_pread(void *rf, uint64_t off, void *buf, size_t n, char **err)
 {
-	struct nr *f = rf;
-	char *p = buf;
-
-	while (n > 0) {
-		ssize_t got = read_at(f, off, p, n, err);
-
-		if (got < 0)
-			return false;
-		if (got == 0) {
-			*err = xasprintf("cannot read '%s' at offset %llu: the file ends before", f->rel,
-					 (unsigned long long)off);
-			return false;
-		}
-		off += (uint64_t)got;
-		p += got;
-		n -= (size_t)got;
-	}
-	return true;
+	return repo_fs_pread(rf, read_at, ((struct nr *)rf)->rel, off, buf, n, err);
 }
 
 static void nfs_repo_rclose(void *rf)
@@ -600,54 +757,18 @@ static void nfs_repo_rclose(void *rf)
 
 	if (!f)
 		return;
-	nfs_close(f->s->nfs, f->fh);
+	opens_put(f->s, f->o);
 	free(f->rel);
 	free(f);
 }
 
 /* ---- the tree ----------------------------------------------------------- */
 
-static bool is_dir_entry(const struct nfsdirent *d)
-{
-	return d->type == NF3DIR || S_ISDIR(d->mode);
-}
-
-/* The entries of the folder full ("." and ".." left out); a missing folder
- * is an empty list (returns 0), else -errno. */
-static int read_folder(struct nstate *s, const char *full, struct repo_entry **out, size_t *n)
-{
-	struct nfsdir *dir = NULL;
-	struct nfsdirent *d;
-	size_t cap = 0;
-	int rc = nfs_opendir(s->nfs, full, &dir);
-
-	*out = NULL;
-	*n = 0;
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	while ((d = nfs_readdir(s->nfs, dir)) != NULL) {
-		if (strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*out = xrealloc(*out, cap * sizeof(**out));
-		}
-		(*out)[*n].name = xstrdup(d->name);
-		(*out)[*n].is_dir = is_dir_entry(d);
-		(*out)[*n].size = (*out)[*n].is_dir ? 0 : d->size;
-		(*n)++;
-	}
-	nfs_closedir(s->nfs, dir);
-	return 0;
-}
-
 static bool nfs_repo_list(void *state, const char *dir, struct repo_entry **out, size_t *n, char **err)
 {
 	struct nstate *s = state;
 	char *full = full_path(s, dir);
-	int rc = read_folder(s, full, out, n);
+	int rc = -tree_list(s, full, out, n);
 
 	free(full);
 	if (rc < 0) {
@@ -663,36 +784,14 @@ static bool nfs_repo_unlink(void *state, const char *path, char **err)
 	char *full = full_path(s, path);
 	int rc = nfs_unlink(s->nfs, full);
 
-	free(full);
 	if (rc < 0 && rc != -ENOENT) {
 		*err = fail(s, "remove", path, rc);
+		free(full);
 		return false;
 	}
+	opens_detach(s, full);
+	free(full);
 	return true;
-}
-
-/* rm -r of full; the depth is the tree's, one listing held per level. */
-static int remove_full(struct nstate *s, const char *full)
-{
-	struct repo_entry *e;
-	size_t n;
-	int rc = read_folder(s, full, &e, &n);
-
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char *child = xasprintf("%s/%s", full, e[i].name);
-
-		rc = e[i].is_dir ? remove_full(s, child) : nfs_unlink(s->nfs, child);
-		if (rc == -ENOENT)
-			rc = 0;
-		free(child);
-	}
-	repo_entries_free(e, n);
-	if (rc == 0) {
-		rc = nfs_rmdir(s->nfs, full);
-		if (rc == -ENOENT)
-			rc = 0;
-	}
-	return rc;
 }
 
 static bool nfs_repo_remove_tree(void *state, const char *dir, char **err)
@@ -700,10 +799,13 @@ static bool nfs_repo_remove_tree(void *state, const char *dir, char **err)
 	struct nstate *s = state;
 	char *full = full_path(s, dir);
 	struct nfs_stat_64 st;
+	struct repo_fs_tree t = tree_of(s);
 	int rc = nfs_stat64(s->nfs, full, &st);
 
 	if (rc == 0)
-		rc = S_ISDIR(st.nfs_mode) ? remove_full(s, full) : nfs_unlink(s->nfs, full);
+		rc = S_ISDIR(st.nfs_mode) ? -repo_fs_remove_tree(&t, full) : nfs_unlink(s->nfs, full);
+	/* even cut short, some files under it may be gone */
+	opens_detach(s, full);
 	free(full);
 	if (rc < 0 && rc != -ENOENT) {
 		*err = fail(s, "remove the folder", dir, rc);
@@ -720,10 +822,12 @@ static bool nfs_repo_rename(void *state, const char *from, const char *to, char 
 
 	if (rc == 0)
 		rc = nfs_rename(s->nfs, f, t);
+	if (rc == 0)
+		opens_renamed(s, f, t);
 	free(f);
 	free(t);
 	if (rc < 0) {
-		char *w = why(rc);
+		char *w = why(rc, nfs_get_error(s->nfs));
 
 		*err = xasprintf("cannot rename '%s' to '%s' on the NFS server %s: %s", from, to, s->server, w);
 		free(w);

@@ -5,7 +5,14 @@
  * when data reaches its disk ("strict sync" / "sync always"). Replacing an
  * existing file is not atomic either: libsmbclient removes the old one, then
  * renames. The password comes from repo_secret and reaches libsmbclient only
- * through the authentication callback, never a URL or argv. */
+ * through the authentication callback, never a URL or argv.
+ *
+ * libsmbclient opens files without FILE_SHARE_DELETE, so while a reader of
+ * this process holds a file, the server refuses to replace, rename or
+ * remove it. When that is refused, those readers are closed (their next
+ * read says why) and the change is tried again: what changes a path wins
+ * over who was reading it, as a POSIX reader would see its file go. */
+#include "repo_fs.h"
 #include "repo_int.h"
 
 #include <errno.h>
@@ -14,10 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 
 #include "secret.h"
 #include "util.h"
@@ -29,8 +34,11 @@
 /* The DOS attribute bit of a folder. */
 #define SMB_ATTR_DIRECTORY 0x10
 
+struct sr;
+
 struct sstate {
 	SMBCCTX *ctx;
+	struct sr *readers; /* the files open for reading, to close if replaced */
 	char *server;    /* host[:port], for messages */
 	char *share_url; /* "smb://host[:port]/share" */
 	char *sub;       /* the repository's folder in the share, as in the URL: "" or "a/b" */
@@ -50,8 +58,9 @@ struct sw {
 };
 
 struct sr {
+	struct sr *next;
 	struct sstate *s;
-	SMBCFILE *f;
+	SMBCFILE *f;   /* NULL once closed because its path changed */
 	char *rel;
 	uint64_t pos;  /* where repo_read goes on */
 	uint64_t fpos; /* where libsmbclient's file offset is */
@@ -60,13 +69,9 @@ struct sr {
 /* A sentence for errno, with the usual cases said plainly. */
 static char *why(int e)
 {
-	if (e == ENOSPC || e == EDQUOT)
-		return xstrdup("the SMB share is full (no space left on the device)");
-	if (e == ETIMEDOUT)
-		return xstrdup("the SMB server did not answer in time");
 	if (e == EACCES || e == EPERM)
 		return xstrdup("the SMB server denied access");
-	return xstrdup(strerror(e));
+	return repo_fs_why(e, "SMB share", "SMB server");
 }
 
 static char *fail(const struct sstate *s, const char *what, const char *rel, int e)
@@ -76,6 +81,34 @@ static char *fail(const struct sstate *s, const char *what, const char *rel, int
 
 	free(w);
 	return m;
+}
+
+/* Whether the relative path rel is dir or lies under the folder dir (a
+ * trailing slash on either tolerated). */
+static bool at_or_under(const char *rel, const char *dir)
+{
+	size_t n = strlen(dir), m = strlen(rel);
+
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	while (m > 0 && rel[m - 1] == '/')
+		m--;
+	return m >= n && strncmp(rel, dir, n) == 0 && (m == n || rel[n] == '/');
+}
+
+/* Closes the readers of rel (or of files under it): the server refuses to
+ * change a file they hold. Whether there was any. */
+static bool readers_drop(struct sstate *s, const char *rel)
+{
+	bool any = false;
+
+	for (struct sr *r = s->readers; r; r = r->next)
+		if (r->f && at_or_under(r->rel, rel)) {
+			smbc_getFunctionClose(s->ctx)(s->ctx, r->f);
+			r->f = NULL;
+			any = true;
+		}
+	return any;
 }
 
 /* Percent-encodes a relative path for a URL, keeping its slashes (libsmbclient
@@ -120,21 +153,80 @@ static char *url_of(const struct sstate *s, const char *rel)
 	return buf_steal(&b);
 }
 
-/* ".tmp-<16 hex>-<name>" beside rel, as a relative path. */
-static char *temp_rel(const char *rel)
-{
-	const char *slash = strrchr(rel, '/');
-	unsigned char rnd[8] = {0};
-	char hex[17];
+/* ---- the folders, for repo_fs (errno > 0) -------------------------------- */
 
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)(rand() ^ time(NULL));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	if (!slash)
-		return xasprintf(".tmp-%s-%s", hex, rel);
-	return xasprintf("%.*s/.tmp-%s-%s", (int)(slash - rel), rel, hex, slash + 1);
+/* The entries of the folder at url ("." and ".." left out); a missing
+ * folder is an empty list. */
+static int read_folder(struct sstate *s, const char *url, struct repo_entry **out, size_t *n)
+{
+	SMBCCTX *ctx = s->ctx;
+	SMBCFILE *d = smbc_getFunctionOpendir(ctx)(ctx, url);
+	const struct libsmb_file_info *fi;
+	struct stat st;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : errno;
+	while ((fi = smbc_getFunctionReaddirPlus2(ctx)(ctx, d, &st)) != NULL)
+		if (fi->name && strcmp(fi->name, ".") != 0 && strcmp(fi->name, "..") != 0)
+			repo_fs_entry_add(out, n, &cap, fi->name,
+					  S_ISDIR(st.st_mode) || (fi->attrs & SMB_ATTR_DIRECTORY), fi->size);
+	smbc_getFunctionClosedir(ctx)(ctx, d);
+	return 0;
+}
+
+/* Paths relative to the repository, for removing a tree. */
+static int rel_list(void *ctx, const char *rel, struct repo_entry **e, size_t *n)
+{
+	char *url = url_of(ctx, rel);
+	int rc = read_folder(ctx, url, e, n);
+
+	free(url);
+	return rc;
+}
+
+static int rel_unlink(void *ctx, const char *rel)
+{
+	struct sstate *s = ctx;
+	char *url = url_of(s, rel);
+	int e = smbc_getFunctionUnlink(s->ctx)(s->ctx, url) < 0 ? errno : 0;
+
+	free(url);
+	return e;
+}
+
+static int rel_rmdir(void *ctx, const char *rel)
+{
+	struct sstate *s = ctx;
+	char *url = url_of(s, rel);
+	int e = smbc_getFunctionRmdir(s->ctx)(s->ctx, url) < 0 ? errno : 0;
+
+	free(url);
+	return e;
+}
+
+/* Encoded paths inside the share (the repository's own folder made too). */
+static int share_mkdir(void *ctx, const char *p)
+{
+	struct sstate *s = ctx;
+	char *url = xasprintf("%s/%s%s", s->share_url, p, s->query);
+	int e = smbc_getFunctionMkdir(s->ctx)(s->ctx, url, 0750) < 0 ? errno : 0;
+
+	free(url);
+	return e;
+}
+
+static bool share_is_dir(void *ctx, const char *p)
+{
+	struct sstate *s = ctx;
+	char *url = xasprintf("%s/%s%s", s->share_url, p, s->query);
+	struct stat st;
+	bool dir = smbc_getFunctionStat(s->ctx)(s->ctx, url, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(url);
+	return dir;
 }
 
 /* mkdir -p, inside the share, of the repository's folder and of the folders
@@ -142,45 +234,19 @@ static char *temp_rel(const char *rel)
 static int mkdir_parents(struct sstate *s, const char *rel)
 {
 	const char *slash = strrchr(rel, '/');
+	struct repo_fs_tree t = {.ctx = s, .mkdir = share_mkdir, .is_dir = share_is_dir};
 	struct buf b;
-	struct stat st;
-	char *dir, *url;
-	int e = 0;
+	int e;
 
-	/* the usual case, one round trip: the folder is there already */
-	dir = slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup("");
-	url = url_of(s, dir);
-	if (smbc_getFunctionStat(s->ctx)(s->ctx, url, &st) == 0 && S_ISDIR(st.st_mode)) {
-		free(url);
-		free(dir);
-		return 0;
-	}
-	free(url);
-	/* the whole path inside the share, encoded, then each prefix of it */
+	/* the whole path inside the share, encoded */
 	buf_init(&b);
 	buf_puts(&b, s->sub);
-	if (*dir) {
+	if (slash) {
 		if (b.len)
 			buf_putc(&b, '/');
-		put_encoded(&b, dir, strlen(dir));
+		put_encoded(&b, rel, (size_t)(slash - rel));
 	}
-	free(dir);
-	for (char *p = b.data ? strchr(b.data, '/') : NULL;; p = strchr(p + 1, '/')) {
-		char *u;
-
-		if (!b.data || !*b.data)
-			break;
-		if (p)
-			*p = '\0';
-		u = xasprintf("%s/%s%s", s->share_url, b.data, s->query);
-		if (smbc_getFunctionMkdir(s->ctx)(s->ctx, u, 0750) < 0 && errno != EEXIST)
-			e = errno;
-		free(u);
-		if (p)
-			*p = '/';
-		if (e || !p)
-			break;
-	}
+	e = b.data ? repo_fs_mkdirs(&t, b.data, 0) : 0;
 	buf_free(&b);
 	return e;
 }
@@ -393,7 +459,7 @@ static void *smb_repo_create(void *state, const char *path, char **err)
 {
 	struct sstate *s = state;
 	struct sw *w = xcalloc(1, sizeof(*w));
-	char *tmp = temp_rel(path);
+	char *tmp = repo_fs_temp_name(path);
 	int e = mkdir_parents(s, path);
 
 	w->s = s;
@@ -468,7 +534,8 @@ static bool smb_repo_commit(void *wf, char **err)
 		smb_repo_abort(w);
 		return false;
 	}
-	if (smbc_getFunctionRename(ctx)(ctx, w->tmp, ctx, w->final) < 0) {
+	if (smbc_getFunctionRename(ctx)(ctx, w->tmp, ctx, w->final) < 0 &&
+	    (!readers_drop(w->s, w->rel) || smbc_getFunctionRename(ctx)(ctx, w->tmp, ctx, w->final) < 0)) {
 		*err = fail(w->s, "rename the temporary file to", w->rel, errno);
 		smb_repo_abort(w);
 		return false;
@@ -527,16 +594,24 @@ static void *smb_repo_open_read(void *state, const char *path, uint64_t *size, c
 	r->s = s;
 	r->f = f;
 	r->rel = xstrdup(path);
+	r->next = s->readers;
+	s->readers = r;
 	*size = (uint64_t)st.st_size;
 	return r;
 }
 
 /* One read of at most SMB_CHUNK bytes at off: >=0 bytes, -1 with *err. */
-static ssize_t read_at(struct sr *r, uint64_t off, void *buf, size_t n, char **err)
+static ssize_t read_at(void *rf, uint64_t off, void *buf, size_t n, char **err)
 {
+	struct sr *r = rf;
 	SMBCCTX *ctx = r->s->ctx;
 	ssize_t k;
 
+	if (!r->f) {
+		*err = xasprintf("cannot read '%s' on the SMB server %s: it was replaced or removed while being read",
+				 r->rel, r->s->server);
+		return -1;
+	}
 	if (r->fpos != off) {
 		if (smbc_getFunctionLseek(ctx)(ctx, r->f, (off_t)off, SEEK_SET) < 0) {
 			*err = fail(r->s, "seek in", r->rel, errno);
@@ -556,34 +631,12 @@ static ssize_t read_at(struct sr *r, uint64_t off, void *buf, size_t n, char **e
 
 static ssize_t smb_repo_read(void *rf, void *buf, size_t n, char **err)
 {
-	struct sr *r = rf;
-	ssize_t k = read_at(r, r->pos, buf, n, err);
-
-	if (k > 0)
-		r->pos += (uint64_t)k;
-	return k;
+	return repo_fs_read(rf, read_at, &((struct sr *)rf)->pos, buf, n, err);
 }
 
 static bool smb_repo_pread(void *rf, uint64_t off, void *buf, size_t n, char **err)
 {
-	struct sr *r = rf;
-	char *p = buf;
-
-	while (n > 0) {
-		ssize_t k = read_at(r, off, p, n, err);
-
-		if (k < 0)
-			return false;
-		if (k == 0) {
-			*err = xasprintf("cannot read '%s' at offset %llu: the file ends before", r->rel,
-					 (unsigned long long)off);
-			return false;
-		}
-		off += (uint64_t)k;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
+	return repo_fs_pread(rf, read_at, ((struct sr *)rf)->rel, off, buf, n, err);
 }
 
 static void smb_repo_rclose(void *rf)
@@ -592,42 +645,18 @@ static void smb_repo_rclose(void *rf)
 
 	if (!r)
 		return;
-	smbc_getFunctionClose(r->s->ctx)(r->s->ctx, r->f);
+	for (struct sr **pp = &r->s->readers; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	if (r->f)
+		smbc_getFunctionClose(r->s->ctx)(r->s->ctx, r->f);
 	free(r->rel);
 	free(r);
 }
 
 /* ---- the tree ----------------------------------------------------------- */
-
-/* The entries of the folder at url ("." and ".." left out); a missing
- * folder is an empty list. 0 or an errno. */
-static int read_folder(struct sstate *s, const char *url, struct repo_entry **out, size_t *n)
-{
-	SMBCCTX *ctx = s->ctx;
-	SMBCFILE *d = smbc_getFunctionOpendir(ctx)(ctx, url);
-	const struct libsmb_file_info *fi;
-	struct stat st;
-	size_t cap = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (!d)
-		return errno == ENOENT ? 0 : errno;
-	while ((fi = smbc_getFunctionReaddirPlus2(ctx)(ctx, d, &st)) != NULL) {
-		if (!fi->name || strcmp(fi->name, ".") == 0 || strcmp(fi->name, "..") == 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*out = xrealloc(*out, cap * sizeof(**out));
-		}
-		(*out)[*n].name = xstrdup(fi->name);
-		(*out)[*n].is_dir = S_ISDIR(st.st_mode) || (fi->attrs & SMB_ATTR_DIRECTORY);
-		(*out)[*n].size = (*out)[*n].is_dir ? 0 : fi->size;
-		(*n)++;
-	}
-	smbc_getFunctionClosedir(ctx)(ctx, d);
-	return 0;
-}
 
 static bool smb_repo_list(void *state, const char *dir, struct repo_entry **out, size_t *n, char **err)
 {
@@ -650,6 +679,10 @@ static bool smb_repo_unlink(void *state, const char *path, char **err)
 	int rc = smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
 	int e = errno;
 
+	if (rc < 0 && e != ENOENT && readers_drop(s, path)) {
+		rc = smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
+		e = errno;
+	}
 	free(url);
 	if (rc < 0 && e != ENOENT) {
 		*err = fail(s, "remove", path, e);
@@ -658,39 +691,8 @@ static bool smb_repo_unlink(void *state, const char *path, char **err)
 	return true;
 }
 
-/* rm -r of the folder rel; the depth is the tree's, one listing per level. */
-static int remove_rel(struct sstate *s, const char *rel)
+static int remove_tree_once(struct sstate *s, const char *dir)
 {
-	SMBCCTX *ctx = s->ctx;
-	struct repo_entry *ent;
-	size_t n;
-	char *url = url_of(s, rel);
-	int e = read_folder(s, url, &ent, &n);
-
-	for (size_t i = 0; e == 0 && i < n; i++) {
-		char *child = xasprintf("%s/%s", rel, ent[i].name);
-
-		if (ent[i].is_dir) {
-			e = remove_rel(s, child);
-		} else {
-			char *cu = url_of(s, child);
-
-			if (smbc_getFunctionUnlink(ctx)(ctx, cu) < 0 && errno != ENOENT)
-				e = errno;
-			free(cu);
-		}
-		free(child);
-	}
-	repo_entries_free(ent, n);
-	if (e == 0 && smbc_getFunctionRmdir(ctx)(ctx, url) < 0 && errno != ENOENT)
-		e = errno;
-	free(url);
-	return e;
-}
-
-static bool smb_repo_remove_tree(void *state, const char *dir, char **err)
-{
-	struct sstate *s = state;
 	char *url = url_of(s, dir);
 	struct stat st;
 	int e = 0;
@@ -698,17 +700,28 @@ static bool smb_repo_remove_tree(void *state, const char *dir, char **err)
 	if (smbc_getFunctionStat(s->ctx)(s->ctx, url, &st) < 0) {
 		e = errno == ENOENT || errno == ENOTDIR ? 0 : errno;
 	} else if (S_ISDIR(st.st_mode)) {
+		struct repo_fs_tree t = {.ctx = s, .list = rel_list, .unlink = rel_unlink, .rmdir = rel_rmdir};
 		char *rel = xstrdup(dir);
 		size_t n = strlen(rel);
 
 		while (n > 0 && rel[n - 1] == '/')
 			rel[--n] = '\0';
-		e = remove_rel(s, rel);
+		e = repo_fs_remove_tree(&t, rel);
 		free(rel);
 	} else if (smbc_getFunctionUnlink(s->ctx)(s->ctx, url) < 0 && errno != ENOENT) {
 		e = errno;
 	}
 	free(url);
+	return e;
+}
+
+static bool smb_repo_remove_tree(void *state, const char *dir, char **err)
+{
+	struct sstate *s = state;
+	int e = remove_tree_once(s, dir);
+
+	if (e && readers_drop(s, dir))
+		e = remove_tree_once(s, dir);
 	if (e) {
 		*err = fail(s, "remove the folder", dir, e);
 		return false;
@@ -722,8 +735,15 @@ static bool smb_repo_rename(void *state, const char *from, const char *to, char 
 	char *f = url_of(s, from), *t = url_of(s, to);
 	int e = mkdir_parents(s, to);
 
-	if (e == 0 && smbc_getFunctionRename(s->ctx)(s->ctx, f, s->ctx, t) < 0)
+	if (e == 0 && smbc_getFunctionRename(s->ctx)(s->ctx, f, s->ctx, t) < 0) {
+		bool dropped;
+
 		e = errno;
+		dropped = readers_drop(s, from);
+		dropped |= readers_drop(s, to); /* the readers of both are in the way */
+		if (dropped)
+			e = smbc_getFunctionRename(s->ctx)(s->ctx, f, s->ctx, t) < 0 ? errno : 0;
+	}
 	free(f);
 	free(t);
 	if (e) {

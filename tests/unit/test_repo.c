@@ -535,6 +535,172 @@ static void test_rename(void **state)
 	repo_close(r);
 }
 
+/* The whole of path read through a new handle equals want[0..n). */
+static void read_back_ok(struct repo *r, const char *path, const unsigned char *want, size_t n)
+{
+	char *err = NULL;
+	struct repo_rfile *f = repo_open_read(r, path, &err);
+	unsigned char *back = xmalloc(n + 1);
+	size_t off = 0;
+	ssize_t got;
+
+	if (!f)
+		fail_msg("repo_open_read(%s): %s", path, err);
+	assert_int_equal(repo_rsize(f), n);
+	while ((got = repo_read(f, back + off, n + 1 - off, &err)) > 0)
+		off += (size_t)got;
+	if (got < 0)
+		fail_msg("repo_read(%s): %s", path, err);
+	assert_int_equal(off, n);
+	assert_memory_equal(back, want, n);
+	repo_rclose(f);
+	free(back);
+}
+
+static struct repo_rfile *open_read_ok(struct repo *r, const char *path)
+{
+	char *err = NULL;
+	struct repo_rfile *f = repo_open_read(r, path, &err);
+
+	if (!f)
+		fail_msg("repo_open_read(%s): %s", path, err);
+	return f;
+}
+
+static void pread_ok(struct repo_rfile *f, uint64_t off, const unsigned char *src, size_t n)
+{
+	char *err = NULL;
+	unsigned char *b = xmalloc(n);
+
+	if (!repo_pread(f, off, b, n, &err))
+		fail_msg("repo_pread(%llu, %zu): %s", (unsigned long long)off, n, err);
+	assert_memory_equal(b, src + off, n);
+	free(b);
+}
+
+static void read_ok(struct repo_rfile *f, const unsigned char *want, size_t n)
+{
+	char *err = NULL;
+	unsigned char *b = xmalloc(n);
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t got = repo_read(f, b + off, n - off, &err);
+
+		if (got <= 0)
+			fail_msg("repo_read: %s", got < 0 ? err : "the file ended early");
+		off += (size_t)got;
+	}
+	assert_memory_equal(b, want, n);
+	free(b);
+}
+
+/* One file open twice for reading, as a VHD chain holding a file while it
+ * is opened again to be checked (NFSv4 merges two opens of one file into
+ * one state: libnfs's older handle then failed), and in two repositories
+ * on one URL (libnfs 4.0 gave both connections one NFSv4 client); paths
+ * replaced, renamed or removed while a reader holds them: each new open
+ * finds what the path names now, and every open after that still works. */
+static void test_open_twice(void **state)
+{
+	struct target *t = T(state);
+	struct repo *r = open_ok(t);
+	char *path = P(t, "twice/a.vhd"), *moved = P(t, "twice/b.vhd"), *dir = P(t, "twice/dir");
+	char *inner = P(t, "twice/dir/c.vhd"), *err = NULL;
+	const size_t n = 300000, n2 = 70001;
+	unsigned char *src = xmalloc(n), *src2 = xmalloc(n2);
+	struct repo_rfile *f1, *f2, *f3;
+
+	pattern(src, n, 0, 21);
+	pattern(src2, n2, 0, 22);
+	put_ok(r, path, src, n);
+
+	/* two readers, each at its own position */
+	f1 = open_read_ok(r, path);
+	f2 = open_read_ok(r, path);
+	assert_int_equal(repo_rsize(f2), n);
+	read_ok(f1, src, 1000);
+	pread_ok(f2, 5000, src, 4096);
+	read_ok(f2, src, 1000);
+	read_ok(f1, src + 1000, 1000);
+	pread_ok(f1, n - 4096, src, 4096);
+	/* one closed: the other reads on, and a third opens beside it */
+	repo_rclose(f2);
+	pread_ok(f1, 123457, src, 60000);
+	read_ok(f1, src + 2000, 3000);
+	f3 = open_read_ok(r, path);
+	read_ok(f3, src, 5000);
+	repo_rclose(f1);
+	pread_ok(f3, 200000, src, 100000);
+	repo_rclose(f3);
+	/* all closed: opening again, and opening another file, still work */
+	read_back_ok(r, path, src, n);
+	put_ok(r, moved, src2, n2);
+	read_back_ok(r, moved, src2, n2);
+	assert_true(repo_unlink(r, moved, &err));
+	/* two repositories on one URL (two connections) read it at once */
+	{
+		struct repo *r2 = open_ok(t);
+
+		f1 = open_read_ok(r, path);
+		f2 = open_read_ok(r2, path);
+		read_ok(f1, src, 2000);
+		read_ok(f2, src, 2000);
+		pread_ok(f1, 250000, src, 50000);
+		repo_rclose(f1);
+		pread_ok(f2, 100000, src, 50000);
+		repo_rclose(f2);
+		read_back_ok(r, path, src, n);
+		read_back_ok(r2, path, src, n);
+		repo_close(r2);
+		read_back_ok(r, path, src, n);
+	}
+
+	/* replaced while open: a new open reads the new file */
+	f1 = open_read_ok(r, path);
+	read_ok(f1, src, 100);
+	put_ok(r, path, src2, n2);
+	read_back_ok(r, path, src2, n2);
+	repo_rclose(f1);
+	read_back_ok(r, path, src2, n2);
+
+	/* renamed while open: the new name reads it, the old one names a new file */
+	f1 = open_read_ok(r, path);
+	read_ok(f1, src2, 100);
+	if (!repo_rename(r, path, moved, &err))
+		fail_msg("repo_rename with a reader open: %s", err);
+	read_back_ok(r, moved, src2, n2);
+	put_ok(r, path, src, n);
+	read_back_ok(r, path, src, n);
+	repo_rclose(f1);
+	read_back_ok(r, moved, src2, n2);
+
+	/* removed while open (retention deleting a point just read) */
+	f1 = open_read_ok(r, moved);
+	if (!repo_unlink(r, moved, &err))
+		fail_msg("repo_unlink with a reader open: %s", err);
+	assert_false(exists(r, moved, NULL));
+	put_ok(r, moved, src, n);
+	read_back_ok(r, moved, src, n);
+	repo_rclose(f1);
+	put_ok(r, inner, src2, n2);
+	f1 = open_read_ok(r, inner);
+	if (!repo_remove_tree(r, dir, &err))
+		fail_msg("repo_remove_tree with a reader open: %s", err);
+	put_ok(r, inner, src, n);
+	read_back_ok(r, inner, src, n);
+	repo_rclose(f1);
+	read_back_ok(r, inner, src, n);
+	read_back_ok(r, path, src, n);
+	free(src);
+	free(src2);
+	free(path);
+	free(moved);
+	free(dir);
+	free(inner);
+	repo_close(r);
+}
+
 static void test_bad_paths(void **state)
 {
 	struct target *t = T(state);
@@ -746,6 +912,7 @@ static const struct {
 	{"unlink", test_unlink, NULL},
 	{"remove_tree", test_remove_tree, NULL},
 	{"rename replaces", test_rename, NULL},
+	{"one file open twice, in two connections too; replaced, renamed, removed while open", test_open_twice, NULL},
 	{"1005 files listed and removed (S3 pages)", test_many_files, NULL},
 	{"paths outside the repository refused", test_bad_paths, NULL},
 	{"space", test_space, NULL},
