@@ -11,6 +11,7 @@
 #include "hmap.h"
 #include "keys.h"
 #include "model.h"
+#include "placement.h"
 #include "units.h"
 #include "util.h"
 
@@ -138,6 +139,13 @@ static int act_start(struct app *app, void *st)
 	}
 	if (!require_state(app, s.vm, "start", "Halted", NULL))
 		return EV_HANDLED;
+	if (!vm_has_a_host(s.p->cache, s.vm, NULL)) {
+		/* xapi would answer NO_HOSTS_AVAILABLE: say why instead */
+		char *why = vm_nowhere(s.p->cache, s.vm, NULL);
+		app_open_dialog(app, dialog_message("Start", why));
+		free(why);
+		return EV_HANDLED;
+	}
 	p = params1(s.ref);
 	xv_array_push(p, xv_bool(false)); /* start_paused */
 	xv_array_push(p, xv_bool(false)); /* force */
@@ -153,13 +161,25 @@ struct host_item {
 	long long free_mem;
 };
 
+/* The hosts a VM may go to: live and enabled, seeing every SR of its
+ * disks, and (when xapi was asked) among those it named. */
 struct host_list {
 	const struct cache *c;
 	struct hmap cpus;
-	const char *except; /* the VM's own host */
+	const struct xv *vm;
+	const char *except;        /* the VM's own host */
+	const struct xv *possible; /* VM.get_possible_hosts' answer, or NULL */
 	struct host_item *items;
 	size_t n, cap;
 };
+
+static bool in_refs(const struct xv *refs, const char *ref)
+{
+	for (size_t i = 0; i < xv_len(refs); i++)
+		if (xv_str(xv_at(refs, i)) && strcmp(xv_str(xv_at(refs, i)), ref) == 0)
+			return true;
+	return false;
+}
 
 static bool collect_host(const char *ref, const struct xv *host, void *ud)
 {
@@ -168,9 +188,13 @@ static bool collect_host(const char *ref, const struct xv *host, void *ud)
 
 	if (hl->except && strcmp(ref, hl->except) == 0)
 		return true;
+	if (hl->possible && !in_refs(hl->possible, ref))
+		return true;
 	host_use(hl->c, ref, host, &hl->cpus, &u);
 	if (strcmp(u.state, "enabled") != 0)
 		return true; /* xapi would refuse a disabled or offline host */
+	if (vm_unseen_sr(hl->c, hl->vm, ref))
+		return true; /* VM_REQUIRES_SR: the host cannot see one of its disks */
 	if (hl->n == hl->cap) {
 		hl->cap = hl->cap ? hl->cap * 2 : 8;
 		hl->items = xrealloc(hl->items, hl->cap * sizeof(*hl->items));
@@ -184,24 +208,40 @@ static int compare_hosts(const void *a, const void *b)
 	return strcmp(((const struct host_item *)a)->name, ((const struct host_item *)b)->name);
 }
 
-/* A choice of the pool's live, enabled hosts (but except), with their free memory. */
-static struct dialog *host_chooser(const struct cache *c, const char *title, const char *text, const char *except)
+/* A choice of the hosts vm can go to (but except), with their free memory;
+ * NULL after a message saying why when there is none. */
+static struct dialog *host_chooser(struct app *app, const struct cache *c, const struct xv *vm, const char *title,
+				   const char *text, const char *except, const struct xv *possible)
 {
-	struct dialog *d = dialog_choose(title, text);
+	struct dialog *d;
 	struct host_list hl;
 
 	memset(&hl, 0, sizeof(hl));
 	hl.c = c;
+	hl.vm = vm;
 	hl.except = except;
+	hl.possible = possible;
 	host_cpu_index(c, &hl.cpus);
 	cache_each(c, "host", collect_host, &hl);
 	host_cpu_index_free(&hl.cpus);
+	if (!hl.n) {
+		/* a sentence in a box: the status line would cut it */
+		char *why = vm_nowhere(c, vm, except);
+		app_open_dialog(app, dialog_message(title, why));
+		free(why);
+		return NULL;
+	}
 	if (hl.n > 1)
 		qsort(hl.items, hl.n, sizeof(*hl.items), compare_hosts);
+	d = dialog_choose(title, text);
 	for (size_t i = 0; i < hl.n; i++) {
-		char mem[24], detail[48];
+		char mem[24], need[24], detail[80];
 		size_format(mem, sizeof(mem), hl.items[i].free_mem);
-		snprintf(detail, sizeof(detail), "%s free", mem);
+		size_format(need, sizeof(need), rec_int(vm, "memory_static_max"));
+		if (hl.items[i].free_mem < rec_int(vm, "memory_static_max"))
+			snprintf(detail, sizeof(detail), "%s free, it needs %s", mem, need);
+		else
+			snprintf(detail, sizeof(detail), "%s free", mem);
 		dialog_add_choice(d, hl.items[i].ref, hl.items[i].name, detail);
 	}
 	free(hl.items);
@@ -225,19 +265,58 @@ static void on_start_on_host(struct app *app, const struct dialog_result *r, con
 	free(label);
 }
 
-static int act_start_on(struct app *app, void *st)
+/* VM.get_possible_hosts is asked first: xapi knows more than the cache
+ * (memory, GPUs, networks); the answer arrives after the key. */
+struct start_on_req {
+	struct app *app;
+	char *qref;
+};
+
+static void on_possible_hosts(struct xapi *x, const struct xapi_result *res, void *ud)
 {
+	struct start_on_req *q = ud;
+	struct app *app = q->app;
 	struct vm_sel s;
 	struct dialog *d;
 	char *text;
 
+	if (app_quitting(app) || !lookup(app, q->qref, &s) || !s.p->cache)
+		goto out;
+	if (res->failure != XAPI_OK && res->failure != XAPI_API) {
+		app_message(app, MSG_ERROR, "Start '%s' on a host: %s", rec_str(s.vm, "name_label"), res->message);
+		goto out;
+	}
+	if (!require_state(app, s.vm, "start", "Halted", NULL))
+		goto out;
+	/* an xapi without the call (XAPI_API): the cache's judgement alone */
+	text = xasprintf("Start '%s' on which host? (only hosts that can run it)", rec_str(s.vm, "name_label"));
+	d = host_chooser(app, s.p->cache, s.vm, "Start on host", text, NULL,
+			 res->failure == XAPI_OK ? res->value : NULL);
+	if (d) {
+		dialog_on_done(d, on_start_on_host, s.qref, NULL);
+		app_open_dialog(app, d);
+	}
+	free(text);
+out:
+	free(q->qref);
+	free(q);
+}
+
+static int act_start_on(struct app *app, void *st)
+{
+	struct vm_sel s;
+	struct start_on_req *q;
+
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "start", "Halted", NULL))
 		return EV_HANDLED;
-	text = xasprintf("Start '%s' on which host?", rec_str(s.vm, "name_label"));
-	d = host_chooser(s.p->cache, "Start on host", text, NULL);
-	dialog_on_done(d, on_start_on_host, s.qref, NULL);
-	app_open_dialog(app, d);
-	free(text);
+	if (!s.p->x) {
+		app_message(app, MSG_ERROR, "Start '%s' on a host: the pool is not connected", rec_str(s.vm, "name_label"));
+		return EV_HANDLED;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->app = app;
+	q->qref = xstrdup(s.qref);
+	xapi_call(s.p->x, "VM.get_possible_hosts", params1(s.ref), on_possible_hosts, q);
 	return EV_HANDLED;
 }
 
@@ -516,6 +595,7 @@ struct sr_item {
 struct sr_list {
 	const struct cache *c;
 	struct sr_item *items;
+	char (*names)[200]; /* the items' names, with the host of a local SR */
 	size_t n, cap;
 };
 
@@ -528,10 +608,14 @@ static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;
 		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+		l->names = xrealloc(l->names, l->cap * sizeof(*l->names));
 	}
-	l->items[l->n++] = (struct sr_item){ref, rec_str(sr, "name_label"),
+	l->items[l->n] = (struct sr_item){ref, NULL, /* a name once names stops moving */
 					    rec_int(sr, "physical_size") - rec_int(sr, "physical_utilisation"),
 					    rec_bool(sr, "shared")};
+	/* "Local storage (xcp-ng-01)": three local SRs told apart */
+	sr_label(l->c, ref, l->names[l->n], sizeof(l->names[0]));
+	l->n++;
 	return true;
 }
 
@@ -549,6 +633,8 @@ static struct dialog *sr_chooser(const struct cache *c, const char *title, const
 	memset(&l, 0, sizeof(l));
 	l.c = c;
 	cache_each(c, "SR", collect_sr, &l);
+	for (size_t i = 0; i < l.n; i++)
+		l.items[i].name = l.names[i];
 	if (l.n > 1)
 		qsort(l.items, l.n, sizeof(*l.items), compare_srs);
 	for (size_t i = 0; i < l.n; i++) {
@@ -559,6 +645,7 @@ static struct dialog *sr_chooser(const struct cache *c, const char *title, const
 		dialog_add_choice(d, l.items[i].ref, l.items[i].name, detail);
 	}
 	free(l.items);
+	free(l.names);
 	return d;
 }
 
@@ -567,7 +654,7 @@ static void on_copy_form(struct app *app, const struct dialog_result *r, const c
 	const char *sr = ud;
 	struct vm_sel s;
 	struct xv *p;
-	char *label;
+	char *label, where[200];
 
 	if (!r->ok || !lookup(app, qref, &s))
 		return;
@@ -575,7 +662,7 @@ static void on_copy_form(struct app *app, const struct dialog_result *r, const c
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
 	xv_array_push(p, xv_string(sr));
 	label = xasprintf("Copy VM '%s' to '%s' on %s", rec_str(s.vm, "name_label"), form_get_text(r->form, 0),
-			  name_of(s.p->cache, sr));
+			  sr_label(s.p->cache, sr, where, sizeof(where)));
 	app_op(app, s.p, label, "VM.copy", p);
 	free(label);
 }
@@ -585,13 +672,13 @@ static void on_copy_sr(struct app *app, const struct dialog_result *r, const cha
 	struct vm_sel s;
 	struct form *f;
 	struct dialog *d;
-	char *name, *text;
+	char *name, *text, where[200];
 
 	if (!r->ok || !lookup(app, qref, &s))
 		return;
 	name = xasprintf("%s (copy)", rec_str(s.vm, "name_label"));
 	text = xasprintf("A full copy of '%s' and its disks on %s.", rec_str(s.vm, "name_label"),
-			 name_of(s.p->cache, r->choice_key));
+			 sr_label(s.p->cache, r->choice_key, where, sizeof(where)));
 	f = form_new();
 	form_text(f, "Name", name, true);
 	d = dialog_form("Copy", text, f);
@@ -653,9 +740,11 @@ static int act_migrate(struct app *app, void *st)
 		return EV_HANDLED;
 	text = xasprintf("Move '%s' (now on %s) live to which host?", rec_str(s.vm, "name_label"),
 			 name_of(s.p->cache, rec_str(s.vm, "resident_on")));
-	d = host_chooser(s.p->cache, "Migrate", text, rec_str(s.vm, "resident_on"));
-	dialog_on_done(d, on_migrate_choice, s.qref, NULL);
-	app_open_dialog(app, d);
+	d = host_chooser(app, s.p->cache, s.vm, "Migrate", text, rec_str(s.vm, "resident_on"), NULL);
+	if (d) {
+		dialog_on_done(d, on_migrate_choice, s.qref, NULL);
+		app_open_dialog(app, d);
+	}
 	free(text);
 	return EV_HANDLED;
 }

@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "form.h"
 #include "model.h"
+#include "placement.h"
 #include "units.h"
 #include "util.h"
 
@@ -556,6 +557,9 @@ struct sr_choices {
 	char **labels;
 	int n, cap, preferred;
 	const char *default_sr;
+	const struct cache *c; /* while collecting */
+	const struct xv *vm;   /* only SRs a host that runs it sees (while collecting) */
+	int unreachable;       /* SRs left out for that */
 };
 
 static void sr_choices_free(void *p)
@@ -574,10 +578,14 @@ static void sr_choices_free(void *p)
 static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 {
 	struct sr_choices *c = ud;
-	char space[24];
+	char space[24], name[200];
 
 	if (!sr_takes_new_disks(sr))
 		return true;
+	if (!vm_can_use_sr(c->c, c->vm, ref)) {
+		c->unreachable++;
+		return true;
+	}
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 8;
 		c->refs = xrealloc(c->refs, (size_t)c->cap * sizeof(char *));
@@ -587,7 +595,7 @@ static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 	if (c->default_sr && strcmp(ref, c->default_sr) == 0)
 		c->preferred = c->n;
 	c->refs[c->n] = xstrdup(ref);
-	c->labels[c->n++] = xasprintf("%s (%s free)", rec_str(sr, "name_label"), space);
+	c->labels[c->n++] = xasprintf("%s, %s free", sr_label(c->c, ref, name, sizeof(name)), space);
 	return true;
 }
 
@@ -610,7 +618,7 @@ static void on_new_disk_form(struct app *app, const struct dialog_result *r, con
 	struct xv *rec, *params;
 	const char *name, *sr;
 	long long size;
-	char sz[24], *label;
+	char sz[24], *label, where[200];
 
 	if (!r->ok || !lookup(app, qref, &s))
 		return;
@@ -631,9 +639,22 @@ static void on_new_disk_form(struct app *app, const struct dialog_result *r, con
 	xv_struct_add(rec, "other_config", xv_struct());
 	params = xv_array();
 	xv_array_push(params, rec);
-	label = xasprintf("Create disk '%s' (%s) on %s", name, sz, name_of(s.p->cache, sr));
+	label = xasprintf("Create disk '%s' (%s) on %s", name, sz, sr_label(s.p->cache, sr, where, sizeof(where)));
 	job_op(j, label, "VDI.create", params, on_vdi_created);
 	free(label);
+}
+
+/* Why no SR can take a new disk of vm: each is out of its hosts' sight. */
+static char *no_sr_text(const struct cache *c, const struct xv *vm)
+{
+	const char *home = rec_str(vm, "resident_on");
+
+	if (!is_null_ref(home))
+		return xasprintf("No SR that can hold a new disk is attached to %s, where '%s' runs", name_of(c, home),
+				 rec_str(vm, "name_label"));
+	return xasprintf("No SR that can hold a new disk is seen by a host that can run '%s' (one that sees all "
+			 "its disks)",
+			 rec_str(vm, "name_label"));
 }
 
 static int add_disk(struct app *app, const struct vm_sel *s)
@@ -646,9 +667,19 @@ static int add_disk(struct app *app, const struct vm_sel *s)
 	char *name, *text;
 
 	c->default_sr = pool ? rec_str(pool, "default_SR") : NULL;
+	c->c = s->p->cache;
+	c->vm = s->vm;
 	cache_each(s->p->cache, "SR", collect_sr, c);
+	c->c = NULL; /* the cache changes while the form is open: only refs are kept */
+	c->vm = NULL;
 	if (!c->n) {
-		app_message(app, MSG_ERROR, "No SR of this pool can hold a new disk");
+		if (c->unreachable) {
+			text = no_sr_text(s->p->cache, s->vm);
+			app_open_dialog(app, dialog_message("New disk", text));
+			free(text);
+		} else {
+			app_message(app, MSG_ERROR, "No SR of this pool can hold a new disk");
+		}
 		sr_choices_free(c);
 		return EV_HANDLED;
 	}
@@ -658,8 +689,8 @@ static int add_disk(struct app *app, const struct vm_sel *s)
 	form_size(f, "Size", 10 * GiB, 1 * MiB, 2040 * GiB, GiB);
 	form_choice(f, "SR", (const char *const *)c->labels, c->n, c->preferred);
 	text = xasprintf("A new empty disk for '%s'. Size as 10 GiB, 512 MiB (a bare number is GiB); "
-			 "Left/Right changes the SR.",
-			 rec_str(s->vm, "name_label"));
+			 "Left/Right changes the SR%s.",
+			 rec_str(s->vm, "name_label"), c->unreachable ? " (only those its host can see)" : "");
 	d = dialog_form("New disk", text, f);
 	dialog_on_done(d, on_new_disk_form, s->qref, c);
 	dialog_own_ud(d, sr_choices_free);
@@ -671,8 +702,9 @@ static int add_disk(struct app *app, const struct vm_sel *s)
 
 struct vdi_list {
 	const struct cache *c;
+	const struct xv *vm;
 	struct dialog *d;
-	int n;
+	int n, unreachable;
 };
 
 /* Disks no VM uses, on SRs that hold VM disks. */
@@ -680,14 +712,18 @@ static bool add_free_vdi(const char *ref, const struct xv *vdi, void *ud)
 {
 	struct vdi_list *l = ud;
 	const struct xv *sr = cache_get(l->c, rec_str(vdi, "SR"));
-	char size[24], detail[160];
+	char size[24], detail[260], where[200];
 
 	if (!sr || strcmp(rec_str(sr, "content_type"), "iso") == 0 || strcmp(rec_str(sr, "type"), "udev") == 0
 	    || rec_bool(vdi, "is_a_snapshot") || xv_len(rec_field(vdi, "VBDs"))
 	    || strcmp(rec_str(vdi, "type"), "user") != 0)
 		return true;
+	if (!vm_can_use_sr(l->c, l->vm, rec_str(vdi, "SR"))) {
+		l->unreachable++; /* on storage the VM's host cannot see */
+		return true;
+	}
 	size_format(size, sizeof(size), rec_int(vdi, "virtual_size"));
-	snprintf(detail, sizeof(detail), "%s, %s", rec_str(sr, "name_label"), size);
+	snprintf(detail, sizeof(detail), "%s, %s", sr_label(l->c, rec_str(vdi, "SR"), where, sizeof(where)), size);
 	dialog_add_choice(l->d, ref, rec_str(vdi, "name_label"), detail);
 	l->n++;
 	return true;
@@ -717,14 +753,20 @@ int vm_dev_attach(struct app *app, void *st)
 		return EV_HANDLED;
 	}
 	text = xasprintf("Attach which disk to '%s'? (disks no VM uses)", rec_str(s.vm, "name_label"));
+	memset(&l, 0, sizeof(l));
 	l.c = s.p->cache;
+	l.vm = s.vm;
 	l.d = dialog_choose("Attach a disk", text);
-	l.n = 0;
 	cache_each(s.p->cache, "VDI", add_free_vdi, &l);
 	free(text);
 	if (!l.n) {
 		dialog_free(l.d);
-		app_message(app, MSG_INFO, "No disk is free to attach (a makes a new one)");
+		if (l.unreachable)
+			app_message(app, MSG_INFO, "The free disks are on storage %s cannot see (a makes a new one)",
+				    is_null_ref(rec_str(s.vm, "resident_on")) ? "no host that can run it"
+									: name_of(s.p->cache, rec_str(s.vm, "resident_on")));
+		else
+			app_message(app, MSG_INFO, "No disk is free to attach (a makes a new one)");
 		return EV_HANDLED;
 	}
 	dialog_on_done(l.d, on_attach_choice, s.qref, NULL);

@@ -13,7 +13,9 @@
 #include "dialog.h"
 #include "form.h"
 #include "model.h"
+#include "placement.h"
 #include "screens.h"
+#include "storage.h"
 #include "units.h"
 #include "util.h"
 #include "vm_create.h"
@@ -180,6 +182,7 @@ static bool collect_iso(const char *ref, const struct xv *vdi, void *ud)
 static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 {
 	struct collect *cl = ud;
+	const char *host;
 	char free_text[24];
 
 	/* where disks can go: not ISO libraries, not the host's own devices */
@@ -187,8 +190,10 @@ static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 		return true;
 	collect_add(cl, ref, rec_str(sr, "name_label"));
 	size_format(free_text, sizeof(free_text), rec_int(sr, "physical_size") - rec_int(sr, "physical_utilisation"));
-	snprintf(cl->items[cl->n - 1].label, sizeof(cl->items[0].label), "%s (%s free)", rec_str(sr, "name_label"),
-		 free_text);
+	host = sr_host_name(cl->c, sr);
+	/* "Local storage (xcp-ng-01, 40 GiB free)": the hosts' local SRs told apart */
+	snprintf(cl->items[cl->n - 1].label, sizeof(cl->items[0].label), "%s (%s%s%s free)", rec_str(sr, "name_label"),
+		 host, *host ? ", " : "", free_text);
 	return true;
 }
 
@@ -204,7 +209,10 @@ static bool collect_net(const char *ref, const struct xv *net, void *ud)
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->label, y->label); /* same-named local SRs by their host */
 }
 
 static void collect(struct collect *cl, const char *cls, bool (*fn)(const char *, const struct xv *, void *))
@@ -348,12 +356,24 @@ static void warnings(const struct new_form *nf, const struct vm_plan *pl, const 
 		if (sr && rec_int(sr, "physical_size") > 0 && pl->disks[i].size > room) {
 			size_format(s1, sizeof(s1), pl->disks[i].size);
 			size_format(s2, sizeof(s2), room);
+			char where[200];
 			buf_printf(b, "The %s disk is larger than the free space of '%s' (%s); only thin storage can "
-				      "take it. ", s1, rec_str(sr, "name_label"), s2);
+				      "take it. ", s1, sr_label(c, pl->disks[i].sr, where, sizeof(where)), s2);
 		}
 	}
 	if (!pl->iso && !pl->network_boot && !pl->ndisks)
 		buf_printf(b, "The VM has no disk and no install media: it has nothing to boot from. ");
+	{
+		/* xapi starts a VM only where every SR of its disks is attached */
+		const char *srs[PLAN_MAX_DISKS];
+		for (int i = 0; i < pl->ndisks; i++)
+			srs[i] = pl->disks[i].sr;
+		if (pl->ndisks > 1 && !srs_seen_together(c, srs, (size_t)pl->ndisks)) {
+			char l1[200], l2[200];
+			buf_printf(b, "No host sees both %s and %s: the VM cannot start until a disk moves. ",
+				   sr_label(c, srs[0], l1, sizeof(l1)), sr_label(c, srs[1], l2, sizeof(l2)));
+		}
+	}
 }
 
 static void on_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)

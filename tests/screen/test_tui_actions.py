@@ -21,16 +21,25 @@ class Picker:
         self.pool = pool
         self.used = set()
 
-    def take(self, power):
+    def take(self, power, shared=False):
+        """shared: only a VM whose disks are all on shared SRs, which any
+        host can run (xapi refuses a host that cannot see one: VM_REQUIRES_SR)."""
         guests = self.pool.guests()
+        srs = self.pool.call("SR.get_all_records") if shared else {}
         # what the filter matches: names, and tags
         texts = [v["name_label"] + " " + " ".join(v["tags"]) for v in guests.values()]
         for ref, v in sorted(guests.items(), key=lambda kv: kv[1]["name_label"]):
             n = v["name_label"]
-            if v["power_state"] == power and ref not in self.used and sum(n in t for t in texts) == 1:
+            if v["power_state"] == power and ref not in self.used and sum(n in t for t in texts) == 1 \
+                    and (not shared or self.on_shared(ref, srs)):
                 self.used.add(ref)
                 return ref, n
         raise RuntimeError(f"no {power} VM left")
+
+    def on_shared(self, ref, srs):
+        vbds = [self.pool.call("VBD.get_record", b) for b in self.pool.vm(ref)["VBDs"]]
+        vdis = [b["VDI"] for b in vbds if b["type"] == "Disk" and not b["empty"]]
+        return bool(vdis) and all(srs[self.pool.call("VDI.get_SR", d)]["shared"] for d in vdis)
 
 
 def only(tui, name):
@@ -63,7 +72,7 @@ def main():
 
         # ---- a migration followed on the task list, and cancelled there
         vms()
-        ref, name = pick.take("Running")
+        ref, name = pick.take("Running", shared=True)
         was = pool.vm(ref)["resident_on"]
         only(tui, name)
         tui.keys("m")
@@ -151,8 +160,8 @@ def main():
             except Timeout as e:
                 tap.check(False, f"{what}: the simulator and the row say {state}", e)
 
-        # ---- start on a chosen host
-        ref, name = pick.take("Halted")
+        # ---- start on a chosen host (one every host can run: the picker lists them all)
+        ref, name = pick.take("Halted", shared=True)
         only(tui, name)
         tui.keys("o")
         tui.attempt(tap, r"on which host\?", "o asks which host")

@@ -1,7 +1,7 @@
 """A VM's console on a pool member (issue 7): two xapi-sim processes on
 distinct loopback addresses with one port, A (127.0.0.5, master, the pool
 xentui manages) and B (127.0.0.6, joined with pool.join over xmlrpc.client).
-A halted VM of A is started on B (VM.start_on): its console's location names
+A VM of A on shared storage is started on B (VM.start_on): its console's location names
 B. xentui, connected to A only, opens :console NAME, reads the guest's prompt,
 types hostname and sees the answer; B's log says B served the console (it
 checked the session and read the records on A), and A refuses to serve it
@@ -47,7 +47,15 @@ def main():
         pa = Pool(sim_a.url)
         host_b = next(ref for ref, h in pa.hosts().items() if h["address"] == B)
         guests = pa.guests()
-        vm = next(ref for ref, v in sorted(guests.items(), key=lambda kv: kv[1]["name_label"]))
+        srs = pa.call("SR.get_all_records")
+
+        def on_shared(ref):
+            """Every disk of the VM on a shared SR: B sees them (xapi refuses
+            to start a VM where it cannot: VM_REQUIRES_SR)."""
+            vbds = [pa.call("VBD.get_record", b) for b in guests[ref]["VBDs"]]
+            vdis = [b["VDI"] for b in vbds if b["type"] == "Disk" and not b["empty"]]
+            return bool(vdis) and all(srs[pa.call("VDI.get_SR", d)]["shared"] for d in vdis)
+        vm = next(ref for ref, v in sorted(guests.items(), key=lambda kv: kv[1]["name_label"]) if on_shared(ref))
         name = guests[vm]["name_label"]
         if guests[vm]["power_state"] != "Halted":
             pa.call("VM.hard_shutdown", vm)

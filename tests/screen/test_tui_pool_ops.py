@@ -92,11 +92,22 @@ def main():
         for h, name in ((ha, "alpha"), (hb, "bravo"), (hc, "charlie")):
             pa.call("host.set_name_label", h, name)
         hosts = pa.hosts()
-        # the guests A runs, spread over the three hosts: a third on B, a third on C
+        # the guests A runs, spread over the three hosts: those whose disks B
+        # and C can see (shared storage; xapi refuses the others with
+        # VM_REQUIRES_SR) go to B and C in turn, the rest stay on A
         mine = running_on(pa, ha)
-        for i, vm in enumerate(mine):
-            if i % 3:
-                pa.call("VM.pool_migrate", vm, hb if i % 3 == 1 else hc, {})
+
+        def can_boot(vm, host):
+            try:
+                pa.call("VM.assert_can_boot_here", vm, host)
+                return True
+            except RuntimeError:
+                return False
+        movable = [vm for vm in mine if can_boot(vm, hb) and can_boot(vm, hc)]
+        tap.check(len(movable) >= 2 and len(movable) < len(mine),
+                  "A runs VMs on shared storage (to spread) and on its local SR (to stay)", (movable, mine))
+        for i, vm in enumerate(movable):
+            pa.call("VM.pool_migrate", vm, hb if i % 2 == 0 else hc, {})
         tap.check(all(running_on(pa, h) for h in (ha, hb, hc)), "running VMs on A, B and C",
                   {h: running_on(pa, h) for h in (ha, hb, hc)})
         before = placement(pa)

@@ -167,9 +167,16 @@ def main():
             sr_label = field(screen, "Disk SR")
             tap.check("free)" in sr_label and "\u2026" not in sr_label,
                       "the SR choice shows its whole label (name and free space)", sr_label)
-        # the labels the form shows: "name (free space)", telling apart SRs of the same name
+        # the labels the form shows: "name (free space)", a local SR's with
+        # its host first ("Local storage (xcp-ng-01, 40 GiB free)")
         srs = pool.call("SR.get_all_records")
-        labels = {r: "%s (%s free)" % (v["name_label"], size_text(int(v["physical_size"]) - int(v["physical_utilisation"])))
+        pbd_host = {r: p["host"] for r, p in pool.call("PBD.get_all_records").items()}
+        hosts = pool.hosts()
+
+        def host_of(v):
+            return "" if v["shared"] or len(v["PBDs"]) != 1 else hosts[pbd_host[v["PBDs"][0]]]["name_label"] + ", "
+        labels = {r: "%s (%s%s free)" % (v["name_label"], host_of(v),
+                                         size_text(int(v["physical_size"]) - int(v["physical_utilisation"])))
                   for r, v in srs.items() if v["content_type"] != "iso" and v["type"] != "udev"}
         tui.keys_literal("deb-two")
         for _ in range(9):

@@ -17,12 +17,20 @@ def unique_names(guests):
     return {v["name_label"] for v in guests.values() if sum(v["name_label"] in t for t in texts) == 1}
 
 
-def pick(guests, power, exclude=()):
+def pick(guests, power, exclude=(), where=lambda ref: True):
     unique = unique_names(guests)
     for ref, v in sorted(guests.items(), key=lambda kv: kv[1]["name_label"]):
-        if v["power_state"] == power and v["name_label"] in unique and v["name_label"] not in exclude:
+        if v["power_state"] == power and v["name_label"] in unique and v["name_label"] not in exclude and where(ref):
             return ref, v["name_label"]
     raise RuntimeError(f"no {power} VM with a unique name")
+
+
+def on_shared_storage(pool, vm_ref):
+    """Every disk of the VM is on a shared SR: any host can run it (xapi
+    refuses a host that cannot see one: VM_REQUIRES_SR)."""
+    srs = pool.call("SR.get_all_records")
+    vdis = disks(pool, vm_ref)
+    return bool(vdis) and all(srs[pool.call("VDI.get_SR", d)]["shared"] for d in vdis)
 
 
 def only(tui, name):
@@ -120,9 +128,11 @@ def main():
         tui.keys("Escape")  # back to the list
         tui.wait(r"^NAME.*POWER.*HOST")
 
-        # ---- migrate a running VM to another host
+        # ---- migrate a running VM to another host: one on shared storage
+        # (one on its host's local SR can go nowhere: test_tui_pickers.py)
         guests = pool.guests()
-        mref, mname = pick(guests, "Running", exclude=(name, other, target))
+        mref, mname = pick(guests, "Running", exclude=(name, other, target),
+                           where=lambda r: on_shared_storage(pool, r))
         was = guests[mref]["resident_on"]
         only(tui, mname)
         tui.keys("m")
