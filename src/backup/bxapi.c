@@ -490,13 +490,7 @@ static bool xfer_run(struct bx *b, struct xfer *t, const char *path_query, const
 	curl_easy_setopt(t->easy, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(t->easy, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
 	curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, t);
-	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "xentui/0.1");
-	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
-	/* a stalled server ends the transfer; a slow one does not */
-	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, 300L);
+	net_transfer_defaults(t->easy, t->errbuf, 300);
 	if (t->src) {
 		curl_easy_setopt(t->easy, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(t->easy, CURLOPT_READFUNCTION, on_send);

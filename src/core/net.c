@@ -195,3 +195,13 @@ void net_pin_certificate(CURL *easy, const char *fp)
 	curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, (void *)fp);
 }
+
+void net_transfer_defaults(CURL *easy, char *errbuf, long stall_s)
+{
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "xentui/0.1");
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, stall_s);
+}

@@ -19,6 +19,10 @@ void net_start(struct net *n, CURL *easy, net_done_fn done, void *ud);
 /* Stops a transfer without calling done; the caller still owns easy. */
 void net_cancel(struct net *n, CURL *easy);
 int net_active(const struct net *n);
+/* What every streamed transfer sets alike: no signals, xentui's User-Agent,
+ * a 15 s connect timeout, errors into errbuf (CURL_ERROR_SIZE bytes), and an
+ * end to a transfer that has stalled for stall_s seconds (a slow one goes on). */
+void net_transfer_defaults(CURL *easy, char *errbuf, long stall_s);
 /* TLS for easy accepts the one certificate whose SHA-256 is fp (64 hex
  * digits, kept alive by the caller for the transfer), whatever its name or
  * issuer: a pool's self-signed certificate, once the user has accepted it. */

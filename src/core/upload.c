@@ -374,13 +374,7 @@ static bool start_put(struct upload *u)
 	curl_easy_setopt(u->easy, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(u->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(u->easy, CURLOPT_XFERINFODATA, u);
-	curl_easy_setopt(u->easy, CURLOPT_ERRORBUFFER, u->errbuf);
-	curl_easy_setopt(u->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(u->easy, CURLOPT_USERAGENT, "xentui/0.1");
-	curl_easy_setopt(u->easy, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
-	/* a stalled server ends the upload; a slow one does not */
-	curl_easy_setopt(u->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(u->easy, CURLOPT_LOW_SPEED_TIME, 120L);
+	net_transfer_defaults(u->easy, u->errbuf, 120);
 	/* xapi does not answer 100-continue: don't wait a second for it */
 	u->headers = curl_slist_append(NULL, "Expect:");
 	u->headers = curl_slist_append(u->headers, "Content-Type: application/octet-stream");
