@@ -193,9 +193,18 @@ static bool config_copy(const struct job_cfg *job, struct repo **repos, size_t n
 	if (!f)
 		return true; /* no file: nothing of ours to keep */
 	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < CONFIG_MAX)
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= CONFIG_MAX)
 		buf_append(&b, chunk, n);
+	ok = !ferror(f) && b.len <= CONFIG_MAX;
 	fclose(f);
+	if (!ok) {
+		/* never a copy cut short that looks whole */
+		*err = b.len > CONFIG_MAX ? xasprintf("%s is larger than %u MiB: not a configuration file to keep a copy of",
+						      config_path, CONFIG_MAX >> 20)
+					  : xasprintf("cannot read %s", config_path);
+		buf_free(&b);
+		return false;
+	}
 	c = bk_sha_new();
 	EVP_DigestUpdate(c, b.data ? b.data : "", b.len);
 	bk_sha_hex(c, sha);
