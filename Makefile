@@ -73,7 +73,7 @@ build/obj/%.o: %.c
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
 build/xentui: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC) $(UI_SRC))
-	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
+	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lpthread -lm
 
 build/xapi-sim: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(SIM_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_SIM)) -lpthread -lm
@@ -84,14 +84,14 @@ build/san/%.o: %.c
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
 build/san/xentui: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC) $(UI_SRC))
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lm
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lpthread -lm
 
 build/san/xapi-sim: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(SIM_SRC))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_SIM)) -lpthread -lm
 
 build/san/unit/%: build/san/tests/unit/%.o build/san/tests/unit/simproc.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lm
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lpthread -lm
 
 # The console test runs tests/sim/console.c against a libvncclient viewer
 # (a static pattern rule, so it wins over build/san/unit/%).

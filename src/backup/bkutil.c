@@ -104,24 +104,26 @@ void bk_sha_hex(EVP_MD_CTX *ctx, char out[65])
 bool bk_sha256_file(struct repo *r, const char *path, char out[65], uint64_t *size, char **err)
 {
 	struct repo_rfile *f = repo_open_read(r, path, err);
-	EVP_MD_CTX *c;
+	struct bk_hash *c;
 	unsigned char *buf;
 	uint64_t total = 0;
 	ssize_t n;
 
 	if (!f)
 		return false;
-	c = bk_sha_new();
+	c = bk_hash_new();
 	buf = xmalloc(1 << 20);
 	while ((n = repo_read(f, buf, 1 << 20, err)) > 0) {
-		EVP_DigestUpdate(c, buf, (size_t)n);
+		bk_hash_update(c, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
 	free(buf);
 	repo_rclose(f);
-	bk_sha_hex(c, out);
-	if (n < 0)
+	if (n < 0) {
+		bk_hash_free(c);
 		return false;
+	}
+	bk_hash_hex(c, out);
 	if (size)
 		*size = total;
 	return true;

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "bkhash.h"
 #include "bxapi.h"
 #include "point.h"
 #include "repo.h"
@@ -25,7 +26,8 @@ const char *bk_jstr(struct json_object *obj, const char *key);
 EVP_MD_CTX *bk_sha_new(void);
 /* Finishes ctx (and frees it) into 64 hex digits. */
 void bk_sha_hex(EVP_MD_CTX *ctx, char out[65]);
-/* Reads a whole repository file: its SHA-256 and size. */
+/* Reads a whole repository file: its SHA-256 (hashed on a worker thread
+ * while the next piece is read) and size. */
 bool bk_sha256_file(struct repo *r, const char *path, char out[65], uint64_t *size, char **err);
 
 /* "1.2 GiB" */

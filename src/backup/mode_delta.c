@@ -298,7 +298,7 @@ static bool collect_disks(struct dctx *d, bool want_delta)
 struct sink {
 	struct dctx *d;
 	struct repo_wfile **w;
-	EVP_MD_CTX *md;
+	struct bk_hash *md; /* hashed on its own thread */
 	uint64_t bytes;
 	struct vhd_patch *patch;
 };
@@ -311,7 +311,7 @@ static bool to_repos(const void *buf, size_t n, void *ud, char **err)
 	for (size_t i = 0; i < v->nrepos; i++)
 		if (!repo_write(s->w[i], buf, n, err))
 			return false;
-	EVP_DigestUpdate(s->md, buf, n);
+	bk_hash_update(s->md, buf, n);
 	s->bytes += n;
 	s->d->done += n;
 	if (v->progress)
@@ -355,7 +355,7 @@ static bool export_disk(struct dctx *d, struct disk *k)
 		free(full);
 		return fail(v, err);
 	}
-	s.md = bk_sha_new();
+	s.md = bk_hash_new();
 	s.patch = vhd_patch_new(id, k->base_uuid ? pid : NULL, k->parent_time, k->parent, to_repos, &s);
 	if (!(task = bx_task_create(v->bx, "xentui backup: export a disk", &err))) {
 		ok = false;
@@ -380,7 +380,10 @@ static bool export_disk(struct dctx *d, struct disk *k)
 		free(task);
 	}
 	vhd_patch_free(s.patch);
-	bk_sha_hex(s.md, k->sha);
+	if (ok)
+		bk_hash_hex(s.md, k->sha);
+	else
+		bk_hash_free(s.md);
 	k->size = s.bytes;
 	for (size_t i = 0; i < v->nrepos; i++) {
 		if (!ok) {

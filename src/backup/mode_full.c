@@ -13,7 +13,7 @@ struct full {
 	struct run_vm *v;
 	struct repo_wfile **w;  /* one writer per remote */
 	struct xva_check *check;
-	EVP_MD_CTX *sha;
+	struct bk_hash *sha; /* hashed on its own thread */
 	uint64_t size;
 	uint64_t estimate; /* the disks' used bytes: what the export will about be */
 };
@@ -29,7 +29,7 @@ static bool to_remotes(const void *buf, size_t n, void *ud, char **err)
 	}
 	if (!xva_check_write(f->check, buf, n, err))
 		return false;
-	EVP_DigestUpdate(f->sha, buf, n);
+	bk_hash_update(f->sha, buf, n);
 	for (size_t i = 0; i < f->v->nrepos; i++)
 		if (!repo_write(f->w[i], buf, n, err))
 			return false;
@@ -200,12 +200,12 @@ bool mode_full_vm(struct run_vm *v)
 		}
 	f.estimate = estimate(v->bx, snap_rec);
 	f.check = xva_check_new();
-	f.sha = bk_sha_new();
+	f.sha = bk_hash_new();
 	if (!stream(&f, bk_field(snap_rec, "uuid"), &err)) {
 		fail(v, xstrdup(err ? err : "the export failed"));
 		goto abort;
 	}
-	bk_sha_hex(f.sha, sha);
+	bk_hash_hex(f.sha, sha);
 	f.sha = NULL;
 	for (; committed < v->nrepos; committed++) {
 		bool c = repo_commit(f.w[committed], &err);
@@ -249,8 +249,7 @@ destroy:
 	bk_destroy_vm_and_disks(v->bx, snap);
 	free(snap);
 out:
-	if (f.sha)
-		bk_sha_hex(f.sha, sha);
+	bk_hash_free(f.sha);
 	xva_check_free(f.check);
 	free(f.w);
 	xv_free(vm_rec);

@@ -29,7 +29,13 @@ struct fw {
 	char *final;  /* absolute path it becomes */
 	char *rel;    /* the name the caller gave, for messages */
 	bool failed;  /* a write failed: commit must not publish a short file */
+	uint64_t written; /* bytes written so far */
+	uint64_t flushed; /* bytes whose writeback was started */
 };
+
+/* Writeback of finished data starts every this many bytes, so the fsync at
+ * commit waits for the tail only, not for the whole file. */
+#define FLUSH_EVERY ((uint64_t)32 << 20)
 
 struct fr {
 	int fd;
@@ -259,6 +265,12 @@ static bool f_write(void *wf, const void *buf, size_t n, char **err)
 		}
 		p += put;
 		n -= (size_t)put;
+		w->written += (uint64_t)put;
+	}
+	if (w->written - w->flushed >= FLUSH_EVERY) {
+		/* only a start (no wait); an error here shows again at commit's fsync */
+		(void)sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed), SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
 	}
 	return true;
 }

@@ -21,7 +21,7 @@
  * file's SHA-256 is known to match, so a damaged file never imports whole. */
 struct xva_src {
 	struct repo_rfile *f;
-	EVP_MD_CTX *md;
+	struct bk_hash *md; /* hashed on its own thread */
 	uint64_t left;
 	const char *want; /* "" when not recorded */
 	bool damaged;
@@ -41,11 +41,11 @@ static ssize_t xva_read(void *buf, size_t n, void *ud, char **err)
 	if (!repo_pread(s->f, repo_rsize(s->f) - s->left, buf, n, err))
 		return -1;
 	k = (ssize_t)n;
-	EVP_DigestUpdate(s->md, buf, n);
+	bk_hash_update(s->md, buf, n);
 	s->left -= n;
 	if (s->left == 0) {
 		char got[65];
-		bk_sha_hex(s->md, got);
+		bk_hash_hex(s->md, got);
 		s->md = NULL;
 		if (*s->want && strcmp(got, s->want) != 0) {
 			s->damaged = true;
@@ -76,9 +76,9 @@ static bool restore_full(struct bx *bx, struct repo *r, const struct point *p, c
 		free(path);
 		return false;
 	}
-	s.md = bk_sha_new();
+	s.md = bk_hash_new();
 	if (!(task = bx_task_create(bx, "xentui restore: import a VM", err))) {
-		EVP_MD_CTX_free(s.md);
+		bk_hash_free(s.md);
 		repo_rclose(s.f);
 		free(path);
 		return false;
@@ -114,8 +114,7 @@ static bool restore_full(struct bx *bx, struct repo *r, const struct point *p, c
 	free(res);
 	bx_task_destroy(bx, task);
 	free(task);
-	if (s.md)
-		EVP_MD_CTX_free(s.md);
+	bk_hash_free(s.md);
 	repo_rclose(s.f);
 	free(path);
 	return ok;
