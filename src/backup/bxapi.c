@@ -491,6 +491,9 @@ static bool xfer_run(struct bx *b, struct xfer *t, const char *path_query, const
 	curl_easy_setopt(t->easy, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
 	curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, t);
 	net_transfer_defaults(t->easy, t->errbuf, 300);
+	/* disks stream by the GiB: fewer, larger pieces cost less per byte */
+	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 512L * 1024);
+	curl_easy_setopt(t->easy, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	if (t->src) {
 		curl_easy_setopt(t->easy, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(t->easy, CURLOPT_READFUNCTION, on_send);
