@@ -20,6 +20,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 import nasserver  # noqa: E402
+from deltatest import files_in, named_by_points  # noqa: E402
 from deltatest import DAY, MiB, T0, Env, done, ok, sanitizer_clean, ts  # noqa: E402
 
 TMPFS = 48 * MiB
@@ -61,24 +62,6 @@ def fill(root, leave):
         f.flush()
         os.fsync(f.fileno())
     return path
-
-
-def files_in(top):
-    out = []
-    for d, _, files in os.walk(top):
-        out += [os.path.relpath(os.path.join(d, f), top) for f in files]
-    return sorted(out)
-
-
-def named_by_points(pts):
-    names = set()
-    for t, j in pts.items():
-        names.add(t + ".json")
-        if j.get("xva"):
-            names.add(j["xva"][2:] if j["xva"].startswith("./") else j["xva"])
-        for rel in j.get("vhds", {}).values():
-            names.add(os.path.normpath(rel))
-    return names
 
 
 def rewrite(env, rnd, region):

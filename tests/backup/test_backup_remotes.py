@@ -24,6 +24,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 import nasserver  # noqa: E402
+from deltatest import files_in, named_by_points  # noqa: E402
 from deltatest import DAY, MiB, T0, Env, done, ok, pyvhdi, sanitizer_clean, ts  # noqa: E402
 from s3server import S3Server, S3Unavailable  # noqa: E402
 
@@ -88,25 +89,6 @@ class Remotes:
         if self.s3 is not None:
             self.s3.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def files_in(top):
-    out = []
-    for d, _, files in os.walk(top):
-        out += [os.path.relpath(os.path.join(d, f), top) for f in files]
-    return sorted(out)
-
-
-def named_by_points(pts):
-    """Paths (relative to the VM's folder) of every file the points name."""
-    names = set()
-    for t, j in pts.items():
-        names.add(t + ".json")
-        if j.get("xva"):
-            names.add(j["xva"][2:] if j["xva"].startswith("./") else j["xva"])
-        for rel in j.get("vhds", {}).values():
-            names.add(os.path.normpath(rel))
-    return names
 
 
 def job_snaps(env):

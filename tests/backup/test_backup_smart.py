@@ -15,37 +15,15 @@
 import glob
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-import deltatest  # noqa: E402
 from deltatest import DAY, MiB, T0, Env, done, ok, sanitizer_clean, ts  # noqa: E402
 
 
 class PoolEnv(Env):
     """Env with more VMs in the pool (the sim's own, of every power state)."""
-
-    def start_sim(self):
-        args = [deltatest.SIM, "--port", "0", "--hosts", "2", "--vms", "10", "--seed", "7"]
-        if self.faults:
-            args += ["--faults", self.faults]
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.sim_log, text=True)
-        deadline = time.time() + 30
-        self.url = None
-        while time.time() < deadline:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            if line.startswith("xapi-sim listening on "):
-                self.url = line.split()[-1]
-                break
-        if not self.url:
-            raise RuntimeError("xapi-sim did not start")
-        import xmlrpc.client
-        self.api = xmlrpc.client.ServerProxy(self.url, context=deltatest.CTX, allow_none=True)
-        self.sid = self.v(self.api.session.login_with_password("root", "xapi-sim", "2.21", "smarttest"))
 
     def make_vm(self, disk_mib):
         """As Env's, from a halted VM (VM.clone refuses a running one)."""
@@ -139,7 +117,7 @@ def expected(vms, tags=(), exclude=(), power=None):
 
 
 def smart():
-    env = PoolEnv([])
+    env = PoolEnv([], sim_args=("--hosts", "2", "--vms", "10"))
     try:
         vms = guests(env)
         names = sorted(vms, key=lambda u: vms[u]["name_label"])

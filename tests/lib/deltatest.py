@@ -63,6 +63,26 @@ def ts(now):
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
 
 
+def files_in(top):
+    """Every file under top, relative to it, sorted."""
+    out = []
+    for d, _, files in os.walk(top):
+        out += [os.path.relpath(os.path.join(d, f), top) for f in files]
+    return sorted(out)
+
+
+def named_by_points(pts):
+    """Paths (relative to the VM's folder) of every file the points name."""
+    names = set()
+    for t, j in pts.items():
+        names.add(t + ".json")
+        if j.get("xva"):
+            names.add(j["xva"][2:] if j["xva"].startswith("./") else j["xva"])
+        for rel in j.get("vhds", {}).values():
+            names.add(os.path.normpath(rel))
+    return names
+
+
 class Env:
     """A sim, a test VM with one small disk, a file:// repository and a
     configuration with the given jobs (dicts of extra job settings).
@@ -70,7 +90,9 @@ class Env:
     first) after "repo" and "repo2"; extra_env: variables every xentui
     run gets (the remotes' password_env)."""
 
-    def __init__(self, jobs, faults=None, disk_mib=24, vm_name="bktest", remotes=None, extra_env=None):
+    def __init__(self, jobs, faults=None, disk_mib=24, vm_name="bktest", remotes=None, extra_env=None,
+                 sim_args=("--hosts", "1", "--vms", "2")):
+        self.sim_args = list(sim_args)
         self.dir = tempfile.mkdtemp(prefix="xentui-bk-")
         self.remotes = list(remotes or [])
         self.extra_env = dict(extra_env or {})
@@ -87,7 +109,7 @@ class Env:
 
     # ---- the pool ------------------------------------------------------------
     def start_sim(self):
-        args = [SIM, "--port", "0", "--hosts", "1", "--vms", "2", "--seed", "7"]
+        args = [SIM, "--port", "0"] + self.sim_args + ["--seed", "7"]
         if self.faults:
             args += ["--faults", self.faults]
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.sim_log, text=True)
