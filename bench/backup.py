@@ -40,6 +40,8 @@ import http.client
 import urllib.parse
 import xmlrpc.client
 
+from benchout import out, report, table, verdict
+
 OUT_DIR = "build/bench"
 SIM = os.environ.get("XAPI_SIM", "build/xapi-sim")
 XENTUI = os.environ.get("XENTUI", "build/xentui")
@@ -60,27 +62,7 @@ T0 = calendar.timegm((2026, 12, 1, 2, 0, 0))
 DAY = 86400
 CTX = ssl._create_unverified_context()  # the sim's certificate is made at start
 
-report = []
 running = []  # children to stop if we are interrupted
-
-
-def out(line=""):
-    print(line, flush=True)
-    report.append(line)
-
-
-def table(header, rows):
-    """Prints rows (lists of strings) in aligned columns under header."""
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    fmt = "  ".join("%%-%ds" % w for w in widths)
-    out(fmt % tuple(header))
-    out(fmt % tuple("-" * w for w in widths))
-    for r in rows:
-        out(fmt % tuple(r))
-
-
-def verdict(ok):
-    return "met" if ok else "not met"
 
 
 def gib(n):

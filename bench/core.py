@@ -26,6 +26,8 @@ import time
 import urllib.request
 import xmlrpc.client
 
+from benchout import out, report, table, verdict
+
 OUT_DIR = "build/bench"
 SIM = os.environ.get("XAPI_SIM", "build/xapi-sim")
 HOSTS = int(os.environ.get("BENCH_HOSTS", "64"))
@@ -36,27 +38,7 @@ PASSWORD = "xapi-sim"
 CHILD_TIMEOUT = 300
 FLOOR = "server alone (bytes read)"
 
-report = []
 running = []  # the measured child, stopped too if we are interrupted
-
-
-def out(line=""):
-    print(line, flush=True)
-    report.append(line)
-
-
-def table(header, rows):
-    """Prints rows (lists of strings) in aligned columns under header."""
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    fmt = "  ".join("%%-%ds" % w for w in widths)
-    out(fmt % tuple(header))
-    out(fmt % tuple("-" * w for w in widths))
-    for r in rows:
-        out(fmt % tuple(r))
-
-
-def verdict(ok):
-    return "met" if ok else "not met"
 
 
 def mb(kib):
