@@ -33,7 +33,7 @@ CORE_SRC = src/core/util.c src/core/value.c src/core/xmlrpc.c src/core/strpool.c
 # src/console, src/backup (see ../shared/DESIGN.md's layout)
 CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/cache.c src/core/config.c \
 	src/core/known_hosts.c src/core/secret.c src/core/sanitize.c src/core/errors.c src/core/ops.c \
-	src/core/log.c src/core/pools.c src/core/upload.c src/core/atomicfile.c src/core/cfgread.c src/console/fbtext.c src/console/vnc.c src/console/keymap.c \
+	src/core/log.c src/core/pools.c src/core/upload.c src/core/atomicfile.c src/core/cfgread.c src/core/cfgedit.c src/console/fbtext.c src/console/vnc.c src/console/keymap.c \
 	src/cli/list.c $(wildcard src/backup/*.c)
 # the command line (src/cli: main assembles the program)
 CLIENT_SRC = src/cli/main.c src/cli/demo.c src/cli/connopts.c src/cli/backup.c
@@ -108,6 +108,11 @@ build/san/unit/test_fbtext: build/san/unit/%: build/san/tests/unit/%.o build/san
 build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/tests/sim/console.o $(patsubst %.c,build/san/%.o,$(CORE_SRC) src/console/fbtext.c src/console/vnc.c src/console/keymap.c src/core/net.c src/core/loop.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $(sort $^) $(call pc_libs,$(PKGS_CORE) cmocka libvncserver libvncclient zlib) -lpthread -lm
+
+# The size parser lives in src/ui but needs no ncurses: linked on its own.
+build/san/unit/test_units: build/san/unit/%: build/san/tests/unit/%.o build/san/src/ui/units.o $(patsubst %.c,build/san/%.o,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lpthread -lm
 
 check-build: build/san/xentui build/san/xapi-sim build/xapi-sim $(addprefix build/san/unit/,$(UNIT_TESTS))
 

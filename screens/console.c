@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -44,6 +45,12 @@
 #define TYPE_CHUNK 48         /* characters sent per tick */
 #define TYPE_TICK_MS 15
 #define OSC52_MAX (1024 * 1024)
+/* An update comes as many rectangles, each waking the loop: the scrollback
+ * compares whole screens, read once the rectangles stop for QUIET ms (at
+ * the latest MAX ms after the first, for a guest that never stops), or
+ * when a key goes to the guest (the screen it was pressed on). */
+#define OBSERVE_QUIET_MS 30
+#define OBSERVE_MAX_MS 300
 
 enum view { VIEW_AUTO, VIEW_TEXT, VIEW_PICTURE };
 
@@ -62,6 +69,8 @@ struct console_screen {
 	struct vnc *vnc;
 	struct app *app;
 	int escape;     /* the key that opens the menu */
+	char esc_name[16], esc_send[32]; /* "Ctrl-]", for the key bar */
+	const char *bar[24];             /* the key bar while keys go to the guest */
 	int keymap;     /* the guest's keyboard layout (keymap.h), preferences.console_keymap; k switches */
 	bool menu;      /* the escape key was pressed: the next key picks */
 	enum view view;
@@ -71,12 +80,15 @@ struct console_screen {
 	/* scrollback mode: lines numbered as console_scroll.h says, then the
 	 * screen's rows after sb_end() */
 	struct scrollback *sb;
+	struct loop_timer *observe_timer; /* the screen changed: sb_observe() when it settles */
+	int64_t changed_first, changed_last; /* ms */
 	bool scrolling;
 	size_t top, cur; /* first line shown, the cursor's line */
 	long mark;       /* the marked line, -1 for none */
 	uint32_t search[128];
 	int nsearch;
-	char note[256];  /* the scrollback's status ("not found", "copied") */
+	char note[512];  /* the scrollback's status ("not found", "copied") */
+	char *write_path; /* w: the file a confirmation is about */
 	bool osc52;
 
 	/* typing a text or a file */
@@ -107,6 +119,38 @@ static void escape_name(int key, char *buf, size_t n)
 
 /* ---- the session -------------------------------------------------------- */
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Brings the scrollback up to the screen now (and stops waiting). */
+static void observe_now(struct console_screen *s)
+{
+	if (s->observe_timer)
+		loop_timer_cancel(app_loop(s->app), s->observe_timer);
+	s->observe_timer = NULL;
+	if (s->vnc)
+		sb_observe(s->sb, vnc_text(s->vnc));
+}
+
+static void observe_tick(struct loop *l, void *ud)
+{
+	struct console_screen *s = ud;
+	int64_t now = now_ms(), quiet = now - s->changed_last;
+
+	s->observe_timer = NULL;
+	if (quiet < OBSERVE_QUIET_MS && now - s->changed_first < OBSERVE_MAX_MS) {
+		s->observe_timer = loop_timer(l, OBSERVE_QUIET_MS - quiet, observe_tick, s);
+		return;
+	}
+	observe_now(s);
+	app_dirty(s->app);
+}
+
 static void on_notify(struct loop *l, int fd, int events, void *ud)
 {
 	struct console_screen *s = ud;
@@ -114,7 +158,11 @@ static void on_notify(struct loop *l, int fd, int events, void *ud)
 	bool text;
 
 	vnc_process(s->vnc);
-	sb_observe(s->sb, vnc_text(s->vnc));
+	s->changed_last = now_ms();
+	if (!s->observe_timer) {
+		s->changed_first = s->changed_last;
+		s->observe_timer = loop_timer(l, OBSERVE_QUIET_MS, observe_tick, s);
+	}
 	/* a view the user chose lasts until the guest switches between text
 	 * and graphics; then the screen's own kind shows again */
 	text = fbtext_is_text(vnc_text(s->vnc));
@@ -132,6 +180,7 @@ static void stop(struct console_screen *s)
 	}
 	if (!s->vnc)
 		return;
+	observe_now(s); /* the last screen's lines, before the session goes */
 	loop_watch(app_loop(s->app), vnc_notify_fd(s->vnc), 0, NULL, NULL);
 	vnc_close(s->vnc);
 	s->vnc = NULL;
@@ -380,6 +429,7 @@ static void console_leave(struct app *app, void *st)
 	typing_stop(s);
 	stop(s);
 	sb_free(s->sb);
+	free(s->write_path);
 	psf_free(s->font);
 	free(s->qref);
 	free(s->hostport);
@@ -670,6 +720,11 @@ static void send_key(struct console_screen *s, int key)
 {
 	uint32_t sym = keysym_of(key);
 
+	/* the screen the key was pressed on has settled: its lines are kept
+	 * before the key changes it (a command line and its output) */
+	if (s->observe_timer)
+		observe_now(s);
+
 	if (key == XK_BTAB) { /* Shift-Tab */
 		vnc_send_key(s->vnc, XK_Shift_L, true);
 		tap(s->vnc, XK_Tab);
@@ -692,6 +747,8 @@ static void type_tick(struct loop *l, void *ud)
 	struct console_screen *s = ud;
 
 	s->type_timer = NULL;
+	if (s->observe_timer)
+		observe_now(s); /* as send_key() */
 	for (int i = 0; i < TYPE_CHUNK && s->typed < s->ntyping; i++) {
 		uint32_t cp = s->typing[s->typed++];
 
@@ -840,6 +897,7 @@ static void clamp_view(struct console_screen *s, int h)
 
 static void scroll_enter(struct console_screen *s)
 {
+	observe_now(s);
 	s->scrolling = true;
 	s->mark = -1;
 	s->note[0] = '\0';
@@ -850,36 +908,37 @@ static void scroll_enter(struct console_screen *s)
 		snprintf(s->note, sizeof(s->note), "nothing has scrolled off yet");
 }
 
-static void search_step(struct console_screen *s, bool older)
+/* As less does: a new search looks from the first line shown downward; n
+ * finds the next match below the cursor, N the one above; no wrapping. */
+static void search_step(struct console_screen *s, bool down, bool from_view)
 {
 	uint32_t cp[512];
 	uint8_t fg[512], bg[512];
 	struct sb_line tmp;
 	size_t first = sb_first(s->sb), total = total_lines(s);
+	size_t n = from_view ? (s->top > first ? s->top : first) : s->cur;
 
 	if (!s->nsearch) {
 		snprintf(s->note, sizeof(s->note), "no search yet: / searches");
 		return;
 	}
-	/* from the line after the cursor, round past the end (as vi's wrapscan) */
-	bool wrapped = false;
-
-	for (size_t k = 1, n = s->cur; total > first && k <= total - first; k++) {
-		if (older) {
-			wrapped |= n <= first;
-			n = n <= first ? total - 1 : n - 1;
-		} else {
-			wrapped |= n + 1 >= total;
-			n = n + 1 >= total ? first : n + 1;
-		}
-		if (line_matches(s, line_at(s, n, &tmp, cp, fg, bg, 512))) {
-			s->cur = n;
-			snprintf(s->note, sizeof(s->note), "found at line %zu%s", n + 1 - first,
-				 wrapped ? " (wrapped)" : "");
+	if (!from_view) {
+		if (down ? n + 1 >= total : n <= first) {
+			snprintf(s->note, sizeof(s->note), "no more matches %s", down ? "below (N: above)" : "above (n: below)");
 			return;
 		}
+		n = down ? n + 1 : n - 1;
 	}
-	snprintf(s->note, sizeof(s->note), "not found");
+	for (; n >= first && n < total; n = down ? n + 1 : n - 1) {
+		if (line_matches(s, line_at(s, n, &tmp, cp, fg, bg, 512))) {
+			s->cur = n;
+			snprintf(s->note, sizeof(s->note), "found at line %zu", n + 1 - first);
+			return;
+		}
+		if (!down && n == first)
+			break;
+	}
+	snprintf(s->note, sizeof(s->note), "not found %s", down ? "below (N: above)" : "above (n: below)");
 }
 
 static void on_search(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
@@ -909,7 +968,7 @@ static void on_search(struct app *app, const struct dialog_result *r, const char
 			t++;
 		}
 	}
-	search_step(s, true);
+	search_step(s, true, true);
 	clamp_view(s, LINES - 2);
 	app_dirty(app);
 }
@@ -940,25 +999,142 @@ static char *region_text(struct console_screen *s, size_t *lines)
 	return b.data ? b.data : xstrdup("");
 }
 
-static void on_write_file(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+/* The absolute path that path names, its folder part resolved as it is on
+ * disk (symlinks and ..), the last part kept; NULL if the folder does not
+ * exist. */
+static char *resolve_path(const char *path)
 {
-	struct console_screen *s = ud;
+	char *dup = xstrdup(path), *slash = strrchr(dup, '/'), *dir, *rdir, *full;
+	const char *base;
+
+	if (!slash) {
+		dir = ".";
+		base = dup;
+	} else {
+		*slash = '\0';
+		dir = slash == dup ? "/" : dup;
+		base = slash + 1;
+	}
+	rdir = realpath(dir, NULL);
+	if (!rdir)
+		full = NULL;
+	else if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		full = realpath(path, NULL); /* a folder: refused by the caller */
+	else
+		full = xasprintf("%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base);
+	free(rdir);
+	free(dup);
+	return full;
+}
+
+static bool has_dotdot(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return true;
+	return false;
+}
+
+static void write_lines(struct console_screen *s, const char *full)
+{
 	char *err = NULL, *text;
 	size_t lines;
+	struct stat st;
+	bool existed = stat(full, &st) == 0;
 
-	if (!r->ok)
-		return;
 	text = region_text(s, &lines);
-	if (atomic_write(form_get_text(r->form, 0), text, strlen(text), &err)) {
-		snprintf(s->note, sizeof(s->note), "wrote %zu line%s to %s", lines, lines == 1 ? "" : "s",
-			 form_get_text(r->form, 0));
+	if (atomic_write(full, text, strlen(text), &err)) {
+		/* a file replaced keeps its permissions (the writer makes 0600) */
+		if (existed && chmod(full, st.st_mode & 07777) != 0)
+			app_message(s->app, MSG_ERROR, "Wrote %s but could not keep its permissions: %s", full,
+				    strerror(errno));
+		snprintf(s->note, sizeof(s->note), "wrote %zu line%s to %s", lines, lines == 1 ? "" : "s", full);
 		s->mark = -1;
 	} else {
-		app_message(app, MSG_ERROR, "Cannot write the lines: %s", err);
+		app_message(s->app, MSG_ERROR, "Cannot write the lines: %s", err);
 		free(err);
 	}
 	free(text);
+}
+
+static void on_write_confirmed(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct console_screen *s = ud;
+
+	if (r->ok && s->write_path)
+		write_lines(s, s->write_path);
+	else if (s->write_path)
+		snprintf(s->note, sizeof(s->note), "nothing written: %s is as it was", s->write_path);
+	free(s->write_path);
+	s->write_path = NULL;
 	app_dirty(app);
+}
+
+/* Writes the region to the file named, asking first when that replaces a
+ * file (naming it and its size) or when the path climbs out of its folder
+ * with .. (showing where it really goes). */
+static void on_write_file(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct console_screen *s = ud;
+	const char *path;
+	char *full, *text, *slash;
+	struct stat st;
+	bool exists, up;
+	size_t lines;
+	struct dialog *d;
+	struct buf b;
+
+	if (!r->ok)
+		return;
+	path = form_get_text(r->form, 0);
+	if (!*path) {
+		snprintf(s->note, sizeof(s->note), "no file name: nothing written");
+		app_dirty(app);
+		return;
+	}
+	if (path[0] == '~' && (path[1] == '/' || !path[1]) && getenv("HOME")) { /* as a shell would */
+		char *home = xasprintf("%s%s", getenv("HOME"), path + 1);
+
+		full = resolve_path(home);
+		free(home);
+	} else {
+		full = resolve_path(path);
+	}
+	if (!full) {
+		app_message(app, MSG_ERROR, "Cannot write to %s: its folder does not exist", path);
+		return;
+	}
+	exists = stat(full, &st) == 0;
+	if (exists && S_ISDIR(st.st_mode)) {
+		app_message(app, MSG_ERROR, "Cannot write to %s: it is a folder; give a file name", full);
+		free(full);
+		return;
+	}
+	up = has_dotdot(path);
+	if (!exists && !up) {
+		write_lines(s, full);
+		free(full);
+		app_dirty(app);
+		return;
+	}
+	free(region_text(s, &lines));
+	slash = strrchr(full, '/');
+	buf_init(&b);
+	if (exists)
+		buf_printf(&b, "%s (%lld bytes) already exists in %.*s. Replace it with %zu line%s? What it holds now is lost.",
+			   slash + 1, (long long)st.st_size, (int)(slash - full + 1), full, lines, lines == 1 ? "" : "s");
+	else
+		buf_printf(&b, "Write %zu line%s to a new file?", lines, lines == 1 ? "" : "s");
+	if (up)
+		buf_printf(&b, " The path goes up through \"..\": the file is %s", full);
+	text = b.data ? b.data : xstrdup("");
+	d = dialog_confirm(exists ? "Replace a file?" : "Write outside the folder?", text, exists ? "Replace" : "Write",
+			   "Cancel", exists);
+	free(text);
+	free(s->write_path);
+	s->write_path = full;
+	dialog_on_done(d, on_write_confirmed, NULL, s);
+	app_open_dialog(app, d);
 }
 
 /* OSC 52 sets the terminal's clipboard (xterm, kitty, iTerm2, tmux with
@@ -1022,8 +1198,8 @@ static int scroll_key(struct app *app, struct console_screen *s, int key)
 	case '/':
 		ask(s, "Search the scrollback", "Text", "", false, on_search);
 		break;
-	case 'n': search_step(s, true); break;
-	case 'N': search_step(s, false); break;
+	case 'n': search_step(s, true, false); break;
+	case 'N': search_step(s, false, false); break;
 	case 'v': s->mark = s->mark < 0 ? (long)s->cur : -1; break;
 	case 'w':
 		snprintf(path, sizeof(path), "console-%s.txt", s->name);
@@ -1163,11 +1339,13 @@ static struct screen_key keys[] = {
 	 NULL, NULL, true},
 	{XK_PGUP, "Page", "Scrollback: a page up or down (PgUp/PgDn; Up/Down, Home/End a line, the ends)", NULL,
 	 in_scrollback, true},
-	{'/', "Search", "Scrollback: search up for a text (either case); n next up, N next down; matches highlighted",
+	{'/', "Search", "Scrollback: search for a text (either case) from the first line shown downward, as less does; "
+	 "n the next match below, N the one above; matches highlighted",
 	 NULL, in_scrollback, true},
 	{'v', "Mark", "Scrollback: mark the line under the cursor; the region is from there to the cursor", NULL,
 	 in_scrollback, true},
-	{'w', "File", "Scrollback: write the region (or the cursor's line) to a file, atomically", NULL,
+	{'w', "File", "Scrollback: write the region (or the cursor's line) to a file, atomically; "
+	 "asks before replacing a file and shows where a path with .. leads", NULL,
 	 in_scrollback, true},
 	{'y', "Clipboard",
 	 "Scrollback: copy the region to the terminal's clipboard with OSC 52 (only with "
@@ -1176,6 +1354,47 @@ static struct screen_key keys[] = {
 	{XK_ESC, "Live", "Scrollback: back to the live console", NULL, in_scrollback, true},
 	{0, NULL, NULL, NULL, NULL, false},
 };
+
+/* While connected, every key but the escape key goes to the guest, so the
+ * key bar shows the escape key and what it offers, not `:` `?` `q`. In the
+ * scrollback, or without a session, the usual bar (those keys work). */
+static const char *const *console_keybar(struct app *app, void *st)
+{
+	struct console_screen *s = st;
+	static const char *const menu[] = {"b", "Back", "s", "Scrollback", "p", "Text/picture", "u", "Refresh",
+					   "t", "Type text", "f", "Type file", "d", "Ctrl-Alt-Del", "r",
+					   "Reconnect", "k", "Layout", NULL};
+	static const char *const live[] = {"b", "Back", "s", "Scrollback", "p", "Text/picture", "t", "Type text",
+					   "d", "Ctrl-Alt-Del", "r", "Reconnect", NULL};
+	const char *const *from = live;
+	size_t n = 0;
+
+	escape_name(s->escape, s->esc_name, sizeof(s->esc_name));
+	if (s->menu) {
+		from = menu;
+	} else if (s->scrolling || !s->vnc || vnc_state(s->vnc, NULL, NULL, NULL) != VNC_CONNECTED) {
+		return NULL;
+	} else if (s->typing) {
+		from = NULL;
+		s->bar[n++] = s->esc_name;
+		s->bar[n++] = "Cancel typing";
+	} else {
+		s->bar[n++] = s->esc_name;
+		s->bar[n++] = "then:";
+	}
+	for (; from && *from; from++)
+		s->bar[n++] = *from;
+	if (s->menu) {
+		snprintf(s->esc_send, sizeof(s->esc_send), "Send %s", s->esc_name);
+		s->bar[n++] = s->esc_name;
+		s->bar[n++] = s->esc_send;
+	} else {
+		s->bar[n++] = "";
+		s->bar[n++] = "other keys go to the guest";
+	}
+	s->bar[n] = NULL;
+	return s->bar;
+}
 
 static void *console_enter_keys(struct app *app, const void *arg)
 {
@@ -1194,4 +1413,5 @@ const struct screen screen_console = {
 	.draw = console_draw,
 	.key = console_key,
 	.describe = console_describe,
+	.keybar = console_keybar,
 };

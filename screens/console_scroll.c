@@ -17,6 +17,8 @@ struct scrollback {
 	uint8_t *fg, *bg;
 	uint64_t *hash;
 	bool *blank;
+	bool *stale;    /* rows likely not redrawn yet (see sb_observe) */
+	int cursor_row; /* -1: no cursor seen */
 };
 
 struct scrollback *sb_new(size_t max)
@@ -43,10 +45,12 @@ static void snapshot_free(struct scrollback *sb)
 	free(sb->bg);
 	free(sb->hash);
 	free(sb->blank);
+	free(sb->stale);
 	sb->cp = NULL;
 	sb->fg = sb->bg = NULL;
 	sb->hash = NULL;
 	sb->blank = NULL;
+	sb->stale = NULL;
 	sb->rows = sb->cols = 0;
 }
 
@@ -157,6 +161,60 @@ static uint64_t row_hash(const uint32_t *cp, int n, bool *blank)
 	return h;
 }
 
+/* The last row of the old screen with text to keep, -1 if none. */
+static int last_text_row(const struct scrollback *sb)
+{
+	int r = sb->rows - 1;
+
+	while (r >= 0 && (sb->blank[r] || sb->stale[r]))
+		r--;
+	return r;
+}
+
+/* Whether the old screen was replaced rather than edited in place: more
+ * than half of its text rows now hold something else where they were
+ * (typing, a menu moving or output below the prompt change a few rows; a
+ * clear or more than a screenful of output changes them all). The rows the
+ * cursor was or is on count only when most of the screen changed: typing
+ * there is an edit, but a screen whose only text was the command line is
+ * replaced when the command fills it. */
+static bool replaced(const struct scrollback *sb, const uint64_t *hash, int cursor_row)
+{
+	int text = 0, gone = 0, gone_any = 0, changed = 0;
+
+	for (int r = 0; r < sb->rows; r++) {
+		bool diff = hash[r] != sb->hash[r];
+
+		changed += diff;
+		if (sb->blank[r] || sb->stale[r])
+			continue;
+		gone_any += diff;
+		if (r == sb->cursor_row || r == cursor_row)
+			continue;
+		text++;
+		gone += diff;
+	}
+	return (gone > 0 && 2 * gone > text) || (gone_any > 0 && 2 * changed > sb->rows);
+}
+
+/* The line that marks where lines may have gone by unseen. */
+static void push_gap(struct scrollback *sb, int cols)
+{
+	static const char text[] = SB_GAP_TEXT;
+	int n = (int)sizeof(text) - 1 < cols ? (int)sizeof(text) - 1 : cols;
+	uint32_t *cp = xmalloc((size_t)(n + 1) * sizeof(*cp));
+	uint8_t *fg = xmalloc((size_t)n + 1), *bg = xcalloc((size_t)n + 1, 1);
+
+	for (int i = 0; i < n; i++) {
+		cp[i] = (unsigned char)text[i];
+		fg[i] = 14; /* yellow: not the guest's text */
+	}
+	push(sb, cp, fg, bg, n);
+	free(cp);
+	free(fg);
+	free(bg);
+}
+
 size_t sb_observe(struct scrollback *sb, const struct fbtext *ft)
 {
 	int rows = fbtext_rows(ft), cols = fbtext_cols(ft);
@@ -164,9 +222,11 @@ size_t sb_observe(struct scrollback *sb, const struct fbtext *ft)
 	uint32_t *cp;
 	uint8_t *fg, *bg;
 	uint64_t *hash;
-	bool *blank;
-	int k = 0;
+	bool *blank, *stale;
+	int k = 0, off = 0, ccol, crow, stale_from = rows;
 
+	if (!fbtext_cursor(ft, &ccol, &crow))
+		crow = -1;
 	if (!rows || !cols || !fbtext_is_text(ft)) {
 		snapshot_free(sb); /* graphics: nothing scrolls */
 		return 0;
@@ -187,12 +247,36 @@ size_t sb_observe(struct scrollback *sb, const struct fbtext *ft)
 		}
 		hash[r] = row_hash(cp + (size_t)r * (size_t)cols, cols, &blank[r]);
 	}
-	if (sb->rows == rows && sb->cols == cols)
+	if (sb->rows == rows && sb->cols == cols) {
 		k = sb_detect(sb->hash, sb->blank, hash, rows);
-	for (int r = 0; r < k; r++, kept++) {
+		stale_from = rows - k;
+		if (k == 0 && replaced(sb, hash, crow)) {
+			stale_from = 0;
+			/* a clear or a scroll too long to see: what the old
+			 * screen showed is gone from it, so it is kept */
+			k = last_text_row(sb) + 1;
+			/* text down to the last row: a scroll, perhaps of more
+			 * lines than were ever shown */
+			off = !blank[rows - 1];
+		}
+	}
+	for (int r = 0; r < k; r++) {
 		size_t o = (size_t)r * (size_t)cols;
 
+		if (sb->stale[r])
+			continue; /* a copy of a line kept or still shown */
 		push(sb, sb->cp + o, sb->fg + o, sb->bg + o, cols);
+		kept++;
+	}
+	/* rows that stayed where they were while the rest moved or changed
+	 * are most likely not redrawn yet (a screen read halfway through an
+	 * update, a copy of a row above): never counted or kept as text */
+	stale = xcalloc((size_t)rows, sizeof(*stale));
+	for (int r = stale_from; r < rows; r++)
+		stale[r] = !blank[r] && hash[r] == sb->hash[r];
+	if (off) {
+		push_gap(sb, cols);
+		kept++;
 	}
 	snapshot_free(sb);
 	sb->rows = rows;
@@ -202,6 +286,8 @@ size_t sb_observe(struct scrollback *sb, const struct fbtext *ft)
 	sb->bg = bg;
 	sb->hash = hash;
 	sb->blank = blank;
+	sb->stale = stale;
+	sb->cursor_row = crow;
 	return kept;
 }
 

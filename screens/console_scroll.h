@@ -1,11 +1,19 @@
 /* The console viewer's scrollback (issue 7): the lines that scroll off the
  * guest's screen, kept as text with their colours, bounded.
  *
- * VNC only shows pixels, so a scroll is inferred: after each update the new
- * screen's rows are compared with the previous screen's; when the new rows
- * are the old ones moved up by k (the rows at the bottom being new), the k
- * top rows that went off are kept. A scroll of a whole screen or more
- * between two updates cannot be seen and its lines are lost. */
+ * VNC only shows pixels, so a scroll is inferred: after each whole update
+ * the new screen's rows are compared with the previous screen's; when the
+ * new rows are the old ones moved up by k (the rows at the bottom being
+ * new), the k top rows that went off are kept. When the screen was replaced
+ * instead (a clear, or a scroll of a screenful or more between two updates),
+ * every line the old screen showed is kept, and if the new screen is full
+ * to its last row (lines may have scrolled through unseen: no frame ever
+ * showed them, so nothing can bring them back) a line saying so follows.
+ * So each line shown is kept once, in order; none is invented or repeated.
+ * Rows that stay put while the rest of the screen moves are taken for rows
+ * not redrawn yet (a screen read halfway through an update) and never kept;
+ * the viewer reads whole updates anyway (screens/console.c). Lines exactly
+ * alike can make a scroll ambiguous: then fewer lines are kept, never more. */
 #ifndef XENTUI_CONSOLE_SCROLL_H
 #define XENTUI_CONSOLE_SCROLL_H
 
@@ -23,12 +31,17 @@ struct sb_line {
 
 struct scrollback;
 
+/* The line kept where lines may have gone by unseen. */
+#define SB_GAP_TEXT "[xentui: the screen changed all at once here; lines between may be missing]"
+
 /* Keeps at most max lines (0: none). */
 struct scrollback *sb_new(size_t max);
 void sb_free(struct scrollback *sb);
 
 /* Compares ft's screen with the one seen last time and keeps the lines a
- * scroll pushed off; returns how many. A changed geometry only starts over. */
+ * scroll pushed off or a clear took away; returns how many. Give it whole
+ * updates (a screen half redrawn reads as a change that did not happen). A
+ * changed geometry only starts over. */
 size_t sb_observe(struct scrollback *sb, const struct fbtext *ft);
 
 /* Lines are numbered from the first ever kept: sb_first() is the oldest

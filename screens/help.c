@@ -19,9 +19,10 @@ struct help {
 };
 
 static const struct table_key_help global_keys[] = {
-	{":", "command line: hosts, vms, storage, networks, pool, backups, tasks, console NAME, servers, quit"},
+	{":", "command line: one of the commands below (Tab completes)"},
 	{"/", "filter the list by text, or by column as name:value (Esc clears it)"},
 	{"?  F1", "this help"},
+	{"L", "the messages of this session, whole (:messages)"},
 	{"Esc  q", "back one screen (q on the dashboard asks, then quits)"},
 	{"F5  ^L", "redraw the screen"},
 	{"^C", "log out and quit"},
@@ -61,12 +62,35 @@ static void put_line(struct writer *wr, const char *key, const char *text, enum 
 	wr->line++;
 }
 
-static void put_table(struct writer *wr, const struct screen_key *keys)
+/* A key of keys that an earlier table (before) has too: the earlier one
+ * answers it (the app looks there first), so it is told once. */
+static bool shadowed(const struct screen_key *before, int key)
+{
+	for (const struct screen_key *k = before; k && k->key; k++)
+		if (k->key == key)
+			return true;
+	return false;
+}
+
+static void put_table(struct writer *wr, const struct screen_key *keys, const struct screen_key *before)
 {
 	char name[16];
 
 	for (const struct screen_key *k = keys; k && k->key; k++)
-		put_line(wr, key_describe(k->key, name, sizeof(name)), k->help, ROLE_NORMAL);
+		if (!shadowed(before, k->key))
+			put_line(wr, key_describe(k->key, name, sizeof(name)), k->help, ROLE_NORMAL);
+}
+
+/* Every `:` command, from the table the command line runs. */
+static void put_commands(struct writer *wr)
+{
+	for (const struct command *c = screen_commands; c->name; c++) {
+		char *key = c->alias ? xasprintf(":%s  :%s", c->name, c->alias) : xasprintf(":%s", c->name);
+		char *text = c->complete_arg ? xasprintf("%s (:%s NAME)", c->help, c->name) : xstrdup(c->help);
+		put_line(wr, key, text, ROLE_NORMAL);
+		free(key);
+		free(text);
+	}
 }
 
 /* "key<TAB>what it does" lines; a line without a tab is text. */
@@ -98,8 +122,8 @@ static void help_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	snprintf(title, sizeof(title), "Keys of %s", hp->about ? hp->about->title : "this screen");
 	put_line(&wr, NULL, title, ROLE_HEADER);
 	if (hp->about) {
-		put_table(&wr, hp->about->keys);
-		put_table(&wr, hp->about->shared_keys);
+		put_table(&wr, hp->about->keys, NULL);
+		put_table(&wr, hp->about->shared_keys, hp->about->keys);
 		if (hp->about->list) {
 			put_line(&wr, NULL, "", ROLE_NORMAL);
 			put_line(&wr, NULL, "In the list", ROLE_HEADER);
@@ -117,6 +141,9 @@ static void help_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	put_line(&wr, NULL, "Everywhere", ROLE_HEADER);
 	for (const struct table_key_help *k = global_keys; k->keys; k++)
 		put_line(&wr, k->keys, k->help, ROLE_NORMAL);
+	put_line(&wr, NULL, "", ROLE_NORMAL);
+	put_line(&wr, NULL, "Commands (after :)", ROLE_HEADER);
+	put_commands(&wr);
 	hp->rows = wr.line;
 	hp->shown = h;
 	if (hp->top > 0 && hp->top + h > hp->rows + 1) {

@@ -311,7 +311,8 @@ static void host_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	if (!host) {
 		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN),
 		       !p ? "Its pool is not connected (Esc goes back)."
-		       : cache_loaded(p->cache) ? "This host is no longer in the pool (Esc goes back)." : "Loading...");
+		       : cache_loaded(p->cache) ? "This host is no longer in the pool (Esc goes back)."
+		       : "Reloading the pool's objects; the host shows again when they are in.");
 		return;
 	}
 	switch (s->tab) {
@@ -354,12 +355,18 @@ static void host_describe(struct app *app, void *st, char *buf, size_t n)
 {
 	struct host_screen *s = st;
 	struct pool *p = pool_of(app, s);
-	const struct xv *h = p ? cache_get(p->cache, s->ref) : NULL;
+	const struct xv *h = p && p->cache ? cache_get(p->cache, s->ref) : NULL;
+	char *suffix;
 
-	if (h && app_many_pools(app))
-		snprintf(buf, n, "Host %s %s pool %s", rec_str(h, "name_label"), glyph(GLYPH_SEP), p->cfg.name);
-	else
-		snprintf(buf, n, "Host %s", h ? rec_str(h, "name_label") : "(gone)");
+	if (!h) {
+		/* a resync clears the cache until the reload ends: the host is not gone */
+		snprintf(buf, n, "Host %s", !p || !p->cache ? "(pool not connected)"
+			 : !cache_loaded(p->cache) ? "(reloading)" : "(gone)");
+		return;
+	}
+	suffix = app_many_pools(app) ? xasprintf(" %s pool %s", glyph(GLYPH_SEP), p->cfg.name) : xstrdup("");
+	ui_title(buf, n, "Host", rec_str(h, "name_label"), suffix);
+	free(suffix);
 }
 
 static struct pool *host_pool(struct app *app, void *st)

@@ -128,6 +128,16 @@ static struct job_host *cur_host(struct job *j)
 
 static void step(struct job *j);
 
+/* :updates lists what each host's updater says: once a rolling update has
+ * worked on a host (installed, rebooted, or stopped there) that list is stale. */
+static void host_ended(struct job *j, const struct job_host *h)
+{
+	struct pool *p = j->kind == JOB_ROLLING ? job_pool(j) : NULL;
+
+	if (p)
+		updates_recheck(j->app, p, h->ref);
+}
+
 /* Where the job stopped and what the hosts look like now, as one sentence. */
 static void fail(struct job *j, const char *why)
 {
@@ -137,6 +147,7 @@ static void fail(struct job *j, const char *why)
 
 	h->state = HS_FAILED;
 	j->failed = j->finished = true;
+	host_ended(j, h);
 	for (size_t i = 0; i < j->n; i++) {
 		char *buf = i < j->cur ? done : i > j->cur ? todo : NULL;
 		if (buf)
@@ -191,6 +202,8 @@ static void stop_cancelled(struct job *j)
 
 	h->state = untouched ? HS_WAITING : HS_FAILED;
 	j->failed = j->finished = j->cancelled = true;
+	if (!untouched)
+		host_ended(j, h);
 	for (size_t i = untouched ? j->cur : j->cur + 1; i < j->n; i++)
 		snprintf(todo + strlen(todo), sizeof(todo) - strlen(todo), "%s'%s'", *todo ? ", " : "",
 			 j->hosts[i].name);
@@ -245,6 +258,8 @@ static void on_op(struct ops *ops, struct op *op, void *ud)
 		step(j);
 		return;
 	}
+	if (j->seq[j->step] == ST_UPDATE)
+		host_ended(j, cur_host(j)); /* installed: the updater has nothing more to offer */
 	next_step(j);
 }
 
@@ -405,6 +420,7 @@ static bool return_next(struct job *j, struct pool *p)
 static void finish_host(struct job *j)
 {
 	cur_host(j)->state = HS_DONE;
+	host_ended(j, cur_host(j));
 	if (j->cur + 1 < j->n) {
 		j->cur++;
 		j->step = 0;

@@ -30,6 +30,10 @@ bool host_jobs_running(struct app *app, void *st);
 /* Draws every job from line y; returns the next free line. */
 int host_jobs_draw(WINDOW *w, int y, int rows, int cols);
 
+/* updates.c: a host's list of updates is stale once the job installed them
+ * (or stopped on it): ask its updater again. */
+void updates_recheck(struct app *app, struct pool *p, const char *host);
+
 /* The VMs maintenance mode moved off a host, remembered in its other_config
  * as XenCenter does (other clients see them): uuids, comma-separated. */
 #define MAINT_KEY "MAINTENANCE_MODE"

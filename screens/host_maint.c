@@ -63,6 +63,24 @@ static int running_guests(const struct host_sel *s)
 	return n;
 }
 
+/* The VMs remembered when it went in that really run elsewhere now (a
+ * cancelled evacuation remembers them all but moves none). */
+static int moved_off(const struct host_sel *s)
+{
+	const char *list = rec_map(s->h, "other_config", MAINT_VMS_KEY);
+	char *copy = xstrdup(list ? list : ""), *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const struct xv *vm = cache_by_uuid(s->p->cache, "VM", t, NULL);
+		if (vm && strcmp(rec_str(vm, "power_state"), "Running") == 0
+		    && strcmp(rec_str(vm, "resident_on"), s->ref) != 0)
+			n++;
+	}
+	free(copy);
+	return n;
+}
+
 static void run(struct app *app, const char *qref, enum host_job_kind kind)
 {
 	struct host_sel s;
@@ -95,13 +113,14 @@ static int act_maintenance(struct app *app, void *st)
 	if (!this_host(app, st, &s))
 		return EV_HANDLED;
 	if (in_maintenance(s.h) || !rec_bool(s.h, "enabled")) {
-		const char *list = rec_map(s.h, "other_config", MAINT_VMS_KEY);
-		size_t n = 0;
-		for (const char *c = list; c && *c; c++)
-			n += *c == ',';
-		n += list && *list ? 1 : 0;
-		text = xasprintf("Take '%s' out of maintenance mode: enable it. %zu VM%s moved off it when it went in.",
-				 rec_str(s.h, "name_label"), n, n == 1 ? "" : "s");
+		int n = moved_off(&s);
+		if (n)
+			text = xasprintf("Take '%s' out of maintenance mode: enable it. %d VM%s moved off it when it went in "
+					 "and run%s elsewhere now.",
+					 rec_str(s.h, "name_label"), n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+		else
+			text = xasprintf("Take '%s' out of maintenance mode: enable it. No VM moved off it%s.",
+					 rec_str(s.h, "name_label"), running_guests(&s) ? "; its VMs still run on it" : "");
 		d = dialog_choose("Leave maintenance mode", text);
 		dialog_add_choice(d, "back", "Enable it and bring its VMs back", "live migration, one at a time");
 		dialog_add_choice(d, "stay", "Enable it and leave the VMs where they are", "");

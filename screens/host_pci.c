@@ -24,22 +24,49 @@ struct access {
 	struct access *next;
 };
 
-static struct access *statuses;
+/* Every device's last answer, owned by the app (app_keep) from the first
+ * answer to its end; the static only finds it. */
+struct accesses {
+	struct access *head;
+};
 
-static struct access *access_of(int pool_id, const char *ref, bool create)
+static struct accesses *statuses;
+
+static void accesses_free(void *data)
+{
+	struct accesses *as = data;
+
+	while (as->head) {
+		struct access *a = as->head;
+		as->head = a->next;
+		free(a->ref);
+		free(a->status);
+		free(a);
+	}
+	free(as);
+	if (statuses == as)
+		statuses = NULL;
+}
+
+/* app is needed only to create. */
+static struct access *access_of(struct app *app, int pool_id, const char *ref)
 {
 	struct access *a;
 
-	for (a = statuses; a; a = a->next)
+	for (a = statuses ? statuses->head : NULL; a; a = a->next)
 		if (a->pool_id == pool_id && strcmp(a->ref, ref) == 0)
 			return a;
-	if (!create)
+	if (!app)
 		return NULL;
+	if (!statuses) {
+		statuses = xcalloc(1, sizeof(*statuses));
+		app_keep(app, statuses, accesses_free);
+	}
 	a = xcalloc(1, sizeof(*a));
 	a->pool_id = pool_id;
 	a->ref = xstrdup(ref);
-	a->next = statuses;
-	statuses = a;
+	a->next = statuses->head;
+	statuses->head = a;
 	return a;
 }
 
@@ -52,7 +79,7 @@ struct status_req {
 static void on_status(struct xapi *x, const struct xapi_result *r, void *ud)
 {
 	struct status_req *q = ud;
-	struct access *a = access_of(q->pool_id, q->ref, true);
+	struct access *a = access_of(q->app, q->pool_id, q->ref);
 
 	free(a->status);
 	a->status = xstrdup(r->failure == XAPI_OK && xv_str(r->value) ? xv_str(r->value) : "unknown");
@@ -253,7 +280,7 @@ static bool pci_row(const char *ref, const struct xv *pci, void *ud)
 
 	if (strcmp(rec_str(pci, "host"), e->s->host) != 0)
 		return true;
-	a = access_of(e->p->id, ref, false);
+	a = access_of(NULL, e->p->id, ref);
 	st = a ? a->status : NULL;
 	holders_of(e->p->cache, rec_str(pci, "pci_id"), &h);
 	{
@@ -532,7 +559,7 @@ static int act_toggle(struct app *app, void *st)
 
 	if (!pci)
 		return EV_HANDLED;
-	a = access_of(p->id, ref, false);
+	a = access_of(NULL, p->id, ref);
 	/* hidden now or on the way: give it back (harmless, at once); else ask */
 	if (!(a && a->status && (strcmp(a->status, "disabled") == 0 || strcmp(a->status, "disable_on_reboot") == 0))) {
 		ask_hide(app, p, ref, pci);

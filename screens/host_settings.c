@@ -18,14 +18,6 @@
 #include "table.h"
 #include "util.h"
 
-enum item { IT_HOSTNAME, IT_MGMT, IT_IPV6, IT_DNS, IT_NTP, IT_TZ, IT_SSH, IT_SYSLOG, IT_NICS, IT_HW, NITEMS };
-static const char *const item_keys[NITEMS] = {"hostname", "mgmt", "ipv6", "dns", "ntp", "tz", "ssh", "syslog",
-					       "nics", "hw"};
-static const char *const item_names[NITEMS] = {
-	"Hostname", "Management interface", "IPv6", "DNS servers", "NTP", "Timezone", "SSH", "Remote syslog",
-	"Network interfaces", "Hardware",
-};
-
 static const struct table_col cols[] = {
 	{"SETTING", 20, 0, false, false, 0},
 	{"VALUE", 20, 1, false, false, 0},
@@ -94,80 +86,79 @@ static void join_set(char *buf, size_t n, const struct xv *set)
 		snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? ", " : "", xv_str(xv_at(set, i)));
 }
 
-static void value_of(const struct sel *s, enum item it, char *buf, size_t n)
-{
-	const struct xv *h = s->h, *pif = s->pif;
+/* ---- values: one function per setting, what the VALUE column shows ---------- */
 
-	switch (it) {
-	case IT_HOSTNAME:
-		snprintf(buf, n, "%s", rec_str(h, "hostname"));
-		return;
-	case IT_MGMT:
-		if (!pif)
-			snprintf(buf, n, "none");
-		else
-			snprintf(buf, n, "%s, %s %s/%s gw %s", rec_str(pif, "device"), rec_str(pif, "ip_configuration_mode"),
-				 rec_str(pif, "IP"), rec_str(pif, "netmask"), rec_str(pif, "gateway"));
-		return;
-	case IT_IPV6: {
-		char addrs[256];
-		join_set(addrs, sizeof(addrs), rec_field(pif, "IPv6"));
-		snprintf(buf, n, "%s %s", pif ? rec_str(pif, "ipv6_configuration_mode") : "", addrs);
-		return;
-	}
-	case IT_DNS:
-		snprintf(buf, n, "%s", pif ? rec_str(pif, "DNS") : "");
-		return;
-	case IT_NTP: {
-		char servers[256];
-		join_set(servers, sizeof(servers), rec_field(h, "ntp_custom_servers"));
-		snprintf(buf, n, "%s%s%s", rec_str(h, "ntp_mode"), *servers ? ": " : "", servers);
-		return;
-	}
-	case IT_TZ:
-		snprintf(buf, n, "%s", rec_str(h, "timezone"));
-		return;
-	case IT_SSH:
-		snprintf(buf, n, "%s", rec_bool(h, "ssh_enabled") ? "enabled" : "disabled");
-		return;
-	case IT_SYSLOG: {
-		const char *d = rec_map(h, "logging", "syslog_destination");
-		snprintf(buf, n, "%s", d && *d ? d : "off (logs stay on the host)");
-		return;
-	}
-	case IT_NICS:
-		snprintf(buf, n, "%zu (Enter lists them)", xv_len(rec_field(h, "PIFs")));
-		return;
-	case IT_HW:
-		snprintf(buf, n, "%s %s, %zu CPUs, %zu PCI devices",
-			 rec_map(h, "bios_strings", "system-manufacturer") ? rec_map(h, "bios_strings", "system-manufacturer") : "",
-			 rec_map(h, "bios_strings", "system-product-name") ? rec_map(h, "bios_strings", "system-product-name") : "",
-			 xv_len(rec_field(h, "host_CPUs")), xv_len(rec_field(h, "PCIs")));
-		return;
-	case NITEMS:
-		return;
-	}
+static void value_hostname(const struct sel *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", rec_str(s->h, "hostname"));
 }
 
-static void settings_draw(struct app *app, void *st, WINDOW *w, int h, int cols_)
+static void value_mgmt(const struct sel *s, char *buf, size_t n)
 {
-	struct settings_screen *s = st;
-	struct sel sel;
+	const struct xv *pif = s->pif;
 
-	if (!lookup(app, s->qref, &sel)) {
-		ui_put(w, 1, 2, cols_ - 4, theme_attr(ROLE_WARN), "This host is not known now (Esc goes back).");
-		return;
-	}
-	table_clear(s->t);
-	for (int i = 0; i < NITEMS; i++) {
-		char value[512];
-		value_of(&sel, (enum item)i, value, sizeof(value));
-		{
-			struct table_cell cells[] = {{item_names[i], i, -1}, {value, 0, -1}};
-			table_put(s->t, item_keys[i], cells, ROLE_NORMAL, NULL);
-		}
-	}
-	table_draw(s->t, w, 0, 0, h, cols_, !app_has_dialog(app));
+	if (!pif)
+		snprintf(buf, n, "none");
+	else
+		snprintf(buf, n, "%s, %s %s/%s gw %s", rec_str(pif, "device"), rec_str(pif, "ip_configuration_mode"),
+			 rec_str(pif, "IP"), rec_str(pif, "netmask"), rec_str(pif, "gateway"));
+}
+
+static void value_ipv6(const struct sel *s, char *buf, size_t n)
+{
+	char addrs[256];
+
+	join_set(addrs, sizeof(addrs), rec_field(s->pif, "IPv6"));
+	snprintf(buf, n, "%s %s", s->pif ? rec_str(s->pif, "ipv6_configuration_mode") : "", addrs);
+}
+
+static void value_dns(const struct sel *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", s->pif ? rec_str(s->pif, "DNS") : "");
+}
+
+static void value_ntp(const struct sel *s, char *buf, size_t n)
+{
+	char servers[256];
+
+	join_set(servers, sizeof(servers), rec_field(s->h, "ntp_custom_servers"));
+	snprintf(buf, n, "%s%s%s", rec_str(s->h, "ntp_mode"), *servers ? ": " : "", servers);
+}
+
+static void value_tz(const struct sel *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", rec_str(s->h, "timezone"));
+}
+
+static void value_ssh(const struct sel *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", rec_bool(s->h, "ssh_enabled") ? "enabled" : "disabled");
+}
+
+static void value_syslog(const struct sel *s, char *buf, size_t n)
+{
+	const char *d = rec_map(s->h, "logging", "syslog_destination");
+
+	snprintf(buf, n, "%s", d && *d ? d : "off (logs stay on the host)");
+}
+
+static void value_nics(const struct sel *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%zu (Enter lists them)", xv_len(rec_field(s->h, "PIFs")));
+}
+
+static const char *bios(const struct xv *h, const char *key)
+{
+	const char *v = rec_map(h, "bios_strings", key);
+
+	return v ? v : "";
+}
+
+static void value_hw(const struct sel *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s %s, %zu CPUs, %zu PCI devices", bios(s->h, "system-manufacturer"),
+		 bios(s->h, "system-product-name"), xv_len(rec_field(s->h, "host_CPUs")),
+		 xv_len(rec_field(s->h, "PCIs")));
 }
 
 /* ---- checks ------------------------------------------------------------------ */
@@ -241,11 +232,27 @@ static struct xv *params1(const char *ref)
 	return p;
 }
 
-static void reconfigure_ip(struct app *app, struct sel *s, const char *pif, const char *mode, const char *ip,
-			   const char *mask, const char *gw, const char *dns)
+/* "Set the DNS servers of 'xcp-ng-03'": what a setting's messages and its
+ * row in :tasks say. */
+static char *label_of(const struct sel *s, const char *what)
+{
+	return xasprintf("%s of '%s'", what, rec_str(s->h, "name_label"));
+}
+
+/* A NIC's name for a person: its device (PIFs have no name_label). */
+static const char *pif_name(const struct sel *s, const char *pif)
+{
+	const struct xv *rec = cache_get(s->p->cache, pif);
+
+	return rec && *rec_str(rec, "device") ? rec_str(rec, "device") : "the interface";
+}
+
+/* what: the operation as the messages name it ("Set the DNS servers"). */
+static void reconfigure_ip(struct app *app, struct sel *s, const char *what, const char *pif, const char *mode,
+			   const char *ip, const char *mask, const char *gw, const char *dns)
 {
 	struct xv *p = params1(pif);
-	char *label = xasprintf("Configure %s on '%s'", name_of(s->p->cache, pif), rec_str(s->h, "name_label"));
+	char *label = label_of(s, what);
 
 	xv_array_push(p, xv_string(mode));
 	xv_array_push(p, xv_string(ip));
@@ -257,17 +264,20 @@ static void reconfigure_ip(struct app *app, struct sel *s, const char *pif, cons
 }
 
 /* A one-field form's answer: method(host, text) as a plain call. */
-static void set_text(struct app *app, const struct dialog_result *r, const char *qref, const char *label,
+static void set_text(struct app *app, const struct dialog_result *r, const char *qref, const char *what,
 		     const char *method)
 {
 	struct sel s;
 	struct xv *p;
+	char *label;
 
 	if (!r->ok || !lookup(app, qref, &s))
 		return;
 	p = params1(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
+	label = label_of(&s, what);
 	app_call(app, s.p, label, method, p);
+	free(label);
 }
 
 static void on_hostname(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -304,12 +314,16 @@ static void on_mgmt_form(struct app *app, const struct dialog_result *r, const c
 		return;
 	}
 	dns = dns_list(form_get_text(r->form, 4));
-	reconfigure_ip(app, &s, m->pif, ip_modes[stat], stat ? form_get_text(r->form, 1) : "",
-		       stat ? form_get_text(r->form, 2) : "", stat ? form_get_text(r->form, 3) : "", dns);
+	{
+		char *what = xasprintf("Configure the management interface (%s)", pif_name(&s, m->pif));
+		reconfigure_ip(app, &s, what, m->pif, ip_modes[stat], stat ? form_get_text(r->form, 1) : "",
+			       stat ? form_get_text(r->form, 2) : "", stat ? form_get_text(r->form, 3) : "", dns);
+		free(what);
+	}
 	free(dns);
 	if (!s.pif_ref || strcmp(s.pif_ref, m->pif) != 0) {
 		char *label = xasprintf("Move management of '%s' to %s", rec_str(s.h, "name_label"),
-					name_of(s.p->cache, m->pif));
+					pif_name(&s, m->pif));
 		app_op(app, s.p, label, "host.management_reconfigure", params1(m->pif));
 		free(label);
 	}
@@ -393,7 +407,11 @@ static void on_ipv6(struct app *app, const struct dialog_result *r, const char *
 	xv_array_push(p, xv_string(mode == 3 ? form_get_text(r->form, 1) : ""));
 	xv_array_push(p, xv_string(mode == 3 ? form_get_text(r->form, 2) : ""));
 	xv_array_push(p, xv_string_take(dns));
-	app_op(app, s.p, "Configure IPv6", "PIF.reconfigure_ipv6", p);
+	{
+		char *label = label_of(&s, "Configure IPv6");
+		app_op(app, s.p, label, "PIF.reconfigure_ipv6", p);
+		free(label);
+	}
 }
 
 static void edit_ipv6(struct app *app, const char *qref, struct sel *s)
@@ -426,8 +444,8 @@ static void on_dns(struct app *app, const struct dialog_result *r, const char *q
 	if (!r->ok || !lookup(app, qref, &s) || !s.pif)
 		return;
 	dns = dns_list(form_get_text(r->form, 0));
-	reconfigure_ip(app, &s, s.pif_ref, rec_str(s.pif, "ip_configuration_mode"), rec_str(s.pif, "IP"),
-		       rec_str(s.pif, "netmask"), rec_str(s.pif, "gateway"), dns);
+	reconfigure_ip(app, &s, "Set the DNS servers", s.pif_ref, rec_str(s.pif, "ip_configuration_mode"),
+		       rec_str(s.pif, "IP"), rec_str(s.pif, "netmask"), rec_str(s.pif, "gateway"), dns);
 	free(dns);
 }
 
@@ -451,8 +469,10 @@ static void on_ntp_servers_set(struct app *app, struct pool *pool, bool ok, void
 
 	if (ok && lookup(app, n->qref, &s)) {
 		struct xv *p = params1(s.ref);
+		char *label = label_of(&s, "Set the NTP mode");
 		xv_array_push(p, xv_string(ntp_modes[n->mode]));
-		app_call(app, s.p, "Set the NTP mode", "host.set_ntp_mode", p);
+		app_call(app, s.p, label, "host.set_ntp_mode", p);
+		free(label);
 	}
 	free_ntp_edit(n);
 }
@@ -483,7 +503,11 @@ static void on_ntp(struct app *app, const struct dialog_result *r, const char *q
 	/* the servers first: xapi refuses Custom without them */
 	p = params1(s.ref);
 	xv_array_push(p, set);
-	app_call_then(app, s.p, "Set the NTP servers", "host.set_ntp_custom_servers", p, on_ntp_servers_set, n);
+	{
+		char *label = label_of(&s, "Set the NTP servers");
+		app_call_then(app, s.p, label, "host.set_ntp_custom_servers", p, on_ntp_servers_set, n);
+		free(label);
+	}
 }
 
 static void on_tz(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -495,11 +519,14 @@ static void on_ssh(struct app *app, const struct dialog_result *r, const char *q
 {
 	struct sel s;
 	bool on;
+	char *label;
 
 	if (!r->ok || !lookup(app, qref, &s))
 		return;
 	on = !rec_bool(s.h, "ssh_enabled");
-	app_op(app, s.p, on ? "Enable SSH" : "Disable SSH", on ? "host.enable_ssh" : "host.disable_ssh", params1(s.ref));
+	label = xasprintf("%s SSH on '%s'", on ? "Enable" : "Disable", rec_str(s.h, "name_label"));
+	app_op(app, s.p, label, on ? "host.enable_ssh" : "host.disable_ssh", params1(s.ref));
+	free(label);
 }
 
 static void on_syslog_set(struct app *app, struct pool *pool, bool ok, void *ud)
@@ -508,8 +535,11 @@ static void on_syslog_set(struct app *app, struct pool *pool, bool ok, void *ud)
 	struct sel s;
 
 	/* xapi writes syslog's configuration only when asked */
-	if (ok && lookup(app, qref, &s))
-		app_op(app, s.p, "Apply the syslog setting", "host.syslog_reconfigure", params1(s.ref));
+	if (ok && lookup(app, qref, &s)) {
+		char *label = label_of(&s, "Apply the syslog setting");
+		app_op(app, s.p, label, "host.syslog_reconfigure", params1(s.ref));
+		free(label);
+	}
 	free(qref);
 }
 
@@ -529,7 +559,11 @@ static void on_syslog(struct app *app, const struct dialog_result *r, const char
 		xv_struct_del(m, "syslog_destination");
 	p = params1(s.ref);
 	xv_array_push(p, m);
-	app_call_then(app, s.p, "Set the syslog destination", "host.set_logging", p, on_syslog_set, xstrdup(qref));
+	{
+		char *label = label_of(&s, "Set the syslog destination");
+		app_call_then(app, s.p, label, "host.set_logging", p, on_syslog_set, xstrdup(qref));
+		free(label);
+	}
 }
 
 static void show_nics(struct app *app, struct sel *s)
@@ -585,11 +619,8 @@ static void show_hardware(struct app *app, struct sel *s)
 		 rec_map(h, "cpu_info", "speed") ? rec_map(h, "cpu_info", "speed") : "?",
 		 rec_map(h, "cpu_info", "socket_count") ? rec_map(h, "cpu_info", "socket_count") : "?",
 		 rec_map(h, "cpu_info", "socket_count") && strcmp(rec_map(h, "cpu_info", "socket_count"), "1") ? "s" : "",
-		 rec_map(h, "bios_strings", "bios-vendor") ? rec_map(h, "bios_strings", "bios-vendor") : "",
-		 rec_map(h, "bios_strings", "bios-version") ? rec_map(h, "bios_strings", "bios-version") : "",
-		 rec_map(h, "bios_strings", "system-manufacturer") ? rec_map(h, "bios_strings", "system-manufacturer") : "",
-		 rec_map(h, "bios_strings", "system-product-name") ? rec_map(h, "bios_strings", "system-product-name") : "",
-		 rec_map(h, "bios_strings", "system-serial-number") ? rec_map(h, "bios_strings", "system-serial-number") : "");
+		 bios(h, "bios-vendor"), bios(h, "bios-version"), bios(h, "system-manufacturer"),
+		 bios(h, "system-product-name"), bios(h, "system-serial-number"));
 	buf_puts(&b, line);
 	a[0] = (void *)s->ref;
 	a[1] = &b;
@@ -610,88 +641,148 @@ static struct dialog *one_text(const char *title, const char *text, const char *
 	return dialog_form(title, text, f);
 }
 
+/* ---- edits: one function per setting, opening its form (or showing a list) - */
+
+static void edit_hostname(struct app *app, const char *qref, struct sel *s)
+{
+	struct dialog *d = one_text("Hostname", "The host's own name (letters, digits, '-' and '.'), set live.",
+				    "Hostname", rec_str(s->h, "hostname"), true, NULL);
+
+	dialog_on_done(d, on_hostname, qref, NULL);
+	app_open_dialog(app, d);
+}
+
+static void edit_dns(struct app *app, const char *qref, struct sel *s)
+{
+	struct dialog *d;
+
+	if (strcmp(rec_str(s->pif, "ip_configuration_mode"), "Static") != 0) {
+		app_message(app, MSG_INFO, "The management interface uses DHCP: its DNS servers come from DHCP");
+		return;
+	}
+	d = one_text("DNS servers", "The servers the host asks, comma-separated.", "DNS servers",
+		     rec_str(s->pif, "DNS"), true, check_dns);
+	dialog_on_done(d, on_dns, qref, NULL);
+	app_open_dialog(app, d);
+}
+
+static void edit_ntp(struct app *app, const char *qref, struct sel *s)
+{
+	struct form *f = form_new();
+	struct dialog *d;
+	const char *mode = rec_str(s->h, "ntp_mode");
+	char servers[256];
+	int sel = 0;
+
+	for (int k = 0; k < 4; k++)
+		if (strcmp(mode, ntp_modes[k]) == 0)
+			sel = k;
+	join_set(servers, sizeof(servers), rec_field(s->h, "ntp_custom_servers"));
+	form_choice(f, "Mode", ntp_modes, 4, sel);
+	form_text(f, "Custom servers", servers, false);
+	d = dialog_form("NTP", "Where the host takes its time from. Custom uses the servers listed.", f);
+	dialog_on_done(d, on_ntp, qref, NULL);
+	app_open_dialog(app, d);
+}
+
+static void edit_tz(struct app *app, const char *qref, struct sel *s)
+{
+	struct dialog *d = one_text("Timezone", "An IANA name, e.g. Europe/Paris or UTC.", "Timezone",
+				    rec_str(s->h, "timezone"), true, NULL);
+
+	dialog_on_done(d, on_tz, qref, NULL);
+	app_open_dialog(app, d);
+}
+
+static void edit_ssh(struct app *app, const char *qref, struct sel *s)
+{
+	bool on = rec_bool(s->h, "ssh_enabled");
+	struct dialog *d = dialog_confirm("SSH", on ? "Disable SSH on this host? Open sessions stay, new ones are refused."
+						    : "Enable SSH on this host?",
+					  on ? "Disable" : "Enable", "Cancel", false);
+
+	dialog_on_done(d, on_ssh, qref, NULL);
+	app_open_dialog(app, d);
+}
+
+static void edit_syslog(struct app *app, const char *qref, struct sel *s)
+{
+	const char *dest = rec_map(s->h, "logging", "syslog_destination");
+	struct dialog *d = one_text("Remote syslog", "Send the host's logs to this server too (empty: keep them local).",
+				    "Destination", dest ? dest : "", false, NULL);
+
+	dialog_on_done(d, on_syslog, qref, NULL);
+	app_open_dialog(app, d);
+}
+
+static void edit_nics(struct app *app, const char *qref, struct sel *s)
+{
+	show_nics(app, s);
+}
+
+static void edit_hw(struct app *app, const char *qref, struct sel *s)
+{
+	show_hardware(app, s);
+}
+
+/* Every setting, once: its row's key and name, what it shows, how Enter changes it. */
+static const struct setting {
+	const char *key, *name;
+	void (*value)(const struct sel *s, char *buf, size_t n);
+	void (*edit)(struct app *app, const char *qref, struct sel *s);
+	bool needs_mgmt; /* a setting of the management interface */
+} settings[] = {
+	{"hostname", "Hostname", value_hostname, edit_hostname, false},
+	{"mgmt", "Management interface", value_mgmt, edit_mgmt, false},
+	{"ipv6", "IPv6", value_ipv6, edit_ipv6, true},
+	{"dns", "DNS servers", value_dns, edit_dns, true},
+	{"ntp", "NTP", value_ntp, edit_ntp, false},
+	{"tz", "Timezone", value_tz, edit_tz, false},
+	{"ssh", "SSH", value_ssh, edit_ssh, false},
+	{"syslog", "Remote syslog", value_syslog, edit_syslog, false},
+	{"nics", "Network interfaces", value_nics, edit_nics, false},
+	{"hw", "Hardware", value_hw, edit_hw, false},
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static void settings_draw(struct app *app, void *st, WINDOW *w, int h, int cols_)
+{
+	struct settings_screen *s = st;
+	struct sel sel;
+
+	if (!lookup(app, s->qref, &sel)) {
+		ui_put(w, 1, 2, cols_ - 4, theme_attr(ROLE_WARN), "This host is not known now (Esc goes back).");
+		return;
+	}
+	table_clear(s->t);
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		char value[512];
+		settings[i].value(&sel, value, sizeof(value));
+		{
+			struct table_cell cells[] = {{settings[i].name, (double)i, -1}, {value, 0, -1}};
+			table_put(s->t, settings[i].key, cells, ROLE_NORMAL, NULL);
+		}
+	}
+	table_draw(s->t, w, 0, 0, h, cols_, !app_has_dialog(app));
+}
+
 static int act_edit(struct app *app, void *st)
 {
 	struct settings_screen *ss = st;
 	const char *key = table_selected(ss->t);
 	struct sel s;
-	struct dialog *d = NULL;
-	int it = -1;
 
 	if (!key || !lookup(app, ss->qref, &s))
 		return EV_HANDLED;
-	for (int i = 0; i < NITEMS; i++)
-		if (strcmp(item_keys[i], key) == 0)
-			it = i;
-	if ((it == IT_IPV6 || it == IT_DNS) && !s.pif) {
-		app_message(app, MSG_ERROR, "This host has no management interface");
-		return EV_HANDLED;
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (strcmp(settings[i].key, key) != 0)
+			continue;
+		if (settings[i].needs_mgmt && !s.pif)
+			app_message(app, MSG_ERROR, "This host has no management interface");
+		else
+			settings[i].edit(app, ss->qref, &s);
 	}
-	switch (it) {
-	case IT_HOSTNAME:
-		d = one_text("Hostname", "The host's own name (letters, digits, '-' and '.'), set live.", "Hostname",
-			     rec_str(s.h, "hostname"), true, NULL);
-		dialog_on_done(d, on_hostname, ss->qref, NULL);
-		break;
-	case IT_MGMT:
-		edit_mgmt(app, ss->qref, &s);
-		return EV_HANDLED;
-	case IT_IPV6:
-		edit_ipv6(app, ss->qref, &s);
-		return EV_HANDLED;
-	case IT_DNS:
-		if (strcmp(rec_str(s.pif, "ip_configuration_mode"), "Static") != 0) {
-			app_message(app, MSG_INFO, "The management interface uses DHCP: its DNS servers come from DHCP");
-			return EV_HANDLED;
-		}
-		d = one_text("DNS servers", "The servers the host asks, comma-separated.", "DNS servers",
-			     rec_str(s.pif, "DNS"), true, check_dns);
-		dialog_on_done(d, on_dns, ss->qref, NULL);
-		break;
-	case IT_NTP: {
-		struct form *f = form_new();
-		const char *mode = rec_str(s.h, "ntp_mode");
-		char servers[256];
-		int sel = 0;
-		for (int k = 0; k < 4; k++)
-			if (strcmp(mode, ntp_modes[k]) == 0)
-				sel = k;
-		join_set(servers, sizeof(servers), rec_field(s.h, "ntp_custom_servers"));
-		form_choice(f, "Mode", ntp_modes, 4, sel);
-		form_text(f, "Custom servers", servers, false);
-		d = dialog_form("NTP", "Where the host takes its time from. Custom uses the servers listed.", f);
-		dialog_on_done(d, on_ntp, ss->qref, NULL);
-		break;
-	}
-	case IT_TZ:
-		d = one_text("Timezone", "An IANA name, e.g. Europe/Paris or UTC.", "Timezone", rec_str(s.h, "timezone"),
-			     true, NULL);
-		dialog_on_done(d, on_tz, ss->qref, NULL);
-		break;
-	case IT_SSH:
-		d = dialog_confirm("SSH", rec_bool(s.h, "ssh_enabled")
-						  ? "Disable SSH on this host? Open sessions stay, new ones are refused."
-						  : "Enable SSH on this host?",
-				   rec_bool(s.h, "ssh_enabled") ? "Disable" : "Enable", "Cancel", false);
-		dialog_on_done(d, on_ssh, ss->qref, NULL);
-		break;
-	case IT_SYSLOG:
-		d = one_text("Remote syslog", "Send the host's logs to this server too (empty: keep them local).",
-			     "Destination", rec_map(s.h, "logging", "syslog_destination")
-						    ? rec_map(s.h, "logging", "syslog_destination") : "",
-			     false, NULL);
-		dialog_on_done(d, on_syslog, ss->qref, NULL);
-		break;
-	case IT_NICS:
-		show_nics(app, &s);
-		return EV_HANDLED;
-	case IT_HW:
-		show_hardware(app, &s);
-		return EV_HANDLED;
-	default:
-		return EV_HANDLED;
-	}
-	app_open_dialog(app, d);
 	return EV_HANDLED;
 }
 

@@ -329,6 +329,7 @@ static const struct screen_key keys[] = {
 	{XK_ENTER, "Open VM", "Open the VM of the selected interface", open_vm, on_vifs, true},
 	{'e', "Rename", "Rename the network", act_rename, NULL, true},
 	{'d', "Destroy", "Destroy the network when no VM uses it (type its name)", act_destroy, NULL, true},
+	{'D', "Destroy", "Destroy the network (as d: D destroys on every screen)", act_destroy, NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

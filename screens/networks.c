@@ -3,6 +3,7 @@
  * New host-internal networks and VLANs are made as Xen Orchestra makes
  * them (network.create, then pool.create_VLAN_from_PIF); a network is
  * destroyed only when no VM uses it. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,7 +448,7 @@ static void on_new_form(struct app *app, const struct dialog_result *r, const ch
 	nn->pool_id = proto->pool_id;
 	nn->pif = proto->pif ? xstrdup(proto->pif) : NULL;
 	nn->name = xstrdup(form_get_text(r->form, 0));
-	nn->tag = proto->pif ? form_get_number(r->form, 3) : -1;
+	nn->tag = proto->pif ? strtoll(form_get_text(r->form, 3), NULL, 10) : -1;
 	rec = xv_struct();
 	xv_struct_add(rec, "name_label", xv_string(nn->name));
 	xv_struct_add(rec, "name_description", xv_string(form_get_text(r->form, 1)));
@@ -464,6 +465,40 @@ static void on_new_form(struct app *app, const struct dialog_result *r, const ch
 	free(label);
 }
 
+/* The pool as people call it: its name, else its master's, else the server's. */
+static const char *pool_name(const struct pool *p)
+{
+	const struct xv *pool = pool_record(p->cache, NULL);
+	const struct xv *master = pool ? cache_get(p->cache, rec_str(pool, "master")) : NULL;
+
+	if (pool && *rec_str(pool, "name_label"))
+		return rec_str(pool, "name_label");
+	if (master && *rec_str(master, "name_label"))
+		return rec_str(master, "name_label");
+	return p->cfg.name;
+}
+
+/* A VLAN's tag: 1 to 4094, typed (no default: the switch decides it). */
+static const char *check_tag(const struct form *f, int field, const char *text, void *ud)
+{
+	char *end;
+	long long v;
+
+	while (*text == ' ')
+		text++;
+	if (!*text)
+		return "needed: 1 to 4094";
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (errno || *end || end == text)
+		return "a number, 1 to 4094";
+	if (v < 1 || v > 4094)
+		return "1 to 4094 only";
+	return NULL;
+}
+
 static void open_new_form(struct app *app, struct pool *p, const char *pif)
 {
 	struct new_net *proto = xcalloc(1, sizeof(*proto));
@@ -478,13 +513,15 @@ static void open_new_form(struct app *app, struct pool *p, const char *pif)
 	form_text(f, "Description", "", false);
 	form_number(f, "MTU", base ? rec_int(base, "MTU") : 1500, 68, 9216, "bytes");
 	if (base) {
-		form_number(f, "VLAN tag", 0, 0, 4094, "");
-		text = xasprintf("A VLAN on %s of every host in %s: its tagged traffic becomes this network.",
-				 rec_str(base, "device"), p->cfg.name);
+		int tag = form_text(f, "VLAN tag", "", false); /* check_tag says what is missing */
+		form_set_check(f, tag, check_tag, NULL);
+		form_set_hint(f, tag, "1 to 4094");
+		text = xasprintf("A VLAN on %s of every host in pool '%s': its tagged traffic becomes this network.",
+				 rec_str(base, "device"), pool_name(p));
 	} else {
-		text = xasprintf("A network inside each host of %s, on no NIC: VMs on the same host reach each "
-				 "other through it (a firewall VM's LAN side, for one).",
-				 p->cfg.name);
+		text = xasprintf("A network inside each host of pool '%s', on no NIC: VMs on the same host reach "
+				 "each other through it (a firewall VM's LAN side, for one).",
+				 pool_name(p));
 	}
 	d = dialog_form(base ? "New VLAN network" : "New internal network", text, f);
 	dialog_on_done(d, on_new_form, NULL, proto);
@@ -544,7 +581,7 @@ static int act_new(struct app *app, void *st)
 		app_message(app, MSG_ERROR, "New network: no pool is connected");
 		return EV_HANDLED;
 	}
-	text = xasprintf("What kind of network in %s?", p->cfg.name);
+	text = xasprintf("What kind of network in pool '%s'?", pool_name(p));
 	memset(&nc, 0, sizeof(nc));
 	nc.d = dialog_choose("New network", text);
 	nc.c = p->cache;
@@ -806,6 +843,7 @@ static const struct screen_key keys[] = {
 	{'n', "New", "New network: internal (no NIC) or a VLAN on a NIC of every host", act_new, NULL, true},
 	{'e', "Rename", "Rename the selected network", act_rename, NULL, true},
 	{'d', "Destroy", "Destroy the selected network when no VM uses it (type its name)", act_destroy, NULL, true},
+	{'D', "Destroy", "Destroy the selected network (as d: D destroys on every screen)", act_destroy, NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

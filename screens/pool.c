@@ -2,6 +2,7 @@
  * what is done to a pool as a whole: rename, default SR, add a host, eject
  * one, designate a new master, HA on and off. One pool at a time; Tab
  * shows the next connected one. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +136,9 @@ static void ha_text(const struct xv *pool, char *buf, size_t n)
 		snprintf(buf, n, "disabled");
 		return;
 	}
-	snprintf(buf, n, "enabled, tolerates %lld host failure%s, %zu heartbeat SR%s", tolerate, tolerate == 1 ? "" : "s",
-		 srs, srs == 1 ? "" : "s");
+	snprintf(buf, n, "enabled, tolerates %lld host failure%s, %zu heartbeat SR%s%s", tolerate,
+		 tolerate == 1 ? "" : "s", srs, srs == 1 ? "" : "s",
+		 rec_bool(pool, "ha_overcommitted") ? "; overcommitted: the plan no longer covers that many (F)" : "");
 }
 
 static void pool_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
@@ -472,22 +474,139 @@ static void on_ha_disable(struct app *app, const struct dialog_result *r, const 
 		app_op(app, p, "Disable HA", "pool.disable_ha", xv_array());
 }
 
-static void on_ha_enable(struct app *app, const struct dialog_result *r, const char *id, void *ud)
+/* Failures to tolerate: asked when HA is turned on (then enabled with that
+ * number, as XenCenter does: pool.set_ha_host_failures_to_tolerate, then
+ * pool.enable_ha) and changed later with F; the most offered is xapi's own
+ * plan, pool.ha_compute_max_host_failures_to_tolerate. */
+struct ha_ask {
+	struct app *app;
+	int pool_id;
+	char *sr; /* the heartbeat SR when enabling; NULL when changing */
+};
+
+static void ha_ask_free(void *ud)
 {
-	struct pool *p = pools_by_id(app_pools(app), atoi(id));
+	struct ha_ask *q = ud;
+
+	free(q->sr);
+	free(q);
+}
+
+static void on_failures_set(struct app *app, struct pool *p, bool ok, void *ud)
+{
+	struct ha_ask *q = ud;
 	struct xv *params, *srs;
 	char *label;
 
-	if (!r->ok || !p || !p->cache)
+	if (ok && q->sr && p && p->cache && !app_quitting(app)) {
+		params = xv_array();
+		srs = xv_array();
+		xv_array_push(srs, xv_string(q->sr));
+		xv_array_push(params, srs);
+		xv_array_push(params, xv_struct());
+		label = xasprintf("Enable HA (heartbeat on '%s')", name_of(p->cache, q->sr));
+		app_op(app, p, label, "pool.enable_ha", params);
+		free(label);
+	}
+	app_release(app, q);
+}
+
+static void on_failures_form(struct app *app, const struct dialog_result *r, const char *id, void *ud)
+{
+	const struct ha_ask *proto = ud;
+	struct pool *p = pools_by_id(app_pools(app), proto->pool_id);
+	struct ha_ask *q;
+	const char *ref;
+	struct xv *params;
+	long long n;
+	char *label;
+
+	if (!r->ok || !p || !p->cache || !pool_record(p->cache, &ref))
 		return;
-	params = xv_array();
-	srs = xv_array();
-	xv_array_push(srs, xv_string(r->choice_key));
-	xv_array_push(params, srs);
-	xv_array_push(params, xv_struct());
-	label = xasprintf("Enable HA (heartbeat on '%s')", name_of(p->cache, r->choice_key));
-	app_op(app, p, label, "pool.enable_ha", params);
+	n = form_get_number(r->form, 0);
+	q = xcalloc(1, sizeof(*q));
+	q->pool_id = proto->pool_id;
+	q->sr = proto->sr ? xstrdup(proto->sr) : NULL;
+	app_keep(app, q, ha_ask_free);
+	params = params_ref(ref);
+	xv_array_push(params, xv_int(n));
+	label = xasprintf("HA: tolerate %lld host failure%s", n, n == 1 ? "" : "s");
+	app_call_then(app, p, label, "pool.set_ha_host_failures_to_tolerate", params, on_failures_set, q);
 	free(label);
+}
+
+static void on_max_failures(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct ha_ask *q = ud;
+	struct app *app = q->app;
+	struct pool *p = pools_by_id(app_pools(app), q->pool_id);
+	const struct xv *pool = p && p->cache ? pool_record(p->cache, NULL) : NULL;
+	int64_t max = -1;
+	long long hosts, now;
+	struct form *f;
+	struct dialog *d;
+	char *text, hint[64];
+
+	if (!pool || app_quitting(app)) {
+		ha_ask_free(q);
+		return;
+	}
+	hosts = (long long)cache_count(p->cache, "host");
+	if (r->failure != XAPI_OK || !xv_get_int64(r->value, &max) || max < 0) {
+		app_message(app, MSG_ERROR, "HA: xapi did not say how many host failures its plan covers: %s",
+			    r->message ? r->message : "no answer");
+		ha_ask_free(q);
+		return;
+	}
+	now = rec_int(pool, "ha_host_failures_to_tolerate");
+	f = form_new();
+	/* enabling: xapi's maximum to start with; changing: the number set */
+	form_number(f, "Failures to tolerate", q->sr || now > max ? max : now, 0, max, max == 1 ? "host" : "hosts");
+	snprintf(hint, sizeof(hint), "xapi: at most %lld", (long long)max);
+	form_set_hint(f, 0, hint);
+	text = xasprintf("How many of the %lld hosts may fail at once with every protected VM (restart priority "
+			 "'restart'; H on :vms sets it) restarted on the others. xapi's plan covers at most %lld "
+			 "with the VMs protected now%s.",
+			 hosts, (long long)max,
+			 max == 0 ? ": protect fewer VMs or free memory for more" : "");
+	d = dialog_form(q->sr ? "Enable HA: failures to tolerate" : "HA: failures to tolerate", text, f);
+	dialog_on_done(d, on_failures_form, NULL, q);
+	dialog_own_ud(d, ha_ask_free);
+	app_open_dialog(app, d);
+	free(text);
+}
+
+static void ask_failures(struct app *app, struct pool *p, const char *sr)
+{
+	struct ha_ask *q = xcalloc(1, sizeof(*q));
+
+	q->app = app;
+	q->pool_id = p->id;
+	q->sr = sr ? xstrdup(sr) : NULL;
+	xapi_call(p->x, "pool.ha_compute_max_host_failures_to_tolerate", xv_array(), on_max_failures, q);
+}
+
+static void on_ha_enable(struct app *app, const struct dialog_result *r, const char *id, void *ud)
+{
+	struct pool *p = pools_by_id(app_pools(app), atoi(id));
+
+	if (r->ok && p && p->cache)
+		ask_failures(app, p, r->choice_key);
+}
+
+static int act_ha_failures(struct app *app, void *st)
+{
+	struct pool *p = shown(app, st);
+	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
+
+	if (!pool)
+		return EV_HANDLED;
+	if (!rec_bool(pool, "ha_enabled")) {
+		app_message(app, MSG_INFO, "HA is off: H turns it on and asks how many host failures to tolerate");
+		return EV_HANDLED;
+	}
+	ask_failures(app, p, NULL);
+	return EV_HANDLED;
 }
 
 static int act_ha(struct app *app, void *st)
@@ -531,8 +650,12 @@ static const struct screen_key keys[] = {
 	 has_pool, true},
 	{'M', "Make master", "Designate the selected host as the new pool master", act_new_master, has_pool, true},
 	{'e', "Rename", "Rename the pool", act_rename, has_pool, true},
-	{'S', "Default SR", "Choose the pool's default SR among its shared SRs", act_default_sr, has_pool, true},
-	{'H', "HA", "Enable high availability (choose its heartbeat SR), or disable it", act_ha, has_pool, false},
+	{SR_DEFAULT_KEY, "Default SR", "Choose the pool's default SR among its shared SRs", act_default_sr, has_pool,
+	 true},
+	{'H', "HA", "Enable high availability (its heartbeat SR, then how many host failures to tolerate), or "
+		    "disable it", act_ha, has_pool, false},
+	{'F', "HA failures", "HA on: change how many host failures it tolerates (up to xapi's plan)", act_ha_failures,
+	 has_pool, false},
 	{XK_TAB, "Next pool", "Show the next connected pool", next_pool, several_pools, true},
 	{0, NULL, NULL, NULL, NULL, false},
 };

@@ -297,6 +297,8 @@ static const char *check_label(const struct form *f, int field, const char *text
 	for (const char *c = text; *c; c++)
 		if ((unsigned char)*c < 0x20)
 			return "no control characters";
+	if (!text[strspn(text, " \t")])
+		return "required"; /* blank: the configuration refuses it */
 	if (other && other->id != sf->pool_id)
 		return "taken by another";
 	return NULL;

@@ -327,7 +327,7 @@ static int new_disk(struct app *app, void *st)
 	form_text(f, "Name", "New disk", true);
 	form_text(f, "Description", "", false);
 	form_size(f, "Size", 10 * GiB, MiB, 2040 * GiB, GiB);
-	form_set_hint(f, 2, "e.g. 20 GiB, 512 MiB");
+	form_set_hint(f, 2, "or 512M, 1.5T");
 	size_format(free_text, sizeof(free_text), rec_int(sr, "physical_size") - rec_int(sr, "physical_utilisation"));
 	text = xasprintf("A new empty disk on '%s' (%s free). Attach it to a VM from the VM's Disks tab.",
 			 rec_str(sr, "name_label"), free_text);
@@ -490,6 +490,12 @@ static int remove_sr(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
+static int destroy_sr(struct app *app, void *st)
+{
+	sr_destroy(app, ((struct sr_screen *)st)->qref);
+	return EV_HANDLED;
+}
+
 static bool is_iso(struct app *app, void *st)
 {
 	struct sr_screen *s = st;
@@ -551,10 +557,14 @@ static const struct screen_key keys[] = {
 	{'d', "Destroy", "Destroy the selected disk after typing its name (not while a running VM uses it)",
 	 destroy_disk, NULL, true},
 	{'r', "Rescan", "Rescan the SR (SR.scan)", rescan, NULL, true},
-	{'*', "Default", "Make this SR the pool's default SR (shared SRs only)", set_default, holds_disks, false},
+	{SR_DEFAULT_KEY, "Default", "Make this SR the pool's default SR (shared SRs only)", set_default, holds_disks,
+	 false},
+	{'*', "Default", "Make this SR the pool's default SR (as " SR_DEFAULT_KEY_TEXT ")", set_default, holds_disks,
+	 false},
 	{'x', "Cancel upload", "Cancel the uploads running into this SR (the partly written disk is removed)",
 	 cancel_upload, uploading, true},
 	{'R', "Remove SR", "Forget or destroy this SR, after typing its name", remove_sr, NULL, false},
+	{'D', "Destroy SR", "Destroy this SR and every disk on it, after typing its name", destroy_sr, NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

@@ -74,7 +74,9 @@ static void on_change(struct upload *u, void *ud)
 	else
 		app_message(j->app, upload_state(u) == UPLOAD_CANCELLED ? MSG_INFO : MSG_ERROR, "Upload '%s' into '%s': %s",
 			    upload_name(u), j->sr_name, upload_message(u));
-	j->timer = loop_timer(app_loop(j->app), SHOWN_AFTER_MS, on_forget, j);
+	/* a done upload's line stays a while with its full bar; any other
+	 * ending is said once, by the message line (and L keeps it) */
+	j->timer = loop_timer(app_loop(j->app), upload_state(u) == UPLOAD_DONE ? SHOWN_AFTER_MS : 0, on_forget, j);
 }
 
 static bool matches(const struct job *j, int pool_id, const char *sr)
@@ -82,12 +84,18 @@ static bool matches(const struct job *j, int pool_id, const char *sr)
 	return (pool_id < 0 || upload_pool_id(j->u) == pool_id) && (!sr || strcmp(upload_sr(j->u), sr) == 0);
 }
 
+/* A line for it: running, or done (a failure or a cancel is told by the message line alone). */
+static bool has_line(const struct job *j)
+{
+	return !upload_finished(j->u) || upload_state(j->u) == UPLOAD_DONE;
+}
+
 int sr_uploads_count(int pool_id, const char *sr)
 {
 	int n = 0;
 
 	for (struct job *j = jobs; j; j = j->next)
-		n += matches(j, pool_id, sr);
+		n += matches(j, pool_id, sr) && has_line(j);
 	return n;
 }
 
@@ -120,16 +128,25 @@ int sr_uploads_draw(struct app *app, WINDOW *w, int y, int rows, int cols, int p
 		struct upload *u = j->u;
 		char text[256], sent[24], size[24];
 		int lw, x;
-		if (!matches(j, pool_id, sr))
+		if (!matches(j, pool_id, sr) || !has_line(j))
 			continue;
 		size_format(sent, sizeof(sent), (long long)upload_sent(u));
 		size_format(size, sizeof(size), (long long)upload_size(u));
+		bool finishing = upload_all_sent(u);
+		double host = finishing ? upload_host_progress(u) : -1;
+		bool bar;
 		switch (upload_state(u)) {
 		case UPLOAD_CREATING:
 			snprintf(text, sizeof(text), "Upload '%s': making the disk%s", upload_name(u), glyph(GLYPH_ELLIPSIS));
 			break;
 		case UPLOAD_SENDING:
-			snprintf(text, sizeof(text), "Uploading '%s' to '%s': %s / %s", upload_name(u), j->sr_name, sent, size);
+			if (finishing)
+				/* the bytes are out, but the host may still be taking them in: its task says how far */
+				snprintf(text, sizeof(text), "Upload '%s': all %s sent; the host is finishing%s", upload_name(u),
+					 size, host < 0 ? glyph(GLYPH_ELLIPSIS) : "");
+			else
+				snprintf(text, sizeof(text), "Uploading '%s' to '%s': %s / %s", upload_name(u), j->sr_name, sent,
+					 size);
 			break;
 		case UPLOAD_CHECKING:
 			snprintf(text, sizeof(text), "Upload '%s': %s sent, checking%s", upload_name(u), size,
@@ -147,14 +164,18 @@ int sr_uploads_draw(struct app *app, WINDOW *w, int y, int rows, int cols, int p
 			break;
 		}
 		ui_fill(w, y + used, 0, cols, normal);
-		lw = upload_state(u) == UPLOAD_SENDING || upload_state(u) == UPLOAD_DONE ? cols * 3 / 5 : cols - 2;
+		bar = (upload_state(u) == UPLOAD_SENDING && (!finishing || host >= 0)) || upload_state(u) == UPLOAD_DONE;
+		lw = bar ? cols * 3 / 5 : cols - 2;
 		x = 1 + ui_add(w, y + used, 1, lw, theme_attr(upload_state(u) == UPLOAD_FAILED ? ROLE_BAD : ROLE_NORMAL), text);
-		if (upload_state(u) == UPLOAD_SENDING || upload_state(u) == UPLOAD_DONE) {
+		if (bar) {
 			double frac = upload_size(u) ? (double)upload_sent(u) / (double)upload_size(u) : 1;
 			if (upload_state(u) == UPLOAD_DONE)
 				frac = 1;
+			if (finishing)
+				frac = host; /* no time left guessed: the host's pace is not the link's */
 			progress_draw(w, y + used, x + 2, cols - x - 3, frac,
-				      upload_state(u) == UPLOAD_SENDING ? loop_now() - upload_started_ms(u) : 0, normal);
+				      upload_state(u) == UPLOAD_SENDING && !finishing ? loop_now() - upload_started_ms(u) : 0,
+				      normal);
 		}
 		used++;
 	}

@@ -17,7 +17,7 @@
 #include "units.h"
 #include "util.h"
 
-enum { COL_NAME, COL_TYPE, COL_SHARED, COL_SIZE, COL_USED, COL_USE, COL_HOST, COL_DEFAULT, COL_POOL, NCOLS };
+enum { COL_NAME, COL_TYPE, COL_SHARED, COL_SIZE, COL_USED, COL_USE, COL_HOST, COL_POOL, NCOLS };
 
 static const struct table_col columns[] = {
 	[COL_NAME] = {"NAME", 14, 3, false, false, 0},
@@ -27,7 +27,6 @@ static const struct table_col columns[] = {
 	[COL_USED] = {"USED", 9, 0, true, true, 2},
 	[COL_USE] = {"USE", 15, 0, false, true, 0},
 	[COL_HOST] = {"HOST", 10, 1, false, false, 1},
-	[COL_DEFAULT] = {"DEFAULT", 7, 0, false, false, 4},
 	[COL_POOL] = {"POOL", 8, 1, false, false, 0},
 };
 
@@ -84,26 +83,32 @@ static bool put_sr(const char *ref, const struct xv *sr, void *ud)
 	struct pool *p = ctx[1];
 	long long total = rec_int(sr, "physical_size"), used = rec_int(sr, "physical_utilisation");
 	double frac = total > 0 ? (double)used / (double)total : 0;
-	char size[24], usedt[24], use[64], bar[48], key[QREF_MAX];
+	char size[24], usedt[24], use[64], bar[48], key[QREF_MAX], *name, *extra;
+	bool is_default = sr_is_default(p->cache, ref);
 
 	size_format(size, sizeof(size), total);
 	size_format(usedt, sizeof(usedt), used);
 	bar_text(bar, sizeof(bar), frac, 8);
 	snprintf(use, sizeof(use), "%s %3.0f%%", bar, frac * 100);
+	/* the pool's default marked beside its name: no column to lose when narrow */
+	name = is_default ? xasprintf("%s " DEFAULT_MARK, rec_str(sr, "name_label")) : xstrdup(rec_str(sr, "name_label"));
+	/* matched by / but not shown: "/default" finds it */
+	extra = xasprintf("%s%s", rec_str(sr, "uuid"), is_default ? " default" : "");
 	{
 		struct table_cell cells[] = {
-			[COL_NAME] = {rec_str(sr, "name_label"), 0, -1},
+			[COL_NAME] = {name, 0, -1},
 			[COL_TYPE] = {rec_str(sr, "type"), 0, -1},
 			[COL_SHARED] = {rec_bool(sr, "shared") ? "yes" : "no", 0, -1},
 			[COL_SIZE] = {size, (double)total, -1},
 			[COL_USED] = {usedt, (double)used, -1},
 			[COL_USE] = {use, frac, frac > 0.9 ? (int)ROLE_BAD : frac > 0.8 ? (int)ROLE_WARN : -1},
 			[COL_HOST] = {sr_host_name(p->cache, sr), 0, -1},
-			[COL_DEFAULT] = {sr_is_default(p->cache, ref) ? "default" : "", 0, (int)ROLE_GOOD},
 			[COL_POOL] = {p->cfg.name, 0, -1},
 		};
-		table_put(s->table, pool_qref(p, ref, key, sizeof(key)), cells, ROLE_NORMAL, rec_str(sr, "uuid"));
+		table_put(s->table, pool_qref(p, ref, key, sizeof(key)), cells, ROLE_NORMAL, extra);
 	}
+	free(name);
+	free(extra);
 	return true;
 }
 
@@ -157,6 +162,11 @@ static void storage_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	table_draw(s->table, w, 0, 0, h - up, cols, !app_has_dialog(app));
 	if (up)
 		sr_uploads_draw(app, w, h - up, up, cols, -1, NULL);
+}
+
+static void storage_describe(struct app *app, void *st, char *buf, size_t n)
+{
+	snprintf(buf, n, "Storage (" DEFAULT_MARK " the pool's default SR)");
 }
 
 static struct table *storage_list(struct app *app, void *st)
@@ -235,6 +245,15 @@ static int remove_sr(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
+static int destroy_sr(struct app *app, void *st)
+{
+	const char *qref = selected(app, st);
+
+	if (qref)
+		sr_destroy(app, qref);
+	return EV_HANDLED;
+}
+
 static int upload(struct app *app, void *st)
 {
 	struct storage *s = st;
@@ -270,10 +289,12 @@ static const struct screen_key keys[] = {
 	{'n', "New SR", "Make a new SR: ISO library (local, NFS, SMB), NFS disks, local ext or LVM", new_sr, NULL, true},
 	{'u', "Upload ISO", "Upload an ISO file from this computer into an ISO SR", upload, NULL, true},
 	{'r', "Rescan", "Rescan the SR (SR.scan): find disks and images added behind xapi's back", rescan, NULL, true},
-	{'*', "Default", "Make the SR its pool's default SR (new VMs' disks go there; shared SRs only)", set_default,
-	 NULL, true},
-	{'D', "Default", "Make the SR its pool's default SR (as *)", set_default, NULL, false},
+	{SR_DEFAULT_KEY, "Default", "Make the SR its pool's default SR (new VMs' disks go there; shared SRs only; "
+				    "marked " DEFAULT_MARK " beside its name)", set_default, NULL, true},
+	{'*', "Default", "Make the SR its pool's default SR (as " SR_DEFAULT_KEY_TEXT ")", set_default, NULL, false},
 	{'d', "Remove", "Forget or destroy the SR, after typing its name", remove_sr, NULL, true},
+	{'D', "Destroy", "Destroy the SR and every disk on it, after typing its name (as on every screen: D destroys)",
+	 destroy_sr, NULL, false},
 	{'x', "Cancel upload", "Cancel the running ISO uploads (the partly written disk is removed)", cancel_upload,
 	 uploading, true},
 	{0, NULL, NULL, NULL, NULL, false},
@@ -288,11 +309,13 @@ const struct screen screen_storage = {
 	.draw = storage_draw,
 	.on_cache_event = storage_event,
 	.list = storage_list,
+	.describe = storage_describe,
 	.pool = storage_pool,
 	.filter_help = "type:nfs\tthe SR's type (iso, nfs, ext, lvm, udev, ...)\n"
 		       "shared:yes\tshared SRs (shared:no: local ones)\n"
 		       "host:xcp-ng-02\tlocal SRs of that host\n"
 		       "pool:lab\tit is in that pool (with several pools)\n"
+		       "default\tthe pool's default SR (marked " DEFAULT_MARK " beside its name)\n"
 		       "iso\tother words match anywhere in the row, uuid too",
 };
 
@@ -446,17 +469,16 @@ static int count_vdis(const struct cache *c, const struct xv *sr, int *in_use)
 /* Said first when the SR to remove is the pool's default. */
 #define DEFAULT_GOES "It is the pool's default SR: new VMs and disks will have no default. "
 
-static void on_remove_kind(struct app *app, const struct dialog_result *res, const char *qref, void *ud)
+/* The typed-name question for forgetting or destroying the SR. */
+static void ask_removal(struct app *app, const char *qref, bool destroy)
 {
 	struct sr_sel s;
 	struct dialog *d;
-	bool destroy;
 	int n, in_use;
 	char *text;
 
-	if (!res->ok || !lookup(app, qref, &s))
+	if (!lookup(app, qref, &s))
 		return;
-	destroy = strcmp(res->choice_key, "destroy") == 0;
 	n = count_vdis(s.p->cache, s.sr, &in_use);
 	if (destroy)
 		text = xasprintf("Destroy '%s'? %sIts %d disk%s and what they hold are deleted for good%s. "
@@ -475,19 +497,39 @@ static void on_remove_kind(struct app *app, const struct dialog_result *res, con
 	free(text);
 }
 
+static void on_remove_kind(struct app *app, const struct dialog_result *res, const char *qref, void *ud)
+{
+	if (res->ok)
+		ask_removal(app, qref, strcmp(res->choice_key, "destroy") == 0);
+}
+
+/* Refuses (saying why) an SR that belongs to the host's own setup. */
+static bool removable(struct app *app, const struct sr_sel *s)
+{
+	if (strcmp(rec_str(s->sr, "type"), "udev") == 0 || rec_bool(s->sr, "is_tools_sr")) {
+		app_message(app, MSG_ERROR, "'%s' belongs to the host's own setup; it cannot be removed",
+			    rec_str(s->sr, "name_label"));
+		return false;
+	}
+	return true;
+}
+
+void sr_destroy(struct app *app, const char *qref)
+{
+	struct sr_sel s;
+
+	if (lookup(app, qref, &s) && removable(app, &s))
+		ask_removal(app, qref, true);
+}
+
 void sr_remove(struct app *app, const char *qref)
 {
 	struct sr_sel s;
 	struct dialog *d;
 	char *text;
 
-	if (!lookup(app, qref, &s))
+	if (!lookup(app, qref, &s) || !removable(app, &s))
 		return;
-	if (strcmp(rec_str(s.sr, "type"), "udev") == 0 || rec_bool(s.sr, "is_tools_sr")) {
-		app_message(app, MSG_ERROR, "'%s' belongs to the host's own setup; it cannot be removed",
-			    rec_str(s.sr, "name_label"));
-		return;
-	}
 	text = xasprintf("Remove '%s' from the pool how?%s", rec_str(s.sr, "name_label"),
 			 sr_is_default(s.p->cache, s.ref) ? " " DEFAULT_GOES : "");
 	d = dialog_choose("Remove SR", text);

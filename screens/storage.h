@@ -24,10 +24,21 @@ int sr_uploads_draw(struct app *app, WINDOW *w, int y, int rows, int cols, int p
 /* Cancels the running uploads into sr (any SR when NULL); false if none. */
 bool sr_uploads_cancel(int pool_id, const char *sr);
 
+/* Beside the default SR's name in lists: short, so that no width hides it
+ * (a column was the first to go at 80 columns). */
+#define DEFAULT_MARK "*"
+
+/* The key that makes an SR its pool's default, on :storage, an SR's screen
+ * and :pool alike (D destroys, everywhere). */
+#define SR_DEFAULT_KEY 'P'
+#define SR_DEFAULT_KEY_TEXT "P"
+
 /* SR actions on the SR named by qref (both screens). */
 void sr_rescan(struct app *app, const char *qref);
 void sr_set_default(struct app *app, const char *qref);
 void sr_remove(struct app *app, const char *qref);
+/* Straight to the typed-name question that destroys the SR. */
+void sr_destroy(struct app *app, const char *qref);
 /* True when the SR holds ISO images (an upload can go there). */
 bool sr_is_iso(const struct xv *sr);
 /* The default SR of the SR's pool is this one. */

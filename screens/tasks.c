@@ -81,7 +81,11 @@ static void put_op(const struct op *op, void *ud)
 	if (op->task)
 		hmap_put(&f->ours, op->task, (void *)op);
 	op_key(op, key, sizeof(key));
-	progress_cell(progress, sizeof(progress), op->progress);
+	/* an op that ended without doing its work has no progress to show (ops marks every end 100 %) */
+	if (op->state == OP_CANCELLED || op->state == OP_FAILED)
+		snprintf(progress, sizeof(progress), "%s", state);
+	else
+		progress_cell(progress, sizeof(progress), op->progress);
 	if (active)
 		progress_eta(when, sizeof(when), op->progress, elapsed);
 	else
@@ -95,7 +99,7 @@ static void put_op(const struct op *op, void *ud)
 			[COL_TASK] = {op->label, 0, -1},
 			[COL_STATE] = {state, 0, role},
 			[COL_POOL] = {f->p->cfg.name, 0, -1},
-			[COL_PROGRESS] = {progress, op->progress, -1},
+			[COL_PROGRESS] = {progress, op->state == OP_DONE || active ? op->progress : 0, active ? -1 : role},
 			[COL_TIME] = {active ? when : "", (double)elapsed, -1},
 			[COL_STARTED] = {started, (double)op->started_ms, -1},
 			[COL_OUTCOME] = {active ? "" : op->message ? op->message : "", 0,
@@ -263,9 +267,11 @@ static int show_task(struct app *app, void *st)
 
 	if (op) {
 		int role;
-		text = xasprintf("%s\n\nState: %s, %.0f%%\n%s%s", op->label, state_text(op->state, &role),
-				 op->progress * 100, op->message && *op->message ? "Outcome: " : "",
-				 op->message ? op->message : "");
+		char pct[16] = "";
+		if (op->state != OP_CANCELLED && op->state != OP_FAILED)
+			snprintf(pct, sizeof(pct), ", %.0f%%", op->progress * 100);
+		text = xasprintf("%s\n\nState: %s%s\n%s%s", op->label, state_text(op->state, &role), pct,
+				 op->message && *op->message ? "Outcome: " : "", op->message ? op->message : "");
 	} else if (task_ref && cache_get(p->cache, task_ref)) {
 		const struct xv *t = cache_get(p->cache, task_ref);
 		text = xasprintf("%s\n\nStarted by another client.\nStatus: %s, %.0f%%", rec_str(t, "name_label"),

@@ -23,28 +23,57 @@ struct check {
 	int pool_id;
 	char *ref;
 	enum check_state state;
+	unsigned gen; /* of the call whose answer counts: a later ask overrides an earlier one */
 	int count;
 	char *names; /* "xapi-core 25.6.1, kernel 4.19.19" */
 	char *error;
 	struct check *next;
 };
 
-static struct check *checks;
+/* Every host's last check, owned by the app (app_keep) from the first ask
+ * to its end; the static only finds it. */
+struct checks {
+	struct check *head;
+};
 
-static struct check *check_of(int pool_id, const char *ref, bool create)
+static struct checks *checks;
+
+static void checks_free(void *data)
+{
+	struct checks *cs = data;
+
+	while (cs->head) {
+		struct check *c = cs->head;
+		cs->head = c->next;
+		free(c->ref);
+		free(c->names);
+		free(c->error);
+		free(c);
+	}
+	free(cs);
+	if (checks == cs)
+		checks = NULL;
+}
+
+/* app is needed only to create. */
+static struct check *check_of(struct app *app, int pool_id, const char *ref)
 {
 	struct check *c;
 
-	for (c = checks; c; c = c->next)
+	for (c = checks ? checks->head : NULL; c; c = c->next)
 		if (c->pool_id == pool_id && strcmp(c->ref, ref) == 0)
 			return c;
-	if (!create)
+	if (!app)
 		return NULL;
+	if (!checks) {
+		checks = xcalloc(1, sizeof(*checks));
+		app_keep(app, checks, checks_free);
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->pool_id = pool_id;
 	c->ref = xstrdup(ref);
-	c->next = checks;
-	checks = c;
+	c->next = checks->head;
+	checks->head = c;
 	return c;
 }
 
@@ -125,13 +154,20 @@ struct check_req {
 	struct app *app;
 	int pool_id;
 	char *ref;
+	unsigned gen;
 };
 
 static void on_checked(struct xapi *x, const struct xapi_result *r, void *ud)
 {
 	struct check_req *q = ud;
-	struct check *c = check_of(q->pool_id, q->ref, true);
+	struct check *c = check_of(q->app, q->pool_id, q->ref);
 
+	if (q->gen != c->gen) {
+		/* overtaken by a later ask (after an update): its answer is the one that counts */
+		free(q->ref);
+		free(q);
+		return;
+	}
 	free(c->error);
 	c->error = NULL;
 	if (r->failure == XAPI_OK && xv_str(r->value)) {
@@ -146,19 +182,21 @@ static void on_checked(struct xapi *x, const struct xapi_result *r, void *ud)
 	free(q);
 }
 
-static void check_host(struct app *app, struct pool *p, const char *ref)
+/* again: a check under way is overridden (its answer may predate an update) */
+static void check_host(struct app *app, struct pool *p, const char *ref, bool again)
 {
-	struct check *c = check_of(p->id, ref, true);
+	struct check *c = check_of(app, p->id, ref);
 	struct check_req *q;
 	struct xv *params;
 
-	if (c->state == CHECK_RUNNING)
+	if (c->state == CHECK_RUNNING && !again)
 		return;
 	c->state = CHECK_RUNNING;
 	q = xcalloc(1, sizeof(*q));
 	q->app = app;
 	q->pool_id = p->id;
 	q->ref = xstrdup(ref);
+	q->gen = ++c->gen;
 	params = xv_array();
 	xv_array_push(params, xv_string(ref));
 	xv_array_push(params, xv_string("updater.py"));
@@ -190,8 +228,27 @@ static bool check_each(const char *ref, const struct xv *h, void *ud)
 	const struct xv *m = cache_get(((struct pool *)args[1])->cache, rec_str(h, "metrics"));
 
 	if (m && rec_bool(m, "live"))
-		check_host(args[0], args[1], ref);
+		check_host(args[0], args[1], ref, false);
 	return true;
+}
+
+void updates_recheck(struct app *app, struct pool *p, const char *host)
+{
+	const struct xv *h = p && p->x && p->cache ? cache_get(p->cache, host) : NULL;
+	const struct xv *m = h ? cache_get(p->cache, rec_str(h, "metrics")) : NULL;
+
+	/* a host down answers nothing: its end of the job asks again */
+	if (m && rec_bool(m, "live"))
+		check_host(app, p, host, true);
+	else if (p) {
+		struct check *c = check_of(NULL, p->id, host);
+		if (c) {
+			/* the list it gave is stale: "?" until asked again */
+			c->state = CHECK_NONE;
+			c->gen++;
+		}
+	}
+	app_dirty(app);
 }
 
 static void check_all(struct app *app, struct pool *p)
@@ -232,7 +289,7 @@ static bool host_row(const char *ref, const struct xv *h, void *ud)
 {
 	struct fill *f = ud;
 	struct host_use u;
-	const struct check *c = check_of(f->p->id, ref, false);
+	const struct check *c = check_of(NULL, f->p->id, ref);
 	char count[16];
 	const char *pkgs = "";
 	int role = -1;
@@ -365,7 +422,7 @@ static int act_details(struct app *app, void *st)
 	struct updates_screen *s = st;
 	struct pool *p = upd_pool(app, s);
 	const char *ref = table_selected(s->t);
-	const struct check *c = p && ref ? check_of(p->id, ref, false) : NULL;
+	const struct check *c = p && ref ? check_of(NULL, p->id, ref) : NULL;
 	char *text;
 
 	if (!c || c->state != CHECK_DONE) {

@@ -308,6 +308,17 @@ static void draw_console(const struct xv *vm, WINDOW *w, int y, int h, int cols)
 			"to the guest; Ctrl-] opens the console menu (back, Ctrl-Alt-Del, reconnect).");
 }
 
+/* Why the VM is not shown: its pool away, reloading after a reconnect
+ * (the cache is cleared until the load ends), or the VM gone. */
+static const char *missing_why(const struct pool *p, bool title)
+{
+	if (!p || !p->cache)
+		return title ? "(pool not connected)" : "Its pool is not connected (Esc goes back).";
+	if (!cache_loaded(p->cache))
+		return title ? "(reloading)" : "Reloading the pool's objects; the VM shows again when they are in.";
+	return title ? "(gone)" : "This VM no longer exists (Esc goes back).";
+}
+
 static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct vm_screen *s = st;
@@ -316,9 +327,7 @@ static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 
 	ui_tabs(w, 0, 0, cols, tab_names, NTABS, (int)s->tab);
 	if (!vm) {
-		const char *why = !p || !p->cache ? "Its pool is not connected (Esc goes back)."
-			: cache_loaded(p->cache) ? "This VM no longer exists (Esc goes back)." : "Loading...";
-		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN), why);
+		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN), missing_why(p, false));
 		return;
 	}
 	switch (s->tab) {
@@ -367,14 +376,19 @@ static void vm_describe(struct app *app, void *st, char *buf, size_t n)
 	struct pool *p;
 	const struct xv *vm = vm_of(app, s, &p);
 	enum role r;
+	char *suffix;
 
-	if (vm && app_many_pools(app))
-		snprintf(buf, n, "VM %s %s %s %s pool %s", rec_str(vm, "name_label"), glyph(GLYPH_SEP),
-			 vm_power_text(vm, &r), glyph(GLYPH_SEP), p->cfg.name);
-	else if (vm)
-		snprintf(buf, n, "VM %s %s %s", rec_str(vm, "name_label"), glyph(GLYPH_SEP), vm_power_text(vm, &r));
+	if (!vm) {
+		snprintf(buf, n, "VM %s", missing_why(p, true));
+		return;
+	}
+	if (app_many_pools(app))
+		suffix = xasprintf(" %s %s %s pool %s", glyph(GLYPH_SEP), vm_power_text(vm, &r), glyph(GLYPH_SEP),
+				   p->cfg.name);
 	else
-		snprintf(buf, n, "VM (gone)");
+		suffix = xasprintf(" %s %s", glyph(GLYPH_SEP), vm_power_text(vm, &r));
+	ui_title(buf, n, "VM", rec_str(vm, "name_label"), suffix);
+	free(suffix);
 }
 
 static void switch_tab(struct vm_screen *s, int tab)

@@ -688,7 +688,7 @@ static int add_disk(struct app *app, const struct vm_sel *s)
 	form_text(f, "Name", name, true);
 	form_size(f, "Size", 10 * GiB, 1 * MiB, 2040 * GiB, GiB);
 	form_choice(f, "SR", (const char *const *)c->labels, c->n, c->preferred);
-	text = xasprintf("A new empty disk for '%s'. Size as 10 GiB, 512 MiB (a bare number is GiB); "
+	text = xasprintf("A new empty disk for '%s'. Size in GiB, or with its unit (512M, 1.5T); "
 			 "Left/Right changes the SR%s.",
 			 rec_str(s->vm, "name_label"), c->unreachable ? " (only those its host can see)" : "");
 	d = dialog_form("New disk", text, f);

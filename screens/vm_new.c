@@ -487,7 +487,7 @@ void vm_new_open(struct app *app, const char *template_qref)
 		form_set_hint(f, nf->f_vcpus, hint);
 	}
 	mem = rec_int(tmpl, "memory_static_max") > 0 ? rec_int(tmpl, "memory_static_max") : GiB;
-	nf->f_mem = form_size(f, "Memory", mem, 16 * MiB, 16 * 1024 * GiB, GiB);
+	nf->f_mem = form_size(f, "Memory", mem, 16 * MiB, 16 * 1024 * GiB, MiB); /* MiB, as xe and the CPU/RAM form */
 	if (nf->recs.memory_max > 0) {
 		char sz[24];
 		size_format(sz, sizeof(sz), nf->recs.memory_max);

@@ -300,6 +300,90 @@ static int open_vm(struct app *app, void *st)
 	return EV_HANDLED;
 }
 
+/* ---- HA restart priority ---------------------------------------------------------- */
+
+static void on_ha_priority(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
+{
+	struct pool *p;
+	const char *ref;
+	const struct xv *vm;
+	struct xv *params;
+	const char *value;
+	char *label;
+
+	if (!r->ok || !(vm = app_lookup(app, qref, &p, &ref)))
+		return;
+	/* xapi's values: "restart", "best-effort", "" (not restarted) */
+	value = strcmp(r->choice_key, "none") == 0 ? "" : r->choice_key;
+	params = xv_array();
+	xv_array_push(params, xv_string(ref));
+	xv_array_push(params, xv_string(value));
+	label = xasprintf("HA restart priority of '%s': %s", rec_str(vm, "name_label"),
+			  *value ? value : "do not restart");
+	app_call(app, p, label, "VM.set_ha_restart_priority", params);
+	free(label);
+}
+
+/* The VM's priority asked of xapi first (the list keeps no HA fields). */
+struct ha_req {
+	struct app *app;
+	char *qref;
+};
+
+static void on_priority_now(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct ha_req *q = ud;
+	struct app *app = q->app;
+	struct pool *p;
+	const char *ref, *now;
+	const struct xv *vm = app_quitting(app) ? NULL : app_lookup(app, q->qref, &p, &ref);
+	const struct xv *pool;
+	struct dialog *d;
+	char *text;
+
+	if (!vm) {
+		free(q->qref);
+		free(q);
+		return;
+	}
+	now = r->failure == XAPI_OK && xv_str(r->value) ? xv_str(r->value) : NULL;
+	pool = pool_record(p->cache, NULL);
+	text = xasprintf("When its host fails, HA restarts '%s' elsewhere how? Now: %s.%s", rec_str(vm, "name_label"),
+			 !now ? "unknown" : strcmp(now, "restart") == 0 ? "restart"
+			 : strcmp(now, "best-effort") == 0 ? "best effort" : "not restarted",
+			 pool && rec_bool(pool, "ha_enabled") ? "" : " (HA is off in this pool: H on :pool turns it on.)");
+	d = dialog_choose("HA restart priority", text);
+	dialog_add_choice(d, "restart", "Restart", "always (protected)");
+	dialog_add_choice(d, "best-effort", "Best effort", "if there is room");
+	dialog_add_choice(d, "none", "Do not restart", "left down");
+	dialog_on_done(d, on_ha_priority, q->qref, NULL);
+	app_open_dialog(app, d);
+	free(text);
+	free(q->qref);
+	free(q);
+}
+
+static int ha_priority(struct app *app, void *st)
+{
+	const char *qref = selected_vm(app, st);
+	struct pool *p;
+	const char *ref;
+	struct ha_req *q;
+	struct xv *params;
+
+	if (!qref || !app_lookup(app, qref, &p, &ref) || !p->x) {
+		app_message(app, MSG_INFO, "No VM selected");
+		return EV_HANDLED;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->app = app;
+	q->qref = xstrdup(qref);
+	params = xv_array();
+	xv_array_push(params, xv_string(ref));
+	xapi_call(p->x, "VM.get_ha_restart_priority", params, on_priority_now, q);
+	return EV_HANDLED;
+}
+
 /* ---- the filter form: power state, host, tag, pool -------------------------------- */
 
 struct words {
@@ -495,6 +579,8 @@ static const struct screen_key keys[] = {
 	 true},
 	{'f', "Filter", "Filter by power state, host, tag or pool (a form that writes the / filter)", filter_form,
 	 NULL, false},
+	{'H', "HA priority", "The VM's HA restart priority: restart (protected), best effort, or not restarted",
+	 ha_priority, NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

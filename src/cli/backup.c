@@ -107,6 +107,7 @@ static int load(const struct bopts *o, struct config *cfg, struct backup_cfg *bc
 		free(err);
 		return 2;
 	}
+	config_print_warnings(cfg, stderr); /* said, not fatal */
 	if (!backup_cfg_load(o->config, bc, &err)) {
 		fprintf(stderr, "xentui: %s\n", err);
 		free(err);

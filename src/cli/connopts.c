@@ -56,6 +56,7 @@ int conn_resolve(const struct conn_opts *o, const struct config *cfg, struct xap
 	xo->fingerprint = o->fingerprint ? o->fingerprint : sv ? sv->fingerprint : NULL;
 	xo->insecure = o->insecure || (sv && sv->insecure);
 	xo->known_hosts = cfg->known_hosts;
+	xo->ca_file = o->ca_file;
 	*server = sv;
 	return 0;
 }
@@ -68,6 +69,11 @@ bool conn_take_option(int c, const char *arg, struct conn_opts *o)
 	case 'E': o->password_env = arg; return true;
 	case 'k': o->insecure = true; return true;
 	case 'P': o->fingerprint = arg; return true;
+	case 'A':
+		/* also for the interface's pools, which read XENTUI_CA_FILE */
+		o->ca_file = arg;
+		setenv("XENTUI_CA_FILE", arg, 1);
+		return true;
 	default: return false;
 	}
 }

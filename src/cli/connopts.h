@@ -15,6 +15,7 @@ struct conn_opts {
 	const char *password_file;
 	const char *password_env;
 	const char *fingerprint;
+	const char *ca_file;       /* --cacert: CA certificates to trust (PEM) */
 	bool insecure;
 };
 
@@ -22,7 +23,7 @@ struct conn_opts {
 #define CONN_LONG_OPTIONS                                                                                   \
 	{"user", required_argument, NULL, 'u'}, {"password-file", required_argument, NULL, 'F'},             \
 	    {"password-env", required_argument, NULL, 'E'}, {"insecure", no_argument, NULL, 'k'},            \
-	    {"fingerprint", required_argument, NULL, 'P'}
+	    {"fingerprint", required_argument, NULL, 'P'}, {"cacert", required_argument, NULL, 'A'}
 /* The short ones, for getopt_long's optstring. */
 #define CONN_SHORT_OPTIONS "u:k"
 

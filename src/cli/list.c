@@ -2,10 +2,12 @@
  * one table (or a JSON array), exit. The scriptable face of xentui. */
 #include "list.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -26,6 +28,16 @@ struct table {
 	bool as_json;
 	const struct cache *cache;
 };
+
+/* A text table cuts a cell to this many columns (a 10,000-character name
+ * would push every column off the screen); --wide keeps whole cells. */
+#define CELL_MAX 40
+static bool wide;
+
+void list_set_wide(bool on)
+{
+	wide = on;
+}
 
 static void human_size(char *out, size_t n, long long bytes)
 {
@@ -82,9 +94,55 @@ static void add_row(struct table *t, const struct cell *cells, int n)
 			continue; /* JSON only */
 		t->cols[t->ncols].title = cells[i].title;
 		/* names come from the pool: never let them drive the terminal */
-		t->cols[t->ncols++].cells[t->nrows] = sanitize(cells[i].text);
+		char *safe = sanitize(cells[i].text);
+		if (!wide && text_width(safe) > CELL_MAX) {
+			char *cut = text_truncate(safe, CELL_MAX, 0);
+			free(safe);
+			safe = cut;
+		}
+		t->cols[t->ncols++].cells[t->nrows] = safe;
 	}
 	t->nrows++;
+}
+
+/* A question on the terminal, answered in view: unlike the password prompt
+ * (secret_prompt) the answer echoes. Each line of the question is shown
+ * sanitised (it may quote a URL or a server's words). */
+bool list_ask_yes(const char *question)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	struct termios old, ask;
+	bool have_termios;
+	char line[256];
+	size_t n = 0;
+	char ch;
+	const char *q = question;
+
+	if (fd < 0)
+		return false; /* no terminal to ask on: the answer is no */
+	while (*q) {
+		const char *nl = strchr(q, '\n');
+		char *part = nl ? xstrndup(q, (size_t)(nl - q)) : xstrdup(q);
+		char *safe = sanitize(part);
+		if (write(fd, safe, strlen(safe)) < 0 || (nl && write(fd, "\n", 1) < 0))
+			n = 0; /* nothing to do: the answer is read anyway */
+		free(safe);
+		free(part);
+		q = nl ? nl + 1 : q + strlen(q);
+	}
+	have_termios = tcgetattr(fd, &old) == 0;
+	if (have_termios) {
+		ask = old;
+		ask.c_lflag |= ECHO | ICANON;
+		tcsetattr(fd, TCSAFLUSH, &ask);
+	}
+	while (n + 1 < sizeof(line) && read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r')
+		line[n++] = ch;
+	line[n] = '\0';
+	if (have_termios)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	return line[0] == 'y' || line[0] == 'Y';
 }
 
 static const struct table *sort_table; /* for qsort's comparator */

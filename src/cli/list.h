@@ -8,6 +8,11 @@
 #include "cache.h"
 
 bool list_kind_valid(const char *kind);
+/* Asks question (lines ending in "\n") on the terminal, the answer echoed;
+ * true for an answer starting with y. */
+bool list_ask_yes(const char *question);
+/* Text tables keep long cells whole (--wide) instead of cutting them. */
+void list_set_wide(bool on);
 void list_print(const struct cache *c, const char *kind, bool as_json, FILE *f);
 
 #endif

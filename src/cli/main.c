@@ -40,7 +40,7 @@ struct options {
 static void usage(FILE *f)
 {
 	fputs("usage: xentui [options] [URL | SERVER-NAME]\n"
-	      "       xentui list hosts|vms|srs|networks|tasks [--json] [connection options]\n"
+	      "       xentui list hosts|vms|srs|networks|tasks [--json | --wide] [connection options]\n"
 	      "       xentui backup run JOB | due | list [REMOTE] [--json] | verify REMOTE [VM-UUID] | test REMOTE\n"
 	      "       xentui backup restore REMOTE VM-UUID [--at TIMESTAMP] --sr SR [--name NAME] [--start] [SERVER | URL]\n"
 	      "  --demo                start xapi-sim on a free loopback port and connect to it\n"
@@ -50,6 +50,7 @@ static void usage(FILE *f)
 	      "  --password-env VAR    read the password from an environment variable\n"
 	      "  -k, --insecure        accept any TLS certificate\n"
 	      "  --fingerprint SHA256  accept only this certificate (hex SHA-256 of the DER certificate)\n"
+	      "  --cacert FILE         trust the CAs in FILE (PEM) for hosts with no pin or known_hosts entry\n"
 	      "  --vnc HOST:PORT       open the console viewer on a plain RFB server (no XenAPI)\n"
 	      "  --theme NAME          a theme from themes/ or a path\n"
 	      "  --log FILE            write a debug log (never passwords or session ids)\n"
@@ -69,6 +70,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"theme", required_argument, NULL, 't'},
 		{"log", required_argument, NULL, 'L'},
 		{"json", no_argument, NULL, 'j'},
+		{"wide", no_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -86,6 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 't': o->theme = optarg; break;
 		case 'L': o->log = optarg; break;
 		case 'j': o->json = true; break;
+		case 'W': list_set_wide(true); break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("xentui %s\n", XENTUI_VERSION); exit(0);
 		default: usage(stderr); return 2;
@@ -149,15 +152,7 @@ static void finish_list(struct session_ctx *s, int status)
 
 static bool ask_yes(const char *question)
 {
-	char *err = NULL;
-	char *answer;
-	bool yes;
-
-	answer = secret_prompt(question, &err); /* reads from the terminal */
-	free(err);
-	yes = answer && (answer[0] == 'y' || answer[0] == 'Y');
-	free(answer);
-	return yes;
+	return list_ask_yes(question); /* echoes, unlike the password prompt */
 }
 
 /* A failure's text on stderr: it may quote the server (a login refusal, an
@@ -193,7 +188,7 @@ static void on_cache(struct cache *c, enum cache_op op, const char *cls, const c
 			bool yes = ask_yes(q);
 			free(q);
 			if (yes) {
-				xapi_accept_fingerprint(x);
+				xapi_accept_fingerprint(x); /* a failure comes back here, said once */
 				return;
 			}
 		}
@@ -481,6 +476,7 @@ int main(int argc, char **argv)
 		free(err);
 		return 1;
 	}
+	config_print_warnings(&cfg, stderr); /* said, not fatal */
 	if (o.log && !log_open(o.log, &err)) {
 		fprintf(stderr, "xentui: %s\n", err);
 		free(err);

@@ -9,13 +9,15 @@
 #include "strpool.h"
 #include "util.h"
 
-#define EVENT_TIMEOUT_S 30.0
+/* short enough that a poll unanswered past its deadline (xapi.c adds a
+ * few seconds) says within 15 s that the pool stopped answering */
+#define EVENT_TIMEOUT_S 5.0
 
 /* The classes xentui keeps, and the fields of each its lists and live views
  * use: the rest is dropped while decoding, so 5,000 VMs stay small (a detail
  * view fetches the whole record when it opens). NULL keeps everything. */
 static const char *const f_pool[] = {"uuid", "name_label", "name_description", "master", "default_SR",
-	"ha_enabled", "ha_host_failures_to_tolerate", "ha_statefiles", "other_config", "tags", "allowed_operations",
+	"ha_enabled", "ha_host_failures_to_tolerate", "ha_statefiles", "ha_overcommitted", "ha_plan_exists_for", "other_config", "tags", "allowed_operations",
 	"current_operations", NULL};
 static const char *const f_host[] = {"uuid", "name_label", "name_description", "hostname", "address", "enabled",
 	"metrics", "host_CPUs", "PIFs", "PBDs", "resident_VMs", "control_domain", "software_version", "cpu_info",
@@ -489,6 +491,8 @@ static void on_state(struct xapi *x, enum xapi_state s, void *ud)
 		reload(c);
 	else if (s == XAPI_RETRY || s == XAPI_FAILED)
 		set_status(c, "%s", xapi_state_message(x));
+	else if (s == XAPI_LOGIN && xapi_silent(x, NULL))
+		set_status(c, "%s", xapi_state_message(x)); /* "not answering since ...; trying again" */
 	else if (s == XAPI_LOGIN)
 		set_status(c, "connecting to %s", xapi_url(x));
 }

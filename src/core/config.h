@@ -5,6 +5,7 @@
 
 #include <libconfig.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 struct server_cfg {
 	char *name;
@@ -24,7 +25,9 @@ struct config {
 	char *known_hosts; /* accepted certificates */
 	struct server_cfg *servers;
 	int nservers;
-	int refresh_ms;
+	/* lines ("FILE:LINE: ...") about settings read but no longer used,
+	 * for the caller to show; NULL when none */
+	char *warnings;
 	bool confirm_quit;
 	bool confirm_clean_power; /* ask before a clean shutdown, reboot or suspend */
 	/* the console viewer (preferences): the key that opens its menu ("^]"),
@@ -41,11 +44,16 @@ char *config_default_path(const char *name);
 /* Reads path (NULL: the default; a missing default file is no error). */
 bool config_load(const char *path, struct config *out, char **err);
 void config_free(struct config *c);
+/* Prints each of c's warnings as "xentui: warning: FILE:LINE: ..." on f. */
+void config_print_warnings(const struct config *c, FILE *f);
 /* Writes cfg to path through atomic_write (0600, fsync'd, renamed). */
 bool config_write_atomic(config_t *cfg, const char *path, char **err);
 const struct server_cfg *config_server(const struct config *c, const char *name);
 /* Writes the servers back (after the user adds or edits one): atomically,
- * readable by the user only, every other setting of the file kept. */
+ * readable by the user only, through a symlink. Only the text of the
+ * `servers` list changes (in the file that holds it, an @include'd one
+ * too); every other byte, comments included, and each server left as it
+ * was are kept as written. A file without servers gets the list appended. */
 bool config_save(const struct config *c, char **err);
 
 /* A deep copy of src into dst; server_cfg_free frees what one holds. */

@@ -1,7 +1,10 @@
 #include "net.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -204,4 +207,27 @@ void net_transfer_defaults(CURL *easy, char *errbuf, long stall_s)
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
 	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, stall_s);
+}
+
+/* What curl has no option for: give up after 3 unanswered probes, and on
+ * data unacknowledged for 10 s (TCP_USER_TIMEOUT also ends a keepalive that
+ * goes unanswered). Harmless on a unix socket, where they fail. */
+static int keepalive_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	int cnt = NET_KEEPALIVE_COUNT;
+	unsigned int user_timeout = NET_SILENCE_MS;
+
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+	}
+	return CURL_SOCKOPT_OK;
+}
+
+void net_keepalive(CURL *easy)
+{
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, (long)NET_KEEPALIVE_IDLE_S);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, (long)NET_KEEPALIVE_INTERVAL_S);
+	curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, keepalive_sockopt);
 }

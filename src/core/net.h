@@ -28,4 +28,15 @@ void net_transfer_defaults(CURL *easy, char *errbuf, long stall_s);
  * issuer: a pool's self-signed certificate, once the user has accepted it. */
 void net_pin_certificate(CURL *easy, const char *fp);
 
+/* TCP keepalive that notices a path dropping every packet within about
+ * NET_SILENCE_MS, idle or waiting on a long poll: a probe after 5 s of
+ * quiet, then every 2 s, and the connection is given up once nothing has
+ * come back for 10 s (the peer's kernel answers probes however slow the
+ * server, so a slow answer is never mistaken for silence). */
+#define NET_KEEPALIVE_IDLE_S 5
+#define NET_KEEPALIVE_INTERVAL_S 2
+#define NET_KEEPALIVE_COUNT 3
+#define NET_SILENCE_MS 10000
+void net_keepalive(CURL *easy);
+
 #endif

@@ -13,6 +13,10 @@ struct entry {
 	op_fn done;
 	void *ud;
 	bool finished;
+	char *task_name;  /* "Async.VM.start": how xapi names the call's task */
+	char **before;    /* tasks of that name that existed when it started */
+	int nbefore;
+	char *lost;       /* the answer to the call was lost: why (it may have run) */
 	struct entry *next;
 };
 
@@ -53,6 +57,11 @@ static void changed(struct ops *ops, struct entry *e)
 
 static void entry_free(struct entry *e)
 {
+	for (int i = 0; i < e->nbefore; i++)
+		free(e->before[i]);
+	free(e->before);
+	free(e->task_name);
+	free(e->lost);
 	free(e->op.label);
 	free(e->op.task);
 	free(e->op.message);
@@ -111,8 +120,11 @@ static void check_task(struct ops *ops, struct entry *e)
 	status = rec_str(t, "status");
 	e->op.progress = rec_float(t, "progress");
 	if (strcmp(status, "success") == 0) {
+		char *msg = e->lost ? xasprintf("took effect, though the pool's answer to the call was lost (%s)", e->lost)
+				    : xstrdup("done");
 		e->op.result = task_result_decode(rec_str(t, "result"));
-		finish(ops, e, OP_DONE, "done");
+		finish(ops, e, OP_DONE, msg);
+		free(msg);
 	} else if (strcmp(status, "failure") == 0 || strcmp(status, "cancelled") == 0) {
 		char *msg = error_sentence(rec_field(t, "error_info"), ops->c);
 		finish(ops, e, strcmp(status, "cancelled") == 0 ? OP_CANCELLED : OP_FAILED, msg);
@@ -172,19 +184,85 @@ static struct entry *find(struct ops *ops, const struct op *op)
 	return NULL;
 }
 
-/* The reply to Async.X: the task ref, or why it could not start. The entry
- * is looked up again since it may have been pruned meanwhile. */
+/* The entry if it is still listed (it may have been pruned meanwhile). */
+static struct entry *still_there(struct entry *target)
+{
+	for (struct entry *i = target->ops->list; i; i = i->next)
+		if (i == target)
+			return i;
+	return NULL;
+}
+
+static bool owned(const struct ops *ops, const char *task)
+{
+	for (const struct entry *e = ops->list; e; e = e->next)
+		if (e->op.task && strcmp(e->op.task, task) == 0)
+			return true;
+	return false;
+}
+
+static bool existed(const struct entry *e, const char *task)
+{
+	for (int i = 0; i < e->nbefore; i++)
+		if (strcmp(e->before[i], task) == 0)
+			return true;
+	return false;
+}
+
+/* The tasks named like the call's: a new one nobody follows is the call's
+ * own, which ran though its answer was lost; follow it as if answered. */
+static void on_lost_lookup(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct entry *e = still_there(ud);
+	struct ops *ops;
+
+	if (!e || e->finished)
+		return;
+	ops = e->ops;
+	if (r->failure == XAPI_OK)
+		for (size_t i = 0; i < xv_len(r->value); i++) {
+			const char *task = xv_str(xv_at(r->value, i));
+			if (!task || existed(e, task) || owned(ops, task))
+				continue;
+			e->op.task = xstrdup(task);
+			e->op.state = OP_RUNNING;
+			changed(ops, e);
+			check_task(ops, e); /* or when its record arrives */
+			return;
+		}
+	finish(ops, e, OP_FAILED, e->lost);
+}
+
+static bool remember_task(const char *ref, const struct xv *rec, void *ud)
+{
+	struct entry *e = ud;
+
+	if (strcmp(rec_str(rec, "name_label"), e->task_name) == 0) {
+		e->before = xrealloc(e->before, (size_t)(e->nbefore + 1) * sizeof(*e->before));
+		e->before[e->nbefore++] = xstrdup(ref);
+	}
+	return true;
+}
+
+/* The reply to Async.X: the task ref, or why it could not start. */
 static void on_started(struct xapi *x, const struct xapi_result *r, void *ud)
 {
-	struct entry *target = ud;
-	struct ops *ops = target->ops;
-	struct entry *e = NULL;
+	struct entry *e = still_there(ud);
+	struct ops *ops;
 
-	for (struct entry *i = ops->list; i; i = i->next)
-		if (i == target)
-			e = i;
 	if (!e)
 		return;
+	ops = e->ops;
+	if (r->failure == XAPI_TRANSPORT) {
+		/* the call may have run (xapi answered 500, the reply was cut):
+		 * look for its task before saying it failed */
+		struct xv *p = xv_array();
+		free(e->lost);
+		e->lost = xstrdup(r->message ? r->message : "no answer");
+		xv_array_push(p, xv_string(e->task_name));
+		xapi_call(ops->x, "task.get_by_name_label", p, on_lost_lookup, e);
+		return;
+	}
 	if (r->failure == XAPI_API) {
 		char *msg = error_sentence(r->error, ops->c);
 		finish(ops, e, OP_FAILED, msg);
@@ -212,11 +290,12 @@ struct op *ops_start(struct ops *ops, const char *label, const char *method, str
 	e->op.started_ms = loop_now();
 	e->done = done;
 	e->ud = ud;
+	e->task_name = async;
+	cache_each(ops->c, "task", remember_task, e);
 	e->next = ops->list;
 	ops->list = e;
 	changed(ops, e);
 	xapi_call(ops->x, async, params, on_started, e);
-	free(async);
 	return &e->op;
 }
 

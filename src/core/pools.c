@@ -568,7 +568,13 @@ enum pool_state pool_state(const struct pool *p, const char **why)
 		return POOL_DISCONNECTED;
 	switch (xapi_state(p->x)) {
 	case XAPI_IDLE:
+		return POOL_CONNECTING;
 	case XAPI_LOGIN:
+		if (xapi_silent(p->x, NULL)) {
+			/* trying again a pool that stopped answering: still lost */
+			*why = xapi_state_message(p->x);
+			return POOL_RETRYING;
+		}
 		return POOL_CONNECTING;
 	case XAPI_READY:
 		if (cache_failed(p->cache)) {

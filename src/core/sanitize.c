@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -112,29 +113,170 @@ static int cp_width(uint32_t c)
 	return w < 0 ? 1 : w;
 }
 
-int text_width(const char *s)
+#define ZWJ 0x200D
+#define VS15 0xFE0E
+#define VS16 0xFE0F
+/* ncurses keeps at most this many code points in one cell (CCHARW_MAX). */
+#define CLUSTER_MAX 5
+
+static bool is_modifier(uint32_t c)
+{
+	return c >= 0x1F3FB && c <= 0x1F3FF; /* emoji skin tones */
+}
+
+/* One character on the terminal, as tmux 3.3a and ncurses count it: a base,
+ * the zero-width code points after it (combining marks, selectors, ZWJ),
+ * and any wide code point right after a ZWJ (tmux joins it into the cell).
+ * Returns its byte length (0 at the end); *width is its base's width. */
+size_t text_cluster(const char *s, size_t n, int *width, int *count)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	uint32_t c, prev;
+	int len, k = 1;
+
+	*width = 0;
+	if (count)
+		*count = 0;
+	if (n == 0)
+		return 0;
+	len = utf8_decode(p, n, &c);
+	if (!len) {
+		*width = 1;
+		if (count)
+			*count = 1;
+		return 1;
+	}
+	*width = cp_width(c);
+	i = (size_t)len;
+	prev = c;
+	while (i < n) {
+		len = utf8_decode(p + i, n - i, &c);
+		if (!len)
+			break;
+		if (!(cp_width(c) == 0 || (prev == ZWJ && cp_width(c) == 2)))
+			break;
+		prev = c;
+		i += (size_t)len;
+		k++;
+	}
+	if (count)
+		*count = k;
+	return i;
+}
+
+/* How many code points the rest of a ZWJ chain at cps[i] (a ZWJ) would add
+ * to the cell: each "ZWJ wide" pair and the selectors and marks after it. */
+static int chain_len(const uint32_t *cps, size_t i, size_t n)
+{
+	int add = 0;
+
+	while (i + 1 < n && cps[i] == ZWJ && cp_width(cps[i + 1]) == 2) {
+		add += 2;
+		i += 2;
+		while (i < n && cps[i] != ZWJ && cp_width(cps[i]) == 0) {
+			if (cps[i] != VS15)
+				add++;
+			i++;
+		}
+		while (i < n && is_modifier(cps[i]))
+			i++;
+	}
+	return add;
+}
+
+/* What terminals disagree on is left out, so that ncurses' idea of the
+ * screen and every terminal's (tmux 3.3a, xterm, kitty, VTE) stay the same:
+ * skin tones after an emoji (tmux 3.3a draws them as a second wide cell,
+ * newer terminals join them), VS16 on a narrow base (some terminals widen
+ * it), VS15, a ZWJ that does not join two wide characters or whose chain
+ * would not fit one ncurses cell (its parts are then shown side by side),
+ * marks beyond a cell's room, and zero-width characters with no base. */
+char *text_for_terminal(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p), ncp = 0;
+	uint32_t *cps = xmalloc((n + 1) * sizeof(*cps));
+	struct buf b;
+	int base_w = -1, used = 0;
+	bool strip_chain = false, after_dropped_zwj = false;
+
+	for (size_t i = 0; i < n;) {
+		int len = utf8_decode(p + i, n - i, &cps[ncp]);
+		if (!len) {
+			cps[ncp] = 0xFFFD;
+			len = 1;
+		}
+		ncp++;
+		i += (size_t)len;
+	}
+	buf_init(&b);
+	buf_reserve(&b, n);
+	for (size_t i = 0; i < ncp; i++) {
+		uint32_t c = cps[i];
+		int w = cp_width(c);
+
+		if (c == VS15)
+			continue;
+		if (c == VS16) {
+			if (base_w == 2 && used < CLUSTER_MAX) {
+				put_cp(&b, c);
+				used++;
+			}
+			continue;
+		}
+		if (is_modifier(c) && base_w == 2)
+			continue;
+		if (c == ZWJ) {
+			bool joins = base_w == 2 && i + 1 < ncp && cp_width(cps[i + 1]) == 2 && !strip_chain;
+			if (joins && used + chain_len(cps, i, ncp) > CLUSTER_MAX)
+				joins = false, strip_chain = true;
+			if (joins) {
+				put_cp(&b, c);
+				put_cp(&b, cps[i + 1]);
+				used += 2;
+				i++;
+			} else {
+				after_dropped_zwj = true;
+			}
+			continue;
+		}
+		if (w == 0) {
+			if (base_w >= 0 && used < CLUSTER_MAX) {
+				put_cp(&b, c);
+				used++;
+			}
+			continue;
+		}
+		/* a new cell */
+		if (!after_dropped_zwj)
+			strip_chain = false;
+		after_dropped_zwj = false;
+		put_cp(&b, c);
+		base_w = w;
+		used = 1;
+	}
+	free(cps);
+	n = b.len;
+	return xrealloc(buf_steal(&b), n + 1);
+}
+
+int text_width(const char *s)
+{
 	size_t n = strlen(s);
 	int w = 0;
 
 	for (size_t i = 0; i < n;) {
-		uint32_t c;
-		int len = utf8_decode(p + i, n - i, &c);
-		if (!len) {
-			w++;
-			i++;
-			continue;
-		}
-		w += cp_width(c);
-		i += (size_t)len;
+		int cw;
+		size_t len = text_cluster(s + i, n - i, &cw, NULL);
+		w += cw;
+		i += len;
 	}
 	return w;
 }
 
 char *text_truncate(const char *s, int cols, int ascii_only)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
 	int w = 0;
 	size_t i = 0;
@@ -144,13 +286,12 @@ char *text_truncate(const char *s, int cols, int ascii_only)
 	if (cols <= 0)
 		return xstrdup("");
 	while (i < n) {
-		uint32_t c;
-		int len = utf8_decode(p + i, n - i, &c);
-		int cw = len ? cp_width(c) : 1;
+		int cw;
+		size_t len = text_cluster(s + i, n - i, &cw, NULL);
 		if (w + cw > cols - 1)
 			break;
 		w += cw;
-		i += len ? (size_t)len : 1;
+		i += len;
 	}
 	return xasprintf("%.*s%s", (int)i, s, ascii_only ? "~" : "\xe2\x80\xa6");
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -41,6 +42,11 @@ char *secret_from_file(const char *path, char **err)
 		*err = xasprintf("cannot read the password file %s: %s", path, strerror(open_errno));
 		return NULL;
 	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		*err = xasprintf("the password file %s is a directory: name the file in it", path);
+		return NULL;
+	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
 		fclose(f);
 		*err = xasprintf("refusing the password file %s: other users can read it (run: chmod 600 %s)", path, path);
@@ -71,6 +77,21 @@ char *secret_from_env(const char *var, char **err)
 	return xstrdup(v);
 }
 
+/* pclose's wait status as a person reads it. */
+static char *command_failure(int rc)
+{
+	if (rc < 0)
+		return xasprintf("password_command could not be waited for: %s", strerror(errno));
+	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 127)
+		return xasprintf("password_command exited with 127 (the shell found no such command)");
+	if (WIFEXITED(rc))
+		return xasprintf("password_command exited with %d", WEXITSTATUS(rc));
+	if (WIFSIGNALED(rc))
+		return xasprintf("password_command was killed by signal %d (%s)", WTERMSIG(rc),
+				 strsignal(WTERMSIG(rc)));
+	return xasprintf("password_command failed (wait status %d)", rc);
+}
+
 char *secret_from_command(const char *cmd, char **err)
 {
 	char line[1024];
@@ -84,12 +105,16 @@ char *secret_from_command(const char *cmd, char **err)
 	if (!fgets(line, sizeof(line), p))
 		line[0] = '\0';
 	rc = pclose(p);
-	if (rc != 0 || !line[0]) {
+	if (rc != 0) {
 		explicit_bzero(line, sizeof(line));
-		*err = xasprintf("password_command failed (status %d) or printed nothing", rc);
+		*err = command_failure(rc);
 		return NULL;
 	}
 	chomp(line);
+	if (!line[0]) {
+		*err = xasprintf("password_command printed no password");
+		return NULL;
+	}
 	{
 		char *s = xstrdup(line);
 		explicit_bzero(line, sizeof(line));

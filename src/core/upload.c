@@ -77,7 +77,7 @@ static struct xapi *conn(struct upload *u)
 	return p && p->x == u->x && !p->closing ? u->x : NULL;
 }
 
-static const struct cache *cache_of(struct upload *u)
+static const struct cache *cache_of(const struct upload *u)
 {
 	struct pool *p = pools_by_id(u->ps, u->pool_id);
 
@@ -566,6 +566,19 @@ uint64_t upload_sent(const struct upload *u)
 uint64_t upload_size(const struct upload *u)
 {
 	return u->size;
+}
+
+bool upload_all_sent(const struct upload *u)
+{
+	return u->state == UPLOAD_SENDING && u->size && u->sent >= u->size;
+}
+
+double upload_host_progress(const struct upload *u)
+{
+	const struct cache *c = u->task ? cache_of(u) : NULL;
+	const struct xv *t = c ? cache_get(c, u->task) : NULL;
+
+	return t ? rec_float(t, "progress") : -1;
 }
 
 int64_t upload_started_ms(const struct upload *u)

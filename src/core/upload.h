@@ -45,6 +45,12 @@ enum upload_state upload_state(const struct upload *u);
 bool upload_finished(const struct upload *u); /* done, failed or cancelled */
 uint64_t upload_sent(const struct upload *u);
 uint64_t upload_size(const struct upload *u);
+/* Every byte is sent but the host has not answered yet: it is still
+ * writing what it took in (a slow disk or link holds many megabytes). */
+bool upload_all_sent(const struct upload *u);
+/* The import task's own progress (0..1) as the pool reports it, or -1
+ * when not known (no task yet, or its record not in the cache). */
+double upload_host_progress(const struct upload *u);
 /* When the bytes started to flow (loop_now), 0 before. */
 int64_t upload_started_ms(const struct upload *u);
 /* The outcome as a sentence once finished ("" before). */

@@ -1,15 +1,18 @@
 #include "xapi.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "errors.h"
 #include "known_hosts.h"
 #include "log.h"
 #include "strpool.h"
@@ -22,6 +25,14 @@
 /* a connection that worked this long starts its backoff over at 1 s */
 #define HEALTHY_MS 60000
 #define MAX_BACKOFF_S 30
+/* a silent pool costs only a SYN to try: look for it again soon */
+#define SILENT_BACKOFF_S 4
+/* the event.from long poll's deadline beyond its own timeout (renewed
+ * while an answer is still arriving) */
+#define LONG_POLL_SLACK_MS 5000L
+/* an https login not through by then: ask whether the server speaks plain HTTP */
+#define STALL_PROBE_MS 2000
+#define PROBE_TIMEOUT_MS 3000L
 
 struct call {
 	struct xapi *x;
@@ -42,6 +53,11 @@ struct call {
 	unsigned long long received; /* reply bytes so far */
 	bool too_big;                /* the reply passed max_reply */
 	bool quiet;                  /* a failure is no reason to reconnect */
+	bool long_poll;              /* event.from: silent until its timeout by design */
+	struct loop_timer *stall_timer; /* https login not through yet: probe for plain HTTP */
+	struct loop_timer *deadline;    /* ours, not libcurl's: its retry on a new connection restarts its clock */
+	long deadline_ms;               /* when it comes; a long poll's is renewed while bytes arrive */
+	unsigned long long received_by_deadline;
 	struct call *next;
 };
 
@@ -79,6 +95,14 @@ struct xapi {
 	char seen_fp[65];
 	char known_fp[65];
 	enum xapi_failure cert_problem;
+	bool cert_by_pin;      /* the refusal is the pin's, not known_hosts' */
+	char *kh_error;        /* known_hosts does not parse: why (nothing is trusted) */
+	char *ca_file;         /* CA certificates to trust (PEM), or NULL for the system's */
+
+	/* silence: the last attempt got no answer at all (no reply, no reset) */
+	bool silent;
+	time_t last_answer;    /* wall clock of the last reply of any kind, 0: none yet */
+	struct probe *probe;   /* the scheme check under way, or NULL */
 
 	struct call *queue;    /* waiting for a session */
 	struct call *inflight; /* sent */
@@ -101,6 +125,7 @@ static void login(struct xapi *x);
 static void revalidate(struct xapi *x);
 static void drop_session(struct xapi *x);
 static void flush_queue(struct xapi *x);
+static void fail_queue(struct xapi *x, enum xapi_failure f, const char *msg);
 static struct call *call_new(struct xapi *x, const char *method, struct xv *params, xapi_fn fn, void *ud);
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -232,6 +257,9 @@ static int verify_cert(X509_STORE_CTX *st, void *arg)
 			X509_STORE_CTX_set_error(st, X509_V_OK);
 			return 1;
 		}
+	/* a pin, then a known_hosts entry, wins over every CA: a certificate
+	 * once trusted cannot be replaced by another a CA vouches for */
+	x->cert_by_pin = false;
 	if (x->pinned) {
 		if (strcmp(x->pinned, x->seen_fp) == 0)
 			return 1;
@@ -239,24 +267,38 @@ static int verify_cert(X509_STORE_CTX *st, void *arg)
 		 * goes through the rules below (known_hosts, ask) */
 		if (strcmp(x->pinned_hostport, x->hostport) == 0) {
 			snprintf(x->known_fp, sizeof(x->known_fp), "%s", x->pinned);
+			x->cert_by_pin = true;
 			x->cert_problem = XAPI_CERT_CHANGED;
 			return 0;
 		}
 	}
-	/* a certificate a public CA vouches for, for this very host, is fine */
+	{
+		char *err = NULL;
+		int found = known_hosts_find(x->known_hosts, x->hostport, x->known_fp, &err);
+		if (found < 0) {
+			/* a file that does not parse trusts nothing, not even a CA's word */
+			free(x->kh_error);
+			x->kh_error = err;
+			x->known_fp[0] = '\0';
+			x->cert_problem = XAPI_CERT_CHANGED;
+			return 0;
+		}
+		if (found > 0) {
+			if (strcmp(x->known_fp, x->seen_fp) == 0) {
+				/* libcurl reads the verify result afterwards: clear the CA failure */
+				X509_STORE_CTX_set_error(st, X509_V_OK);
+				return 1;
+			}
+			x->cert_problem = XAPI_CERT_CHANGED;
+			return 0;
+		}
+	}
+	x->known_fp[0] = '\0';
+	/* nothing known of this host: a certificate a trusted CA vouches for,
+	 * for this very host, is fine */
 	if (X509_verify_cert(st) == 1
 	    && (X509_check_host(cert, x->host, 0, 0, NULL) == 1 || X509_check_ip_asc(cert, x->host, 0) == 1))
 		return 1;
-	if (known_hosts_lookup(x->known_hosts, x->hostport, x->known_fp)) {
-		if (strcmp(x->known_fp, x->seen_fp) == 0) {
-			/* libcurl reads the verify result afterwards: clear the CA failure */
-			X509_STORE_CTX_set_error(st, X509_V_OK);
-			return 1;
-		}
-		x->cert_problem = XAPI_CERT_CHANGED;
-		return 0;
-	}
-	x->known_fp[0] = '\0';
 	x->cert_problem = XAPI_CERT_UNKNOWN;
 	return 0;
 }
@@ -269,8 +311,11 @@ static CURLcode ssl_ctx_cb(CURL *curl, void *ctx, void *arg)
 
 /* ---- calls ------------------------------------------------------------------ */
 
+static void cancel_timers(struct call *c);
+
 static void call_free(struct call *c)
 {
+	cancel_timers(c);
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->headers);
@@ -314,6 +359,7 @@ static void enqueue(struct xapi *x, struct call *c, bool front)
 
 static void reset_transfer(struct call *c)
 {
+	cancel_timers(c);
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	c->easy = NULL;
@@ -341,6 +387,267 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 }
 
 static void schedule_retry(struct xapi *x, const char *why);
+static void fail_transport(struct xapi *x, struct call *c, const char *msg);
+
+/* ---- silence: a path that drops every packet ------------------------------- */
+
+/* No answer at all, not even a reset: a deadline passed, or the kernel gave
+ * up on a connection whose packets went unacknowledged (keepalive). */
+static bool is_silence(CURL *easy, CURLcode rc)
+{
+	long oserr = 0;
+
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return true;
+	curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
+	return (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_COULDNT_CONNECT
+		|| rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_GOT_NOTHING)
+	       && (oserr == ETIMEDOUT || oserr == EHOSTUNREACH || oserr == ENETUNREACH);
+}
+
+/* "12:04:31": when the pool last answered. */
+static void clock_of(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, n, "%H:%M:%S", &tm);
+}
+
+static void silence_sentence(struct xapi *x, const struct call *c, char *msg, size_t n)
+{
+	char when[16];
+
+	if (x->last_answer) {
+		clock_of(x->last_answer, when, sizeof(when));
+		snprintf(msg, n, "%s is not answering (no answer since %s)", x->hostport, when);
+	} else if (c && c->sent_ms) {
+		snprintf(msg, n, "%s is not answering (no answer in %lld s)", x->hostport,
+			 (long long)((loop_now() - c->sent_ms + 500) / 1000));
+	} else {
+		snprintf(msg, n, "%s is not answering", x->hostport);
+	}
+}
+
+/* ---- the other scheme: https to a plain server, http to a TLS one ----------- */
+
+struct probe {
+	struct xapi *x;
+	CURL *easy;
+	bool tls;          /* checking whether the server speaks TLS (else plain HTTP) */
+	struct call *held; /* a failed call answered once the probe has spoken, or NULL */
+	char *held_msg;
+};
+
+static void probe_free(struct probe *pr)
+{
+	curl_easy_cleanup(pr->easy);
+	free(pr->held_msg);
+	free(pr);
+}
+
+/* The address of the server with the other scheme: "http://h:p/". */
+static char *other_scheme_url(const struct xapi *x, bool tls)
+{
+	const char *port = strrchr(x->hostport, ':');
+
+	if (strchr(x->host, ':'))
+		return xasprintf("%s://[%s]%s/", tls ? "https" : "http", x->host, port ? port : "");
+	return xasprintf("%s://%s%s/", tls ? "https" : "http", x->host, port ? port : "");
+}
+
+/* The URL to use instead: this one with the other scheme. */
+static void scheme_sentence(const struct xapi *x, bool server_tls, char *msg, size_t n)
+{
+	const char *rest = strstr(x->url, "://");
+
+	snprintf(msg, n, "the server at %s speaks %s, not %s; use %s%s", x->hostport, server_tls ? "HTTPS" : "plain HTTP",
+		 server_tls ? "plain HTTP" : "HTTPS", server_tls ? "https" : "http", rest ? rest : "://");
+}
+
+/* Whether a call's TLS handshake went through: then the server speaks TLS,
+ * whatever a plain request to its port is answered (nginx answers 400). */
+static bool handshake_done(struct call *c)
+{
+	curl_off_t t = 0;
+
+	return c->easy && curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK && t > 0;
+}
+
+static bool any_handshake_done(struct xapi *x)
+{
+	for (struct call *c = x->inflight; c; c = c->next)
+		if (handshake_done(c))
+			return true;
+	return false;
+}
+
+static size_t discard_body(char *p, size_t size, size_t n, void *ud)
+{
+	return 0; /* the status line is all the probe wanted */
+}
+
+static void on_probe(CURL *easy, CURLcode rc, void *ud)
+{
+	struct probe *pr = ud;
+	struct xapi *x = pr->x;
+	long status = 0;
+	bool other;
+	char msg[1024];
+
+	x->probe = NULL;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	/* (a TLS server's answer to a plain request is a 400: nginx, Apache) */
+	other = pr->tls ? rc == CURLE_OK : status > 0 && status != 400 && !any_handshake_done(x);
+	log_msg("%s: %s probe: curl %d, HTTP %ld", x->hostport, pr->tls ? "TLS" : "plain HTTP", (int)rc, status);
+	if (!other || x->closing || x->state != XAPI_LOGIN) {
+		if (pr->held)
+			fail_transport(x, pr->held, pr->held_msg);
+		pr->held = NULL;
+		probe_free(pr);
+		return;
+	}
+	/* the URL is wrong: no retry will help, the person must change it */
+	scheme_sentence(x, pr->tls, msg, sizeof(msg));
+	remember_failure(x, XAPI_TRANSPORT, msg);
+	set_state(x, XAPI_FAILED, msg);
+	if (pr->held)
+		finish(pr->held, XAPI_TRANSPORT, NULL, NULL, msg);
+	pr->held = NULL;
+	/* the handshakes still waiting on the plain server never end well */
+	for (struct call **p = &x->inflight; *p;) {
+		struct call *c = *p;
+		if (c->quiet) {
+			p = &c->next;
+			continue;
+		}
+		*p = c->next;
+		c->next = NULL;
+		net_cancel(x->net, c->easy);
+		finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
+	}
+	fail_queue(x, XAPI_TRANSPORT, msg);
+	probe_free(pr);
+}
+
+static void start_probe(struct xapi *x, bool tls, struct call *held, const char *held_msg)
+{
+	struct probe *pr = xcalloc(1, sizeof(*pr));
+	char *url = other_scheme_url(x, tls);
+
+	pr->x = x;
+	pr->tls = tls;
+	pr->held = held;
+	pr->held_msg = held_msg ? xstrdup(held_msg) : NULL;
+	pr->easy = curl_easy_init();
+	curl_easy_setopt(pr->easy, CURLOPT_URL, url);
+	free(url);
+	curl_easy_setopt(pr->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(pr->easy, CURLOPT_TIMEOUT_MS, PROBE_TIMEOUT_MS);
+	curl_easy_setopt(pr->easy, CURLOPT_USERAGENT, "xentui/0.1");
+	if (tls) {
+		/* only whether a handshake completes: nothing is sent, nothing trusted */
+		curl_easy_setopt(pr->easy, CURLOPT_CONNECT_ONLY, 1L);
+		curl_easy_setopt(pr->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(pr->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		curl_easy_setopt(pr->easy, CURLOPT_WRITEFUNCTION, discard_body);
+	}
+	x->probe = pr;
+	net_start(x->net, pr->easy, on_probe, pr);
+}
+
+/* An http:// call that got bytes no HTTP server sends, or none, or an
+ * https:// one whose handshake the server broke off (a plain server's 400):
+ * if the server turns out to speak the other scheme, say so (the call
+ * waits for the probe). */
+static bool maybe_other_scheme(struct xapi *x, struct call *c, CURLcode rc, const char *msg)
+{
+	bool tls_url = strncmp(x->url, "https:", 6) == 0;
+
+	if (x->probe || x->unix_path || c->quiet || x->state != XAPI_LOGIN)
+		return false;
+	if (tls_url ? rc != CURLE_SSL_CONNECT_ERROR
+		    : rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING && rc != CURLE_WEIRD_SERVER_REPLY
+			      && rc != CURLE_UNSUPPORTED_PROTOCOL)
+		return false;
+	start_probe(x, !tls_url, c, msg);
+	return true;
+}
+
+/* An https:// login still not through after a while: a plain HTTP server
+ * waits for a request line the TLS hello never completes, until the
+ * deadline. Ask it in plain HTTP meanwhile. */
+static void on_stall(struct loop *l, void *ud)
+{
+	struct call *c = ud;
+	struct xapi *x = c->x;
+
+	c->stall_timer = NULL;
+	if (!x->probe && x->state == XAPI_LOGIN && !x->closing && !handshake_done(c))
+		start_probe(x, false, NULL, NULL);
+}
+
+static void cancel_timers(struct call *c)
+{
+	if (c->stall_timer)
+		loop_timer_cancel(c->x->loop, c->stall_timer);
+	c->stall_timer = NULL;
+	if (c->deadline)
+		loop_timer_cancel(c->x->loop, c->deadline);
+	c->deadline = NULL;
+}
+
+/* The call's deadline passed: nothing at all came back is silence. */
+static void on_deadline(struct loop *l, void *ud)
+{
+	struct call *c = ud;
+	struct xapi *x = c->x;
+	char msg[600];
+
+	c->deadline = NULL;
+	if (c->long_poll && c->received > c->received_by_deadline) {
+		/* a large batch of events on a slow link: still coming */
+		c->received_by_deadline = c->received;
+		c->deadline = loop_timer(x->loop, LONG_POLL_SLACK_MS, on_deadline, c);
+		return;
+	}
+	unlink_inflight(x, c);
+	cancel_timers(c);
+	net_cancel(x->net, c->easy);
+	log_msg("%s %s: deadline passed after %lld ms, %llu bytes received", x->hostport, c->method,
+		(long long)(loop_now() - c->sent_ms), c->received);
+	if (c->received == 0) {
+		x->silent = true;
+		x->answered = false;
+		silence_sentence(x, c, msg, sizeof(msg));
+	} else {
+		snprintf(msg, sizeof(msg), "%s did not finish its answer to %s within %lld s", x->hostport, c->method,
+			 (long long)((loop_now() - c->sent_ms) / 1000));
+	}
+	fail_transport(x, c, msg);
+}
+
+/* The pool went silent: the calls still waiting would only wait for their
+ * own deadlines (libcurl even retries them on a new connection); answer
+ * them now. (Not the logouts of dropped sessions: nobody waits for those.) */
+static void fail_inflight(struct xapi *x, const char *msg)
+{
+	struct call **p = &x->inflight;
+
+	while (*p) {
+		struct call *c = *p;
+		if (c->quiet) {
+			p = &c->next;
+			continue;
+		}
+		*p = c->next;
+		c->next = NULL;
+		net_cancel(x->net, c->easy);
+		finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
+		p = &x->inflight; /* a callback may have changed the list */
+	}
+}
 
 static void on_done(CURL *easy, CURLcode rc, void *ud)
 {
@@ -353,16 +660,37 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 	const char *st;
 
 	unlink_inflight(x, c);
+	cancel_timers(c);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	log_msg("%s %s: curl %d, HTTP %ld, %lld ms", x->hostport, c->method, (int)rc, status,
 		(long long)(loop_now() - c->sent_ms));
+	if (status > 0 || c->received > 0) {
+		/* an answer of any kind: the path works */
+		x->silent = false;
+		x->last_answer = time(NULL);
+	} else if (is_silence(easy, rc) && c->received == 0) {
+		x->silent = true;
+		silence_sentence(x, c, msg, sizeof(msg));
+		x->answered = false;
+		fail_transport(x, c, msg);
+		return;
+	} else if (rc == CURLE_COULDNT_CONNECT) {
+		x->silent = false; /* refused: the host answered, nothing listens */
+	}
 	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT || x->cert_problem != XAPI_OK) {
 		enum xapi_failure f = x->cert_problem != XAPI_OK ? x->cert_problem : XAPI_TRANSPORT;
-		if (f == XAPI_CERT_CHANGED)
+		if (f == XAPI_CERT_CHANGED && x->kh_error)
+			snprintf(msg, sizeof(msg), "%s; refusing to connect to %s", x->kh_error, x->hostport);
+		else if (f == XAPI_CERT_CHANGED && x->cert_by_pin)
+			snprintf(msg, sizeof(msg),
+				 "the certificate of %s does not match the pinned fingerprint: pinned %s, the server's is %s; "
+				 "refusing to connect (check --fingerprint or the server's fingerprint setting)",
+				 x->hostport, x->known_fp, x->seen_fp);
+		else if (f == XAPI_CERT_CHANGED)
 			snprintf(msg, sizeof(msg),
 				 "the certificate of %s has CHANGED: it was %s, it is now %s; refusing to connect "
 				 "(someone may be intercepting the connection; if the host was reinstalled, remove it from %s)",
-				 x->hostport, x->known_fp, x->seen_fp, x->known_hosts ? x->known_hosts : "the pinned fingerprint");
+				 x->hostport, x->known_fp, x->seen_fp, x->known_hosts ? x->known_hosts : "known_hosts");
 		else if (f == XAPI_CERT_UNKNOWN)
 			snprintf(msg, sizeof(msg), "the certificate of %s is not known yet: SHA-256 fingerprint %s", x->hostport,
 				 x->seen_fp);
@@ -385,6 +713,8 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 	}
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && xmlrpc_decoder_error(c->dec))) {
 		snprintf(msg, sizeof(msg), "%s: %s", x->hostport, curl_easy_strerror(rc));
+		if (status == 0 && maybe_other_scheme(x, c, rc, msg))
+			return; /* answered once the probe has spoken */
 		goto transport;
 	}
 	if (status != 200) {
@@ -447,7 +777,12 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 				login(x);
 			return;
 		}
-		snprintf(msg, sizeof(msg), "%s", code ? code : "unknown error");
+		{
+			/* r->message is a sentence: the header and status lines show it as is */
+			char *why = error_sentence(e, NULL);
+			snprintf(msg, sizeof(msg), "%s", why);
+			free(why);
+		}
 		finish(c, XAPI_API, NULL, e, msg);
 		xmlrpc_msg_free(&m);
 		return;
@@ -456,11 +791,20 @@ transport:
 	/* an answer, however bad, says the host is there: no need to look
 	 * for the master elsewhere */
 	x->answered = c->too_big || (rc == CURLE_OK || rc == CURLE_WRITE_ERROR);
+	fail_transport(x, c, msg);
+}
+
+static void fail_transport(struct xapi *x, struct call *c, const char *msg)
+{
+	bool lost = x->state == XAPI_READY && !x->logging_out && !c->quiet;
+
 	/* the connection goes to RETRY first: the caller, told of the failure,
 	 * sees that the connection is being taken care of */
-	if (x->state == XAPI_READY && !x->logging_out && !c->quiet)
+	if (lost)
 		schedule_retry(x, msg);
 	finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
+	if (lost && x->silent)
+		fail_inflight(x, msg);
 }
 
 static void send_call(struct xapi *x, struct call *c)
@@ -508,7 +852,10 @@ static void send_call(struct xapi *x, struct call *c)
 	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* a path that drops every packet is noticed in seconds, even idle */
+	net_keepalive(c->easy);
+	if (x->ca_file)
+		curl_easy_setopt(c->easy, CURLOPT_CAINFO, x->ca_file);
 	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, 0L); /* checked in verify_cert */
 	curl_easy_setopt(c->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
@@ -516,6 +863,12 @@ static void send_call(struct xapi *x, struct call *c)
 	c->next = x->inflight;
 	x->inflight = c;
 	c->sent_ms = loop_now();
+	/* a little after libcurl's own, which a retry on a new connection restarts */
+	c->received_by_deadline = 0;
+	c->deadline = loop_timer(x->loop, c->deadline_ms ? c->deadline_ms : c->timeout_ms + 500, on_deadline, c);
+	/* (a host that once answered over TLS speaks TLS) */
+	if (x->state == XAPI_LOGIN && !c->quiet && !x->silent && !x->last_answer && strncmp(x->url, "https:", 6) == 0)
+		c->stall_timer = loop_timer(x->loop, STALL_PROBE_MS, on_stall, c);
 	net_start(x->net, c->easy, on_done, c);
 }
 
@@ -570,11 +923,26 @@ static void on_retry(struct loop *l, void *ud)
 		login(x);
 }
 
+/* The status line's words for silence: since when, and that what is shown
+ * is as of then. */
+static void silent_status(const struct xapi *x, char *out, size_t n)
+{
+	char when[16];
+
+	if (!x->last_answer) {
+		snprintf(out, n, "not answering (%s)", x->hostport);
+		return;
+	}
+	clock_of(x->last_answer, when, sizeof(when));
+	snprintf(out, n, "not answering since %s (data as of then)", when);
+}
+
 static void schedule_retry(struct xapi *x, const char *why)
 {
 	char msg[1200];
 
-	if (x->retry || x->state == XAPI_CLOSED)
+	/* (a failure that needs the person stays until they act) */
+	if (x->retry || x->state == XAPI_CLOSED || x->state == XAPI_FAILED)
 		return;
 	remember_failure(x, XAPI_TRANSPORT, why);
 	/* a failure that comes back right after each reconnection waits longer
@@ -585,8 +953,18 @@ static void schedule_retry(struct xapi *x, const char *why)
 	/* with other hosts to try, a silent master is looked for sooner */
 	if (x->backoff_s > (x->nmembers > 1 && !x->answered ? 4 : MAX_BACKOFF_S))
 		x->backoff_s = x->nmembers > 1 && !x->answered ? 4 : MAX_BACKOFF_S;
+	if (x->silent && x->backoff_s > SILENT_BACKOFF_S)
+		x->backoff_s = SILENT_BACKOFF_S;
 	/* the session is kept: the retry asks whether it still works */
-	snprintf(msg, sizeof(msg), "%s; retrying in %d s", why, x->backoff_s);
+	if (x->silent) {
+		char sil[300];
+		silent_status(x, sil, sizeof(sil));
+		snprintf(msg, sizeof(msg), "%s; retrying in %d s", sil, x->backoff_s);
+		/* calls waiting for the login would wait for nothing */
+		fail_queue(x, XAPI_TRANSPORT, why);
+	} else {
+		snprintf(msg, sizeof(msg), "%s; retrying in %d s", why, x->backoff_s);
+	}
 	set_state(x, XAPI_RETRY, msg);
 	x->retry = loop_timer(x->loop, (int64_t)x->backoff_s * 1000, on_retry, x);
 }
@@ -662,13 +1040,26 @@ static void on_revalidate(struct xapi *x, const struct xapi_result *r, void *ud)
 	schedule_retry(x, r->message);
 }
 
+/* LOGIN, saying "not answering ...; trying again" while the pool is silent. */
+static void set_login_state(struct xapi *x, const char *msg)
+{
+	char sil[400];
+
+	if (x->silent) {
+		silent_status(x, sil, sizeof(sil));
+		snprintf(sil + strlen(sil), sizeof(sil) - strlen(sil), "; trying again");
+		msg = sil;
+	}
+	set_state(x, XAPI_LOGIN, msg);
+}
+
 static void revalidate(struct xapi *x)
 {
 	struct call *c = call_new(x, "pool.get_all", NULL, on_revalidate, NULL);
 
 	c->retries = 2; /* its answer decides: no login behind its back */
 	x->cert_problem = XAPI_OK;
-	set_state(x, XAPI_LOGIN, "checking whether the session still works");
+	set_login_state(x, "checking whether the session still works");
 	send_call(x, c);
 }
 
@@ -755,7 +1146,7 @@ static void login(struct xapi *x)
 	c = call_new(x, "session.login_with_password", p, on_login, NULL);
 	c->with_session = false;
 	x->cert_problem = XAPI_OK;
-	set_state(x, XAPI_LOGIN, NULL);
+	set_login_state(x, NULL);
 	send_call(x, c);
 }
 
@@ -874,6 +1265,11 @@ struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts
 	x->password = xstrdup(o->password ? o->password : "");
 	x->insecure = o->insecure;
 	x->known_hosts = o->known_hosts ? xstrdup(o->known_hosts) : NULL;
+	{
+		/* --cacert, else XENTUI_CA_FILE (how the interface's pools get one) */
+		const char *ca = o->ca_file && *o->ca_file ? o->ca_file : getenv("XENTUI_CA_FILE");
+		x->ca_file = ca && *ca ? xstrdup(ca) : NULL;
+	}
 	x->state_msg = xstrdup("");
 	x->names = process_pool ? process_pool : strpool_new();
 	x->max_reply = o->max_reply_bytes ? o->max_reply_bytes : reply_limit_from_env();
@@ -915,6 +1311,15 @@ void xapi_free(struct xapi *x)
 		net_cancel(x->net, c->easy);
 		finish(c, XAPI_TRANSPORT, NULL, NULL, "connection closed");
 	}
+	if (x->probe) {
+		struct probe *pr = x->probe;
+		x->probe = NULL;
+		net_cancel(x->net, pr->easy);
+		if (pr->held)
+			finish(pr->held, XAPI_TRANSPORT, NULL, NULL, "connection closed");
+		pr->held = NULL;
+		probe_free(pr);
+	}
 	if (x->retry)
 		loop_timer_cancel(x->loop, x->retry);
 	if (x->password) {
@@ -933,6 +1338,8 @@ void xapi_free(struct xapi *x)
 	free(x->state_msg);
 	free(x->last_error);
 	free(x->url_error);
+	free(x->kh_error);
+	free(x->ca_file);
 	for (size_t i = 0; i < x->nmembers; i++)
 		free(x->members[i].address);
 	free(x->members);
@@ -1024,10 +1431,16 @@ static void submit(struct xapi *x, struct call *c)
 		finish(c, XAPI_TRANSPORT, NULL, NULL, "connection closed");
 		return;
 	}
-	if (x->state == XAPI_READY && x->session)
-		send_call(x, c);
-	else if (x->state == XAPI_FAILED || x->state == XAPI_CLOSED)
+	if (x->state == XAPI_FAILED || x->state == XAPI_CLOSED)
 		finish(c, XAPI_TRANSPORT, NULL, NULL, x->state_msg[0] ? x->state_msg : "not connected");
+	else if (x->silent) {
+		/* waiting for a pool that does not answer helps nobody: say so now */
+		char msg[600];
+		silence_sentence(x, c, msg, sizeof(msg));
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; try again once it answers");
+		finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
+	} else if (x->state == XAPI_READY && x->session)
+		send_call(x, c);
 	else
 		enqueue(x, c, false);
 }
@@ -1053,6 +1466,10 @@ void xapi_call_long(struct xapi *x, const char *method, struct xv *params, doubl
 {
 	struct call *c = call_new(x, method, params, fn, ud);
 
+	/* no answer by the poll's own timeout and a little: silence; libcurl's
+	 * bound is only the last resort for an answer that trickles forever */
+	c->long_poll = true;
+	c->deadline_ms = (long)(timeout_s * 1000) + LONG_POLL_SLACK_MS;
 	c->timeout_ms = (long)(timeout_s * 1000) + 60000;
 	submit(x, c);
 }
@@ -1109,22 +1526,32 @@ unsigned xapi_login_count(const struct xapi *x)
 	return x->logins;
 }
 
-void xapi_accept_fingerprint(struct xapi *x)
+bool xapi_silent(const struct xapi *x, time_t *last_answer)
+{
+	if (last_answer)
+		*last_answer = x->last_answer;
+	return x->silent;
+}
+
+bool xapi_accept_fingerprint(struct xapi *x)
 {
 	char *err = NULL;
 
 	if (!x->seen_fp[0])
-		return;
+		return false;
 	free(x->pinned);
 	x->pinned = xstrdup(x->seen_fp);
 	snprintf(x->pinned_hostport, sizeof(x->pinned_hostport), "%s", x->hostport);
-	if (x->known_hosts && !known_hosts_add(x->known_hosts, x->hostport, x->seen_fp, &err)) {
-		set_state(x, XAPI_FAILED, err);
-		free(err);
-		return;
-	}
+	/* no longer a question about the certificate: the answer was given */
 	x->cert_problem = XAPI_OK;
+	if (x->known_hosts && !known_hosts_add(x->known_hosts, x->hostport, x->seen_fp, &err)) {
+		remember_failure(x, XAPI_TRANSPORT, err);
+		set_state(x, XAPI_FAILED, err); /* said, not asked again */
+		free(err);
+		return false;
+	}
 	login(x);
+	return true;
 }
 
 void xapi_set_members(struct xapi *x, size_t n, const char *const *addresses, const char *const *fingerprints)

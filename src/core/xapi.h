@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "net.h"
 #include "value.h"
@@ -20,6 +21,8 @@ struct xapi_opts {
 	const char *fingerprint; /* pinned SHA-256 (hex, colons allowed), or NULL */
 	bool insecure;           /* accept any certificate */
 	const char *known_hosts; /* file of accepted fingerprints, or NULL */
+	const char *ca_file;     /* CA certificates (PEM) to trust instead of the system's, or NULL;
+	                          * a pin or a known_hosts entry for the host wins over any CA */
 	/* the most one reply may hold; 0: XENTUI_MAX_REPLY_BYTES from the
 	 * environment, else 1 GiB (get_all_records of the largest pools) */
 	unsigned long long max_reply_bytes;
@@ -71,9 +74,10 @@ void xapi_connect(struct xapi *x);
 void xapi_logout(struct xapi *x, void (*done)(struct xapi *x, void *ud), void *ud);
 
 /* Calls method with the session prepended to params (an array, taken).
- * Calls made before login wait for it; fn is always called exactly once. */
+ * Calls made before login wait for it, but while the pool does not answer
+ * they fail at once with a sentence; fn is always called exactly once. */
 void xapi_call(struct xapi *x, const char *method, struct xv *params, xapi_fn fn, void *ud);
-/* Same, for long polls: no overall timeout beyond timeout_s + 60. */
+/* Same, for long polls: no answer begun within timeout_s + 5 s is silence. */
 void xapi_call_long(struct xapi *x, const char *method, struct xv *params, double timeout_s, xapi_fn fn, void *ud);
 
 /* Same, dropping the members filter rejects while the reply is decoded. */
@@ -89,14 +93,20 @@ const char *xapi_session(const struct xapi *x);
 /* The certificate seen on the last TLS connection (hex SHA-256), or "". */
 const char *xapi_seen_fingerprint(const struct xapi *x);
 const char *xapi_known_fingerprint(const struct xapi *x);
-/* After XAPI_CERT_UNKNOWN: trust this fingerprint (saved to known_hosts) and reconnect. */
-void xapi_accept_fingerprint(struct xapi *x);
+/* After XAPI_CERT_UNKNOWN: trust this fingerprint (saved to known_hosts) and
+ * reconnect. False when known_hosts could not be written: the connection is
+ * then failed with that reason (xapi_last_error), not asked again. */
+bool xapi_accept_fingerprint(struct xapi *x);
 /* The last failure (a sentence without "retrying ..."), and its kind. */
 const char *xapi_last_error(const struct xapi *x, enum xapi_failure *kind);
 /* Counts sessions established since start: each login, and each
  * reconnection that found its session still valid (events may have been
  * missed meanwhile): a new one means the cache must reload. */
 unsigned xapi_login_count(const struct xapi *x);
+/* True while the pool does not answer at all (packets dropped: no reply, no
+ * reset) since the last answer, whose wall-clock time goes to *last_answer
+ * (0: never answered). An answer of any kind ends it. */
+bool xapi_silent(const struct xapi *x, time_t *last_answer);
 
 /* The pool's hosts as its master describes them: each one's address and
  * the SHA-256 (hex) of the certificate it serves, or NULL when not known.

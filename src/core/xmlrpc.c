@@ -201,6 +201,7 @@ struct xmlrpc_decoder {
 	struct buf text;
 	struct xmlrpc_msg msg;
 	char *error;
+	struct buf generic; /* libxml2's message outside the parser's handler, in pieces */
 	xmlrpc_member_filter filter;
 	void *filter_ud;
 	struct strpool *pool;
@@ -648,8 +649,15 @@ static void on_xml_error(void *ctx, const xmlError *e)
 		return;
 	snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "error");
 	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
+	/* libxml2 puts details on a line of their own ("...\nBytes: 0xE9"):
+	 * one error is one line, wherever it is shown */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+		else if ((unsigned char)*p < 0x20)
+			*p = ' ';
 	fail(d, "malformed XML at line %d: %s", e->line, msg);
 }
 
@@ -678,6 +686,7 @@ struct xmlrpc_decoder *xmlrpc_decoder_new(void)
 	sax.serror = on_xml_error_cb;
 	buf_init(&d->text);
 	buf_init(&d->fixed);
+	buf_init(&d->generic);
 	d->ctxt = xmlCreatePushParserCtxt(&sax, d, NULL, 0, NULL);
 	if (!d->ctxt) {
 		fail(d, "cannot create an XML parser");
@@ -705,6 +714,7 @@ void xmlrpc_decoder_free(struct xmlrpc_decoder *d)
 	xmlrpc_msg_free(&d->msg);
 	buf_free(&d->text);
 	buf_free(&d->fixed);
+	buf_free(&d->generic);
 	free(d->error);
 	free(d);
 }
@@ -809,11 +819,51 @@ static size_t token(const unsigned char *p, size_t avail, bool final, bool *bad)
 	return need;
 }
 
+/* libxml2 reports encoding errors to its generic handler (stderr, over the
+ * screen, in several lines): kept here, and made the call's error, on one
+ * line, once the parser has returned (stopping it inside would crash it). */
+static void on_generic(void *ctx, const char *fmt, ...)
+{
+	struct xmlrpc_decoder *d = ctx;
+	va_list ap;
+
+	if (!d || d->generic.len > 400)
+		return;
+	va_start(ap, fmt);
+	buf_vprintf(&d->generic, fmt, ap);
+	va_end(ap);
+}
+
+static void quiet(void *ctx, const char *fmt, ...)
+{
+	(void)ctx, (void)fmt;
+}
+
+static void parse_chunk(struct xmlrpc_decoder *d, const char *data, int n, int end)
+{
+	xmlSetGenericErrorFunc(d, on_generic);
+	xmlParseChunk(d->ctxt, data, n, end);
+	xmlSetGenericErrorFunc(NULL, quiet);
+	if (d->generic.len && !d->error) {
+		char *p = d->generic.data, *nl = strchr(p, '\n');
+		size_t k;
+		if (nl && nl[1]) /* the first message only: libxml2 repeats itself */
+			*nl = '\0';
+		k = strlen(p);
+		while (k && (p[k - 1] == '\n' || p[k - 1] == ' '))
+			p[--k] = '\0';
+		for (char *q = p; *q; q++)
+			if ((unsigned char)*q < 0x20)
+				*q = ' ';
+		fail(d, "malformed XML: %s", p);
+	}
+}
+
 static void parse(struct xmlrpc_decoder *d, const char *data, size_t len)
 {
 	while (!d->error && len) {
 		int n = len > (1 << 30) ? 1 << 30 : (int)len;
-		xmlParseChunk(d->ctxt, data, n, 0);
+		parse_chunk(d, data, n, 0);
 		data += n;
 		len -= (size_t)n;
 	}
@@ -991,7 +1041,7 @@ bool xmlrpc_decoder_finish(struct xmlrpc_decoder *d, struct xmlrpc_msg *out)
 	if (!d->error)
 		flush_filter(d);
 	if (!d->error)
-		xmlParseChunk(d->ctxt, NULL, 0, 1);
+		parse_chunk(d, NULL, 0, 1);
 	if (!d->error && !d->done)
 		fail(d, d->root_seen ? "XML-RPC document ends early" : "empty XML-RPC document");
 	if (!d->error && d->msg.is_call && !d->msg.method)

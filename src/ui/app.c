@@ -143,6 +143,31 @@ static void on_message_timeout(struct loop *l, void *ud)
 	app_dirty(app);
 }
 
+/* Keeps text in the history; the same message again only counts. */
+static void remember(struct app *app, const char *text, enum msg_level level)
+{
+	struct msg_entry *last = app->nhistory ? &app->history[app->nhistory - 1] : NULL;
+
+	if (last && last->level == level && strcmp(last->text, text) == 0) {
+		last->repeat++;
+		last->when = time(NULL);
+		return;
+	}
+	if (app->nhistory == MAX_MESSAGES) {
+		free(app->history[0].text);
+		memmove(app->history, app->history + 1, (size_t)(MAX_MESSAGES - 1) * sizeof(*app->history));
+		app->nhistory--;
+		app->history_dropped++;
+	}
+	if (!app->history)
+		app->history = xcalloc(MAX_MESSAGES, sizeof(*app->history));
+	app->history[app->nhistory].text = xstrdup(text);
+	app->history[app->nhistory].level = level;
+	app->history[app->nhistory].when = time(NULL);
+	app->history[app->nhistory].repeat = 1;
+	app->nhistory++;
+}
+
 void app_message(struct app *app, enum msg_level level, const char *fmt, ...)
 {
 	struct buf b;
@@ -155,10 +180,52 @@ void app_message(struct app *app, enum msg_level level, const char *fmt, ...)
 	free(app->msg);
 	app->msg = buf_steal(&b);
 	app->msg_level = level;
+	app->msg_key = app->key_count;
+	remember(app, app->msg, level);
 	if (app->msg_timer)
 		loop_timer_cancel(app->env.loop, app->msg_timer);
 	app->msg_timer = loop_timer(app->env.loop, level == MSG_ERROR ? ERROR_MS : MESSAGE_MS, on_message_timeout, app);
 	app_dirty(app);
+}
+
+int app_messages_count(const struct app *app)
+{
+	return app->nhistory;
+}
+
+const char *app_messages_at(const struct app *app, int i, enum msg_level *level, time_t *when, int *repeat)
+{
+	const struct msg_entry *m;
+
+	if (i < 0 || i >= app->nhistory)
+		return NULL;
+	m = &app->history[i];
+	if (level)
+		*level = m->level;
+	if (when)
+		*when = m->when;
+	if (repeat)
+		*repeat = m->repeat;
+	return m->text;
+}
+
+long app_messages_dropped(const struct app *app)
+{
+	return app->history_dropped;
+}
+
+/* Another screen: a message said before the key that brought it is about
+ * the old one, so it goes (the history keeps it). */
+static void screen_changed(struct app *app)
+{
+	if (!app->msg || app->msg_key == app->key_count)
+		return;
+	free(app->msg);
+	app->msg = NULL;
+	if (app->msg_timer) {
+		loop_timer_cancel(app->env.loop, app->msg_timer);
+		app->msg_timer = NULL;
+	}
 }
 
 /* ---- screens ------------------------------------------------------------------------- */
@@ -175,6 +242,7 @@ void app_push(struct app *app, const struct screen *s, const void *arg)
 	app->stack[app->nstack].s = s;
 	app->stack[app->nstack].st = st;
 	app->nstack++;
+	screen_changed(app);
 	app_dirty(app);
 }
 
@@ -189,6 +257,7 @@ void app_pop(struct app *app)
 		f->s->leave(app, f->st);
 	f->s = NULL;
 	f->st = NULL;
+	screen_changed(app);
 	app_dirty(app);
 }
 
@@ -229,12 +298,20 @@ struct table *app_list(struct app *app)
 
 void app_open_dialog(struct app *app, struct dialog *d)
 {
-	if (app->ndialogs == MAX_DIALOGS) {
-		dialog_free(d);
-		return;
+	if (app->ndialogs == app->dialogs_cap) {
+		app->dialogs_cap = app->dialogs_cap ? app->dialogs_cap * 2 : 4;
+		app->dialogs = xrealloc(app->dialogs, (size_t)app->dialogs_cap * sizeof(*app->dialogs));
 	}
 	app->dialogs[app->ndialogs++] = d;
 	app_dirty(app);
+}
+
+struct dialog *app_find_dialog(struct app *app, const char *tag)
+{
+	for (int i = 0; i < app->ndialogs; i++)
+		if (dialog_tag(app->dialogs[i]) && strcmp(dialog_tag(app->dialogs[i]), tag) == 0)
+			return app->dialogs[i];
+	return NULL;
 }
 
 bool app_has_dialog(const struct app *app)
@@ -282,6 +359,20 @@ static bool screen_key(struct app *app, int key)
 	return list && table_key(list, key);
 }
 
+/* L: the message history, the screen the `messages` command names. */
+static void show_messages(struct app *app)
+{
+	for (const struct command *c = app->env.commands; c && c->name; c++)
+		if (strcmp(c->name, "messages") == 0 && c->screen) {
+			if (app_top(app) == c->screen)
+				app_pop(app);
+			else
+				app_push(app, c->screen, NULL);
+			return;
+		}
+	app_message(app, MSG_INFO, "No message history in this build");
+}
+
 static void global_key(struct app *app, int key)
 {
 	struct table *list = app_list(app);
@@ -302,6 +393,9 @@ static void global_key(struct app *app, int key)
 			app_pop(app);
 		else if (app->env.help)
 			app_push(app, app->env.help, NULL);
+		break;
+	case 'L':
+		show_messages(app);
 		break;
 	case XK_ESC:
 		if (list && *table_filter(list))
@@ -324,6 +418,7 @@ static void global_key(struct app *app, int key)
 
 static void dispatch(struct app *app, int key)
 {
+	app->key_count++;
 	if (key == XK_F(5) || key == XK_CTRL('l')) {
 		app_repaint(app);
 		return;
@@ -392,7 +487,7 @@ static void draw_too_small(struct app *app)
 static void draw(struct app *app)
 {
 	int rows = LINES, cols = COLS;
-	int body_rows;
+	int body_rows, msg_rows;
 
 	app->dirty = false;
 	app->cursor_win = NULL;
@@ -400,7 +495,11 @@ static void draw(struct app *app)
 		draw_too_small(app);
 		return;
 	}
-	body_rows = rows - 4;
+	/* a long message takes a second line from the body: its end is what to do */
+	msg_rows = chrome_message_rows(app, cols);
+	body_rows = rows - 3 - msg_rows;
+	if (getmaxy(app->body) != body_rows)
+		wresize(app->body, body_rows, cols);
 	/* the body first: the title line describes the list as it has just been drawn */
 	werase(app->body);
 	if (app->nstack) {
@@ -411,7 +510,7 @@ static void draw(struct app *app)
 		dialog_draw(app->dialogs[i], app, app->body, body_rows, cols);
 	chrome_status(app, cols);
 	chrome_title(app, 1, cols);
-	chrome_message(app, rows - 2, cols);
+	chrome_message(app, rows - 1 - msg_rows, msg_rows, cols);
 	chrome_keybar(app, rows - 1, cols);
 	/* a frame without a text cursor leaves it where it is: no bytes to move it */
 	leaveok(stdscr, app->cursor_win != stdscr);
@@ -466,7 +565,8 @@ static void on_op_done(struct ops *ops, struct op *op, void *ud)
 	} else {
 		switch (op->state) {
 		case OP_DONE:
-			app_message(app, MSG_INFO, "%s: done", label);
+			/* "done", or how it is known to be (its answer was lost) */
+			app_message(app, MSG_INFO, "%s: %s", label, op->message && *op->message ? op->message : "done");
 			break;
 		case OP_CANCELLED:
 			app_message(app, MSG_INFO, "%s: cancelled", label);
@@ -682,6 +782,10 @@ void app_free(struct app *app)
 		app_pop(app);
 	while (app->ndialogs)
 		dialog_free(app->dialogs[--app->ndialogs]);
+	free(app->dialogs);
+	for (int i = 0; i < app->nhistory; i++)
+		free(app->history[i].text);
+	free(app->history);
 	while (app->kept) {
 		struct kept *k = app->kept;
 		app->kept = k->next;

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "cache.h"
 #include "config.h"
@@ -63,11 +64,21 @@ int app_input(struct app *app);
 void app_resize(struct app *app);
 
 enum msg_level { MSG_INFO, MSG_ERROR };
+/* Shows a message on the message line (two lines when long); a later
+ * screen change clears it, and the history (`:messages`) keeps it. */
 void app_message(struct app *app, enum msg_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The history of this run's messages, oldest first: i in 0..count-1;
+ * *when is when it was last said, *repeat how many times in a row. */
+int app_messages_count(const struct app *app);
+const char *app_messages_at(const struct app *app, int i, enum msg_level *level, time_t *when, int *repeat);
+/* How many older messages the history no longer holds. */
+long app_messages_dropped(const struct app *app);
 
 /* Dialogs stack over the screens and take the keys first; the app owns them. */
 void app_open_dialog(struct app *app, struct dialog *d);
 bool app_has_dialog(const struct app *app);
+/* The open dialog tagged tag (dialog_set_tag), or NULL: one per subject. */
+struct dialog *app_find_dialog(struct app *app, const char *tag);
 
 /* The text cursor for this frame (a field being edited); default hidden. */
 void app_cursor(struct app *app, WINDOW *w, int y, int x);

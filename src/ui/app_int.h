@@ -5,12 +5,13 @@
 
 #include <curses.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "app.h"
 #include "lineedit.h"
 
 #define MAX_SCREENS 16
-#define MAX_DIALOGS 8
+#define MAX_MESSAGES 1000 /* the history keeps this many; older ones are counted, not kept */
 
 struct frame {
 	const struct screen *s;
@@ -21,6 +22,14 @@ enum edit_mode {
 	MODE_NONE,
 	MODE_COMMAND, /* `:` */
 	MODE_FILTER,  /* `/` */
+};
+
+/* One line of the message history (`:messages`). */
+struct msg_entry {
+	char *text;
+	enum msg_level level;
+	time_t when;  /* the last time it was said */
+	int repeat;   /* said this many times in a row */
 };
 
 struct kept {
@@ -35,8 +44,8 @@ struct app {
 	WINDOW *input; /* a pad keys are read from: reading never refreshes it */
 	struct frame stack[MAX_SCREENS];
 	int nstack;
-	struct dialog *dialogs[MAX_DIALOGS];
-	int ndialogs;
+	struct dialog **dialogs; /* grows: a dialog is never dropped */
+	int ndialogs, dialogs_cap;
 
 	bool dirty, too_small;
 	struct loop_timer *draw_timer, *clock_timer, *msg_timer, *quit_timer;
@@ -44,6 +53,11 @@ struct app {
 
 	char *msg;
 	enum msg_level msg_level;
+	unsigned msg_key;  /* key_count when it was said: older ones go on a screen change */
+	unsigned key_count; /* keys dispatched so far */
+	struct msg_entry *history; /* oldest first */
+	int nhistory;
+	long history_dropped;
 
 	enum edit_mode edit;
 	struct lineedit line;
@@ -63,7 +77,10 @@ struct app {
 void chrome_status(struct app *app, int cols);
 void chrome_title(struct app *app, int y, int cols);
 void chrome_keybar(struct app *app, int y, int cols);
-void chrome_message(struct app *app, int y, int cols);
+/* The rows the message line needs now: 2 when a message is too long for one. */
+int chrome_message_rows(struct app *app, int cols);
+/* Draws the message (or command) line in rows rows from y. */
+void chrome_message(struct app *app, int y, int rows, int cols);
 /* Reads the time into app->clock and arms the timer for the next minute. */
 void chrome_clock(struct app *app);
 void chrome_clock_arm(struct app *app, int64_t ms);

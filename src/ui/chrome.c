@@ -241,6 +241,12 @@ void chrome_keybar(struct app *app, int y, int cols)
 		const struct screen_key *tables[2] = {f->s->keys, f->s->shared_keys};
 		int limit = cols - 24;
 		bool full = false;
+		const char *const *own = f->s->keybar ? f->s->keybar(app, f->st) : NULL;
+
+		if (own) {
+			bar_pairs(&b, own, cols);
+			return;
+		}
 		for (int t = 0; t < 2 && !full; t++)
 			for (const struct screen_key *k = tables[t]; k && k->key && !full; k++) {
 				if (!k->bar || (k->available && !k->available(app, f->st)))
@@ -255,7 +261,7 @@ void chrome_keybar(struct app *app, int y, int cols)
 	bar_item(&b, "q", app->nstack > 1 ? "Back" : "Quit", cols);
 }
 
-void chrome_message(struct app *app, int y, int cols)
+void chrome_message(struct app *app, int y, int rows, int cols)
 {
 	if (app->edit != MODE_NONE) {
 		const char *prompt = app->edit == MODE_COMMAND ? ":" : "/";
@@ -279,10 +285,29 @@ void chrome_message(struct app *app, int y, int cols)
 		return;
 	}
 	if (app->msg) {
-		char *m = xasprintf(" %s", app->msg);
-		ui_put(stdscr, y, 0, cols, theme_attr(app->msg_level == MSG_ERROR ? ROLE_ERROR : ROLE_MESSAGE), m);
-		free(m);
+		attr_t a = theme_attr(app->msg_level == MSG_ERROR ? ROLE_ERROR : ROLE_MESSAGE);
+		/* wrapped, so the end of a long message (what to do) is seen */
+		for (int i = 0; i < rows; i++)
+			ui_fill(stdscr, y + i, 0, cols, a);
+		ui_wrap(stdscr, y, 1, cols - 1, rows, a, app->msg);
+		if (ui_wrap(stdscr, 0, 0, cols - 1, 0, a, app->msg) > rows) {
+			char *hint = xasprintf(" %s L shows all", glyph(GLYPH_ELLIPSIS));
+			char *safe = ui_text(hint);
+			int hw = text_width(safe);
+			ui_put(stdscr, y + rows - 1, cols - hw, hw, a, hint);
+			free(safe);
+			free(hint);
+		}
 		return;
 	}
-	ui_fill(stdscr, y, 0, cols, theme_attr(ROLE_NORMAL));
+	for (int i = 0; i < rows; i++)
+		ui_fill(stdscr, y + i, 0, cols, theme_attr(ROLE_NORMAL));
+}
+
+int chrome_message_rows(struct app *app, int cols)
+{
+	if (app->edit != MODE_NONE || !app->msg || cols < 2)
+		return 1;
+	/* counting only (rows 0 draws nothing) */
+	return ui_wrap(stdscr, 0, 0, cols - 1, 0, 0, app->msg) > 1 ? 2 : 1;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "certdialog.h"
 #include "dialog.h"
@@ -96,8 +97,10 @@ static void on_cert_answer(struct app *app, const struct dialog_result *r, const
 	if (!p->x || xapi_state(p->x) != XAPI_FAILED)
 		return; /* disconnected meanwhile */
 	if (r->ok) {
-		app_message(app, MSG_INFO, "%s: certificate accepted and remembered; connecting", p->cfg.name);
-		xapi_accept_fingerprint(p->x);
+		if (xapi_accept_fingerprint(p->x))
+			app_message(app, MSG_INFO, "%s: certificate accepted and remembered; connecting", p->cfg.name);
+		else
+			app_message(app, MSG_ERROR, "%s: %s; not connected", p->cfg.name, xapi_last_error(p->x, NULL));
 	} else {
 		app_message(app, MSG_ERROR, "%s: certificate refused: not connected", p->cfg.name);
 	}
@@ -112,6 +115,35 @@ static void ask_about_certificate(struct app *app, struct pool *p)
 	dialog_on_done(d, on_cert_answer, id, NULL);
 	app_open_dialog(app, d);
 	p->cert_asked = true;
+}
+
+/* One dialog per host however often the refusal comes back (every call
+ * in flight and every retry meets the same certificate): the open one is
+ * updated, never stacked. */
+static void cert_changed(struct app *app, struct pool *p, const char *why)
+{
+	char tag[320], stamp[16];
+	struct dialog *d;
+	time_t now = time(NULL);
+	struct tm tm;
+	char *text;
+
+	snprintf(tag, sizeof(tag), "cert-changed:%d:%s", p->id, xapi_host(p->x));
+	d = app_find_dialog(app, tag);
+	if (!d) {
+		d = dialog_message("Certificate changed", why);
+		dialog_set_tag(d, tag);
+		app_open_dialog(app, d);
+		/* the history keeps it once the dialog is closed */
+		app_message(app, MSG_ERROR, "%s: %s", p->cfg.name, why);
+		return;
+	}
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	text = xasprintf("%s\n\n(refused again at %s)", why, stamp);
+	dialog_set_text(d, text);
+	free(text);
+	app_dirty(app);
 }
 
 /* Once live again elsewhere: the master moved (designated, or found on
@@ -148,7 +180,7 @@ void connect_pool_event(struct app *app, struct pool *p)
 			ask_about_certificate(app, p);
 		return;
 	case XAPI_CERT_CHANGED:
-		app_open_dialog(app, dialog_message("Certificate changed", why));
+		cert_changed(app, p, why);
 		return;
 	case XAPI_AUTH:
 		/* a typed password that failed is asked again at the next connection */

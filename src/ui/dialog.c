@@ -21,6 +21,7 @@ struct choice {
 struct dialog {
 	enum kind kind;
 	char *title, *text;
+	char *tag;
 	char *yes, *no;
 	bool danger;
 	int button; /* 0: yes/OK, 1: no/cancel */
@@ -111,6 +112,23 @@ void dialog_on_done(struct dialog *d, dialog_done_fn fn, const char *ref, void *
 	d->ud = ud;
 }
 
+void dialog_set_tag(struct dialog *d, const char *tag)
+{
+	free(d->tag);
+	d->tag = tag ? xstrdup(tag) : NULL;
+}
+
+const char *dialog_tag(const struct dialog *d)
+{
+	return d->tag;
+}
+
+void dialog_set_text(struct dialog *d, const char *text)
+{
+	free(d->text);
+	d->text = xstrdup(text ? text : "");
+}
+
 void dialog_own_ud(struct dialog *d, void (*free_fn)(void *))
 {
 	d->free_ud = free_fn;
@@ -124,6 +142,7 @@ void dialog_free(struct dialog *d)
 		d->free_ud(d->ud);
 	free(d->title);
 	free(d->text);
+	free(d->tag);
 	free(d->yes);
 	free(d->no);
 	free(d->name);

@@ -34,6 +34,14 @@ void dialog_on_done(struct dialog *d, dialog_done_fn fn, const char *ref, void *
 /* The dialog frees ud with free_fn when it goes (done must not free it). */
 void dialog_own_ud(struct dialog *d, void (*free_fn)(void *));
 
+/* A tag names what the dialog is about ("cert-changed:3"), so that a
+ * second occurrence updates the open dialog (app_find_dialog) instead of
+ * stacking another. */
+void dialog_set_tag(struct dialog *d, const char *tag);
+const char *dialog_tag(const struct dialog *d);
+/* Replaces the text of an open dialog. */
+void dialog_set_text(struct dialog *d, const char *text);
+
 /* For the app. */
 enum dialog_state {
 	DIALOG_OPEN,

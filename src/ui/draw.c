@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "sanitize.h"
 #include "util.h"
@@ -57,9 +58,60 @@ static char *fold_ascii(char *s)
 
 char *ui_text(const char *s)
 {
-	char *t = sanitize(s);
+	char *t = sanitize(s), *u;
 
-	return utf8 ? t : fold_ascii(t);
+	if (!utf8)
+		return fold_ascii(t);
+	u = text_for_terminal(t);
+	free(t);
+	return u;
+}
+
+/* Draws s cell by cell: each character cell (a base and what joins it, as
+ * text_cluster counts) goes to ncurses as one cchar_t, so that ncurses and
+ * the terminal agree on every column; waddstr would split a ZWJ sequence
+ * into cells the terminal joins. A wide cell that does not fit in cols
+ * becomes spaces. Returns the columns drawn. */
+static int put_cells(WINDOW *w, int y, int x, int cols, const char *s)
+{
+	size_t n = strlen(s);
+	int used = 0;
+
+	wmove(w, y, x);
+	for (size_t i = 0; i < n && used < cols;) {
+		int width;
+		size_t len = text_cluster(s + i, n - i, &width, NULL);
+		wchar_t wc[CCHARW_MAX + 1];
+		mbstate_t st;
+		const char *p = s + i;
+		size_t k = 0;
+		cchar_t cc;
+
+		memset(&st, 0, sizeof(st));
+		while (p < s + i + len && k < CCHARW_MAX) {
+			size_t r = mbrtowc(&wc[k], p, (size_t)(s + i + len - p), &st);
+			if (r == 0 || r == (size_t)-1 || r == (size_t)-2)
+				break;
+			p += r;
+			k++;
+		}
+		i += len;
+		if (k == 0 || width == 0)
+			continue;
+		if (used + width > cols) {
+			ui_fill(w, y, x + used, cols - used, (attr_t)getattrs(w));
+			used = cols;
+			break;
+		}
+		memset(&cc, 0, sizeof(cc));
+		setcchar(&cc, (wchar_t[]){wc[0], L'\0'}, A_NORMAL, 0, NULL);
+		/* setcchar stops at the first spacing character: the joined parts go in by hand */
+		for (size_t j = 1; j < k; j++)
+			cc.chars[j] = wc[j];
+		wadd_wch(w, &cc);
+		used += width;
+	}
+	return used;
 }
 
 int ui_add(WINDOW *w, int y, int x, int cols, attr_t a, const char *s)
@@ -71,9 +123,8 @@ int ui_add(WINDOW *w, int y, int x, int cols, attr_t a, const char *s)
 		return 0;
 	t = ui_text(s);
 	cut = text_truncate(t, cols, !utf8 || console_font);
-	width = text_width(cut);
 	wattrset(w, a);
-	mvwaddstr(w, y, x, cut);
+	width = put_cells(w, y, x, cols, cut);
 	free(cut);
 	free(t);
 	return width;
@@ -154,7 +205,7 @@ void ui_frame(WINDOW *w, int y, int x, int h, int cols, attr_t frame, attr_t ins
 }
 
 /* The byte length of the longest prefix of s (at most len bytes, cut at a
- * space when possible) that fits in cols columns. */
+ * space when possible) that fits in cols columns; never inside a cell. */
 static size_t fit(const char *s, size_t len, int cols, bool *at_space)
 {
 	size_t best = 0, i = 0;
@@ -162,13 +213,9 @@ static size_t fit(const char *s, size_t len, int cols, bool *at_space)
 
 	*at_space = false;
 	while (i < len) {
-		size_t n = 1;
-		char ch[8];
-		while (i + n < len && ((unsigned char)s[i + n] & 0xC0) == 0x80 && n < 4)
-			n++;
-		memcpy(ch, s + i, n);
-		ch[n] = '\0';
-		width += text_width(ch);
+		int cw;
+		size_t n = text_cluster(s + i, len - i, &cw, NULL);
+		width += cw;
 		if (width > cols)
 			break;
 		if (s[i] == ' ') {
@@ -183,7 +230,8 @@ static size_t fit(const char *s, size_t len, int cols, bool *at_space)
 	}
 	if (best == 0) {
 		*at_space = false;
-		return i ? i : 1; /* one long word: cut it */
+		/* one long word: cut it (a cell wider than cols still moves on) */
+		return i ? i : text_cluster(s, len, &width, NULL);
 	}
 	return best;
 }
@@ -221,6 +269,23 @@ int ui_wrap(WINDOW *w, int y, int x, int cols, int rows, attr_t a, const char *s
 		s = nl ? nl + 1 : NULL;
 	}
 	return line;
+}
+
+void ui_title(char *buf, size_t n, const char *prefix, const char *name, const char *suffix)
+{
+	char *safe = ui_text(name), *cut = NULL;
+	/* the screen's title gets at least half the line (chrome_title) */
+	int budget = COLS - COLS / 2 - 1 - text_width(prefix) - 1 - text_width(suffix);
+
+	if (budget < 8)
+		budget = 8;
+	do {
+		free(cut);
+		cut = text_truncate(safe, budget, !utf8 || console_font);
+	} while (strlen(prefix) + strlen(cut) + strlen(suffix) + 2 > n && --budget > 1);
+	snprintf(buf, n, "%s %s%s", prefix, cut, suffix);
+	free(cut);
+	free(safe);
 }
 
 void ui_kv(WINDOW *w, int y, int x, int label_cols, int cols, const char *label, const char *value, attr_t value_attr)

@@ -1,11 +1,15 @@
-/* Drawing text safely: every string goes through sanitize() here, is cut to
- * its columns (wcwidth) with an ellipsis, and becomes ASCII on terminals
- * whose locale is not UTF-8. Line drawing uses ncurses' ACS characters. */
+/* Drawing text safely: every string goes through sanitize() here, loses
+ * what terminals draw at different widths (text_for_terminal), is cut to
+ * its columns by character cells (a ZWJ sequence is one) with an ellipsis,
+ * is handed to ncurses one cell at a time so that ncurses and the terminal
+ * agree on every column, and becomes ASCII on terminals whose locale is not
+ * UTF-8. Line drawing uses ncurses' ACS characters. */
 #ifndef XENTUI_UI_DRAW_H
 #define XENTUI_UI_DRAW_H
 
 #include <curses.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "theme.h"
 
@@ -45,6 +49,10 @@ void ui_frame(WINDOW *w, int y, int x, int h, int cols, attr_t frame, attr_t ins
  * (rows 0 only counts them). */
 int ui_wrap(WINDOW *w, int y, int x, int cols, int rows, attr_t a, const char *s);
 
+/* A screen's title into buf: "PREFIX NAME SUFFIX", the name cut (with an
+ * ellipsis) so that the suffix (a power state, a pool) shows in the half of
+ * the line a title always gets, however long the name. */
+void ui_title(char *buf, size_t n, const char *prefix, const char *name, const char *suffix);
 /* "Label      value" in a details list: label in label_cols, value after. */
 void ui_kv(WINDOW *w, int y, int x, int label_cols, int cols, const char *label, const char *value, attr_t value_attr);
 /* A row of tabs, the active one highlighted; returns the columns used. */

@@ -135,12 +135,17 @@ int form_size(struct form *f, const char *label, long long bytes, long long min,
 	struct field *fl = add(f, K_SIZE, label);
 	char buf[32];
 
-	size_format(buf, sizeof(buf), bytes);
+	const char *unit = size_unit_name(default_unit);
+
+	/* a bare number of the unit named beside it: a bare number typed
+	 * means the same (512M, 4G, 1.5T take their own) */
+	size_format_in(buf, sizeof(buf), bytes, default_unit);
 	lineedit_set(&fl->edit, buf);
 	fl->min = min;
 	fl->max = max;
 	fl->value = bytes;
 	fl->unit_bytes = default_unit;
+	fl->unit = xstrdup(unit ? unit : "");
 	return f->n - 1;
 }
 

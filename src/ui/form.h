@@ -28,7 +28,8 @@ int form_password(struct form *f, const char *label, bool required);
 int form_path(struct form *f, const char *label, const char *value, bool required);
 /* A whole number from min to max, shown with unit ("vCPUs") after it. */
 int form_number(struct form *f, const char *label, long long value, long long min, long long max, const char *unit);
-/* Bytes, typed as "4 GiB" (a bare number counts in default_unit bytes). */
+/* Bytes, typed as "4 GiB", "512M", "1.5T" or a bare number of
+ * default_unit, whose name (MiB, GiB) shows beside the field. */
 int form_size(struct form *f, const char *label, long long bytes, long long min, long long max,
 	      long long default_unit);
 int form_choice(struct form *f, const char *label, const char *const *choices, int nchoices, int selected);

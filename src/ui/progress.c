@@ -30,7 +30,8 @@ void progress_draw(WINDOW *w, int y, int x, int cols, double frac, int64_t elaps
 		frac = 0;
 	if (frac > 1)
 		frac = 1;
-	snprintf(pct, sizeof(pct), "%3.0f%%", frac * 100);
+	/* rounded down: 100 % only once it is all there */
+	snprintf(pct, sizeof(pct), "%3d%%", (int)(frac * 100));
 	progress_eta(eta, sizeof(eta), frac, elapsed_ms);
 	/* the bar gets what the numbers leave, 4 columns at least */
 	bar = cols - 5 - (eta[0] ? 12 : 0);

@@ -55,6 +55,10 @@ struct screen {
 	struct pool *(*pool)(struct app *app, void *st);
 	/* what `/` takes here beyond plain text, for the help; optional */
 	const char *filter_help;
+	/* the whole key bar ("key", "label", ... NULL) instead of the screen's
+	 * and the global keys, for a screen whose keys go elsewhere (the
+	 * console: `:` `?` `q` go to the guest); NULL: the usual bar; optional */
+	const char *const *(*keybar)(struct app *app, void *st);
 };
 
 /* A `:` command: a screen to show, or something to run. */

@@ -1,6 +1,7 @@
 #include "term.h"
 
 #include <curses.h>
+#include <term.h>
 #include <langinfo.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -62,6 +63,21 @@ bool term_start(char **err)
 		return false;
 	}
 	set_term(screen);
+	{
+		/* a terminal that cannot move the cursor (dumb, a printer) draws
+		 * nothing but the last line: refused as an unknown one is */
+		const char *cup = tigetstr("cup");
+		if (!cup || cup == (char *)-1 || tigetflag("hc") > 0) {
+			const char *t = getenv("TERM");
+			*err = xasprintf("the terminal type '%s' cannot move the cursor, which the full-screen interface "
+					 "needs (is TERM right? e.g. TERM=xterm-256color); for scripts use `xentui list`",
+					 t ? t : "");
+			endwin();
+			delscreen(screen);
+			screen = NULL;
+			return false;
+		}
+	}
 	active = 1;
 	ui_set_utf8(strcmp(nl_langinfo(CODESET), "UTF-8") == 0);
 	ui_set_console_font(strncmp(termname(), "linux", 5) == 0);

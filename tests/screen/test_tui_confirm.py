@@ -302,8 +302,8 @@ def test_default_sr(tap, tui, pool):
                         "Scratch NFS", "", "nfs", "user", True, {})
     cmd(tui, "pool")
     tui.wait(r"Default SR")
-    tui.keys("S")
-    screen = tui.attempt(tap, r"shared SRs only", ":pool's S lists the SRs that may be the default")
+    tui.keys("P")
+    screen = tui.attempt(tap, r"shared SRs only", ":pool's P lists the SRs that may be the default")
     if screen:
         lines = screen.split("\n")
         top = next(i for i, l in enumerate(lines) if "Default SR ─" in l)
@@ -317,7 +317,7 @@ def test_default_sr(tap, tui, pool):
     cmd(tui, "storage")
     tui.wait(r"^NAME.*TYPE")
     filter_to(tui, "Scratch NFS")
-    tui.wait(lambda s: row_starting(s, "Scratch NFS") and "default" in row_starting(s, "Scratch NFS"))
+    tui.wait(lambda s: row_starting(s, "Scratch NFS *"))  # marked the default
     tui.keys("d")
     tui.attempt(tap, lambda s: "It is the pool's default SR: new VMs and disks will" in s and "no default" in s,
                 "d on the default SR warns: new VMs and disks will have no default")

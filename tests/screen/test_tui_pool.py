@@ -168,7 +168,9 @@ def main():
         tui.keys("H")
         text = tui.attempt(tap, r"Enable HA", "H offers to enable HA with a choice of shared SRs", timeout=10)
         tui.keys("Enter")
-        text = tui.attempt(tap, r"HA\s+enabled, tolerates 0 host failures, 1 heartbeat SR",
+        tui.wait(r"Failures to tolerate", timeout=20)  # xapi's plan offered: Enter takes it
+        tui.keys("Enter")
+        text = tui.attempt(tap, r"HA\s+enabled, tolerates \d+ host failures?, 1 heartbeat SR",
                            "the pool screen says HA enabled with 1 heartbeat SR", timeout=40)
         rec = pa.call("pool.get_record", pa.call("pool.get_all")[0])
         sf = rec["ha_statefiles"]

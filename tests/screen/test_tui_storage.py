@@ -97,7 +97,8 @@ def test_list(tap, tui, pool):
     tap.check(not bad, "every SR of the pool is listed with its type and size", bad)
     default = pool.call("pool.get_default_SR", pool.call("pool.get_all")[0])
     row = row_starting(screen, srs[default]["name_label"])
-    tap.check("default" in row and "yes" in row, "the default SR is marked (and shared)", row)
+    tap.check(row.startswith(srs[default]["name_label"] + " * ") and "yes" in row,
+              "the default SR is marked * beside its name (and shared)", row)
     local = [v for v in srs.values() if v["type"] in ("ext", "lvm")]
     host_names = {h: v["name_label"] for h, v in pool.hosts().items()}
     ok = True
@@ -401,7 +402,7 @@ def test_default(tap, tui, pool):
         tap.check(True, "* makes a shared SR the pool's default (pool.set_default_SR)")
     except Timeout as e:
         tap.check(False, "* makes a shared SR the pool's default (pool.set_default_SR)", e)
-    tui.attempt(tap, lambda s: "default" in row_starting(s, shared[other]["name_label"]),
+    tui.attempt(tap, lambda s: row_starting(s, shared[other]["name_label"] + " *"),
                 "the list marks the new default")
     pool.call("pool.set_default_SR", p, was)
     filter_to(tui, "")

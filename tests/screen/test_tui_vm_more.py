@@ -91,9 +91,20 @@ def main():
         tui.keys("Escape")
         tui.keys("?")
         tui.wait(r"Keys of VMs")
-        tui.keys("End")
-        tui.attempt(tap, lambda s: "power:running" in s and "host:xcp-ng-02" in s and "tag:prod" in s,
-                    "? shows the filter's syntax")
+        # paged through (the page also lists every command after it)
+        def syntax(s):
+            return "power:running" in s and "host:xcp-ng-02" in s and "tag:prod" in s
+        seen = syntax(tui.screen())
+        for _ in range(12):
+            if seen:
+                break
+            tui.keys("NPage")
+            try:
+                tui.wait(syntax, timeout=1)
+                seen = True
+            except Timeout:
+                pass
+        tap.check(seen, "? shows the filter's syntax", tui.screen())
         tui.keys("q")
 
         # copy to an SR chosen from the list

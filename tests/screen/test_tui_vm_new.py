@@ -91,9 +91,10 @@ def main():
                       and "advised <= 32" in field(screen, "vCPUs"),
                       "vCPUs come from the template, with its recommendation", field(screen, "vCPUs"))
             mem = int(tmpl["memory_static_max"])
-            tap.check(field(screen, "Memory").startswith("%d GiB" % (mem // GiB)) if mem % GiB == 0 else True,
-                      "memory comes from the template", field(screen, "Memory"))
-            tap.check(field(screen, "Disk size").startswith("10 GiB"),
+            # a size field shows a bare number of the unit named beside it (MiB for memory, GiB for disks)
+            tap.check(re.match(r"%d\s+MiB\b" % (mem // (1 << 20)), field(screen, "Memory")) if mem % (1 << 20) == 0
+                      else True, "memory comes from the template (in MiB, named beside it)", field(screen, "Memory"))
+            tap.check(re.match(r"10\s+GiB\b", field(screen, "Disk size")),
                       "the disk size comes from the template's provision XML (10 GiB)", field(screen, "Disk size"))
             tap.check(srs[default_sr]["name_label"] in field(screen, "Disk SR"),
                       "the disk goes to the pool's default SR unless told", field(screen, "Disk SR"))
@@ -161,7 +162,7 @@ def main():
         before = counts(pool)
         screen = open_form(tap, tui, "two disks")
         if screen:
-            tap.check(field(screen, "Disk 2 size").startswith("0 B") and "no second disk" in field(screen, "Disk 2 size"),
+            tap.check(re.match(r"0\s+GiB\b", field(screen, "Disk 2 size")) and "no second disk" in field(screen, "Disk 2 size"),
                       "the second disk starts at 0 (none)", field(screen, "Disk 2 size"))
             # long choice labels are not cut at 20 columns any more
             sr_label = field(screen, "Disk SR")

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ha.h"
 #include "implicit.h"
 #include "rpc.h"
 #include "sim.h"
@@ -813,6 +814,7 @@ const struct handler calls_vm[] = {
 	{"VM.revert", vm_revert, 1000, 0},
 	{"VM.destroy", vm_destroy_, 500, 0},
 	{"VM.pool_migrate", vm_pool_migrate, 2500, 0},
+	{"VM.set_ha_restart_priority", ha_vm_set_restart_priority, 0, 0},
 	{"VM.set_VCPUs_max", vm_set_vcpus_max, 0, 0},
 	{"VM.set_VCPUs_at_startup", vm_set_vcpus_at_startup, 0, 0},
 	{"VM.set_VCPUs_number_live", vm_set_vcpus_number_live, 500, 0},

@@ -303,3 +303,36 @@ struct xv *ha_pool_compute_max(struct call *c, struct xv **err)
 {
 	return xv_int(max_failures());
 }
+
+/* VM.set_ha_restart_priority as xapi_vm.ml: one of
+ * Constants.ha_valid_restart_priorities, and with HA on, a VM newly
+ * protected must not break the failover plan (unless overcommit is
+ * allowed); the pool's plan is then recomputed. */
+struct xv *ha_vm_set_restart_priority(struct call *c, struct xv **err)
+{
+	struct obj *vm = arg_obj(c, 0, "VM", err);
+	const char *value = arg_str(c, 1);
+	struct obj *pool = db_first("pool");
+	char *was;
+
+	if (!vm)
+		return NULL;
+	if (strcmp(value, "restart") != 0 && strcmp(value, "best-effort") != 0 && value[0]) {
+		*err = err_new("INVALID_VALUE", "ha_restart_priority", value, NULL);
+		return NULL;
+	}
+	was = xstrdup(db_str(vm, "ha_restart_priority"));
+	db_set_str(vm, "ha_restart_priority", value);
+	if (pool && db_bool(pool, "ha_enabled") && strcmp(value, "restart") == 0 && strcmp(was, "restart") != 0
+	    && db_int(pool, "ha_plan_exists_for") > 0 && !db_bool(pool, "ha_allow_overcommit")
+	    && max_failures() < db_int(pool, "ha_host_failures_to_tolerate")) {
+		db_set_str(vm, "ha_restart_priority", was);
+		free(was);
+		*err = err_new("HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN", NULL);
+		return NULL;
+	}
+	free(was);
+	if (pool && db_bool(pool, "ha_enabled"))
+		update_pool_status(pool);
+	return xv_string("");
+}

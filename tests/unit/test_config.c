@@ -55,7 +55,7 @@ static void test_reads_servers(void **state)
 		   "  { name = \"home\"; url = \"https://192.168.1.10\"; password_env = \"XCP_PW\"; },\n"
 		   "  { name = \"lab\"; url = \"https://lab:8443\"; user = \"admin\"; insecure = true; }\n"
 		   ");\n"
-		   "preferences = { refresh_ms = 500; confirm_quit = false; };\n");
+		   "preferences = { confirm_quit = false; };\n");
 	assert_true(config_load(path, &c, &err));
 	assert_string_equal(c.theme, "dark");
 	assert_int_equal(c.nservers, 2);
@@ -65,7 +65,6 @@ static void test_reads_servers(void **state)
 	assert_string_equal(config_server(&c, "lab")->user, "admin");
 	assert_true(config_server(&c, "lab")->insecure);
 	assert_null(config_server(&c, "nope"));
-	assert_int_equal(c.refresh_ms, 500);
 	assert_false(c.confirm_quit);
 	config_free(&c);
 	unlink(path);

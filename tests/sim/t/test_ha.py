@@ -99,6 +99,15 @@ def main():
        "with ha_allow_overcommit it is taken: plan for hosts - 1, overcommitted", p)
     value(px, "pool.set_ha_host_failures_to_tolerate", s, pool, "1")
 
+    # a VM's restart priority: xapi's three values only (INVALID_VALUE otherwise)
+    guest = next(r for r, v in value(px, "VM.get_all_records", s).items()
+                 if not v["is_control_domain"] and not v["is_a_template"] and not v["is_a_snapshot"])
+    st, e = call(px, "VM.set_ha_restart_priority", s, guest, "bogus")
+    ok(st == "err" and e == ["INVALID_VALUE", "ha_restart_priority", "bogus"], "restart priority 'bogus': INVALID_VALUE", e)
+    for prio in ("restart", "best-effort", ""):
+        value(px, "VM.set_ha_restart_priority", s, guest, prio)
+        ok(value(px, "VM.get_ha_restart_priority", s, guest) == prio, f"restart priority {prio!r} is kept")
+
     # disable: the fields go, the VDIs stay for the next enable
     value(px, "pool.disable_ha", s)
     p = value(px, "pool.get_record", s, pool)
