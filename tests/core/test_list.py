@@ -1,11 +1,13 @@
 """`xentui list` against xapi-sim, checked against the sim's state read
 independently with Python's xmlrpc.client. TAP output."""
+import http.server
 import json
 import os
 import re
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import xmlrpc.client
@@ -77,6 +79,73 @@ def xentui(*args, env_extra=None, timeout=60):
                           stdin=subprocess.DEVNULL)
 
 
+# A VM name with every kind of control a hostile or broken pool could send:
+# ESC and BEL (which XML forbids: the client's decoder turns each into U+FFFD
+# before anything else sees it), DEL, a C1 CSI and NEL, a newline, a tab and
+# a bidi override (which XML carries: only the sanitiser stands between them
+# and the terminal).
+RAW_NAME = "evil\x1b[31mred\x07\nsecond\x9bline\x85\x7f\t\u202eend"
+RAW_UUID = "5e1f0000-0000-4000-8000-00000000e5c0"
+
+
+class RawPool(http.server.BaseHTTPRequestHandler):
+    """A pool reduced to what `xentui list` asks, answering with replies
+    written here, byte for byte: no encoder between the test and the client."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        params, method = xmlrpc.client.loads(body)
+        vm = {"uuid": RAW_UUID, "name_label": RAW_NAME, "power_state": "Halted", "is_a_template": False,
+              "is_a_snapshot": False, "is_control_domain": False, "resident_on": "OpaqueRef:NULL",
+              "memory_dynamic_max": "1073741824", "VCPUs_at_startup": "1"}
+        value = {"session.login_with_password": "OpaqueRef:raw-session", "session.logout": "",
+                 "pool.get_all": ["OpaqueRef:raw-pool"], "event.inject": "1",
+                 "VM.get_all_records": {"OpaqueRef:raw-vm": vm},
+                 "event.from": {"events": [], "valid_ref_counts": {}, "token": "2"}}
+        if method in value:
+            reply = {"Status": "Success", "Value": value[method]}
+        elif method.endswith(".get_all_records"):
+            reply = {"Status": "Success", "Value": {}}
+        else:
+            reply = {"Status": "Failure", "ErrorDescription": ["MESSAGE_METHOD_UNKNOWN", method]}
+        if method == "event.from":
+            time.sleep(0.5)  # a long poll with nothing new
+        # xmlrpc.client escapes only & < >: the control bytes go out raw
+        out = xmlrpc.client.dumps((reply,), methodresponse=True, allow_none=True).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+
+def raw_reply_checks():
+    """The sanitiser tested with what the simulator cannot send."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RawPool)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d" % srv.server_address[1]
+    try:
+        r = xentui("list", "vms", url, "--password-env", "XENTUI_PW", "--json")
+        got = next((d["name"] for d in json.loads(r.stdout or "[]") if d["uuid"] == RAW_UUID), None)
+        want = "evil\ufffd[31mred\ufffd\nsecond\x9bline\x85\x7f\t\u202eend"
+        check(r.returncode == 0 and got == want,
+              "a raw reply: DEL, C1, newline, tab and bidi reach the client; ESC and BEL arrive as U+FFFD",
+              f"exit {r.returncode} got {got!r} want {want!r} {r.stderr}")
+        r = xentui("list", "vms", url, "--password-env", "XENTUI_PW")
+        rows = [line for line in r.stdout.splitlines() if RAW_UUID in line]
+        row = rows[0] if rows else ""
+        check(r.returncode == 0 and len(rows) == 1 and row.startswith("evil\ufffd[31mred\ufffd?second?line????end "),
+              "a raw reply's controls are each drawn as '?' on the VM's one row", repr(r.stdout))
+        bad = [c for c in "\x1b\x07\r\x7f\x9b\x85\u202e" if c in r.stdout]
+        check(not bad, "nothing of the name reaches the terminal as a control character", repr(bad))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def main():
     sim = Sim("--hosts", "3", "--vms", "25", "--seed", "11")
     try:
@@ -141,15 +210,17 @@ def main():
         req = urllib.request.Request(sim.url + "/jsonrpc", body.encode(), {"Content-Type": "application/json"})
         reply = json.loads(urllib.request.urlopen(req, context=ssl._create_unverified_context()).read())
         check("result" in reply, "the sim takes the name over JSON-RPC", reply)
-        r = xentui("list", "vms", sim.url, *conn)
-        row = next((line for line in r.stdout.splitlines() if v["uuid"] in line), "")
-        check("\x1b" not in r.stdout and "\u202e" not in r.stdout and "\u009b" not in r.stdout
-              and row.startswith("evil"),
-              "a VM name with escape sequences and a newline is drawn harmlessly", repr(row))
         r = xentui("list", "vms", sim.url, "--json", *conn)
         got = next((d["name"] for d in json.loads(r.stdout or "[]") if d["uuid"] == v["uuid"]), None)
-        # xapi drops control bytes other than TAB, LF and CR on the wire
+        # xapi drops control bytes other than TAB, LF and CR on the wire: the
+        # rest (a newline, a C1 CSI, a bidi override) reaches the client
         check(got == evil.replace("\x1b", ""), "JSON carries the name exactly as the pool sent it", repr(got))
+        r = xentui("list", "vms", sim.url, *conn)
+        row = next((line for line in r.stdout.splitlines() if v["uuid"] in line), "")
+        # the sanitiser shows each control as "?", on the VM's one row
+        check(row.startswith("evil[31mred?second line?31m?") and "\u202e" not in r.stdout
+              and "\u009b" not in r.stdout, "a VM name with a newline, a C1 CSI and a bidi override is drawn harmlessly",
+              repr(row))
 
         # failures: one line on stderr, exit 1; bad usage: exit 2
         r = xentui("list", "vms", sim.url, "--fingerprint", sim.fingerprint, "--password-env", "XENTUI_PW",
@@ -180,6 +251,7 @@ def main():
     finally:
         clean = sim.stop()
     check(clean, "xapi-sim on a unix socket ran without a sanitizer report")
+    raw_reply_checks()
     print(f"1..{n}")
     return 1 if failed else 0
 

@@ -1,5 +1,8 @@
 /* libFuzzer target: the XML-RPC decoder must turn any input into a value
- * or an error, never a crash, a leak or undefined behaviour. */
+ * or an error, never a crash, a leak or undefined behaviour.
+ * sources: src/core/xmlrpc.c src/core/strpool.c src/core/value.c src/core/util.c
+ * packages: libxml-2.0
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -16,6 +16,22 @@ def running_on(pool, host):
     return sorted(r for r, v in pool.guests().items() if v["resident_on"] == host and v["power_state"] == "Running")
 
 
+def until(pool, pred, timeout=20.0):
+    """Waits for pred on the pool; False when it never held (the check that
+    follows reports it as "not ok", and the scenario goes on)."""
+    try:
+        return bool(pool.wait(pred, timeout=timeout))
+    except Timeout:
+        return False
+
+
+def waited(tap, pool, pred, name, timeout=20.0, detail=lambda: ""):
+    """Waits for pred on the pool, as one TAP line: "not ok" saying what did
+    not happen in how long, never an exception that ends the scenario."""
+    held = until(pool, pred, timeout)
+    return tap.check(held, name, "" if held else f"not within {timeout:g} s; {detail()}")
+
+
 def filter_to(tui, text):
     tui.keys("/")
     tui.keys("C-u")
@@ -57,7 +73,7 @@ def main():
         tui.keys("y")
         screen = tui.attempt(tap, r"Maintenance mode cancelled on '" + name + r"' before \"evacuate\"",
                              "cancel: the job stops after the step under way and says where", timeout=40)
-        pool.wait(lambda: not hosts_enabled(pool, ref), timeout=20)
+        until(pool, lambda: not hosts_enabled(pool, ref))
         tap.check(not hosts_enabled(pool, ref) and running_on(pool, ref) == before
                   and pool.call("host.get_other_config", ref).get("MAINTENANCE_MODE") == "true",
                   "sim: the host is disabled, in maintenance mode, every VM still on it")
@@ -69,9 +85,8 @@ def main():
         tui.keys("m")
         tui.wait(r"Leave maintenance mode")
         tui.keys("Enter")
-        pool.wait(lambda: hosts_enabled(pool, ref)
-                  and "MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref), timeout=30,
-                  what="the host out of maintenance mode")
+        until(pool, lambda: hosts_enabled(pool, ref)
+              and "MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref), timeout=30)
         tap.check(hosts_enabled(pool, ref) and running_on(pool, ref) == before,
                   "m leaves it: enabled, the same VMs on it")
         tui.keys("Escape")
@@ -82,9 +97,9 @@ def main():
         tui.wait(r"maintenance mode\?")
         tui.keys("y")
         tui.attempt(tap, r"Maintenance mode", "the operations screen shows the job")
-        ok = pool.wait(lambda: not hosts_enabled(pool, ref) and not running_on(pool, ref), timeout=40,
-                       what="the host disabled and empty")
-        tap.check(ok, "maintenance mode: host disabled, no VM left on it")
+        waited(tap, pool, lambda: not hosts_enabled(pool, ref) and not running_on(pool, ref),
+               "maintenance mode: host disabled, no VM left on it", timeout=40,
+               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, running on it {running_on(pool, ref)}")
         oc = pool.call("host.get_other_config", ref)
         tap.check(oc.get("MAINTENANCE_MODE") == "true", "other_config says MAINTENANCE_MODE", oc)
         saved = sorted(pool.call("VM.get_by_uuid", u) for u in oc.get("MAINTENANCE_MODE_EVACUATED_VMS_MIGRATED", "").split(",") if u)
@@ -97,11 +112,11 @@ def main():
         tui.keys("m")
         tui.wait(r"Leave maintenance mode")
         tui.keys("Enter")
-        pool.wait(lambda: hosts_enabled(pool, ref) and running_on(pool, ref) == before, timeout=60,
-                  what="the VMs back")
-        tap.check(running_on(pool, ref) == before, "leaving maintenance mode brings the same VMs back")
-        pool.wait(lambda: "MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref), timeout=20)
-        tap.check("MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref), "other_config forgets them")
+        waited(tap, pool, lambda: hosts_enabled(pool, ref) and running_on(pool, ref) == before,
+               "leaving maintenance mode brings the same VMs back", timeout=60,
+               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, on it {running_on(pool, ref)}, before {before}")
+        waited(tap, pool, lambda: "MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref),
+               "other_config forgets them", detail=lambda: pool.call("host.get_other_config", ref))
 
         # ---- settings
         tui.keys("Escape")
@@ -120,29 +135,29 @@ def main():
         tui.keys("C-u")
         tui.keys_literal("maint-test")
         tui.keys("Enter")
-        tap.check(pool.wait(lambda: pool.call("host.get_hostname", ref) == "maint-test", timeout=20),
-                  "hostname set and read back from the sim")
+        waited(tap, pool, lambda: pool.call("host.get_hostname", ref) == "maint-test",
+               "hostname set and read back from the sim", detail=lambda: pool.call("host.get_hostname", ref))
         ssh = pool.call("host.get_ssh_enabled", ref)
         filter_to(tui, "SSH")
         tui.keys("Enter")
         tui.keys("y")
-        tap.check(pool.wait(lambda: pool.call("host.get_ssh_enabled", ref) != ssh, timeout=20),
-                  "SSH toggled in the sim")
+        waited(tap, pool, lambda: pool.call("host.get_ssh_enabled", ref) != ssh, "SSH toggled in the sim",
+               detail=lambda: f"ssh_enabled is still {ssh}")
         filter_to(tui, "syslog")
         tui.keys("Enter")
         tui.keys("C-u")
         tui.keys_literal("10.1.2.3")
         tui.keys("Enter")
-        tap.check(pool.wait(lambda: pool.call("host.get_logging", ref).get("syslog_destination") == "10.1.2.3",
-                            timeout=20), "remote syslog destination set")
+        waited(tap, pool, lambda: pool.call("host.get_logging", ref).get("syslog_destination") == "10.1.2.3",
+               "remote syslog destination set", detail=lambda: pool.call("host.get_logging", ref))
         filter_to(tui, "DNS")
         tui.keys("Enter")
         tui.keys("C-u")
         tui.keys_literal("9.9.9.9, 1.0.0.1")
         tui.keys("Enter")
         mgmt = pool.call("host.get_management_interface", ref)
-        tap.check(pool.wait(lambda: pool.call("PIF.get_DNS", mgmt) == "9.9.9.9,1.0.0.1", timeout=20),
-                  "DNS servers of the management interface set")
+        waited(tap, pool, lambda: pool.call("PIF.get_DNS", mgmt) == "9.9.9.9,1.0.0.1",
+               "DNS servers of the management interface set", detail=lambda: pool.call("PIF.get_DNS", mgmt))
         tui.attempt(tap, r"9\.9\.9\.9,1\.0\.0\.1", "the settings screen shows the new DNS")
 
         # ---- PCI passthrough (Esc would clear the filter first; q goes back)
@@ -158,8 +173,9 @@ def main():
         tui.attempt(tap, lambda s: "Hide 0000:00:14.0 (" in s and "from dom0?" in s,
                     "x asks before hiding the USB controller")
         tui.keys("y")
-        tap.check(pool.wait(lambda: pool.call("PCI.get_dom0_access_status", usb) == "disable_on_reboot", timeout=20),
-                  "the USB controller is marked for passthrough")
+        waited(tap, pool, lambda: pool.call("PCI.get_dom0_access_status", usb) == "disable_on_reboot",
+               "the USB controller is marked for passthrough",
+               detail=lambda: pool.call("PCI.get_dom0_access_status", usb))
         tui.attempt(tap, r"passthrough after reboot", "the screen says it waits for a reboot")
         vm_ref = before[0]
         vm_name = pool.vm(vm_ref)["name_label"]
@@ -174,9 +190,9 @@ def main():
         tui.keys("Enter")
         pci_id = pool.call("PCI.get_pci_id", usb)
         want = "0/" + other["pci_id"] + ",1/" + pci_id
-        tap.check(pool.wait(lambda: pool.call("VM.get_other_config", vm_ref).get("pci") == want, timeout=20),
-                  "attach appends the device to the VM's other_config:pci, the other one stays",
-                  pool.call("VM.get_other_config", vm_ref).get("pci"))
+        waited(tap, pool, lambda: pool.call("VM.get_other_config", vm_ref).get("pci") == want,
+               "attach appends the device to the VM's other_config:pci, the other one stays",
+               detail=lambda: f'pci is {pool.call("VM.get_other_config", vm_ref).get("pci")!r}, want {want!r}')
         tui.attempt(tap, lambda s: re.search(re.escape(pci_id) + r".*USB.*passthrough.*" + re.escape(vm_name), s),
                     "the device's row names the VM that has it")
         filter_to(tui, other["pci_id"])
@@ -189,9 +205,9 @@ def main():
         tui.keys("d")
         tui.wait(r"Detach a PCI device")
         tui.keys("Enter")
-        tap.check(pool.wait(lambda: pool.call("VM.get_other_config", vm_ref).get("pci") == "0/" + other["pci_id"],
-                            timeout=20), "detach removes only that device from other_config:pci",
-                  pool.call("VM.get_other_config", vm_ref).get("pci"))
+        waited(tap, pool, lambda: pool.call("VM.get_other_config", vm_ref).get("pci") == "0/" + other["pci_id"],
+               "detach removes only that device from other_config:pci",
+               detail=lambda: f'pci is {pool.call("VM.get_other_config", vm_ref).get("pci")!r}')
         pool.call("VM.remove_from_other_config", vm_ref, "pci")
 
         # ---- reboot with evacuation: VMs away, host back, VMs back
@@ -201,11 +217,11 @@ def main():
         tui.keys("r")
         tui.wait(r"Reboot '")
         tui.keys("y")
-        tap.check(pool.wait(lambda: pool.call("host.get_other_config", ref).get("boot_time") != boot, timeout=60,
-                            what="the reboot"), "the host rebooted")
-        pool.wait(lambda: hosts_enabled(pool, ref) and running_on(pool, ref) == before, timeout=60,
-                  what="VMs back after the reboot")
-        tap.check(running_on(pool, ref) == before, "after the reboot its VMs are back")
+        waited(tap, pool, lambda: pool.call("host.get_other_config", ref).get("boot_time") != boot,
+               "the host rebooted", timeout=60, detail=lambda: f"boot_time is still {boot}")
+        waited(tap, pool, lambda: hosts_enabled(pool, ref) and running_on(pool, ref) == before,
+               "after the reboot its VMs are back", timeout=60,
+               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, on it {running_on(pool, ref)}, before {before}")
         tap.check(pool.call("PCI.get_dom0_access_status", usb) == "disabled",
                   "after the reboot the device is hidden from dom0")
         tui.attempt(tap, r"Reboot with evacuation", "the operations screen shows the reboot")

@@ -43,6 +43,22 @@ def output_of(raw):
     return raw[cut + len(b"XENTUI-EXIT=$?"):] if cut >= 0 else raw
 
 
+def written(path, needle, timeout=10.0, quiet=0.2):
+    """Waits until the file holds needle and has stopped growing (nothing
+    more for quiet seconds: the update that drew it is all there)."""
+    deadline = time.time() + timeout
+    size, since = -1, time.time()
+    while time.time() < deadline:
+        with open(path, "rb") as f:
+            data = f.read()
+        if len(data) != size:
+            size, since = len(data), time.time()
+        elif needle in data and time.time() - since >= quiet:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def run(tap, sim, label, env, check, stop="quit", cols=100, rows=30):
     """Starts xentui on the simulator with env, waits for the pool, opens the
     quit dialog (a frame to draw), runs check(screen, raw), then leaves by
@@ -57,7 +73,10 @@ def run(tap, sim, label, env, check, stop="quit", cols=100, rows=30):
                            f"{label}: the pool is shown, live", timeout=30)
         tui.keys("q")
         text = tui.attempt(tap, r"Leave xentui\?", f"{label}: q asks in a framed dialog") or text
-        time.sleep(0.3)  # the frame is on the terminal, not just in tmux's grid
+        # the frame is on the terminal, not just in tmux's grid: its text is in
+        # the bytes tmux passed on, and they have stopped coming
+        if not written(raw_path, b"Leave xentui?"):
+            tap.check(False, f"{label}: the dialog's bytes reach the terminal", raw_path)
         with open(raw_path, "rb") as f:
             check(text or "", output_of(f.read()))
         if stop == "sigterm":

@@ -50,8 +50,16 @@ def main():
                            and pool.call("host.get_enabled", h) for h in hosts) and placement(pool) == before
             except (RuntimeError, OSError):
                 return False  # the master is rebooting
-        done = pool.wait(finished, timeout=240, what="the rolling update")
-        tap.check(done, "every host updated and running the new software")
+        # a wait that runs out is a "not ok" saying where each host got to, not an exception
+        try:
+            done = pool.wait(finished, timeout=240, what="the rolling update")
+        except Timeout:
+            done = False
+        tap.check(done, "every host updated and running the new software",
+                  "" if done else "not within 240 s: " + "; ".join(
+                      f"{rec['name_label']}: {len(updates(pool, h))} updates left, xapi "
+                      f"{pool.call('host.get_software_version', h).get('xapi_build')}, "
+                      f"enabled {pool.call('host.get_enabled', h)}" for h, rec in hosts.items()))
         after = placement(pool)
         tap.check(after == before, "every VM is resident where it was",
                   {r: (before.get(r), after.get(r)) for r in set(before) | set(after) if before.get(r) != after.get(r)})

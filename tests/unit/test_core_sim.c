@@ -372,6 +372,7 @@ static void test_drop_mid_reply(void **state)
 {
 	struct env e;
 	const char *args[] = {"--plain", "--hosts", "1", "--vms", "5", "--faults", "drop:VM.get_all_records*1", NULL};
+	enum xapi_failure kind = XAPI_OK;
 
 	env_start(&e, args);
 	env_connect(&e, "xapi-sim", false, NULL);
@@ -381,6 +382,13 @@ static void test_drop_mid_reply(void **state)
 	assert_true(cache_loaded(e.cache));
 	assert_true(cache_count(e.cache, "VM") >= 6);
 	assert_int_equal(xapi_state(e.x), XAPI_READY);
+	/* the fault fired: the reply was cut (a transport failure naming the
+	 * short reply) and the connection was made again (a second session) */
+	xapi_last_error(e.x, &kind);
+	print_message("# last failure: %s\n", xapi_last_error(e.x, NULL));
+	assert_int_equal(kind, XAPI_TRANSPORT);
+	assert_non_null(strstr(xapi_last_error(e.x, NULL), "partial")); /* curl's "Transferred a partial file" */
+	assert_int_equal(xapi_login_count(e.x), 2);
 	env_end(&e);
 }
 

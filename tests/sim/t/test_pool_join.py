@@ -18,6 +18,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from simtest import call, value  # noqa: E402
+from tcpwait import WatchedTransport, wait_sent_and_read  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build", "san", "xapi-sim"))
@@ -207,17 +208,21 @@ def main():
     token = value(a, "event.from", s_wait, ["pool"], "", 0.0)["token"]
     waited = {}
 
+    watched = WatchedTransport(context=CTX)
+
     def waiter():
         t = time.time()
         try:
             # a connection of its own: ServerProxy is not thread-safe
-            waited["answer"] = call(proxy(url_a), "event.from", s_wait, ["pool"], token, 30.0)
+            px = xmlrpc.client.ServerProxy(url_a, transport=watched, allow_none=True)
+            waited["answer"] = call(px, "event.from", s_wait, ["pool"], token, 30.0)
         except Exception as ex:  # a dropped connection would show here
             waited["answer"] = ("exception", str(ex))
         waited["seconds"] = time.time() - t
     th = threading.Thread(target=waiter, daemon=True)
     th.start()
-    time.sleep(0.3)
+    # the long poll is waiting on A once A has read it (and not answered)
+    ok(wait_sent_and_read(watched) and th.is_alive(), "an event.from is waiting on A", waited)
     st, e = call(a, "pool.designate_new_master", sa, b_on_a[0])
     ok(st == "ok", "pool.designate_new_master of B on A succeeds", e)
     th.join(15)

@@ -19,6 +19,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from simtest import CTX, ok, plan, start, stop_all  # noqa: E402
+from tcpwait import wait_server_read  # noqa: E402
 
 USER, PWD = "root", "xapi-sim"
 
@@ -304,14 +305,25 @@ def check_long_poll(host, port, s, vm):
     token = decode(one(host, port, request("/", xml_call("event.from", s, ["vm"], "", 0.1)))[2])["Value"]["token"]
     result = {}
 
+    sent = threading.Event()
+
     def poll():
         t0 = time.time()
-        result["reply"] = one(host, port, request("/", xml_call("event.from", s, ["vm"], token, 8.0)))
+        r = Raw(host, port)
+        try:
+            r.send(request("/", xml_call("event.from", s, ["vm"], token, 8.0)))
+            result["sock"] = r.s
+            sent.set()
+            result["reply"] = r.reply()
+        finally:
+            r.close()
         result["took"] = time.time() - t0
 
     th = threading.Thread(target=poll)
     th.start()
-    time.sleep(0.3)
+    # the long poll is under way once the sim has read it (and not answered)
+    polling = sent.wait(10) and wait_server_read(result["sock"]) and th.is_alive()
+    ok(polling, "an event.from long-polls on one connection")
     t0 = time.time()
     r = Raw(host, port)
     for _ in range(5):
