@@ -269,7 +269,6 @@ struct add_host {
 	char *address;    /* the joining host */
 	char *master;     /* the pool master's address, as the host will reach it */
 	char *master_user;
-	char *master_password;
 	bool force;
 	struct xapi *x;   /* to the joining host */
 	struct loop_timer *timer;
@@ -289,7 +288,6 @@ static void add_host_free(void *ud)
 	free(a->address);
 	free(a->master);
 	free(a->master_user);
-	secret_free(a->master_password);
 	free(a);
 }
 
@@ -400,10 +398,18 @@ static void on_add_state(struct xapi *x, enum xapi_state st, void *ud)
 static void send_join(struct add_host *a)
 {
 	struct xv *params = xv_array();
+	struct pool *p = pools_by_id(app_pools(a->app), a->pool_id);
 
 	xv_array_push(params, xv_string(a->master));
 	xv_array_push(params, xv_string(a->master_user));
-	xv_array_push(params, xv_string(a->master_password));
+	/* the master's password stays with the pool's connection code */
+	if (!p || !pool_push_password(p, params)) {
+		xv_free(params);
+		app_message(a->app, MSG_ERROR, "Add %s to pool %s: the pool is not connected any more", a->address,
+			    a->pool_name);
+		add_host_end(a, false);
+		return;
+	}
 	/* a real join restarts the host's toolstack: allow it minutes */
 	xapi_call_long(a->x, a->force ? "pool.join_force" : "pool.join", params, 300, on_join_answer, a);
 }
@@ -434,17 +440,10 @@ static void start_add_host(struct app *app, struct pool *p, const struct form *f
 	const struct xv *pool = pool_record(p->cache, &pool_ref);
 	const struct xv *master = pool ? cache_get(p->cache, rec_str(pool, "master")) : NULL;
 	struct xapi_opts o;
-	char *url, *err = NULL;
-	char *password;
+	char *url;
 
-	if (!master || !*rec_str(master, "address")) {
+	if (!master || !*rec_str(master, "address") || !p->x) {
 		app_message(app, MSG_ERROR, "The pool's master is not known yet");
-		return;
-	}
-	password = pool_password(p, &err);
-	if (!password) {
-		app_message(app, MSG_ERROR, "%s: %s", p->cfg.name, err ? err : "no password for the master");
-		free(err);
 		return;
 	}
 	a = xcalloc(1, sizeof(*a));
@@ -454,7 +453,6 @@ static void start_add_host(struct app *app, struct pool *p, const struct form *f
 	a->address = xstrdup(form_get_text(f, F_ADDRESS));
 	a->master = xstrdup(rec_str(master, "address"));
 	a->master_user = xstrdup(p->cfg.user);
-	a->master_password = password;
 	a->force = force;
 	url = url_for(xapi_url(p->x), a->address);
 	memset(&o, 0, sizeof(o));

@@ -60,7 +60,7 @@ static const char *password_source(const struct pool *p, char *buf, size_t n)
 	else if (p->cfg.password_command)
 		snprintf(buf, n, "command");
 	else
-		snprintf(buf, n, "%s", p->password ? "typed" : "ask");
+		snprintf(buf, n, "%s", pool_has_password(p) ? "typed" : "ask");
 	return buf;
 }
 
@@ -117,7 +117,7 @@ static void *servers_enter(struct app *app, const void *arg)
 {
 	struct servers *s = xcalloc(1, sizeof(*s));
 
-	s->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	s->table = table_new(columns, (int)(ARRAY_LEN(columns)));
 	table_set_noun(s->table, "server", "servers");
 	rebuild(app, s);
 	return s;

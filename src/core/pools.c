@@ -8,10 +8,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "metrics.h"
 #include "secret.h"
 #include "util.h"
-
-#define LOGOUT_WAIT_MS 3000
 
 struct sub {
 	pools_fn fn;
@@ -29,6 +28,10 @@ struct entry {
 	void *done_ud;
 	struct loop_timer *members_timer; /* the hosts changed: learn them again soon */
 	unsigned members_gen;             /* a new connection or refresh: older answers are dropped */
+	char *password;                   /* typed (or given) this run; never written anywhere */
+	struct secret_cmd *cmd;           /* password_command running before the connection */
+	char *failure;                    /* why it could not connect before any connection */
+	bool failure_new;                 /* not handed out by pool_take_failure yet */
 };
 
 struct pools {
@@ -49,6 +52,11 @@ struct pools {
 static struct entry *entry_of(struct pool *p)
 {
 	return (struct entry *)p; /* the pool is the entry's first member */
+}
+
+static const struct entry *const_entry_of(const struct pool *p)
+{
+	return (const struct entry *)p;
 }
 
 static void notify(struct pools *ps, struct pool *p, enum cache_op op, const char *cls, const char *ref)
@@ -79,17 +87,22 @@ static void entry_free(struct entry *e)
 {
 	if (e->p.x)
 		release(e);
+	secret_command_cancel(e->cmd);
+	free(e->failure);
 	free(e->p.live_url);
 	server_cfg_free(&e->p.cfg);
-	secret_free(e->p.password);
+	secret_free(e->password);
 	free(e);
 }
 
 void pools_drop_all(struct pools *ps)
 {
 	ps->closed = NULL;
-	for (size_t i = 0; i < ps->n; i++)
+	for (size_t i = 0; i < ps->n; i++) {
+		secret_command_cancel(ps->items[i]->cmd);
+		ps->items[i]->cmd = NULL;
 		release(ps->items[i]);
+	}
 }
 
 void pools_free(struct pools *ps)
@@ -372,31 +385,121 @@ static void on_op(struct ops *ops, struct op *op, void *ud)
 		e->owner->op_fn(e->owner, &e->p, op, e->owner->op_ud);
 }
 
-bool pool_needs_password(const struct pool *p)
+bool pool_has_password(const struct pool *p)
 {
-	return !p->password && !p->cfg.password_file && !p->cfg.password_env && !p->cfg.password_command;
+	return const_entry_of(p)->password != NULL;
 }
 
+bool pool_export_password(const struct pool *p, const char *var)
+{
+	const struct entry *e = const_entry_of(p);
+	struct xv *pw;
+	bool ok;
+
+	if (e->password)
+		return setenv(var, e->password, 1) == 0;
+	if (!p->x)
+		return false;
+	pw = xv_array();
+	xapi_push_password(p->x, pw);
+	ok = xv_str(xv_at(pw, 0)) && *xv_str(xv_at(pw, 0)) && setenv(var, xv_str(xv_at(pw, 0)), 1) == 0;
+	xv_free(pw); /* this process is about to exec */
+	return ok;
+}
+
+bool pool_needs_password(const struct pool *p)
+{
+	return !pool_has_password(p) && !p->cfg.password_file && !p->cfg.password_env && !p->cfg.password_command;
+}
+
+bool pool_push_password(const struct pool *p, struct xv *params)
+{
+	if (!p->x)
+		return false;
+	xapi_push_password(p->x, params);
+	return true;
+}
+
+/* The password at hand (typed, a file, a variable), or NULL with *err. */
 static char *password_of(struct pool *p, char **err)
 {
-	if (p->password)
-		return xstrdup(p->password);
+	struct entry *e = entry_of(p);
+
+	if (e->password)
+		return xstrdup(e->password);
 	if (p->cfg.password_file)
 		return secret_from_file(p->cfg.password_file, err);
 	if (p->cfg.password_env)
 		return secret_from_env(p->cfg.password_env, err);
-	if (p->cfg.password_command)
-		return secret_from_command(p->cfg.password_command, err);
 	return NULL;
+}
+
+static void set_failure(struct entry *e, char *why)
+{
+	free(e->failure);
+	e->failure = why;
+	e->failure_new = why != NULL;
+}
+
+const char *pool_take_failure(struct pool *p)
+{
+	struct entry *e = entry_of(p);
+
+	if (!e->failure_new)
+		return NULL;
+	e->failure_new = false;
+	return e->failure;
+}
+
+/* The connection itself, once the password is known. */
+static void open_connection(struct pools *ps, struct entry *e, const char *secret)
+{
+	struct pool *p = &e->p;
+	struct xapi_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.url = p->cfg.url;
+	o.user = p->cfg.user;
+	o.password = secret;
+	o.fingerprint = p->cfg.fingerprint;
+	o.insecure = p->cfg.insecure;
+	o.known_hosts = ps->known_hosts;
+	p->x = xapi_new(ps->net, ps->loop, &o);
+	p->cache = cache_new(p->x, ps->loop);
+	p->ops = ops_new(p->x, p->cache);
+	p->metrics = metrics_new(ps->loop, p->x, p->cache);
+	p->closing = false;
+	p->cert_asked = false;
+	e->releasing = false;
+	cache_subscribe(p->cache, on_cache, e);
+	ops_on_change(p->ops, on_op, e);
+	notify(ps, p, CACHE_STATUS, NULL, NULL);
+	cache_start(p->cache);
+}
+
+static void on_password_command(char *password, const char *err, void *ud)
+{
+	struct entry *e = ud;
+
+	e->cmd = NULL;
+	if (!password) {
+		set_failure(e, xstrdup(err));
+		notify(e->owner, &e->p, CACHE_STATUS, NULL, NULL);
+		return;
+	}
+	open_connection(e->owner, e, password);
+	secret_free(password);
 }
 
 enum connect_result pool_connect(struct pools *ps, struct pool *p, const char *password, char **err)
 {
 	struct entry *e = entry_of(p);
-	struct xapi_opts o;
 	char *secret;
 
 	*err = NULL;
+	if (e->cmd)
+		return CONNECT_STARTED; /* its password_command is running */
+	set_failure(e, NULL);
 	if (p->x && !p->closing && xapi_state(p->x) != XAPI_FAILED) {
 		if (xapi_state(p->x) == XAPI_RETRY)
 			xapi_connect(p->x); /* now, not after the backoff */
@@ -412,27 +515,18 @@ enum connect_result pool_connect(struct pools *ps, struct pool *p, const char *p
 		pool_set_password(p, password);
 	if (pool_needs_password(p))
 		return CONNECT_NEED_PASSWORD;
+	if (!e->password && !p->cfg.password_file && !p->cfg.password_env) {
+		/* never a blocking popen here: curses owns the terminal and the loop must turn */
+		e->cmd = secret_command_start(ps->loop, p->cfg.password_command, SECRET_COMMAND_TIMEOUT_MS,
+					      on_password_command, e);
+		notify(ps, p, CACHE_STATUS, NULL, NULL);
+		return CONNECT_STARTED;
+	}
 	secret = password_of(p, err);
 	if (!secret)
 		return CONNECT_FAILED;
-	memset(&o, 0, sizeof(o));
-	o.url = p->cfg.url;
-	o.user = p->cfg.user;
-	o.password = secret;
-	o.fingerprint = p->cfg.fingerprint;
-	o.insecure = p->cfg.insecure;
-	o.known_hosts = ps->known_hosts;
-	p->x = xapi_new(ps->net, ps->loop, &o);
+	open_connection(ps, e, secret);
 	secret_free(secret);
-	p->cache = cache_new(p->x, ps->loop);
-	p->ops = ops_new(p->x, p->cache);
-	p->closing = false;
-	p->cert_asked = false;
-	e->releasing = false;
-	cache_subscribe(p->cache, on_cache, e);
-	ops_on_change(p->ops, on_op, e);
-	notify(ps, p, CACHE_STATUS, NULL, NULL);
-	cache_start(p->cache);
 	return CONNECT_STARTED;
 }
 
@@ -454,6 +548,8 @@ static void release(struct entry *e)
 	if (!p->x || e->releasing)
 		return;
 	e->releasing = true;
+	metrics_free(p->metrics); /* its transfers first: they use x and the cache */
+	p->metrics = NULL;
 	cache_stop(p->cache);
 	xapi_free(p->x);
 	p->x = NULL;
@@ -510,6 +606,13 @@ void pool_disconnect(struct pools *ps, struct pool *p, void (*done)(struct pool 
 {
 	struct entry *e = entry_of(p);
 
+	set_failure(e, NULL);
+	if (e->cmd) {
+		/* still running its password_command: it goes, and nothing connects */
+		secret_command_cancel(e->cmd);
+		e->cmd = NULL;
+		notify(ps, p, CACHE_STATUS, NULL, NULL);
+	}
 	if (!p->x) {
 		if (done)
 			done(p, ud);
@@ -523,7 +626,7 @@ void pool_disconnect(struct pools *ps, struct pool *p, void (*done)(struct pool 
 	cache_stop(p->cache);
 	notify(ps, p, CACHE_STATUS, NULL, NULL);
 	/* the server may not answer: drop the connection after a while anyway */
-	e->release_timer = loop_timer(ps->loop, LOGOUT_WAIT_MS, on_release_timer, e);
+	e->release_timer = loop_timer(ps->loop, POOL_LOGOUT_MS, on_release_timer, e);
 	xapi_logout(p->x, on_logged_out, e);
 }
 
@@ -532,7 +635,7 @@ void pools_close_all(struct pools *ps, void (*done)(void *ud), void *ud)
 	ps->closed = done;
 	ps->closed_ud = ud;
 	for (size_t i = 0; i < ps->n; i++)
-		if (ps->items[i]->p.x && !ps->items[i]->p.closing)
+		if ((ps->items[i]->p.x && !ps->items[i]->p.closing) || ps->items[i]->cmd)
 			pool_disconnect(ps, &ps->items[i]->p, NULL, NULL);
 	check_all_closed(ps);
 }
@@ -550,8 +653,10 @@ void pool_set_cfg(struct pool *p, const struct server_cfg *cfg)
 
 void pool_set_password(struct pool *p, const char *password)
 {
-	secret_free(p->password);
-	p->password = password ? xstrdup(password) : NULL;
+	struct entry *e = entry_of(p);
+
+	secret_free(e->password);
+	e->password = password ? xstrdup(password) : NULL;
 }
 
 /* ---- state ---------------------------------------------------------------------- */
@@ -564,6 +669,12 @@ enum pool_state pool_state(const struct pool *p, const char **why)
 	if (!why)
 		why = &unused;
 	*why = "";
+	if (const_entry_of(p)->cmd)
+		return POOL_CONNECTING; /* its password_command runs */
+	if (!p->x && const_entry_of(p)->failure) {
+		*why = const_entry_of(p)->failure;
+		return POOL_FAILED;
+	}
 	if (!p->x || p->closing)
 		return POOL_DISCONNECTED;
 	switch (xapi_state(p->x)) {
@@ -613,12 +724,6 @@ const char *pool_state_name(enum pool_state s)
 }
 
 /* ---- qualified refs ------------------------------------------------------------------ */
-
-char *pool_password(struct pool *p, char **err)
-{
-	*err = NULL;
-	return password_of(p, err);
-}
 
 char *pool_qref(const struct pool *p, const char *ref, char *buf, size_t n)
 {

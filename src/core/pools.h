@@ -16,17 +16,19 @@
 #include "ops.h"
 #include "xapi.h"
 
+struct metrics;
+
 struct pool {
 	int id;               /* for this run, never reused: qualified refs name it */
 	struct server_cfg cfg; /* a copy: name (the label), url, user, password source, ... */
 	bool saved;           /* cfg is in the configuration file */
 	bool demo;            /* the simulator --demo started */
-	char *password;       /* typed (or given) this run; never written anywhere */
 	bool cert_asked;      /* the interface is asking about its certificate */
 	/* while connected or trying to; all NULL when disconnected */
 	struct xapi *x;
 	struct cache *cache;
 	struct ops *ops;
+	struct metrics *metrics; /* performance data (issue 13): idle until a screen wants some */
 	bool closing;         /* logging out */
 	char *live_url;       /* where it was last live: another one means the master moved */
 };
@@ -75,29 +77,50 @@ int pools_active(const struct pools *ps);
 struct pool *pools_first_active(const struct pools *ps);
 
 enum connect_result {
-	CONNECT_STARTED,
+	CONNECT_STARTED,       /* also while password_command runs, as a child on the loop */
 	CONNECT_NEED_PASSWORD, /* no source and none typed: ask, then call again with it */
 	CONNECT_FAILED,        /* *err says why (a password file that cannot be read) */
 };
-/* Connects (password NULL: the typed one or the server's source). */
+/* Connects (password NULL: the typed one or the server's source). A
+ * password_command runs on the loop first (SECRET_COMMAND_TIMEOUT_MS at
+ * most): the pool is "connecting" meanwhile, and if it fails the pool is
+ * "failed" with the sentence, which pool_take_failure hands out once. */
 enum connect_result pool_connect(struct pools *ps, struct pool *p, const char *password, char **err);
 /* Logs out, then drops the connection; done (may be NULL) after that. */
 void pool_disconnect(struct pools *ps, struct pool *p, void (*done)(struct pool *p, void *ud), void *ud);
+/* A server that does not answer a logout: each pool drops its connection
+ * after POOL_LOGOUT_MS, and the program, closing them all at once, leaves
+ * a second later (LOGOUT_WAIT_MS) so every pool has let go first. */
+#define POOL_LOGOUT_MS 3000
+#define LOGOUT_WAIT_MS (POOL_LOGOUT_MS + 1000)
 /* Logs every pool out; done is called once none is connected any more. */
 void pools_close_all(struct pools *ps, void (*done)(void *ud), void *ud);
 /* Replaces the pool's settings (they apply at the next connection). */
 void pool_set_cfg(struct pool *p, const struct server_cfg *cfg);
+/* The password typed (or given) this run, kept by the pool's connection
+ * code alone and never written anywhere; NULL forgets it, so that
+ * connecting asks again. Screens can set it, never read it. */
 void pool_set_password(struct pool *p, const char *password);
+/* A password was typed (or given) this run. */
+bool pool_has_password(const struct pool *p);
+/* In a child just forked for this pool's server (a `xentui backup` or
+ * `xentui vm` run, which cannot ask): puts the password in its environment
+ * as var (the one typed, else the one the connection logged in with);
+ * false when there is none. */
+bool pool_export_password(const struct pool *p, const char *var);
 /* No password source and none typed: connecting will ask. */
 bool pool_needs_password(const struct pool *p);
 
-/* The password it connects with (typed, or from its source), or NULL with
- * *err; free it with secret_free. Pool join sends the master's. */
-char *pool_password(struct pool *p, char **err);
+/* Appends the password the pool's connection logged in with to a call's
+ * parameters (Pool.join sends the master's); false when not connected. */
+bool pool_push_password(const struct pool *p, struct xv *params);
 
 /* The state in a word or two, and *why a sentence for failures ("" else);
  * why, p and ref below may be NULL when the caller does not want them. */
 enum pool_state pool_state(const struct pool *p, const char **why);
+/* A failure found before any connection (password_command's), not said
+ * yet: the sentence (the pool's; valid until it next connects), or NULL. */
+const char *pool_take_failure(struct pool *p);
 const char *pool_state_name(enum pool_state s);
 
 /* "ID/REF" into buf (n >= 16 + the ref's length); returns buf. */

@@ -1298,6 +1298,11 @@ struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts
 	return x;
 }
 
+void xapi_push_password(const struct xapi *x, struct xv *params)
+{
+	xv_array_push(params, xv_string(x->password));
+}
+
 void xapi_free(struct xapi *x)
 {
 	if (!x)
@@ -1322,12 +1327,8 @@ void xapi_free(struct xapi *x)
 	}
 	if (x->retry)
 		loop_timer_cancel(x->loop, x->retry);
-	if (x->password) {
-		/* don't leave the password lying in freed memory */
-		volatile char *p = x->password;
-		while (*p)
-			*p++ = '\0';
-	}
+	if (x->password) /* don't leave the password lying in freed memory */
+		explicit_bzero(x->password, strlen(x->password));
 	free(x->password);
 	free(x->url);
 	free(x->user);

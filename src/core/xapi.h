@@ -67,6 +67,9 @@ typedef void (*xapi_state_fn)(struct xapi *x, enum xapi_state s, void *ud);
 
 struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts *o);
 void xapi_free(struct xapi *x);
+/* Appends the password it logs in with to a call's parameters (Pool.join
+ * sends the master's): the text itself is never handed to a screen. */
+void xapi_push_password(const struct xapi *x, struct xv *params);
 
 void xapi_on_state(struct xapi *x, xapi_state_fn fn, void *ud);
 void xapi_connect(struct xapi *x);

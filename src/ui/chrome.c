@@ -65,7 +65,7 @@ static const char *connection_state(struct app *app, const struct pool *p, bool 
 	case POOL_DISCONNECTED:
 		return "not connected (:servers)";
 	case POOL_CONNECTING:
-		if (xapi_state(p->x) == XAPI_READY)
+		if (p->x && xapi_state(p->x) == XAPI_READY) /* no connection yet while password_command runs */
 			return "loading";
 		return "connecting";
 	case POOL_CONNECTED:

@@ -169,6 +169,11 @@ void connect_pool_event(struct app *app, struct pool *p)
 	enum xapi_failure kind;
 	const char *why;
 
+	if (!p->x && (why = pool_take_failure(p))) {
+		/* before any connection: its password_command failed or took too long */
+		app_message(app, MSG_ERROR, "%s: %s", p->cfg.name, why);
+		return;
+	}
 	if (p->x && !p->closing)
 		say_if_master_moved(app, p);
 	if (!p->x || p->closing || xapi_state(p->x) != XAPI_FAILED)
