@@ -14,6 +14,7 @@
 
 #include "cfgread.h"
 #include "config.h"
+#include "healthcheck.h"
 #include "schedule.h"
 #include "util.h"
 
@@ -21,14 +22,15 @@ static const char *const remote_keys[] = {"name", "url", "user", "password_file"
 					  "endpoint", "region", "path_style", NULL};
 static const char *const job_keys[] = {"name", "id", "server", "mode", "remotes", "vms", "tags", "exclude_tags",
 				       "power_state", "pools", "schedule", "retention", "full_interval",
-				       "compression", "concurrency", "offline", "timeout", NULL};
+				       "compression", "concurrency", "offline", "timeout", "target_server", "target_sr", "source_remote", "report", "ltr", "health_check", NULL};
 static const char *const schemes[] = {"file://", "nfs://", "smb://", "s3://", "s3+http://", NULL};
 static const char *const power_states[] = {"Running", "Halted", "Suspended", "Paused", NULL};
-static const char *const mode_names[] = {"snapshot", "full", "delta", "metadata"};
+static const char *const mode_names[] = {"snapshot", "full", "delta", "metadata", "dr", "cr", "mirror"};
+#define NMODES (int)(ARRAY_LEN(mode_names))
 
 const char *bmode_name(enum bmode m)
 {
-	return (unsigned)m < 4 ? mode_names[m] : "?";
+	return (int)m >= 0 && (int)m < NMODES ? mode_names[m] : "?";
 }
 
 /* A duration: seconds as a number, or "90s", "30m", "2h", "1d". */
@@ -37,17 +39,22 @@ static bool get_duration(const config_setting_t *g, const char *key, int *out, c
 	config_setting_t *s = config_setting_get_member(g, key);
 	const char *t;
 	char *end;
-	long v;
+	long v, unit;
 
 	if (!s)
 		return true;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
 		return cfg_int(g, key, 0, out, path, err);
 	t = config_setting_get_string(s);
+	errno = 0;
 	v = strtol(t, &end, 10);
 	if (end == t || v < 0 || (*end && end[1]) || !strchr("smhd", *end ? *end : 's'))
 		return cfg_fail(err, path, s, "'%s' must be seconds, or a number with s, m, h or d (\"2h\")", key);
-	*out = (int)(v * (*end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 1));
+	unit = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 1;
+	/* at most about 31 years, the same bound as a plain number's */
+	if (errno == ERANGE || v > 1000000000L / unit)
+		return cfg_fail(err, path, s, "'%s' is too long (at most 1000000000 seconds)", key);
+	*out = (int)(v * unit);
 	return true;
 }
 
@@ -145,6 +152,143 @@ static void remote_free(struct remote_cfg *r)
 	free(r->region);
 }
 
+/* dr/cr: target_sr is needed; target_server, when given, is a `servers` entry. */
+static bool read_replication(const config_setting_t *g, const struct job_cfg *j, const config_setting_t *servers,
+			     const char *path, char **err)
+{
+	bool found = false;
+
+	if (!j->target_sr || !*j->target_sr)
+		return cfg_fail(err, path, g, "the backup job '%s' (%s) needs target_sr = \"<an SR's name or uuid>\"",
+				j->name, bmode_name(j->mode));
+	if (!j->target_server)
+		return true;
+	for (int i = 0; servers && i < config_setting_length(servers); i++) {
+		const char *n = NULL;
+		if (config_setting_lookup_string(config_setting_get_elem(servers, (unsigned)i), "name", &n) && n &&
+		    strcmp(n, j->target_server) == 0)
+			found = true;
+	}
+	if (!found)
+		return cfg_fail(err, path, config_setting_get_member(g, "target_server"),
+				"the backup job '%s': no server named '%s' in servers", j->name, j->target_server);
+	return true;
+}
+
+static const char *const smtp_keys[] = {"url", "user", "password_file", "password_env", "password_command",
+					"from", "to", "ca_file", NULL};
+static const char *const ltr_keys[] = {"daily", "weekly", "monthly", "yearly", NULL};
+
+/* The job's `report` and `ltr`; reports need an `smtp` group. */
+static bool read_report_ltr(const config_setting_t *g, struct job_cfg *j, const struct backup_cfg *c,
+			    const char *path, char **err)
+{
+	config_setting_t *s = config_setting_get_member(g, "report"), *l = config_setting_get_member(g, "ltr");
+	const char *v;
+
+	j->report = c->smtp ? BREPORT_FAILURE : BREPORT_NEVER;
+	if (s) {
+		v = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : "";
+		if (strcmp(v, "always") == 0)
+			j->report = BREPORT_ALWAYS;
+		else if (strcmp(v, "failure") == 0)
+			j->report = BREPORT_FAILURE;
+		else if (strcmp(v, "never") == 0)
+			j->report = BREPORT_NEVER;
+		else
+			return cfg_fail(err, path, s, "the backup job '%s': report must be \"always\", \"failure\" or \"never\"",
+					j->name);
+		if (j->report != BREPORT_NEVER && !c->smtp)
+			return cfg_fail(err, path, s, "the backup job '%s': a report needs an smtp = { url = ...; from = ...; to = [...]; } group",
+					j->name);
+	}
+	if (!l)
+		return true;
+	if (config_setting_type(l) != CONFIG_TYPE_GROUP)
+		return cfg_fail(err, path, l, "ltr is a group: ltr = { daily = 7; weekly = 4; monthly = 12; yearly = 2; };");
+	if (!cfg_check_keys(l, ltr_keys, "ltr", path, err) || !cfg_int(l, "daily", 0, &j->ltr.daily, path, err) ||
+	    !cfg_int(l, "weekly", 0, &j->ltr.weekly, path, err) || !cfg_int(l, "monthly", 0, &j->ltr.monthly, path, err) ||
+	    !cfg_int(l, "yearly", 0, &j->ltr.yearly, path, err))
+		return false;
+	if (j->mode != BMODE_FULL && j->mode != BMODE_DELTA)
+		return cfg_fail(err, path, l, "the backup job '%s': ltr keeps points on remotes, so only full and delta jobs take it",
+				j->name);
+	return true;
+}
+
+static void smtp_free(struct smtp_cfg *m)
+{
+	if (!m)
+		return;
+	free(m->url);
+	free(m->user);
+	free(m->password_file);
+	free(m->password_env);
+	free(m->password_command);
+	free(m->from);
+	free_strs(m->to, m->nto);
+	free(m->ca_file);
+	free(m);
+}
+
+/* `smtp = { url = "smtp://mail:587"; user; password_*; from; to = [...]; ca_file; }` */
+static bool read_smtp(const config_setting_t *g, struct backup_cfg *c, const char *path, char **err)
+{
+	struct smtp_cfg *m = c->smtp = xcalloc(1, sizeof(*m));
+	config_setting_t *u;
+
+	m->line = config_setting_source_line(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return cfg_fail(err, path, g, "smtp is a group: smtp = { url = \"smtp://mail.example.com:587\"; from = ...; to = [...]; };");
+	if (!cfg_check_keys(g, smtp_keys, "smtp", path, err) || !cfg_string(g, "url", &m->url, path, err) ||
+	    !cfg_string(g, "user", &m->user, path, err) || !cfg_string(g, "password_file", &m->password_file, path, err) ||
+	    !cfg_string(g, "password_env", &m->password_env, path, err) ||
+	    !cfg_string(g, "password_command", &m->password_command, path, err) ||
+	    !cfg_string(g, "from", &m->from, path, err) || !get_strs(g, "to", &m->to, &m->nto, path, err) ||
+	    !cfg_string(g, "ca_file", &m->ca_file, path, err))
+		return false;
+	u = config_setting_get_member(g, "url");
+	if (!m->url)
+		return cfg_fail(err, path, g, "smtp needs url = \"smtp://host:587\" (STARTTLS) or \"smtps://host:465\"");
+	if (strncasecmp(m->url, "smtp://", 7) != 0 && strncasecmp(m->url, "smtps://", 8) != 0)
+		return cfg_fail(err, path, u, "smtp: '%s' is not an smtp:// or smtps:// URL", m->url);
+	if (!m->from || !strchr(m->from, '@'))
+		return cfg_fail(err, path, config_setting_get_member(g, "from") ? config_setting_get_member(g, "from") : g,
+				"smtp needs from = \"<an e-mail address>\"");
+	if (!m->nto)
+		return cfg_fail(err, path, g, "smtp needs to = [\"<an e-mail address>\", ...]");
+	for (size_t i = 0; i < m->nto; i++)
+		if (!strchr(m->to[i], '@') || strpbrk(m->to[i], "\r\n<>"))
+			return cfg_fail(err, path, config_setting_get_member(g, "to"), "smtp: '%s' is not an e-mail address",
+					m->to[i]);
+	if (strpbrk(m->from, "\r\n<>"))
+		return cfg_fail(err, path, config_setting_get_member(g, "from"), "smtp: '%s' is not an e-mail address", m->from);
+	if (!!m->password_file + !!m->password_env + !!m->password_command > 1)
+		return cfg_fail(err, path, g, "smtp: give one of password_file, password_env, password_command");
+	if ((m->password_file || m->password_env || m->password_command) && !m->user)
+		return cfg_fail(err, path, g, "smtp: a password needs user = \"...\"");
+	return true;
+}
+
+/* mirror: source_remote is a `remotes` entry, and not one of the targets. */
+static bool read_mirror(const config_setting_t *g, const struct job_cfg *j, const struct backup_cfg *c,
+			const char *path, char **err)
+{
+	const config_setting_t *s = config_setting_get_member(g, "source_remote");
+
+	if (!j->source_remote || !*j->source_remote)
+		return cfg_fail(err, path, g, "the backup job '%s' (mirror) needs source_remote = \"<a remotes entry>\"",
+				j->name);
+	if (!backup_cfg_remote(c, j->source_remote))
+		return cfg_fail(err, path, s, "the backup job '%s': no remote named '%s' in remotes", j->name,
+				j->source_remote);
+	for (size_t i = 0; i < j->nremotes; i++)
+		if (strcmp(j->remotes[i], j->source_remote) == 0)
+			return cfg_fail(err, path, s, "the backup job '%s': '%s' cannot be both the source and a target",
+					j->name, j->source_remote);
+	return true;
+}
+
 static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct backup_cfg *c,
 		     const config_setting_t *servers, const char *path, char **err)
 {
@@ -169,7 +313,10 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 	    !cfg_int(g, "full_interval", 0, &j->full_interval, path, err) ||
 	    !cfg_string(g, "compression", &j->compression, path, err) ||
 	    !cfg_int(g, "concurrency", 1, &j->concurrency, path, err) || !cfg_bool(g, "offline", &j->offline, path, err) ||
-	    !get_duration(g, "timeout", &j->timeout_s, path, err)) {
+	    !get_duration(g, "timeout", &j->timeout_s, path, err) ||
+	    !cfg_string(g, "target_server", &j->target_server, path, err) ||
+	    !cfg_string(g, "target_sr", &j->target_sr, path, err) ||
+	    !cfg_string(g, "source_remote", &j->source_remote, path, err)) {
 		free(mode);
 		return false;
 	}
@@ -182,19 +329,22 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 		return cfg_fail(err, path, g, "the backup job '%s': a name cannot hold '/'", j->name);
 	}
 	ok = false;
-	for (int m = 0; mode && m < 4; m++)
+	for (int m = 0; mode && m < NMODES; m++)
 		if (strcmp(mode, mode_names[m]) == 0) {
 			j->mode = (enum bmode)m;
 			ok = true;
 		}
 	if (!ok) {
 		s = config_setting_get_member(g, "mode");
-		ok = cfg_fail(err, path, s ? s : g, "the backup job '%s': mode must be snapshot, full, delta or metadata%s%s%s",
+		ok = cfg_fail(err, path, s ? s : g,
+			      "the backup job '%s': mode must be snapshot, full, delta or metadata (or dr, cr, mirror)%s%s%s",
 			     j->name, mode ? " (not '" : "", mode ? mode : "", mode ? "')" : "");
 		free(mode);
 		return ok;
 	}
 	free(mode);
+	if (!healthcheck_cfg_read(g, j, path, err))
+		return false;
 	if (!j->id)
 		j->id = uuid_from_name(j->name);
 	/* the server: a `servers` entry; the only one when not said */
@@ -217,10 +367,14 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 	}
 	if (!j->server)
 		return cfg_fail(err, path, g, "the backup job '%s' needs server = \"<a servers entry>\"", j->name);
+	if ((j->mode == BMODE_DR || j->mode == BMODE_CR) && !read_replication(g, j, servers, path, err))
+		return false;
 	s = config_setting_get_member(g, "remotes");
-	if (j->mode != BMODE_SNAPSHOT && !j->nremotes)
+	if (j->mode != BMODE_SNAPSHOT && j->mode != BMODE_DR && j->mode != BMODE_CR && !j->nremotes)
 		return cfg_fail(err, path, s ? s : g, "the backup job '%s' (%s) needs remotes = [\"<a remotes entry>\"]",
 			       j->name, bmode_name(j->mode));
+	if (j->mode == BMODE_MIRROR && !read_mirror(g, j, c, path, err))
+		return false;
 	for (size_t i = 0; i < j->nremotes; i++)
 		if (!backup_cfg_remote(c, j->remotes[i]))
 			return cfg_fail(err, path, s, "the backup job '%s': no remote named '%s' in remotes", j->name,
@@ -256,7 +410,7 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 		return cfg_fail(err, path, config_setting_get_member(g, "vms"),
 			       "the backup job '%s': give either vms, or tags/exclude_tags/power_state/pools, not both",
 			       j->name);
-	return true;
+	return read_report_ltr(g, j, c, path, err);
 }
 
 static void job_free(struct job_cfg *j)
@@ -272,6 +426,10 @@ static void job_free(struct job_cfg *j)
 	free_strs(j->pools, j->npools);
 	free(j->schedule);
 	free(j->compression);
+	healthcheck_cfg_free(j);
+	free(j->target_server);
+	free(j->target_sr);
+	free(j->source_remote);
 }
 
 static bool is_list(const config_setting_t *s)
@@ -318,6 +476,8 @@ bool backup_cfg_load(const char *path, struct backup_cfg *out, char **err)
 			}
 		}
 	}
+	if (ok && (s = config_lookup(&cfg, "smtp")))
+		ok = read_smtp(s, out, out->path, err);
 	if (ok && (s = config_lookup(&cfg, "backup_jobs"))) {
 		if (!is_list(s)) {
 			ok = cfg_fail(err, out->path, s, "backup_jobs must be a list: backup_jobs = ( { name = ...; } );");
@@ -354,6 +514,7 @@ void backup_cfg_free(struct backup_cfg *c)
 		job_free(&c->jobs[i]);
 	free(c->remotes);
 	free(c->jobs);
+	smtp_free(c->smtp);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }

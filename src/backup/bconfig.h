@@ -13,6 +13,21 @@ enum bmode {
 	BMODE_FULL,     /* an XVA per point */
 	BMODE_DELTA,    /* VHD chains: a full, then deltas */
 	BMODE_METADATA, /* the pool database and xentui's configuration */
+	BMODE_DR,       /* disaster recovery: a full halted copy of the VM on target_sr */
+	BMODE_CR,       /* continuous replication: the same, refreshed by deltas */
+	BMODE_MIRROR,   /* the points of source_remote copied to remotes */
+};
+
+enum breport {
+	BREPORT_NEVER,
+	BREPORT_FAILURE, /* a VM failed or was skipped, or the job could not start */
+	BREPORT_ALWAYS,
+};
+
+/* Long-term retention (XO's): besides `retention`, the oldest point of each
+ * of the newest `daily` days, `weekly` weeks, ... (local time) is kept. */
+struct ltr_cfg {
+	int daily, weekly, monthly, yearly;
 };
 
 struct job_cfg {
@@ -38,7 +53,30 @@ struct job_cfg {
 	int concurrency;       /* VMs at once, default 2 */
 	bool offline;          /* shut down, back up, start again */
 	int timeout_s;         /* per VM, 0 = none */
+	char *hc_sr;           /* health_check's SR (name or uuid); NULL: no health check (healthcheck.c) */
+	char **hc_tags;        /* ... only for VMs with one of these; none: every VM */
+	size_t nhc_tags;
+	int hc_timeout_s;      /* ... how long the guest agent may take, default 600 */
+	char *target_server;   /* dr/cr: a `servers` entry (NULL: the job's server) */
+	char *target_sr;       /* dr/cr: the SR (name or uuid) the replicas go to */
+	char *source_remote;   /* mirror: the `remotes` entry whose points are copied */
+	enum breport report;   /* when the run's report is e-mailed */
+	struct ltr_cfg ltr;    /* long-term retention, all 0 = none */
 	int line;              /* where the job starts in the file */
+};
+
+/* `smtp`: where run reports go (libcurl's SMTP). */
+struct smtp_cfg {
+	char *url;             /* smtp://host:port (STARTTLS required) or smtps://host:port */
+	char *user;            /* NULL: no AUTH */
+	char *password_file;
+	char *password_env;
+	char *password_command;
+	char *from;
+	char **to;
+	size_t nto;
+	char *ca_file;         /* trust this CA for the server's certificate (else the system's) */
+	int line;
 };
 
 struct backup_cfg {
@@ -47,6 +85,7 @@ struct backup_cfg {
 	size_t nremotes;
 	struct job_cfg *jobs;
 	size_t njobs;
+	struct smtp_cfg *smtp; /* NULL: no `smtp` group */
 };
 
 /* Reads `remotes` and `backup_jobs` of the configuration at path (NULL: the

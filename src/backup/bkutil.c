@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run.h"
 #include "util.h"
+#include "vhd.h"
 
 struct json_object *bk_xv_to_json(const struct xv *v)
 {
@@ -247,4 +249,61 @@ const struct point_file *bk_point_file(const struct point *p, const char *path)
 bool bk_is_null(const char *ref)
 {
 	return !ref || !*ref || strcmp(ref, "OpaqueRef:NULL") == 0;
+}
+
+bool bk_fail(struct run_vm *v, char *err, const char *fallback)
+{
+	if (!v->error)
+		v->error = err ? err : fallback ? xstrdup(fallback) : NULL;
+	else
+		free(err);
+	return false;
+}
+
+bool bk_fail_why(struct run_vm *v, char *what, char *why)
+{
+	bk_fail(v, xasprintf("%s: %s", what, why ? why : "no reason given"), NULL);
+	free(what);
+	free(why);
+	return false;
+}
+
+uint64_t bk_disks_used(struct bx *b, const struct xv *vbds, bool or_size)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < xv_len(vbds); i++) {
+		char *err = NULL, *vdi = bk_call_str(b, "VBD.get_VDI", &err, xv_str(xv_at(vbds, i)), (char *)NULL);
+		struct xv *used = NULL;
+		int64_t n = 0;
+		free(err);
+		err = NULL;
+		if (!bk_is_null(vdi))
+			used = bk_call(b, "VDI.get_physical_utilisation", &err, vdi, (char *)NULL);
+		if (or_size && used && (!xv_get_int64(used, &n) || n <= 0)) {
+			xv_free(used);
+			free(err);
+			err = NULL;
+			used = bk_call(b, "VDI.get_virtual_size", &err, vdi, (char *)NULL);
+		}
+		if (used && xv_get_int64(used, &n) && n > 0)
+			sum += (uint64_t)n;
+		xv_free(used);
+		free(vdi);
+		free(err);
+	}
+	return sum;
+}
+
+char *bk_ref_by_uuid(struct bx *b, const char *cls, const char *what)
+{
+	uint8_t u[16];
+	char m[64], *err = NULL, *ref;
+
+	if (!what || strlen(what) != 36 || !uuid_parse(what, u))
+		return NULL;
+	snprintf(m, sizeof(m), "%s.get_by_uuid", cls);
+	ref = bk_call_str(b, m, &err, what, (char *)NULL);
+	free(err);
+	return ref;
 }

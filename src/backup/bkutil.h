@@ -48,6 +48,22 @@ bool bk_is_null(const char *ref);
 /* Destroys a snapshot (or an imported VM) and the disks it holds. */
 void bk_destroy_vm_and_disks(struct bx *b, const char *vm_ref);
 
+/* The ref of the cls object (SR, VM ...) whose UUID what is, or NULL when
+ * what is not shaped as a UUID or none has it (then look it up by name). */
+char *bk_ref_by_uuid(struct bx *b, const char *cls, const char *what);
+
+/* The bytes the disks behind vbds (VBD refs) use, about what an
+ * uncompressed export weighs; or_size: a disk whose SR does not count what
+ * it uses counts its virtual size (an upper bound) instead of nothing. */
+uint64_t bk_disks_used(struct bx *b, const struct xv *vbds, bool or_size);
+
+struct run_vm;
+/* Records err (taken; fallback's copy when NULL) as v's error unless it
+ * has one already; false, so that a mode can `return bk_fail(...)`. */
+bool bk_fail(struct run_vm *v, char *err, const char *fallback);
+/* The same for "what: why"; both taken. */
+bool bk_fail_why(struct run_vm *v, char *what, char *why);
+
 /* The point files whose path ends with suffix, or NULL. */
 const struct point_file *bk_point_file(const struct point *p, const char *path);
 
@@ -58,5 +74,10 @@ bool merge_points(struct repo *r, const char *vm_uuid, const char *job_id, const
 		  char **err);
 /* The state file of an unfinished merge of job_id's points of a VM. */
 char *merge_state_path(const char *vm_uuid, const char *job_id);
+struct vhd_chain;
+/* Streams chain c (closed here) as one whole VHD with footer uuid over full
+ * (a temporary name, then committed); its size and SHA-256 in *size, sha. */
+bool merge_write_whole(struct repo *r, const char *full, struct vhd_chain *c, const uint8_t uuid[16], uint64_t *size,
+		       char sha[65], char **err);
 
 #endif

@@ -16,6 +16,7 @@ struct job_run_opts {
 	const struct backup_cfg *bc;
 	const struct job_cfg *job;
 	const struct xapi_opts *xo; /* the job's server, password included */
+	const struct xapi_opts *target_xo; /* dr/cr: job->target_server's, or NULL (the same pool) */
 	bool show_progress;         /* per VM progress on stderr (a terminal) */
 };
 

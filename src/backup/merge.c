@@ -23,46 +23,30 @@ struct merged {
 	char sha[65];
 };
 
-/* Writes the full VHD of the chain under path (a delta over its parent). */
-static bool merge_one(struct repo *r, const char *full, const char *old_ts, struct merged *m, char **err)
+bool merge_write_whole(struct repo *r, const char *full, struct vhd_chain *c, const uint8_t uuid[16], uint64_t *size,
+		       char sha[65], char **err)
 {
-	struct vhd_chain *c = vhd_chain_open(r, full, err);
 	struct vhd_stream *s = NULL;
 	struct repo_wfile *w = NULL;
 	EVP_MD_CTX *md = NULL;
 	unsigned char *buf = NULL;
-	uint8_t uuid[16];
 	ssize_t n = 0;
 	bool ok = false;
 
-	if (!c)
-		return false;
-	if (vhd_chain_length(c) != 2 || !strstr(vhd_chain_path(c, 1), old_ts)) {
-		*err = xasprintf("%s on %s is not a delta over the point %s (its chain has %zu files): it cannot be merged",
-				 full, repo_name(r), old_ts, vhd_chain_length(c));
-		goto out;
-	}
-	{
-		struct vhd *h = vhd_open(r, full, err);
-		if (!h)
-			goto out;
-		memcpy(uuid, vhd_info(h)->uuid, 16); /* children name it by this UUID */
-		vhd_close(h);
-	}
 	if (!(s = vhd_stream_new(c, uuid, err)) || !(w = repo_create(r, full, err)))
 		goto out;
 	md = bk_sha_new();
 	buf = xmalloc(1 << 20);
-	m->size = 0;
+	*size = 0;
 	while ((n = vhd_stream_read(s, buf, 1 << 20, err)) > 0) {
 		if (!repo_write(w, buf, (size_t)n, err)) {
 			n = -1;
 			break;
 		}
 		EVP_DigestUpdate(md, buf, (size_t)n);
-		m->size += (uint64_t)n;
+		*size += (uint64_t)n;
 	}
-	bk_sha_hex(md, m->sha);
+	bk_sha_hex(md, sha);
 	if (n < 0)
 		goto out;
 	vhd_stream_free(s);
@@ -80,6 +64,32 @@ out:
 		vhd_chain_close(c);
 	free(buf);
 	return ok;
+}
+
+/* Writes the full VHD of the chain under path (a delta over its parent). */
+static bool merge_one(struct repo *r, const char *full, const char *old_ts, struct merged *m, char **err)
+{
+	struct vhd_chain *c = vhd_chain_open(r, full, err);
+	uint8_t uuid[16];
+
+	if (!c)
+		return false;
+	if (vhd_chain_length(c) != 2 || !strstr(vhd_chain_path(c, 1), old_ts)) {
+		*err = xasprintf("%s on %s is not a delta over the point %s (its chain has %zu files): it cannot be merged",
+				 full, repo_name(r), old_ts, vhd_chain_length(c));
+		vhd_chain_close(c);
+		return false;
+	}
+	{
+		struct vhd *h = vhd_open(r, full, err);
+		if (!h) {
+			vhd_chain_close(c);
+			return false;
+		}
+		memcpy(uuid, vhd_info(h)->uuid, 16); /* children name it by this UUID */
+		vhd_close(h);
+	}
+	return merge_write_whole(r, full, c, uuid, &m->size, m->sha, err);
 }
 
 /* The newer point's .json, its VHDs now full. */

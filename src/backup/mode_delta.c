@@ -51,20 +51,7 @@ struct dctx {
 
 static bool fail(struct run_vm *v, char *err)
 {
-	if (!v->error)
-		v->error = err ? err : xstrdup("the backup failed for an unknown reason");
-	else
-		free(err);
-	return false;
-}
-
-/* "what: why"; both taken. */
-static bool fail_why(struct run_vm *v, char *what, char *why)
-{
-	fail(v, xasprintf("%s: %s", what, why ? why : "no reason given"));
-	free(what);
-	free(why);
-	return false;
+	return bk_fail(v, err, "the backup failed for an unknown reason");
 }
 
 /* The marks a snapshot of this job carries; NULL when it is not one. */
@@ -96,7 +83,7 @@ static bool find_base(struct dctx *d)
 
 	d->old = xv_array();
 	if (!snaps)
-		return fail_why(v, xasprintf("cannot list the snapshots of %s", v->vm_name), err);
+		return bk_fail_why(v, xasprintf("cannot list the snapshots of %s", v->vm_name), err);
 	for (size_t i = 0; i < xv_len(snaps); i++) {
 		const char *s = xv_str(xv_at(snaps, i));
 		struct xv *oc = s ? job_marks(v->bx, s, d->job_id, v->vm_uuid) : NULL;
@@ -158,7 +145,7 @@ static bool take_snapshot(struct dctx *d, int chain)
 		xv_free(ignore);
 	d->snap = bx_call_str(v->bx, "VM.snapshot", p, &err);
 	if (!d->snap)
-		return fail_why(v, xasprintf("cannot snapshot %s", v->vm_name), err);
+		return bk_fail_why(v, xasprintf("cannot snapshot %s", v->vm_name), err);
 	snprintf(cl, sizeof(cl), "%d", chain);
 	{
 		const char *kv[] = {"xo:backup:job", d->job_id, "xo:backup:schedule", d->job_id, "xo:backup:vm", v->vm_uuid,
@@ -168,7 +155,7 @@ static bool take_snapshot(struct dctx *d, int chain)
 			bk_destroy_vm_and_disks(v->bx, d->snap);
 			free(d->snap);
 			d->snap = NULL;
-			return fail_why(v, xasprintf("cannot mark the snapshot of %s", v->vm_name), err);
+			return bk_fail_why(v, xasprintf("cannot mark the snapshot of %s", v->vm_name), err);
 		}
 	}
 	return true;
@@ -261,7 +248,7 @@ static bool collect_disks(struct dctx *d, bool want_delta)
 		struct disk *k;
 		int64_t vs = 0;
 		if (!r)
-			return fail_why(v, xasprintf("cannot read a disk of the snapshot of %s", v->vm_name), err);
+			return bk_fail_why(v, xasprintf("cannot read a disk of the snapshot of %s", v->vm_name), err);
 		if (!bk_field(r, "type") || strcmp(bk_field(r, "type"), "Disk") != 0 || bk_is_null(bk_field(r, "VDI"))) {
 			xv_free(r);
 			continue;
@@ -271,7 +258,7 @@ static bool collect_disks(struct dctx *d, bool want_delta)
 		k->vbd_rec = r;
 		k->vdi = xstrdup(bk_field(r, "VDI"));
 		if (!(k->rec = bk_call(v->bx, "VDI.get_record", &err, k->vdi, (char *)NULL)))
-			return fail_why(v, xasprintf("cannot read a disk of the snapshot of %s", v->vm_name), err);
+			return bk_fail_why(v, xasprintf("cannot read a disk of the snapshot of %s", v->vm_name), err);
 		k->uuid = xstrdup(bk_field(k->rec, "uuid") ? bk_field(k->rec, "uuid") : "");
 		k->src_uuid = uuid_of(v->bx, "VDI", bk_field(k->rec, "snapshot_of"));
 		if (!*k->src_uuid) {
@@ -397,7 +384,7 @@ static bool export_disk(struct dctx *d, struct disk *k)
 	free(s.w);
 	free(full);
 	if (!ok)
-		return fail_why(v, xasprintf("the export of disk %s of %s failed", k->uuid, v->vm_name), err);
+		return bk_fail_why(v, xasprintf("the export of disk %s of %s failed", k->uuid, v->vm_name), err);
 	v->bytes += k->size;
 	return true;
 }
@@ -613,7 +600,7 @@ bool mode_delta_vm(struct run_vm *v)
 	if (!take_snapshot(&d, want_delta ? d.base_chain + 1 : 1))
 		goto out;
 	if (!(d.snap_rec = bk_call(v->bx, "VM.get_record", &err, d.snap, (char *)NULL))) {
-		fail_why(v, xasprintf("cannot read the snapshot of %s", v->vm_name), err);
+		bk_fail_why(v, xasprintf("cannot read the snapshot of %s", v->vm_name), err);
 		goto undo;
 	}
 	if (!collect_disks(&d, want_delta))

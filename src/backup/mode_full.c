@@ -45,29 +45,6 @@ static void on_progress(uint64_t done, uint64_t total, void *ud)
 		f->v->progress(f->v, done, total ? total : f->estimate > done ? f->estimate : 0);
 }
 
-/* The sum of the snapshot's disks' physical_utilisation, for "time left". */
-static uint64_t estimate(struct bx *b, const struct xv *snap_rec)
-{
-	const struct xv *vbds = xv_struct_get(snap_rec, "VBDs");
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < xv_len(vbds); i++) {
-		char *err = NULL, *vdi = bk_call_str(b, "VBD.get_VDI", &err, xv_str(xv_at(vbds, i)), (char *)NULL);
-		struct xv *used = NULL;
-		int64_t n = 0;
-		free(err);
-		err = NULL;
-		if (!bk_is_null(vdi))
-			used = bk_call(b, "VDI.get_physical_utilisation", &err, vdi, (char *)NULL);
-		if (used && xv_get_int64(used, &n) && n > 0)
-			sum += (uint64_t)n;
-		xv_free(used);
-		free(vdi);
-		free(err);
-	}
-	return sum;
-}
-
 static const char *compression_arg(const char *c)
 {
 	return strcmp(c, "zstd") == 0 ? "zstd" : strcmp(c, "gzip") == 0 ? "gzip" : "false";
@@ -103,11 +80,7 @@ static char *point_json(struct run_vm *v, const struct xv *vm, const struct xv *
 
 static bool fail(struct run_vm *v, char *err)
 {
-	if (!v->error)
-		v->error = err;
-	else
-		free(err);
-	return false;
+	return bk_fail(v, err, NULL);
 }
 
 /* Streams the export into the writers; the task's word decides. */
@@ -198,7 +171,7 @@ bool mode_full_vm(struct run_vm *v)
 			err = NULL;
 			goto abort;
 		}
-	f.estimate = estimate(v->bx, snap_rec);
+	f.estimate = bk_disks_used(v->bx, xv_struct_get(snap_rec, "VBDs"), false);
 	f.check = xva_check_new();
 	f.sha = bk_hash_new();
 	if (!stream(&f, bk_field(snap_rec, "uuid"), &err)) {

@@ -48,7 +48,7 @@ static const struct repo_ops *backend_for(const char *url, const char **scheme_e
 		return NULL;
 	len = (size_t)(colon - url);
 	*scheme_end = colon;
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(backends); i++) {
 		const struct repo_ops *o = backends[i];
 
 		if (strlen(o->scheme) == len && strncasecmp(o->scheme, url, len) == 0)

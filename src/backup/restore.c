@@ -547,3 +547,160 @@ bool restore_point(struct bx *bx, struct repo *r, const struct point *p, const c
 	free(vm);
 	return true;
 }
+
+/* ---- one disk only, as a new VDI (XO #4606) ------------------------------------ */
+
+/* Whether a disk (userdevice, or VDI name) is the one asked for. */
+static bool disk_is(const char *want, const char *userdevice, const char *vdi_name)
+{
+	return (userdevice && strcmp(want, userdevice) == 0) || (vdi_name && strcmp(want, vdi_name) == 0);
+}
+
+/* A delta point: the VDI made from its record, then its VHD chain streamed in. */
+static bool disk_from_delta(struct bx *bx, struct repo *r, const struct point *p, const char *want,
+			    const char *sr_ref, char **vdi_ref, char **err)
+{
+	struct json_object *root = json_tokener_parse(p->json), *vdis, *vbds, *vhds, *rec, *path;
+	const char *old = NULL;
+	struct xv *x;
+	bool ok = false;
+
+	if (!root || !json_object_object_get_ex(root, "vdis", &vdis) || !json_object_object_get_ex(root, "vbds", &vbds)
+	    || !json_object_object_get_ex(root, "vhds", &vhds)) {
+		*err = xasprintf("%s on %s is not a whole delta point (vdis, vbds or vhds missing)", p->json_path,
+				 repo_name(r));
+		goto out;
+	}
+	{
+		json_object_object_foreach(vbds, ref, vbd) {
+			const char *v = bk_jstr(vbd, "VDI");
+			struct json_object *vr;
+			(void)ref;
+			if (!v || !json_object_object_get_ex(vdis, v, &vr))
+				continue;
+			if (!old && disk_is(want, bk_jstr(vbd, "userdevice"), bk_jstr(vr, "name_label")))
+				old = v;
+		}
+	}
+	if (!old || !json_object_object_get_ex(vdis, old, &rec) || !json_object_object_get_ex(vhds, old, &path)
+	    || !json_object_is_type(path, json_type_string)) {
+		*err = xasprintf("the point %s of %s has no disk \"%s\" (a device number or a disk's name)", p->ts,
+				 p->vm_uuid, want);
+		goto out;
+	}
+	x = pick(rec, vdi_fields, NULL);
+	strip_marks(x);
+	xv_struct_set(x, "SR", xv_string(sr_ref));
+	xv_struct_set(x, "type", xv_string("user"));
+	if (!(*vdi_ref = create(bx, "VDI", x, err)))
+		goto out;
+	if (!(ok = import_disk(bx, r, p, json_object_get_string(path), *vdi_ref, err))) {
+		bk_call_quiet(bx, "VDI.destroy", *vdi_ref, (char *)NULL);
+		free(*vdi_ref);
+		*vdi_ref = NULL;
+	}
+out:
+	json_object_put(root);
+	return ok;
+}
+
+/* A full point: an XVA holds every disk in one stream, so the VM is imported
+ * as restore does, the one disk kept and the VM and the other disks destroyed. */
+static bool disk_from_full(struct bx *bx, struct repo *r, const struct point *p, const struct point_file *xva,
+			   const char *want, const char *sr_ref, char **vdi_ref, char **err)
+{
+	char *vm = NULL, *e = NULL;
+	struct xv *vbds;
+
+	if (!restore_full(bx, r, p, xva, sr_ref, &vm, err))
+		return false;
+	vbds = bk_call(bx, "VM.get_VBDs", &e, vm, (char *)NULL);
+	free(e);
+	for (size_t i = 0; i < xv_len(vbds) && !*vdi_ref; i++) {
+		struct xv *rec = bk_call(bx, "VBD.get_record", &e, xv_str(xv_at(vbds, i)), (char *)NULL);
+		const char *vdi = bk_field(rec, "VDI"), *type = bk_field(rec, "type");
+		char *vname = NULL;
+		free(e);
+		e = NULL;
+		if (!bk_is_null(vdi) && (!type || strcmp(type, "Disk") == 0)) {
+			vname = bk_call_str(bx, "VDI.get_name_label", &e, vdi, (char *)NULL);
+			free(e);
+			e = NULL;
+			if (disk_is(want, bk_field(rec, "userdevice"), vname))
+				*vdi_ref = xstrdup(vdi);
+		}
+		free(vname);
+		xv_free(rec);
+	}
+	/* the kept disk first leaves the VM, so destroying the VM's disks spares it */
+	for (size_t i = 0; i < xv_len(vbds) && *vdi_ref; i++) {
+		struct xv *rec = bk_call(bx, "VBD.get_record", &e, xv_str(xv_at(vbds, i)), (char *)NULL);
+		const char *vdi = bk_field(rec, "VDI");
+		free(e);
+		e = NULL;
+		if (vdi && strcmp(vdi, *vdi_ref) == 0)
+			bk_call_quiet(bx, "VBD.destroy", xv_str(xv_at(vbds, i)), (char *)NULL);
+		xv_free(rec);
+	}
+	xv_free(vbds);
+	bk_destroy_vm_and_disks(bx, vm);
+	free(vm);
+	if (!*vdi_ref) {
+		*err = xasprintf("the point %s of %s has no disk \"%s\" (a device number or a disk's name)", p->ts,
+				 p->vm_uuid, want);
+		return false;
+	}
+	return true;
+}
+
+bool restore_disk(struct bx *bx, struct repo *r, const struct point *p, const char *disk, const char *sr_ref,
+		  const char *name, char **new_vdi, char **err)
+{
+	const struct point_file *xva = NULL;
+	char *vdi = NULL, *e = NULL;
+	bool ok;
+
+	*err = NULL;
+	*new_vdi = NULL;
+	for (size_t i = 0; i < p->nfiles; i++) {
+		size_t l = strlen(p->files[i].path);
+		if (l > 4 && strcmp(p->files[i].path + l - 4, ".xva") == 0)
+			xva = &p->files[i];
+	}
+	if (p->mode && strcmp(p->mode, "full") == 0 && !xva) {
+		*err = xasprintf("the point %s of %s names no .xva", p->ts, p->vm_uuid);
+		return false;
+	}
+	if (p->mode && strcmp(p->mode, "full") == 0)
+		ok = disk_from_full(bx, r, p, xva, disk, sr_ref, &vdi, err);
+	else if (p->mode && strcmp(p->mode, "delta") == 0)
+		ok = disk_from_delta(bx, r, p, disk, sr_ref, &vdi, err);
+	else {
+		*err = xasprintf("the point %s of %s is of mode \"%s\", whose disks cannot be restored", p->ts,
+				 p->vm_uuid, p->mode ? p->mode : "");
+		return false;
+	}
+	if (!ok) {
+		if (!*err)
+			*err = xstrdup("the disk's restore failed");
+		return false;
+	}
+	if (name && *name)
+		bk_call_quiet(bx, "VDI.set_name_label", vdi, name, (char *)NULL);
+	{
+		struct xv *oc = bk_call(bx, "VDI.get_other_config", &e, vdi, (char *)NULL);
+		free(e);
+		e = NULL;
+		for (size_t i = 0; i < xv_len(oc); i++) {
+			const char *k = xv_key_at(oc, i);
+			if (k && (strncmp(k, "xo:backup:", 10) == 0 || strcmp(k, "xo:base_delta_vdi") == 0))
+				bk_call_quiet(bx, "VDI.remove_from_other_config", vdi, k, (char *)NULL);
+		}
+		xv_free(oc);
+	}
+	if (!(*new_vdi = bk_call_str(bx, "VDI.get_uuid", &e, vdi, (char *)NULL)))
+		*new_vdi = xstrdup(vdi);
+	free(e);
+	free(vdi);
+	return true;
+}

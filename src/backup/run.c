@@ -19,8 +19,10 @@
 #include <json-c/json.h>
 
 #include "bkutil.h"
+#include "healthcheck.h"
 #include "run.h"
 #include "schedule.h"
+#include "report.h"
 #include "state.h"
 #include "util.h"
 
@@ -93,6 +95,7 @@ struct vmsel {
 	int64_t started_ms, duration_ms;
 	char *error, *note;
 	char *warning; /* the point is complete, but something after it failed (retention) */
+	char *health;  /* the health check: "passed in 12 s" / "failed: <reason>" (healthcheck.c) */
 };
 
 static bool has_tag(const struct xv *rec, const char *tag)
@@ -226,6 +229,7 @@ static void vms_free(struct vmsel *v, size_t n)
 		free(v[i].error);
 		free(v[i].note);
 		free(v[i].warning);
+		free(v[i].health);
 	}
 	free(v);
 }
@@ -334,7 +338,7 @@ static void child_main(int fd, const struct job_run_opts *o, const struct vmsel 
 	struct repo **repos = xcalloc(job->nremotes + 1, sizeof(*repos));
 	size_t nrepos = 0;
 	struct json_object *res = json_object_new_object();
-	char *err = NULL, *warn = NULL;
+	char *err = NULL, *warn = NULL, *health = NULL;
 	bool ok = false, stopped = false;
 	int timeout = job->timeout_s > 0 ? job->timeout_s : 3600;
 	struct bx *bx;
@@ -376,7 +380,18 @@ static void child_main(int fd, const struct job_run_opts *o, const struct vmsel 
 	point_ts(v.now, v.ts);
 	v.progress = child_progress;
 	v.progress_ud = &cc;
+	/* replication: the target gets a session of its own (disks stream both ways at once) */
+	if ((job->mode == BMODE_DR || job->mode == BMODE_CR) &&
+	    !(v.target = bx_connect(o->target_xo ? o->target_xo : o->xo, &err))) {
+		char *e2 = xasprintf("cannot reach the target pool '%s': %s",
+				     job->target_server ? job->target_server : job->server, err);
+		free(err);
+		err = e2;
+		goto report;
+	}
 	switch (job->mode) {
+	case BMODE_DR:
+	case BMODE_CR: ok = mode_replicate_vm(&v); break;
 	case BMODE_SNAPSHOT: ok = mode_snapshot_vm(&v); break;
 	case BMODE_FULL: ok = mode_full_vm(&v); break;
 	case BMODE_DELTA: ok = mode_delta_vm(&v); break;
@@ -405,6 +420,12 @@ static void child_main(int fd, const struct job_run_opts *o, const struct vmsel 
 		}
 		free(why);
 	}
+	/* the new point boots, as XO checks it; a failed check fails the VM */
+	if (ok && nrepos && healthcheck_wanted(bx, job, vm->ref) &&
+	    !healthcheck_run(bx, job, repos[0], vm->uuid, vm->name, &health)) {
+		err = xasprintf("backed up, but the health check %s", health);
+		ok = false;
+	}
 report:
 	json_object_object_add(res, "type", json_object_new_string("result"));
 	json_object_object_add(res, "ok", json_object_new_boolean(ok));
@@ -415,12 +436,16 @@ report:
 		json_object_object_add(res, "note", json_object_new_string(v.note));
 	if (warn)
 		json_object_object_add(res, "warning", json_object_new_string(warn));
+	if (health)
+		json_object_object_add(res, "health", json_object_new_string(health));
 	send_line(fd, res);
 	close(fd);
 	/* no frees: the process ends here, and exit handlers of the parent's
 	 * libraries must not run twice */
 	for (size_t i = 0; i < nrepos; i++)
 		repo_close(repos[i]);
+	if (v.target && v.target != bx)
+		bx_close(v.target);
 	bx_close(bx);
 	_exit(0);
 }
@@ -477,6 +502,8 @@ static void read_result(struct vmsel *vm, struct child *c, const char *line)
 		vm->note = bk_jstr(o, "note") ? xstrdup(bk_jstr(o, "note")) : NULL;
 		free(vm->warning);
 		vm->warning = bk_jstr(o, "warning") ? xstrdup(bk_jstr(o, "warning")) : NULL;
+		free(vm->health);
+		vm->health = bk_jstr(o, "health") ? xstrdup(bk_jstr(o, "health")) : NULL;
 	}
 	json_object_put(o);
 }
@@ -565,6 +592,8 @@ static void finish_child(struct child *c, struct vmsel *vm, bool tty, int timeou
 	} else {
 		fprintf(stderr, "xentui: %s: %s\n", vm->name, vm->error ? vm->error : "failed");
 	}
+	if (tty && vm->health && strcmp(vm->state, "ok") == 0)
+		fprintf(stderr, "%s: health check %s\n", vm->name, vm->health);
 	/* said always, not only on a terminal: cron mails what a run prints */
 	if (vm->warning)
 		fprintf(stderr, "xentui: %s: warning: %s\n", vm->name, vm->warning);
@@ -727,6 +756,8 @@ static struct json_object *run_record(const struct job_cfg *job, int64_t start, 
 			json_object_object_add(v, "note", json_object_new_string(vms[i].note));
 		if (vms[i].warning)
 			json_object_object_add(v, "warning", json_object_new_string(vms[i].warning));
+		if (vms[i].health)
+			json_object_object_add(v, "health_check", json_object_new_string(vms[i].health));
 		json_object_array_add(arr, v);
 	}
 	json_object_object_add(o, "vms", arr);
@@ -745,6 +776,7 @@ int job_run(const struct job_run_opts *o, char **err)
 	char *why = NULL, h[24], d[24];
 	int64_t start, t0 = mono_ms();
 	uint64_t bytes = 0;
+	size_t mirrored = 0; /* mirror: points copied */
 	struct sigaction sa, old_int, old_term;
 	struct json_object *rec;
 	int lock, rc;
@@ -767,7 +799,13 @@ int job_run(const struct job_run_opts *o, char **err)
 	stopping = 0;
 	progress_file(o, start, NULL, 0);
 
-	bx = bx_connect(o->xo, &why);
+	/* a mirror copies between repositories: no pool involved */
+	if (job->mode == BMODE_MIRROR) {
+		if (!mode_mirror(o->bc, job, &bytes, &mirrored, &why) && !why)
+			why = xstrdup("the mirror failed");
+	} else {
+		bx = bx_connect(o->xo, &why);
+	}
 	if (bx && job->mode == BMODE_METADATA) {
 		for (size_t i = 0; !why && i < job->nremotes; i++)
 			if ((repos[nrepos] = repo_open(backup_cfg_remote(o->bc, job->remotes[i]), &why)))
@@ -811,6 +849,7 @@ int job_run(const struct job_run_opts *o, char **err)
 	st.last_end = start + (mono_ms() - t0) / 1000;
 	snprintf(st.result, sizeof(st.result), "%s", rc ? "failure" : "success");
 	rec = run_record(job, start, st.last_end, st.result, why, vms, n, bytes);
+	report_after_run(o->bc, job, rec); /* its outcome goes in the run log too */
 	{
 		char *e2 = NULL;
 		if (!state_log_run(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN), &e2)) {
@@ -828,6 +867,9 @@ int job_run(const struct job_run_opts *o, char **err)
 	fmt_duration(mono_ms() - t0, d);
 	if (job->mode == BMODE_METADATA)
 		printf("job %s: pool metadata, %s, %s in %s\n", job->name, why ? "failed" : "ok", h, d);
+	else if (job->mode == BMODE_MIRROR)
+		printf("job %s: mirror, %zu point%s copied%s, %s in %s\n", job->name, mirrored, mirrored == 1 ? "" : "s",
+		       why ? ", failed" : "", h, d);
 	else if (why)
 		printf("job %s: failed before any VM was backed up, %s in %s\n", job->name, h, d);
 	else

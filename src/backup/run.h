@@ -24,6 +24,7 @@ struct run_vm {
 	const char *vm_name;
 	int64_t now;              /* the run's time (seconds, UTC; XENTUI_NOW overrides it in tests) */
 	char ts[17];              /* the run's point name: point_ts(now) */
+	struct bx *target;        /* dr/cr: the pool the replicas go to (may be bx) */
 	/* progress: bytes moved so far of an expected total (0 = unknown) */
 	void (*progress)(struct run_vm *v, uint64_t done, uint64_t total);
 	void *progress_ud;
@@ -36,6 +37,14 @@ struct run_vm {
 bool mode_snapshot_vm(struct run_vm *v);
 bool mode_full_vm(struct run_vm *v);
 bool mode_delta_vm(struct run_vm *v);
+/* dr/cr: a halted copy of the VM on job->target_sr of v->target, refreshed
+ * (cr: by deltas against the last replicated snapshot); keeps job->retention
+ * replicas. */
+bool mode_replicate_vm(struct run_vm *v);
+/* mirror: job->source_remote's points copied to each of job->remotes, then
+ * that remote's retention; *bytes and *copied (points) say what moved. */
+bool mode_mirror(const struct backup_cfg *bc, const struct job_cfg *job, uint64_t *bytes, size_t *copied,
+		 char **err);
 bool mode_metadata(struct bx *bx, const struct job_cfg *job, struct repo **repos, size_t nrepos,
 		   const char *config_path, int64_t now, char **err);
 
@@ -47,6 +56,10 @@ bool retention_apply(struct repo *r, const struct job_cfg *job, const char *vm_u
 /* A restore point as a new VM on sr_ref; *new_vm (uuid) on success. */
 bool restore_point(struct bx *bx, struct repo *r, const struct point *p, const char *sr_ref, const char *name,
 		   bool start, char **new_vm, char **err);
+/* One disk of a point (disk: its device number, "0", or its name) as a new
+ * VDI on sr_ref, named name (NULL: as it was); *new_vdi (uuid) on success. */
+bool restore_disk(struct bx *bx, struct repo *r, const struct point *p, const char *disk, const char *sr_ref,
+		  const char *name, char **new_vdi, char **err);
 /* Checks points of vm_uuid (NULL: all) on r, one line each to out; *bad
  * counts the points that failed. false only when r could not be read. */
 bool verify_points(struct repo *r, const char *vm_uuid, FILE *out, int *bad, char **err);

@@ -108,7 +108,7 @@ bool cron_parse(const char *expr, struct cron *out, char **err)
 
 	*err = NULL;
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(macros); i++)
 		if (strcasecmp(expr, macros[i].name) == 0)
 			expr = macros[i].expr;
 	copy = xstrdup(expr);

@@ -199,3 +199,73 @@ void state_progress_remove(const char *job)
 	unlink(path);
 	free(path);
 }
+
+void state_due_mark(int64_t t)
+{
+	char *d = state_dir(), *path = xasprintf("%s/due.json", d), *text;
+
+	text = xasprintf("{\"last_due\":%lld,\"pid\":%ld}", (long long)t, (long)getpid());
+	replace_file(path, text, false, NULL);
+	free(text);
+	free(path);
+	free(d);
+}
+
+int64_t state_due_last(void)
+{
+	char *d = state_dir(), *path = xasprintf("%s/due.json", d);
+	struct json_object *o = json_object_from_file(path), *v;
+	int64_t t = 0;
+
+	if (o && json_object_object_get_ex(o, "last_due", &v))
+		t = json_object_get_int64(v);
+	json_object_put(o);
+	free(path);
+	free(d);
+	return t;
+}
+
+static char *verified_path(void)
+{
+	char *d = state_dir(), *p = xasprintf("%s/verified.json", d);
+
+	free(d);
+	return p;
+}
+
+char *state_verified_get(const char *remote, const char *vm_uuid, const char *ts)
+{
+	char *path = verified_path(), *key = xasprintf("%s/%s/%s", remote, vm_uuid, ts), *out = NULL;
+	struct json_object *o = json_object_from_file(path), *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_get_string(v))
+		out = xstrdup(json_object_get_string(v));
+	json_object_put(o);
+	free(key);
+	free(path);
+	return out;
+}
+
+void state_verified_set(const char *remote, const char *vm_uuid, const char *ts, const char *result)
+{
+	char *path = verified_path(), *key = xasprintf("%s/%s/%s", remote, vm_uuid, ts);
+	struct json_object *o = json_object_from_file(path);
+
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = json_object_new_object();
+	}
+	if (result)
+		json_object_object_add(o, key, json_object_new_string(result));
+	else
+		json_object_object_del(o, key);
+	replace_file(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), true, NULL);
+	json_object_put(o);
+	free(key);
+	free(path);
+}
+
+char *state_progress_path(const char *job)
+{
+	return state_path(NULL, job, ".progress.json");
+}

@@ -34,5 +34,17 @@ bool state_log_run(const char *json, char **err);
 /* The live progress file: replaced atomically; removed at the end. */
 void state_progress_write(const char *job, const char *json);
 void state_progress_remove(const char *job);
+/* Where a job's progress file is (a new string), for readers. */
+char *state_progress_path(const char *job);
+
+/* When `xentui backup due` last ran (due.json): the Schedules tab says when
+ * no timer runs it. 0: never. */
+void state_due_mark(int64_t t);
+int64_t state_due_last(void);
+
+/* Points checked with verify (verified.json: "remote/vm/ts" -> "ok" or the
+ * reason): a new string, or NULL when never verified. */
+char *state_verified_get(const char *remote, const char *vm_uuid, const char *ts);
+void state_verified_set(const char *remote, const char *vm_uuid, const char *ts, const char *result);
 
 #endif

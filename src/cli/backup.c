@@ -19,13 +19,14 @@
 #include "repo.h"
 #include "run.h"
 #include "secret.h"
+#include "state.h"
 #include "util.h"
 
 struct bopts {
 	struct conn_opts conn;
 	const char *config;
 	bool json;
-	const char *at, *sr, *name;
+	const char *at, *sr, *name, *disk;
 	bool start;
 	int nargs;
 	char **args; /* the subcommand and its arguments */
@@ -38,8 +39,12 @@ static void usage(FILE *f)
 	      "       xentui backup list [REMOTE] [--json]   restore points: vm_uuid, vm_name, timestamp, mode, size, job\n"
 	      "       xentui backup verify REMOTE [VM-UUID]  sizes, checksums, VHD chains, XVA members\n"
 	      "       xentui backup test REMOTE        write, read back, list and delete a small file\n"
+	      "       xentui backup space [REMOTE] [--json]  use and free space of each remote\n"
+	      "       xentui backup delete REMOTE VM-UUID TIMESTAMP  delete one restore point\n"
 	      "       xentui backup restore REMOTE VM-UUID [--at TIMESTAMP] --sr SR [--name NAME] [--start]\n"
 	      "                             [SERVER-NAME | URL]\n"
+	      "       xentui backup restore-disk REMOTE VM-UUID [--at TIMESTAMP] --disk N|NAME --sr SR [--name NAME]\n"
+	      "                             [SERVER-NAME | URL]   one disk only, as a new disk (VDI) on SR\n"
 	      "  -c, --config FILE     configuration file (default $XDG_CONFIG_HOME/xentui/config)\n"
 	      "  -u, --user USER; --password-file FILE; --password-env VAR; -k, --insecure;\n"
 	      "  --fingerprint SHA256  as for `xentui list`\n"
@@ -65,6 +70,7 @@ static int parse(int argc, char **argv, struct bopts *o)
 		{"sr", required_argument, NULL, 's'},
 		{"name", required_argument, NULL, 'n'},
 		{"start", no_argument, NULL, 'S'},
+		{"disk", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -83,6 +89,7 @@ static int parse(int argc, char **argv, struct bopts *o)
 		case 's': o->sr = optarg; break;
 		case 'n': o->name = optarg; break;
 		case 'S': o->start = true; break;
+		case 'D': o->disk = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default:
 			return bad_usage("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -144,20 +151,34 @@ static int connection(const struct bopts *o, const struct config *cfg, const cha
 static int run_one(const struct bopts *o, const struct config *cfg, const struct backup_cfg *bc,
 		   const struct job_cfg *job, bool from_due)
 {
-	struct xapi_opts xo;
+	struct xapi_opts xo, txo;
 	struct job_run_opts jo;
-	char *password = NULL, *err = NULL;
-	int rc = connection(o, cfg, job->server, &xo, &password);
+	char *password = NULL, *tpassword = NULL, *err = NULL;
+	int rc = 0;
 
+	/* a mirror copies between repositories: no pool, no password to ask */
+	memset(&xo, 0, sizeof(xo));
+	if (job->mode != BMODE_MIRROR)
+		rc = connection(o, cfg, job->server, &xo, &password);
 	if (rc)
 		return rc == 2 ? 2 : 1;
 	memset(&jo, 0, sizeof(jo));
+	/* replication to another pool: its own server entry and password */
+	if ((job->mode == BMODE_DR || job->mode == BMODE_CR) && job->target_server &&
+	    strcmp(job->target_server, job->server) != 0) {
+		if ((rc = connection(o, cfg, job->target_server, &txo, &tpassword))) {
+			secret_free(password);
+			return rc == 2 ? 2 : 1;
+		}
+		jo.target_xo = &txo;
+	}
 	jo.bc = bc;
 	jo.job = job;
 	jo.xo = &xo;
 	jo.show_progress = isatty(STDERR_FILENO);
 	rc = job_run(&jo, &err);
 	secret_free(password);
+	secret_free(tpassword);
 	if (rc == JOB_LOCKED) {
 		fprintf(stderr, "xentui: %s%s\n", err ? err : "the job is already running", from_due ? "; skipped" : "");
 		rc = from_due ? 0 : 1;
@@ -188,6 +209,7 @@ static int cmd_due(const struct bopts *o, const struct config *cfg, const struct
 
 	if (o->nargs != 1)
 		return bad_usage("due takes no argument (it runs every job whose schedule has come)%s", "");
+	state_due_mark(now); /* the Backups screen says when no timer runs due */
 	for (size_t i = 0; i < bc->njobs; i++) {
 		int rc;
 		if (!job_due(&bc->jobs[i], now))
@@ -216,6 +238,32 @@ static const char *job_label(const struct backup_cfg *bc, const struct point *p)
 		if (p->job_id && strcmp(bc->jobs[i].id, p->job_id) == 0)
 			return bc->jobs[i].name;
 	return p->job_id ? p->job_id : "";
+}
+
+/* A delta point's disks (device, name, size) from its record, for the
+ * screen's restore-disk choice; NULL when the point does not say (full). */
+static struct json_object *point_disks(const struct point *p)
+{
+	struct json_object *root = p->json ? json_tokener_parse(p->json) : NULL, *vdis, *vbds, *out = NULL;
+
+	if (root && json_object_object_get_ex(root, "vdis", &vdis) && json_object_object_get_ex(root, "vbds", &vbds)) {
+		out = json_object_new_array();
+		json_object_object_foreach(vbds, ref, vbd) {
+			const char *v = bk_jstr(vbd, "VDI");
+			struct json_object *vr, *d, *sz;
+			(void)ref;
+			if (!v || !json_object_object_get_ex(vdis, v, &vr))
+				continue;
+			d = json_object_new_object();
+			json_object_object_add(d, "device", json_object_new_string(bk_jstr(vbd, "userdevice") ? bk_jstr(vbd, "userdevice") : ""));
+			json_object_object_add(d, "name", json_object_new_string(bk_jstr(vr, "name_label") ? bk_jstr(vr, "name_label") : ""));
+			json_object_object_add(d, "size", json_object_new_int64(json_object_object_get_ex(vr, "virtual_size", &sz)
+										 ? json_object_get_int64(sz) : 0));
+			json_object_array_add(out, d);
+		}
+	}
+	json_object_put(root);
+	return out;
 }
 
 static int cmd_list(const struct bopts *o, const struct backup_cfg *bc)
@@ -257,6 +305,11 @@ static int cmd_list(const struct bopts *o, const struct backup_cfg *bc)
 				json_object_object_add(j, "size", json_object_new_int64((int64_t)p->size));
 				json_object_object_add(j, "job", json_object_new_string(job_label(bc, p)));
 				json_object_object_add(j, "job_id", json_object_new_string(p->job_id ? p->job_id : ""));
+				{
+					struct json_object *d = point_disks(p);
+					if (d)
+						json_object_object_add(j, "disks", d);
+				}
 				json_object_array_add(arr, j);
 			} else {
 				char h[24];
@@ -323,6 +376,156 @@ static int cmd_verify(const struct bopts *o, const struct backup_cfg *bc)
 	return bad ? 1 : 0;
 }
 
+/* `space [REMOTE] [--json]`: what the points take and, where the protocol
+ * tells it, the size and free space of each remote. */
+static int cmd_space(const struct bopts *o, const struct backup_cfg *bc)
+{
+	struct json_object *arr = json_object_new_array();
+	int rc = 0;
+
+	if (o->nargs > 2)
+		return json_object_put(arr), bad_usage("space takes at most one remote: '%s' is one too many", o->args[2]);
+	if (o->nargs == 2 && !remote_arg(bc, o->args[1])) {
+		json_object_put(arr);
+		return 2;
+	}
+	for (size_t i = 0; i < bc->nremotes; i++) {
+		const struct remote_cfg *rcfg = &bc->remotes[i];
+		struct json_object *j;
+		struct repo *r;
+		struct point *pts = NULL;
+		size_t n = 0;
+		uint64_t used = 0, total = 0, avail = 0;
+		bool known;
+		char *err = NULL;
+		if (o->nargs == 2 && strcmp(rcfg->name, o->args[1]) != 0)
+			continue;
+		j = json_object_new_object();
+		json_object_object_add(j, "remote", json_object_new_string(rcfg->name));
+		if (!(r = repo_open(rcfg, &err)) || !points_list(r, NULL, &pts, &n, &err)) {
+			json_object_object_add(j, "error", json_object_new_string(err ? err : "cannot be read"));
+			if (!o->json)
+				fprintf(stderr, "xentui: %s\n", err ? err : "cannot be read");
+			free(err);
+			repo_close(r);
+			json_object_array_add(arr, j);
+			rc = 1;
+			continue;
+		}
+		for (size_t k = 0; k < n; k++)
+			used += pts[k].size;
+		known = repo_space(r, &total, &avail);
+		json_object_object_add(j, "points", json_object_new_int64((int64_t)n));
+		json_object_object_add(j, "used", json_object_new_int64((int64_t)used));
+		if (known) {
+			json_object_object_add(j, "total", json_object_new_int64((int64_t)total));
+			json_object_object_add(j, "avail", json_object_new_int64((int64_t)avail));
+		}
+		if (!o->json) {
+			char hu[24], ht[24], ha[24];
+			bk_human(used, hu);
+			bk_human(total, ht);
+			bk_human(avail, ha);
+			if (known)
+				printf("%s: %zu points, %s; %s free of %s\n", rcfg->name, n, hu, ha, ht);
+			else
+				printf("%s: %zu points, %s; free space unknown\n", rcfg->name, n, hu);
+		}
+		json_object_array_add(arr, j);
+		points_free(pts, n);
+		repo_close(r);
+	}
+	if (o->json)
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	json_object_put(arr);
+	return rc;
+}
+
+static bool point_differencing(const struct point *p)
+{
+	for (size_t i = 0; i < p->nfiles; i++)
+		if (p->files[i].differencing)
+			return true;
+	return false;
+}
+
+/* `delete REMOTE VM-UUID TS`: one point, its .json first (so it stops
+ * existing), then its files that no other point names. A delta point that
+ * later deltas of its job are built on is refused: they would break. */
+static int cmd_delete(const struct bopts *o, const struct backup_cfg *bc)
+{
+	const struct remote_cfg *rcfg;
+	struct repo *r = NULL;
+	struct point *pts = NULL, *pick = NULL;
+	size_t n = 0, at = 0, later = 0;
+	char *err = NULL;
+	int rc = 1;
+
+	if (o->nargs != 4)
+		return bad_usage("delete which point? xentui backup delete REMOTE VM-UUID TIMESTAMP%s", "");
+	if (!(rcfg = remote_arg(bc, o->args[1])))
+		return 2;
+	if (!(r = repo_open(rcfg, &err)) || !points_list(r, o->args[2], &pts, &n, &err))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(pts[i].ts, o->args[3]) == 0) {
+			pick = &pts[i];
+			at = i;
+		}
+	if (!pick) {
+		err = xasprintf("no restore point of %s at %s on %s", o->args[2], o->args[3], rcfg->name);
+		goto out;
+	}
+	/* oldest first: the deltas right after it, of the same job, up to the next full */
+	for (size_t i = at + 1; i < n; i++) {
+		if (!pts[i].job_id || !pick->job_id || strcmp(pts[i].job_id, pick->job_id) != 0)
+			continue;
+		if (!point_differencing(&pts[i]))
+			break;
+		later++;
+	}
+	if (later && pick->mode && strcmp(pick->mode, "delta") == 0) {
+		err = xasprintf("the point at %s is the base of %zu later delta point%s of its job: delete %s first, "
+				"newest first (or let retention merge it)",
+				pick->ts, later, later == 1 ? "" : "s", later == 1 ? "that one" : "those");
+		goto out;
+	}
+	for (size_t i = 0; i < pick->nfiles; i++) {
+		size_t l = strlen(pick->files[i].path);
+		if (l > 10 && strcmp(pick->files[i].path + l - 10, ".alias.vhd") == 0) {
+			err = xasprintf("the point at %s keeps its disks in directory VHDs (Xen Orchestra's aliases): "
+					"delete it from Xen Orchestra", pick->ts);
+			goto out;
+		}
+	}
+	if (!repo_unlink(r, pick->json_path, &err))
+		goto out;
+	for (size_t i = 0; i < pick->nfiles; i++) {
+		bool named = false;
+		char *path;
+		for (size_t k = 0; k < n && !named; k++)
+			named = k != at && bk_point_file(&pts[k], pick->files[i].path);
+		if (named)
+			continue;
+		path = bk_vm_path(pick->vm_uuid, pick->files[i].path);
+		if (!repo_unlink(r, path, &err)) {
+			free(path);
+			goto out;
+		}
+		free(path);
+	}
+	printf("deleted the point of %s at %s from %s\n", pick->vm_name && *pick->vm_name ? pick->vm_name : pick->vm_uuid, pick->ts,
+	       rcfg->name);
+	rc = 0;
+out:
+	if (err)
+		fprintf(stderr, "xentui: %s\n", err);
+	free(err);
+	points_free(pts, n);
+	repo_close(r);
+	return rc;
+}
+
 /* "3 SRs are named 'Local storage': give the UUID of one: 1b2c... (on
  * xcp-ng-01), ...": host-local SRs share their name, so say whose each is. */
 static char *same_named_srs(struct bx *bx, const struct xv *refs, const char *name)
@@ -379,6 +582,7 @@ static char *find_sr(struct bx *bx, const char *sr, char **err)
 
 static int cmd_restore(const struct bopts *o, const struct config *cfg, const struct backup_cfg *bc)
 {
+	bool disk = strcmp(o->args[0], "restore-disk") == 0;
 	const struct remote_cfg *rcfg;
 	struct repo *r = NULL;
 	struct point *pts = NULL, *pick = NULL;
@@ -392,6 +596,10 @@ static int cmd_restore(const struct bopts *o, const struct config *cfg, const st
 		return bad_usage("restore what? xentui backup restore REMOTE VM-UUID [--at TIMESTAMP] --sr SR [SERVER]%s", "");
 	if (!o->sr)
 		return bad_usage("restore needs --sr SR (a name or UUID): where the new VM's disks go%s", "");
+	if (disk && !o->disk)
+		return bad_usage("restore-disk needs --disk N|NAME: the disk's device number (0, 1...) or its name%s", "");
+	if (disk && o->start)
+		return bad_usage("--start goes with restore, not restore-disk (a disk alone does not start)%s", "");
 	if (!(rcfg = remote_arg(bc, o->args[1])))
 		return 2;
 	if (!(r = repo_open(rcfg, &err)) || !points_list(r, o->args[2], &pts, &n, &err)) {
@@ -412,7 +620,8 @@ static int cmd_restore(const struct bopts *o, const struct config *cfg, const st
 	if (rc)
 		goto out;
 	if (!(bx = bx_connect(&xo, &err)) || !(sr = find_sr(bx, o->sr, &err)) ||
-	    !restore_point(bx, r, pick, sr, o->name, o->start, &vm, &err)) {
+	    !(disk ? restore_disk(bx, r, pick, o->disk, sr, o->name, &vm, &err)
+		   : restore_point(bx, r, pick, sr, o->name, o->start, &vm, &err))) {
 		rc = 1;
 		goto out;
 	}
@@ -444,12 +653,15 @@ int backup_main(int argc, char **argv)
 		return rc;
 	sub = o.args[0];
 	if (strcmp(sub, "run") != 0 && strcmp(sub, "due") != 0 && strcmp(sub, "list") != 0 &&
-	    strcmp(sub, "verify") != 0 && strcmp(sub, "test") != 0 && strcmp(sub, "restore") != 0)
-		return bad_usage("unknown command '%s': run, due, list, verify, test or restore", sub);
-	if (o.json && strcmp(sub, "list") != 0)
-		return bad_usage("--json goes with list%s", "");
-	if ((o.at || o.sr || o.name || o.start) && strcmp(sub, "restore") != 0)
+	    strcmp(sub, "verify") != 0 && strcmp(sub, "test") != 0 && strcmp(sub, "restore") != 0 &&
+	    strcmp(sub, "restore-disk") != 0 && strcmp(sub, "space") != 0 && strcmp(sub, "delete") != 0)
+		return bad_usage("unknown command '%s': run, due, list, verify, test, restore, restore-disk, space or delete", sub);
+	if (o.json && strcmp(sub, "list") != 0 && strcmp(sub, "space") != 0)
+		return bad_usage("--json goes with list and space%s", "");
+	if ((o.at || o.sr || o.name || o.start) && strcmp(sub, "restore") != 0 && strcmp(sub, "restore-disk") != 0)
 		return bad_usage("--at, --sr, --name and --start go with restore%s", "");
+	if (o.disk && strcmp(sub, "restore-disk") != 0)
+		return bad_usage("--disk goes with restore-disk%s", "");
 	if ((rc = load(&o, &cfg, &bc)))
 		return rc;
 	if (strcmp(sub, "run") == 0)
@@ -462,6 +674,10 @@ int backup_main(int argc, char **argv)
 		rc = cmd_verify(&o, &bc);
 	else if (strcmp(sub, "test") == 0)
 		rc = cmd_test(&o, &bc);
+	else if (strcmp(sub, "space") == 0)
+		rc = cmd_space(&o, &bc);
+	else if (strcmp(sub, "delete") == 0)
+		rc = cmd_delete(&o, &bc);
 	else
 		rc = cmd_restore(&o, &cfg, &bc);
 	backup_cfg_free(&bc);

@@ -71,7 +71,7 @@ def main():
          3, "no remote named 'nas'"),
         ("unknown server", 'backup_jobs = (\n { name = "j";\n  server = "other"; mode = "full"; remotes = ["good"]; }\n);',
          3, "no server named 'other'"),
-        ("bad mode", 'backup_jobs = (\n\n { name = "j"; server = "sim"; remotes = ["good"];\n mode = "mirror"; }\n);',
+        ("bad mode", 'backup_jobs = (\n\n { name = "j"; server = "sim"; remotes = ["good"];\n mode = "tape"; }\n);',
          4, "mode must be snapshot, full, delta or metadata"),
         ("bad cron", 'backup_jobs = (\n { name = "j"; server = "sim"; mode = "full"; remotes = ["good"];\n schedule = "61 * * * *"; }\n);',
          3, "not a valid minute"),

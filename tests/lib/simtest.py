@@ -7,10 +7,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import xmlrpc.client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build", "san", "xapi-sim"))
 CTX = ssl._create_unverified_context()  # the sims' certificates are self-signed
+LOGS = os.path.join(ROOT, "build", "test-logs")
 
 _procs = []
 _count = 0
@@ -77,6 +79,54 @@ def stop_all():
         bad = [l for l in err.read().splitlines() if "Sanitizer" in l or "runtime error" in l]
         ok(not bad, "xapi-sim (pid %d) stderr has no sanitizer report" % p.pid, "\n".join(bad[:20]))
     del _procs[:]
+
+class Sim:
+    """An xapi-sim of our own (on a free port unless args say one) for tests
+    that need its url and fingerprint: api() logs in over xmlrpc, stop()
+    returns its stderr, kept in build/test-logs/<log>-sim-PID.log when a
+    log name is given, else in a temporary file."""
+
+    def __init__(self, *args, log=None):
+        if log:
+            os.makedirs(LOGS, exist_ok=True)
+            self.err = open(os.path.join(LOGS, "%s-sim-%d.log" % (log, os.getpid())), "w+")
+        else:
+            self.err = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen([SIM, "--port", "0", *args], stdout=subprocess.PIPE, stderr=self.err, text=True)
+        self.url = self.fingerprint = None
+        deadline = time.time() + 30
+        while time.time() < deadline and not self.url:
+            line = self.p.stdout.readline()
+            if not line:
+                break
+            if line.startswith("xapi-sim fingerprint "):
+                self.fingerprint = line.split()[-1]
+            elif line.startswith("xapi-sim listening on "):
+                self.url = line.split()[-1]
+        if not self.url:
+            self.stop()
+            raise RuntimeError("xapi-sim did not start")
+
+    def api(self, who="simtest"):
+        """(proxy, session) logged in as the sim's root."""
+        s = xmlrpc.client.ServerProxy(self.url, context=CTX)
+        return s, s.session.login_with_password("root", "xapi-sim", "2.21", who)["Value"]
+
+    def stop(self):
+        if self.err.closed:
+            return ""
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.err.seek(0)
+        text = self.err.read()
+        self.err.close()
+        return text
+
 
 def call(px, method, *args):
     """('ok', value) or ('err', [code, params...])."""

@@ -26,11 +26,11 @@ static void set_host_ops(struct obj *h)
 
 	if (db_bool(h, "enabled")) {
 		static const char *const names[] = {"provision", "evacuate", "reboot", "shutdown", "vm_start", "vm_resume", "vm_migrate"};
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(names); i++)
 			xv_array_push(ops, xv_string(names[i]));
 	} else {
 		static const char *const names[] = {"evacuate", "reboot", "shutdown", "enable"};
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(names); i++)
 			xv_array_push(ops, xv_string(names[i]));
 	}
 	db_set(h, "allowed_operations", ops);

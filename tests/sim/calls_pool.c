@@ -130,7 +130,7 @@ bool pool_forward(const char *address, const char *uuid, const char *host_ref, c
 		if (st == REMOTE_OK) {
 			struct xv *params[8] = {s, ref};
 			size_t n = 2;
-			for (size_t i = 0; i < nextra && n < sizeof(params) / sizeof(params[0]); i++)
+			for (size_t i = 0; i < nextra && n < ARRAY_LEN(params); i++)
 				params[n++] = extra[i];
 			st = remote_callv(r, method, params, n, &v, err);
 		}

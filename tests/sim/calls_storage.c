@@ -361,7 +361,7 @@ static struct xv *vdi_create(struct call *c, struct xv **err)
 	{
 		struct xv *ops = xv_array();
 		static const char *const names[] = {"clone", "copy", "resize", "destroy", "snapshot", "update", "forget"};
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(names); i++)
 			xv_array_push(ops, xv_string(names[i]));
 		db_set(vdi, "allowed_operations", ops);
 	}
@@ -516,7 +516,7 @@ static const struct {
 
 static const char *const *nfs_exports(const char *server)
 {
-	for (size_t i = 0; i < sizeof(nfs_servers) / sizeof(nfs_servers[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(nfs_servers); i++)
 		if (strcmp(nfs_servers[i].server, server) == 0)
 			return nfs_servers[i].exports;
 	return NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "guest_agent.h"
 #include "ha.h"
 #include "implicit.h"
 #include "rpc.h"
@@ -146,6 +147,8 @@ static struct xv *do_start(struct call *c, struct obj *host, bool start_paused, 
 	if (host && !host_can_run(host, vm, err))
 		return NULL;
 	vm_set_power(vm, start_paused ? "Paused" : "Running", host);
+	if (!start_paused)
+		guest_agent_on_boot(vm);
 	return void_ok();
 }
 
@@ -393,7 +396,7 @@ static struct xv *vm_revert(struct call *c, struct xv **err)
 			"memory_dynamic_min", "memory_static_min", "memory_target", "HVM_boot_params", "platform",
 			"name_description",
 		};
-		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(fields); i++)
 			db_set(vm, fields[i], xv_copy(db_field(snap, fields[i])));
 	}
 	vm_destroy(tmp, false);

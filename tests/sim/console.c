@@ -639,7 +639,7 @@ static void run_command(struct console *c, char *line)
 	if (argc == 0)
 		return;
 	argv[argc] = NULL;
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (i = 0; i < ARRAY_LEN(commands); i++) {
 		if (!strcmp(argv[0], commands[i].name)) {
 			commands[i].run(c, argc, argv);
 			return;
@@ -691,7 +691,7 @@ static const char *const xsconsole_menu[] = {
 	"Technical Support", "Reboot or Shutdown", "Local Command Shell", "Quit",
 };
 
-#define XS_ITEMS ((int)(sizeof(xsconsole_menu) / sizeof(xsconsole_menu[0])))
+#define XS_ITEMS ((int)(ARRAY_LEN(xsconsole_menu)))
 
 /* xsconsole as a host shows it on tty1: a menu pane and the status pane. */
 static void draw_xsconsole(struct console *c)
@@ -729,7 +729,7 @@ static void draw_xsconsole(struct console *c)
 	}
 	put_at(c, 2, 42, bright, ver);
 	put_at(c, 4, 42, normal, c->hostname);
-	for (size_t i = 0; i < sizeof(status) / sizeof(status[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(status); i++)
 		put_at(c, 6 + (int)i + (i > 0), 42, status[i][1] ? normal : bright, status[i][0]);
 	put_at(c, 14, 42, normal, "Press <Enter> to display the SSL key");
 	put_at(c, 15, 42, normal, "fingerprints for this host");
@@ -740,7 +740,7 @@ static void draw_xsconsole(struct console *c)
 
 static const char *const winboot_menu[] = {"Windows Server 2022", "Windows Server 2019"};
 
-#define WB_ITEMS ((int)(sizeof(winboot_menu) / sizeof(winboot_menu[0])))
+#define WB_ITEMS ((int)(ARRAY_LEN(winboot_menu)))
 
 /* Windows Boot Manager's menu (bootmgr in text mode): grey bars at the top
  * and bottom, the chosen entry white with black text and a '>' at its end. */
@@ -789,7 +789,7 @@ static void draw_winrecovery(struct console *c)
 	clear_screen(c);
 	fill(c, 0, 0, COLS - 1, bar);
 	put_at(c, 0, 30, bar, "Windows Boot Manager");
-	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(text); i++)
 		put_at(c, 2 + (int)i, 1, normal, text[i]);
 	put_at(c, 12, 5, bright, "File:");
 	put_at(c, 12, 12, normal, "\\Windows\\system32\\winload.efi");
@@ -831,7 +831,7 @@ static void draw_bios(struct console *c)
 	set_cell(c, 4, 77, 0x255D, frame);
 	put_at(c, 2, 3, text, "SimBIOS Setup Utility - Copyright (C) 2026 xapi-sim Virtual Platform");
 	put_at(c, 3, 3, label, "BIOS Version 1.16.3          Build Date 04/01/2024");
-	for (r = 0; r < (int)(sizeof(hw) / sizeof(hw[0])); r++) {
+	for (r = 0; r < (int)(ARRAY_LEN(hw)); r++) {
 		put_at(c, 6 + r, 3, label, hw[r][0]);
 		put_at(c, 6 + r, 13, text, hw[r][1]);
 	}

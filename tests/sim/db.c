@@ -255,7 +255,7 @@ static const struct relation {
 
 static const struct relation *relation_of(const struct cls *c, const char *field)
 {
-	for (size_t i = 0; i < sizeof(relations) / sizeof(relations[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(relations); i++)
 		if (strcmp(relations[i].child, c->name) == 0 && strcmp(relations[i].field, field) == 0)
 			return &relations[i];
 	return NULL;
@@ -274,7 +274,7 @@ void db_delete(struct obj *o)
 	const struct cls *c = o->cls;
 	struct tomb *t;
 
-	for (size_t i = 0; i < sizeof(relations) / sizeof(relations[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(relations); i++)
 		if (strcmp(relations[i].child, c->name) == 0)
 			relation_unlink(o, &relations[i]);
 	if (db_on_delete)

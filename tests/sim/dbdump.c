@@ -41,7 +41,7 @@ static const struct {
 
 static void column_name(struct buf *b, const char *cls, const char *field)
 {
-	for (size_t i = 0; i < sizeof(namespaces) / sizeof(*namespaces); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(namespaces); i++) {
 		size_t n = strlen(namespaces[i].prefix);
 		if ((!namespaces[i].cls || strcmp(namespaces[i].cls, cls) == 0) && strncmp(field, namespaces[i].prefix, n) == 0
 		    && field[n]) {

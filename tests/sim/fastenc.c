@@ -13,6 +13,7 @@
 #include "json.h"
 #include "rpc.h"
 #include "xmlrpc.h"
+#include "util.h"
 
 static const char SUFFIX[] = ".get_all_records";
 
@@ -22,7 +23,7 @@ static bool has_explicit_handler(const char *method)
 		calls_session, calls_event, calls_vm, calls_storage, calls_host, calls_pool, calls_task, calls_misc,
 	};
 
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+	for (size_t t = 0; t < ARRAY_LEN(tables); t++)
 		for (const struct handler *h = tables[t]; h->name; h++)
 			if (strcmp(h->name, method) == 0)
 				return true;

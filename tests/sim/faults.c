@@ -54,10 +54,10 @@ static bool parse_rule(char *s, struct rule *r, char **err)
 		*eq = '\0';
 		r->arg = strtol(eq + 1, NULL, 10);
 	}
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (i = 0; i < ARRAY_LEN(kinds); i++)
 		if (strcmp(s, kinds[i].name) == 0)
 			break;
-	if (i == sizeof(kinds) / sizeof(kinds[0])) {
+	if (i == ARRAY_LEN(kinds)) {
 		*err = xasprintf("unknown fault '%s' (drop, delay=MS, http500, truncate, expire, slow=BPS, cut=BYTES)", s);
 		return false;
 	}

@@ -294,7 +294,7 @@ static void gen_pci(struct obj *host)
 		{"SATA controller", "Intel Corporation", "C620 Series Chipset Family SATA Controller [AHCI mode]", "0000:00:17.0"},
 		{"3D controller", "NVIDIA Corporation", "GP104GL [Tesla P4]", "0000:3b:00.0"},
 	};
-	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(devs); i++) {
 		struct obj *p = db_create_named("PCI");
 		db_set_str(p, "class_name", devs[i].cls);
 		db_set_str(p, "vendor_name", devs[i].vendor);
@@ -549,7 +549,7 @@ static void gen_guest(int i, int made[2], struct obj **hosts, int nhosts, struct
 	bool windows = rnd(5) == 0;
 	const struct tmpl *t = windows ? &templates[12 + rnd(4)] : &templates[rnd(10)];
 	const char *const *names = windows ? windows_names : linux_names;
-	size_t nnames = windows ? sizeof(windows_names) / sizeof(*windows_names) : sizeof(linux_names) / sizeof(*linux_names);
+	size_t nnames = windows ? ARRAY_LEN(windows_names) : ARRAY_LEN(linux_names);
 	unsigned roll = rnd(100);
 	const char *power = roll < 55 ? "Running" : roll < 85 ? "Halted" : roll < 95 ? "Suspended" : "Paused";
 	int hi = rnd((unsigned)nhosts);
@@ -677,7 +677,7 @@ static void gen_pool_of(int nhosts, int nvms, const char *name0, const char *uui
 	db_set_bool(pool, "tls_verification_enabled", true);
 	db_set_str(pool, "uefi_certificates", "");
 
-	for (size_t t = 0; t < sizeof(templates) / sizeof(templates[0]); t++)
+	for (size_t t = 0; t < ARRAY_LEN(templates); t++)
 		gen_template(&templates[t]);
 	for (int i = 0, made[2] = {0, 0}; i < nvms; i++)
 		gen_guest(i, made, hosts, nhosts, local, nfs, net0);
@@ -712,7 +712,7 @@ static void gen_recent_tasks(struct obj *master)
 	char now[32];
 
 	now_iso8601(now);
-	for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(tasks); i++) {
 		struct obj *t = db_create_named("task");
 		db_set_str(t, "name_label", tasks[i].label);
 		db_set_str(t, "status", tasks[i].status);
@@ -742,7 +742,7 @@ void gen_messages(struct obj *master)
 	char now[32];
 
 	now_iso8601(now);
-	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(msgs); i++) {
 		struct obj *m = db_create_named("message");
 		db_set_str(m, "name", msgs[i].name);
 		db_set_int(m, "priority", msgs[i].prio);

@@ -94,7 +94,7 @@ struct xv *host_set_ntp_mode(struct call *c, struct xv **err)
 	}
 	{
 		static const char *const modes[] = {"DHCP", "Custom", "Factory", "Disabled"};
-		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(modes); i++)
 			if (strcasecmp(mode, modes[i]) == 0)
 				db_set_str(h, "ntp_mode", modes[i]);
 	}
@@ -167,7 +167,7 @@ struct xv *host_list_timezones(struct call *c, struct xv **err)
 	if (!arg_obj(c, 0, "host", err))
 		return NULL;
 	a = xv_array();
-	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(zones); i++)
 		xv_array_push(a, xv_string(zones[i]));
 	return a;
 }
@@ -179,7 +179,7 @@ struct xv *host_set_timezone(struct call *c, struct xv **err)
 
 	if (!h)
 		return NULL;
-	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(zones); i++)
 		if (strcmp(zones[i], tz) == 0) {
 			db_set_str(h, "timezone", tz);
 			return void_ok();
@@ -332,7 +332,7 @@ struct xv *pif_reconfigure_ipv6(struct call *c, struct xv **err)
 			db_set_str(p, "DNS", dns);
 	} else {
 		static const char *const modes[] = {"None", "DHCP", "Autoconf"};
-		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(modes); i++)
 			if (strcasecmp(mode, modes[i]) == 0)
 				db_set_str(p, "ipv6_configuration_mode", modes[i]);
 		db_set(p, "IPv6", xv_array());

@@ -32,10 +32,10 @@ static bool field_modifier(const struct call *c)
 	char self[160];
 	const struct ty *ft;
 
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	for (k = 0; k < ARRAY_LEN(kinds); k++)
 		if (prefixed(m->name, kinds[k], &field))
 			break;
-	if (k == sizeof(kinds) / sizeof(kinds[0]) || (f = schema_field(c->cls, field)) < 0 || m->nparams < 3)
+	if (k == ARRAY_LEN(kinds) || (f = schema_field(c->cls, field)) < 0 || m->nparams < 3)
 		return false;
 	snprintf(self, sizeof(self), "%s ref", c->cls->name);
 	if (strcmp(m->params[1].type, self) != 0)
@@ -66,7 +66,7 @@ bool implicit_handles(const struct call *c)
 		return true;
 	/* message's readers are explicit in the datamodel, but behave the same */
 	if (strcmp(c->cls->name, "message") == 0)
-		for (size_t i = 0; i < sizeof(message_reads) / sizeof(message_reads[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(message_reads); i++)
 			if (strcmp(c->msg->name, message_reads[i]) == 0)
 				return true;
 	return false;

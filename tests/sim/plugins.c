@@ -22,7 +22,7 @@ static const struct pkg pkgs[] = {
 	{"kernel", "4.19.19", "8.0.38.1.xcpng8.3", "The Linux kernel", "Backported storage fixes", 31588724},
 	{"xcp-ng-release", "8.3.0", "31", "XCP-ng release file", "Refresh repository keys", 21876},
 };
-#define NPKGS (sizeof(pkgs) / sizeof(pkgs[0]))
+#define NPKGS (ARRAY_LEN(pkgs))
 
 /* Per host: installed (waits for a reboot) and running the new software. */
 struct host_updates {

@@ -79,7 +79,7 @@ static void forget_sr(struct obj *sr)
 	xv_free(vdis);
 	if (pool) {
 		static const char *const fields[] = {"default_SR", "suspend_image_SR", "crash_dump_SR"};
-		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(fields); i++)
 			if (refers_to(pool, fields[i], sr))
 				db_set_ref(pool, fields[i], NULL);
 	}

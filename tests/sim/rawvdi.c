@@ -471,7 +471,7 @@ bool handle_import_raw_vdi(struct http_req *r)
 				{
 					struct xv *ops = xv_array();
 					static const char *const names[] = {"clone", "copy", "resize", "destroy", "snapshot", "update", "forget"};
-					for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+					for (size_t i = 0; i < ARRAY_LEN(names); i++)
 						xv_array_push(ops, xv_string(names[i]));
 					db_set(vdi, "allowed_operations", ops);
 				}

@@ -166,7 +166,7 @@ enum remote_status remote_call(struct remote *r, const char *method, struct xv *
 	va_list ap;
 
 	va_start(ap, err);
-	while ((p = va_arg(ap, struct xv *)) && n < sizeof(params) / sizeof(params[0]))
+	while ((p = va_arg(ap, struct xv *)) && n < ARRAY_LEN(params))
 		params[n++] = p;
 	va_end(ap);
 	return remote_callv(r, method, params, n, value, err);

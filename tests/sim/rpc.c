@@ -39,7 +39,7 @@ static unsigned name_hash(const char *s)
 
 void rpc_init(void)
 {
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+	for (size_t t = 0; t < ARRAY_LEN(tables); t++)
 		for (const struct handler *h = tables[t]; h->name; h++) {
 			struct hentry *e = xmalloc(sizeof(*e));
 			unsigned k = name_hash(h->name);

@@ -342,7 +342,7 @@ static void dump_rrd(struct hx *h, const struct dslist *l)
 			   l->v[i].name, ds_is_rate(&l->v[i]) ? "DERIVE" : "GAUGE",
 			   l->v[i].kind == K_CPU ? "1.0" : "Infinity", v);
 	}
-	for (size_t a = 0; a < sizeof(archives) / sizeof(archives[0]); a++) {
+	for (size_t a = 0; a < ARRAY_LEN(archives); a++) {
 		int step = archives[a].step;
 		int64_t end = now / step * step;
 

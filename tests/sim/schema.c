@@ -109,7 +109,7 @@ static const struct ty *parse_primary(const char **p)
 			*p += 3;
 		return t;
 	}
-	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(base); i++)
 		if (word_is(*p, base[i].w)) {
 			*p += strlen(base[i].w);
 			return ty_new(base[i].k);

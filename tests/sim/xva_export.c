@@ -146,9 +146,9 @@ static struct xv *rewrite(struct obj *o, const struct table *t, bool preserve)
 						     "ha_network_peers", "tags"};
 		static const char *const maps[] = {"license_params", "blobs", "external_auth_configuration", "logging",
 						   "cpu_configuration", "other_config", "software_version"};
-		for (size_t i = 0; i < sizeof(arrays) / sizeof(*arrays); i++)
+		for (size_t i = 0; i < ARRAY_LEN(arrays); i++)
 			set_empty(rec, arrays[i], 'a');
-		for (size_t i = 0; i < sizeof(maps) / sizeof(*maps); i++)
+		for (size_t i = 0; i < ARRAY_LEN(maps); i++)
 			set_empty(rec, maps[i], 's');
 		set_empty(rec, "external_auth_type", '"');
 		set_empty(rec, "external_auth_service_name", '"');
@@ -241,7 +241,7 @@ static char *ova_xml(const struct table *t, bool preserve)
 	struct xv *hdr = xv_struct(), *objs = xv_array();
 	struct buf b;
 
-	for (size_t k = 0; k < sizeof(order) / sizeof(*order); k++)
+	for (size_t k = 0; k < ARRAY_LEN(order); k++)
 		for (struct obj *o = db_first(order[k]); o; o = o->cnext) {
 			const char *id = t_find(t, o->ref);
 			struct xv *e;

@@ -332,7 +332,7 @@ static struct xv *on_vdi(struct imp *m, const char *id, const struct xv *snap)
 	{
 		struct xv *ops = xv_array();
 		static const char *const names[] = {"clone", "copy", "resize", "destroy", "snapshot", "update", "forget"};
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(names); i++)
 			xv_array_push(ops, xv_string(names[i]));
 		db_set(vdi, "allowed_operations", ops);
 	}
@@ -470,7 +470,7 @@ static struct xv *create_objects(struct imp *m)
 		{"host", on_host},	   {"SR", on_sr},	    {"VDI", on_vdi}, {"VM_guest_metrics", on_guest_metrics},
 		{"VM", on_vm},		   {"network", on_network}, {"VBD", on_vbd}, {"VIF", on_vif},
 	};
-	for (size_t k = 0; k < sizeof(handlers) / sizeof(handlers[0]); k++)
+	for (size_t k = 0; k < ARRAY_LEN(handlers); k++)
 		for (size_t i = 0; i < xv_len(m->objects); i++) {
 			const struct xv *o = xv_at(m->objects, i), *snap = xv_struct_get(o, "snapshot");
 			struct xv *err;

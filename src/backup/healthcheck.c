@@ -1,0 +1,276 @@
+/* The health check of a new restore point (XO's HealthCheckVmBackup):
+ * restore, no network, boot, wait for the guest agent, destroy. */
+#include "healthcheck.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bkutil.h"
+#include "job.h"
+#include "point.h"
+#include "run.h"
+#include "util.h"
+
+#define HC_KEY "vm-data/xo-backup-health-check"
+#define HC_TAG "xo-backup-health-check-xenstore"
+#define POLL_MS 500
+
+/* ---- the check ---------------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static bool has_tag(const struct xv *tags, const char *tag)
+{
+	for (size_t i = 0; i < xv_len(tags); i++)
+		if (xv_str(xv_at(tags, i)) && strcmp(xv_str(xv_at(tags, i)), tag) == 0)
+			return true;
+	return false;
+}
+
+bool healthcheck_wanted(struct bx *bx, const struct job_cfg *job, const char *vm_ref)
+{
+	struct xv *tags;
+	char *err = NULL;
+	bool yes = false;
+
+	if (!job->hc_sr)
+		return false;
+	if (!job->nhc_tags)
+		return true;
+	tags = bk_call(bx, "VM.get_tags", &err, vm_ref, (char *)NULL);
+	free(err);
+	for (size_t i = 0; i < job->nhc_tags; i++)
+		yes |= has_tag(tags, job->hc_tags[i]);
+	xv_free(tags);
+	return yes;
+}
+
+/* The SR by UUID, else by name (only one of that name). */
+static char *find_sr(struct bx *bx, const char *sr, char **why)
+{
+	char *e = NULL, *ref = bk_ref_by_uuid(bx, "SR", sr);
+	struct xv *v;
+
+	if (ref)
+		return ref;
+	v = bk_call(bx, "SR.get_by_name_label", &e, sr, (char *)NULL);
+	if (!v)
+		*why = xasprintf("cannot look the SR '%s' up: %s", sr, e ? e : "?");
+	else if (xv_len(v) == 1)
+		ref = xstrdup(xv_str(xv_at(v, 0)));
+	else
+		*why = xv_len(v) ? xasprintf("%zu SRs are named '%s': give its UUID", xv_len(v), sr)
+				 : xasprintf("no SR named '%s' (nor with that UUID)", sr);
+	free(e);
+	xv_free(v);
+	return ref;
+}
+
+/* The guest metrics' ref and last update, to tell an agent of this boot from
+ * what an imported snapshot carried. */
+static void metrics_stamp(struct bx *bx, const char *gm, char **ref, char **updated)
+{
+	char *e = NULL;
+	struct xv *rec = bk_is_null(gm) ? NULL : bk_call(bx, "VM_guest_metrics.get_record", &e, gm, (char *)NULL);
+	bool pv = false;
+
+	free(e);
+	xv_get_bool(xv_struct_get(rec, "PV_drivers_detected"), &pv);
+	*ref = xstrdup(rec && pv ? gm : "");
+	*updated = xstrdup(rec && pv && bk_field(rec, "last_updated") ? bk_field(rec, "last_updated") : "");
+	xv_free(rec);
+}
+
+/* No network: the VIFs go before it starts, as XO does. */
+static bool remove_vifs(struct bx *bx, const char *vm, char **why)
+{
+	char *e = NULL;
+	struct xv *vifs = bk_call(bx, "VM.get_VIFs", &e, vm, (char *)NULL);
+	bool ok = vifs != NULL;
+
+	if (!vifs)
+		*why = xasprintf("cannot list the restored VM's network interfaces: %s", e ? e : "?");
+	for (size_t i = 0; ok && i < xv_len(vifs); i++) {
+		struct xv *r = bk_call(bx, "VIF.destroy", &e, xv_str(xv_at(vifs, i)), (char *)NULL);
+		if (!r) {
+			*why = xasprintf("cannot remove the restored VM's network interface: %s", e ? e : "?");
+			ok = false;
+		}
+		xv_free(r);
+	}
+	free(e);
+	xv_free(vifs);
+	return ok;
+}
+
+/* Starts vm and waits for its agent (and script); *secs from start to answer. */
+static bool boot_and_wait(struct bx *bx, const struct job_cfg *job, const char *vm, int64_t *secs, char **why)
+{
+	char *e = NULL, *gm0 = NULL, *lu0 = NULL, *res;
+	struct xv *tags, *p;
+	bool script, agent = false, ok = false;
+	int64_t t0, deadline;
+
+	if (!remove_vifs(bx, vm, why))
+		return false;
+	tags = bk_call(bx, "VM.get_tags", &e, vm, (char *)NULL);
+	script = has_tag(tags, HC_TAG);
+	xv_free(tags);
+	free(e);
+	e = NULL;
+	if (script) {
+		struct xv *r;
+		bk_call_quiet(bx, "VM.remove_from_xenstore_data", vm, HC_KEY, (char *)NULL);
+		if (!(r = bk_call(bx, "VM.add_to_xenstore_data", &e, vm, HC_KEY, "planned", (char *)NULL))) {
+			*why = xasprintf("cannot plan the guest's health check script in xenstore: %s", e ? e : "?");
+			free(e);
+			return false;
+		}
+		xv_free(r);
+	}
+	{
+		char *gm = bk_call_str(bx, "VM.get_guest_metrics", &e, vm, (char *)NULL);
+		free(e);
+		e = NULL;
+		metrics_stamp(bx, gm ? gm : "", &gm0, &lu0);
+		free(gm);
+	}
+	t0 = mono_ms();
+	deadline = t0 + (int64_t)job->hc_timeout_s * 1000;
+	p = xv_array();
+	xv_array_push(p, xv_string(vm));
+	xv_array_push(p, xv_bool(false)); /* not paused */
+	xv_array_push(p, xv_bool(false)); /* pre-boot checks */
+	if (!(res = bx_call_async(bx, "VM.start", p, job->hc_timeout_s, &e))) {
+		*why = xasprintf("the restored VM did not start: %s", e ? e : "?");
+		goto out;
+	}
+	free(res);
+	for (;;) {
+		struct xv *rec = bk_call(bx, "VM.get_record", &e, vm, (char *)NULL);
+		const char *ps = rec ? bk_field(rec, "power_state") : NULL;
+		if (!rec) {
+			*why = xasprintf("cannot read the restored VM: %s", e ? e : "?");
+			break;
+		}
+		if (!ps || strcmp(ps, "Running") != 0) {
+			*why = xasprintf("the restored VM stopped (%s) before its guest agent answered", ps ? ps : "?");
+			xv_free(rec);
+			break;
+		}
+		if (!agent) {
+			char *gm = NULL, *lu = NULL;
+			metrics_stamp(bx, bk_field(rec, "guest_metrics") ? bk_field(rec, "guest_metrics") : "", &gm, &lu);
+			agent = *gm && (strcmp(gm, gm0) != 0 || strcmp(lu, lu0) != 0);
+			free(gm);
+			free(lu);
+		}
+		if (agent && script) {
+			const struct xv *xs = xv_struct_get(rec, "xenstore_data");
+			const char *st = xv_str(xv_struct_get(xs, HC_KEY));
+			if (st && strcmp(st, "failure") == 0) {
+				const char *msg = xv_str(xv_struct_get(xs, HC_KEY "-error"));
+				*why = xasprintf("the guest's health check script reported a failure%s%s", msg ? ": " : "",
+						 msg ? msg : "");
+				xv_free(rec);
+				break;
+			}
+			ok = st && strcmp(st, "success") == 0;
+		} else {
+			ok = agent;
+		}
+		xv_free(rec);
+		if (ok)
+			break;
+		if (mono_ms() >= deadline) {
+			*why = agent ? xasprintf("the guest's health check script did not report within %d s", job->hc_timeout_s)
+				     : xasprintf("the guest agent did not answer within %d s", job->hc_timeout_s);
+			break;
+		}
+		if (run_cancelled()) {
+			*why = xstrdup("the backup was stopped during the check");
+			break;
+		}
+		sleep_ms(POLL_MS);
+	}
+	*secs = (mono_ms() - t0 + 500) / 1000;
+out:
+	free(e);
+	free(gm0);
+	free(lu0);
+	return ok;
+}
+
+/* The check's VM goes whatever happened: stopped, then with its disks. */
+static void discard(struct bx *bx, const char *vm)
+{
+	char *e = NULL, *ps = bk_call_str(bx, "VM.get_power_state", &e, vm, (char *)NULL);
+
+	free(e);
+	if (ps && strcmp(ps, "Halted") != 0) {
+		struct xv *p = xv_array();
+		char *r;
+		e = NULL;
+		xv_array_push(p, xv_string(vm));
+		r = bx_call_async(bx, "VM.hard_shutdown", p, 600, &e);
+		free(r);
+		free(e);
+	}
+	free(ps);
+	bk_destroy_vm_and_disks(bx, vm);
+}
+
+bool healthcheck_run(struct bx *bx, const struct job_cfg *job, struct repo *r, const char *vm_uuid,
+		     const char *vm_name, char **result)
+{
+	struct point *pts = NULL;
+	size_t n = 0;
+	char *err = NULL, *why = NULL, *sr = NULL, *uuid = NULL, *vm = NULL;
+	int64_t secs = 0;
+	bool ok = false;
+
+	if (!points_list(r, vm_uuid, &pts, &n, &err)) {
+		why = xasprintf("cannot list the restore points on %s: %s", repo_name(r), err ? err : "?");
+	} else if (!n) {
+		why = xasprintf("no restore point of the VM on %s", repo_name(r));
+	} else if ((sr = find_sr(bx, job->hc_sr, &why))) {
+		/* oldest first: the last is the point just made */
+		char *name = xasprintf("%s [health check %s]", vm_name, pts[n - 1].ts);
+		if (!restore_point(bx, r, &pts[n - 1], sr, name, false, &uuid, &err)) {
+			why = xasprintf("the restore failed: %s", err ? err : "?");
+		} else {
+			free(err);
+			err = NULL;
+			if (!(vm = bk_call_str(bx, "VM.get_by_uuid", &err, uuid, (char *)NULL)))
+				why = xasprintf("cannot find the restored VM %s: %s", uuid, err ? err : "?");
+			else {
+				ok = boot_and_wait(bx, job, vm, &secs, &why);
+				discard(bx, vm);
+			}
+		}
+		free(name);
+	}
+	*result = ok ? xasprintf("passed in %lld s", (long long)secs) : xasprintf("failed: %s", why ? why : "?");
+	free(err);
+	free(why);
+	free(sr);
+	free(uuid);
+	free(vm);
+	points_free(pts, n);
+	return ok;
+}
