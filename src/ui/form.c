@@ -38,6 +38,7 @@ struct field {
 	struct path_matches matches;
 	int cycle;
 	char *note; /* shown beside the field before anything else */
+	bool new_file; /* path: a file to write (form_path_new) */
 };
 
 struct form {
@@ -104,6 +105,14 @@ int form_path(struct form *f, const char *label, const char *value, bool require
 	lineedit_set(&fl->edit, value ? value : "");
 	fl->required = required;
 	return f->n - 1;
+}
+
+int form_path_new(struct form *f, const char *label, const char *value, bool required)
+{
+	int i = form_path(f, label, value, required);
+
+	f->fields[i].new_file = true;
+	return i;
 }
 
 int form_password(struct form *f, const char *label, bool required)
@@ -221,6 +230,23 @@ static void set_error(struct field *fl, const char *msg)
 	fl->error = msg ? xstrdup(msg) : NULL;
 }
 
+/* Why a path is no file to write, or NULL. */
+static const char *new_path_problem(const char *text)
+{
+	struct stat st;
+	char *dir = xstrdup(text), *slash = strrchr(dir, '/');
+	const char *why = NULL;
+
+	if (stat(text, &st) == 0)
+		why = S_ISDIR(st.st_mode) ? "a directory: add a file name" : S_ISREG(st.st_mode) ? NULL : "not a regular file";
+	else if (slash && slash != dir && (*slash = '\0', stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		why = "no such directory";
+	else if (access(slash ? (slash == dir ? "/" : dir) : ".", W_OK) != 0)
+		why = "the directory is not writable";
+	free(dir);
+	return why;
+}
+
 /* Why a path is no file to read, or NULL. */
 static const char *path_problem(const char *text)
 {
@@ -252,7 +278,7 @@ static bool validate_field(struct form *f, int i)
 			return false;
 		}
 		if (fl->kind == K_PATH && *text) {
-			const char *why = path_problem(text);
+			const char *why = fl->new_file ? new_path_problem(text) : path_problem(text);
 			if (why) {
 				set_error(fl, why);
 				return false;

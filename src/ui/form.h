@@ -26,6 +26,8 @@ int form_password(struct form *f, const char *label, bool required);
  * matches listed beside it when they differ, then cycled by more Tabs;
  * Down moves on); a non-empty value must be a readable regular file. */
 int form_path(struct form *f, const char *label, const char *value, bool required);
+/* The same for a file to write: it may not exist yet, but its directory must. */
+int form_path_new(struct form *f, const char *label, const char *value, bool required);
 /* A whole number from min to max, shown with unit ("vCPUs") after it. */
 int form_number(struct form *f, const char *label, long long value, long long min, long long max, const char *unit);
 /* Bytes, typed as "4 GiB", "512M", "1.5T" or a bare number of
