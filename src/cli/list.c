@@ -12,6 +12,8 @@
 
 #include "cache.h"
 #include "json.h"
+#include "metrics.h"
+#include "openmetrics.h"
 #include "sanitize.h"
 #include "util.h"
 
@@ -21,7 +23,7 @@ struct col {
 };
 
 struct table {
-	struct col cols[8];
+	struct col cols[10];
 	int ncols;
 	size_t nrows, cap;
 	struct buf json;
@@ -33,10 +35,28 @@ struct table {
  * would push every column off the screen); --wide keeps whole cells. */
 #define CELL_MAX 40
 static bool wide;
+/* performance data for the CPU and memory columns, or NULL */
+static const struct metrics *perf;
 
 void list_set_wide(bool on)
 {
 	wide = on;
+}
+
+void list_set_metrics(const struct metrics *m)
+{
+	perf = m;
+}
+
+/* "12.3%" and its JSON number (a ratio), or "" and null when not known. */
+static struct xv *cpu_cell(char *out, size_t n, bool known, double ratio)
+{
+	if (!known) {
+		snprintf(out, n, "%s", "");
+		return xv_nil();
+	}
+	snprintf(out, n, "%.1f%%", ratio * 100);
+	return xv_double(ratio);
 }
 
 static void human_size(char *out, size_t n, long long bytes)
@@ -85,7 +105,7 @@ static void add_row(struct table *t, const struct cell *cells, int n)
 	}
 	if (t->nrows == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 64;
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < 10; i++)
 			t->cols[i].cells = xrealloc(t->cols[i].cells, t->cap * sizeof(char *));
 	}
 	t->ncols = 0;
@@ -157,7 +177,7 @@ static int cmp_rows(const void *a, const void *b)
 
 static void print_table(struct table *t, FILE *f)
 {
-	int width[8] = {0};
+	int width[10] = {0};
 	size_t *order = xcalloc(t->nrows ? t->nrows : 1, sizeof(*order));
 
 	for (size_t r = 0; r < t->nrows; r++)
@@ -190,7 +210,7 @@ static void print_table(struct table *t, FILE *f)
 
 static void table_free(struct table *t)
 {
-	for (int c = 0; c < 8; c++) {
+	for (int c = 0; c < 10; c++) {
 		for (size_t r = 0; c < t->ncols && r < t->nrows; r++)
 			free(t->cols[c].cells[r]);
 		free(t->cols[c].cells);
@@ -233,18 +253,34 @@ static bool host_row(const char *ref, const struct xv *h, void *ud)
 	jfree = xv_int(free_mem);
 	jvms = xv_int(guests);
 	{
+		/* xcp-rrdd's view, when asked for: the average over the cores, and memory in use */
+		double cpu = 0, tot_kib = 0, free_kib = 0;
+		bool cpu_known = perf && metrics_last(perf, rec_str(h, "uuid"), "cpu_avg", &cpu, NULL);
+		bool mem_known = perf && metrics_last(perf, rec_str(h, "uuid"), "memory_total_kib", &tot_kib, NULL)
+				 && metrics_last(perf, rec_str(h, "uuid"), "memory_free_kib", &free_kib, NULL);
+		char cpuc[16], usedc[32];
+		struct xv *jcpu = cpu_cell(cpuc, sizeof(cpuc), cpu_known, cpu);
+		struct xv *jused = mem_known ? xv_int((long long)((tot_kib - free_kib) * 1024)) : xv_nil();
+		if (mem_known)
+			human_size(usedc, sizeof(usedc), (long long)((tot_kib - free_kib) * 1024));
+		else
+			usedc[0] = '\0';
 		struct cell cells[] = {
 			{"NAME", "name", rec_str(h, "name_label"), NULL},
 			{"ADDRESS", "address", rec_str(h, "address"), NULL},
 			{"STATE", "state", state, NULL},
 			{"CPUS", "cpus", cpus, jcpus},
+			{"CPU", "cpu_usage", cpuc, jcpu},
 			{"MEMORY", "memory_total", mem, jtotal},
+			{"MEM USED", "memory_used", usedc, jused},
 			{"VMS", "vms", nvm, jvms},
 			{"UUID", "uuid", rec_str(h, "uuid"), NULL},
 			{NULL, "memory_free", "", jfree},
 			{NULL, "ref", ref, NULL},
 		};
-		add_row(t, cells, 9);
+		add_row(t, cells, 11);
+		xv_free(jcpu);
+		xv_free(jused);
 	}
 	xv_free(jcpus);
 	xv_free(jtotal);
@@ -278,16 +314,34 @@ static bool vm_row(const char *ref, const struct xv *vm, void *ud)
 	jv = xv_int(rec_int(vm, "VCPUs_at_startup"));
 	jm = xv_int(rec_int(vm, "memory_dynamic_max"));
 	{
+		/* xcp-rrdd's view: CPU as XO computes it, memory the guest uses (memory less its free) */
+		const char *uuid = rec_str(vm, "uuid");
+		double cpu = 0, actual = 0, free_kib = 0;
+		bool cpu_known = perf && om_vm_cpu_usage(perf, uuid, &cpu, NULL);
+		bool mem_known = perf && metrics_last(perf, uuid, "memory", &actual, NULL)
+				 && metrics_last(perf, uuid, "memory_internal_free", &free_kib, NULL);
+		long long used = mem_known ? (long long)(actual - free_kib * 1024) : 0;
+		char cpuc[16], usedc[32];
+		struct xv *jcpu = cpu_cell(cpuc, sizeof(cpuc), cpu_known, cpu);
+		struct xv *jused = mem_known ? xv_int(used) : xv_nil();
+		if (mem_known)
+			human_size(usedc, sizeof(usedc), used);
+		else
+			usedc[0] = '\0';
 		struct cell cells[] = {
 			{"NAME", "name", rec_str(vm, "name_label"), NULL},
 			{"POWER", "power_state", rec_str(vm, "power_state"), NULL},
 			{"HOST", "host", host, NULL},
 			{"VCPUS", "vcpus", vcpus, jv},
+			{"CPU", "cpu_usage", cpuc, jcpu},
 			{"MEMORY", "memory", mem, jm},
+			{"MEM USED", "memory_used", usedc, jused},
 			{"IP", "ip", vm_ip(t->cache, vm), NULL},
 			{"UUID", "uuid", rec_str(vm, "uuid"), NULL},
 		};
-		add_row(t, cells, 7);
+		add_row(t, cells, 9);
+		xv_free(jcpu);
+		xv_free(jused);
 	}
 	xv_free(jv);
 	xv_free(jm);
@@ -375,7 +429,7 @@ static const struct kind {
 
 bool list_kind_valid(const char *kind)
 {
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
 		if (strcmp(kinds[i].name, kind) == 0)
 			return true;
 	return false;
@@ -389,7 +443,7 @@ void list_print(const struct cache *c, const char *kind, bool as_json, FILE *f)
 	t.as_json = as_json;
 	t.cache = c;
 	buf_init(&t.json);
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
 		if (strcmp(kinds[i].name, kind) == 0)
 			cache_each(c, kinds[i].cls, kinds[i].row, &t);
 	if (as_json)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cache.h"
+#include "metrics.h"
 
 bool list_kind_valid(const char *kind);
 /* Asks question (lines ending in "\n") on the terminal, the answer echoed;
@@ -13,6 +14,8 @@ bool list_kind_valid(const char *kind);
 bool list_ask_yes(const char *question);
 /* Text tables keep long cells whole (--wide) instead of cutting them. */
 void list_set_wide(bool on);
+/* The CPU and memory columns of hosts and vms read m (NULL: left empty). */
+void list_set_metrics(const struct metrics *m);
 void list_print(const struct cache *c, const char *kind, bool as_json, FILE *f);
 
 #endif

@@ -544,6 +544,14 @@ static void draw_cell(WINDOW *w, int y, int x, int width, attr_t a, const struct
 		ui_put(w, y, x, width, a, s);
 }
 
+void table_visible(const struct table *t, size_t *first, size_t *count)
+{
+	size_t page = t->page > 0 ? (size_t)t->page : 0;
+
+	*first = t->top;
+	*count = t->top < t->nview ? (t->nview - t->top < page ? t->nview - t->top : page) : 0;
+}
+
 void table_draw(struct table *t, WINDOW *w, int y, int x, int h, int cols, bool focused)
 {
 	int idx[TABLE_MAX_COLS], width[TABLE_MAX_COLS];

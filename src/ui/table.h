@@ -50,6 +50,8 @@ const char *table_selected(struct table *t);
 void table_select(struct table *t, const char *key);
 /* Key of the index-th shown row (after sort and filter), or NULL. */
 const char *table_row_key(struct table *t, size_t index);
+/* The rows on screen at the last draw: the first's index (for table_row_key) and how many. */
+void table_visible(const struct table *t, size_t *first, size_t *count);
 
 /* The filter: words that match anywhere in a row (its cells, hidden ones
  * too, and its extra text), and COLUMN:value terms that match in that

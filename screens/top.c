@@ -1,0 +1,237 @@
+/* Top: the running VMs of every connected pool sorted by what they use
+ * now (CPU, memory, network, disk), like htop's main view. The figures are
+ * xcp-rrdd's (every VM of each pool wanted while the screen is drawn), the
+ * rows made again every 5 s; Enter opens the VM. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "draw.h"
+#include "keys.h"
+#include "loop.h"
+#include "metrics_ui.h"
+#include "model.h"
+#include "screens.h"
+#include "table.h"
+#include "util.h"
+
+#define REFRESH_MS 5000
+
+enum { COL_NAME, COL_POOL, COL_HOST, COL_CPU, COL_MEM, COL_NET, COL_DISK };
+
+static const struct table_col columns[] = {
+	[COL_NAME] = {"NAME", 12, 3, false, false, 0},
+	[COL_POOL] = {"POOL", 8, 1, false, false, 0},
+	[COL_HOST] = {"HOST", 9, 1, false, false, 2},
+	[COL_CPU] = {"CPU", 7, 0, true, true, 0},
+	[COL_MEM] = {"MEM USED", 19, 0, true, true, 1},
+	[COL_NET] = {"NET", 11, 0, true, true, 0},
+	[COL_DISK] = {"DISK", 11, 0, true, true, 0},
+};
+
+struct top {
+	struct app *app;
+	struct table *table;
+	struct loop_timer *timer;
+	bool stale;      /* make the rows again at the next draw */
+};
+
+struct put_ctx {
+	struct top *t;
+	struct pool *p;
+	const struct metrics *m;
+};
+
+/* A rate cell: its text (empty while unknown) and sort key. */
+static double rate(const struct metrics *m, const char *uuid, enum mui_kind a, enum mui_kind b, char *buf, size_t n)
+{
+	double x = 0, y = 0;
+	bool ka = mui_last(m, uuid, false, a, &x), kb = mui_last(m, uuid, false, b, &y);
+
+	buf[0] = '\0';
+	if (!ka && !kb)
+		return -1;
+	graph_format(buf, n, x + y, "B/s");
+	return x + y;
+}
+
+static bool put_vm(const char *ref, const struct xv *vm, void *ud)
+{
+	struct put_ctx *c = ud;
+	const char *uuid = rec_str(vm, "uuid"), *power = rec_str(vm, "power_state");
+	char key[QREF_MAX], cpu[64], mem[64], net[32], disk[32];
+	double cpu_n, mem_n, net_n, disk_n, v;
+
+	if (!vm_is_guest(vm) || (strcmp(power, "Running") != 0 && strcmp(power, "Paused") != 0))
+		return true;
+	mui_list_cells(c->m, uuid, false, cpu, sizeof(cpu), &cpu_n, mem, sizeof(mem), &mem_n);
+	/* the number alone: a sparkline per row costs too much on a big pool */
+	if (mui_last(c->m, uuid, false, MUI_CPU, &v))
+		snprintf(cpu, sizeof(cpu), "%5.1f%%", v);
+	net_n = rate(c->m, uuid, MUI_NET_RX, MUI_NET_TX, net, sizeof(net));
+	disk_n = rate(c->m, uuid, MUI_DISK_R, MUI_DISK_W, disk, sizeof(disk));
+	{
+		struct table_cell cells[] = {
+			[COL_NAME] = {rec_str(vm, "name_label"), 0, -1},
+			[COL_POOL] = {c->p->cfg.name, 0, -1},
+			[COL_HOST] = {name_of(c->p->cache, rec_str(vm, "resident_on")), 0, -1},
+			[COL_CPU] = {cpu, cpu_n, -1},
+			[COL_MEM] = {mem, mem_n, -1},
+			[COL_NET] = {net, net_n, -1},
+			[COL_DISK] = {disk, disk_n, -1},
+		};
+		table_put(c->t->table, pool_qref(c->p, ref, key, sizeof(key)), cells, ROLE_NORMAL, uuid);
+	}
+	return true;
+}
+
+static void rebuild(struct app *app, struct top *t)
+{
+	struct pools *ps = app_pools(app);
+
+	table_clear(t->table);
+	for (size_t i = 0; i < pools_count(ps); i++) {
+		struct put_ctx c = {t, pools_at(ps, i), NULL};
+		if (!c.p->cache || !(c.m = mui_metrics(app, c.p)))
+			continue;
+		cache_each(c.p->cache, "VM", put_vm, &c);
+	}
+	table_show_col(t->table, COL_POOL, app_many_pools(app));
+	t->stale = false;
+}
+
+static void on_tick(struct loop *l, void *ud)
+{
+	struct top *t = ud;
+
+	t->stale = true;
+	t->timer = loop_timer(l, REFRESH_MS, on_tick, t);
+	app_dirty(t->app);
+}
+
+static void *top_enter(struct app *app, const void *arg)
+{
+	struct top *t = xcalloc(1, sizeof(*t));
+
+	t->app = app;
+	t->table = table_new(columns, (int)(ARRAY_LEN(columns)));
+	table_set_noun(t->table, "running VM", "running VMs");
+	table_sort(t->table, COL_CPU, true);
+	t->stale = true;
+	t->timer = loop_timer(app_loop(app), REFRESH_MS, on_tick, t);
+	return t;
+}
+
+static void top_leave(struct app *app, void *st)
+{
+	struct top *t = st;
+
+	if (t->timer)
+		loop_timer_cancel(app_loop(app), t->timer);
+	table_free(t->table);
+	free(t);
+}
+
+static void top_event(struct app *app, void *st, struct pool *p, enum cache_op op, const char *cls, const char *ref)
+{
+	struct top *t = st;
+
+	/* a VM started, stopped or moved: its row at the next draw */
+	if (!p || op == CACHE_LOADED || (cls && (strcmp(cls, "VM") == 0 || strcmp(cls, "host") == 0)))
+		t->stale = true;
+}
+
+static void top_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
+{
+	struct top *t = st;
+	struct pools *ps = app_pools(app);
+	bool none = true;
+
+	/* every VM wanted: the order needs all of their figures */
+	for (size_t i = 0; i < pools_count(ps); i++) {
+		struct metrics *m = mui_metrics(app, pools_at(ps, i));
+		if (m) {
+			metrics_want_all(m, METRICS_NOW);
+			none = false;
+		}
+	}
+	if (none) {
+		ui_put(w, 1, 2, cols - 4, theme_attr(ROLE_DIM), "No pool connected: :servers connects one.");
+		return;
+	}
+	if (t->stale || table_count(t->table) == 0)
+		rebuild(app, t);
+	table_draw(t->table, w, 0, 0, h, cols, !app_has_dialog(app));
+}
+
+static struct table *top_list(struct app *app, void *st)
+{
+	return ((struct top *)st)->table;
+}
+
+static struct pool *top_pool(struct app *app, void *st)
+{
+	const char *ref;
+
+	return pools_resolve(app_pools(app), table_selected(((struct top *)st)->table), &ref);
+}
+
+static int open_vm(struct app *app, void *st)
+{
+	const char *ref = table_selected(((struct top *)st)->table);
+
+	if (ref)
+		app_push(app, &screen_vm, ref);
+	return EV_HANDLED;
+}
+
+static int sort_by(struct top *t, int col)
+{
+	table_sort(t->table, col, true);
+	return EV_HANDLED;
+}
+
+static int by_cpu(struct app *app, void *st)
+{
+	return sort_by(st, COL_CPU);
+}
+
+static int by_mem(struct app *app, void *st)
+{
+	return sort_by(st, COL_MEM);
+}
+
+static int by_net(struct app *app, void *st)
+{
+	return sort_by(st, COL_NET);
+}
+
+static int by_disk(struct app *app, void *st)
+{
+	return sort_by(st, COL_DISK);
+}
+
+static const struct screen_key keys[] = {
+	{XK_ENTER, "Open", "Open the VM", open_vm, NULL, true},
+	{'c', "CPU", "Sort by CPU use, the busiest first", by_cpu, NULL, true},
+	{'m', "Memory", "Sort by memory in use, the largest first", by_mem, NULL, true},
+	{'n', "Network", "Sort by network traffic (receive and send), the busiest first", by_net, NULL, true},
+	{'d', "Disk", "Sort by disk traffic (read and write), the busiest first", by_disk, NULL, true},
+	{0, NULL, NULL, NULL, NULL, false},
+};
+
+const struct screen screen_top = {
+	.name = "top",
+	.title = "Top",
+	.keys = keys,
+	.enter = top_enter,
+	.leave = top_leave,
+	.draw = top_draw,
+	.on_cache_event = top_event,
+	.list = top_list,
+	.pool = top_pool,
+	.filter_help = "pool:lab\tits pool is lab (with several pools)\n"
+		       "host:xcp-ng-02\tit runs on that host\n"
+		       "web\tother words match anywhere in the row, uuid too",
+};

@@ -1,0 +1,294 @@
+/* src/metrics against xapi-sim: the history a graph asks for (10 minutes of
+ * 5 s points, 2 hours of 1 minute points) equals the sim's known function
+ * of time (tests/sim/rrd.c, recomputed here) at every point, a later fetch
+ * moves the newest point on, and a dropped want drops the data. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+
+#include "cache.h"
+#include "loop.h"
+#include "metrics.h"
+#include "net.h"
+#include "simproc.h"
+#include "util.h"
+#include "xapi.h"
+
+/* ---- the sim's function, independently ---------------------------------------- */
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9E3779B97F4A7C15ULL;
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t fnv(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return mix(h);
+}
+
+static double sim_cpu(const char *uuid, const char *name, long long t)
+{
+	uint64_t h = fnv(name, fnv(uuid, 0xcbf29ce484222325ULL));
+	double phase = (double)(h % 10000) / 10000.0 * 2 * M_PI;
+	double noise = (double)(mix(h ^ (uint64_t)(t / 5)) % 10000) / 10000.0;
+	double wave = (1 + sin(2 * M_PI * (double)t / (240.0 + (double)(h % 360)) + phase)) / 2;
+
+	return 0.01 + 0.3 * wave + 0.04 * noise;
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+struct env {
+	struct simproc sim;
+	struct loop *loop;
+	struct net *net;
+	struct xapi *x;
+	struct cache *cache;
+	struct metrics *m;
+	int updates;
+	char host[40], vm[40];
+};
+
+struct waiter {
+	bool (*pred)(struct env *e);
+	struct env *e;
+	int64_t deadline;
+};
+
+static void tick(struct loop *l, void *ud)
+{
+	struct waiter *w = ud;
+
+	if (w->pred(w->e) || loop_now() >= w->deadline) {
+		loop_stop(l, 0);
+		return;
+	}
+	loop_timer(l, 20, tick, w);
+}
+
+static void run_until(struct env *e, bool (*pred)(struct env *), int timeout_ms)
+{
+	struct waiter w = {pred, e, loop_now() + timeout_ms};
+
+	loop_timer(e->loop, 0, tick, &w);
+	loop_run(e->loop);
+}
+
+static bool loaded(struct env *e)
+{
+	return cache_loaded(e->cache);
+}
+
+static void on_update(struct metrics *m, void *ud)
+{
+	struct env *e = ud;
+
+	(void)m;
+	e->updates++;
+}
+
+static bool first_host(const char *ref, const struct xv *rec, void *ud)
+{
+	struct env *e = ud;
+
+	(void)ref;
+	snprintf(e->host, sizeof(e->host), "%s", rec_str(rec, "uuid"));
+	return false;
+}
+
+static bool running_vm(const char *ref, const struct xv *rec, void *ud)
+{
+	struct env *e = ud;
+
+	(void)ref;
+	if (rec_bool(rec, "is_control_domain") || strcmp(rec_str(rec, "power_state"), "Running") != 0)
+		return true;
+	snprintf(e->vm, sizeof(e->vm), "%s", rec_str(rec, "uuid"));
+	return false;
+}
+
+static int setup(void **state)
+{
+	struct env *e = xcalloc(1, sizeof(*e));
+	struct xapi_opts o = {0};
+	const char *args[] = {NULL};
+
+	if (!simproc_start(&e->sim, args))
+		return -1;
+	e->loop = loop_new();
+	e->net = net_new(e->loop);
+	o.url = e->sim.url;
+	o.user = "root";
+	o.password = "xapi-sim";
+	o.fingerprint = e->sim.fingerprint;
+	e->x = xapi_new(e->net, e->loop, &o);
+	e->cache = cache_new(e->x, e->loop);
+	cache_start(e->cache);
+	run_until(e, loaded, 20000);
+	if (!cache_loaded(e->cache))
+		return -1;
+	cache_each(e->cache, "host", first_host, e);
+	cache_each(e->cache, "VM", running_vm, e);
+	e->m = metrics_new(e->loop, e->x, e->cache);
+	metrics_on_update(e->m, on_update, e);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	metrics_free(e->m);
+	cache_stop(e->cache);
+	xapi_free(e->x);
+	cache_free(e->cache);
+	net_free(e->net);
+	loop_free(e->loop);
+	assert_true(simproc_stop(&e->sim));
+	free(e);
+	return 0;
+}
+
+static bool have_history(struct env *e)
+{
+	double v[120];
+	long long t1, t2;
+	int s1, s2;
+
+	return metrics_get(e->m, e->host, "cpu_avg", METRICS_10MIN, v, 120, &t1, &s1) == 120
+	       && metrics_get(e->m, e->vm, "cpu0", METRICS_2H, v, 120, &t2, &s2) == 120;
+}
+
+static void check_points(const char *uuid, const char *series, const double *v, size_t n, long long end, int step)
+{
+	int known = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		long long t = end - (long long)(n - 1 - i) * step;
+		if (isnan(v[i]))
+			continue; /* a slot the archive had no row for */
+		known++;
+		if (fabs(v[i] - sim_cpu(uuid, series, t)) > 1e-12) {
+			print_error("%s %s at %lld: %.17g, the sim says %.17g\n", uuid, series, t, v[i],
+				    sim_cpu(uuid, series, t));
+			fail();
+		}
+	}
+	assert_true(known >= (int)n - 1); /* the archive's oldest row may be one step short */
+}
+
+static void test_history_equals_the_sim(void **state)
+{
+	struct env *e = *state;
+	double v[120], last;
+	long long end, t_last;
+	int step;
+	size_t n;
+
+	assert_true(e->host[0] && e->vm[0]);
+	metrics_want(e->m, e->host, METRICS_10MIN);
+	metrics_want(e->m, e->vm, METRICS_2H);
+	run_until(e, have_history, 20000);
+	assert_true(e->updates > 0);
+
+	n = metrics_get(e->m, e->host, "cpu_avg", METRICS_10MIN, v, 120, &end, &step);
+	assert_int_equal(n, 120);
+	assert_int_equal(step, 5);
+	assert_int_equal(end % 5, 0);
+	assert_true(llabs((long long)time(NULL) - end) <= 15);
+	check_points(e->host, "cpu_avg", v, n, end, step);
+
+	/* a graph narrower than the archive gets the newest points */
+	n = metrics_get(e->m, e->host, "cpu_avg", METRICS_10MIN, v, 24, &end, &step);
+	assert_int_equal(n, 24);
+	check_points(e->host, "cpu_avg", v, n, end, step);
+
+	n = metrics_get(e->m, e->vm, "cpu0", METRICS_2H, v, 120, &end, &step);
+	assert_int_equal(n, 120);
+	assert_int_equal(step, 60);
+	assert_int_equal(end % 60, 0);
+	check_points(e->vm, "cpu0", v, n, end, step);
+
+	/* the latest value is the 5 s archive's newest row */
+	assert_true(metrics_last(e->m, e->vm, "cpu0", &last, &t_last));
+	assert_true(fabs(last - sim_cpu(e->vm, "cpu0", t_last)) < 1e-12);
+	assert_null(metrics_error(e->m));
+}
+
+static long long seen_end;
+
+static bool moved_on(struct env *e)
+{
+	double v[1];
+	long long end;
+	int step;
+
+	metrics_want(e->m, e->host, METRICS_10MIN); /* as a screen redrawing */
+	return metrics_get(e->m, e->host, "cpu_avg", METRICS_10MIN, v, 1, &end, &step) == 1 && end > seen_end;
+}
+
+static void test_later_fetch_moves_on(void **state)
+{
+	struct env *e = *state;
+	double v[120];
+	long long end;
+	int step;
+
+	metrics_get(e->m, e->host, "cpu_avg", METRICS_10MIN, v, 120, &seen_end, &step);
+	run_until(e, moved_on, 12000);
+	assert_int_equal(metrics_get(e->m, e->host, "cpu_avg", METRICS_10MIN, v, 120, &end, &step), 120);
+	assert_true(end >= seen_end + 5);
+	check_points(e->host, "cpu_avg", v, 120, end, step);
+}
+
+static bool count_series(const char *series, void *ud)
+{
+	(void)series;
+	(*(int *)ud)++;
+	return true;
+}
+
+static void test_unwant_drops(void **state)
+{
+	struct env *e = *state;
+	double v;
+	int n = 0;
+
+	metrics_each_series(e->m, e->host, count_series, &n);
+	assert_true(n > 3);
+	metrics_unwant(e->m, e->host);
+	assert_false(metrics_last(e->m, e->host, "cpu_avg", &v, NULL));
+	n = 0;
+	metrics_each_series(e->m, e->host, count_series, &n);
+	assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_history_equals_the_sim),
+		cmocka_unit_test(test_later_fetch_moves_on),
+		cmocka_unit_test(test_unwant_drops),
+	};
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, setup, teardown);
+	curl_global_cleanup();
+	return rc;
+}
