@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 CC ?= cc
 PYTHON ?= python3
 
-PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient json-c libzstd libbrotlidec libbrotlienc libnfs smbclient libxxhash
+PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient json-c libzstd libbrotlidec libbrotlienc libnfs smbclient libxxhash libmicrohttpd
 PKGS_UI = ncursesw
 PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl libzstd
 PKGS_TEST = cmocka vterm
@@ -22,7 +22,7 @@ pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs = $(shell pkg-config --libs $(1))
 
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Isrc/core -Isrc/console -Isrc/backup -Isrc/cli -Itests/sim -Ibuild/gen
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc -Isrc/core -Isrc/console -Isrc/backup -Isrc/metrics -Isrc/cli -Itests/sim -Ibuild/gen
 OPT_CFLAGS = -O2
 SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -34,9 +34,9 @@ CORE_SRC = src/core/util.c src/core/value.c src/core/xmlrpc.c src/core/strpool.c
 CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/cache.c src/core/config.c \
 	src/core/known_hosts.c src/core/secret.c src/core/sanitize.c src/core/errors.c src/core/ops.c \
 	src/core/log.c src/core/pools.c src/core/upload.c src/core/atomicfile.c src/core/cfgread.c src/core/cfgedit.c src/console/fbtext.c src/console/vnc.c src/console/keymap.c \
-	src/cli/list.c $(wildcard src/backup/*.c)
+	src/cli/list.c $(wildcard src/backup/*.c) $(wildcard src/metrics/*.c)
 # the command line (src/cli: main assembles the program)
-CLIENT_SRC = src/cli/main.c src/cli/demo.c src/cli/connopts.c src/cli/backup.c
+CLIENT_SRC = src/cli/main.c src/cli/demo.c src/cli/connopts.c src/cli/backup.c src/cli/vmfile.c src/cli/metrics.c
 # the terminal interface (ncursesw): widgets in src/ui, one file per screen in screens/
 UI_SRC = $(wildcard src/ui/*.c) $(wildcard screens/*.c)
 UI_OBJ_DIRS = build/obj/src/ui build/obj/screens build/san/src/ui build/san/screens
@@ -50,7 +50,8 @@ all: deps
 
 # Installs whatever Debian packages are missing (needs root; says so if not).
 deps:
-	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang qemu-system-x86_64 qemu-img smbd ganesha.nfsd >/dev/null 2>&1 \
+	@pkg-config --exists $(ALL_PKGS) 2>/dev/null && command -v $(PYTHON) node npm xmllint tmux clang qemu-system-x86_64 qemu-img smbd ganesha.nfsd promtool iptables >/dev/null 2>&1 \
+		&& test -d /usr/lib/python3/dist-packages/aiosmtpd \
 		&& test -f /usr/share/consolefonts/default8x16.psf.gz \
 		&& test -d /usr/share/qemu/keymaps && test -x /bin/busybox && command -v setfont cpio >/dev/null 2>&1 \
 		&& ls /boot/vmlinuz-* >/dev/null 2>&1 \
@@ -111,6 +112,11 @@ build/san/unit/test_vnc: build/san/unit/%: build/san/tests/unit/%.o build/san/te
 
 # The size parser lives in src/ui but needs no ncurses: linked on its own.
 build/san/unit/test_units: build/san/unit/%: build/san/tests/unit/%.o build/san/src/ui/units.o $(patsubst %.c,build/san/%.o,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lpthread -lm
+
+# The graph widget is text only (no ncurses): linked on its own as well.
+build/san/unit/test_graph: build/san/unit/%: build/san/tests/unit/%.o build/san/src/ui/graph.o $(patsubst %.c,build/san/%.o,$(CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) cmocka) -lpthread -lm
 

@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "model.h"
+#include "backups.h"
 #include "screens.h"
 
 static void quit(struct app *app, const char *arg)
@@ -157,23 +158,16 @@ static void console_cmd(struct app *app, const char *arg)
 	app_push(app, &screen_console, pool_qref(f.p, f.ref, qref, sizeof(qref)));
 }
 
-/* :backups: the screens come with the next issue; until then, where backups are. */
-static void backups_cmd(struct app *app, const char *arg)
-{
-	app_message(app, MSG_INFO,
-		    "Backups run from the command line: xentui backup run JOB, due, list, verify, restore "
-		    "(jobs in the configuration); their screens are not built yet");
-}
-
 const struct command screen_commands[] = {
 	{"dashboard", "dash", "the pool at a glance", &screen_dashboard, NULL, NULL},
 	{"hosts", "host", "the hosts", &screen_hosts, NULL, NULL},
 	{"vms", "vm", "every VM", &screen_vms, NULL, NULL},
+	{"top", NULL, "running VMs by CPU, memory, network or disk use, every 5 s", &screen_top, NULL, NULL},
 	{"templates", "tmpl", "VM templates: Enter makes a new VM", &screen_templates, NULL, NULL},
 	{"storage", "sr", "storage repositories", &screen_storage, NULL, NULL},
 	{"networks", "net", "networks and the hosts' NICs", &screen_networks, NULL, NULL},
 	{"pool", NULL, "the pool: master, hosts, default SR, HA; add or eject hosts", &screen_pool, NULL, NULL},
-	{"backups", NULL, "backup jobs (xentui backup, from the command line)", NULL, backups_cmd, NULL},
+	{"backups", "backup", "backup jobs, runs, repositories and the timer of `xentui backup due`", &screen_backups, NULL, NULL},
 	{"tasks", "task", "running and recent tasks", &screen_tasks, NULL, NULL},
 	{"messages", "msg", "every message of this session, whole (L)", &screen_messages, NULL, NULL},
 	{"updates", NULL, "updates of every host; rolling pool update", &screen_updates, NULL, NULL},

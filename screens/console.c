@@ -340,7 +340,7 @@ static void connect_xapi(struct console_screen *s, struct pool *p, const struct 
 		struct xv *params = xv_array();
 
 		xv_array_push(params, xv_string(resident));
-		xapi_call(p->x, "host.get_server_certificate", params, on_server_certificate, q);
+		app_query(s->app, p, "host.get_server_certificate", params, on_server_certificate, q);
 		return;
 	}
 	free(base);
@@ -951,7 +951,7 @@ static void on_search(struct app *app, const struct dialog_result *r, const char
 	t = form_get_text(r->form, 0);
 	s->nsearch = 0;
 	/* ASCII and Latin-1 as typed; the rest byte by byte is not worth it here */
-	while (*t && s->nsearch < (int)(sizeof(s->search) / sizeof(s->search[0]))) {
+	while (*t && s->nsearch < (int)(ARRAY_LEN(s->search))) {
 		unsigned char c = (unsigned char)*t;
 
 		if (c < 0x80) {

@@ -90,7 +90,7 @@ static void *dash_enter(struct app *app, const void *arg)
 {
 	struct dashboard *d = xcalloc(1, sizeof(*d));
 
-	d->hosts = table_new(host_cols, (int)(sizeof(host_cols) / sizeof(host_cols[0])));
+	d->hosts = table_new(host_cols, (int)(ARRAY_LEN(host_cols)));
 	table_set_noun(d->hosts, "host", "hosts");
 	rebuild_hosts(app, d);
 	return d;

@@ -11,12 +11,13 @@
 #include "model.h"
 #include "pool_join.h"
 #include "screens.h"
+#include "metrics_tab.h"
 #include "table.h"
 #include "units.h"
 #include "util.h"
 
-enum tab { TAB_GENERAL, TAB_CPUS, TAB_MEMORY, TAB_NICS, TAB_STORAGE, TAB_VMS, NTABS };
-static const char *const tab_names[NTABS] = {"General", "CPUs", "Memory", "NICs", "Storage", "VMs"};
+enum tab { TAB_GENERAL, TAB_CPUS, TAB_MEMORY, TAB_NICS, TAB_STORAGE, TAB_VMS, TAB_METRICS, NTABS };
+static const char *const tab_names[NTABS] = {"General", "CPUs", "Memory", "NICs", "Storage", "VMs", "Metrics"};
 
 static const struct table_col cpu_cols[] = {
 	{"CPU", 4, 0, true, true, 0},
@@ -46,6 +47,7 @@ struct host_screen {
 	const char *ref; /* the pool's own, in qref */
 	enum tab tab;
 	struct table *tables[NTABS];
+	struct metrics_tab metrics; /* the Metrics tab's span */
 };
 
 /* The host's pool while it is connected, or NULL. */
@@ -65,12 +67,12 @@ static void *host_enter(struct app *app, const void *arg)
 	pools_resolve(app_pools(app), s->qref, &s->ref);
 	if (!s->ref)
 		s->ref = "";
-	s->tables[TAB_CPUS] = table_new(cpu_cols, (int)(sizeof(cpu_cols) / sizeof(cpu_cols[0])));
-	s->tables[TAB_NICS] = table_new(nic_cols, (int)(sizeof(nic_cols) / sizeof(nic_cols[0])));
-	s->tables[TAB_STORAGE] = table_new(sr_cols, (int)(sizeof(sr_cols) / sizeof(sr_cols[0])));
-	s->tables[TAB_VMS] = table_new(vm_cols, (int)(sizeof(vm_cols) / sizeof(vm_cols[0])));
+	s->tables[TAB_CPUS] = table_new(cpu_cols, (int)(ARRAY_LEN(cpu_cols)));
+	s->tables[TAB_NICS] = table_new(nic_cols, (int)(ARRAY_LEN(nic_cols)));
+	s->tables[TAB_STORAGE] = table_new(sr_cols, (int)(ARRAY_LEN(sr_cols)));
+	s->tables[TAB_VMS] = table_new(vm_cols, (int)(ARRAY_LEN(vm_cols)));
 	/* the Memory tab lists the same VMs, largest first */
-	s->tables[TAB_MEMORY] = table_new(vm_cols, (int)(sizeof(vm_cols) / sizeof(vm_cols[0])));
+	s->tables[TAB_MEMORY] = table_new(vm_cols, (int)(ARRAY_LEN(vm_cols)));
 	table_sort(s->tables[TAB_MEMORY], 3, true);
 	table_set_noun(s->tables[TAB_CPUS], "CPU", "CPUs");
 	table_set_noun(s->tables[TAB_NICS], "NIC", "NICs");
@@ -322,6 +324,9 @@ static void host_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	case TAB_MEMORY:
 		draw_memory(p, s, host, w, 2, h - 2, cols);
 		return;
+	case TAB_METRICS:
+		metrics_tab_draw(app, &s->metrics, p, rec_str(host, "uuid"), true, true, w, 2, h - 2, cols);
+		return;
 	case TAB_CPUS:
 		table_clear(f.t);
 		cache_each(p->cache, "host_cpu", cpu_row, &f);
@@ -466,11 +471,13 @@ static int host_key(struct app *app, void *st, int key)
 		s->tab = (enum tab)(key - '1');
 		return EV_HANDLED;
 	}
+	if (s->tab == TAB_METRICS && metrics_tab_key(&s->metrics, key))
+		return EV_HANDLED;
 	return EV_IGNORED;
 }
 
 static const struct screen_key keys[] = {
-	{XK_TAB, "Next tab", "The next tab (also Right, or 1-6 for a tab)", next_tab, NULL, true},
+	{XK_TAB, "Next tab", "The next tab (also Right, or 1-7 for a tab)", next_tab, NULL, true},
 	{XK_RIGHT, "Next tab", "The next tab", next_tab, NULL, false},
 	{XK_BTAB, "Prev tab", "The previous tab (also Left)", prev_tab, NULL, false},
 	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},

@@ -143,15 +143,19 @@ static void fail(struct job *j, const char *why)
 {
 	struct job_host *h = cur_host(j);
 	enum stage st = j->seq[j->step];
-	char done[512] = "", todo[512] = "";
+	struct buf done, todo;
 
+	buf_init(&done);
+	buf_init(&todo);
 	h->state = HS_FAILED;
 	j->failed = j->finished = true;
 	host_ended(j, h);
 	for (size_t i = 0; i < j->n; i++) {
-		char *buf = i < j->cur ? done : i > j->cur ? todo : NULL;
-		if (buf)
-			snprintf(buf + strlen(buf), 512 - strlen(buf), "%s'%s'", *buf ? ", " : "", j->hosts[i].name);
+		struct buf *b = i < j->cur ? &done : i > j->cur ? &todo : NULL;
+		if (b) {
+			buf_sep(b, ", ");
+			buf_printf(b, "'%s'", j->hosts[i].name);
+		}
 	}
 	free(j->outcome);
 	j->outcome = xasprintf("%s stopped on '%s' at \"%s\": %s. '%s' is %s%s%s%s%s.", kind_names[j->kind], h->name,
@@ -159,7 +163,10 @@ static void fail(struct job *j, const char *why)
 			       st <= ST_DISABLE ? "as it was"
 			       : st >= ST_ENABLE && st != ST_SHUTDOWN ? "enabled, its VMs may not all be back"
 								      : "disabled, in maintenance mode",
-			       *done ? "; finished: " : "", done, *todo ? "; not started: " : "", todo);
+			       done.len ? "; finished: " : "", done.len ? done.data : "", todo.len ? "; not started: " : "",
+			       todo.len ? todo.data : "");
+	buf_free(&done);
+	buf_free(&todo);
 	app_message(j->app, MSG_ERROR, "%s", j->outcome);
 	app_dirty(j->app);
 }
@@ -198,24 +205,28 @@ static void stop_cancelled(struct job *j)
 	/* at a host's first step nothing was done to it: the last host worked on is the one to describe */
 	bool untouched = j->step == 0;
 	const struct job_host *last = untouched && j->cur > 0 ? &j->hosts[j->cur - 1] : h;
-	char now[512], todo[512] = "";
+	char now[512];
+	struct buf todo;
 
 	h->state = untouched ? HS_WAITING : HS_FAILED;
 	j->failed = j->finished = j->cancelled = true;
 	if (!untouched)
 		host_ended(j, h);
-	for (size_t i = untouched ? j->cur : j->cur + 1; i < j->n; i++)
-		snprintf(todo + strlen(todo), sizeof(todo) - strlen(todo), "%s'%s'", *todo ? ", " : "",
-			 j->hosts[i].name);
+	buf_init(&todo);
+	for (size_t i = untouched ? j->cur : j->cur + 1; i < j->n; i++) {
+		buf_sep(&todo, ", ");
+		buf_printf(&todo, "'%s'", j->hosts[i].name);
+	}
 	j->stopped_at = (size_t)(last - j->hosts);
 	host_state_text(j, last, now, sizeof(now));
 	free(j->outcome);
 	if (untouched)
 		j->outcome = xasprintf("%s cancelled after '%s'%s%s.", kind_names[j->kind], last->name,
-				       *todo ? "; not started: " : "", todo);
+				       todo.len ? "; not started: " : "", todo.len ? todo.data : "");
 	else
 		j->outcome = xasprintf("%s cancelled on '%s' before \"%s\"%s%s.", kind_names[j->kind], h->name,
-				       stage_names[st], *todo ? "; not started: " : "", todo);
+				       stage_names[st], todo.len ? "; not started: " : "", todo.len ? todo.data : "");
+	buf_free(&todo);
 	/* the jobs screen keeps the host's state live under the outcome */
 	app_message(j->app, MSG_INFO, "%s Now %s.", j->outcome, now);
 	app_dirty(j->app);

@@ -97,7 +97,7 @@ static void ask_status(struct app *app, struct pool *p, const char *ref)
 	q->pool_id = p->id;
 	q->ref = xstrdup(ref);
 	xv_array_push(params, xv_string(ref));
-	xapi_call(p->x, "PCI.get_dom0_access_status", params, on_status, q);
+	app_query(app, p, "PCI.get_dom0_access_status", params, on_status, q);
 }
 
 static const struct table_col cols[] = {
@@ -163,8 +163,7 @@ static char *pci_list_remove(const char *list, const char *pci_id)
 
 struct holders {
 	const char *pci_id;
-	char names[256];
-	size_t used;
+	struct buf names; /* "a, b": their names; holders_free frees it */
 	int n;
 	const char *first; /* the first holder's ref */
 };
@@ -178,12 +177,8 @@ static bool find_holder(const char *ref, const struct xv *vm, void *ud)
 		return true;
 	if (!h->n++)
 		h->first = ref;
-	if (h->used < sizeof(h->names)) {
-		int w = snprintf(h->names + h->used, sizeof(h->names) - h->used, "%s%s", h->used ? ", " : "",
-				 rec_str(vm, "name_label"));
-		if (w > 0)
-			h->used += (size_t)w;
-	}
+	buf_sep(&h->names, ", ");
+	buf_puts(&h->names, rec_str(vm, "name_label"));
 	return true;
 }
 
@@ -193,6 +188,11 @@ static void holders_of(const struct cache *c, const char *pci_id, struct holders
 	memset(h, 0, sizeof(*h));
 	h->pci_id = pci_id;
 	cache_each(c, "VM", find_holder, h);
+}
+
+static void holders_free(struct holders *h)
+{
+	buf_free(&h->names);
 }
 
 struct pci_screen {
@@ -241,7 +241,7 @@ static void *pci_enter(struct app *app, const void *arg)
 	pools_resolve(app_pools(app), s->qref, &s->host);
 	if (!s->host)
 		s->host = "";
-	s->t = table_new(cols, (int)(sizeof(cols) / sizeof(cols[0])));
+	s->t = table_new(cols, (int)(ARRAY_LEN(cols)));
 	table_set_noun(s->t, "device", "devices");
 	refresh_access(app, s);
 	return s;
@@ -290,10 +290,11 @@ static bool pci_row(const char *ref, const struct xv *pci, void *ud)
 			{rec_str(pci, "device_name"), 0, -1},
 			{rec_str(pci, "driver_name"), 0, -1},
 			{status_text(st), 0, st && strstr(st, "reboot") ? (int)ROLE_WARN : -1},
-			{h.names, 0, h.n > 1 ? (int)ROLE_BAD : -1},
+			{h.n ? h.names.data : "", 0, h.n > 1 ? (int)ROLE_BAD : -1},
 		};
 		table_put(e->s->t, ref, cells, ROLE_NORMAL, NULL);
 	}
+	holders_free(&h);
 	return true;
 }
 
@@ -364,7 +365,7 @@ static bool is_storage(const struct xv *pci)
 
 	if (strlen(id) >= 4)
 		return strncmp(id, "01", 2) == 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		if (strcasestr(name, names[i]))
 			return true;
 	return false;
@@ -435,12 +436,11 @@ static bool find_mgmt(const char *ref, const struct xv *pif, void *ud)
 }
 
 /* The local SRs of the host with a device (PBD device_config), as "'Local
- * storage' (/dev/sda3)", into buf: what a storage controller may carry. */
+ * storage' (/dev/sda3)", into list: what a storage controller may carry. */
 struct local_srs {
 	const struct cache *c;
 	const char *host;
-	char *buf;
-	size_t n, used;
+	struct buf list;
 };
 
 static bool add_local_sr(const char *ref, const struct xv *pbd, void *ud)
@@ -448,17 +448,14 @@ static bool add_local_sr(const char *ref, const struct xv *pbd, void *ud)
 	struct local_srs *l = ud;
 	const char *dev = rec_map(pbd, "device_config", "device");
 	const struct xv *sr;
-	int w;
 
 	if (strcmp(rec_str(pbd, "host"), l->host) != 0 || !dev || strncmp(dev, "/dev/", 5) != 0)
 		return true;
 	sr = cache_get(l->c, rec_str(pbd, "SR"));
-	if (!sr || rec_bool(sr, "shared") || l->used >= l->n)
+	if (!sr || rec_bool(sr, "shared"))
 		return true;
-	w = snprintf(l->buf + l->used, l->n - l->used, "%s'%s' (%s)", l->used ? ", " : "", rec_str(sr, "name_label"),
-		     dev);
-	if (w > 0)
-		l->used += (size_t)w;
+	buf_sep(&l->list, ", ");
+	buf_printf(&l->list, "'%s' (%s)", rec_str(sr, "name_label"), dev);
 	return true;
 }
 
@@ -506,13 +503,14 @@ static void ask_hide(struct app *app, struct pool *p, const char *ref, const str
 	struct host_scan h;
 	enum risk risk = risk_of(p->cache, pci, &h);
 	const char *host = name_of(p->cache, h.host);
-	char srs[256] = "";
-	struct local_srs l = {p->cache, h.host, srs, sizeof(srs), 0};
+	struct local_srs l = {p->cache, h.host, {NULL, 0, 0}};
+	const char *srs;
 	char key[QREF_MAX];
 	struct dialog *d;
 	char *text;
 
 	cache_each(p->cache, "PBD", add_local_sr, &l);
+	srs = l.list.len ? l.list.data : "";
 	switch (risk) {
 	case RISK_ROOT:
 		text = xasprintf("%s (%s) is the only storage controller of %s, so dom0's own root disk is on it%s%s. "
@@ -546,6 +544,7 @@ static void ask_hide(struct app *app, struct pool *p, const char *ref, const str
 	dialog_on_done(d, on_hide_answer, pool_qref(p, ref, key, sizeof(key)), NULL);
 	app_open_dialog(app, d);
 	free(text);
+	buf_free(&l.list);
 }
 
 static int act_toggle(struct app *app, void *st)
@@ -707,7 +706,9 @@ static void on_vm_chosen(struct app *app, const struct dialog_result *r, const c
 	}
 	holders_of(p->cache, at->pci_id, &h);
 	if (h.n) {
-		app_message(app, MSG_ERROR, "%s is given to %s already: detach it there first (d)", at->pci_id, h.names);
+		app_message(app, MSG_ERROR, "%s is given to %s already: detach it there first (d)", at->pci_id,
+			    h.names.data);
+		holders_free(&h);
 		return;
 	}
 	/* the VM's other devices stay: the new one is added to the list */
@@ -735,9 +736,11 @@ static void pick_vm(struct app *app, struct pci_screen *s, bool detach)
 	}
 	if (!detach && h.n) {
 		app_message(app, MSG_ERROR, "%s is given to %s already: detach it there first (d)", rec_str(pci, "pci_id"),
-			    h.names);
+			    h.names.data);
+		holders_free(&h);
 		return;
 	}
+	holders_free(&h);
 	text = detach ? xasprintf("Which VM gives up %s? It is released when the VM next starts; its other devices "
 				  "stay.",
 				  rec_str(pci, "pci_id"))

@@ -79,13 +79,6 @@ static void settings_leave(struct app *app, void *st)
 	free(s);
 }
 
-static void join_set(char *buf, size_t n, const struct xv *set)
-{
-	buf[0] = '\0';
-	for (size_t i = 0; i < xv_len(set); i++)
-		snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? ", " : "", xv_str(xv_at(set, i)));
-}
-
 /* ---- values: one function per setting, what the VALUE column shows ---------- */
 
 static void value_hostname(const struct sel *s, char *buf, size_t n)
@@ -108,7 +101,7 @@ static void value_ipv6(const struct sel *s, char *buf, size_t n)
 {
 	char addrs[256];
 
-	join_set(addrs, sizeof(addrs), rec_field(s->pif, "IPv6"));
+	strings_text(rec_field(s->pif, "IPv6"), addrs, sizeof(addrs));
 	snprintf(buf, n, "%s %s", s->pif ? rec_str(s->pif, "ipv6_configuration_mode") : "", addrs);
 }
 
@@ -121,7 +114,7 @@ static void value_ntp(const struct sel *s, char *buf, size_t n)
 {
 	char servers[256];
 
-	join_set(servers, sizeof(servers), rec_field(s->h, "ntp_custom_servers"));
+	strings_text(rec_field(s->h, "ntp_custom_servers"), servers, sizeof(servers));
 	snprintf(buf, n, "%s%s%s", rec_str(s->h, "ntp_mode"), *servers ? ": " : "", servers);
 }
 
@@ -224,14 +217,6 @@ static char *dns_list(const char *text)
 
 /* ---- edits ------------------------------------------------------------------- */
 
-static struct xv *params1(const char *ref)
-{
-	struct xv *p = xv_array();
-
-	xv_array_push(p, xv_string(ref));
-	return p;
-}
-
 /* "Set the DNS servers of 'xcp-ng-03'": what a setting's messages and its
  * row in :tasks say. */
 static char *label_of(const struct sel *s, const char *what)
@@ -251,7 +236,7 @@ static const char *pif_name(const struct sel *s, const char *pif)
 static void reconfigure_ip(struct app *app, struct sel *s, const char *what, const char *pif, const char *mode,
 			   const char *ip, const char *mask, const char *gw, const char *dns)
 {
-	struct xv *p = params1(pif);
+	struct xv *p = xv_params_ref(pif);
 	char *label = label_of(s, what);
 
 	xv_array_push(p, xv_string(mode));
@@ -273,7 +258,7 @@ static void set_text(struct app *app, const struct dialog_result *r, const char 
 
 	if (!r->ok || !lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
 	label = label_of(&s, what);
 	app_call(app, s.p, label, method, p);
@@ -324,7 +309,7 @@ static void on_mgmt_form(struct app *app, const struct dialog_result *r, const c
 	if (!s.pif_ref || strcmp(s.pif_ref, m->pif) != 0) {
 		char *label = xasprintf("Move management of '%s' to %s", rec_str(s.h, "name_label"),
 					pif_name(&s, m->pif));
-		app_op(app, s.p, label, "host.management_reconfigure", params1(m->pif));
+		app_op(app, s.p, label, "host.management_reconfigure", xv_params_ref(m->pif));
 		free(label);
 	}
 }
@@ -402,7 +387,7 @@ static void on_ipv6(struct app *app, const struct dialog_result *r, const char *
 		return;
 	}
 	dns = dns_list(form_get_text(r->form, 3));
-	p = params1(s.pif_ref);
+	p = xv_params_ref(s.pif_ref);
 	xv_array_push(p, xv_string(ip6_modes[mode]));
 	xv_array_push(p, xv_string(mode == 3 ? form_get_text(r->form, 1) : ""));
 	xv_array_push(p, xv_string(mode == 3 ? form_get_text(r->form, 2) : ""));
@@ -468,7 +453,7 @@ static void on_ntp_servers_set(struct app *app, struct pool *pool, bool ok, void
 	struct sel s;
 
 	if (ok && lookup(app, n->qref, &s)) {
-		struct xv *p = params1(s.ref);
+		struct xv *p = xv_params_ref(s.ref);
 		char *label = label_of(&s, "Set the NTP mode");
 		xv_array_push(p, xv_string(ntp_modes[n->mode]));
 		app_call(app, s.p, label, "host.set_ntp_mode", p);
@@ -501,7 +486,7 @@ static void on_ntp(struct app *app, const struct dialog_result *r, const char *q
 		return;
 	}
 	/* the servers first: xapi refuses Custom without them */
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, set);
 	{
 		char *label = label_of(&s, "Set the NTP servers");
@@ -525,7 +510,7 @@ static void on_ssh(struct app *app, const struct dialog_result *r, const char *q
 		return;
 	on = !rec_bool(s.h, "ssh_enabled");
 	label = xasprintf("%s SSH on '%s'", on ? "Enable" : "Disable", rec_str(s.h, "name_label"));
-	app_op(app, s.p, label, on ? "host.enable_ssh" : "host.disable_ssh", params1(s.ref));
+	app_op(app, s.p, label, on ? "host.enable_ssh" : "host.disable_ssh", xv_params_ref(s.ref));
 	free(label);
 }
 
@@ -537,7 +522,7 @@ static void on_syslog_set(struct app *app, struct pool *pool, bool ok, void *ud)
 	/* xapi writes syslog's configuration only when asked */
 	if (ok && lookup(app, qref, &s)) {
 		char *label = label_of(&s, "Apply the syslog setting");
-		app_op(app, s.p, label, "host.syslog_reconfigure", params1(s.ref));
+		app_op(app, s.p, label, "host.syslog_reconfigure", xv_params_ref(s.ref));
 		free(label);
 	}
 	free(qref);
@@ -557,7 +542,7 @@ static void on_syslog(struct app *app, const struct dialog_result *r, const char
 		xv_struct_set(m, "syslog_destination", xv_string(form_get_text(r->form, 0)));
 	else
 		xv_struct_del(m, "syslog_destination");
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, m);
 	{
 		char *label = label_of(&s, "Set the syslog destination");
@@ -677,7 +662,7 @@ static void edit_ntp(struct app *app, const char *qref, struct sel *s)
 	for (int k = 0; k < 4; k++)
 		if (strcmp(mode, ntp_modes[k]) == 0)
 			sel = k;
-	join_set(servers, sizeof(servers), rec_field(s->h, "ntp_custom_servers"));
+	strings_text(rec_field(s->h, "ntp_custom_servers"), servers, sizeof(servers));
 	form_choice(f, "Mode", ntp_modes, 4, sel);
 	form_text(f, "Custom servers", servers, false);
 	d = dialog_form("NTP", "Where the host takes its time from. Custom uses the servers listed.", f);
@@ -744,7 +729,7 @@ static const struct setting {
 	{"hw", "Hardware", value_hw, edit_hw, false},
 };
 
-#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define NSETTINGS (ARRAY_LEN(settings))
 
 static void settings_draw(struct app *app, void *st, WINDOW *w, int h, int cols_)
 {

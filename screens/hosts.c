@@ -7,6 +7,7 @@
 #include "app.h"
 #include "hmap.h"
 #include "keys.h"
+#include "metrics_ui.h"
 #include "model.h"
 #include "screens.h"
 #include "table.h"
@@ -20,7 +21,7 @@ static const struct table_col columns[] = {
 	[COL_STATE] = {"STATE", 8, 0, false, false, 0},
 	[COL_POOL] = {"POOL", 8, 1, false, false, 0},
 	[COL_ADDRESS] = {"ADDRESS", 15, 0, false, false, 2},
-	[COL_CPU] = {"CPU", 5, 0, true, true, 0},
+	[COL_CPU] = {"CPU", 13, 0, true, true, 0}, /* xcp-rrdd's "12.3% " and a sparkline, else xapi's figure */
 	[COL_CPUS] = {"CPUS", 4, 0, true, true, 3},
 	[COL_MEMORY] = {"MEMORY", 17, 0, true, true, 0},
 	[COL_VMS] = {"VMS", 4, 0, true, true, 0},
@@ -29,6 +30,7 @@ static const struct table_col columns[] = {
 
 struct hosts {
 	struct table *table;
+	bool fresh; /* rebuilt during this draw */
 };
 
 static bool put_host(const char *ref, const struct xv *h, void *ud)
@@ -39,11 +41,15 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 	const struct cache *c = p->cache;
 	const struct hmap *cpus = ctx[2];
 	struct host_use u;
-	char cpu[16], ncpus[16], mem[48], vms[16], key[QREF_MAX];
-	double mem_frac;
+	char cpu[64], ncpus[16], mem[48], vms[16], key[QREF_MAX], rmem[64];
+	double mem_frac, cpu_n = -1, rmem_n;
 
 	host_use(c, ref, h, cpus, &u);
-	snprintf(cpu, sizeof(cpu), "%.0f%%", u.cpu * 100);
+	mui_list_cells(p->metrics, rec_str(h, "uuid"), true, cpu, sizeof(cpu), &cpu_n, rmem, sizeof(rmem), &rmem_n);
+	if (cpu_n < 0) {
+		snprintf(cpu, sizeof(cpu), "%.0f%%", u.cpu * 100);
+		cpu_n = u.cpu * 100;
+	}
 	snprintf(ncpus, sizeof(ncpus), "%d", u.ncpus);
 	used_of_total(mem, sizeof(mem), u.mem_total - u.mem_free, u.mem_total);
 	snprintf(vms, sizeof(vms), "%d", u.vms);
@@ -54,7 +60,7 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 			[COL_STATE] = {u.state, 0, (int)u.role},
 			[COL_POOL] = {p->cfg.name, 0, -1},
 			[COL_ADDRESS] = {rec_str(h, "address"), 0, -1},
-			[COL_CPU] = {cpu, u.cpu, -1},
+			[COL_CPU] = {cpu, cpu_n, -1},
 			[COL_CPUS] = {ncpus, u.ncpus, -1},
 			[COL_MEMORY] = {mem, mem_frac, -1},
 			[COL_VMS] = {vms, u.vms, -1},
@@ -90,7 +96,7 @@ static void *hosts_enter(struct app *app, const void *arg)
 {
 	struct hosts *s = xcalloc(1, sizeof(*s));
 
-	s->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	s->table = table_new(columns, (int)(ARRAY_LEN(columns)));
 	table_set_noun(s->table, "host", "hosts");
 	rebuild(app, s);
 	return s;
@@ -113,11 +119,22 @@ static void hosts_event(struct app *app, void *st, struct pool *p, enum cache_op
 		rebuild(app, st);
 }
 
+/* The hosts' rows again with the metrics' latest points (few hosts: all of them). */
+static void remetric(struct app *app, const char *key, void *ud)
+{
+	struct hosts *s = ud;
+
+	if (!s->fresh)
+		rebuild(app, s);
+	s->fresh = true;
+}
+
 static void hosts_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct hosts *s = st;
 
-	table_draw(s->table, w, 0, 0, h, cols, !app_has_dialog(app));
+	s->fresh = false;
+	mui_table_draw(app, s->table, COL_CPU, -100 /* memory is xapi's */, true, w, h, cols, remetric, s);
 }
 
 static struct table *hosts_list(struct app *app, void *st)

@@ -72,7 +72,7 @@ const char *vm_power_text(const struct xv *vm, enum role *role)
 	/* xapi lists what a VM is busy with: show it, as XO's spinner does */
 	if (map_size(ops)) {
 		const char *op = xv_str(map_value(ops, 0));
-		for (size_t i = 0; op && i < sizeof(busy) / sizeof(busy[0]); i++)
+		for (size_t i = 0; op && i < ARRAY_LEN(busy); i++)
 			if (strcmp(busy[i].op, op) == 0) {
 				*role = ROLE_WARN;
 				return busy[i].text;
@@ -153,18 +153,22 @@ const char *vm_tools(const struct cache *c, const struct xv *vm, int *role)
 	return current ? "yes" : "outdated";
 }
 
-void tags_text(const struct xv *rec, char *buf, size_t n)
+void strings_text(const struct xv *set, char *buf, size_t n)
 {
-	const struct xv *tags = rec_field(rec, "tags");
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < xv_len(tags) && used < n; i++) {
-		int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", xv_str(xv_at(tags, i)) ? xv_str(xv_at(tags, i)) : "");
+	for (size_t i = 0; i < xv_len(set) && used < n; i++) {
+		int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", xv_str(xv_at(set, i)) ? xv_str(xv_at(set, i)) : "");
 		if (w < 0)
 			break;
 		used += (size_t)w;
 	}
+}
+
+void tags_text(const struct xv *rec, char *buf, size_t n)
+{
+	strings_text(rec_field(rec, "tags"), buf, n);
 }
 
 struct cpu_sum {

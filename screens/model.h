@@ -32,6 +32,8 @@ const char *vm_tools(const struct cache *c, const struct xv *vm, int *role);
 /* As XO shows them on a VM's General tab. */
 bool vm_management_agent(const struct cache *c, const struct xv *vm, char *version, size_t n);
 bool vm_pv_drivers(const struct cache *c, const struct xv *vm, bool *up_to_date);
+/* The strings of set joined by ", " into buf (cut at n). */
+void strings_text(const struct xv *set, char *buf, size_t n);
 /* tags joined by ", " into buf. */
 void tags_text(const struct xv *rec, char *buf, size_t n);
 

@@ -53,8 +53,8 @@ static void *network_enter(struct app *app, const void *arg)
 	pools_resolve(app_pools(app), s->qref, &s->ref);
 	if (!s->ref)
 		s->ref = "";
-	s->tables[TAB_NICS] = table_new(nic_cols, (int)(sizeof(nic_cols) / sizeof(nic_cols[0])));
-	s->tables[TAB_VIFS] = table_new(vif_cols, (int)(sizeof(vif_cols) / sizeof(vif_cols[0])));
+	s->tables[TAB_NICS] = table_new(nic_cols, (int)(ARRAY_LEN(nic_cols)));
+	s->tables[TAB_VIFS] = table_new(vif_cols, (int)(ARRAY_LEN(vif_cols)));
 	table_set_noun(s->tables[TAB_NICS], "NIC", "NICs");
 	table_set_noun(s->tables[TAB_VIFS], "VIF", "VIFs");
 	return s;

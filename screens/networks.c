@@ -233,8 +233,8 @@ static void *networks_enter(struct app *app, const void *arg)
 {
 	struct networks *s = xcalloc(1, sizeof(*s));
 
-	s->tables[VIEW_NETWORKS] = table_new(net_cols, (int)(sizeof(net_cols) / sizeof(net_cols[0])));
-	s->tables[VIEW_NICS] = table_new(nic_cols, (int)(sizeof(nic_cols) / sizeof(nic_cols[0])));
+	s->tables[VIEW_NETWORKS] = table_new(net_cols, (int)(ARRAY_LEN(net_cols)));
+	s->tables[VIEW_NICS] = table_new(nic_cols, (int)(ARRAY_LEN(nic_cols)));
 	table_set_noun(s->tables[VIEW_NETWORKS], "network", "networks");
 	table_set_noun(s->tables[VIEW_NICS], "NIC", "NICs");
 	table_sort(s->tables[VIEW_NICS], P_HOST, false);
@@ -260,7 +260,7 @@ static void networks_event(struct app *app, void *st, struct pool *p, enum cache
 		rebuild(app, st);
 		return;
 	}
-	for (size_t i = 0; cls && i < sizeof(watched) / sizeof(watched[0]); i++)
+	for (size_t i = 0; cls && i < ARRAY_LEN(watched); i++)
 		if (strcmp(cls, watched[i]) == 0) {
 			rebuild(app, st);
 			return;
@@ -335,14 +335,6 @@ static void new_net_free(void *p)
 	free(nn);
 }
 
-static struct xv *params1(const char *ref)
-{
-	struct xv *p = xv_array();
-
-	xv_array_push(p, xv_string(ref));
-	return p;
-}
-
 struct undo {
 	struct app *app;
 	int pool_id;
@@ -387,7 +379,7 @@ static void on_network_made(struct ops *ops, struct op *op, void *ud)
 		app_release(app, nn);
 		return;
 	}
-	params = params1(nn->pif);
+	params = xv_params_ref(nn->pif);
 	xv_array_push(params, xv_string(net));
 	xv_array_push(params, xv_int(nn->tag));
 	label = xasprintf("VLAN %lld on %s for '%s'", nn->tag, rec_str(cache_get(p->cache, nn->pif), "device"),
@@ -423,7 +415,7 @@ static void on_vlan_result(struct ops *ops, struct op *op, void *ud)
 		again->pool_id = u->pool_id;
 		again->net = xstrdup(u->net);
 		app_keep(app, again, undo_free);
-		app_op_then(app, p, "Remove the network made for the VLAN", "network.destroy", params1(u->net),
+		app_op_then(app, p, "Remove the network made for the VLAN", "network.destroy", xv_params_ref(u->net),
 			    on_vlan_failed_cleanup, again);
 	}
 	app_release(app, u);
@@ -605,7 +597,7 @@ static void on_rename_form(struct app *app, const struct dialog_result *r, const
 
 	if (!r->ok || !(net = app_lookup(app, qref, &p, &ref)))
 		return;
-	params = params1(ref);
+	params = xv_params_ref(ref);
 	xv_array_push(params, xv_string(form_get_text(r->form, 0)));
 	label = xasprintf("Rename network '%s' to '%s'", rec_str(net, "name_label"), form_get_text(r->form, 0));
 	app_call(app, p, label, "network.set_name_label", params);
@@ -680,7 +672,7 @@ static void destroy_network_now(struct destroy *d)
 	char *label = xasprintf("Destroy network '%s'", d->name);
 
 	if (p && !app_quitting(d->app))
-		app_op_then(d->app, p, label, "network.destroy", params1(d->net), on_network_destroyed, d);
+		app_op_then(d->app, p, label, "network.destroy", xv_params_ref(d->net), on_network_destroyed, d);
 	else
 		app_release(d->app, d);
 	free(label);
@@ -728,7 +720,7 @@ static void on_destroy_answer(struct app *app, const struct dialog_result *r, co
 		label = xasprintf("Destroy VLAN %lld on %s of %s", rec_int(pif, "VLAN"), rec_str(pif, "device"),
 				  name_of(p->cache, rec_str(pif, "host")));
 		d->pending++;
-		if (!app_op_then(app, p, label, "VLAN.destroy", params1(vlan), on_vlan_destroyed, d))
+		if (!app_op_then(app, p, label, "VLAN.destroy", xv_params_ref(vlan), on_vlan_destroyed, d))
 			d->pending--;
 		free(label);
 	}

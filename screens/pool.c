@@ -103,7 +103,7 @@ static void *pool_enter(struct app *app, const void *arg)
 {
 	struct pool_screen *s = xcalloc(1, sizeof(*s));
 
-	s->hosts = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	s->hosts = table_new(columns, (int)(ARRAY_LEN(columns)));
 	table_set_noun(s->hosts, "host", "hosts");
 	table_sort(s->hosts, COL_ROLE, false); /* the master first */
 	rebuild(app, s);
@@ -583,7 +583,7 @@ static void ask_failures(struct app *app, struct pool *p, const char *sr)
 	q->app = app;
 	q->pool_id = p->id;
 	q->sr = sr ? xstrdup(sr) : NULL;
-	xapi_call(p->x, "pool.ha_compute_max_host_failures_to_tolerate", xv_array(), on_max_failures, q);
+	app_query(app, p, "pool.ha_compute_max_host_failures_to_tolerate", xv_array(), on_max_failures, q);
 }
 
 static void on_ha_enable(struct app *app, const struct dialog_result *r, const char *id, void *ud)

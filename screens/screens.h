@@ -27,6 +27,7 @@ extern const struct screen screen_updates;
 extern const struct screen screen_host_settings; /* arg: the host's qualified ref */
 extern const struct screen screen_host_pci;      /* arg: the host's qualified ref */
 extern const struct screen screen_help;  /* describes the screen under it */
+extern const struct screen screen_top;   /* running VMs by CPU, memory, network or disk (issue 13) */
 
 /* The host screen's actions (host_maint.c), and the qualified ref of the
  * host a host screen's state shows. */

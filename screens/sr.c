@@ -135,7 +135,7 @@ static void location_text(const struct cache *c, const struct xv *sr, char *buf,
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; pbd && i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; pbd && i < ARRAY_LEN(keys); i++) {
 		const char *v = rec_map(pbd, "device_config", keys[i]);
 		if (v && *v && used < n)
 			used += (size_t)snprintf(buf + used, n - used, "%s%s %s", used ? ", " : "", keys[i], v);
@@ -270,14 +270,6 @@ static bool selected_vdi(struct app *app, struct sr_screen *s, struct vdi_sel *v
 	return false;
 }
 
-static struct xv *params1(const char *ref)
-{
-	struct xv *p = xv_array();
-
-	xv_array_push(p, xv_string(ref));
-	return p;
-}
-
 static void on_new_disk(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
 {
 	struct pool *p;
@@ -363,7 +355,7 @@ static void on_resize(struct app *app, const struct dialog_result *r, const char
 		app_message(app, MSG_INFO, "'%s' keeps its size", rec_str(v.vdi, "name_label"));
 		return;
 	}
-	params = params1(v.ref);
+	params = xv_params_ref(v.ref);
 	xv_array_push(params, xv_int(form_get_number(r->form, 0)));
 	size_format(size, sizeof(size), form_get_number(r->form, 0));
 	label = xasprintf("Grow disk '%s' to %s", rec_str(v.vdi, "name_label"), size);
@@ -405,7 +397,7 @@ static void on_rename(struct app *app, const struct dialog_result *r, const char
 
 	if (!r->ok || !lookup_vdi(app, qref, &v))
 		return;
-	params = params1(v.ref);
+	params = xv_params_ref(v.ref);
 	xv_array_push(params, xv_string(form_get_text(r->form, 0)));
 	label = xasprintf("Rename disk '%s' to '%s'", rec_str(v.vdi, "name_label"), form_get_text(r->form, 0));
 	app_call(app, v.p, label, "VDI.set_name_label", params);
@@ -436,7 +428,7 @@ static void on_destroy_typed(struct app *app, const struct dialog_result *r, con
 	if (!r->ok || !lookup_vdi(app, qref, &v))
 		return;
 	label = xasprintf("Destroy disk '%s'", rec_str(v.vdi, "name_label"));
-	app_op(app, v.p, label, "VDI.destroy", params1(v.ref));
+	app_op(app, v.p, label, "VDI.destroy", xv_params_ref(v.ref));
 	free(label);
 }
 

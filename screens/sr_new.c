@@ -361,7 +361,7 @@ static void probe(struct app *app, struct sr_form *s)
 	struct probe *pr;
 	struct xv *params;
 
-	if (!pool || !p->x || p->closing) {
+	if (!pool) {
 		app_message(app, MSG_ERROR, "Probe: the pool is not connected");
 		sr_form_free(s);
 		return;
@@ -375,7 +375,7 @@ static void probe(struct app *app, struct sr_form *s)
 	pr->app = app;
 	pr->s = s;
 	app_message(app, MSG_INFO, "Asking %s for its exports...", s->server);
-	xapi_call(p->x, "SR.probe", params, on_probe, pr);
+	app_query(app, p, "SR.probe", params, on_probe, pr);
 }
 
 /* ---- the form ----------------------------------------------------------------------------- */
@@ -423,8 +423,7 @@ struct in_use {
 	const char *device; /* the first SR on the same disk as this one (NULL: list them all) */
 	const char *sr;     /* out: that SR's name */
 	const char *held;   /* out: the device its PBD names */
-	char *buf;          /* list: "xcp-ng-01: /dev/sda3 'Local storage'; ..." */
-	size_t n, used;
+	struct buf list;    /* out, with device NULL: "xcp-ng-01 /dev/sda3, ..." */
 };
 
 static bool find_in_use(const char *ref, const struct xv *pbd, void *ud)
@@ -432,7 +431,6 @@ static bool find_in_use(const char *ref, const struct xv *pbd, void *ud)
 	struct in_use *u = ud;
 	const char *dev = rec_map(pbd, "device_config", "device");
 	const struct xv *sr;
-	int w;
 
 	if (!dev || strncmp(dev, "/dev/", 5) != 0 || (u->host && strcmp(rec_str(pbd, "host"), u->host) != 0))
 		return true;
@@ -444,12 +442,8 @@ static bool find_in_use(const char *ref, const struct xv *pbd, void *ud)
 		u->held = dev;
 		return false;
 	}
-	if (u->used < u->n) {
-		w = snprintf(u->buf + u->used, u->n - u->used, "%s%s %s", u->used ? ", " : "",
-			     name_of(u->c, rec_str(pbd, "host")), dev);
-		if (w > 0)
-			u->used += (size_t)w;
-	}
+	buf_sep(&u->list, ", ");
+	buf_printf(&u->list, "%s %s", name_of(u->c, rec_str(pbd, "host")), dev);
 	return true;
 }
 
@@ -457,13 +451,15 @@ static bool find_in_use(const char *ref, const struct xv *pbd, void *ud)
  * (SR.probe for ext/lvm wants the device), only those its SRs hold. */
 static void used_text(const struct cache *c, char *buf, size_t n)
 {
-	char list[512] = "";
-	struct in_use u = {c, NULL, NULL, NULL, NULL, list, sizeof(list), 0};
+	struct in_use u = {c, NULL, NULL, NULL, NULL, {NULL, 0, 0}};
+	bool any;
 
 	cache_each(c, "PBD", find_in_use, &u);
+	any = u.list.len > 0;
 	snprintf(buf, n, "A local disk of the host becomes an SR: everything on the device is erased. xapi does "
 			 "not list a host's disks; type one (lsblk on the host shows them).%s%s%s",
-		 *list ? " Held by SRs already: " : "", list, *list ? "." : "");
+		 any ? " Held by SRs already: " : "", any ? u.list.data : "", any ? "." : "");
+	buf_free(&u.list);
 }
 
 static void on_erase(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
@@ -483,7 +479,7 @@ static void ask_erase(struct app *app, struct sr_form *s)
 {
 	struct pool *p = pools_by_id(app_pools(app), s->pool_id);
 	const char *host = s->host >= 0 && s->host < s->nhosts ? s->hosts[s->host] : NULL;
-	struct in_use u = {NULL, host, s->device, NULL, NULL, NULL, 0, 0};
+	struct in_use u = {NULL, host, s->device, NULL, NULL, {NULL, 0, 0}};
 	struct dialog *d;
 	char *text;
 

@@ -334,14 +334,6 @@ static bool lookup(struct app *app, const char *qref, struct sr_sel *s)
 	return s->sr && s->p && s->p->cache;
 }
 
-static struct xv *params1(const char *ref)
-{
-	struct xv *p = xv_array();
-
-	xv_array_push(p, xv_string(ref));
-	return p;
-}
-
 void sr_rescan(struct app *app, const char *qref)
 {
 	struct sr_sel s;
@@ -350,7 +342,7 @@ void sr_rescan(struct app *app, const char *qref)
 	if (!lookup(app, qref, &s))
 		return;
 	label = xasprintf("Rescan SR '%s'", rec_str(s.sr, "name_label"));
-	app_op(app, s.p, label, "SR.scan", params1(s.ref));
+	app_op(app, s.p, label, "SR.scan", xv_params_ref(s.ref));
 	free(label);
 }
 
@@ -376,7 +368,7 @@ void sr_set_default(struct app *app, const char *qref)
 		app_message(app, MSG_ERROR, "The pool's record is not loaded yet");
 		return;
 	}
-	params = params1(pool_ref);
+	params = xv_params_ref(pool_ref);
 	xv_array_push(params, xv_string(s.ref));
 	label = xasprintf("Make '%s' the default SR", rec_str(s.sr, "name_label"));
 	app_call(app, s.p, label, "pool.set_default_SR", params);
@@ -405,7 +397,7 @@ static void remove_now(struct app *app, struct removal *r)
 
 	if (!r->failed && lookup(app, r->qref, &s)) {
 		label = xasprintf("%s SR '%s'", r->destroy ? "Destroy" : "Forget", rec_str(s.sr, "name_label"));
-		app_op(app, s.p, label, r->destroy ? "SR.destroy" : "SR.forget", params1(s.ref));
+		app_op(app, s.p, label, r->destroy ? "SR.destroy" : "SR.forget", xv_params_ref(s.ref));
 		free(label);
 	}
 	removal_free(r);
@@ -443,7 +435,7 @@ static void on_remove_typed(struct app *app, const struct dialog_result *res, co
 		label = xasprintf("Detach SR '%s' from %s", rec_str(s.sr, "name_label"),
 				  name_of(s.p->cache, rec_str(pbd, "host")));
 		r->waiting++;
-		app_call_then(app, s.p, label, "PBD.unplug", params1(pref), on_unplugged, r);
+		app_call_then(app, s.p, label, "PBD.unplug", xv_params_ref(pref), on_unplugged, r);
 		free(label);
 	}
 	on_unplugged(app, s.p, true, r);

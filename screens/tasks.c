@@ -160,7 +160,7 @@ static void *tasks_enter(struct app *app, const void *arg)
 {
 	struct tasks *s = xcalloc(1, sizeof(*s));
 
-	s->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	s->table = table_new(columns, (int)(ARRAY_LEN(columns)));
 	table_set_noun(s->table, "task", "tasks");
 	table_sort(s->table, COL_STARTED, true);
 	return s;

@@ -87,7 +87,7 @@ static void *templates_enter(struct app *app, const void *arg)
 {
 	struct templates *t = xcalloc(1, sizeof(*t));
 
-	t->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	t->table = table_new(columns, (int)(ARRAY_LEN(columns)));
 	table_set_noun(t->table, "template", "templates");
 	rebuild(app, t);
 	return t;

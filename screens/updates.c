@@ -131,8 +131,7 @@ static void parse_updates(struct check *c, const char *json)
 		} else if (*s == '}' || *s == ']') {
 			if (depth == 2 && *s == '}') {
 				c->count++;
-				if (b.len)
-					buf_puts(&b, ", ");
+				buf_sep(&b, ", ");
 				buf_puts(&b, name);
 				if (*version) {
 					buf_putc(&b, ' ');
@@ -202,7 +201,7 @@ static void check_host(struct app *app, struct pool *p, const char *ref, bool ag
 	xv_array_push(params, xv_string("updater.py"));
 	xv_array_push(params, xv_string("check_update"));
 	xv_array_push(params, xv_struct());
-	xapi_call(p->x, "host.call_plugin", params, on_checked, q);
+	app_query(app, p, "host.call_plugin", params, on_checked, q);
 }
 
 struct updates_screen {
@@ -265,7 +264,7 @@ static void *updates_enter(struct app *app, const void *arg)
 	struct pool *p = app_pool(app);
 
 	s->pool_id = p ? p->id : -1;
-	s->t = table_new(cols, (int)(sizeof(cols) / sizeof(cols[0])));
+	s->t = table_new(cols, (int)(ARRAY_LEN(cols)));
 	table_set_noun(s->t, "host", "hosts");
 	if (p && p->cache && cache_loaded(p->cache))
 		check_all(app, p);

@@ -6,18 +6,22 @@
 #include <string.h>
 
 #include "app.h"
+#include "backups.h"
 #include "draw.h"
 #include "keys.h"
 #include "model.h"
 #include "screens.h"
+#include "metrics_tab.h"
 #include "table.h"
 #include "units.h"
 #include "util.h"
 #include "vm_actions.h"
+#include "vm_file.h"
 #include "vm_devices.h"
 
-enum tab { TAB_GENERAL, TAB_DISKS, TAB_NETWORK, TAB_SNAPSHOTS, TAB_CONSOLE, NTABS };
-static const char *const tab_names[NTABS] = {"General", "Disks", "Network", "Snapshots", "Console"};
+enum tab { TAB_GENERAL, TAB_DISKS, TAB_NETWORK, TAB_SNAPSHOTS, TAB_CONSOLE, TAB_BACKUPS, TAB_METRICS, NTABS };
+static const char *const tab_names[NTABS] = {"General", "Disks", "Network", "Snapshots", "Console", "Backups",
+					     "Metrics"};
 
 static const struct table_col disk_cols[] = {
 	{"POS", 3, 0, true, true, 0},      {"NAME", 12, 2, false, false, 0}, {"SIZE", 9, 0, true, true, 0},
@@ -41,6 +45,7 @@ struct vm_screen {
 	char *qref;
 	enum tab tab;
 	struct table *tables[NTABS];
+	struct metrics_tab metrics; /* the Metrics tab's span */
 };
 
 /* The VM's record and pool (NULL while its pool is away or it is gone). */
@@ -81,13 +86,14 @@ static void *vm_enter(struct app *app, const void *arg)
 	s->devices.tab = devices_tab;
 	s->devices.selected = devices_selected;
 	s->qref = xstrdup(arg);
-	s->tables[TAB_DISKS] = table_new(disk_cols, (int)(sizeof(disk_cols) / sizeof(disk_cols[0])));
-	s->tables[TAB_NETWORK] = table_new(net_cols, (int)(sizeof(net_cols) / sizeof(net_cols[0])));
-	s->tables[TAB_SNAPSHOTS] = table_new(snap_cols, (int)(sizeof(snap_cols) / sizeof(snap_cols[0])));
+	s->tables[TAB_DISKS] = table_new(disk_cols, (int)(ARRAY_LEN(disk_cols)));
+	s->tables[TAB_NETWORK] = table_new(net_cols, (int)(ARRAY_LEN(net_cols)));
+	s->tables[TAB_SNAPSHOTS] = table_new(snap_cols, (int)(ARRAY_LEN(snap_cols)));
 	table_sort(s->tables[TAB_SNAPSHOTS], 1, true); /* newest first */
 	table_set_noun(s->tables[TAB_DISKS], "drive", "drives");
 	table_set_noun(s->tables[TAB_NETWORK], "interface", "interfaces");
 	table_set_noun(s->tables[TAB_SNAPSHOTS], "snapshot", "snapshots");
+	s->tables[TAB_BACKUPS] = backup_vm_table(); /* its restore points in every repository */
 	return s;
 }
 
@@ -337,6 +343,12 @@ static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	case TAB_CONSOLE:
 		draw_console(vm, w, 2, h - 2, cols);
 		return;
+	case TAB_METRICS:
+		metrics_tab_draw(app, &s->metrics, p, rec_str(vm, "uuid"), false,
+				 strcmp(rec_str(vm, "power_state"), "Running") == 0
+					 || strcmp(rec_str(vm, "power_state"), "Paused") == 0,
+				 w, 2, h - 2, cols);
+		return;
 	case TAB_DISKS:
 		fill_disks(p->cache, s->tables[TAB_DISKS], vm);
 		break;
@@ -345,6 +357,9 @@ static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 		break;
 	case TAB_SNAPSHOTS:
 		fill_snapshots(p, s->tables[TAB_SNAPSHOTS], vm);
+		break;
+	case TAB_BACKUPS:
+		backup_vm_fill(app, s->tables[TAB_BACKUPS], rec_str(vm, "uuid"));
 		break;
 	default:
 		return;
@@ -433,11 +448,15 @@ static int enter_key(struct app *app, void *st)
 		return revert_key(app, st);
 	if (s->tab == TAB_CONSOLE)
 		app_push(app, &screen_console, s->qref);
+	if (s->tab == TAB_BACKUPS)
+		return backup_vm_enter(app, s->tables[TAB_BACKUPS]);
 	return EV_HANDLED;
 }
 
 static int vm_key(struct app *app, void *st, int key)
 {
+	if (((struct vm_screen *)st)->tab == TAB_METRICS && metrics_tab_key(&((struct vm_screen *)st)->metrics, key))
+		return EV_HANDLED;
 	if (key >= '1' && key < '1' + NTABS) {
 		switch_tab(st, key - '1');
 		return EV_HANDLED;
@@ -446,7 +465,7 @@ static int vm_key(struct app *app, void *st, int key)
 }
 
 static const struct screen_key keys[] = {
-	{XK_TAB, "Next tab", "The next tab (also Right, or 1-5 for a tab)", next_tab, NULL, false},
+	{XK_TAB, "Next tab", "The next tab (also Right, or 1-7 for a tab)", next_tab, NULL, false},
 	{XK_RIGHT, "Next tab", "The next tab", next_tab, NULL, false},
 	{XK_BTAB, "Prev tab", "The previous tab (also Left)", prev_tab, NULL, false},
 	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
@@ -459,6 +478,8 @@ static const struct screen_key keys[] = {
 	{'g', "Guest tools", "Insert the guest tools ISO (XCP-ng Tools SR) into the DVD drive", vm_dev_guest_tools, vm_dev_on_disks, true},
 	{'E', "Eject", "Eject the disc from the DVD drive", vm_dev_eject, vm_dev_on_disks, true},
 	{'T', "TX offload", "Network tab: TX checksum offload on/off (firewall VMs such as pfSense/OPNsense need it off)", vm_dev_tx_offload, vm_dev_vif_selected, true},
+	{'w', "Export", "Export the VM to an .xva file on this computer (a running one through a snapshot)", vm_file_export_key, NULL, false},
+	{'W', "VM files", "The exports and imports of this session: progress, time left, x cancels", vm_file_show_key, NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

@@ -17,35 +17,26 @@
 
 /* ---- which VM, in which state ---------------------------------------------------- */
 
-/* The VM an action is about: its pool, its own ref, the qualified ref
- * dialogs carry (the pool may be gone when they close), and its record. */
-struct vm_sel {
-	struct pool *p;
-	const char *ref;
-	const char *qref;
-	const struct xv *vm;
-};
-
-static bool lookup(struct app *app, const char *qref, struct vm_sel *s)
+bool vm_sel_lookup(struct app *app, const char *qref, struct vm_sel *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->qref = qref;
 	s->vm = qref ? app_lookup(app, qref, &s->p, &s->ref) : NULL;
-	return s->vm != NULL;
+	return s->vm && s->p && s->p->cache;
 }
 
-static bool target_vm(struct app *app, void *st, struct vm_sel *s)
+bool vm_sel_of(struct app *app, void *st, struct vm_sel *s)
 {
 	const struct vm_target *t = st;
 
-	return lookup(app, t->ref ? t->ref(app, st) : NULL, s);
+	return vm_sel_lookup(app, t->ref ? t->ref(app, st) : NULL, s);
 }
 
 static bool in_state(struct app *app, void *st, const char *power)
 {
 	struct vm_sel s;
 
-	return target_vm(app, st, &s) && strcmp(rec_str(s.vm, "power_state"), power) == 0;
+	return vm_sel_of(app, st, &s) && strcmp(rec_str(s.vm, "power_state"), power) == 0;
 }
 
 static bool is_halted(struct app *app, void *st)
@@ -72,20 +63,20 @@ static bool has_vm(struct app *app, void *st)
 {
 	struct vm_sel s;
 
-	return target_vm(app, st, &s);
+	return vm_sel_of(app, st, &s);
 }
 
 static bool has_snapshots(struct app *app, void *st)
 {
 	struct vm_sel s;
 
-	return target_vm(app, st, &s) && xv_len(rec_field(s.vm, "snapshots")) > 0;
+	return vm_sel_of(app, st, &s) && xv_len(rec_field(s.vm, "snapshots")) > 0;
 }
 
 /* The VM, or false after saying why nothing happens. */
 static bool vm_or_say(struct app *app, void *st, struct vm_sel *s)
 {
-	if (target_vm(app, st, s))
+	if (vm_sel_of(app, st, s))
 		return true;
 	app_message(app, MSG_INFO, "No VM selected");
 	return false;
@@ -103,19 +94,11 @@ static bool require_state(struct app *app, const struct xv *vm, const char *what
 	return false;
 }
 
-static struct xv *params1(const char *ref)
-{
-	struct xv *p = xv_array();
-
-	xv_array_push(p, xv_string(ref));
-	return p;
-}
-
 static void simple_op(struct app *app, const struct vm_sel *s, const char *verb, const char *method)
 {
 	char *label = xasprintf("%s VM '%s'", verb, rec_str(s->vm, "name_label"));
 
-	app_op(app, s->p, label, method, params1(s->ref));
+	app_op(app, s->p, label, method, xv_params_ref(s->ref));
 	free(label);
 }
 
@@ -146,7 +129,7 @@ static int act_start(struct app *app, void *st)
 		free(why);
 		return EV_HANDLED;
 	}
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_bool(false)); /* start_paused */
 	xv_array_push(p, xv_bool(false)); /* force */
 	label = xasprintf("Start VM '%s'", rec_str(s.vm, "name_label"));
@@ -254,9 +237,9 @@ static void on_start_on_host(struct app *app, const struct dialog_result *r, con
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(r->choice_key));
 	xv_array_push(p, xv_bool(false));
 	xv_array_push(p, xv_bool(false));
@@ -280,7 +263,7 @@ static void on_possible_hosts(struct xapi *x, const struct xapi_result *res, voi
 	struct dialog *d;
 	char *text;
 
-	if (app_quitting(app) || !lookup(app, q->qref, &s) || !s.p->cache)
+	if (app_quitting(app) || !vm_sel_lookup(app, q->qref, &s) || !s.p->cache)
 		goto out;
 	if (res->failure != XAPI_OK && res->failure != XAPI_API) {
 		app_message(app, MSG_ERROR, "Start '%s' on a host: %s", rec_str(s.vm, "name_label"), res->message);
@@ -309,14 +292,10 @@ static int act_start_on(struct app *app, void *st)
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "start", "Halted", NULL))
 		return EV_HANDLED;
-	if (!s.p->x) {
-		app_message(app, MSG_ERROR, "Start '%s' on a host: the pool is not connected", rec_str(s.vm, "name_label"));
-		return EV_HANDLED;
-	}
 	q = xcalloc(1, sizeof(*q));
 	q->app = app;
 	q->qref = xstrdup(s.qref);
-	xapi_call(s.p->x, "VM.get_possible_hosts", params1(s.ref), on_possible_hosts, q);
+	app_query(app, s.p, "VM.get_possible_hosts", xv_params_ref(s.ref), on_possible_hosts, q);
 	return EV_HANDLED;
 }
 
@@ -359,7 +338,7 @@ static void on_power_answer(struct app *app, const struct dialog_result *r, cons
 	const struct power_act *a = ud;
 	struct vm_sel s;
 
-	if (r->ok && lookup(app, qref, &s))
+	if (r->ok && vm_sel_lookup(app, qref, &s))
 		simple_op(app, &s, a->verb, a->method);
 }
 
@@ -423,7 +402,7 @@ static int act_resume(struct app *app, void *st)
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "resume", "Suspended", NULL))
 		return EV_HANDLED;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_bool(false));
 	xv_array_push(p, xv_bool(false));
 	label = xasprintf("Resume VM '%s'", rec_str(s.vm, "name_label"));
@@ -455,9 +434,9 @@ static void op_with_new_name(struct app *app, const struct dialog_result *r, con
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
 	label = xasprintf("%s VM '%s' as '%s'", verb, rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
 	app_op(app, s.p, label, method, p);
@@ -497,11 +476,11 @@ static void on_revert_answer(struct app *app, const struct dialog_result *r, con
 	struct vm_sel snap;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &snap))
+	if (!r->ok || !vm_sel_lookup(app, qref, &snap))
 		return;
 	label = xasprintf("Revert VM '%s' to '%s'", name_of(snap.p->cache, rec_str(snap.vm, "snapshot_of")),
 			  rec_str(snap.vm, "name_label"));
-	app_op(app, snap.p, label, "VM.revert", params1(snap.ref));
+	app_op(app, snap.p, label, "VM.revert", xv_params_ref(snap.ref));
 	free(label);
 }
 
@@ -511,7 +490,7 @@ void vm_revert_to(struct app *app, const char *snapshot)
 	struct dialog *d;
 	char *text, when[32];
 
-	if (!lookup(app, snapshot, &snap) || !rec_bool(snap.vm, "is_a_snapshot")) {
+	if (!vm_sel_lookup(app, snapshot, &snap) || !rec_bool(snap.vm, "is_a_snapshot")) {
 		app_message(app, MSG_INFO, "No snapshot selected");
 		return;
 	}
@@ -656,9 +635,9 @@ static void on_copy_form(struct app *app, const struct dialog_result *r, const c
 	struct xv *p;
 	char *label, where[200];
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
 	xv_array_push(p, xv_string(sr));
 	label = xasprintf("Copy VM '%s' to '%s' on %s", rec_str(s.vm, "name_label"), form_get_text(r->form, 0),
@@ -674,7 +653,7 @@ static void on_copy_sr(struct app *app, const struct dialog_result *r, const cha
 	struct dialog *d;
 	char *name, *text, where[200];
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
 	name = xasprintf("%s (copy)", rec_str(s.vm, "name_label"));
 	text = xasprintf("A full copy of '%s' and its disks on %s.", rec_str(s.vm, "name_label"),
@@ -718,9 +697,9 @@ static void on_migrate_choice(struct app *app, const struct dialog_result *r, co
 	struct xv *p, *opts;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(r->choice_key));
 	opts = xv_struct();
 	xv_struct_add(opts, "live", xv_string("true"));
@@ -755,9 +734,9 @@ static void on_rename_form(struct app *app, const struct dialog_result *r, const
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
 	label = xasprintf("Rename VM '%s' to '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
 	/* a field setter has no Async form: a plain call */
@@ -791,9 +770,9 @@ static void on_tag_add_form(struct app *app, const struct dialog_result *r, cons
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(form_get_text(r->form, 0)));
 	label = xasprintf("Tag VM '%s' with '%s'", rec_str(s.vm, "name_label"), form_get_text(r->form, 0));
 	app_call(app, s.p, label, "VM.add_tags", p);
@@ -815,9 +794,9 @@ static void on_tag_remove_answer(struct app *app, const struct dialog_result *r,
 	struct xv *p;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
-	p = params1(s.ref);
+	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_string(tag));
 	label = xasprintf("Remove tag '%s' from VM '%s'", tag, rec_str(s.vm, "name_label"));
 	app_call(app, s.p, label, "VM.remove_tags", p);
@@ -830,7 +809,7 @@ static void on_tag_choice(struct app *app, const struct dialog_result *r, const 
 	struct dialog *d;
 	char *text;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
 	if (strcmp(r->choice_key, ADD_TAG) == 0) {
 		struct form *f = form_new();
@@ -890,7 +869,7 @@ static void on_first_vcpus(struct app *app, struct pool *pool, bool ok, void *ud
 	struct vcpus_change *v = ud;
 
 	if (ok && !app_quitting(app)) {
-		struct xv *p = params1(v->ref);
+		struct xv *p = xv_params_ref(v->ref);
 		xv_array_push(p, xv_int(v->n));
 		app_call(app, pool, v->label, v->second, p);
 	}
@@ -906,7 +885,7 @@ static void on_resources_form(struct app *app, const struct dialog_result *r, co
 	long long vcpus, mem;
 	struct xv *p;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
 	vcpus = form_get_number(r->form, 0);
 	mem = form_get_number(r->form, 1);
@@ -917,7 +896,7 @@ static void on_resources_form(struct app *app, const struct dialog_result *r, co
 		v->n = vcpus;
 		v->label = xasprintf("Set VM '%s' to %lld vCPUs", rec_str(s.vm, "name_label"), vcpus);
 		v->second = xstrdup(grow ? "VM.set_VCPUs_at_startup" : "VM.set_VCPUs_max");
-		p = params1(s.ref);
+		p = xv_params_ref(s.ref);
 		xv_array_push(p, xv_int(vcpus));
 		app_call_then(app, s.p, v->label, grow ? "VM.set_VCPUs_max" : "VM.set_VCPUs_at_startup", p,
 			      on_first_vcpus, v);
@@ -926,7 +905,7 @@ static void on_resources_form(struct app *app, const struct dialog_result *r, co
 		char size[24], *label;
 		size_format(size, sizeof(size), mem);
 		label = xasprintf("Set VM '%s' memory to %s", rec_str(s.vm, "name_label"), size);
-		p = params1(s.ref);
+		p = xv_params_ref(s.ref);
 		/* static min kept (when it still fits), the rest all mem: a fixed size */
 		xv_array_push(p, xv_int(rec_int(s.vm, "memory_static_min") <= mem ? rec_int(s.vm, "memory_static_min")
 										  : mem));
@@ -1024,7 +1003,7 @@ static void on_vm_destroyed(struct ops *ops, struct op *op, void *ud)
 		for (size_t i = 0; i < d->nvdis; i++) {
 			const char *name = name_of(p->cache, d->vdis[i]);
 			char *label = xasprintf("Destroy disk '%s' of '%s'", *name ? name : "?", d->vm_name);
-			app_op(app, p, label, "VDI.destroy", params1(d->vdis[i]));
+			app_op(app, p, label, "VDI.destroy", xv_params_ref(d->vdis[i]));
 			free(label);
 		}
 		if (!d->nvdis)
@@ -1040,13 +1019,13 @@ static void on_destroy_answer(struct app *app, const struct dialog_result *r, co
 	long long total;
 	char *label;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
 	d = disks_of(app, s.p->cache, s.vm, &total);
 	d->pool_id = s.p->id;
 	app_keep(app, d, destroy_free);
 	label = xasprintf("Destroy VM '%s'", rec_str(s.vm, "name_label"));
-	app_op_then(app, s.p, label, "VM.destroy", params1(s.ref), on_vm_destroyed, d);
+	app_op_then(app, s.p, label, "VM.destroy", xv_params_ref(s.ref), on_vm_destroyed, d);
 	free(label);
 }
 

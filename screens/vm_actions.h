@@ -13,6 +13,20 @@ struct vm_target {
 	const char *(*ref)(struct app *app, void *st);
 };
 
+/* The VM an action is about: its pool, its own ref, the qualified ref
+ * dialogs carry (the pool may be gone when they close), and its record. */
+struct vm_sel {
+	struct pool *p;
+	const char *ref;
+	const char *qref;
+	const struct xv *vm;
+};
+
+/* Fills s with the VM qref names; false when it is gone (or qref NULL). */
+bool vm_sel_lookup(struct app *app, const char *qref, struct vm_sel *s);
+/* The same for the VM of a screen whose state starts with a vm_target. */
+bool vm_sel_of(struct app *app, void *st, struct vm_sel *s);
+
 extern const struct screen_key vm_action_keys[];
 
 /* Runs the VM action bound to key, as if pressed on a screen with st. */

@@ -32,8 +32,6 @@ enum step {
 
 enum made_kind { MADE_VM, MADE_VDI, MADE_VBD, MADE_VIF };
 
-#define MAX_STEPS 24
-#define MAX_MADE 16
 
 struct vmc {
 	struct app *app;
@@ -41,13 +39,15 @@ struct vmc {
 	struct vm_plan *plan;
 	char *vm;                      /* the clone, once made */
 	char *vdis[PLAN_MAX_DISKS];    /* borrowed from made[] */
-	enum step steps[MAX_STEPS];
-	int args[MAX_STEPS];           /* the disk or network a step is about */
+	struct {
+		enum step step;
+		int arg;               /* the disk or network a step is about */
+	} *steps;                      /* grown as they are added: none is ever dropped */
 	int nsteps, step;
 	struct {
 		enum made_kind kind;
 		char *ref;
-	} made[MAX_MADE];
+	} *made;                       /* grown too: one forgotten would stay on undo */
 	int nmade;
 	char *failure;                 /* "step 5/12 (creating disk 'x'): why" */
 	int undo_left, undo_failed;
@@ -81,6 +81,8 @@ static void vmc_free(void *p)
 	free(c->vm);
 	for (int i = 0; i < c->nmade; i++)
 		free(c->made[i].ref);
+	free(c->made);
+	free(c->steps);
 	free(c->failure);
 	free(c);
 }
@@ -100,8 +102,9 @@ static void finish(struct vmc *c)
 
 static void remember(struct vmc *c, enum made_kind kind, const char *ref)
 {
-	if (c->nmade == MAX_MADE || !ref)
+	if (!ref)
 		return;
+	c->made = xrealloc(c->made, (size_t)(c->nmade + 1) * sizeof(*c->made));
 	c->made[c->nmade].kind = kind;
 	c->made[c->nmade].ref = xstrdup(ref);
 	c->nmade++;
@@ -111,9 +114,9 @@ static char *step_text(const struct vmc *c, int i)
 {
 	const struct vm_plan *pl = c->plan;
 	struct pool *p = pools_by_id(app_pools(c->app), c->pool_id);
-	int a = c->args[i];
+	int a = c->steps[i].arg;
 
-	switch (c->steps[i]) {
+	switch (c->steps[i].step) {
 	case ST_CLONE: return xstrdup("cloning the template");
 	case ST_NO_DISKS: return xstrdup("clearing the template's disk list");
 	case ST_PROVISION: return xstrdup("provisioning");
@@ -179,7 +182,7 @@ static void undo_next(struct vmc *c)
 	c->undo_left--;
 	params = xv_array();
 	xv_array_push(params, xv_string(c->made[c->undo_left].ref));
-	xapi_call(p->x, destroy[c->made[c->undo_left].kind], params, undo_done, c);
+	app_query(c->app, p, destroy[c->made[c->undo_left].kind], params, undo_done, c);
 }
 
 static void fail(struct vmc *c, const char *why)
@@ -200,14 +203,15 @@ static void step_done(struct vmc *c, const struct xv *result)
 {
 	const char *ref = result ? xv_str(result) : NULL;
 
-	switch (c->steps[c->step]) {
+	switch (c->steps[c->step].step) {
 	case ST_CLONE:
 		c->vm = xstrdup(ref ? ref : "");
 		remember(c, MADE_VM, ref);
 		break;
 	case ST_VDI:
 		remember(c, MADE_VDI, ref);
-		c->vdis[c->args[c->step]] = c->made[c->nmade - 1].ref;
+		if (ref)
+			c->vdis[c->steps[c->step].arg] = c->made[c->nmade - 1].ref;
 		break;
 	case ST_VBD:
 	case ST_CD:
@@ -230,7 +234,7 @@ static void on_call(struct xapi *x, const struct xapi_result *r, void *ud)
 
 	if (r->failure == XAPI_OK) {
 		step_done(c, r->value);
-	} else if (c->steps[c->step] == ST_NO_DISKS && r->failure == XAPI_API) {
+	} else if (c->steps[c->step].step == ST_NO_DISKS && r->failure == XAPI_API) {
 		step_done(c, NULL); /* as XO: a template without the key is fine */
 	} else if (r->failure == XAPI_API) {
 		char *why = error_sentence(r->error, p ? p->cache : NULL);
@@ -247,7 +251,7 @@ static void on_op(struct ops *ops, struct op *op, void *ud)
 
 	if (op->state == OP_DONE)
 		step_done(c, op->result);
-	else if (c->steps[c->step] == ST_START)
+	else if (c->steps[c->step].step == ST_START)
 	{
 		/* the VM is whole: it stays, halted */
 		app_message(c->app, MSG_ERROR, "New VM '%s' was created, but it did not start: %s", c->plan->name,
@@ -369,7 +373,7 @@ static struct xv *vif_record(const struct vmc *c, struct pool *p, int i)
 
 static void call(struct vmc *c, struct pool *p, const char *method, struct xv *params)
 {
-	xapi_call(p->x, method, params, on_call, c);
+	app_query(c->app, p, method, params, on_call, c);
 }
 
 static void async(struct vmc *c, struct pool *p, const char *label, const char *method, struct xv *params)
@@ -396,9 +400,9 @@ static void next_step(struct vmc *c)
 		return;
 	}
 	tmpl = cache_get(p->cache, pl->template_ref);
-	a = c->args[c->step];
+	a = c->steps[c->step].arg;
 	say_progress(c);
-	switch (c->steps[c->step]) {
+	switch (c->steps[c->step].step) {
 	case ST_CLONE: {
 		char *label = xasprintf("Clone template '%s' as '%s'", tmpl ? rec_str(tmpl, "name_label") : "?", pl->name);
 		params = xv_array();
@@ -427,7 +431,7 @@ static void next_step(struct vmc *c)
 	case ST_VCPUS_FIRST:
 	case ST_VCPUS_SECOND: {
 		bool grow = pl->vcpus > (tmpl ? rec_int(tmpl, "VCPUs_max") : 1);
-		bool max_now = (c->steps[c->step] == ST_VCPUS_FIRST) == grow;
+		bool max_now = (c->steps[c->step].step == ST_VCPUS_FIRST) == grow;
 		params = vm_params(c);
 		xv_array_push(params, xv_int(pl->vcpus));
 		call(c, p, max_now ? "VM.set_VCPUs_max" : "VM.set_VCPUs_at_startup", params);
@@ -496,11 +500,10 @@ static void next_step(struct vmc *c)
 
 static void add_step(struct vmc *c, enum step s, int arg)
 {
-	if (c->nsteps < MAX_STEPS) {
-		c->steps[c->nsteps] = s;
-		c->args[c->nsteps] = arg;
-		c->nsteps++;
-	}
+	c->steps = xrealloc(c->steps, (size_t)(c->nsteps + 1) * sizeof(*c->steps));
+	c->steps[c->nsteps].step = s;
+	c->steps[c->nsteps].arg = arg;
+	c->nsteps++;
 }
 
 void vm_create_start(struct app *app, struct pool *p, struct vm_plan *plan)

@@ -32,28 +32,6 @@ static const char *selected_of(void *st)
 	return head(st)->devices.selected(st);
 }
 
-/* The VM the keys act on: its record, pool, own ref and qualified ref. */
-struct vm_sel {
-	struct pool *p;
-	const char *ref, *qref;
-	const struct xv *vm;
-};
-
-static bool lookup(struct app *app, const char *qref, struct vm_sel *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->qref = qref;
-	s->vm = qref ? app_lookup(app, qref, &s->p, &s->ref) : NULL;
-	return s->vm && s->p && s->p->cache;
-}
-
-static bool vm_of(struct app *app, void *st, struct vm_sel *s)
-{
-	const struct vm_target *t = &head(st)->target;
-
-	return lookup(app, t->ref ? t->ref(app, st) : NULL, s);
-}
-
 bool vm_dev_on_devices(struct app *app, void *st)
 {
 	return tab_of(st) == VMDEV_DISKS || tab_of(st) == VMDEV_NETWORK;
@@ -99,17 +77,9 @@ static bool can_hotplug(const struct cache *c, const struct xv *vm, const char *
 	return is_running(vm) && (!g || strcmp(rec_str(g, field), "no") != 0);
 }
 
-static struct xv *params1(const char *ref)
-{
-	struct xv *p = xv_array();
-
-	xv_array_push(p, xv_string(ref));
-	return p;
-}
-
 static struct xv *params2(const char *a, const char *b)
 {
-	struct xv *p = params1(a);
+	struct xv *p = xv_params_ref(a);
 
 	xv_array_push(p, xv_string(b));
 	return p;
@@ -240,7 +210,7 @@ static void plug_created(struct job *j, struct op *op, char **slot, const char *
 		return;
 	}
 	label = plug_label(j, p);
-	job_op(j, label, plug_method, params1(*slot), on_last_step);
+	job_op(j, label, plug_method, xv_params_ref(*slot), on_last_step);
 	free(label);
 }
 
@@ -334,7 +304,7 @@ static void make_drive(struct job *j)
 	struct pool *p = job_pool(j);
 
 	if (p)
-		xapi_call(p->x, "VM.get_allowed_VBD_devices", params1(j->vm), on_allowed_vbd, j);
+		app_query(j->app, p, "VM.get_allowed_VBD_devices", xv_params_ref(j->vm), on_allowed_vbd, j);
 }
 
 /* ---- the DVD drive -------------------------------------------------------------- */
@@ -398,7 +368,7 @@ static void insert_iso(struct app *app, const struct vm_sel *s, const char *vdi)
 	j->vbd = xstrdup(cd);
 	if (!rec_bool(vbd, "empty")) {
 		char *label = xasprintf("Eject '%s' from '%s'", name_of(s->p->cache, rec_str(vbd, "VDI")), j->vm_name);
-		job_op(j, label, "VBD.eject", params1(cd), on_ejected_for_insert);
+		job_op(j, label, "VBD.eject", xv_params_ref(cd), on_ejected_for_insert);
 		free(label);
 		return;
 	}
@@ -444,7 +414,7 @@ static void on_iso_choice(struct app *app, const struct dialog_result *r, const 
 {
 	struct vm_sel s;
 
-	if (r->ok && lookup(app, qref, &s))
+	if (r->ok && vm_sel_lookup(app, qref, &s))
 		insert_iso(app, &s, r->choice_key);
 }
 
@@ -455,7 +425,7 @@ int vm_dev_insert(struct app *app, void *st)
 	struct dialog *d;
 	char *text;
 
-	if (!vm_of(app, st, &s)) {
+	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
 		return EV_HANDLED;
 	}
@@ -506,7 +476,7 @@ int vm_dev_guest_tools(struct app *app, void *st)
 	struct vm_sel s;
 	struct find_tools f;
 
-	if (!vm_of(app, st, &s)) {
+	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
 		return EV_HANDLED;
 	}
@@ -529,7 +499,7 @@ int vm_dev_eject(struct app *app, void *st)
 	struct job *j;
 	char *label;
 
-	if (!vm_of(app, st, &s)) {
+	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
 		return EV_HANDLED;
 	}
@@ -544,7 +514,7 @@ int vm_dev_eject(struct app *app, void *st)
 	}
 	j = job_new(app, &s);
 	label = xasprintf("Eject '%s' from '%s'", name_of(s.p->cache, rec_str(vbd, "VDI")), j->vm_name);
-	job_op(j, label, "VBD.eject", params1(cd), on_last_step);
+	job_op(j, label, "VBD.eject", xv_params_ref(cd), on_last_step);
 	free(label);
 	return EV_HANDLED;
 }
@@ -620,7 +590,7 @@ static void on_new_disk_form(struct app *app, const struct dialog_result *r, con
 	long long size;
 	char sz[24], *label, where[200];
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
 	name = form_get_text(r->form, 0);
 	size = form_get_number(r->form, 1);
@@ -734,7 +704,7 @@ static void on_attach_choice(struct app *app, const struct dialog_result *r, con
 	struct vm_sel s;
 	struct job *j;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
 	j = job_new(app, &s);
 	j->vdi = xstrdup(r->choice_key);
@@ -748,7 +718,7 @@ int vm_dev_attach(struct app *app, void *st)
 	struct vdi_list l;
 	char *text;
 
-	if (!vm_of(app, st, &s)) {
+	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
 		return EV_HANDLED;
 	}
@@ -787,7 +757,7 @@ static void on_vbd_destroyed(struct ops *ops, struct op *op, void *ud)
 		return;
 	}
 	label = xasprintf("Destroy %s", j->what);
-	job_op(j, label, "VDI.destroy", params1(j->vdi), on_last_step);
+	job_op(j, label, "VDI.destroy", xv_params_ref(j->vdi), on_last_step);
 	free(label);
 }
 
@@ -795,7 +765,7 @@ static void destroy_vbd(struct job *j)
 {
 	char *label = xasprintf("Detach %s from '%s'", j->what, j->vm_name);
 
-	job_op(j, label, "VBD.destroy", params1(j->vbd), on_vbd_destroyed);
+	job_op(j, label, "VBD.destroy", xv_params_ref(j->vbd), on_vbd_destroyed);
 	free(label);
 }
 
@@ -813,7 +783,7 @@ static void remove_disk_now(struct app *app, const char *vm_qref, const char *vb
 	const struct xv *vbd;
 	struct job *j;
 
-	if (!lookup(app, vm_qref, &s) || !(vbd = cache_get(s.p->cache, vbd_ref)))
+	if (!vm_sel_lookup(app, vm_qref, &s) || !(vbd = cache_get(s.p->cache, vbd_ref)))
 		return;
 	j = job_new(app, &s);
 	j->vbd = xstrdup(vbd_ref);
@@ -822,7 +792,7 @@ static void remove_disk_now(struct app *app, const char *vm_qref, const char *vb
 	j->destroy_vdi = destroy;
 	if (rec_bool(vbd, "currently_attached")) {
 		char *label = xasprintf("Unplug %s from '%s'", j->what, j->vm_name);
-		job_op(j, label, "VBD.unplug", params1(j->vbd), on_vbd_unplugged);
+		job_op(j, label, "VBD.unplug", xv_params_ref(j->vbd), on_vbd_unplugged);
 		free(label);
 		return;
 	}
@@ -846,7 +816,7 @@ static void on_remove_choice(struct app *app, const struct dialog_result *r, con
 	struct dialog *d;
 	char *text, size[24];
 
-	if (!r->ok || !lookup(app, qref, &s) || !(vbd = cache_get(s.p->cache, vbd_ref)))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s) || !(vbd = cache_get(s.p->cache, vbd_ref)))
 		return;
 	if (strcmp(r->choice_key, KEEP_KEY) == 0) {
 		remove_disk_now(app, qref, vbd_ref, false);
@@ -943,11 +913,11 @@ static void on_network_choice(struct app *app, const struct dialog_result *r, co
 	struct vm_sel s;
 	struct job *j;
 
-	if (!r->ok || !lookup(app, qref, &s))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s))
 		return;
 	j = job_new(app, &s);
 	j->network = xstrdup(r->choice_key);
-	xapi_call(s.p->x, "VM.get_allowed_VIF_devices", params1(j->vm), on_allowed_vif, j);
+	app_query(app, s.p, "VM.get_allowed_VIF_devices", xv_params_ref(j->vm), on_allowed_vif, j);
 }
 
 struct net_list {
@@ -1005,7 +975,7 @@ static void destroy_vif(struct job *j)
 {
 	char *label = xasprintf("Remove %s from '%s'", j->what, j->vm_name);
 
-	job_op(j, label, "VIF.destroy", params1(j->vif), on_last_step);
+	job_op(j, label, "VIF.destroy", xv_params_ref(j->vif), on_last_step);
 	free(label);
 }
 
@@ -1024,7 +994,7 @@ static void on_remove_vif_answer(struct app *app, const struct dialog_result *r,
 	const struct xv *vif;
 	struct job *j;
 
-	if (!r->ok || !lookup(app, qref, &s) || !(vif = cache_get(s.p->cache, vif_ref)))
+	if (!r->ok || !vm_sel_lookup(app, qref, &s) || !(vif = cache_get(s.p->cache, vif_ref)))
 		return;
 	j = job_new(app, &s);
 	j->vif = xstrdup(vif_ref);
@@ -1032,7 +1002,7 @@ static void on_remove_vif_answer(struct app *app, const struct dialog_result *r,
 			    name_of(s.p->cache, rec_str(vif, "network")));
 	if (rec_bool(vif, "currently_attached")) {
 		char *label = xasprintf("Unplug %s from '%s'", j->what, j->vm_name);
-		job_op(j, label, "VIF.unplug", params1(j->vif), on_vif_unplugged);
+		job_op(j, label, "VIF.unplug", xv_params_ref(j->vif), on_vif_unplugged);
 		free(label);
 		return;
 	}
@@ -1099,7 +1069,7 @@ int vm_dev_tx_offload(struct app *app, void *st)
 	struct job *j;
 	char *label;
 
-	if (!vm_of(app, st, &s) || tab_of(st) != VMDEV_NETWORK || !vif_ref
+	if (!vm_sel_of(app, st, &s) || tab_of(st) != VMDEV_NETWORK || !vif_ref
 	    || !(vif = cache_get(s.p->cache, vif_ref))) {
 		app_message(app, MSG_INFO, "Choose an interface on the Network tab first");
 		return EV_HANDLED;
@@ -1123,7 +1093,7 @@ int vm_dev_add(struct app *app, void *st)
 {
 	struct vm_sel s;
 
-	if (!vm_of(app, st, &s)) {
+	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
 		return EV_HANDLED;
 	}
@@ -1143,7 +1113,7 @@ int vm_dev_remove(struct app *app, void *st)
 	struct vm_sel s;
 	const char *sel = selected_of(st);
 
-	if (!vm_of(app, st, &s)) {
+	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
 		return EV_HANDLED;
 	}

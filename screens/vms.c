@@ -13,14 +13,16 @@
 #include "form.h"
 #include "hmap.h"
 #include "keys.h"
+#include "metrics_ui.h"
 #include "model.h"
 #include "screens.h"
 #include "table.h"
 #include "units.h"
 #include "util.h"
 #include "vm_actions.h"
+#include "vm_file.h"
 
-enum { COL_NAME, COL_POWER, COL_HOST, COL_POOL, COL_VCPUS, COL_RAM, COL_IP, COL_TOOLS, COL_TAGS };
+enum { COL_NAME, COL_POWER, COL_HOST, COL_POOL, COL_VCPUS, COL_RAM, COL_CPU, COL_MEM, COL_IP, COL_TOOLS, COL_TAGS };
 
 static const struct table_col columns[] = {
 	[COL_NAME] = {"NAME", 12, 3, false, false, 0},
@@ -32,6 +34,9 @@ static const struct table_col columns[] = {
 	[COL_IP] = {"IP", 15, 0, false, false, 1},
 	[COL_TOOLS] = {"TOOLS", 8, 0, false, false, 4},
 	[COL_TAGS] = {"TAGS", 10, 1, false, false, 5},
+	[COL_CPU] = {"CPU", 13, 0, true, true, 2},      /* "12.3% " and a sparkline of the last 30 s */
+	/* the first to go when narrow: the name keeps its room (RAM says the size) */
+	[COL_MEM] = {"MEM USED", 19, 0, true, true, 6}, /* "1.2 GiB / 4.0 GiB", "1023 MiB / 1.0 GiB" */
 };
 
 #define WIDE_COLS 140 /* from this width on the TAGS column shows */
@@ -99,6 +104,10 @@ static void put_vm(struct vms *v, struct pool *p, const char *ref, const struct 
 	size_format(ram, sizeof(ram), rec_int(vm, "memory_dynamic_max"));
 	tags_text(vm, tags, sizeof(tags));
 	{
+		char cpu[64], mem[64];
+		double cpu_n = -1, mem_n = -1;
+
+		mui_list_cells(p->metrics, rec_str(vm, "uuid"), false, cpu, sizeof(cpu), &cpu_n, mem, sizeof(mem), &mem_n);
 		struct table_cell cells[] = {
 			[COL_NAME] = {rec_str(vm, "name_label"), 0, -1},
 			[COL_POWER] = {power, 0, (int)power_role_},
@@ -109,6 +118,8 @@ static void put_vm(struct vms *v, struct pool *p, const char *ref, const struct 
 			[COL_IP] = {vm_ip(c, vm), 0, -1},
 			[COL_TOOLS] = {tools, 0, tools_role},
 			[COL_TAGS] = {tags, 0, -1},
+			[COL_CPU] = {cpu, cpu_n, -1},
+			[COL_MEM] = {mem, mem_n, -1},
 		};
 		/* the filter also finds uuids, which have no column */
 		table_put(v->table, key, cells,
@@ -205,7 +216,7 @@ static void *vms_enter(struct app *app, const void *arg)
 	struct vms *v = xcalloc(1, sizeof(*v));
 
 	v->target.ref = selected_vm;
-	v->table = table_new(columns, (int)(sizeof(columns) / sizeof(columns[0])));
+	v->table = table_new(columns, (int)(ARRAY_LEN(columns)));
 	table_set_noun(v->table, "VM", "VMs");
 	hmap_init(&v->guest_owner);
 	hmap_init(&v->host_names);
@@ -264,6 +275,17 @@ static void vms_event(struct app *app, void *st, struct pool *p, enum cache_op o
 	}
 }
 
+/* A row's figures again, from the metrics' latest points. */
+static void remetric(struct app *app, const char *key, void *ud)
+{
+	struct pool *p;
+	const char *ref;
+	const struct xv *vm = app_lookup(app, key, &p, &ref);
+
+	if (vm)
+		put_vm(ud, p, ref, vm);
+}
+
 static void vms_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct vms *v = st;
@@ -276,7 +298,7 @@ static void vms_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	}
 	/* tags only where they leave the names room; tag:NAME filters either way */
 	table_show_col(v->table, COL_TAGS, cols >= WIDE_COLS);
-	table_draw(v->table, w, 0, 0, h, cols, !app_has_dialog(app));
+	mui_table_draw(app, v->table, COL_CPU, COL_MEM, false, w, h, cols, remetric, v);
 }
 
 static struct table *vms_list(struct app *app, void *st)
@@ -378,9 +400,8 @@ static int ha_priority(struct app *app, void *st)
 	q = xcalloc(1, sizeof(*q));
 	q->app = app;
 	q->qref = xstrdup(qref);
-	params = xv_array();
-	xv_array_push(params, xv_string(ref));
-	xapi_call(p->x, "VM.get_ha_restart_priority", params, on_priority_now, q);
+	params = xv_params_ref(ref);
+	app_query(app, p, "VM.get_ha_restart_priority", params, on_priority_now, q);
 	return EV_HANDLED;
 }
 
@@ -486,7 +507,7 @@ static bool is_term(const char *w)
 {
 	static const char *const names[] = {"power:", "host:", "tag:", "pool:"};
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		if (strncasecmp(w, names[i], strlen(names[i])) == 0)
 			return true;
 	return false;
@@ -539,7 +560,7 @@ static int filter_form(struct app *app, void *st)
 	struct form *f = form_new();
 	struct dialog *d;
 
-	for (size_t i = 0; i < sizeof(powers) / sizeof(powers[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(powers); i++)
 		add_word(power, powers[i]);
 	for (size_t i = 0; i < pools_count(ps); i++) {
 		struct pool *p = pools_at(ps, i);
@@ -581,6 +602,10 @@ static const struct screen_key keys[] = {
 	 NULL, false},
 	{'H', "HA priority", "The VM's HA restart priority: restart (protected), best effort, or not restarted",
 	 ha_priority, NULL, false},
+	{'w', "Export", "Export the selected VM to an .xva file on this computer (a running one through a snapshot)",
+	 vm_file_export_key, NULL, false},
+	{'U', "Import", "Import an .xva file from this computer as a new VM on an SR you choose", vm_file_import_key,
+	 NULL, false},
 	{0, NULL, NULL, NULL, NULL, false},
 };
 

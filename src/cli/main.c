@@ -13,10 +13,13 @@
 #include "config.h"
 #include "connopts.h"
 #include "backup.h"
+#include "vmfile.h"
 #include "list.h"
 #include "log.h"
+#include "metrics_cmd.h"
 #include "loop.h"
 #include "net.h"
+#include "program.h"
 #include "sanitize.h"
 #include "secret.h"
 #include "ui/tui.h"
@@ -124,6 +127,7 @@ struct session_ctx {
 	struct net *net;
 	struct xapi *x;
 	struct cache *cache;
+	struct metrics *metrics; /* list hosts|vms: their CPU and memory */
 	const char *list_kind;
 	bool json;
 	bool interactive;
@@ -145,6 +149,11 @@ static void on_logged_out(struct xapi *x, void *ud)
 
 static void finish_list(struct session_ctx *s, int status)
 {
+	if (status && s->metrics) {
+		/* a failure while the figures were asked for: nobody waits for them now */
+		metrics_free(s->metrics);
+		s->metrics = NULL;
+	}
 	s->status = status;
 	cache_stop(s->cache);
 	xapi_logout(s->x, on_logged_out, s);
@@ -165,11 +174,33 @@ static void say_failure(const char *text)
 	free(safe);
 }
 
+static void on_list_metrics(struct metrics *m, void *ud)
+{
+	struct session_ctx *s = ud;
+
+	if (metrics_error(m))
+		fprintf(stderr, "xentui: warning: no CPU or memory figures: %s\n", metrics_error(m));
+	list_set_metrics(m);
+	list_print(s->cache, s->list_kind, s->json, stdout);
+	fflush(stdout);
+	list_set_metrics(NULL);
+	finish_list(s, 0);
+}
+
 static void on_cache(struct cache *c, enum cache_op op, const char *cls, const char *ref, void *ud)
 {
 	struct session_ctx *s = ud;
 	struct xapi *x = s->x;
 
+	if (op == CACHE_LOADED && cache_loaded(c) && s->metrics)
+		return; /* already asking for the performance data */
+	if (op == CACHE_LOADED && cache_loaded(c)
+	    && (strcmp(s->list_kind, "hosts") == 0 || strcmp(s->list_kind, "vms") == 0)) {
+		s->metrics = metrics_new(s->loop, x, c);
+		metrics_want_all(s->metrics, METRICS_NOW);
+		metrics_refresh(s->metrics, on_list_metrics, s);
+		return;
+	}
 	if (op == CACHE_LOADED && cache_loaded(c)) {
 		list_print(c, s->list_kind, s->json, stdout);
 		fflush(stdout);
@@ -287,6 +318,7 @@ static int run_list(const struct options *o, const struct config *cfg)
 	loop_signal(s.loop, SIGTERM, on_stop_signal, &s);
 	cache_start(s.cache);
 	rc = loop_run(s.loop);
+	metrics_free(s.metrics);
 	/* stop the cache first: xapi_free answers its pending calls */
 	cache_stop(s.cache);
 	xapi_free(s.x);
@@ -393,6 +425,7 @@ static int run_tui(const struct options *o, struct config *cfg)
 	}
 	if (has_own)
 		servers[n++] = own; /* a URL: listed after the configured ones */
+	t.screens = &program_screens;
 	t.config = cfg;
 	t.servers = servers;
 	t.nservers = n;
@@ -414,15 +447,16 @@ static int run_vnc(const struct options *o, struct config *cfg)
 	struct tui_opts t;
 
 	memset(&t, 0, sizeof(t));
+	t.screens = &program_screens;
 	t.config = cfg;
 	t.theme = o->theme ? o->theme : cfg->theme;
 	t.vnc = o->vnc;
 	return tui_run(&t);
 }
 
-/* Where "backup" is, when it is the first argument that is no option (or
- * an option's value); 0 when it is not there. */
-static int backup_at(int argc, char **argv)
+/* Where name ("backup", "vm") is, when it is the first argument that is no
+ * option (or an option's value); 0 when it is not there. */
+static int subcommand_at(int argc, char **argv, const char *name)
 {
 	static const char *const with_value[] = {"-c", "--config", "-u", "--user", "--password-file", "--password-env",
 						 "--fingerprint", "--vnc", "--theme", "--log", NULL};
@@ -430,7 +464,7 @@ static int backup_at(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		bool takes = false;
 		if (argv[i][0] != '-')
-			return strcmp(argv[i], "backup") == 0 ? i : 0;
+			return strcmp(argv[i], name) == 0 ? i : 0;
 		if (strcmp(argv[i], "--") == 0)
 			return 0;
 		for (const char *const *w = with_value; *w; w++)
@@ -450,24 +484,43 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = backup_at(argc, argv)) > 0) {
+	if ((rc = subcommand_at(argc, argv, "backup")) > 0 || (rc = -subcommand_at(argc, argv, "vm")) < 0) {
+		bool vm = rc < 0;
 		/* its own process and its own options: forks children, blocks.
 		 * Options given before "backup" (xentui -c FILE backup ...) go after it. */
 		char **bargv = xcalloc((size_t)argc + 1, sizeof(*bargv));
 		int n = 0;
+
+		rc = vm ? -rc : rc;
 		bargv[n++] = argv[rc];
 		for (int i = rc + 1; i < argc; i++)
 			bargv[n++] = argv[i];
 		for (int i = 1; i < rc; i++)
 			bargv[n++] = argv[i];
 		curl_global_init(CURL_GLOBAL_DEFAULT);
-		rc = backup_main(n, bargv);
+		rc = vm ? vm_main(n, bargv) : backup_main(n, bargv);
 		curl_global_cleanup();
 		free(bargv);
 		return rc;
 	}
 	xv_use_slab(); /* one thread, millions of small values */
 	xapi_use_process_pool();
+	if ((rc = subcommand_at(argc, argv, "metrics")) > 0) {
+		/* its own options, as backup: those before "metrics" go after it */
+		char **margv = xcalloc((size_t)argc + 1, sizeof(*margv));
+		int n = 0;
+
+		margv[n++] = argv[rc];
+		for (int i = rc + 1; i < argc; i++)
+			margv[n++] = argv[i];
+		for (int i = 1; i < rc; i++)
+			margv[n++] = argv[i];
+		rc = metrics_main(n, margv);
+		free(margv);
+		xapi_release_process_pool();
+		xv_slab_release();
+		return rc;
+	}
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;

@@ -1,5 +1,6 @@
 /* Keyboard layouts as scancodes: see keymap.h. */
 #include "keymap.h"
+#include "util.h"
 
 #include <rfb/keysym.h>
 #include <strings.h>
@@ -159,7 +160,7 @@ uint16_t keymap_code(int layout, uint32_t keysym)
 
 	if (keysym >= XK_F1 && keysym <= XK_F10)
 		return (uint16_t)(0x3b + (keysym - XK_F1));
-	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(special); i++)
 		if (special[i].sym == keysym)
 			return special[i].code;
 	if (keysym >= 0x20 && keysym < 0x100 && keymap_find(layout, keysym, &code, &level))

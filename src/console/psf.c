@@ -126,16 +126,13 @@ static void set_err(char **err, const char *fmt, ...) __attribute__((format(prin
 
 static void set_err(char **err, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
 	if (!err)
 		return;
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	*err = xvasprintf(fmt, ap);
 	va_end(ap);
-	*err = buf_steal(&b);
 }
 
 static uint32_t le32(const unsigned char *p)
@@ -285,7 +282,8 @@ static void finish_map(struct psf_font *f, struct map_builder *mb)
 		if (*pc == PSF_NO_CODEPOINT || (*pc >= 0x80 && mb->v[i].cp < 0x80))
 			*pc = mb->v[i].cp;
 	}
-	qsort(mb->v, mb->len, sizeof(*mb->v), entry_cmp);
+	if (mb->len) /* an empty table may have no array at all */
+		qsort(mb->v, mb->len, sizeof(*mb->v), entry_cmp);
 	for (i = 0; i < mb->len; i++)
 		if (n == 0 || mb->v[n - 1].cp != mb->v[i].cp)
 			mb->v[n++] = mb->v[i];
@@ -559,7 +557,7 @@ bool psf_vga_line_graphics(uint32_t codepoint)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(cp437_c0) / sizeof(cp437_c0[0]); i++)
+	for (i = 0; i < ARRAY_LEN(cp437_c0); i++)
 		if (cp437_c0[i] == codepoint)
 			return true;
 	return false;

@@ -76,7 +76,7 @@ static const struct kept {
 	{"PIF_metrics", f_pif_metrics}, {"task", f_task}, {"message", f_message}, {"console", f_console},
 	{"SM", f_sm}, {"PCI", f_pci}, {"VLAN", f_vlan}, {"Bond", f_bond},
 };
-#define NCLASSES (sizeof(classes) / sizeof(classes[0]))
+#define NCLASSES (ARRAY_LEN(classes))
 
 struct entry {
 	const char *ref;  /* pooled: refs recur in many records */
@@ -229,15 +229,12 @@ static void set_status(struct cache *c, const char *fmt, ...) __attribute__((for
 
 static void set_status(struct cache *c, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
-	buf_init(&b);
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	free(c->status);
-	c->status = buf_steal(&b);
+	va_start(ap, fmt);
+	c->status = xvasprintf(fmt, ap);
+	va_end(ap);
 	notify(c, CACHE_STATUS, NULL, NULL);
 }
 

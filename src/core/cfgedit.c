@@ -7,26 +7,7 @@
 
 #include "util.h"
 
-#define MAX_ITEMS 4096
-
-struct span {
-	size_t a, b; /* [a, b) */
-};
-
-/* Where the list is: the setting [set.a, set.b), its brackets, its groups
- * and the comments inside it. */
-struct layout {
-	struct span set;
-	size_t open, close;
-	struct span elem[MAX_ITEMS];
-	int nelem;
-	struct span comment[MAX_ITEMS];
-	int ncomment;
-};
-
-/* The end of a comment starting at i (a line comment ends before its
- * newline), or i when none starts there. */
-static size_t comment_end(const char *t, size_t n, size_t i)
+size_t cfgedit_comment_end(const char *t, size_t n, size_t i)
 {
 	if (t[i] == '#' || (t[i] == '/' && i + 1 < n && t[i + 1] == '/')) {
 		while (i < n && t[i] != '\n')
@@ -40,8 +21,7 @@ static size_t comment_end(const char *t, size_t n, size_t i)
 	return i;
 }
 
-/* Past the string whose opening quote is at i. */
-static size_t string_end(const char *t, size_t n, size_t i)
+size_t cfgedit_string_end(const char *t, size_t n, size_t i)
 {
 	for (i++; i < n && t[i] != '"'; i++)
 		if (t[i] == '\\' && i + 1 < n)
@@ -49,47 +29,47 @@ static size_t string_end(const char *t, size_t n, size_t i)
 	return i < n ? i + 1 : n;
 }
 
-static size_t skip_blank(const char *t, size_t n, size_t i)
+size_t cfgedit_skip_blank(const char *t, size_t n, size_t i)
 {
 	for (;;) {
 		size_t e;
 		while (i < n && isspace((unsigned char)t[i]))
 			i++;
-		if (i >= n || (e = comment_end(t, n, i)) == i)
+		if (i >= n || (e = cfgedit_comment_end(t, n, i)) == i)
 			return i;
 		i = e;
 	}
 }
 
-static bool is_name_char(char c)
+bool cfgedit_is_name_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '*';
 }
 
-/* Finds the top-level `servers` setting; false when the text has none. */
-static bool find_list(const char *t, size_t n, struct layout *L, char **err)
+bool cfgedit_find_list(const char *t, size_t n, const char *name, struct cfgedit_list *L, char **err)
 {
+	size_t namelen = strlen(name);
 	int depth = 0;
 	bool in_list = false;
 
 	memset(L, 0, sizeof(*L));
 	for (size_t i = 0; i < n;) {
-		size_t e = comment_end(t, n, i);
+		size_t e = cfgedit_comment_end(t, n, i);
 		char c = t[i];
 
 		if (e != i) {
-			if (in_list && L->ncomment < MAX_ITEMS)
-				L->comment[L->ncomment++] = (struct span){i, e};
+			if (in_list && L->ncomment < CFGEDIT_MAX_ITEMS)
+				L->comment[L->ncomment++] = (struct cfgedit_span){i, e};
 			i = e;
 		} else if (c == '"') {
-			i = string_end(t, n, i);
+			i = cfgedit_string_end(t, n, i);
 		} else if (c == '(' || c == '[' || c == '{') {
 			depth++;
-			if (in_list && depth == 2 && c == '{' && L->nelem < MAX_ITEMS)
+			if (in_list && depth == 2 && c == '{' && L->nelem < CFGEDIT_MAX_ITEMS)
 				L->elem[L->nelem].a = i;
 			i++;
 		} else if (c == ')' || c == ']' || c == '}') {
-			if (in_list && depth == 2 && c == '}' && L->nelem < MAX_ITEMS)
+			if (in_list && depth == 2 && c == '}' && L->nelem < CFGEDIT_MAX_ITEMS)
 				L->elem[L->nelem++].b = i + 1;
 			depth--;
 			i++;
@@ -100,22 +80,22 @@ static bool find_list(const char *t, size_t n, struct layout *L, char **err)
 					j++;
 				/* its terminator, if any, goes with it (a comment first: none) */
 				L->set.b = j < n && (t[j] == ';' || t[j] == ',') ? j + 1 : i;
-				if (L->nelem >= MAX_ITEMS || L->ncomment >= MAX_ITEMS) {
-					*err = xstrdup("the servers list is too long to edit");
+				if (L->nelem >= CFGEDIT_MAX_ITEMS || L->ncomment >= CFGEDIT_MAX_ITEMS) {
+					*err = xasprintf("the %s list is too long to edit", name);
 					return false;
 				}
 				return true;
 			}
-		} else if (depth == 0 && is_name_char(c) && (i == 0 || !is_name_char(t[i - 1]))) {
+		} else if (depth == 0 && cfgedit_is_name_char(c) && (i == 0 || !cfgedit_is_name_char(t[i - 1]))) {
 			size_t a = i, j;
-			while (i < n && is_name_char(t[i]))
+			while (i < n && cfgedit_is_name_char(t[i]))
 				i++;
-			if (i - a != 7 || memcmp(t + a, "servers", 7) != 0 || (a > 0 && t[a - 1] == '@'))
+			if (i - a != namelen || memcmp(t + a, name, namelen) != 0 || (a > 0 && t[a - 1] == '@'))
 				continue;
-			j = skip_blank(t, n, i);
+			j = cfgedit_skip_blank(t, n, i);
 			if (j >= n || (t[j] != '=' && t[j] != ':'))
 				continue;
-			j = skip_blank(t, n, j + 1);
+			j = cfgedit_skip_blank(t, n, j + 1);
 			if (j >= n || (t[j] != '(' && t[j] != '['))
 				continue;
 			L->set.a = a;
@@ -123,9 +103,9 @@ static bool find_list(const char *t, size_t n, struct layout *L, char **err)
 			in_list = true;
 			/* comments between the name and the bracket are the list's too */
 			for (size_t k = i; k < j;) {
-				size_t ce = comment_end(t, n, k);
-				if (ce != k && L->ncomment < MAX_ITEMS)
-					L->comment[L->ncomment++] = (struct span){k, ce};
+				size_t ce = cfgedit_comment_end(t, n, k);
+				if (ce != k && L->ncomment < CFGEDIT_MAX_ITEMS)
+					L->comment[L->ncomment++] = (struct cfgedit_span){k, ce};
 				k = ce != k ? ce : k + 1;
 			}
 			i = j;
@@ -134,7 +114,7 @@ static bool find_list(const char *t, size_t n, struct layout *L, char **err)
 		}
 	}
 	if (in_list)
-		*err = xstrdup("the servers list has no closing bracket");
+		*err = xasprintf("the %s list has no closing bracket", name);
 	return false;
 }
 
@@ -151,11 +131,9 @@ static bool same_server(const struct server_cfg *a, const struct server_cfg *b)
 	       && a->insecure == b->insecure && a->autoconnect == b->autoconnect;
 }
 
-static void put_string(struct buf *o, const char *key, const char *v)
+void cfgedit_put_quoted(struct buf *o, const char *v)
 {
-	if (!v)
-		return;
-	buf_printf(o, "    %s = \"", key);
+	buf_putc(o, '"');
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
 		if (*p == '"' || *p == '\\')
 			buf_printf(o, "\\%c", *p);
@@ -168,7 +146,16 @@ static void put_string(struct buf *o, const char *key, const char *v)
 		else
 			buf_printf(o, "%c", *p);
 	}
-	buf_printf(o, "\";\n");
+	buf_putc(o, '"');
+}
+
+static void put_string(struct buf *o, const char *key, const char *v)
+{
+	if (!v)
+		return;
+	buf_printf(o, "    %s = ", key);
+	cfgedit_put_quoted(o, v);
+	buf_printf(o, ";\n");
 }
 
 static void put_server(struct buf *o, const struct server_cfg *s)
@@ -190,7 +177,7 @@ static void put_server(struct buf *o, const struct server_cfg *s)
 
 /* Which part of the list a comment at pos belongs to: -1 - j for inside
  * group j, j for the gap before group j, nelem for after the last one. */
-static int place_of(const struct layout *L, size_t pos)
+static int place_of(const struct cfgedit_list *L, size_t pos)
 {
 	for (int j = 0; j < L->nelem; j++) {
 		if (pos < L->elem[j].a)
@@ -202,7 +189,7 @@ static int place_of(const struct layout *L, size_t pos)
 }
 
 /* Comments of group j (before it when lead, inside it when not), one a line. */
-static void put_comments(struct buf *o, const char *t, const struct layout *L, int place)
+static void put_comments(struct buf *o, const char *t, const struct cfgedit_list *L, int place)
 {
 	for (int k = 0; k < L->ncomment; k++)
 		if (place_of(L, L->comment[k].a) == place)
@@ -226,13 +213,13 @@ static void put_list(struct buf *o, const struct server_cfg *servers, int n)
 char *cfgedit_servers(const char *text, size_t len, const struct server_cfg *old, int nold,
 		      const struct server_cfg *servers, int n, char **err)
 {
-	struct layout *L = xcalloc(1, sizeof(*L));
+	struct cfgedit_list *L = xcalloc(1, sizeof(*L));
 	struct buf o;
 	bool *used;
 	char *e = NULL;
 
 	buf_init(&o);
-	if (!find_list(text, len, L, &e)) {
+	if (!cfgedit_find_list(text, len, "servers", L, &e)) {
 		free(L);
 		if (e) {
 			*err = e;

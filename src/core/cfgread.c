@@ -17,14 +17,13 @@ bool cfg_in_list(const char *const *list, const char *s)
 bool cfg_fail(char **err, const char *path, const config_setting_t *s, const char *fmt, ...)
 {
 	va_list ap;
-	struct buf b;
+	char *why;
 
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	why = xvasprintf(fmt, ap);
 	va_end(ap);
-	*err = xasprintf("%s:%d: %s", path, config_setting_source_line(s), b.data ? b.data : "");
-	buf_free(&b);
+	*err = xasprintf("%s:%d: %s", path, config_setting_source_line(s), why);
+	free(why);
 	return false;
 }
 

@@ -32,7 +32,7 @@ static const char *const server_keys[] = {
 static const char *const pref_keys[] = {"refresh_ms", "confirm_quit", "confirm_clean_power", "console_escape",
 					  "console_scrollback", "console_osc52", "console_keymap", NULL};
 static const char *const top_keys[] = {"servers", "theme", "known_hosts", "preferences", "keys", "backups",
-					 "remotes", "backup_jobs", NULL};
+					 "remotes", "backup_jobs", "smtp", NULL};
 
 static bool read_server(const config_setting_t *g, struct server_cfg *sv, const char *path, char **err)
 {

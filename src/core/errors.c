@@ -208,7 +208,7 @@ char *error_sentence(const struct xv *err, const struct cache *cache)
 	buf_init(&b);
 	if (!code)
 		return xstrdup("unknown error");
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(table); i++)
 		if (strcmp(table[i].code, code) == 0 || (strncmp(code, "SR_BACKEND_FAILURE", 18) == 0
 							 && strcmp(table[i].code, "SR_BACKEND_FAILURE") == 0)) {
 			expand(&b, table[i].text, err, cache);

@@ -25,17 +25,15 @@ struct loop_timer {
 	struct loop_timer *next; /* sorted by due */
 };
 
-#define MAX_SIGNALS 8
-
 struct loop {
 	struct watch *w;
 	size_t nw, capw;
 	struct loop_timer *timers;
-	struct {
+	struct loop_sig {
 		int sig;
 		loop_signal_fn fn;
 		void *ud;
-	} sigs[MAX_SIGNALS];
+	} *sigs; /* grown as handlers come; the signal handler never reads it */
 	int nsigs;
 	bool running;
 	int code;
@@ -80,6 +78,7 @@ void loop_free(struct loop *l)
 		return;
 	for (int i = 0; i < l->nsigs; i++)
 		signal(l->sigs[i].sig, SIG_DFL);
+	free(l->sigs);
 	for (t = l->timers; t; t = n) {
 		n = t->next;
 		free(t);
@@ -140,8 +139,7 @@ void loop_signal(struct loop *l, int sig, loop_signal_fn fn, void *ud)
 {
 	struct sigaction sa;
 
-	if (l->nsigs == MAX_SIGNALS)
-		return;
+	l->sigs = xrealloc(l->sigs, (size_t)(l->nsigs + 1) * sizeof(*l->sigs));
 	l->sigs[l->nsigs].sig = sig;
 	l->sigs[l->nsigs].fn = fn;
 	l->sigs[l->nsigs].ud = ud;

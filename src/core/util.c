@@ -47,16 +47,24 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
 	struct buf b;
-	va_list ap;
 
 	buf_init(&b);
-	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	return buf_steal(&b);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 void buf_init(struct buf *b)
@@ -128,6 +136,12 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	buf_reserve(b, (size_t)n);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
+}
+
+void buf_sep(struct buf *b, const char *sep)
+{
+	if (b->len)
+		buf_puts(b, sep);
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)

@@ -6,12 +6,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* How many elements a true array (never a pointer) holds. */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a caller that takes its own "...": never NULL. */
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* A growable byte buffer; data is always NUL-terminated when non-NULL. */
 struct buf {
@@ -29,6 +34,8 @@ void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Appends sep unless b is still empty: the ", " between a list's items. */
+void buf_sep(struct buf *b, const char *sep);
 /* Hands the (NUL-terminated) contents to the caller and empties b. */
 char *buf_steal(struct buf *b);
 

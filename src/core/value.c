@@ -187,6 +187,14 @@ void xv_array_push(struct xv *a, struct xv *item)
 	a->u.arr.v[a->n++] = item;
 }
 
+struct xv *xv_params_ref(const char *ref)
+{
+	struct xv *p = xv_array();
+
+	xv_array_push(p, xv_string(ref));
+	return p;
+}
+
 static void struct_grow(struct xv *s)
 {
 	if (s->n < s->u.st.cap)
@@ -503,5 +511,5 @@ const char *xv_type_name(enum xv_type t)
 	static const char *const names[] = {
 		"nil", "string", "int", "i4", "double", "boolean", "dateTime", "array", "struct",
 	};
-	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+	return (unsigned)t < ARRAY_LEN(names) ? names[t] : "?";
 }

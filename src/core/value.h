@@ -74,6 +74,8 @@ struct xv *xv_struct(void);
 
 /* Containers take ownership of what is added. */
 void xv_array_push(struct xv *a, struct xv *item);
+/* [ref]: the parameters of the many calls that take one object. */
+struct xv *xv_params_ref(const char *ref);
 /* Appends without looking for an existing key (building records). */
 void xv_struct_add(struct xv *s, const char *key, struct xv *v);
 /* Appends with a key the struct does not own (a pooled string that

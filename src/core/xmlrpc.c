@@ -12,6 +12,7 @@
 #include <libxml/parserInternals.h>
 
 #include "strpool.h"
+#include "util.h"
 
 /* ---- encoder ---------------------------------------------------------- */
 
@@ -235,16 +236,13 @@ static void fail(struct xmlrpc_decoder *d, const char *fmt, ...) __attribute__((
 
 static void fail(struct xmlrpc_decoder *d, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
 	if (d->error)
 		return;
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	d->error = xvasprintf(fmt, ap);
 	va_end(ap);
-	d->error = buf_steal(&b);
 	if (d->ctxt)
 		xmlStopParser(d->ctxt);
 }
@@ -278,7 +276,7 @@ static bool scalar_type(const char *name, enum xv_type *t)
 		{"double", XV_DOUBLE}, {"boolean", XV_BOOL}, {"dateTime.iso8601", XV_DATETIME},
 		{"base64", XV_STRING},
 	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(map); i++)
 		if (strcmp(name, map[i].name) == 0) {
 			*t = map[i].type;
 			return true;

@@ -16,7 +16,6 @@
 #define MIN_COLS 80
 #define MESSAGE_MS 6000
 #define ERROR_MS 12000
-#define LOGOUT_WAIT_MS 4000 /* the pools give up after 3 s each, all at once */
 
 static void draw(struct app *app);
 
@@ -170,15 +169,12 @@ static void remember(struct app *app, const char *text, enum msg_level level)
 
 void app_message(struct app *app, enum msg_level level, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
-	buf_init(&b);
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	free(app->msg);
-	app->msg = buf_steal(&b);
+	va_start(ap, fmt);
+	app->msg = xvasprintf(fmt, ap);
+	va_end(ap);
 	app->msg_level = level;
 	app->msg_key = app->key_count;
 	remember(app, app->msg, level);
@@ -670,6 +666,19 @@ void app_call_then(struct app *app, struct pool *p, const char *label, const cha
 void app_call(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params)
 {
 	app_call_then(app, p, label, method, params, NULL, NULL);
+}
+
+void app_query(struct app *app, struct pool *p, const char *method, struct xv *params, xapi_fn fn, void *ud)
+{
+	if (!p || !p->ops || p->closing) {
+		/* as xapi answers a call it cannot send: at once, with a sentence */
+		struct xapi_result r = {.failure = XAPI_TRANSPORT, .message = "the pool is not connected"};
+
+		xv_free(params);
+		fn(p ? p->x : NULL, &r, ud);
+		return;
+	}
+	xapi_call(p->x, method, params, fn, ud);
 }
 
 void app_keep(struct app *app, void *data, void (*free_fn)(void *))

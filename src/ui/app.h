@@ -95,6 +95,10 @@ void app_call(struct app *app, struct pool *p, const char *label, const char *me
  * fn may be NULL. */
 void app_call_then(struct app *app, struct pool *p, const char *label, const char *method, struct xv *params,
 		   void (*fn)(struct app *app, struct pool *p, bool ok, void *ud), void *ud);
+/* A call whose answer the screen reads and reports itself (no message):
+ * fn gets every result; a pool that is not connected (or closing) gets no
+ * call and fn a transport failure at once. The one way a screen calls. */
+void app_query(struct app *app, struct pool *p, const char *method, struct xv *params, xapi_fn fn, void *ud);
 /* "label" with one pool, "pool: label" with several (for messages). */
 char *app_pool_label(struct app *app, const struct pool *p, const char *label);
 /* Keeps data (freed with free_fn) until app_release or the end. */

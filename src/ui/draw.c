@@ -132,16 +132,15 @@ int ui_add(WINDOW *w, int y, int x, int cols, attr_t a, const char *s)
 
 int ui_addf(WINDOW *w, int y, int x, int cols, attr_t a, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
+	char *s;
 	int n;
 
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	n = ui_add(w, y, x, cols, a, b.data ? b.data : "");
-	buf_free(&b);
+	n = ui_add(w, y, x, cols, a, s);
+	free(s);
 	return n;
 }
 

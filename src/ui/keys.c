@@ -1,4 +1,5 @@
 #include "keys.h"
+#include "util.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ const char *key_describe(int key, char *buf, int n)
 		{XK_HOME, "Home"}, {XK_END, "End"}, {XK_BACKSPACE, "BkSp"}, {XK_DELETE, "Del"}, {' ', "Space"},
 	};
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		if (names[i].key == key) {
 			snprintf(buf, (size_t)n, "%s", names[i].name);
 			return buf;

@@ -20,7 +20,7 @@ static SCREEN *screen;
 static volatile sig_atomic_t active;
 
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT};
-#define NFATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
+#define NFATAL (ARRAY_LEN(fatal_signals))
 static struct sigaction previous[NFATAL];
 
 void term_stop(void)

@@ -122,7 +122,7 @@ static bool parse_attrs(const config_setting_t *list, attr_t *out)
 	for (int i = 0; i < config_setting_length(list); i++) {
 		const char *s = config_setting_get_string_elem(list, i);
 		bool found = false;
-		for (size_t k = 0; s && k < sizeof(names) / sizeof(names[0]); k++)
+		for (size_t k = 0; s && k < ARRAY_LEN(names); k++)
 			if (strcasecmp(s, names[k].name) == 0) {
 				*out |= names[k].a;
 				found = true;

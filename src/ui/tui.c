@@ -11,7 +11,6 @@
 #include "loop.h"
 #include "net.h"
 #include "pools.h"
-#include "screens.h"
 #include "term.h"
 #include "theme.h"
 #include "util.h"
@@ -144,19 +143,19 @@ int tui_run(const struct tui_opts *o)
 	env.loop = t.loop;
 	env.pools = t.pools;
 	env.config = o->config;
-	env.commands = screen_commands;
-	env.help = &screen_help;
+	env.commands = o->screens->commands;
+	env.help = o->screens->help;
 	env.confirm_quit = o->confirm_quit;
 	t.app = app_new(&env);
-	app_push(t.app, &screen_dashboard, NULL);
+	app_push(t.app, o->screens->home, NULL);
 	if (o->vnc) {
 		char *arg = xasprintf("vnc:%s", o->vnc);
 
-		app_push(t.app, &screen_console, arg);
+		app_push(t.app, o->screens->console, arg);
 		free(arg);
 	} else if (!connecting) {
 		/* nothing to connect to yet: where pools are added */
-		app_push(t.app, &screen_servers, NULL);
+		app_push(t.app, o->screens->servers, NULL);
 		app_message(t.app, MSG_INFO, pools_count(t.pools) ? "Choose a pool and press Enter to connect"
 								   : "No pool yet: a adds one");
 	}

@@ -15,7 +15,21 @@ struct tui_server {
 	const char *password; /* given or asked on the terminal before the start, or NULL */
 };
 
+struct command;
+struct screen;
+
+/* The program's own screens, which the framework knows none of by name:
+ * the layer above it (screens/program.c) assembles them. */
+struct tui_screens {
+	const struct command *commands; /* the `:` commands; ends with a NULL name */
+	const struct screen *help;      /* what `?` shows */
+	const struct screen *home;      /* the first screen, always under the others */
+	const struct screen *servers;   /* shown over it when nothing connects */
+	const struct screen *console;   /* the viewer --vnc opens */
+};
+
 struct tui_opts {
+	const struct tui_screens *screens;
 	struct config *config;       /* saved when the user edits the servers */
 	const struct tui_server *servers;
 	int nservers;

@@ -1,4 +1,5 @@
 #include "units.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -81,7 +82,7 @@ bool size_parse(const char *s, long long default_unit, long long *out, const cha
 		bool known = false;
 		while (end[len] && !isspace((unsigned char)end[len]))
 			len++;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(units); i++)
 			if (strlen(units[i].name) == len && strncasecmp(end, units[i].name, len) == 0) {
 				unit = 1LL << units[i].shift;
 				known = true;

@@ -13,24 +13,11 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import Pool, Tap, Timeout, Tui, row_starting  # noqa: E402
+from tuitest import Pool, Tap, Timeout, Tui, cmd, filter_to, row_starting  # noqa: E402
 
 MiB = 1 << 20
 GiB = 1 << 30
 TEMPLATE = "Debian Bookworm 12"
-
-
-def cmd(tui, text):
-    tui.keys(":")
-    tui.keys_literal(text)
-    tui.keys("Enter")
-
-
-def filter_to(tui, text):
-    tui.keys("/")
-    tui.keys("C-u")
-    tui.keys_literal(text)
-    tui.keys("Enter")
 
 
 def set_text(tui, text):

@@ -13,20 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import Pool, Tap, Timeout, Tui, row_of, row_starting  # noqa: E402
-
-
-def cmd(tui, text):
-    tui.keys(":")
-    tui.keys_literal(text)
-    tui.keys("Enter")
-
-
-def filter_to(tui, text):
-    tui.keys("/")
-    tui.keys("C-u")
-    tui.keys_literal(text)
-    tui.keys("Enter")
+from tuitest import Pool, Tap, Timeout, Tui, cmd, filter_to, row_of, row_starting  # noqa: E402
 
 
 def gone(tui, text, timeout=10):

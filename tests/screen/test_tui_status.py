@@ -18,22 +18,9 @@ import time
 import shutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import Pool, Sim, Tap, Timeout, Tui, no_sanitizer_report, row_starting  # noqa: E402
+from tuitest import Pool, Sim, Tap, Timeout, Tui, cmd, filter_to, no_sanitizer_report, row_starting  # noqa: E402
 
 MiB = 1024 * 1024
-
-
-def cmd(tui, text):
-    tui.keys(":")
-    tui.keys_literal(text)
-    tui.keys("Enter")
-
-
-def filter_to(tui, text):
-    tui.keys("/")
-    tui.keys("C-u")
-    tui.keys_literal(text)
-    tui.keys("Enter")
 
 
 def flat(text):

@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import Pool, Tap, Timeout, Tui, row_starting  # noqa: E402
+from tuitest import Pool, Tap, Timeout, Tui, cmd, filter_to, row_starting  # noqa: E402
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -38,19 +38,6 @@ def size_text(n):
     if u == 0 or v == int(v):
         return "%.0f %s" % (v, units[u])
     return ("%.1f %s" if v < 10 else "%.0f %s") % (v, units[u])
-
-
-def cmd(tui, text):
-    tui.keys(":")
-    tui.keys_literal(text)
-    tui.keys("Enter")
-
-
-def filter_to(tui, text):
-    tui.keys("/")
-    tui.keys("C-u")
-    tui.keys_literal(text)
-    tui.keys("Enter")
 
 
 def srs_by(pool, pred):

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "errors.h"
+#include "util.h"
 
 /* The code with the parameters xapi sends (datamodel_errors.ml). */
 static const char *const codes[][3] = {
@@ -43,7 +44,7 @@ static const char *const codes[][3] = {
 
 static void test_connection_codes_are_sentences(void **state)
 {
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(codes); i++) {
 		struct xv *e = xv_array();
 		char *s, shown[512];
 		bool raw;

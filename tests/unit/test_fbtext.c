@@ -115,7 +115,7 @@ static const char *const lines[] = {
 	"└──────┴──────┘",
 	"░▒ café naïve Größe ±°· ÀÉÎÕÜ çñ",
 };
-#define NLINES (sizeof(lines) / sizeof(lines[0]))
+#define NLINES (ARRAY_LEN(lines))
 
 static struct fbtext *read_fb(const struct fb *fb)
 {
@@ -332,7 +332,7 @@ static void test_geometry(void **state)
 		{1024, 768, 128, 48, 8}, {1280, 1024, 160, 64, 8}, {738, 400, 82, 25, 9},
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		assert_true(fbtext_set_geometry(ft, cases[i].w, cases[i].h));
 		assert_int_equal(fbtext_cols(ft), cases[i].cols);
 		assert_int_equal(fbtext_rows(ft), cases[i].rows);
@@ -678,7 +678,7 @@ static void test_builtin_fonts_named(void **state)
 		"latarcyrheb-sun16", "Lat15-Terminus32x16", "Lat15-Terminus12x6",
 	};
 
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(want); i++) {
 		bool found = false;
 
 		for (size_t k = 0; k < fbtext_builtin_count() && !found; k++)

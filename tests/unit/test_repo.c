@@ -328,7 +328,7 @@ static void test_pread_and_get(void **state)
 	if (!f)
 		fail_msg("repo_open_read: %s", err);
 	const size_t offs[] = {0, 1, 4095, 33333, n - 4096};
-	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(offs); i++) {
 		if (!repo_pread(f, offs[i], b, sizeof(b), &err))
 			fail_msg("repo_pread(%zu): %s", offs[i], err);
 		assert_memory_equal(b, src + offs[i], sizeof(b));
@@ -708,7 +708,7 @@ static void test_bad_paths(void **state)
 	const char *bad[] = {"../escape", "/abs", "a/../../b", "a//b", ""};
 	char *err = NULL;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		assert_false(repo_put(r, bad[i], "x", 1, &err));
 		assert_non_null(err);
 		free(err);
@@ -920,7 +920,7 @@ static const struct {
 	{"wrong secret is a clear error", test_wrong_secret, no_secret},
 	{"full disk is a sentence, leaves nothing", test_disk_full, no_tmpfs},
 };
-#define NCASES (sizeof(cases) / sizeof(cases[0]))
+#define NCASES (ARRAY_LEN(cases))
 
 static int run_target(struct target *t)
 {

@@ -628,7 +628,7 @@ static void test_bad_viewers(void **state)
 	static const char *const sends[] = {NULL, "GET / HTTP/1.1\r\n\r\n"};
 	size_t i;
 
-	for (i = 0; i < sizeof(sends) / sizeof(sends[0]); i++) {
+	for (i = 0; i < ARRAY_LEN(sends); i++) {
 		struct session s;
 
 		memset(&s, 0, sizeof(s));

@@ -722,7 +722,7 @@ static void test_patch(void **state)
 	{
 		size_t cuts[] = { 0, 1, 511, 512, 1000, 1535, 1536, 2047, 2048, 2559, 2560, 3000, 2560 + 512 + 100000,
 				  in.len - 513, in.len - 512, in.len - 100, in.len - 1 };
-		for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		for (size_t i = 0; i < ARRAY_LEN(cuts); i++) {
 			buf_init(&out);
 			assert_false(patch_run((uint8_t *)in.data, cuts[i], U_OUT, U_D1, "p.vhd", &out, &err));
 			assert_non_null(err);

@@ -89,7 +89,7 @@ static void test_sim_exports_pass(void **state)
 {
 	const char *names[] = { "vm.xva", "vm-gzip.xva", "vm-zstd.xva", "tool-gzip.xva", "tool-zstd.xva" };
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
 		size_t n;
 		uint8_t *p = load(names[i], &n);
 		uint64_t chunks = 0;
@@ -113,7 +113,7 @@ static void test_cut_and_altered_fail(void **state)
 {
 	const char *names[] = { "vm.xva", "vm-gzip.xva", "vm-zstd.xva" };
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
 		size_t n, cuts[8];
 		uint8_t *p = load(names[i], &n);
 		char *err = NULL;
@@ -230,7 +230,7 @@ static void test_random_damage(void **state)
 	const char *names[] = { "vm.xva", "vm-gzip.xva", "vm-zstd.xva" };
 	unsigned seed = 3;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
 		size_t n;
 		uint8_t *p = load(names[i], &n);
 

@@ -19,6 +19,9 @@ XENTUI = os.environ.get("XENTUI", os.path.join(ROOT, "build/san/xentui"))
 SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build/san/xapi-sim"))
 LOGS = os.path.join(ROOT, "build/test-logs")
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import simtest  # noqa: E402  (the xapi-sim process every test kind shares)
+
 
 class Tap:
     """TAP output: ok N - name / not ok N - name, with details as # lines."""
@@ -43,38 +46,13 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
-class Sim:
+class Sim(simtest.Sim):
     """An xapi-sim of our own (TLS), for tests that need a pool besides the
-    demo's: url, fingerprint, and stop() returning its stderr."""
+    demo's: url, fingerprint, and stop() returning its stderr (kept in
+    build/test-logs/screen-<name>-sim-PID.log)."""
 
     def __init__(self, name, *args):
-        os.makedirs(LOGS, exist_ok=True)
-        self.log = open(os.path.join(LOGS, f"screen-{name}-sim-{os.getpid()}.log"), "w")
-        self.p = subprocess.Popen([SIM, "--port", "0", *args], stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.url = self.fingerprint = None
-        deadline = time.time() + 30
-        while time.time() < deadline and not self.url:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            if line.startswith("xapi-sim fingerprint "):
-                self.fingerprint = line.split()[-1]
-            elif line.startswith("xapi-sim listening on "):
-                self.url = line.split()[-1]
-        if not self.url:
-            self.stop()
-            raise RuntimeError("xapi-sim did not start")
-
-    def stop(self):
-        self.p.terminate()
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        self.log.close()
-        with open(self.log.name) as f:
-            return f.read()
+        super().__init__(*args, log=f"screen-{name}")
 
 
 def no_sanitizer_report(err):
@@ -334,6 +312,21 @@ class Pool:
                 return v
             time.sleep(0.1)
         raise Timeout(f"waited {timeout}s for {what}")
+
+
+def cmd(tui, text):
+    """Runs the `:` command text."""
+    tui.keys(":")
+    tui.keys_literal(text)
+    tui.keys("Enter")
+
+
+def filter_to(tui, text):
+    """Sets the list's `/` filter to text."""
+    tui.keys("/")
+    tui.keys("C-u")
+    tui.keys_literal(text)
+    tui.keys("Enter")
 
 
 def row_of(screen, text):
