@@ -108,7 +108,8 @@ def main():
         tui.keys("Enter")
         text = tui.attempt(tap, r"^NAME.*STATE.*POOL", ":hosts has a POOL column too")
         if text:
-            tap.check(len(table_rows(text)) == 6, "and the hosts of both pools", text)
+            # the list is drawn whole a moment after its header: wait for it
+            text = tui.attempt(tap, lambda s: len(table_rows(s)) == 6, "and the hosts of both pools") or text
 
         # disconnect the lab: its rows go, the POOL column with them
         tui.keys(":")
