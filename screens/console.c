@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <rfb/keysym.h>
 #undef XK_F /* the letter's keysym; keys.h's XK_F(n) is the function key */
 
@@ -234,22 +232,6 @@ static bool split_url(const char *url, char *scheme, size_t sn, char *host, size
 	return *host != '\0';
 }
 
-/* The hex SHA-256 of a PEM certificate, into out (65 bytes); false if none. */
-static bool pem_sha256(const char *pem, char out[65])
-{
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	bool ok = cert && X509_digest(cert, EVP_sha256(), md, &len) && len == 32;
-
-	for (unsigned i = 0; ok && i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	X509_free(cert);
-	BIO_free(bio);
-	return ok;
-}
-
 static void open_xapi(struct console_screen *s, struct pool *p, const char *base, const char *location,
 		      const char *fp)
 {
@@ -276,7 +258,7 @@ static void on_server_certificate(struct xapi *x, const struct xapi_result *r, v
 		app_lookup(s->app, s->qref, &p, &ref);
 		if (!p || p->x != x || p->id != q->pool_id)
 			snprintf(s->why, sizeof(s->why), "the pool's connection changed: Ctrl-] r to try again");
-		else if (r->failure == XAPI_OK && xv_str(r->value) && pem_sha256(xv_str(r->value), fp))
+		else if (r->failure == XAPI_OK && xv_str(r->value) && cert_pem_sha256(xv_str(r->value), fp))
 			open_xapi(s, p, q->base, q->location, fp);
 		else
 			snprintf(s->why, sizeof(s->why),

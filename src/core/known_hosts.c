@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "cfgread.h"
 #include "config.h"
 #include "util.h"
@@ -161,5 +165,20 @@ bool known_hosts_add(const char *path, const char *hostport, const char *sha256,
 		*err = e2;
 	}
 	config_destroy(&cfg);
+	return ok;
+}
+
+bool cert_pem_sha256(const char *pem, char out[65])
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	bool ok = cert && X509_digest(cert, EVP_sha256(), md, &len) && len == 32;
+
+	for (unsigned i = 0; ok && i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	X509_free(cert);
+	BIO_free(bio);
 	return ok;
 }

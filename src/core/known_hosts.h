@@ -15,5 +15,8 @@ bool known_hosts_lookup(const char *path, const char *hostport, char out[65]);
 bool known_hosts_check(const char *path, char **err);
 /* Saves or replaces it (0600, atomically); false with *err on failure. */
 bool known_hosts_add(const char *path, const char *hostport, const char *sha256, char **err);
+/* The hex SHA-256 of a PEM certificate's DER form (what pins and known_hosts
+ * hold) into out (65 bytes); false when pem holds no certificate. */
+bool cert_pem_sha256(const char *pem, char out[65]);
 
 #endif

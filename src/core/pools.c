@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
+#include "known_hosts.h"
 #include "metrics.h"
 #include "secret.h"
 #include "util.h"
@@ -266,25 +263,6 @@ static void members_free(struct members *m)
 	free(m);
 }
 
-/* The hex SHA-256 of a PEM certificate's DER form, or NULL. */
-static char *pem_fingerprint(const char *pem)
-{
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	char *out = NULL;
-
-	if (cert && X509_digest(cert, EVP_sha256(), md, &len) && len == 32) {
-		out = xcalloc(65, 1);
-		for (unsigned i = 0; i < len; i++)
-			snprintf(out + 2 * i, 3, "%02x", md[i]);
-	}
-	X509_free(cert);
-	BIO_free(bio);
-	return out;
-}
-
 struct member_req {
 	struct members *m;
 	size_t i;
@@ -306,9 +284,10 @@ static void on_member_cert(struct xapi *x, const struct xapi_result *r, void *ud
 {
 	struct member_req *q = ud;
 	struct members *m = q->m;
+	char fp[65];
 
 	if (r->failure == XAPI_OK && xv_str(r->value))
-		m->fps[q->i] = pem_fingerprint(xv_str(r->value));
+		m->fps[q->i] = cert_pem_sha256(xv_str(r->value), fp) ? xstrdup(fp) : NULL;
 	free(q);
 	member_done(m, x);
 }

@@ -8,14 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "hmap.h"
 #include "log.h"
 #include "net.h"
 #include "rrdparse.h"
+#include "known_hosts.h"
 #include "util.h"
 
 #define NLEVELS 3
@@ -556,21 +553,6 @@ static char *base_url(const struct metrics *m, const char *address, bool *tls)
 			 strchr(address, ':') ? "]" : "", port ? ":" : "", "", port ? (int)(e - port) : 0, port ? port : "");
 }
 
-static bool pem_sha256(const char *pem, char out[65])
-{
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	bool ok = cert && X509_digest(cert, EVP_sha256(), md, &len) && len == 32;
-
-	for (unsigned i = 0; ok && i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	X509_free(cert);
-	BIO_free(bio);
-	return ok;
-}
-
 static void on_cert(struct xapi *x, const struct xapi_result *r, void *ud)
 {
 	struct cert_req *q = ud, **pp;
@@ -583,7 +565,7 @@ static void on_cert(struct xapi *x, const struct xapi_result *r, void *ud)
 				*pp = q->next;
 				break;
 			}
-		if (r->failure != XAPI_OK || !xv_str(r->value) || !pem_sha256(xv_str(r->value), q->e->fp))
+		if (r->failure != XAPI_OK || !xv_str(r->value) || !cert_pem_sha256(xv_str(r->value), q->e->fp))
 			set_error(m, xasprintf("%s: its certificate could not be read from the pool: %s", q->e->address,
 					       r->message ? r->message : "no certificate"));
 		inflight_done(m);
