@@ -48,6 +48,12 @@ def main():
         tui.keys("Enter")
         text = tui.attempt(tap, r"^NAME.*POWER.*HOST", ":vms opens the VM list")
         if text:
+            # the rows may come a frame after the header: wait for them (the checks below are unchanged)
+            try:
+                want = sorted(v["name_label"] for v in guests.values())
+                text = tui.wait(lambda s: sorted(names_in_list(s)) == want, timeout=10)
+            except Timeout:
+                text = tui.screen()
             shown = names_in_list(text)
             want = sorted(v["name_label"] for v in guests.values())
             tap.check(sorted(shown) == want, "the list shows every VM of the pool, and only those",
