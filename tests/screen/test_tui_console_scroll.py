@@ -30,7 +30,13 @@ def body(s):
 def dialog_text(s):
     """The screen's text with box borders and line ends taken out, so that a
     path the dialog wrapped reads whole."""
-    return "".join(line.strip().strip("\u2502|").strip() for line in s.split("\n"))
+    out = []
+    for line in s.split("\n"):
+        # inside a box only: the scrollback behind it shows left and right of the borders
+        if line.count("\u2502") >= 2:
+            line = line[line.index("\u2502") + 1:line.rindex("\u2502")]
+        out.append(line.strip())
+    return "".join(out)
 
 
 def main():
@@ -178,7 +184,9 @@ def main():
 
         # ---- a path with .. shows the full resolved path before writing
         os.makedirs(os.path.join(tui.dir, "sub"), exist_ok=True)
-        target = os.path.join(tui.dir, "escaped.txt")
+        # the client shows the physical path (its folder through realpath), so a
+        # symlink anywhere above the clone must not make the two differ
+        target = os.path.join(os.path.realpath(tui.dir), "escaped.txt")
         tui.keys("w")
         tui.wait(r"Write the lines to a file")
         tui.keys("C-u")
