@@ -1,3 +1,4 @@
+# run-all: alone (it times how soon a lost pool is noticed)
 """A lost pool, noticed (issue 15): the simulator on a loopback address of its
 own, whose packets iptables then drops (no reset, as a cut cable or a dead
 router does). `xentui list` fails within a bounded time saying the pool is

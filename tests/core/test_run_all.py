@@ -40,7 +40,7 @@ def program(tree, path, tap, status=0):
     os.chmod(full, os.stat(full).st_mode | stat.S_IXUSR)
 
 
-def run_tree(programs):
+def run_tree(programs, alone=None):
     """Runs a copy of run-all over a tree holding only programs {path: (tap, status)};
     returns (exit status, output)."""
     tree = tempfile.mkdtemp(prefix="run-all-")
@@ -49,6 +49,11 @@ def run_tree(programs):
         shutil.copy(RUN_ALL, os.path.join(tree, "tests", "run-all"))
         for path, (tap, status) in programs.items():
             program(tree, path, tap, status)
+        if alone:  # the marker in the program's first lines
+            with open(os.path.join(tree, alone)) as f:
+                body = f.read()
+            with open(os.path.join(tree, alone), "w") as f:
+                f.write("# run-all: alone\n" + body)
         r = subprocess.run(["sh", os.path.join(tree, "tests", "run-all")], capture_output=True, text=True,
                            timeout=60)
         return r.returncode, r.stdout + r.stderr
@@ -104,6 +109,13 @@ def main():
           f"last line {last!r}, status {rc}\n{out}")
     check("planned 3 tests, ran 1" in out and "screen/test_three.py" in out,
           "the short program is named, with what it planned and what it ran", out)
+    # programs run side by side (TEST_JOBS); one that says "run-all: alone" runs by itself, after them
+    tree_progs = {f"tests/core/test_p{i}.py": (["1..1", f"ok 1 - p{i}"], 0) for i in range(4)}
+    tree_progs["tests/screen/test_alone.py"] = (["1..1", "ok 1 - alone"], 0)
+    rc, out = run_tree(tree_progs, alone="tests/screen/test_alone.py")
+    order = [line.split()[-1] for line in out.splitlines() if line.strip().startswith("[")]
+    check(out.strip().splitlines()[-1] == "5 passed, 0 failed" and rc == 0 and order[-1:] == ["screen/test_alone.py"]
+          and len(order) == 5, "five programs side by side, the one that asked to run alone last", out)
     print(f"1..{n}")
     return 1 if failed else 0
 

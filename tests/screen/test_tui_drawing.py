@@ -89,7 +89,8 @@ def check_columns(tap, tui, ruler, cols, wanted):
     return host_at
 
 
-LIVE_CPU = re.compile(r"\d+\.\d% [\u2581-\u2588 ]*")
+# the live columns: CPU % and its sparkline, memory used, network and disk rates
+LIVE_CPU = re.compile(r"\d+\.\d% [\u2581-\u2588 ]*|\s*\d+(?:\.\d+)? ?(?:[KMGT]iB|B)(?:/s)?")
 
 
 def same_as_redraw(tap, tui, what):
@@ -106,8 +107,8 @@ def same_as_redraw(tap, tui, what):
             break
         last = after
         time.sleep(0.2)
-    # the CPU column is live (a new value every 5 s): its figure and sparkline
-    # are masked, same width, so only stale cells count
+    # the live columns (a new value every 5 s) are masked, same width, so
+    # only stale cells count
     def still(row):
         return LIVE_CPU.sub(lambda m: "#" * len(m.group(0)), row)
     diff = [f"{i}: {a!r}\n   {b!r}" for i, (a, b) in enumerate(zip(before, after)) if still(a) != still(b)]

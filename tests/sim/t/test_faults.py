@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# run-all: alone (it times calls to a fraction of a second)
 """xapi-sim's injected faults (--faults, tests/sim/faults.h), each seen
 from a client: drop, delay, http500, truncate, expire, their METHOD /
 *COUNT / @AFTER qualifiers, SIGUSR1 expiring every session, and a bad
