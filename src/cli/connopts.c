@@ -21,12 +21,22 @@ char *conn_password(const struct conn_opts *o, const struct server_cfg *sv, cons
 		return secret_from_env(sv->password_env, err);
 	if (sv && sv->password_command)
 		return secret_from_command(sv->password_command, err);
+	if (url && strncmp(url, "unix:", 5) == 0)
+		return xstrdup(""); /* xapi's local socket lets root in without one */
 	{
 		char *prompt = xasprintf("Password for %s at %s: ", user, url);
 		char *p = secret_prompt(prompt, err);
 		free(prompt);
 		return p;
 	}
+}
+
+void conn_apply_transport(const struct conn_opts *o, const struct config *cfg)
+{
+	if (o && o->transport)
+		setenv("XENTUI_TRANSPORT", o->transport, 1);
+	else if (cfg && cfg->transport)
+		setenv("XENTUI_TRANSPORT", cfg->transport, 1);
 }
 
 int conn_resolve(const struct conn_opts *o, const struct config *cfg, struct xapi_opts *xo,
@@ -57,6 +67,7 @@ int conn_resolve(const struct conn_opts *o, const struct config *cfg, struct xap
 	xo->insecure = o->insecure || (sv && sv->insecure);
 	xo->known_hosts = cfg->known_hosts;
 	xo->ca_file = o->ca_file;
+	conn_apply_transport(o, cfg);
 	*server = sv;
 	return 0;
 }
@@ -69,6 +80,7 @@ bool conn_take_option(int c, const char *arg, struct conn_opts *o)
 	case 'E': o->password_env = arg; return true;
 	case 'k': o->insecure = true; return true;
 	case 'P': o->fingerprint = arg; return true;
+	case CONN_OPT_TRANSPORT: o->transport = arg; return true;
 	case 'A':
 		/* also for the interface's pools, which read XENTUI_CA_FILE */
 		o->ca_file = arg;
@@ -81,7 +93,12 @@ bool conn_take_option(int c, const char *arg, struct conn_opts *o)
 bool conn_options_valid(const struct conn_opts *o, const char *prog)
 {
 	char fp[65];
+	enum xapi_wire w;
 
+	if (o->transport && !xapi_wire_parse(o->transport, &w)) {
+		fprintf(stderr, "%s: --transport wants xml, json or auto, not '%s'\n", prog, o->transport);
+		return false;
+	}
 	if (!o->fingerprint || fingerprint_normalise(o->fingerprint, fp))
 		return true;
 	fprintf(stderr, "%s: --fingerprint wants 64 hex digits (a SHA-256), colons allowed\n", prog);

@@ -30,7 +30,8 @@ static const char *const server_keys[] = {
 	"autoconnect", NULL,
 };
 static const char *const pref_keys[] = {"refresh_ms", "confirm_quit", "confirm_clean_power", "console_escape",
-					  "console_scrollback", "console_osc52", "console_keymap", NULL};
+					  "console_scrollback", "console_osc52", "console_keymap", "lock_idle",
+					  "lock_url", "lock_fingerprint", "transport", NULL};
 static const char *const top_keys[] = {"servers", "theme", "known_hosts", "preferences", "keys", "backups",
 					 "remotes", "backup_jobs", "smtp", NULL};
 
@@ -98,12 +99,23 @@ static bool read_preferences(const config_setting_t *s, struct config *out, char
 		ok = cfg_fail(err, path, config_setting_get_member(s, "console_scrollback"),
 			      "console_scrollback must be at most 1000000 lines");
 	ok = ok && cfg_bool(s, "console_osc52", &out->console_osc52, path, err);
+	/* the lock at a host's own console (xentui --local) */
+	ok = ok && cfg_int(s, "lock_idle", 0, &out->lock_idle, path, err);
+	ok = ok && cfg_string(s, "lock_url", &out->lock_url, path, err);
+	ok = ok && cfg_string(s, "lock_fingerprint", &out->lock_fingerprint, path, err);
 	if (ok && (m = config_setting_get_member(s, "console_escape"))) {
 		ok = cfg_string(s, "console_escape", &out->console_escape, path, err);
 		if (ok && !escape_ok(out->console_escape))
 			ok = cfg_fail(err, path, m,
 				      "console_escape '%s' must be ^ and one letter or one of @[\\]^_ (e.g. \"^]\" for Ctrl-])",
 				      out->console_escape);
+	}
+	if (ok && (m = config_setting_get_member(s, "transport"))) {
+		ok = cfg_string(s, "transport", &out->transport, path, err);
+		if (ok && strcmp(out->transport, "xml") != 0 && strcmp(out->transport, "json") != 0
+		    && strcmp(out->transport, "auto") != 0)
+			ok = cfg_fail(err, path, m,
+				      "transport must be \"json\", \"xml\" or \"auto\" (JSON-RPC where the pool answers it)");
 	}
 	if (ok && (m = config_setting_get_member(s, "console_keymap"))) {
 		ok = cfg_string(s, "console_keymap", &out->console_keymap, path, err);
@@ -170,6 +182,7 @@ bool config_load(const char *path, struct config *out, char **err)
 	out->console_escape = xstrdup("^]");
 	out->console_keymap = xstrdup("us");
 	out->console_scrollback = 5000;
+	out->lock_idle = 300;
 	if (!explicit && access(out->path, F_OK) != 0)
 		return known_hosts_ok(out, err);
 	if (stat(out->path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -289,6 +302,9 @@ void config_free(struct config *c)
 	free(c->known_hosts);
 	free(c->console_escape);
 	free(c->console_keymap);
+	free(c->transport);
+	free(c->lock_url);
+	free(c->lock_fingerprint);
 	free(c->warnings);
 	memset(c, 0, sizeof(*c));
 }

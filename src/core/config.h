@@ -37,6 +37,13 @@ struct config {
 	int console_scrollback;
 	bool console_osc52;
 	char *console_keymap; /* the guests' keyboard layout: us, de, fr, uk (src/console/keymap.h) */
+	char *transport;      /* "xml", "json" or "auto" (JSON-RPC where answered), or NULL: not set */
+	/* at a host's own console (--local): seconds idle before changes lock
+	 * again (0: never), and where the root password is checked (default
+	 * https://<this host's address>, its certificate /etc/xensource/xapi-ssl.pem) */
+	int lock_idle;
+	char *lock_url;
+	char *lock_fingerprint;
 };
 
 /* $XDG_CONFIG_HOME/xentui/<name> (or ~/.config/xentui/<name>). Free it. */

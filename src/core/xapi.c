@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "errors.h"
+#include "jsonrpc.h"
 #include "known_hosts.h"
 #include "log.h"
 #include "strpool.h"
@@ -45,7 +46,9 @@ struct call {
 	CURL *easy;
 	struct curl_slist *headers;
 	struct buf body;
+	bool json;                     /* sent as JSON-RPC (jdec), else XML-RPC (dec) */
 	struct xmlrpc_decoder *dec;
+	struct jsonrpc_decoder *jdec;
 	int retries;
 	int64_t sent_ms;
 	xmlrpc_member_filter filter;
@@ -59,6 +62,7 @@ struct call {
 	long deadline_ms;               /* when it comes; a long poll's is renewed while bytes arrive */
 	unsigned long long received_by_deadline;
 	struct call *next;
+	struct xv *secret; /* a param (the login's password) wiped with the body when done */
 };
 
 /* One pool for every connection of a single-threaded client (see xapi.h). */
@@ -79,6 +83,10 @@ struct xapi {
 	char *unix_path;
 	char *url_error;  /* the URL held a password: refused */
 	unsigned long long max_reply;
+	enum xapi_wire wire;   /* AUTO, XML or JSON */
+	bool json;             /* calls go as JSON-RPC */
+	bool wire_known;       /* auto: the server has answered JSON-RPC, or not */
+	long long next_id;     /* JSON-RPC ids */
 
 	enum xapi_state state;
 	char *state_msg;
@@ -118,6 +126,9 @@ struct xapi {
 	size_t nmembers;
 	size_t next_member; /* where the next search for a lost master starts */
 	bool closing;          /* being freed: new calls fail at once */
+	xapi_gate_fn gate;     /* the console's lock (xapi_set_gate), or NULL */
+	void *gate_ud;
+	struct call *held;     /* calls the gate holds, in order */
 };
 
 static void send_call(struct xapi *x, struct call *c);
@@ -228,6 +239,11 @@ static void redirect_to(struct xapi *x, const char *host)
 	free(x->url);
 	x->url = url;
 	parse_url(x);
+	/* another host (another version, in a rolling upgrade) is asked again */
+	if (x->wire == XAPI_WIRE_AUTO) {
+		x->json = true;
+		x->wire_known = false;
+	}
 }
 
 /* ---- certificates ---------------------------------------------------------- */
@@ -313,14 +329,25 @@ static CURLcode ssl_ctx_cb(CURL *curl, void *ctx, void *arg)
 
 static void cancel_timers(struct call *c);
 
+/* The sent body (and a secret param) overwritten before the memory goes back. */
+static void wipe_body(struct call *c)
+{
+	if (c->body.data)
+		explicit_bzero(c->body.data, c->body.cap);
+}
+
 static void call_free(struct call *c)
 {
 	cancel_timers(c);
+	wipe_body(c);
+	if (c->secret && xv_str(c->secret))
+		explicit_bzero((char *)xv_str(c->secret), strlen(xv_str(c->secret)));
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->headers);
 	buf_free(&c->body);
 	xmlrpc_decoder_free(c->dec);
+	jsonrpc_decoder_free(c->jdec);
 	xv_free(c->params);
 	free(c->method);
 	free(c);
@@ -365,9 +392,12 @@ static void reset_transfer(struct call *c)
 	c->easy = NULL;
 	curl_slist_free_all(c->headers);
 	c->headers = NULL;
+	wipe_body(c);
 	buf_free(&c->body);
 	xmlrpc_decoder_free(c->dec);
 	c->dec = NULL;
+	jsonrpc_decoder_free(c->jdec);
+	c->jdec = NULL;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -381,7 +411,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		return 0;
 	}
 	/* a failed decode stops here; the error is reported when the transfer ends */
-	if (!xmlrpc_decoder_feed(c->dec, p, size * n))
+	if (c->json ? !jsonrpc_decoder_feed(c->jdec, p, size * n) : !xmlrpc_decoder_feed(c->dec, p, size * n))
 		return 0;
 	return size * n;
 }
@@ -649,6 +679,33 @@ static void fail_inflight(struct xapi *x, const char *msg)
 	}
 }
 
+/* auto: a JSON-RPC call answered with anything but JSON (a 404, or an
+ * older xapi's XML-RPC handler refusing the body with a 500) means the
+ * server has no JSON-RPC: remembered, and the call sent again as XML-RPC. */
+static bool fall_back_to_xml(struct xapi *x, struct call *c, CURLcode rc, long status)
+{
+	char *type = NULL;
+
+	if (!c->json || x->wire != XAPI_WIRE_AUTO || (x->wire_known && x->json))
+		return false;
+	/* (a server that hangs up on the request without a word counts too) */
+	if (!(status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)) && !(status == 0 && rc == CURLE_GOT_NOTHING))
+		return false;
+	curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &type);
+	if (status == 200 && type && strstr(type, "json"))
+		return false;
+	if (x->json)
+		log_msg("%s answers HTTP %ld (%s) on /jsonrpc: using XML-RPC", x->hostport, status,
+			type ? type : rc == CURLE_GOT_NOTHING ? "nothing" : "no type");
+	x->json = false;
+	x->wire_known = true;
+	reset_transfer(c);
+	c->received = 0;
+	c->too_big = false;
+	send_call(x, c);
+	return true;
+}
+
 static void on_done(CURL *easy, CURLcode rc, void *ud)
 {
 	struct call *c = ud;
@@ -711,7 +768,10 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 			 x->hostport, c->method, cap);
 		goto transport;
 	}
-	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && xmlrpc_decoder_error(c->dec))) {
+	if (fall_back_to_xml(x, c, rc, status))
+		return; /* sent again, as XML-RPC */
+	/* (a write error is the decoder's refusal, said below) */
+	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
 		snprintf(msg, sizeof(msg), "%s: %s", x->hostport, curl_easy_strerror(rc));
 		if (status == 0 && maybe_other_scheme(x, c, rc, msg))
 			return; /* answered once the probe has spoken */
@@ -721,9 +781,14 @@ static void on_done(CURL *easy, CURLcode rc, void *ud)
 		snprintf(msg, sizeof(msg), "%s answered HTTP %ld to %s", x->hostport, status, c->method);
 		goto transport;
 	}
-	if (!xmlrpc_decoder_finish(c->dec, &m)) {
-		snprintf(msg, sizeof(msg), "malformed reply from %s: %s", x->hostport, xmlrpc_decoder_error(c->dec));
+	if (c->json ? !jsonrpc_decoder_finish(c->jdec, &m) : !xmlrpc_decoder_finish(c->dec, &m)) {
+		snprintf(msg, sizeof(msg), "malformed reply from %s: %s", x->hostport,
+			 c->json ? jsonrpc_decoder_error(c->jdec) : xmlrpc_decoder_error(c->dec));
 		goto transport;
+	}
+	if (c->json && !x->wire_known) {
+		x->wire_known = true;
+		log_msg("%s answers JSON-RPC on /jsonrpc: using it", x->hostport);
 	}
 	resp = xv_at(m.params, 0);
 	st = xv_str(xv_struct_get(resp, "Status"));
@@ -822,23 +887,38 @@ static void send_call(struct xapi *x, struct call *c)
 	for (size_t i = 0; i < n; i++)
 		params[k++] = xv_at(c->params, i);
 	buf_init(&c->body);
-	xmlrpc_encode_call(&c->body, c->method, params, k);
+	/* room for the whole body at once: a buffer grown by realloc would leave
+	 * copies of the password in freed memory (escaping at most sextuples) */
+	if (c->secret)
+		buf_reserve(&c->body, 1024 + 6 * (strlen(x->user) + strlen(x->password)));
+	c->json = x->json;
+	if (c->json)
+		jsonrpc_encode_call(&c->body, c->method, params, k, ++x->next_id);
+	else
+		xmlrpc_encode_call(&c->body, c->method, params, k);
 	xv_free(sess);
 	free(params);
 
-	c->dec = xmlrpc_decoder_new();
-	xmlrpc_decoder_set_pool(c->dec, x->names, x->names == process_pool);
-	if (c->filter)
-		xmlrpc_decoder_set_filter(c->dec, c->filter, c->filter_ud);
+	if (c->json) {
+		c->jdec = jsonrpc_decoder_new();
+		jsonrpc_decoder_set_pool(c->jdec, x->names, x->names == process_pool);
+		if (c->filter)
+			jsonrpc_decoder_set_filter(c->jdec, c->filter, c->filter_ud);
+	} else {
+		c->dec = xmlrpc_decoder_new();
+		xmlrpc_decoder_set_pool(c->dec, x->names, x->names == process_pool);
+		if (c->filter)
+			xmlrpc_decoder_set_filter(c->dec, c->filter, c->filter_ud);
+	}
 	c->easy = curl_easy_init();
-	c->headers = curl_slist_append(NULL, "Content-Type: text/xml");
+	c->headers = curl_slist_append(NULL, c->json ? "Content-Type: application/json" : "Content-Type: text/xml");
 	/* xapi never sends 100 Continue: don't wait for it */
 	c->headers = curl_slist_append(c->headers, "Expect:");
 	if (x->unix_path) {
 		curl_easy_setopt(c->easy, CURLOPT_UNIX_SOCKET_PATH, x->unix_path);
-		rpcurl = xstrdup("http://localhost/");
+		rpcurl = xstrdup(c->json ? "http://localhost/jsonrpc" : "http://localhost/");
 	} else {
-		rpcurl = xasprintf("%s/", x->url);
+		rpcurl = xasprintf("%s/%s", x->url, c->json ? "jsonrpc" : "");
 	}
 	curl_easy_setopt(c->easy, CURLOPT_URL, rpcurl);
 	free(rpcurl);
@@ -856,6 +936,8 @@ static void send_call(struct xapi *x, struct call *c)
 	net_keepalive(c->easy);
 	if (x->ca_file)
 		curl_easy_setopt(c->easy, CURLOPT_CAINFO, x->ca_file);
+	else
+		net_system_cas(c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, 0L); /* checked in verify_cert */
 	curl_easy_setopt(c->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
@@ -998,6 +1080,7 @@ static void became_ready(struct xapi *x)
 	x->logins++;
 	x->redirects = 0;
 	x->ready_ms = loop_now();
+	log_msg("%s: calls go as %s", x->hostport, xapi_wire_name(x));
 	set_state(x, XAPI_READY, NULL);
 	flush_queue(x);
 }
@@ -1144,6 +1227,7 @@ static void login(struct xapi *x)
 	xv_array_push(p, xv_string("2.21"));
 	xv_array_push(p, xv_string("xentui"));
 	c = call_new(x, "session.login_with_password", p, on_login, NULL);
+	c->secret = xv_at(p, 1);
 	c->with_session = false;
 	x->cert_problem = XAPI_OK;
 	set_login_state(x, NULL);
@@ -1167,6 +1251,33 @@ static unsigned long long reply_limit_from_env(void)
 		return XAPI_DEFAULT_MAX_REPLY_BYTES;
 	}
 	return v;
+}
+
+bool xapi_wire_parse(const char *s, enum xapi_wire *out)
+{
+	static const char *const names[] = {"auto", "xml", "json"};
+
+	for (int i = 0; i < 3; i++)
+		if (s && strcmp(s, names[i]) == 0) {
+			*out = (enum xapi_wire)(XAPI_WIRE_AUTO + i);
+			return true;
+		}
+	return false;
+}
+
+/* The options' choice, else XENTUI_TRANSPORT (how --transport and the
+ * configuration reach every connection), else auto. */
+static enum xapi_wire wire_from(enum xapi_wire w)
+{
+	const char *e = getenv("XENTUI_TRANSPORT");
+
+	if (w != XAPI_WIRE_DEFAULT)
+		return w;
+	if (e && *e && !xapi_wire_parse(e, &w)) {
+		log_msg("XENTUI_TRANSPORT=%s is not xml, json or auto; using auto", e);
+		w = XAPI_WIRE_AUTO;
+	}
+	return w == XAPI_WIRE_DEFAULT ? XAPI_WIRE_AUTO : w;
 }
 
 /* Where the host part of a URL starts and ends (after "scheme://", up to
@@ -1273,6 +1384,8 @@ struct xapi *xapi_new(struct net *net, struct loop *loop, const struct xapi_opts
 	x->state_msg = xstrdup("");
 	x->names = process_pool ? process_pool : strpool_new();
 	x->max_reply = o->max_reply_bytes ? o->max_reply_bytes : reply_limit_from_env();
+	x->wire = wire_from(o->wire);
+	x->json = x->wire != XAPI_WIRE_XML;
 	{
 		/* a user in the URL is the user; a password there is never used,
 		 * shown or logged: the URL kept is the one without them */
@@ -1310,6 +1423,7 @@ void xapi_free(struct xapi *x)
 	/* every call still gets its answer, so its owner can free what it passed */
 	x->closing = true;
 	fail_queue(x, XAPI_TRANSPORT, "connection closed");
+	xapi_gate_open(x, false, "connection closed");
 	while (x->inflight) {
 		struct call *c = x->inflight;
 		x->inflight = c->next;
@@ -1432,6 +1546,14 @@ static void submit(struct xapi *x, struct call *c)
 		finish(c, XAPI_TRANSPORT, NULL, NULL, "connection closed");
 		return;
 	}
+	if (x->gate && x->gate(x, c->method, x->gate_ud)) {
+		struct call **tail = &x->held;
+		while (*tail)
+			tail = &(*tail)->next;
+		c->next = NULL;
+		*tail = c;
+		return;
+	}
 	if (x->state == XAPI_FAILED || x->state == XAPI_CLOSED)
 		finish(c, XAPI_TRANSPORT, NULL, NULL, x->state_msg[0] ? x->state_msg : "not connected");
 	else if (x->silent) {
@@ -1444,6 +1566,41 @@ static void submit(struct xapi *x, struct call *c)
 		send_call(x, c);
 	else
 		enqueue(x, c, false);
+}
+
+void xapi_call_anon(struct xapi *x, const char *method, struct xv *params, int secret, xapi_fn fn, void *ud)
+{
+	struct call *c = call_new(x, method, params, fn, ud);
+
+	c->with_session = false;
+	if (secret >= 0)
+		c->secret = xv_at(c->params, (size_t)secret);
+	if (x->closing)
+		finish(c, XAPI_TRANSPORT, NULL, NULL, "connection closed");
+	else
+		send_call(x, c);
+}
+
+void xapi_set_gate(struct xapi *x, xapi_gate_fn fn, void *ud)
+{
+	x->gate = fn;
+	x->gate_ud = ud;
+}
+
+void xapi_gate_open(struct xapi *x, bool send, const char *msg)
+{
+	struct call *c = x->held;
+
+	x->held = NULL;
+	while (c) {
+		struct call *next = c->next;
+		c->next = NULL;
+		if (send)
+			submit(x, c);
+		else
+			finish(c, XAPI_TRANSPORT, NULL, NULL, msg);
+		c = next;
+	}
 }
 
 void xapi_call(struct xapi *x, const char *method, struct xv *params, xapi_fn fn, void *ud)
@@ -1478,6 +1635,11 @@ void xapi_call_long(struct xapi *x, const char *method, struct xv *params, doubl
 enum xapi_state xapi_state(const struct xapi *x)
 {
 	return x->state;
+}
+
+const char *xapi_wire_name(const struct xapi *x)
+{
+	return x->json ? "JSON-RPC" : "XML-RPC";
 }
 
 const char *xapi_state_message(const struct xapi *x)

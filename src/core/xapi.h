@@ -26,7 +26,16 @@ struct xapi_opts {
 	/* the most one reply may hold; 0: XENTUI_MAX_REPLY_BYTES from the
 	 * environment, else 1 GiB (get_all_records of the largest pools) */
 	unsigned long long max_reply_bytes;
+	enum xapi_wire {
+		XAPI_WIRE_DEFAULT, /* XENTUI_TRANSPORT (xml, json, auto) from the environment, else auto */
+		XAPI_WIRE_AUTO,    /* JSON-RPC on /jsonrpc, XML-RPC if the server answers it otherwise */
+		XAPI_WIRE_XML,
+		XAPI_WIRE_JSON,
+	} wire;
 };
+
+/* "auto", "xml" or "json" (as --transport and the configuration spell it). */
+bool xapi_wire_parse(const char *s, enum xapi_wire *out);
 
 #define XAPI_DEFAULT_MAX_REPLY_BYTES (1ULL << 30)
 
@@ -76,6 +85,18 @@ void xapi_connect(struct xapi *x);
 /* Logs out; done (may be NULL) is called when the logout has been answered or failed. */
 void xapi_logout(struct xapi *x, void (*done)(struct xapi *x, void *ud), void *ud);
 
+/* A call that takes no session (session.slave_local_login_with_password),
+ * sent now whatever the login's state; params[secret] (if >= 0) is the
+ * password the connection was made with, wiped after. */
+void xapi_call_anon(struct xapi *x, const char *method, struct xv *params, int secret, xapi_fn fn, void *ud);
+
+/* A gate before every call (the lock at a host's console, issue 17): fn
+ * says whether a call of method must wait; waiting calls go out in order
+ * at xapi_gate_open(x, true, NULL), or fail with msg when send is false. */
+typedef bool (*xapi_gate_fn)(struct xapi *x, const char *method, void *ud);
+void xapi_set_gate(struct xapi *x, xapi_gate_fn fn, void *ud);
+void xapi_gate_open(struct xapi *x, bool send, const char *msg);
+
 /* Calls method with the session prepended to params (an array, taken).
  * Calls made before login wait for it, but while the pool does not answer
  * they fail at once with a sentence; fn is always called exactly once. */
@@ -88,6 +109,9 @@ void xapi_call_filtered(struct xapi *x, const char *method, struct xv *params, x
 			void *filter_ud, xapi_fn fn, void *ud);
 
 enum xapi_state xapi_state(const struct xapi *x);
+/* "JSON-RPC" or "XML-RPC": what the calls use now ("JSON-RPC" may still
+ * turn out unanswered while auto has not heard back). */
+const char *xapi_wire_name(const struct xapi *x);
 const char *xapi_state_message(const struct xapi *x);
 const char *xapi_url(const struct xapi *x);
 /* The transfers' engine the connection uses (streamed HTTP beside the calls). */

@@ -14,7 +14,7 @@ import xmlrpc.client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build/san/xapi-sim"))
-XENTUI = os.environ.get("XENTUI", os.path.join(ROOT, "build/san/xentui"))
+XENTUI = os.environ.get("XENTUI_BIN") or os.environ.get("XENTUI", os.path.join(ROOT, "build/san/xentui"))
 LOGS = os.path.join(ROOT, "build/test-logs")
 
 n = 0
