@@ -2,9 +2,11 @@
 for the same 22 get_all_records as xentui's cache, six at a time as
 xentui's connections do, and reads every reply's bytes without decoding
 them. No client can load the pool faster than this from the same server.
-    python3 bench/null-load.py URL"""
+    python3 bench/null-load.py URL [xml|json]
+xml (the default): XML-RPC on /; json: JSON-RPC 2.0 on /jsonrpc."""
 import concurrent.futures
 import http.client
+import json
 import os
 import sys
 import urllib.parse
@@ -14,34 +16,60 @@ CLASSES = ("pool host host_metrics host_cpu VM VM_metrics VM_guest_metrics VBD V
            "PIF_metrics task message console SM PCI VLAN Bond").split()
 
 
-def fetch(url, session, cls):
+def request(transport, method, params):
+    """(path, body, content type) of one call."""
+    if transport == "json":
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
+        return "/jsonrpc", body.encode(), "application/json"
+    return "/", xmlrpc.client.dumps(tuple(params), method).encode(), "text/xml"
+
+
+def post(url, transport, method, params, keep=False):
+    """Sends one call; returns the reply's length, and its bytes if keep."""
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=120)
-    body = xmlrpc.client.dumps((session,), cls + ".get_all_records").encode()
-    conn.request("POST", "/", body, {"Content-Type": "text/xml"})
+    path, body, ctype = request(transport, method, params)
+    conn.request("POST", path, body, {"Content-Type": ctype})
     r = conn.getresponse()
     n = 0
+    kept = []
     while True:
         chunk = r.read(1 << 20)
         if not chunk:
             break
         n += len(chunk)
+        if keep:
+            kept.append(chunk)
     conn.close()
     if r.status != 200:
-        sys.exit("null-load: %s.get_all_records: HTTP %d" % (cls, r.status))
-    return n
+        sys.exit("null-load: %s: HTTP %d" % (method, r.status))
+    return n, b"".join(kept)
+
+
+def login(url, transport, password):
+    """The session id (the only reply this client decodes)."""
+    _, body = post(url, transport, "session.login_with_password", ["root", password, "1.0", "bench"], keep=True)
+    if transport == "json":
+        reply = json.loads(body)
+        if reply.get("error") or "result" not in reply:
+            sys.exit("null-load: login failed: %r" % (reply.get("error"),))
+        return reply["result"]
+    (reply,), _ = xmlrpc.client.loads(body)
+    if reply.get("Status") != "Success":
+        sys.exit("null-load: login failed: %r" % (reply.get("ErrorDescription"),))
+    return reply["Value"]
 
 
 def main():
     url = sys.argv[1]
-    proxy = xmlrpc.client.ServerProxy(url)
-    login = proxy.session.login_with_password("root", os.environ.get("XAPI_PASSWORD", "xapi-sim"), "1.0", "bench")
-    if login.get("Status") != "Success":
-        sys.exit("null-load: login failed: %r" % (login.get("ErrorDescription"),))
-    session = login["Value"]
+    transport = sys.argv[2] if len(sys.argv) > 2 else "xml"
+    if transport not in ("xml", "json"):
+        sys.exit("null-load: the transport is xml or json, not %r" % transport)
+    session = login(url, transport, os.environ.get("XAPI_PASSWORD", "xapi-sim"))
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        total = sum(pool.map(lambda c: fetch(url, session, c), CLASSES))
-    proxy.session.logout(session)
+        total = sum(n for n, _ in pool.map(lambda c: post(url, transport, c + ".get_all_records", [session]),
+                                           CLASSES))
+    post(url, transport, "session.logout", [session])
     print("%.1f MB read, not decoded" % (total / 1e6))
 
 

@@ -1,15 +1,18 @@
 // Load benchmark for Xen Orchestra's XenAPI client (npm xen-api): connect,
 // wait until its objects collection holds every class it watches (all the
 // classes with get_all_records it found through system.listMethods, after
-// event.inject), print the object count and exit. Timed by bench/load.py.
-//   node xo-load.mjs URL   (run with xen-api resolvable, e.g. from build/fidelity/xo)
+// event.inject), print the object count and exit. Timed by bench/core.py.
+//   node xo-load.mjs URL [TRANSPORT]   (run with xen-api resolvable, e.g. from build/fidelity/xo)
+// TRANSPORT is xen-api's own option: auto (its default: JSON-RPC on /jsonrpc,
+// XML-RPC as the fallback), json-rpc or xml-rpc.
 import { Xapi } from 'xen-api'
 
-const url = process.argv[2]
+const [url, transport = 'auto'] = process.argv.slice(2)
 const xapi = new Xapi({
   url,
   auth: { user: 'root', password: process.env.XAPI_PASSWORD ?? 'xapi-sim' },
   allowUnauthorized: true,
+  transport,
 })
 const timeout = setTimeout(() => {
   console.error('xo-load: timed out')

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -20,7 +22,9 @@
 #include "util.h"
 
 static int listen_fd = -1;
+static bool listen_unix; /* --bind unix:PATH: every connection is local */
 static SSL_CTX *ssl_ctx;
+__thread bool http_local;
 
 /* ---- connection I/O --------------------------------------------------- */
 
@@ -65,6 +69,39 @@ bool conn_read_full(struct conn *c, void *p, size_t n)
 	return true;
 }
 
+/* --rate-limit-mbit: everything the sim sends crosses one link of that
+ * speed, shared by every connection (a VPN or an SSH hop to a remote pool). */
+static double link_bytes_per_s; /* 0: no limit */
+static double link_free_at;     /* monotonic time the link has sent all it was given */
+static pthread_mutex_t link_lock = PTHREAD_MUTEX_INITIALIZER;
+#define LINK_CHUNK 16384
+
+void http_set_rate_limit(double mbit)
+{
+	link_bytes_per_s = mbit * 1e6 / 8;
+}
+
+/* Waits until n more bytes would have left the link (queued behind the
+ * other connections' bytes). */
+static void link_pace(size_t n)
+{
+	struct timespec ts;
+	double now, done;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	pthread_mutex_lock(&link_lock);
+	if (link_free_at < now)
+		link_free_at = now;
+	link_free_at += (double)n / link_bytes_per_s;
+	done = link_free_at;
+	pthread_mutex_unlock(&link_lock);
+	ts.tv_sec = (time_t)done;
+	ts.tv_nsec = (long)((done - (double)ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 bool conn_write(struct conn *c, const void *p, size_t n)
 {
 	const char *q = p;
@@ -73,14 +110,19 @@ bool conn_write(struct conn *c, const void *p, size_t n)
 		return false;
 	while (n) {
 		ssize_t w;
+		size_t k = n;
+		if (link_bytes_per_s > 0) {
+			k = n < LINK_CHUNK ? n : LINK_CHUNK;
+			link_pace(k);
+		}
 		if (c->ssl) {
-			w = SSL_write(c->ssl, q, (int)(n > 1 << 30 ? 1 << 30 : n));
+			w = SSL_write(c->ssl, q, (int)(k > 1 << 30 ? 1 << 30 : k));
 			if (w <= 0) {
 				c->closed = true;
 				return false;
 			}
 		} else {
-			w = send(c->fd, q, n, MSG_NOSIGNAL);
+			w = send(c->fd, q, k, MSG_NOSIGNAL);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
@@ -400,7 +442,8 @@ static void *conn_thread(void *arg)
 	int one = 1;
 
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (ssl_ctx) {
+	http_local = c->local;
+	if (ssl_ctx && !c->local) {
 		c->ssl = SSL_new(ssl_ctx);
 		SSL_set_fd(c->ssl, c->fd);
 		if (SSL_accept(c->ssl) <= 0)
@@ -466,6 +509,7 @@ int http_listen(const char *bind_addr, int port)
 		if (bind(listen_fd, (struct sockaddr *)&un, sizeof(un)) < 0)
 			goto fail;
 		port = 0;
+		listen_unix = true;
 	} else if (inet_pton(AF_INET, bind_addr, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
 		a4.sin_port = htons((uint16_t)port);
@@ -506,10 +550,11 @@ void http_set_tls(SSL_CTX *ctx)
 	ssl_ctx = ctx;
 }
 
-void http_serve(void)
+/* Accepts on fd for ever, a thread per connection. */
+static void accept_loop(int fd_listen, bool local)
 {
 	for (;;) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept4(fd_listen, NULL, NULL, SOCK_CLOEXEC);
 		struct conn *c;
 		pthread_t th;
 		pthread_attr_t attr;
@@ -522,6 +567,7 @@ void http_serve(void)
 		}
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
+		c->local = local;
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&th, &attr, conn_thread, c) != 0) {
@@ -530,4 +576,44 @@ void http_serve(void)
 		}
 		pthread_attr_destroy(&attr);
 	}
+}
+
+void http_serve(void)
+{
+	accept_loop(listen_fd, listen_unix);
+}
+
+static void *local_thread(void *arg)
+{
+	accept_loop((int)(intptr_t)arg, true);
+	return NULL;
+}
+
+bool http_listen_local(const char *path)
+{
+	struct sockaddr_un un;
+	pthread_t th;
+	int fd;
+
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(un.sun_path)) {
+		fprintf(stderr, "xapi-sim: socket path too long: %s\n", path);
+		return false;
+	}
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	unlink(un.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0 || listen(fd, 128) < 0) {
+		fprintf(stderr, "xapi-sim: cannot listen on unix:%s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (pthread_create(&th, NULL, local_thread, (void *)(intptr_t)fd) != 0) {
+		close(fd);
+		return false;
+	}
+	pthread_detach(th);
+	return true;
 }

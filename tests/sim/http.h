@@ -15,7 +15,12 @@ struct conn {
 	char rbuf[16384];
 	size_t rpos, rlen;
 	bool closed;
+	bool local; /* came in on the local unix socket: xapi's preauth root */
 };
+
+/* The connection this thread serves came in on the local unix socket
+ * (xapi trusts those: session.login_with_password needs no password). */
+extern __thread bool http_local;
 
 #define HTTP_MAX_HEADERS 64
 
@@ -65,10 +70,15 @@ extern const struct http_route http_routes[]; /* ends with {NULL} */
 
 /* Binds and listens; prints nothing. Returns the port or -1. */
 int http_listen(const char *bind_addr, int port);
+/* Paces every write to one shared link of mbit Mbit/s (0: unlimited). */
+void http_set_rate_limit(double mbit);
 /* Serve TLS with this context (NULL: plain HTTP). */
 void http_set_tls(SSL_CTX *ctx);
 /* Accepts connections forever (one thread each). */
 void http_serve(void);
+/* Also listens on unix:PATH (plain HTTP, preauth root), as xapi serves both
+ * its TLS port and /var/lib/xcp/xapi; false after a line on stderr. */
+bool http_listen_local(const char *path);
 
 /* TLS: a self-signed certificate made at start; fingerprint is hex SHA-256. */
 SSL_CTX *tls_server_ctx(const char *common_name, char *fingerprint, size_t fplen);

@@ -21,10 +21,12 @@ struct sim sim;
 
 static void usage(FILE *f)
 {
-	fputs("usage: xapi-sim [--bind ADDR] [--port N] [--tls | --plain] [--user U --password P]\n"
+	fputs("usage: xapi-sim [--bind ADDR] [--port N] [--unix PATH] [--tls | --plain] [--user U --password P]\n"
 	      "                [--hosts N] [--vms N] [--seed S] [--join-as-slave-of ADDR:PORT] [--faults SPEC]\n"
 	      "  --bind ADDR     address to listen on (default 127.0.0.1), or unix:PATH (plain HTTP)\n"
 	      "  --port N        port (default 0: any free port)\n"
+	      "  --unix PATH     also listen on unix:PATH (plain HTTP, dom0's local socket:\n"
+	      "                  logins there are root's without a password, as xapi's)\n"
 	      "  --tls, --plain  HTTPS with a self-signed certificate (default), or HTTP\n"
 	      "  --user, --password   the credentials logins must give (default root / xapi-sim)\n"
 	      "  --hosts N       hosts in the pool (default 3)\n"
@@ -32,6 +34,7 @@ static void usage(FILE *f)
 	      "  --seed S        makes the pool the same every time (default 1)\n"
 	      "  --join-as-slave-of ADDR:PORT  join that master's pool once listening\n"
 	      "  --faults SPEC   inject faults for tests (see tests/sim/README.md)\n"
+	      "  --rate-limit-mbit N  send at most N Mbit/s in all (a slow link to the pool)\n"
 	      "Prints 'xapi-sim listening on URL' once ready; runs until killed.\n",
 	      f);
 }
@@ -72,6 +75,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"bind", required_argument, NULL, 'b'},
 		{"port", required_argument, NULL, 'p'},
+		{"unix", required_argument, NULL, 'U'},
 		{"tls", no_argument, NULL, 'T'},
 		{"plain", no_argument, NULL, 'P'},
 		{"user", required_argument, NULL, 'u'},
@@ -81,12 +85,14 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, 's'},
 		{"join-as-slave-of", required_argument, NULL, 'j'},
 		{"faults", required_argument, NULL, 'f'},
+		{"rate-limit-mbit", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static sigset_t set;
 	pthread_t sigth;
 	char *err = NULL;
+	const char *local_path = NULL; /* --unix */
 	int port, c;
 
 	sim.bind = "127.0.0.1";
@@ -100,6 +106,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'b': sim.bind = optarg; break;
 		case 'p': sim.port = parse_int(optarg, "--port", 0, 65535); break;
+		case 'U': local_path = optarg; break;
 		case 'T': sim.tls = true; break;
 		case 'P': sim.tls = false; break;
 		case 'u': snprintf(sim.user, sizeof(sim.user), "%s", optarg); break;
@@ -109,6 +116,7 @@ int main(int argc, char **argv)
 		case 's': sim.seed = (uint64_t)strtoull(optarg, NULL, 10); break;
 		case 'j': sim.join_as_slave_of = optarg; break;
 		case 'f': sim.faults = optarg; break;
+		case 'r': http_set_rate_limit(parse_int(optarg, "--rate-limit-mbit", 1, 100000)); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -160,7 +168,11 @@ int main(int argc, char **argv)
 		http_set_tls(ctx);
 		printf("xapi-sim fingerprint %s\n", sim.fingerprint);
 	}
+	if (local_path && !http_listen_local(local_path))
+		return 1;
 	printf("xapi-sim listening on %s\n", sim.url);
+	if (local_path)
+		printf("xapi-sim local socket unix:%s\n", local_path);
 	fflush(stdout);
 	if (sim.join_as_slave_of && !pool_join_at_start(sim.join_as_slave_of, &err)) {
 		fprintf(stderr, "xapi-sim: %s\n", err);

@@ -143,8 +143,9 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 	struct rpc_result res;
 	struct fault_action f;
 	struct xv *params;
-	struct buf out, fast;
-	bool v2 = false, keep;
+	struct buf out;
+	size_t mark;
+	bool v2 = false, keep, fast;
 	const char *why = NULL;
 
 	json_tokener_free(tok);
@@ -184,35 +185,41 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 	faults_for_call(json_object_get_string(jm), &f);
 	if (f.expire)
 		sessions_expire_all();
-	buf_init(&fast);
-	memset(&res, 0, sizeof(res));
-	if (!fastenc_json_result(json_object_get_string(jm), params, &fast))
-		rpc_dispatch(json_object_get_string(jm), params, true, &res);
 	buf_init(&out);
 	buf_putc(&out, '{');
 	if (v2)
 		buf_puts(&out, "\"jsonrpc\":\"2.0\",");
-	if (res.error) {
+	mark = out.len;
+	memset(&res, 0, sizeof(res));
+	/* get_all_records is written straight from the objects, into the reply */
+	buf_puts(&out, "\"result\":");
+	fast = fastenc_json_result(json_object_get_string(jm), params, &out);
+	if (!fast) {
+		out.len = mark;
+		out.data[mark] = '\0';
+		rpc_dispatch(json_object_get_string(jm), params, true, &res);
+	}
+	if (fast) {
+		if (!v2)
+			buf_puts(&out, ",\"error\":null");
+	} else if (res.error) { /* v2's error object, or v1's result null and error */
 		if (v2) {
 			buf_puts(&out, "\"error\":{\"code\":1,\"message\":");
-			json_encode_value(&out, xv_at(res.error, 0));
+			fastenc_json_value(&out, xv_at(res.error, 0));
 			buf_puts(&out, ",\"data\":[");
 			for (size_t i = 1; i < xv_len(res.error); i++) {
 				if (i > 1)
 					buf_putc(&out, ',');
-				json_encode_value(&out, xv_at(res.error, i));
+				fastenc_json_value(&out, xv_at(res.error, i));
 			}
 			buf_puts(&out, "]}");
 		} else {
 			buf_puts(&out, "\"result\":null,\"error\":");
-			json_encode_value(&out, res.error);
+			fastenc_json_value(&out, res.error);
 		}
 	} else {
 		buf_puts(&out, "\"result\":");
-		if (fast.data)
-			buf_append(&out, fast.data, fast.len);
-		else
-			json_encode_value(&out, res.value);
+		fastenc_json_value(&out, res.value);
 		if (!v2)
 			buf_puts(&out, ",\"error\":null");
 	}
@@ -221,7 +228,6 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 	buf_putc(&out, '}');
 	keep = send_answer(r, &f, "application/json", &out);
 	buf_free(&out);
-	buf_free(&fast);
 	xv_free(res.value);
 	xv_free(res.error);
 	xv_free(params);
