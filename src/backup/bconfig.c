@@ -22,7 +22,8 @@ static const char *const remote_keys[] = {"name", "url", "user", "password_file"
 					  "endpoint", "region", "path_style", NULL};
 static const char *const job_keys[] = {"name", "id", "server", "mode", "remotes", "vms", "tags", "exclude_tags",
 				       "power_state", "pools", "schedule", "retention", "full_interval",
-				       "compression", "concurrency", "offline", "timeout", "target_server", "target_sr", "source_remote", "report", "ltr", "health_check", NULL};
+				       "compression", "concurrency", "offline", "timeout", "target_server", "target_sr", "source_remote", "report", "ltr", "health_check",
+				       "nbd", "purge_snapshot_data", NULL};
 static const char *const schemes[] = {"file://", "nfs://", "smb://", "s3://", "s3+http://", NULL};
 static const char *const power_states[] = {"Running", "Halted", "Suspended", "Paused", NULL};
 static const char *const mode_names[] = {"snapshot", "full", "delta", "metadata", "dr", "cr", "mirror"};
@@ -176,7 +177,7 @@ static bool read_replication(const config_setting_t *g, const struct job_cfg *j,
 }
 
 static const char *const smtp_keys[] = {"url", "user", "password_file", "password_env", "password_command",
-					"from", "to", "ca_file", NULL};
+					"from", "to", "ca_file", "security", NULL};
 static const char *const ltr_keys[] = {"daily", "weekly", "monthly", "yearly", NULL};
 
 /* The job's `report` and `ltr`; reports need an `smtp` group. */
@@ -231,7 +232,35 @@ static void smtp_free(struct smtp_cfg *m)
 	free(m);
 }
 
-/* `smtp = { url = "smtp://mail:587"; user; password_*; from; to = [...]; ca_file; }` */
+/* smtp's `security`: "starttls" (smtp://), "tls" (smtps://) or "none": a
+ * relay that speaks no TLS, taken only without a login (no password in clear). */
+static bool read_smtp_security(const config_setting_t *g, struct smtp_cfg *m, const char *path, char **err)
+{
+	config_setting_t *s = config_setting_get_member(g, "security");
+	bool smtps = strncasecmp(m->url, "smtps://", 8) == 0;
+	const char *v;
+
+	if (!s)
+		return true;
+	v = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : "";
+	if (strcmp(v, "starttls") == 0 && !smtps)
+		return true;
+	if (strcmp(v, "tls") == 0 && smtps)
+		return true;
+	if (strcmp(v, "none") == 0 && !smtps) {
+		if (m->user)
+			return cfg_fail(err, path, s, "smtp: security = \"none\" sends everything in clear, so it takes no user "
+				       "or password (use STARTTLS or smtps:// to log in)");
+		m->plain = true;
+		return true;
+	}
+	if (strcmp(v, "starttls") == 0 || strcmp(v, "tls") == 0 || strcmp(v, "none") == 0)
+		return cfg_fail(err, path, s, "smtp: security = \"%s\" does not go with %s (starttls and none: smtp://, tls: smtps://)",
+			       v, m->url);
+	return cfg_fail(err, path, s, "smtp: security must be \"starttls\", \"tls\" or \"none\"");
+}
+
+/* `smtp = { url = "smtp://mail:587"; user; password_*; from; to = [...]; ca_file; security; }` */
 static bool read_smtp(const config_setting_t *g, struct backup_cfg *c, const char *path, char **err)
 {
 	struct smtp_cfg *m = c->smtp = xcalloc(1, sizeof(*m));
@@ -267,7 +296,7 @@ static bool read_smtp(const config_setting_t *g, struct backup_cfg *c, const cha
 		return cfg_fail(err, path, g, "smtp: give one of password_file, password_env, password_command");
 	if ((m->password_file || m->password_env || m->password_command) && !m->user)
 		return cfg_fail(err, path, g, "smtp: a password needs user = \"...\"");
-	return true;
+	return read_smtp_security(g, m, path, err);
 }
 
 /* mirror: source_remote is a `remotes` entry, and not one of the targets. */
@@ -298,6 +327,7 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 
 	j->retention = 7;
 	j->concurrency = 2;
+	j->nbd = true;
 	j->compression = xstrdup("zstd");
 	j->line = config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
@@ -313,6 +343,8 @@ static bool read_job(const config_setting_t *g, struct job_cfg *j, const struct 
 	    !cfg_int(g, "full_interval", 0, &j->full_interval, path, err) ||
 	    !cfg_string(g, "compression", &j->compression, path, err) ||
 	    !cfg_int(g, "concurrency", 1, &j->concurrency, path, err) || !cfg_bool(g, "offline", &j->offline, path, err) ||
+	    !cfg_bool(g, "nbd", &j->nbd, path, err) ||
+	    !cfg_bool(g, "purge_snapshot_data", &j->purge_snapshot_data, path, err) ||
 	    !get_duration(g, "timeout", &j->timeout_s, path, err) ||
 	    !cfg_string(g, "target_server", &j->target_server, path, err) ||
 	    !cfg_string(g, "target_sr", &j->target_sr, path, err) ||

@@ -52,6 +52,8 @@ struct job_cfg {
 	char *compression;     /* full: "zstd" (default), "gzip" or "none" */
 	int concurrency;       /* VMs at once, default 2 */
 	bool offline;          /* shut down, back up, start again */
+	bool nbd;              /* delta: CBT and NBD when the pool offers them (default true) */
+	bool purge_snapshot_data; /* delta with CBT: VDI.data_destroy on the kept snapshot (XO's cbtDestroySnapshotData) */
 	int timeout_s;         /* per VM, 0 = none */
 	char *hc_sr;           /* health_check's SR (name or uuid); NULL: no health check (healthcheck.c) */
 	char **hc_tags;        /* ... only for VMs with one of these; none: every VM */
@@ -67,7 +69,7 @@ struct job_cfg {
 
 /* `smtp`: where run reports go (libcurl's SMTP). */
 struct smtp_cfg {
-	char *url;             /* smtp://host:port (STARTTLS required) or smtps://host:port */
+	char *url;             /* smtp://host:port (STARTTLS required unless plain) or smtps://host:port */
 	char *user;            /* NULL: no AUTH */
 	char *password_file;
 	char *password_env;
@@ -76,6 +78,7 @@ struct smtp_cfg {
 	char **to;
 	size_t nto;
 	char *ca_file;         /* trust this CA for the server's certificate (else the system's) */
+	bool plain;            /* security = "none": smtp:// without STARTTLS, and so without a login */
 	int line;
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bkutil.h"
+#include "cbt.h"
 #include "job.h"
 #include "snap.h"
 #include "run.h"
@@ -31,6 +32,11 @@ struct disk {
 	uint64_t size;
 	char sha[65];
 	bool committed;
+	/* how it goes (cbt.h): over NBD with CBT when src is set */
+	struct nbd_src *src;
+	uint8_t *changed;   /* the 64 KiB blocks changed since the base */
+	uint64_t nchanged;
+	char *way;          /* for the run log and the .json: "nbd+cbt", "vhd delta stream", ... */
 };
 
 struct dctx {
@@ -47,6 +53,7 @@ struct dctx {
 	size_t ndisks;
 	uint64_t done, total;
 	bool json_written;
+	bool nbd;            /* the job may use NBD and the pool offers it: CBT is on */
 };
 
 static bool fail(struct run_vm *v, char *err)
@@ -234,6 +241,95 @@ static char *uuid_of(struct bx *b, const char *cls, const char *ref)
 	return u ? u : xstrdup("");
 }
 
+static void drop_base(struct disk *k)
+{
+	free(k->base_vdi);
+	free(k->base_uuid);
+	free(k->parent);
+	k->base_vdi = k->base_uuid = k->parent = NULL;
+}
+
+static uint64_t disk_size(const struct disk *k)
+{
+	int64_t vs = 0;
+
+	return xv_get_int64(xv_struct_get(k->rec, "virtual_size"), &vs) && vs > 0 ? (uint64_t)vs : 0;
+}
+
+/* The new snapshot's disk over NBD, or NULL with *why. */
+static struct nbd_src *open_nbd(struct dctx *d, struct disk *k, char **why)
+{
+	struct nbd_src *src = nbd_src_open(d->v->bx, k->vdi, why);
+
+	if (src && nbd_src_size(src) < disk_size(k)) {
+		nbd_src_close(src);
+		*why = xstrdup("the NBD export is smaller than the disk");
+		return NULL;
+	}
+	return src;
+}
+
+/* Why the changed blocks cannot go over NBD (NULL: they can, k->src and
+ * k->changed set). */
+static char *try_cbt(struct dctx *d, struct disk *k, const struct xv *base, const char *base_err)
+{
+	struct xv *on = base ? xv_struct_get(base, "cbt_enabled") : NULL, *son = xv_struct_get(k->rec, "cbt_enabled");
+	bool a = false, c = false;
+	char *err = NULL;
+
+	if (!d->nbd)
+		return xstrdup(d->v->job->nbd ? "the pool offers no NBD (no network with purpose nbd)" : "the job has nbd = false");
+	if (!base)
+		return xasprintf("cannot read the base snapshot's disk: %s", base_err ? base_err : "no answer");
+	if (!on || !xv_get_bool(on, &a) || !a || !son || !xv_get_bool(son, &c) || !c)
+		return xstrdup("changed-block tracking is not on for both snapshots");
+	if ((k->changed = cbt_changed_blocks(d->v->bx, k->base_vdi, k->vdi, disk_size(k), &k->nchanged, &err)) &&
+	    (k->src = open_nbd(d, k, &err)))
+		return NULL;
+	free(k->changed);
+	k->changed = NULL;
+	return err ? err : xstrdup("no answer");
+}
+
+/* How a disk goes, as XO falls back: the changed blocks over NBD (CBT on
+ * both snapshots), else xapi's VHD stream of a delta; a full (no base, or
+ * the base's data destroyed) over NBD, else xapi's VHD stream. */
+static void choose_way(struct dctx *d, struct disk *k)
+{
+	char *why = NULL, *err = NULL, *nwhy = NULL;
+	bool metadata_only = false;
+
+	if (k->base_vdi) {
+		struct xv *base = bk_call(d->v->bx, "VDI.get_record", &err, k->base_vdi, (char *)NULL);
+		metadata_only = base && bk_field(base, "type") && strcmp(bk_field(base, "type"), "cbt_metadata") == 0;
+		why = try_cbt(d, k, base, err);
+		free(err);
+		xv_free(base);
+		if (!why) {
+			k->way = xstrdup("nbd+cbt");
+			return;
+		}
+		if (!metadata_only) {
+			k->way = xasprintf("vhd delta stream (no NBD+CBT: %s)", why);
+			free(why);
+			return;
+		}
+		/* xapi cannot export a delta over a snapshot whose data is gone */
+		drop_base(k);
+	}
+	if (d->nbd && (k->src = open_nbd(d, k, &nwhy)))
+		k->way = metadata_only ? xasprintf("nbd full stream (the base snapshot holds only CBT metadata; no NBD+CBT: %s)", why)
+				       : xstrdup("nbd full stream");
+	else if (metadata_only)
+		k->way = xasprintf("vhd full stream (the base snapshot holds only CBT metadata; no NBD+CBT: %s)", why);
+	else
+		k->way = xasprintf("vhd full stream (no NBD: %s)",
+				   nwhy ? nwhy : d->v->job->nbd ? "the pool offers no NBD (no network with purpose nbd)"
+								: "the job has nbd = false");
+	free(why);
+	free(nwhy);
+}
+
 /* The snapshot's disks, with their records and what each is exported against. */
 static bool collect_disks(struct dctx *d, bool want_delta)
 {
@@ -276,6 +372,7 @@ static bool collect_disks(struct dctx *d, bool want_delta)
 			free(k->base_uuid);
 			k->base_vdi = k->base_uuid = NULL;
 		}
+		choose_way(d, k);
 	}
 	return true;
 }
@@ -344,7 +441,12 @@ static bool export_disk(struct dctx *d, struct disk *k)
 	}
 	s.md = bk_hash_new();
 	s.patch = vhd_patch_new(id, k->base_uuid ? pid : NULL, k->parent_time, k->parent, to_repos, &s);
-	if (!(task = bx_task_create(v->bx, "xentui backup: export a disk", &err))) {
+	if (k->src) {
+		/* over NBD (the changed blocks, or all), through the same patch and writers */
+		ok = (k->changed ? cbt_vhd_stream(k->src, k->changed, disk_size(k), from_xapi, &s, &err)
+				 : cbt_vhd_full_stream(k->src, disk_size(k), from_xapi, &s, &err)) &&
+		     vhd_patch_finish(s.patch, &err);
+	} else if (!(task = bx_task_create(v->bx, "xentui backup: export a disk", &err))) {
 		ok = false;
 	} else {
 		q = xasprintf("/export_raw_vdi?vdi=%s&format=vhd%s%s&task_id=%s", k->uuid, k->base_uuid ? "&base=" : "",
@@ -507,6 +609,22 @@ static char *build_json(struct dctx *d)
 	jset(root, "isVhdDifferencing", diff);
 	jset(root, "size", json_object_new_int64((int64_t)size));
 	jset(x, "files", files);
+	{
+		/* which way each disk went (cbt.h), as the run log says it */
+		struct json_object *ways = json_object_new_object();
+		for (size_t i = 0; i < d->ndisks; i++) {
+			struct disk *k = &d->disks[i];
+			struct json_object *w = json_object_new_object();
+			jset(w, "way", json_object_new_string(k->way ? k->way : "vhd stream"));
+			if (k->changed)
+				jset(w, "changedBlocks", json_object_new_int64((int64_t)k->nchanged));
+			if (k->src) {
+				jset(w, "nbdBytes", json_object_new_int64((int64_t)nbd_src_bytes(k->src)));
+			}
+			jset(ways, k->path, w);
+		}
+		jset(x, "transfer", ways);
+	}
 	jset(x, "job", json_object_new_string(v->job->name));
 	jset(root, "xentui", x);
 	out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -533,6 +651,53 @@ static bool write_json(struct dctx *d)
 }
 
 /* ---- the run ---------------------------------------------------------------- */
+
+/* The note says which way each disk went. */
+static void add_ways(struct dctx *d)
+{
+	struct run_vm *v = d->v;
+
+	for (size_t i = 0; i < d->ndisks; i++) {
+		struct disk *k = &d->disks[i];
+		const char *dev = bk_field(k->vbd_rec, "userdevice");
+		char *n;
+		if (k->changed)
+			n = xasprintf("%s; disk %s: nbd+cbt, %" PRIu64 " changed blocks of 64 KiB, %" PRIu64 " bytes read over NBD",
+				      v->note, dev ? dev : "?", k->nchanged, nbd_src_bytes(k->src));
+		else if (k->src)
+			n = xasprintf("%s; disk %s: %s, %" PRIu64 " bytes read over NBD", v->note, dev ? dev : "?", k->way,
+				      nbd_src_bytes(k->src));
+		else
+			n = xasprintf("%s; disk %s: %s", v->note, dev ? dev : "?", k->way ? k->way : "vhd stream");
+		free(v->note);
+		v->note = n;
+	}
+}
+
+/* purge_snapshot_data: only the CBT log of the kept snapshot stays on the
+ * SR (VDI.data_destroy); the next run reads the changes over NBD. */
+static void purge_data(struct dctx *d)
+{
+	struct run_vm *v = d->v;
+
+	for (size_t i = 0; i < d->ndisks; i++) {
+		struct disk *k = &d->disks[i];
+		char *err = NULL, *n;
+		struct xv *r;
+		bool on = false;
+		if (!xv_get_bool(xv_struct_get(k->rec, "cbt_enabled"), &on) || !on)
+			continue;
+		if ((r = bk_call(v->bx, "VDI.data_destroy", &err, k->vdi, (char *)NULL))) {
+			xv_free(r);
+			continue;
+		}
+		n = xasprintf("%s; the snapshot's data of disk %s was kept: %s", v->note, k->uuid, err ? err : "no answer");
+		free(v->note);
+		v->note = n;
+		free(err);
+	}
+}
+
 
 /* Undoes what a failed run made: files, .json, the new snapshot. */
 static void undo(struct dctx *d)
@@ -576,6 +741,9 @@ static void dctx_free(struct dctx *d)
 		free(k->base_uuid);
 		free(k->path);
 		free(k->parent);
+		nbd_src_close(k->src);
+		free(k->changed);
+		free(k->way);
 	}
 	free(d->disks);
 	free(d->vmdir);
@@ -597,6 +765,10 @@ bool mode_delta_vm(struct run_vm *v)
 	want_delta = d.base != NULL;
 	if (want_delta && v->job->full_interval > 0 && d.base_chain >= v->job->full_interval)
 		want_delta = false;
+	/* CBT on the VM's disks before the snapshot, so that it carries the log */
+	d.nbd = v->job->nbd && cbt_pool_offers_nbd(v->bx);
+	if (d.nbd)
+		cbt_enable_vm_disks(v->bx, v->vm_ref);
 	if (!take_snapshot(&d, want_delta ? d.base_chain + 1 : 1))
 		goto out;
 	if (!(d.snap_rec = bk_call(v->bx, "VM.get_record", &err, d.snap, (char *)NULL))) {
@@ -631,6 +803,9 @@ bool mode_delta_vm(struct run_vm *v)
 			  : !d.base		   ? "full (no base)"
 			  : !want_delta		   ? "full (full_interval)"
 						   : "full (base gone)");
+	add_ways(&d);
+	if (v->job->purge_snapshot_data && d.nbd)
+		purge_data(&d); /* without NBD the next run could only make a full */
 	{
 		const char *kv[] = {"xo:backup:exported", "true", NULL};
 		err = NULL;

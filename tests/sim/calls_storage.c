@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbtlog.h"
 #include "gen.h"
 #include "implicit.h"
 #include "rpc.h"
@@ -450,6 +451,7 @@ static struct obj *vdi_dup(struct obj *vdi, struct obj *sr, bool snapshot)
 		db_set_bool(n, "is_a_snapshot", true);
 		db_set_ref(n, "snapshot_of", vdi);
 		db_set_now(n, "snapshot_time");
+		cbtlog_snapshot(vdi, n);
 	}
 	sr_refresh_usage(db_ref(n, "SR"));
 	return n;
@@ -792,6 +794,11 @@ const struct handler calls_storage[] = {
 	{"VDI.copy", vdi_copy, 2000, 0},
 	{"VDI.forget", vdi_forget, 300, 0},
 	{"VDI.set_name_label", vdi_set_name_label, 0, 0},
+	{"VDI.enable_cbt", cbt_enable, 300, 0},
+	{"VDI.disable_cbt", cbt_disable, 300, 0},
+	{"VDI.list_changed_blocks", cbt_list_changed_blocks, 300, 0},
+	{"VDI.data_destroy", cbt_data_destroy, 500, 0},
+	{"VDI.get_nbd_info", cbt_get_nbd_info, 0, 0},
 	{"SR.probe", sr_probe, 1000, 0},
 	{"SR.create", sr_create, 2000, 0},
 	{"SR.destroy", sr_destroy, 1500, 0},

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbtlog.h"
 #include "schema.h"
 #include "util.h"
 
@@ -431,6 +432,7 @@ bool vdata_write(struct vdata *d, uint64_t off, const void *buf, size_t len)
 	const unsigned char *in = buf;
 	bool ok = true;
 
+	cbtlog_note_write(d->uuid, off, len); /* changed-block tracking, when the VDI has it */
 	pthread_mutex_lock(&d->lock);
 	while (len) {
 		uint64_t idx = off / VDATA_BLOCK;
