@@ -78,6 +78,8 @@ struct backups {
 	char *cfg_err;
 	struct loop_timer *timer;
 	int64_t cfg_mtime;
+	int64_t runs_mtime; /* the run log's: a run that ended, from here or from cron */
+	bool was_running;
 };
 
 /* The file's change time in ns (two saves in one second differ), 0 if none. */
@@ -123,9 +125,18 @@ static void tick(struct loop *l, void *ud)
 {
 	struct backups *s = ud;
 
+	char *d = state_dir(), *path = xasprintf("%s/runs.jsonl", d);
+	int64_t m = file_mtime(path);
+	bool running = bproc_count() > 0 || any_running(s);
+
 	s->timer = loop_timer(l, REFRESH_MS, tick, s);
-	if (bproc_count() > 0 || any_running(s))
+	/* while a job runs, and once more when it has ended or the log grew */
+	if (running || s->was_running || m != s->runs_mtime)
 		app_dirty(s->app);
+	s->was_running = running;
+	s->runs_mtime = m;
+	free(path);
+	free(d);
 }
 
 /* ---- Jobs ---------------------------------------------------------------- */
@@ -548,20 +559,18 @@ static void backups_describe(struct app *app, void *st, char *buf, size_t n)
 		snprintf(buf, n, "Backups %s %s", glyph(GLYPH_SEP), tab_names[s->tab]);
 }
 
-static int next_tab(struct app *app, void *st)
+static void next_tab(struct app *app, void *st)
 {
 	struct backups *s = st;
 
 	s->tab = (enum tab)(((int)s->tab + 1) % NTABS);
-	return EV_HANDLED;
 }
 
-static int prev_tab(struct app *app, void *st)
+static void prev_tab(struct app *app, void *st)
 {
 	struct backups *s = st;
 
 	s->tab = (enum tab)(((int)s->tab + NTABS - 1) % NTABS);
-	return EV_HANDLED;
 }
 
 static bool on_jobs(struct app *app, void *st)
@@ -612,7 +621,7 @@ static void run_done(struct app *app, int status, const char *out, const char *e
 	bmodel_load_space(app, true);
 }
 
-static int run_job(struct app *app, void *st)
+static void run_job(struct app *app, void *st)
 {
 	struct backups *s = st;
 	const char *name = table_selected(s->tables[TAB_JOBS]);
@@ -621,20 +630,21 @@ static int run_job(struct app *app, void *st)
 	const char *args[3];
 
 	if (!j)
-		return EV_HANDLED;
+		return;
 	if ((p = progress_read(j->name)) && !progress_stale(p)) {
 		app_message(app, MSG_INFO, "Backup job %s is already running (pid %lld)", j->name,
 			    (long long)jget_int(p, "pid"));
 		json_object_put(p);
-		return EV_HANDLED;
+		return;
 	}
 	json_object_put(p);
+	if (!app_may_change(app, "Run the backup job")) /* the child changes the pool (snapshots) */
+		return;
 	args[0] = "run";
 	args[1] = j->name;
 	args[2] = NULL;
 	if (bproc_start(app, args, bproc_password(app, j->server), run_done, xstrdup(j->name)) > 0)
 		app_message(app, MSG_INFO, "Backup job %s started (progress on Jobs and Runs)", j->name);
-	return EV_HANDLED;
 }
 
 static void test_done(struct app *app, int status, const char *out, const char *err, void *ud)
@@ -663,17 +673,16 @@ static void test_done(struct app *app, int status, const char *out, const char *
 	}
 }
 
-static int test_remote(struct app *app, void *st)
+static void test_remote(struct app *app, void *st)
 {
 	struct backups *s = st;
 	const char *name = table_selected(s->tables[TAB_REPOS]);
 	const char *args[3] = {"test", name, NULL};
 
 	if (!name)
-		return EV_HANDLED;
+		return;
 	if (bproc_start(app, args, NULL, test_done, xstrdup(name)) > 0)
 		bmodel_set_test(name, "testing...");
-	return EV_HANDLED;
 }
 
 static bool has_tag(const struct xv *vm, const char *tag)
@@ -753,8 +762,12 @@ static void job_details(struct app *app, struct backups *s, const struct job_cfg
 		   j->schedule ? j->schedule : "", j->schedule ? ")" : "", next, j->retention, j->concurrency);
 	if (j->mode == BMODE_FULL)
 		buf_printf(&b, "Compression: %s\n", j->compression ? j->compression : "zstd");
-	if (j->mode == BMODE_DELTA)
+	if (j->mode == BMODE_DELTA) {
 		buf_printf(&b, "A full every %d runs\n", j->full_interval);
+		buf_printf(&b, "NBD: %s\nPurge snapshot data: %s\n",
+			   j->nbd ? "yes (changed blocks over NBD when the pool offers it)" : "no (xapi's VHD stream)",
+			   j->purge_snapshot_data ? "yes (the kept snapshot holds only its CBT metadata)" : "no");
+	}
 	if (j->mode == BMODE_DR || j->mode == BMODE_CR)
 		buf_printf(&b, "Replicas: on SR %s of %s, %d kept (p lists them)\n", j->target_sr ? j->target_sr : "?",
 			   j->target_server ? j->target_server : j->server ? j->server : "the job's pool", j->retention);
@@ -776,13 +789,13 @@ static void job_details(struct app *app, struct backups *s, const struct job_cfg
 	buf_free(&b);
 }
 
-static int enter_key(struct app *app, void *st)
+static void enter_key(struct app *app, void *st)
 {
 	struct backups *s = st;
 	const char *key = s->tab == TAB_SCHEDULES ? NULL : table_selected(s->tables[s->tab]);
 
 	if (!key)
-		return EV_HANDLED;
+		return;
 	if (s->tab == TAB_JOBS) {
 		const struct job_cfg *j = backup_cfg_job(&s->bc, key);
 		if (j)
@@ -792,10 +805,9 @@ static int enter_key(struct app *app, void *st)
 	} else if (s->tab == TAB_REPOS) {
 		app_push(app, &screen_backup_points, key);
 	}
-	return EV_HANDLED;
 }
 
-static int reload(struct app *app, void *st)
+static void reload(struct app *app, void *st)
 {
 	struct backups *s = st;
 
@@ -803,35 +815,31 @@ static int reload(struct app *app, void *st)
 	bmodel_load_points(app, true);
 	bmodel_load_space(app, true);
 	app_message(app, MSG_INFO, "Reading the repositories again");
-	return EV_HANDLED;
 }
 
-static int new_job(struct app *app, void *st)
+static void new_job(struct app *app, void *st)
 {
 	struct backups *s = st;
 
 	backup_job_form(app, &s->bc, NULL);
-	return EV_HANDLED;
 }
 
-static int edit_job(struct app *app, void *st)
+static void edit_job(struct app *app, void *st)
 {
 	struct backups *s = st;
 	const char *name = table_selected(s->tables[TAB_JOBS]);
 
 	if (name && backup_cfg_job(&s->bc, name))
 		backup_job_form(app, &s->bc, name);
-	return EV_HANDLED;
 }
 
-static int delete_job(struct app *app, void *st)
+static void delete_job(struct app *app, void *st)
 {
 	struct backups *s = st;
 	const char *name = table_selected(s->tables[TAB_JOBS]);
 
 	if (name && backup_cfg_job(&s->bc, name))
 		backup_job_delete(app, name);
-	return EV_HANDLED;
 }
 
 static bool job_selected(struct app *app, void *st)
@@ -841,7 +849,7 @@ static bool job_selected(struct app *app, void *st)
 	return s->tab == TAB_JOBS && table_selected(s->tables[TAB_JOBS]) != NULL;
 }
 
-static int replicas(struct app *app, void *st)
+static void replicas(struct app *app, void *st)
 {
 	struct backups *s = st;
 	const char *name = table_selected(s->tables[TAB_JOBS]);
@@ -849,15 +857,14 @@ static int replicas(struct app *app, void *st)
 	char *arg;
 
 	if (!j)
-		return EV_HANDLED;
+		return;
 	if (j->mode != BMODE_DR && j->mode != BMODE_CR) {
 		app_message(app, MSG_ERROR, "Job %s makes no replicas: it is a %s job", j->name, bmode_name(j->mode));
-		return EV_HANDLED;
+		return;
 	}
 	arg = xasprintf("%s\n%s\n%s", j->id, j->target_server ? j->target_server : j->server ? j->server : "", j->name);
 	app_push(app, &screen_backup_replicas, arg);
 	free(arg);
-	return EV_HANDLED;
 }
 
 static int key_fn(struct app *app, void *st, int key)

@@ -20,7 +20,7 @@ struct table;
 typedef void (*bproc_done_fn)(struct app *app, int status, const char *out, const char *err, void *ud);
 /* Starts `xentui backup ARGS... -c CONFIG` (args ends with NULL); password,
  * when not NULL, is the pool whose typed password reaches it through the
- * environment (pool_export_password: the screen never reads it). ud is
+ * environment (pool_child_env: the screen never reads it). ud is
  * freed with free after done. Returns the pid, or -1 with a message said. */
 pid_t bproc_start(struct app *app, const char *const *args, const struct pool *password, bproc_done_fn done,
 		  void *ud);
@@ -59,7 +59,7 @@ extern const struct screen screen_backup_replicas; /* arg: "JOB-ID\nSERVER\nJOB-
 struct table *backup_vm_table(void);
 void backup_vm_fill(struct app *app, struct table *t, const char *vm_uuid);
 /* Enter on the tab: the selected point's actions. */
-int backup_vm_enter(struct app *app, struct table *t);
+void backup_vm_enter(struct app *app, struct table *t);
 
 /* The jobs that cover a VM now (backups_vmjobs.c): by name or uuid, or by
  * their smart-mode rule, on their server; at most max into out (valid until

@@ -118,10 +118,16 @@ static char *value_of(const struct job_edit *e, const char *k)
 		cfgedit_put_quoted(&o, e->schedule);
 	else if (strcmp(k, "retention") == 0 && e->retention > 0)
 		buf_printf(&o, "%d", e->retention);
+	else if (strcmp(k, "target_server") == 0 && e->target_server && *e->target_server)
+		cfgedit_put_quoted(&o, e->target_server);
 	else if (strcmp(k, "target_sr") == 0 && e->target_sr && *e->target_sr)
 		cfgedit_put_quoted(&o, e->target_sr);
 	else if (strcmp(k, "source_remote") == 0 && e->source_remote && *e->source_remote)
 		cfgedit_put_quoted(&o, e->source_remote);
+	else if (strcmp(k, "nbd") == 0 && e->cbt)
+		buf_puts(&o, e->nbd ? "true" : "false");
+	else if (strcmp(k, "purge_snapshot_data") == 0 && e->cbt)
+		buf_puts(&o, e->purge_snapshot_data ? "true" : "false");
 	if (!o.len) {
 		buf_free(&o);
 		return NULL;
@@ -129,9 +135,23 @@ static char *value_of(const struct job_edit *e, const char *k)
 	return buf_steal(&o);
 }
 
-static const char *const edited_keys[] = {"name",     "server",    "mode",      "vms",          "tags",
-					  "remotes",  "schedule",  "retention", "target_sr", "source_remote"};
+static const char *const edited_keys[] = {"name",      "server",    "mode",          "vms",       "tags",
+					  "remotes",   "schedule",  "retention",     "target_server", "target_sr",
+					  "source_remote", "nbd", "purge_snapshot_data"};
 #define NKEYS (ARRAY_LEN(edited_keys))
+
+/* The booleans the form edits only for delta jobs: left as written otherwise. */
+static bool leaves(const struct job_edit *e, const char *k)
+{
+	return !e->cbt && (strcmp(k, "nbd") == 0 || strcmp(k, "purge_snapshot_data") == 0);
+}
+
+/* A boolean at the engine's default is not added (bconfig.c), only kept
+ * where the file already says it. */
+static bool is_default(const struct job_edit *e, const char *k)
+{
+	return (strcmp(k, "nbd") == 0 && e->nbd) || (strcmp(k, "purge_snapshot_data") == 0 && !e->purge_snapshot_data);
+}
 
 /* A new group for e, indented as the example configuration does. */
 static void put_group(struct buf *o, const struct job_edit *e)
@@ -139,7 +159,7 @@ static void put_group(struct buf *o, const struct job_edit *e)
 	buf_puts(o, "  {\n");
 	for (size_t k = 0; k < NKEYS; k++) {
 		char *v = value_of(e, edited_keys[k]);
-		if (v)
+		if (v && !is_default(e, edited_keys[k]))
 			buf_printf(o, "    %s = %s;\n", edited_keys[k], v);
 		free(v);
 	}
@@ -193,8 +213,11 @@ static void edit_group(struct buf *o, const char *t, struct cfgedit_span g, cons
 		line--;
 	own_line = line > g.a && t[line - 1] == '\n';
 	for (size_t k = 0; k < NKEYS; k++) {
-		char *v = value_of(e, edited_keys[k]);
+		char *v;
 		bool seen = false;
+		if (leaves(e, edited_keys[k]))
+			continue;
+		v = value_of(e, edited_keys[k]);
 		for (int i = 0; i < ns; i++) {
 			if (strcmp(s[i].key, edited_keys[k]) != 0)
 				continue;
@@ -211,7 +234,7 @@ static void edit_group(struct buf *o, const char *t, struct cfgedit_span g, cons
 				ed[ne++] = (struct edit){a, b, xstrdup(""), 0};
 			}
 		}
-		if (!seen && v)
+		if (!seen && v && !is_default(e, edited_keys[k]))
 			ed[ne++] = (struct edit){own_line ? line : close, own_line ? line : close,
 						 own_line ? xasprintf("    %s = %s;\n", edited_keys[k], v)
 							  : xasprintf(" %s = %s; ", edited_keys[k], v), 0};

@@ -16,8 +16,12 @@ struct job_edit {
 	char **remotes;
 	size_t nremotes;
 	int retention;
+	const char *target_server; /* dr/cr: the pool of the replicas (NULL: the job's server) */
 	const char *target_sr;     /* dr/cr: where the replicas go (NULL: none) */
 	const char *source_remote; /* mirror: the remote copied (NULL: none) */
+	bool cbt;                  /* delta: nbd and purge_snapshot_data are edited (else left as written) */
+	bool nbd;                  /* delta: read disks over NBD when the pool offers it (default true) */
+	bool purge_snapshot_data;  /* delta with NBD: no snapshot data kept on the SR (default false) */
 };
 
 /* text (n bytes) with job old_name edited to e, or a new job e (old_name

@@ -17,7 +17,9 @@
 #include "schedule.h"
 #include "util.h"
 
-enum { F_NAME, F_SERVER, F_MODE, F_VMS, F_TAGS, F_REMOTES, F_SCHEDULE, F_RETENTION, F_TARGET };
+enum { F_NAME, F_SERVER, F_MODE, F_VMS, F_TAGS, F_REMOTES, F_SCHEDULE, F_RETENTION, F_TARGET, F_POOL, F_NBD, F_PURGE };
+
+#define OWN_POOL "(the job's server)" /* F_POOL's first choice: no target_server */
 
 static const char *const modes[] = {"full", "delta", "snapshot", "metadata", "dr", "cr", "mirror"};
 #define NMODES 7
@@ -31,6 +33,12 @@ static bool replicates(int mode)
 static bool mirrors(int mode)
 {
 	return strcmp(modes[mode % NMODES], "mirror") == 0;
+}
+
+/* The modes that read nbd and purge_snapshot_data (mode_delta.c). */
+static bool uses_cbt(int mode)
+{
+	return strcmp(modes[mode % NMODES], "delta") == 0;
 }
 
 struct jobform {
@@ -255,10 +263,19 @@ static void form_done(struct app *app, const struct dialog_result *r, const char
 	e.remotes = split(form_get_text(r->form, F_REMOTES), &e.nremotes);
 	e.schedule = form_get_text(r->form, F_SCHEDULE);
 	e.retention = (int)form_get_number(r->form, F_RETENTION);
-	if (replicates(form_get_choice(r->form, F_MODE)))
+	if (replicates(form_get_choice(r->form, F_MODE))) {
+		int pool = form_get_choice(r->form, F_POOL);
 		e.target_sr = form_get_text(r->form, F_TARGET);
+		/* choice 0 is the job's own server: no target_server */
+		e.target_server = pool > 0 && (size_t)pool <= j->nservers ? j->servers[pool - 1] : NULL;
+	}
 	else if (mirrors(form_get_choice(r->form, F_MODE)))
 		e.source_remote = form_get_text(r->form, F_TARGET);
+	if (uses_cbt(form_get_choice(r->form, F_MODE))) {
+		e.cbt = true;
+		e.nbd = form_get_toggle(r->form, F_NBD);
+		e.purge_snapshot_data = form_get_toggle(r->form, F_PURGE);
+	}
 	save(app, j->path, j->old_name, &e);
 	strv_free(e.vms, e.nvms);
 	strv_free(e.tags, e.ntags);
@@ -272,7 +289,8 @@ void backup_job_form(struct app *app, const struct backup_cfg *bc, const char *n
 	struct jobform *j;
 	struct form *f;
 	struct dialog *d;
-	int server = 0, mode = 0;
+	int server = 0, mode = 0, pool = 0;
+	const char **pools;
 	char *vms, *tags, *remotes, *title;
 
 	if (!cfg->nservers) {
@@ -296,6 +314,8 @@ void backup_job_form(struct app *app, const struct backup_cfg *bc, const char *n
 		j->servers[j->nservers++] = xstrdup(cfg->servers[i].name);
 		if (job && job->server && strcmp(job->server, cfg->servers[i].name) == 0)
 			server = i;
+		if (job && job->target_server && strcmp(job->target_server, cfg->servers[i].name) == 0)
+			pool = i + 1;
 	}
 	for (int i = 0; job && i < NMODES; i++)
 		if (strcmp(modes[i], bmode_name(job->mode)) == 0)
@@ -322,6 +342,18 @@ void backup_job_form(struct app *app, const struct backup_cfg *bc, const char *n
 		  false);
 	form_set_hint(f, F_TARGET, "dr, cr: the SR of the replicas; mirror: the remote copied");
 	form_set_check(f, F_TARGET, check_target, j);
+	pools = xcalloc(j->nservers + 1, sizeof(*pools));
+	pools[0] = OWN_POOL;
+	for (size_t i = 0; i < j->nservers; i++)
+		pools[i + 1] = j->servers[i];
+	form_choice(f, "Target pool", pools, (int)j->nservers + 1, pool);
+	form_set_hint(f, F_POOL, "dr, cr: the pool of the replicas (its SR above)");
+	/* short hints (the column is narrow); the job's settings say the rest */
+	form_toggle(f, "NBD", job ? job->nbd : true);
+	form_set_hint(f, F_NBD, "delta: read disks over NBD");
+	form_toggle(f, "Purge snapshot data", job && job->purge_snapshot_data);
+	form_set_hint(f, F_PURGE, "delta: no snapshot data on SR");
+	free(pools);
 	title = job ? xasprintf("Edit backup job %s", job->name) : xstrdup("New backup job");
 	d = dialog_form(title, job ? "Saved into the configuration file, its comments and other keys kept."
 				   : "Added to backup_jobs in the configuration file; its comments kept.",

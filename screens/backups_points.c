@@ -263,6 +263,8 @@ static void start_for_pool(struct app *app, const struct pt_ref *r, const char *
 			if (pools_at(ps, i)->id == r->pool_id)
 				pw = pools_at(ps, i);
 	}
+	if (!app_may_change(app, "Restore")) /* the child creates VMs or disks */
+		return;
 	if (bproc_start(app, args, pw, done, pt_job(r)) > 0)
 		app_message(app, MSG_INFO, "Restoring %s (%s) %s (in the background)", r->vm_name, r->ts, what);
 }
@@ -564,7 +566,7 @@ static void delete_confirmed(struct app *app, const struct dialog_result *res, c
 	struct pt_ref *r = ud;
 	const char *args[] = {"delete", r->remote, r->vm_uuid, r->ts, NULL};
 
-	if (!res->ok)
+	if (!res->ok || !app_may_change(app, "Delete the restore point"))
 		return;
 	if (bproc_start(app, args, NULL, delete_done, pt_job(r)) > 0)
 		app_message(app, MSG_INFO, "Deleting the point of %s at %s", r->vm_name, r->ts);
@@ -697,45 +699,39 @@ static bool has_selection(struct app *app, void *st)
 	return selected(st) != NULL;
 }
 
-static int k_enter(struct app *app, void *st)
+static void k_enter(struct app *app, void *st)
 {
 	if (selected(st))
 		backup_point_actions(app, selected(st));
-	return EV_HANDLED;
 }
 
-static int k_restore(struct app *app, void *st)
+static void k_restore(struct app *app, void *st)
 {
 	if (selected(st))
 		restore_point_dialog(app, selected(st));
-	return EV_HANDLED;
 }
 
-static int k_disk(struct app *app, void *st)
+static void k_disk(struct app *app, void *st)
 {
 	if (selected(st))
 		restore_disk_dialog(app, selected(st));
-	return EV_HANDLED;
 }
 
-static int k_verify(struct app *app, void *st)
+static void k_verify(struct app *app, void *st)
 {
 	if (selected(st))
 		verify_point(app, selected(st));
-	return EV_HANDLED;
 }
 
-static int k_delete(struct app *app, void *st)
+static void k_delete(struct app *app, void *st)
 {
 	if (selected(st))
 		delete_point(app, selected(st));
-	return EV_HANDLED;
 }
 
-static int k_reload(struct app *app, void *st)
+static void k_reload(struct app *app, void *st)
 {
 	bmodel_load_points(app, true);
-	return EV_HANDLED;
 }
 
 static const struct screen_key keys[] = {
@@ -819,17 +815,16 @@ void backup_vm_fill(struct app *app, struct table *t, const char *vm_uuid)
 	put_vm_jobs(app, t, vm_uuid);
 }
 
-int backup_vm_enter(struct app *app, struct table *t)
+void backup_vm_enter(struct app *app, struct table *t)
 {
 	const struct json_object *pt = point_of(table_selected(t));
 
 	if (table_selected(t) && strncmp(table_selected(t), "job:", 4) == 0) {
 		app_message(app, MSG_INFO, "Job %s covers this VM; :backups shows it, runs it and edits it",
 			    table_selected(t) + 4);
-		return EV_HANDLED;
+		return;
 	}
 
 	if (pt)
 		backup_point_actions(app, pt);
-	return EV_HANDLED;
 }

@@ -127,6 +127,7 @@ pid_t bproc_start(struct app *app, const char *const *args, const struct pool *p
 	size_t n = 0;
 	const char **argv;
 	int fd = output_file(), efd = output_file();
+	char **env;
 	pid_t pid;
 
 	if (fd < 0 || efd < 0) {
@@ -151,6 +152,7 @@ pid_t bproc_start(struct app *app, const char *const *args, const struct pool *p
 	}
 	if (password)
 		argv[n++] = "--password-env=XENTUI_BACKUP_CHILD_PASSWORD";
+	env = pool_child_env(password, "XENTUI_BACKUP_CHILD_PASSWORD");
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
@@ -161,14 +163,13 @@ pid_t bproc_start(struct app *app, const char *const *args, const struct pool *p
 			dup2(null, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(efd, STDERR_FILENO);
-		if (!password || !pool_export_password(password, "XENTUI_BACKUP_CHILD_PASSWORD"))
-			unsetenv("XENTUI_BACKUP_CHILD_PASSWORD");
 		/* none of the interface's sockets and pipes: a long run would hold them open */
-		close_range(3, ~0U, 0);
-		execv("/proc/self/exe", (char *const *)argv);
+		close_fds_from(3);
+		execve("/proc/self/exe", (char *const *)argv, env);
 		dprintf(STDERR_FILENO, "cannot run xentui backup: %s\n", strerror(errno));
 		_exit(127);
 	}
+	pool_child_env_free(env);
 	free(argv);
 	if (pid < 0) {
 		app_message(app, MSG_ERROR, "Cannot start xentui backup: %s", strerror(errno));

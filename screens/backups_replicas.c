@@ -251,7 +251,7 @@ static void start_confirmed(struct app *app, const struct dialog_result *res, co
 	start_step(q);
 }
 
-static int k_start(struct app *app, void *st)
+static void k_start(struct app *app, void *st)
 {
 	struct replicas *s = st;
 	struct pool *p = target_pool(app, s->server);
@@ -262,11 +262,11 @@ static int k_start(struct app *app, void *st)
 	char *text;
 
 	if (!vm || !is_replica(vm, s->job_id))
-		return EV_HANDLED;
+		return;
 	if (strcmp(rec_str(vm, "power_state"), "Halted") != 0) {
 		app_message(app, MSG_ERROR, "Replica '%s' is %s, not halted", rec_str(vm, "name_label"),
 			    rec_str(vm, "power_state"));
-		return EV_HANDLED;
+		return;
 	}
 	src = rec_map(vm, "other_config", "xo:backup:vm");
 	srcvm = src ? cache_by_uuid(p->cache, "VM", src, NULL) : NULL;
@@ -283,7 +283,6 @@ static int k_start(struct app *app, void *st)
 	dialog_own_ud(d, start_free_ud);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 static bool has_selection(struct app *app, void *st)

@@ -253,7 +253,7 @@ static void run_describe(struct app *app, void *st, char *buf, size_t n)
 		 s->job && !s->run ? " (running)" : "");
 }
 
-static int k_enter(struct app *app, void *st)
+static void k_enter(struct app *app, void *st)
 {
 	struct run_screen *s = st;
 	const char *key = table_selected(s->t);
@@ -262,7 +262,7 @@ static int k_enter(struct app *app, void *st)
 
 	if (!key || !s->run || !json_object_object_get_ex(s->run, "vms", &vms) ||
 	    !(v = json_object_array_get_idx(vms, (size_t)strtoul(key, NULL, 10))))
-		return EV_HANDLED;
+		return;
 	text = xasprintf("%s (%s)\n\nState: %s\n%s%s%s%s%s%s%s%s", jget_str(v, "name") ? jget_str(v, "name") : "",
 			 jget_str(v, "uuid") ? jget_str(v, "uuid") : "", jget_str(v, "state") ? jget_str(v, "state") : "",
 			 jget_str(v, "note") ? "How: " : "", jget_str(v, "note") ? jget_str(v, "note") : "",
@@ -273,7 +273,6 @@ static int k_enter(struct app *app, void *st)
 			 jget_str(v, "health_check") ? jget_str(v, "health_check") : "");
 	app_open_dialog(app, dialog_message("Backed-up VM", text));
 	free(text);
-	return EV_HANDLED;
 }
 
 static const struct screen_key keys[] = {

@@ -1,4 +1,4 @@
-/* The health check of a new restore point (XO's HealthCheckVmBackup):
+/* The health check of a new restore point or replica (XO's HealthCheckVmBackup):
  * restore, no network, boot, wait for the guest agent, destroy. */
 #include "healthcheck.h"
 
@@ -272,5 +272,145 @@ bool healthcheck_run(struct bx *bx, const struct job_cfg *job, struct repo *r, c
 	free(uuid);
 	free(vm);
 	points_free(pts, n);
+	return ok;
+}
+
+/* ---- replication: the newest replica, cloned ----------------------------------------- */
+
+#define EPOCH_DT "19700101T000000Z" /* mode_replicate.c: a replica still being written */
+
+static const char *oc_get(const struct xv *rec, const char *key)
+{
+	return bk_field(xv_struct_get(rec, "other_config"), key);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* The newest whole replica of vm_uuid that job made on t (its marks, as
+ * mode_replicate.c leaves them), *when its datetime; NULL with *why. */
+static char *newest_replica(struct bx *t, const struct job_cfg *job, const char *vm_uuid, char **when, char **why)
+{
+	char *e = NULL, *ref = NULL;
+	struct xv *all = bk_call(t, "VM.get_all_records", &e, (char *)NULL);
+	const char *best = NULL;
+
+	if (!all) {
+		*why = xasprintf("cannot list the VMs of the target pool: %s", e ? e : "?");
+		free(e);
+		return NULL;
+	}
+	for (size_t i = 0; i < xv_len(all); i++) {
+		const struct xv *r = xv_value_at(all, i);
+		const char *dt = oc_get(r, "xo:backup:datetime");
+		bool tmpl = false, snap = false;
+		xv_get_bool(xv_struct_get(r, "is_a_template"), &tmpl);
+		xv_get_bool(xv_struct_get(r, "is_a_snapshot"), &snap);
+		if (tmpl || snap || !same(oc_get(r, "xo:backup:job"), job->id) || !same(oc_get(r, "xo:backup:vm"), vm_uuid) ||
+		    !dt || !oc_get(r, "xo:backup:sr") || strcmp(dt, EPOCH_DT) == 0)
+			continue;
+		if (!best || strcmp(dt, best) > 0) {
+			best = dt;
+			free(ref);
+			ref = xstrdup(xv_key_at(all, i));
+		}
+	}
+	if (ref)
+		*when = xstrdup(best);
+	else
+		*why = xstrdup("no replica of the VM on the target pool");
+	xv_free(all);
+	return ref;
+}
+
+/* Whether every disk of vm is on sr: then a clone is enough (XO's check). */
+static bool disks_on(struct bx *t, const char *vm, const char *sr)
+{
+	char *e = NULL;
+	struct xv *vbds = bk_call(t, "VM.get_VBDs", &e, vm, (char *)NULL);
+	bool all = vbds != NULL;
+
+	free(e);
+	for (size_t i = 0; all && i < xv_len(vbds); i++) {
+		struct xv *r = bk_call(t, "VBD.get_record", &e, xv_str(xv_at(vbds, i)), (char *)NULL);
+		const char *vdi = bk_field(r, "VDI");
+		free(e);
+		e = NULL;
+		if (r && same(bk_field(r, "type"), "Disk") && !bk_is_null(vdi)) {
+			char *vsr = bk_call_str(t, "VDI.get_SR", &e, vdi, (char *)NULL);
+			free(e);
+			e = NULL;
+			all = same(vsr, sr);
+			free(vsr);
+		}
+		xv_free(r);
+	}
+	xv_free(vbds);
+	return all;
+}
+
+/* The check's copy of the replica: a clone on the replica's own SR, else a
+ * copy to sr; its start unblocked and the job's marks removed, so that it
+ * never counts as a replica. Its ref, or NULL with *why. */
+static char *clone_replica(struct bx *t, const char *rep, const char *sr, const char *name, char **why)
+{
+	struct xv *p = xv_array(), *oc;
+	bool clone = disks_on(t, rep, sr);
+	char *e = NULL, *res, *vm = NULL, *at;
+
+	xv_array_push(p, xv_string(rep));
+	xv_array_push(p, xv_string(name));
+	if (!clone)
+		xv_array_push(p, xv_string(sr));
+	if (!(res = bx_call_async(t, clone ? "VM.clone" : "VM.copy", p, 24 * 3600, &e))) {
+		*why = xasprintf("cannot %s the replica: %s", clone ? "clone" : "copy", e ? e : "?");
+		free(e);
+		return NULL;
+	}
+	/* the task's result: the new VM (as XML-RPC text on some versions) */
+	if ((at = strstr(res, "OpaqueRef:")))
+		vm = xstrndup(at, strspn(at, "OpaqueRef:0123456789abcdef-"));
+	free(res);
+	if (!vm) {
+		*why = xasprintf("the replica's %s did not say which VM it made", clone ? "clone" : "copy");
+		return NULL;
+	}
+	bk_call_quiet(t, "VM.remove_from_blocked_operations", vm, "start", (char *)NULL);
+	bk_call_quiet(t, "VM.remove_from_blocked_operations", vm, "start_on", (char *)NULL);
+	oc = bk_call(t, "VM.get_other_config", &e, vm, (char *)NULL);
+	free(e);
+	for (size_t i = 0; i < xv_len(oc); i++) {
+		const char *k = xv_key_at(oc, i);
+		if (k && strncmp(k, "xo:backup:", 10) == 0)
+			bk_call_quiet(t, "VM.remove_from_other_config", vm, k, (char *)NULL);
+	}
+	xv_free(oc);
+	bk_call_quiet(t, "VM.add_tags", vm, "xo-backup-health-check", (char *)NULL);
+	return vm;
+}
+
+bool healthcheck_replica(struct bx *t, const struct job_cfg *job, const char *vm_uuid, const char *vm_name,
+			 char **result)
+{
+	char *why = NULL, *sr = NULL, *rep = NULL, *when = NULL, *vm = NULL;
+	int64_t secs = 0;
+	bool ok = false;
+
+	if ((sr = find_sr(t, job->hc_sr, &why)) && (rep = newest_replica(t, job, vm_uuid, &when, &why))) {
+		char *name = xasprintf("%s [health check %s]", vm_name, when);
+		if ((vm = clone_replica(t, rep, sr, name, &why))) {
+			ok = boot_and_wait(t, job, vm, &secs, &why);
+			discard(t, vm);
+		}
+		free(name);
+	}
+	*result = ok ? xasprintf("passed in %lld s", (long long)secs) : xasprintf("failed: %s", why ? why : "?");
+	free(why);
+	free(sr);
+	free(rep);
+	free(when);
+	free(vm);
 	return ok;
 }

@@ -1,9 +1,10 @@
 /* A backup job's health check, as Xen Orchestra does it: after a VM's new
- * point is complete, restore it on a chosen SR, remove its VIFs (it boots
- * without network), start it, wait for its guest agent (and, when the VM
- * is tagged xo-backup-health-check-xenstore, for its startup script to
- * write success under xenstore vm-data/xo-backup-health-check), then
- * destroy it and its disks whatever happened. */
+ * point is complete, restore it (dr, cr: clone the new replica) on a
+ * chosen SR, remove its VIFs (it boots without network), start it, wait
+ * for its guest agent (and, when the VM is tagged
+ * xo-backup-health-check-xenstore, for its startup script to write
+ * success under xenstore vm-data/xo-backup-health-check), then destroy it
+ * and its disks whatever happened. */
 #ifndef XENTUI_BACKUP_HEALTHCHECK_H
 #define XENTUI_BACKUP_HEALTHCHECK_H
 
@@ -29,5 +30,10 @@ bool healthcheck_wanted(struct bx *bx, const struct job_cfg *job, const char *vm
  * says: "passed in 12 s" or "failed: <reason>"; true when passed. */
 bool healthcheck_run(struct bx *bx, const struct job_cfg *job, struct repo *r, const char *vm_uuid,
 		     const char *vm_name, char **result);
+/* dr/cr: checks the newest replica of vm_uuid that job made on t (the
+ * target pool): cloned on the check's SR (copied there when its disks are
+ * elsewhere), then booted and destroyed as above; *result likewise. */
+bool healthcheck_replica(struct bx *t, const struct job_cfg *job, const char *vm_uuid, const char *vm_name,
+			 char **result);
 
 #endif

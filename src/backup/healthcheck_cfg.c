@@ -50,9 +50,10 @@ bool healthcheck_cfg_read(const config_setting_t *job, struct job_cfg *j, const 
 		return cfg_fail(err, path, g,
 			       "the backup job '%s': health_check needs sr = \"<an SR's name or UUID>\", where it restores the VM",
 			       j->name);
-	if (j->mode != BMODE_FULL && j->mode != BMODE_DELTA)
+	if (j->mode != BMODE_FULL && j->mode != BMODE_DELTA && j->mode != BMODE_DR && j->mode != BMODE_CR)
 		return cfg_fail(err, path, g,
-			       "the backup job '%s': a health check restores the new point, so it needs a full or delta job",
+			       "the backup job '%s': a health check boots the new point or replica, so it needs a full, "
+			       "delta, dr or cr job",
 			       j->name);
 	return true;
 }

@@ -17,10 +17,10 @@
 #include "snap.h"
 #include "util.h"
 #include "vhd.h"
+#include "vmrec.h"
 
-#define NULLREF "OpaqueRef:NULL"
 #define BLOCKED_WHY "Start operation for this vm is blocked, clone it if you want to use it."
-#define IMPORTING "Importing\xe2\x80\xa6"
+#define IMPORTING VMREC_IMPORTING
 #define EPOCH_DT "19700101T000000Z" /* XO: a replica whose transfer is not finished */
 
 struct rdisk {
@@ -286,62 +286,18 @@ static bool collect_disks(struct rctx *c)
 
 /* ---- the replica ------------------------------------------------------------------ */
 
-static const char *const vm_fields[] = {
-	"name_description", "user_version", "memory_target", "memory_static_max", "memory_dynamic_max",
-	"memory_dynamic_min", "memory_static_min", "VCPUs_params", "VCPUs_max", "VCPUs_at_startup",
-	"actions_after_softreboot", "actions_after_shutdown", "actions_after_reboot", "actions_after_crash",
-	"PV_bootloader", "PV_kernel", "PV_ramdisk", "PV_args", "PV_bootloader_args", "PV_legacy_args",
-	"HVM_boot_policy", "HVM_boot_params", "HVM_shadow_multiplier", "platform", "PCI_bus", "other_config",
-	"recommendations", "xenstore_data", "tags", "start_delay", "shutdown_delay", "order", "version",
-	"hardware_platform_version", "has_vendor_device", "reference_label", "domain_type", "NVRAM", NULL};
-static const char *const vm_null[] = {"affinity", "suspend_VDI", "protection_policy", "snapshot_schedule",
-				      "appliance", "suspend_SR", NULL};
-static const char *const vdi_fields[] = {"name_label", "name_description", "virtual_size", "sharable", "read_only",
-					 "other_config", "xenstore_data", "tags", NULL};
-static const char *const vbd_fields[] = {"userdevice", "bootable", "mode", "type", "unpluggable",
-					 "other_config", "qos_algorithm_type", "qos_algorithm_params", NULL};
-static const char *const vif_fields[] = {"device", "MAC", "MTU", "other_config", "qos_algorithm_type",
-					 "qos_algorithm_params", "locking_mode", "ipv4_allowed", "ipv6_allowed", NULL};
-
-static struct xv *pick(const struct xv *rec, const char *const *fields)
-{
-	struct xv *out = xv_struct();
-
-	for (size_t i = 0; fields[i]; i++)
-		if (xv_struct_get(rec, fields[i]))
-			xv_struct_add(out, fields[i], xv_copy(xv_struct_get(rec, fields[i])));
-	return out;
-}
-
 /* other_config without a backup's marks, plus this replica's (datetime
  * still the epoch: the transfer is not finished). */
 static struct xv *marked_oc(const struct rctx *c, const struct xv *rec, const char *copy_of)
 {
-	const struct xv *oc = xv_struct_get(rec, "other_config");
-	struct xv *out = xv_struct();
+	struct xv *out = vmrec_clean_oc(rec);
 
-	for (size_t i = 0; i < xv_len(oc); i++) {
-		const char *k = xv_key_at(oc, i);
-		if (k && strncmp(k, "xo:backup:", 10) != 0 && strcmp(k, "xo:base_delta_vdi") != 0 &&
-		    strcmp(k, "xo:copy_of") != 0)
-			xv_struct_add(out, k, xv_copy(xv_value_at(oc, i)));
-	}
 	xv_struct_set(out, "xo:copy_of", xv_string(copy_of));
 	xv_struct_set(out, "xo:backup:job", xv_string(c->v->job->id));
 	xv_struct_set(out, "xo:backup:schedule", xv_string(c->v->job->id));
 	xv_struct_set(out, "xo:backup:vm", xv_string(c->v->vm_uuid));
 	xv_struct_set(out, "xo:backup:datetime", xv_string(EPOCH_DT));
 	return out;
-}
-
-static char *create(struct bx *b, const char *cls, struct xv *rec, char **err)
-{
-	char m[32];
-	struct xv *p = xv_array();
-
-	snprintf(m, sizeof(m), "%s.create", cls);
-	xv_array_push(p, rec);
-	return bx_call_str(b, m, p, err);
 }
 
 static char *replica_name(const struct rctx *c)
@@ -352,32 +308,13 @@ static char *replica_name(const struct rctx *c)
 static bool create_vm(struct rctx *c)
 {
 	struct run_vm *v = c->v;
-	struct xv *rec = pick(c->snap_rec, vm_fields), *bo = xv_struct();
-	char *err = NULL, *name = replica_name(c);
-	struct xv *vbds;
+	char *err = NULL, *name = replica_name(c), *label = xasprintf("[" IMPORTING "] %s", name);
 
-	xv_struct_set(rec, "other_config", marked_oc(c, c->snap_rec, bk_field(c->snap_rec, "uuid")));
-	for (size_t i = 0; vm_null[i]; i++)
-		xv_struct_set(rec, vm_null[i], xv_string(NULLREF));
-	xv_struct_set(rec, "name_label", xv_string_take(xasprintf("[" IMPORTING "] %s", name)));
-	xv_struct_set(rec, "is_a_template", xv_bool(false));
-	xv_struct_set(rec, "ha_always_run", xv_bool(false));
-	xv_struct_set(rec, "ha_restart_priority", xv_string(""));
-	xv_struct_set(rec, "power_state", xv_string("Halted"));
-	xv_struct_add(bo, "start", xv_string(IMPORTING));
-	xv_struct_add(bo, "start_on", xv_string(IMPORTING));
-	xv_struct_set(rec, "blocked_operations", bo);
-	if (!xv_struct_get(rec, "user_version"))
-		xv_struct_set(rec, "user_version", xv_int(1));
+	c->vm = vmrec_create_vm(c->t, c->snap_rec, label, marked_oc(c, c->snap_rec, bk_field(c->snap_rec, "uuid")), &err);
+	free(label);
 	free(name);
-	if (!(c->vm = create(c->t, "VM", rec, &err)))
+	if (!c->vm)
 		return bk_fail_why(v, xasprintf("cannot create the replica of %s on pool '%s'", v->vm_name, pool(c)), err);
-	/* the constructor may add devices of its own */
-	vbds = bk_call(c->t, "VM.get_VBDs", &err, c->vm, (char *)NULL);
-	free(err);
-	for (size_t i = 0; i < xv_len(vbds); i++)
-		bk_call_quiet(c->t, "VBD.destroy", xv_str(xv_at(vbds, i)), (char *)NULL);
-	xv_free(vbds);
 	return true;
 }
 
@@ -440,12 +377,7 @@ static bool make_vdi(struct rctx *c, struct rdisk *d)
 			return bk_fail_why(v, xasprintf("cannot mark the replica's disk '%s'", label), err);
 		bk_call_quiet(c->t, "VDI.set_name_label", d->made, label, (char *)NULL);
 	} else {
-		struct xv *rec = pick(d->rec, vdi_fields);
-		xv_struct_set(rec, "name_label", xv_string(label));
-		xv_struct_set(rec, "SR", xv_string(c->sr));
-		xv_struct_set(rec, "type", xv_string("user"));
-		xv_struct_set(rec, "other_config", marked_oc(c, d->rec, d->uuid));
-		if (!(d->made = create(c->t, "VDI", rec, &err))) {
+		if (!(d->made = vmrec_create_vdi(c->t, d->rec, label, c->sr, marked_oc(c, d->rec, d->uuid), &err))) {
 			int64_t size = 0;
 			char h[24];
 			xv_get_int64(xv_struct_get(d->rec, "virtual_size"), &size);
@@ -457,12 +389,8 @@ static bool make_vdi(struct rctx *c, struct rdisk *d)
 	if (!(d->made_uuid = bk_call_str(c->t, "VDI.get_uuid", &err, d->made, (char *)NULL)))
 		return bk_fail_why(v, xasprintf("cannot read the replica's disk '%s'", label), err);
 	{
-		struct xv *rec = pick(d->vbd_rec, vbd_fields);
-		char *vbd;
-		xv_struct_set(rec, "VM", xv_string(c->vm));
-		xv_struct_set(rec, "VDI", xv_string(d->made));
-		xv_struct_set(rec, "empty", xv_bool(false));
-		if (!(vbd = create(c->t, "VBD", rec, &err)))
+		char *vbd = vmrec_create_vbd(c->t, d->vbd_rec, c->vm, d->made, &err);
+		if (!vbd)
 			return bk_fail_why(v, xasprintf("cannot attach the disk '%s' to the replica", label), err);
 		free(vbd);
 	}
@@ -538,7 +466,7 @@ static void copy_vifs(struct rctx *c)
 
 	for (size_t i = 0; i < xv_len(vifs); i++) {
 		char *err = NULL, *net, *vif;
-		struct xv *r = bk_call(c->v->bx, "VIF.get_record", &err, xv_str(xv_at(vifs, i)), (char *)NULL), *rec;
+		struct xv *r = bk_call(c->v->bx, "VIF.get_record", &err, xv_str(xv_at(vifs, i)), (char *)NULL);
 		free(err);
 		err = NULL;
 		/* a network the target does not have: the replica gets no interface there */
@@ -546,11 +474,9 @@ static void copy_vifs(struct rctx *c)
 			xv_free(r);
 			continue;
 		}
-		rec = pick(r, vif_fields);
-		xv_struct_set(rec, "VM", xv_string(c->vm));
-		xv_struct_set(rec, "network", xv_string_take(net));
-		vif = create(c->t, "VIF", rec, &err);
+		vif = vmrec_create_vif(c->t, r, c->vm, net, &err);
 		free(vif);
+		free(net);
 		free(err);
 		xv_free(r);
 	}

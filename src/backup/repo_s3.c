@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "secret.h"
 #include "util.h"
 
@@ -271,6 +272,7 @@ static bool request(struct s3 *s, const char *method, const char *key, const cha
 		r->dst = dst;
 		r->dst_cap = cap;
 		curl_easy_reset(e);
+		net_system_cas(e); /* the static build has no compiled-in CA path */
 		curl_easy_setopt(e, CURLOPT_URL, url);
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, s->sigv4);

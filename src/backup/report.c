@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "bkutil.h"
+#include "net.h"
 #include "sanitize.h"
 #include "secret.h"
 #include "util.h"
@@ -250,10 +251,12 @@ bool report_send(const struct smtp_cfg *m, const char *msg, char **err)
 		free(r);
 	}
 	curl_easy_setopt(c, CURLOPT_URL, m->url);
-	/* smtp:// only with STARTTLS: a password or a report never goes in clear */
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	/* smtp:// only with STARTTLS, unless security = "none" said so (then with no login: bconfig.c) */
+	curl_easy_setopt(c, CURLOPT_USE_SSL, m->plain ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
 	if (m->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, m->ca_file);
+	else
+		net_system_cas(c); /* the static build has no compiled-in CA path */
 	if (m->user)
 		curl_easy_setopt(c, CURLOPT_USERNAME, m->user);
 	if (pw)

@@ -1,6 +1,7 @@
 /* A run's report by e-mail (XO's "report when"): plain text, sent through
  * libcurl's SMTP to the `smtp` group's recipients, STARTTLS required on
- * smtp://, TLS from the start on smtps://. */
+ * smtp:// (unless security = "none", then without a login), TLS from the
+ * start on smtps://. */
 #ifndef XENTUI_BACKUP_REPORT_H
 #define XENTUI_BACKUP_REPORT_H
 

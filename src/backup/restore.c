@@ -11,9 +11,9 @@
 #include "run.h"
 #include "util.h"
 #include "vhd.h"
+#include "vmrec.h"
 
-#define NULLREF "OpaqueRef:NULL"
-#define IMPORTING "[Importing\xe2\x80\xa6] "
+#define IMPORTING "[" VMREC_IMPORTING "] "
 
 /* ---- full: an XVA through /import ------------------------------------------- */
 
@@ -127,89 +127,16 @@ struct made {
 	struct xv *vdis; /* refs made, destroyed on failure */
 };
 
-/* The record minus what a constructor does not take, refs made safe. */
-static struct xv *pick(struct json_object *rec, const char *const *fields, const char *const *null_refs)
-{
-	struct xv *out = xv_struct();
-
-	for (size_t i = 0; fields[i]; i++) {
-		struct json_object *v;
-		if (json_object_object_get_ex(rec, fields[i], &v))
-			xv_struct_add(out, fields[i], bk_json_to_xv(v));
-	}
-	for (size_t i = 0; null_refs && null_refs[i]; i++)
-		xv_struct_set(out, null_refs[i], xv_string(NULLREF));
-	return out;
-}
-
-/* other_config without the marks of the backup's snapshot. */
-static void strip_marks(struct xv *rec)
-{
-	struct xv *oc = xv_struct_get(rec, "other_config"), *clean = xv_struct();
-
-	for (size_t i = 0; i < xv_len(oc); i++) {
-		const char *k = xv_key_at(oc, i);
-		if (k && strncmp(k, "xo:backup:", 10) != 0 && strcmp(k, "xo:base_delta_vdi") != 0)
-			xv_struct_add(clean, k, xv_copy(xv_value_at(oc, i)));
-	}
-	xv_struct_set(rec, "other_config", clean);
-}
-
-static const char *const vm_fields[] = {
-	"name_description", "user_version", "memory_target", "memory_static_max", "memory_dynamic_max",
-	"memory_dynamic_min", "memory_static_min", "VCPUs_params", "VCPUs_max", "VCPUs_at_startup",
-	"actions_after_softreboot", "actions_after_shutdown", "actions_after_reboot", "actions_after_crash",
-	"PV_bootloader", "PV_kernel", "PV_ramdisk", "PV_args", "PV_bootloader_args", "PV_legacy_args",
-	"HVM_boot_policy", "HVM_boot_params", "HVM_shadow_multiplier", "platform", "PCI_bus", "other_config",
-	"recommendations", "xenstore_data", "tags", "start_delay", "shutdown_delay", "order", "version",
-	"hardware_platform_version", "has_vendor_device", "reference_label", "domain_type", "NVRAM", NULL};
-static const char *const vm_null[] = {"affinity", "suspend_VDI", "protection_policy", "snapshot_schedule",
-				      "appliance", "suspend_SR", NULL};
-static const char *const vdi_fields[] = {"name_label", "name_description", "virtual_size", "type", "sharable",
-					 "read_only", "other_config", "xenstore_data", "tags", NULL};
-static const char *const vbd_fields[] = {"userdevice", "bootable", "mode", "type", "unpluggable", "empty",
-					 "other_config", "qos_algorithm_type", "qos_algorithm_params", NULL};
-static const char *const vif_fields[] = {"device", "MAC", "MTU", "other_config", "qos_algorithm_type",
-					 "qos_algorithm_params", "locking_mode", "ipv4_allowed", "ipv6_allowed", NULL};
-
-static char *create(struct bx *bx, const char *cls, struct xv *rec, char **err)
-{
-	char m[32];
-	struct xv *p = xv_array();
-
-	snprintf(m, sizeof(m), "%s.create", cls);
-	xv_array_push(p, rec);
-	return bx_call_str(bx, m, p, err);
-}
-
 static bool create_vm(struct bx *bx, struct json_object *vmj, const char *name, struct made *m, char **err)
 {
-	struct xv *rec = pick(vmj, vm_fields, vm_null), *bo = xv_struct();
+	struct xv *rec = bk_json_to_xv(vmj);
 	const char *n = bk_jstr(vmj, "name_label");
+	char *label = xasprintf(IMPORTING "%s", name ? name : n ? n : "restored VM");
 
-	strip_marks(rec);
-	xv_struct_set(rec, "name_label", xv_string_take(xasprintf(IMPORTING "%s", name ? name : n ? n : "restored VM")));
-	xv_struct_set(rec, "is_a_template", xv_bool(false));
-	xv_struct_set(rec, "ha_always_run", xv_bool(false));
-	xv_struct_set(rec, "ha_restart_priority", xv_string(""));
-	xv_struct_set(rec, "power_state", xv_string("Halted"));
-	/* nobody starts it while its disks are being written */
-	xv_struct_add(bo, "start", xv_string("Importing\xe2\x80\xa6"));
-	xv_struct_set(rec, "blocked_operations", bo);
-	if (!xv_struct_get(rec, "user_version"))
-		xv_struct_set(rec, "user_version", xv_int(1));
-	if (!(m->vm = create(bx, "VM", rec, err)))
-		return false;
-	/* the constructor may add devices of its own (a template's CD) */
-	{
-		char *e = NULL;
-		struct xv *vbds = bk_call(bx, "VM.get_VBDs", &e, m->vm, (char *)NULL);
-		free(e);
-		for (size_t i = 0; i < xv_len(vbds); i++)
-			bk_call_quiet(bx, "VBD.destroy", xv_str(xv_at(vbds, i)), (char *)NULL);
-		xv_free(vbds);
-	}
-	return true;
+	m->vm = vmrec_create_vm(bx, rec, label, vmrec_clean_oc(rec), err);
+	free(label);
+	xv_free(rec);
+	return m->vm != NULL;
 }
 
 /* Checks every file of the chain against the SHA-256 recorded by the point
@@ -396,12 +323,10 @@ static bool restore_delta(struct bx *bx, struct repo *r, const struct point *p, 
 		goto fail;
 	{
 		json_object_object_foreach(vdis, ref, rec) {
-			struct xv *x = pick(rec, vdi_fields, NULL);
-			char *nv;
-			strip_marks(x);
-			xv_struct_set(x, "SR", xv_string(sr_ref));
-			xv_struct_set(x, "type", xv_string("user"));
-			if (!(nv = create(bx, "VDI", x, err)))
+			struct xv *x = bk_json_to_xv(rec);
+			char *nv = vmrec_create_vdi(bx, x, NULL, sr_ref, vmrec_clean_oc(x), err);
+			xv_free(x);
+			if (!nv)
 				goto fail;
 			xv_array_push(m.vdis, xv_string(nv));
 			xv_struct_add(map, ref, xv_string_take(nv));
@@ -416,11 +341,10 @@ static bool restore_delta(struct bx *bx, struct repo *r, const struct point *p, 
 			(void)ref;
 			if (!nv)
 				continue; /* a CD or a disk left out ([NOBAK]) */
-			x = pick(rec, vbd_fields, NULL);
-			xv_struct_set(x, "VM", xv_string(m.vm));
-			xv_struct_set(x, "VDI", xv_string(nv));
-			xv_struct_set(x, "empty", xv_bool(false));
-			if (!(vbd = create(bx, "VBD", x, err)))
+			x = bk_json_to_xv(rec);
+			vbd = vmrec_create_vbd(bx, x, m.vm, nv, err);
+			xv_free(x);
+			if (!vbd)
 				goto fail;
 			free(vbd);
 		}
@@ -441,10 +365,11 @@ static bool restore_delta(struct bx *bx, struct repo *r, const struct point *p, 
 			(void)ref;
 			if (!net)
 				continue; /* a pool without networks: the VM restores unplugged */
-			x = pick(rec, vif_fields, NULL);
-			xv_struct_set(x, "VM", xv_string(m.vm));
-			xv_struct_set(x, "network", xv_string_take(net));
-			if (!(vif = create(bx, "VIF", x, err)))
+			x = bk_json_to_xv(rec);
+			vif = vmrec_create_vif(bx, x, m.vm, net, err);
+			xv_free(x);
+			free(net);
+			if (!vif)
 				goto fail;
 			free(vif);
 		}
@@ -500,6 +425,7 @@ bool restore_point(struct bx *bx, struct repo *r, const struct point *p, const c
 	label = xstrdup(name ? name : p->vm_name && *p->vm_name ? p->vm_name : "restored VM");
 	bk_call_quiet(bx, "VM.set_name_label", vm, label, (char *)NULL);
 	bk_call_quiet(bx, "VM.remove_from_blocked_operations", vm, "start", (char *)NULL);
+	bk_call_quiet(bx, "VM.remove_from_blocked_operations", vm, "start_on", (char *)NULL);
 	free(label);
 	/* an exported snapshot imports as a template; the job's marks stay behind */
 	{
@@ -588,11 +514,10 @@ static bool disk_from_delta(struct bx *bx, struct repo *r, const struct point *p
 				 p->vm_uuid, want);
 		goto out;
 	}
-	x = pick(rec, vdi_fields, NULL);
-	strip_marks(x);
-	xv_struct_set(x, "SR", xv_string(sr_ref));
-	xv_struct_set(x, "type", xv_string("user"));
-	if (!(*vdi_ref = create(bx, "VDI", x, err)))
+	x = bk_json_to_xv(rec);
+	*vdi_ref = vmrec_create_vdi(bx, x, NULL, sr_ref, vmrec_clean_oc(x), err);
+	xv_free(x);
+	if (!*vdi_ref)
 		goto out;
 	if (!(ok = import_disk(bx, r, p, json_object_get_string(path), *vdi_ref, err))) {
 		bk_call_quiet(bx, "VDI.destroy", *vdi_ref, (char *)NULL);

@@ -421,8 +421,9 @@ static void child_main(int fd, const struct job_run_opts *o, const struct vmsel 
 		free(why);
 	}
 	/* the new point boots, as XO checks it; a failed check fails the VM */
-	if (ok && nrepos && healthcheck_wanted(bx, job, vm->ref) &&
-	    !healthcheck_run(bx, job, repos[0], vm->uuid, vm->name, &health)) {
+	if (ok && (nrepos || v.target) && healthcheck_wanted(bx, job, vm->ref) &&
+	    !(v.target ? healthcheck_replica(v.target, job, vm->uuid, vm->name, &health)
+		       : healthcheck_run(bx, job, repos[0], vm->uuid, vm->name, &health))) {
 		err = xasprintf("backed up, but the health check %s", health);
 		ok = false;
 	}

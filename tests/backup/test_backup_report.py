@@ -2,7 +2,8 @@
 """Run reports by e-mail (`report` in a job, the `smtp` group) against a real
 SMTP server started here (Debian's aiosmtpd, tests/lib/smtpserver.py) with a
 self-signed certificate the configuration trusts through ca_file: over
-STARTTLS with a login, and over smtps://. The message's envelope, headers
+STARTTLS with a login, over smtps://, and (security = "none") to a relay
+without TLS, with no login; a login in clear is refused. The message's envelope, headers
 and body (job, mode, start and end, each VM with state, size, duration and
 error) read back with Python's email parser; "failure" mails a failed run
 and not a good one, "never" mails nothing; a report that cannot be sent
@@ -62,6 +63,7 @@ def main():
     cert, key = make_cert(env.dir)
     tls = SmtpServer(os.path.join(env.dir, "mail-tls"), "starttls", cert, key, "mailer", "s3cret")
     smtps = SmtpServer(os.path.join(env.dir, "mail-smtps"), "smtps", cert, key, "mailer", "s3cret")
+    plain = SmtpServer(os.path.join(env.dir, "mail-plain"), "plain", cert, key, "mailer", "s3cret")
     smtp = {"url": "smtp://127.0.0.1:%d" % tls.port, "user": "mailer", "password_env": "SMTP_PW", "from": FROM,
             "to": TO, "ca_file": cert}
     jobs = [{"name": "nightly", "server": "sim", "mode": "delta", "remotes": ["repo"], "vms": [env.vm_name],
@@ -137,6 +139,26 @@ def main():
            and len(good) == 1 and "State: ok" in good[0],
            "the body gives the failed VM with its error in a sentence, and the good one", body)
 
+        # ---- security = "none": a relay without TLS, taken only without a login --------------
+        plain_smtp = {"url": "smtp://127.0.0.1:%d" % plain.port, "security": "none", "from": FROM, "to": TO}
+        write_config(env, plain_smtp, jobs)
+        r = env.run("nightly", T0 + 8000)
+        msgs = plain.messages()
+        msg = email.message_from_string(msgs[0]["data"] if msgs else "")
+        ok(r.returncode == 0 and sanitizer_clean(r) and len(msgs) == 1 and not msgs[0]["tls"]
+           and msgs[0]["login"] is None and "nightly" in (msg["Subject"] or "") and last_run(env).get("report") == "sent",
+           "security = \"none\": the report goes to a relay without TLS, with no login", r.stderr + json.dumps(msgs))
+        write_config(env, dict(plain_smtp, url="smtp://127.0.0.1:%d" % tls.port), jobs)
+        before = len(tls.messages())
+        r = env.run("nightly", T0 + 8100)
+        ok(r.returncode == 0 and len(tls.messages()) == before and last_run(env).get("report_error")
+           and "could not be sent" in r.stderr,
+           "a server that requires STARTTLS refuses it: said on stderr and in the run log, the backup good", r.stderr)
+        write_config(env, dict(plain_smtp, security="starttls"), jobs)
+        r = env.run("nightly", T0 + 8200)
+        ok(r.returncode == 0 and len(plain.messages()) == 1 and last_run(env).get("report_error"),
+           "without security = \"none\" nothing goes to a server that offers no STARTTLS", r.stderr)
+
         # ---- a report that cannot be sent does not fail the backup ------------------------
         for why, conf, word in [
                 ("certificate not trusted", dict(smtp, ca_file=None), "certificate"),
@@ -163,7 +185,11 @@ def main():
                  ("smtp key", dict(smtp, port=25), jobs, "port", "unknown smtp setting 'port'"),
                  ("report value", smtp, [dict(jobs[0], report="sometimes")], "report", "report must be"),
                  ("report without smtp", None, [jobs[0]], "report", "needs an smtp"),
-                 ("bad address", dict(smtp, to=["nobody"]), jobs, "to", "'nobody' is not an e-mail address")]
+                 ("bad address", dict(smtp, to=["nobody"]), jobs, "to", "'nobody' is not an e-mail address"),
+                 ("a login in clear", dict(smtp, security="none"), jobs, "security", "takes no user or password"),
+                 ("none on smtps", {"url": "smtps://127.0.0.1:465", "security": "none", "from": FROM, "to": TO}, jobs,
+                  "security", "does not go with"),
+                 ("security value", dict(smtp, security="maybe"), jobs, "security", "security must be")]
         for name, s, js, key_, word in cases:
             write_config(env, s, js)
             lines = open(env.config).read().splitlines()
@@ -176,6 +202,7 @@ def main():
     finally:
         tls.close()
         smtps.close()
+        plain.close()
         env.close()
     return done()
 

@@ -1,7 +1,7 @@
 """A real SMTP server for tests: Debian's aiosmtpd (python3-aiosmtpd), run by
 /usr/bin/python3 as its own process on 127.0.0.1, writing each message it
 takes to a folder as JSON (envelope, TLS or not, the login, the data).
-SmtpServer(folder, mode="starttls"|"smtps", cert, key, user, password)."""
+SmtpServer(folder, mode="starttls"|"smtps"|"plain", cert, key, user, password)."""
 import glob
 import json
 import os
@@ -45,6 +45,8 @@ s.close()
 kw = dict(hostname="127.0.0.1", port=port, authenticator=auth, auth_require_tls=mode != "smtps")
 if mode == "smtps":
     c = Controller(Handler(), ssl_context=ctx, **kw)
+elif mode == "plain":  # a relay with no TLS at all (and so no AUTH: auth_require_tls)
+    c = Controller(Handler(), **kw)
 else:
     c = Controller(Handler(), tls_context=ctx, require_starttls=True, **kw)
 c.start()

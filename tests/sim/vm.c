@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "cbtlog.h"
 #include "sim.h"
 #include "util.h"
 
@@ -201,19 +202,33 @@ struct obj *vm_add_vif(struct obj *vm, struct obj *net, const char *device, cons
 	return vif;
 }
 
-/* Copies a VM record's user-visible settings onto another VM. */
+/* What xapi_vm_clone.ml's copy_vm_record keeps of the VM record for a
+ * clone, copy or snapshot; blocked_operations, ha_always_run, appliance,
+ * protection policy and start order start empty, as there. */
 static void copy_settings(struct obj *dst, const struct obj *src)
 {
 	static const char *const fields[] = {
 		"name_description", "VCPUs_max", "VCPUs_at_startup", "VCPUs_params", "memory_static_max",
-		"memory_dynamic_max", "memory_dynamic_min", "memory_static_min", "memory_target", "HVM_boot_policy",
-		"HVM_boot_params", "platform", "other_config", "domain_type", "actions_after_shutdown",
-		"actions_after_reboot", "actions_after_crash", "actions_after_softreboot", "user_version",
-		"recommendations", "has_vendor_device", "tags", "PV_args", "PV_bootloader", "NVRAM",
-		"hardware_platform_version", "xenstore_data",
+		"memory_dynamic_max", "memory_dynamic_min", "memory_static_min", "memory_target", "memory_overhead",
+		"HVM_boot_policy", "HVM_boot_params", "HVM_shadow_multiplier", "platform", "other_config",
+		"domain_type", "actions_after_shutdown", "actions_after_reboot", "actions_after_crash",
+		"actions_after_softreboot", "user_version", "recommendations", "has_vendor_device", "tags",
+		"PV_kernel", "PV_ramdisk", "PV_args", "PV_bootloader", "PV_bootloader_args", "PV_legacy_args",
+		"PCI_bus", "NVRAM", "hardware_platform_version", "xenstore_data", "last_boot_CPU_flags",
+		"last_booted_record", "ha_restart_priority", "bios_strings", "reference_label",
+		"secureboot_certificates_state",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(fields); i++)
 		db_set(dst, fields[i], xv_copy(db_field(src, fields[i])));
+	db_set_ref(dst, "affinity", db_ref(src, "affinity"));
+	db_set_bool(dst, "is_default_template", false);
+	db_set_bool(dst, "ha_always_run", false);
+	/* other_config: never a default or internal template's marks; a
+	 * template's copy remembers the template's name */
+	db_map_del(dst, "other_config", "default_template");
+	db_map_del(dst, "other_config", "xensource_internal");
+	if (db_bool(src, "is_a_template") && !db_map_get(dst, "other_config", "base_template_name"))
+		db_map_put(dst, "other_config", "base_template_name", db_str(src, "name_label"));
 }
 
 static struct obj *vdi_copy(struct obj *vdi, struct obj *sr, const char *suffix, bool as_snapshot)
@@ -237,6 +252,7 @@ static struct obj *vdi_copy(struct obj *vdi, struct obj *sr, const char *suffix,
 		db_set_bool(n, "is_a_snapshot", true);
 		db_set_ref(n, "snapshot_of", vdi);
 		db_set_now(n, "snapshot_time");
+		cbtlog_snapshot(vdi, n);
 	}
 	/* the copy starts with the same bytes */
 	db_map_put(n, "other_config", "content_of", db_map_get(vdi, "other_config", "content_of")
@@ -305,6 +321,13 @@ static void copy_devices(struct obj *dst, struct obj *src, struct obj *sr, bool 
 						   db_str(vbd, "mode"), db_bool(vbd, "bootable"));
 			db_set_str(n, "device", db_str(vbd, "device"));
 			db_set_bool(n, "currently_attached", false);
+			db_set_bool(n, "unpluggable", db_bool(vbd, "unpluggable"));
+			db_set(n, "other_config", xv_copy(db_field(vbd, "other_config")));
+			db_set_str(n, "qos_algorithm_type", db_str(vbd, "qos_algorithm_type"));
+			db_set(n, "qos_algorithm_params", xv_copy(db_field(vbd, "qos_algorithm_params")));
+			/* xapi_vm_clone.ml (CA-58405): the new VM owns its disks */
+			if (!cd && !db_map_get(n, "other_config", "owner"))
+				db_map_put(n, "other_config", "owner", "");
 		}
 	}
 	for (size_t i = 0; i < xv_len(vifs); i++) {
@@ -319,18 +342,22 @@ static void copy_devices(struct obj *dst, struct obj *src, struct obj *sr, bool 
 struct obj *vm_clone(struct obj *vm, const char *name, struct obj *sr)
 {
 	struct obj *n = db_create_named("VM");
+	struct obj *sv = db_ref(vm, "suspend_VDI");
+	/* xapi_vm.ml: a suspended VM's clone or copy stays suspended (its
+	 * memory image copied too); a snapshot's comes out halted */
+	bool suspended = !db_bool(vm, "is_a_snapshot") && strcmp(db_str(vm, "power_state"), "Suspended") == 0;
 
 	db_set_str(n, "name_label", name);
 	copy_settings(n, vm);
-	db_set_bool(n, "is_a_template", db_bool(vm, "is_a_template") && !db_bool(vm, "is_a_snapshot"));
-	if (db_bool(vm, "is_a_snapshot"))
-		db_set_bool(n, "is_a_template", false);
-	db_set_str(n, "power_state", "Halted");
+	/* is_a_template as the source's: a clone of a snapshot is a template */
+	db_set_bool(n, "is_a_template", db_bool(vm, "is_a_template"));
+	db_set_str(n, "power_state", suspended ? "Suspended" : "Halted");
 	db_set_int(n, "domid", -1);
-	db_map_del(n, "other_config", "default_template");
 	db_map_put(n, "other_config", "mac_seed", db_str(n, "uuid"));
 	metrics_of(n);
 	copy_devices(n, vm, sr, false, NULL);
+	if (suspended && sv)
+		db_set_ref(n, "suspend_VDI", vdi_copy(sv, sr, "", false));
 	vm_refresh_ops(n);
 	return n;
 }
@@ -338,6 +365,8 @@ struct obj *vm_clone(struct obj *vm, const char *name, struct obj *sr)
 struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory, const struct xv *ignore)
 {
 	struct obj *s = db_create_named("VM");
+	const char *was = db_str(vm, "power_state");
+	struct xv *info = xv_struct();
 
 	db_set_str(s, "name_label", name);
 	copy_settings(s, vm);
@@ -345,12 +374,20 @@ struct obj *vm_snapshot(struct obj *vm, const char *name, bool with_memory, cons
 	db_set_bool(s, "is_a_snapshot", true);
 	db_set_ref(s, "snapshot_of", vm);
 	db_set_now(s, "snapshot_time");
-	db_set_str(s, "power_state", with_memory && strcmp(db_str(vm, "power_state"), "Running") == 0 ? "Suspended" : "Halted");
+	db_set_str(s, "power_state",
+		   with_memory && (strcmp(was, "Running") == 0 || strcmp(was, "Suspended") == 0) ? "Suspended" : "Halted");
 	db_set_int(s, "domid", -1);
 	db_set_str(s, "transportable_snapshot_id", "");
-	db_set(s, "snapshot_info", xv_struct());
+	/* xapi_vm_clone.ml's snapshot_info */
+	xv_struct_add(info, "disk-snapshot-type", xv_string("crash_consistent"));
+	xv_struct_add(info, "power-state-at-snapshot", xv_string(was));
+	db_set(s, "snapshot_info", info);
 	metrics_of(s);
 	copy_devices(s, vm, NULL, true, ignore);
+	/* the snapshot tree: the new snapshot takes the VM's parent and
+	 * becomes the VM's parent (copy_vm_record, then VM.set_parent) */
+	db_set_ref(s, "parent", db_ref(vm, "parent"));
+	db_set_ref(vm, "parent", s);
 	vm_refresh_ops(s);
 	db_touch(vm);
 	return s;
