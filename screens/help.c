@@ -24,7 +24,7 @@ static const struct table_key_help global_keys[] = {
 	{"?  F1", "this help"},
 	{"L", "the messages of this session, whole (:messages)"},
 	{"Esc  q", "back one screen (q on the dashboard asks, then quits)"},
-	{"F5  ^L", "redraw the screen"},
+	{"F5  ^L", "redraw the screen (^L also locks changes at a host's console, --local)"},
 	{"^C", "log out and quit"},
 	{NULL, NULL},
 };

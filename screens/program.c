@@ -8,4 +8,5 @@ const struct tui_screens program_screens = {
 	.home = &screen_dashboard,
 	.servers = &screen_servers,
 	.console = &screen_console,
+	.local = &screen_local,
 };

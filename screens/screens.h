@@ -9,6 +9,7 @@ extern const struct screen screen_vms;
 extern const struct screen screen_vm;    /* arg: the VM's ref */
 extern const struct screen screen_hosts;
 extern const struct screen screen_host;  /* arg: the host's ref */
+extern const struct screen screen_local; /* --local: waits for this host, then shows it */
 extern const struct screen screen_tasks;
 extern const struct screen screen_messages; /* the history of messages (:messages, L) */
 extern const struct screen screen_templates; /* Enter makes a new VM from one */

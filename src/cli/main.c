@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -28,9 +29,11 @@
 #include "xapi.h"
 
 #define XENTUI_VERSION "0.1.0"
+#define LOCAL_XAPI "/var/lib/xcp/xapi" /* dom0's xapi socket */
 
 struct options {
 	bool demo;
+	bool local; /* --local: at this host's own console */
 	const char *config;
 	struct conn_opts conn; /* its target: the URL or server name */
 	const char *vnc;
@@ -47,6 +50,8 @@ static void usage(FILE *f)
 	      "       xentui backup run JOB | due | list [REMOTE] [--json] | verify REMOTE [VM-UUID] | test REMOTE\n"
 	      "       xentui backup restore REMOTE VM-UUID [--at TIMESTAMP] --sr SR [--name NAME] [--start] [SERVER | URL]\n"
 	      "  --demo                start xapi-sim on a free loopback port and connect to it\n"
+	      "  --local               at a host's console: this host through unix:/var/lib/xcp/xapi\n"
+	      "                        (or the unix: URL given), changes locked until root's password\n"
 	      "  -c, --config FILE     configuration file (default $XDG_CONFIG_HOME/xentui/config)\n"
 	      "  -u, --user USER       default root\n"
 	      "  --password-file FILE  read the password from the first line of FILE\n"
@@ -54,6 +59,7 @@ static void usage(FILE *f)
 	      "  -k, --insecure        accept any TLS certificate\n"
 	      "  --fingerprint SHA256  accept only this certificate (hex SHA-256 of the DER certificate)\n"
 	      "  --cacert FILE         trust the CAs in FILE (PEM) for hosts with no pin or known_hosts entry\n"
+	      "  --transport MODE      json, xml, or auto (JSON-RPC where the pool answers it, the default)\n"
 	      "  --vnc HOST:PORT       open the console viewer on a plain RFB server (no XenAPI)\n"
 	      "  --theme NAME          a theme from themes/ or a path\n"
 	      "  --log FILE            write a debug log (never passwords or session ids)\n"
@@ -67,6 +73,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{"demo", no_argument, NULL, 'D'},
+		{"local", no_argument, NULL, 'O'},
 		{"config", required_argument, NULL, 'c'},
 		CONN_LONG_OPTIONS,
 		{"vnc", required_argument, NULL, 'N'},
@@ -86,6 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			continue;
 		switch (c) {
 		case 'D': o->demo = true; break;
+		case 'O': o->local = true; break;
 		case 'c': o->config = optarg; break;
 		case 'N': o->vnc = optarg; break;
 		case 't': o->theme = optarg; break;
@@ -196,7 +204,11 @@ static void on_cache(struct cache *c, enum cache_op op, const char *cls, const c
 		return; /* already asking for the performance data */
 	if (op == CACHE_LOADED && cache_loaded(c)
 	    && (strcmp(s->list_kind, "hosts") == 0 || strcmp(s->list_kind, "vms") == 0)) {
+		/* the series list.c prints (CPU and memory columns): the rest is not kept */
+		static const char *const shown[] = {"cpu_avg",	    "memory_total_kib",	    "memory_free_kib", "cpu_usage",
+						    "cpu#",	    "memory",		    "memory_internal_free"};
 		s->metrics = metrics_new(s->loop, x, c);
+		metrics_only(s->metrics, shown, sizeof(shown) / sizeof(shown[0]));
 		metrics_want_all(s->metrics, METRICS_NOW);
 		metrics_refresh(s->metrics, on_list_metrics, s);
 		return;
@@ -389,10 +401,22 @@ static int explicit_server(const struct options *o, const struct config *cfg, st
 	return 0;
 }
 
+/* --local (or, on dom0, nothing else to connect to): xapi's local socket. */
+static void local_target(struct options *o, const struct config *cfg)
+{
+	struct stat st;
+
+	if (!o->local && !o->demo && !o->conn.target && cfg->nservers == 0 && stat(LOCAL_XAPI, &st) == 0 &&
+	    S_ISSOCK(st.st_mode))
+		o->local = true;
+	if (o->local && !o->conn.target)
+		o->conn.target = "unix:" LOCAL_XAPI;
+}
+
 /* The full-screen interface: every configured server listed; connected at
  * once are the one the command line names, or else those marked
  * autoconnect (or the only one), and --demo's simulated pool. */
-static int run_tui(const struct options *o, struct config *cfg)
+static int run_tui(struct options *o, struct config *cfg)
 {
 	struct tui_opts t;
 	struct tui_server *servers = xcalloc((size_t)cfg->nservers + 1, sizeof(*servers));
@@ -402,6 +426,7 @@ static int run_tui(const struct options *o, struct config *cfg)
 	int n = 0, rc;
 
 	memset(&t, 0, sizeof(t));
+	local_target(o, cfg);
 	for (int i = 0; i < cfg->nservers; i++)
 		autoconnect |= cfg->servers[i].autoconnect;
 	if (o->conn.target || (!o->demo && !autoconnect && cfg->nservers == 1)) {
@@ -432,6 +457,7 @@ static int run_tui(const struct options *o, struct config *cfg)
 	t.theme = o->theme ? o->theme : cfg->theme;
 	t.confirm_quit = cfg->confirm_quit;
 	t.demo = o->demo;
+	t.local = o->local;
 	rc = tui_run(&t);
 	for (int i = 0; i < n; i++)
 		server_cfg_free(&servers[i].cfg);
@@ -459,7 +485,7 @@ static int run_vnc(const struct options *o, struct config *cfg)
 static int subcommand_at(int argc, char **argv, const char *name)
 {
 	static const char *const with_value[] = {"-c", "--config", "-u", "--user", "--password-file", "--password-env",
-						 "--fingerprint", "--vnc", "--theme", "--log", NULL};
+						 "--fingerprint", "--vnc", "--theme", "--log", "--transport", NULL};
 
 	for (int i = 1; i < argc; i++) {
 		bool takes = false;
@@ -530,6 +556,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	config_print_warnings(&cfg, stderr); /* said, not fatal */
+	conn_apply_transport(&o.conn, &cfg); /* for the interface's pools too */
 	if (o.log && !log_open(o.log, &err)) {
 		fprintf(stderr, "xentui: %s\n", err);
 		free(err);

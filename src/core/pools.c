@@ -44,6 +44,8 @@ struct pools {
 	/* pools_close_all */
 	void (*closed)(void *ud);
 	void *closed_ud;
+	xapi_gate_fn gate; /* pools_set_gate: on every connection */
+	void *gate_ud;
 };
 
 static struct entry *entry_of(struct pool *p)
@@ -369,26 +371,67 @@ bool pool_has_password(const struct pool *p)
 	return const_entry_of(p)->password != NULL;
 }
 
-bool pool_export_password(const struct pool *p, const char *var)
+char **pool_child_env(const struct pool *p, const char *var)
 {
-	const struct entry *e = const_entry_of(p);
-	struct xv *pw;
-	bool ok;
+	extern char **environ;
+	size_t n = 0, k = 0, vlen = strlen(var);
+	struct xv *pw = xv_array();
+	const char *secret = p ? const_entry_of(p)->password : NULL;
+	char **env;
 
-	if (e->password)
-		return setenv(var, e->password, 1) == 0;
-	if (!p->x)
-		return false;
-	pw = xv_array();
-	xapi_push_password(p->x, pw);
-	ok = xv_str(xv_at(pw, 0)) && *xv_str(xv_at(pw, 0)) && setenv(var, xv_str(xv_at(pw, 0)), 1) == 0;
-	xv_free(pw); /* this process is about to exec */
-	return ok;
+	if (!secret && p && p->x) {
+		xapi_push_password(p->x, pw);
+		secret = xv_str(xv_at(pw, 0));
+	}
+	while (environ && environ[n])
+		n++;
+	env = xcalloc(n + 2, sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], var, vlen) != 0 || environ[i][vlen] != '=')
+			env[k++] = xstrdup(environ[i]);
+	if (secret && *secret)
+		env[k++] = xasprintf("%s=%s", var, secret);
+	if (xv_str(xv_at(pw, 0)))
+		explicit_bzero((char *)xv_str(xv_at(pw, 0)), strlen(xv_str(xv_at(pw, 0))));
+	xv_free(pw);
+	return env;
+}
+
+void pool_child_env_free(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++) {
+		explicit_bzero(env[i], strlen(env[i])); /* one of them is the password */
+		free(env[i]);
+	}
+	free(env);
+}
+
+bool pool_is_local(const struct pool *p)
+{
+	return p->cfg.url && strncmp(p->cfg.url, "unix:", 5) == 0;
 }
 
 bool pool_needs_password(const struct pool *p)
 {
-	return !pool_has_password(p) && !p->cfg.password_file && !p->cfg.password_env && !p->cfg.password_command;
+	/* xapi's local socket lets root in without one (xsconsole's login) */
+	return !pool_has_password(p) && !p->cfg.password_file && !p->cfg.password_env && !p->cfg.password_command &&
+	       !pool_is_local(p);
+}
+
+void pools_set_gate(struct pools *ps, xapi_gate_fn fn, void *ud)
+{
+	ps->gate = fn;
+	ps->gate_ud = ud;
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->items[i]->p.x)
+			xapi_set_gate(ps->items[i]->p.x, fn, ud);
+}
+
+void pools_gate_open(struct pools *ps, bool send, const char *msg)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->items[i]->p.x)
+			xapi_gate_open(ps->items[i]->p.x, send, msg);
 }
 
 bool pool_push_password(const struct pool *p, struct xv *params)
@@ -410,6 +453,8 @@ static char *password_of(struct pool *p, char **err)
 		return secret_from_file(p->cfg.password_file, err);
 	if (p->cfg.password_env)
 		return secret_from_env(p->cfg.password_env, err);
+	if (pool_is_local(p))
+		return xstrdup("");
 	return NULL;
 }
 
@@ -444,6 +489,8 @@ static void open_connection(struct pools *ps, struct entry *e, const char *secre
 	o.insecure = p->cfg.insecure;
 	o.known_hosts = ps->known_hosts;
 	p->x = xapi_new(ps->net, ps->loop, &o);
+	if (ps->gate)
+		xapi_set_gate(p->x, ps->gate, ps->gate_ud);
 	p->cache = cache_new(p->x, ps->loop);
 	p->ops = ops_new(p->x, p->cache);
 	p->metrics = metrics_new(ps->loop, p->x, p->cache);
@@ -494,7 +541,7 @@ enum connect_result pool_connect(struct pools *ps, struct pool *p, const char *p
 		pool_set_password(p, password);
 	if (pool_needs_password(p))
 		return CONNECT_NEED_PASSWORD;
-	if (!e->password && !p->cfg.password_file && !p->cfg.password_env) {
+	if (!e->password && !p->cfg.password_file && !p->cfg.password_env && p->cfg.password_command) {
 		/* never a blocking popen here: curses owns the terminal and the loop must turn */
 		e->cmd = secret_command_start(ps->loop, p->cfg.password_command, SECRET_COMMAND_TIMEOUT_MS,
 					      on_password_command, e);

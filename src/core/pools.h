@@ -103,13 +103,23 @@ void pool_set_cfg(struct pool *p, const struct server_cfg *cfg);
 void pool_set_password(struct pool *p, const char *password);
 /* A password was typed (or given) this run. */
 bool pool_has_password(const struct pool *p);
-/* In a child just forked for this pool's server (a `xentui backup` or
- * `xentui vm` run, which cannot ask): puts the password in its environment
- * as var (the one typed, else the one the connection logged in with);
- * false when there is none. */
-bool pool_export_password(const struct pool *p, const char *var);
-/* No password source and none typed: connecting will ask. */
+/* The environment for a child run for this pool's server (a `xentui
+ * backup` or `xentui vm` run, which cannot ask), made before fork (a forked
+ * child of a threaded process must not allocate): ours, with var set to the
+ * password (the one typed, else the one the connection logged in with), or
+ * without var when there is none (or p is NULL). The child passes it to execve; the parent
+ * frees it with pool_child_env_free, which wipes the password. */
+char **pool_child_env(const struct pool *p, const char *var);
+void pool_child_env_free(char **env);
+/* No password source and none typed: connecting will ask (never for a
+ * unix: socket, where xapi lets root in without one). */
 bool pool_needs_password(const struct pool *p);
+/* Its URL is a unix: socket: dom0's own xapi, root without a password. */
+bool pool_is_local(const struct pool *p);
+/* A gate on every call of every connection, now and later (xapi_set_gate:
+ * the console's lock), and the held calls sent or failed. */
+void pools_set_gate(struct pools *ps, xapi_gate_fn fn, void *ud);
+void pools_gate_open(struct pools *ps, bool send, const char *msg);
 
 /* Appends the password the pool's connection logged in with to a call's
  * parameters (Pool.join sends the master's); false when not connected. */

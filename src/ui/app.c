@@ -8,6 +8,7 @@
 #include "draw.h"
 #include "errors.h"
 #include "keys.h"
+#include "lock.h"
 #include "table.h"
 #include "theme.h"
 #include "util.h"
@@ -234,6 +235,8 @@ void app_push(struct app *app, const struct screen *s, const void *arg)
 		app_message(app, MSG_ERROR, "Too many screens open: Esc goes back");
 		return;
 	}
+	if (app->lock && lock_push(app->lock, s, arg))
+		return; /* the console waits for root's password */
 	st = s->enter ? s->enter(app, arg) : NULL;
 	app->stack[app->nstack].s = s;
 	app->stack[app->nstack].st = st;
@@ -415,7 +418,11 @@ static void global_key(struct app *app, int key)
 static void dispatch(struct app *app, int key)
 {
 	app->key_count++;
+	if (app->lock)
+		lock_activity(app->lock);
 	if (key == XK_F(5) || key == XK_CTRL('l')) {
+		if (key == XK_CTRL('l') && app->lock)
+			lock_engage(app->lock); /* as xsconsole's lock: Ctrl-L at the console */
 		app_repaint(app);
 		return;
 	}
@@ -761,6 +768,25 @@ void app_quit(struct app *app, bool ask)
 bool app_quitting(const struct app *app)
 {
 	return app->quitting;
+}
+
+void app_set_lock(struct app *app, struct lock *l)
+{
+	app->lock = l;
+}
+
+struct lock *app_lock(struct app *app)
+{
+	return app->lock;
+}
+
+bool app_may_change(struct app *app, const char *what)
+{
+	if (!app->lock || !lock_locked(app->lock))
+		return true;
+	app_message(app, MSG_INFO, "%s: changes are locked; once root's password unlocks them, do it again", what);
+	lock_ask(app->lock);
+	return false;
 }
 
 /* ---- life --------------------------------------------------------------------------------- */

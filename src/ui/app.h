@@ -105,6 +105,16 @@ char *app_pool_label(struct app *app, const struct pool *p, const char *label);
 void app_keep(struct app *app, void *data, void (*free_fn)(void *));
 void app_release(struct app *app, void *data);
 
+/* At a host's own console (--local): the lock (src/ui/lock.h) keys feed
+ * and Ctrl-L engages; the caller owns it. NULL: none. */
+struct lock;
+void app_set_lock(struct app *app, struct lock *l);
+struct lock *app_lock(struct app *app);
+/* For changes made outside XenAPI calls (a child `xentui backup` or `xentui
+ * vm`), which the lock's gate does not see: true when allowed; false while
+ * locked, after opening the password dialog and saying to try again. */
+bool app_may_change(struct app *app, const char *what);
+
 /* Asks (or not, per configuration) and quits: logs out, then stops the loop. */
 void app_quit(struct app *app, bool ask);
 bool app_quitting(const struct app *app);

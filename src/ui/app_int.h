@@ -71,6 +71,7 @@ struct app {
 	bool quitting;
 	struct kept *kept;
 	int pool_id; /* the pool last selected (app_pool) */
+	struct lock *lock; /* at a host's own console: changes wait for root's password */
 };
 
 /* chrome.c */

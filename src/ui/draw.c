@@ -32,7 +32,8 @@ const char *glyph(enum glyph g)
 					"\xe2\x94\x82", "\xe2\x80\xa6", "\xe2\x86\x92", "\xe2\x80\xa2"};
 	static const char *const a[] = {"^", "v", "#", "-", "|", "~", "->", "*"};
 
-	if (g == GLYPH_ELLIPSIS && console_font)
+	/* the Linux console's font: only ASCII in text (lines go through ACS) */
+	if (console_font)
 		return a[g];
 	return utf8 ? u[g] : a[g];
 }

@@ -26,7 +26,8 @@ enum glyph {
 
 void ui_set_utf8(bool on);
 bool ui_utf8(void);
-/* The Linux console's font (CP437's glyphs) has no "…": cut text ends in "~". */
+/* The Linux console's font (CP437's glyphs) has no "…": cut text ends in
+ * "~", and every glyph is ASCII there (line drawing goes through ACS). */
 void ui_set_console_font(bool on);
 const char *glyph(enum glyph g);
 

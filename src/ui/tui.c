@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "demo.h"
+#include "lock.h"
 #include "loop.h"
 #include "net.h"
 #include "pools.h"
@@ -20,6 +21,7 @@ struct tui {
 	struct net *net;
 	struct pools *pools;
 	struct app *app;
+	struct lock *lock; /* --local */
 	struct demo demo;
 	bool demo_running;
 	int empty_reads; /* stdin readable but no key, in a row */
@@ -70,6 +72,7 @@ static void teardown(struct tui *t)
 	term_stop();
 	/* pending calls are answered now: ops and the app must still be there */
 	pools_drop_all(t->pools);
+	lock_free(t->lock);
 	app_free(t->app);
 	pools_free(t->pools);
 	term_free();
@@ -148,7 +151,20 @@ int tui_run(const struct tui_opts *o)
 	env.confirm_quit = o->confirm_quit;
 	t.app = app_new(&env);
 	app_push(t.app, o->screens->home, NULL);
-	if (o->vnc) {
+	if (o->local) {
+		struct lock_opts lo;
+
+		memset(&lo, 0, sizeof(lo));
+		lo.idle_s = o->config->lock_idle;
+		lo.url = o->config->lock_url;
+		lo.fingerprint = o->config->lock_fingerprint;
+		lo.known_hosts = o->config->known_hosts;
+		lo.gated = o->screens->console;
+		t.lock = lock_new(t.app, t.net, &lo);
+		app_set_lock(t.app, t.lock);
+		if (o->screens->local)
+			app_push(t.app, o->screens->local, NULL);
+	} else if (o->vnc) {
 		char *arg = xasprintf("vnc:%s", o->vnc);
 
 		app_push(t.app, o->screens->console, arg);

@@ -26,6 +26,7 @@ struct tui_screens {
 	const struct screen *home;      /* the first screen, always under the others */
 	const struct screen *servers;   /* shown over it when nothing connects */
 	const struct screen *console;   /* the viewer --vnc opens */
+	const struct screen *local;     /* --local: this host, first (its arg: none) */
 };
 
 struct tui_opts {
@@ -37,6 +38,7 @@ struct tui_opts {
 	bool demo;                   /* start xapi-sim and add its pool */
 	bool confirm_quit;
 	const char *vnc;             /* HOST:PORT: open the console viewer on a plain RFB server */
+	bool local;                  /* at a host's own console: this host first, changes locked */
 };
 
 /* Exit status: 0 after a normal quit, 1 when it could not start. */
