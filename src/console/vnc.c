@@ -240,6 +240,8 @@ static int xapi_connect(struct vnc *v, char *why, size_t cap)
 	curl_easy_setopt(v->easy, CURLOPT_ERRORBUFFER, errbuf);
 	if (v->fp)
 		net_pin_certificate(v->easy, v->fp);
+	else
+		net_system_cas(v->easy); /* the static build has no compiled-in CA path */
 	rc = curl_easy_perform(v->easy);
 	if (rc != CURLE_OK) {
 		snprintf(why, cap, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -199,8 +200,19 @@ void net_pin_certificate(CURL *easy, const char *fp)
 	curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, (void *)fp);
 }
 
+void net_system_cas(CURL *easy)
+{
+	static const char *const bundles[] = {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"};
+	for (size_t i = 0; i < ARRAY_LEN(bundles); i++)
+		if (access(bundles[i], R_OK) == 0) {
+			curl_easy_setopt(easy, CURLOPT_CAINFO, bundles[i]);
+			return;
+		}
+}
+
 void net_transfer_defaults(CURL *easy, char *errbuf, long stall_s)
 {
+	net_system_cas(easy);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "xentui/0.1");

@@ -27,6 +27,9 @@ void net_transfer_defaults(CURL *easy, char *errbuf, long stall_s);
  * digits, kept alive by the caller for the transfer), whatever its name or
  * issuer: a pool's self-signed certificate, once the user has accepted it. */
 void net_pin_certificate(CURL *easy, const char *fp);
+/* Points easy at the system's public CAs, found at run time: Debian's bundle or
+ * dom0's (CentOS's), so one static binary verifies certificates on both. */
+void net_system_cas(CURL *easy);
 
 /* TCP keepalive that notices a path dropping every packet within about
  * NET_SILENCE_MS, idle or waiting on a long poll: a probe after 5 s of

@@ -305,7 +305,7 @@ static pid_t spawn(const char *cmd, int out[2], int err[2], int devnull)
 	setsid();
 	if (dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 		_exit(126);
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* nothing of ours leaks into it */
+	close_fds_from(3); /* nothing of ours leaks into it */
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	_exit(127);
 }

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static void out_of_memory(size_t n)
 {
@@ -161,4 +163,17 @@ char *buf_steal(struct buf *b)
 		p = xstrdup("");
 	buf_init(b);
 	return p;
+}
+
+void close_fds_from(int lowfd)
+{
+	long max;
+
+	if (syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max <= 0 || max > 1 << 20)
+		max = 1 << 16;
+	for (long fd = lowfd; fd < max; fd++)
+		close((int)fd);
 }

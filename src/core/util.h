@@ -36,6 +36,10 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Appends sep unless b is still empty: the ", " between a list's items. */
 void buf_sep(struct buf *b, const char *sep);
+
+/* In a child about to exec: closes every descriptor from lowfd up, also on
+ * kernels without close_range (before Linux 5.11, such as dom0's 4.19). */
+void close_fds_from(int lowfd);
 /* Hands the (NUL-terminated) contents to the caller and empties b. */
 char *buf_steal(struct buf *b);
 

@@ -11,6 +11,8 @@ import xmlrpc.client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build", "san", "xapi-sim"))
+# the client under test, for tests that run it: XENTUI_BIN (e.g. build/xentui-static)
+XENTUI = os.environ.get("XENTUI_BIN") or os.environ.get("XENTUI", os.path.join(ROOT, "build", "san", "xentui"))
 CTX = ssl._create_unverified_context()  # the sims' certificates are self-signed
 LOGS = os.path.join(ROOT, "build", "test-logs")
 

@@ -15,7 +15,8 @@ import urllib.request
 import xmlrpc.client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-XENTUI = os.environ.get("XENTUI", os.path.join(ROOT, "build/san/xentui"))
+# XENTUI_BIN names the binary under test (e.g. build/xentui-static); XENTUI is its older name
+XENTUI = os.environ.get("XENTUI_BIN") or os.environ.get("XENTUI", os.path.join(ROOT, "build/san/xentui"))
 SIM = os.environ.get("XAPI_SIM", os.path.join(ROOT, "build/san/xapi-sim"))
 LOGS = os.path.join(ROOT, "build/test-logs")
 
