@@ -14,7 +14,7 @@
 #include "units.h"
 #include "util.h"
 
-enum { COL_NAME, COL_STATE, COL_POOL, COL_ADDRESS, COL_CPU, COL_CPUS, COL_MEMORY, COL_VMS, COL_VERSION };
+enum { COL_NAME, COL_STATE, COL_POOL, COL_ADDRESS, COL_CPU, COL_CPUS, COL_MEMORY, COL_VMS, COL_VERSION, COL_NET, COL_DISK };
 
 static const struct table_col columns[] = {
 	[COL_NAME] = {"NAME", 12, 2, false, false, 0},
@@ -26,7 +26,11 @@ static const struct table_col columns[] = {
 	[COL_MEMORY] = {"MEMORY", 17, 0, true, true, 0},
 	[COL_VMS] = {"VMS", 4, 0, true, true, 0},
 	[COL_VERSION] = {"VERSION", 8, 1, false, false, 4},
+	[COL_NET] = {"NET", 11, 0, true, true, 5},  /* xcp-rrdd's receive + send of the PIFs, "1.2 MiB/s" */
+	[COL_DISK] = {"DISK", 11, 0, true, true, 5}, /* read + write of its SRs */
 };
+
+#define RATE_COLS 170 /* from this width on the network and disk rates show */
 
 struct hosts {
 	struct table *table;
@@ -41,11 +45,12 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 	const struct cache *c = p->cache;
 	const struct hmap *cpus = ctx[2];
 	struct host_use u;
-	char cpu[64], ncpus[16], mem[48], vms[16], key[QREF_MAX], rmem[64];
-	double mem_frac, cpu_n = -1, rmem_n;
+	char cpu[64], ncpus[16], mem[48], vms[16], key[QREF_MAX], rmem[64], net[32], disk[32];
+	double mem_frac, cpu_n = -1, rmem_n, net_n, disk_n;
 
 	host_use(c, ref, h, cpus, &u);
 	mui_list_cells(p->metrics, rec_str(h, "uuid"), true, cpu, sizeof(cpu), &cpu_n, rmem, sizeof(rmem), &rmem_n);
+	mui_rate_cells(p->metrics, rec_str(h, "uuid"), true, net, sizeof(net), &net_n, disk, sizeof(disk), &disk_n);
 	if (cpu_n < 0) {
 		snprintf(cpu, sizeof(cpu), "%.0f%%", u.cpu * 100);
 		cpu_n = u.cpu * 100;
@@ -68,6 +73,8 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 						 ? rec_map(h, "software_version", "product_version")
 						 : "",
 					 0, -1},
+			[COL_NET] = {net, net_n, -1},
+			[COL_DISK] = {disk, disk_n, -1},
 		};
 		table_put(s->table, pool_qref(p, ref, key, sizeof(key)), cells, ROLE_NORMAL, rec_str(h, "uuid"));
 	}
@@ -134,7 +141,10 @@ static void hosts_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	struct hosts *s = st;
 
 	s->fresh = false;
-	mui_table_draw(app, s->table, COL_CPU, -100 /* memory is xapi's */, true, w, h, cols, remetric, s);
+	table_show_col(s->table, COL_NET, cols >= RATE_COLS);
+	table_show_col(s->table, COL_DISK, cols >= RATE_COLS);
+	mui_table_draw_rates(app, s->table, COL_CPU, -100 /* memory is xapi's */, COL_NET, COL_DISK, true, w, h, cols,
+			     remetric, s);
 }
 
 static struct table *hosts_list(struct app *app, void *st)
@@ -142,14 +152,13 @@ static struct table *hosts_list(struct app *app, void *st)
 	return ((struct hosts *)st)->table;
 }
 
-static int open_host(struct app *app, void *st)
+static void open_host(struct app *app, void *st)
 {
 	struct hosts *s = st;
 	const char *ref = table_selected(s->table);
 
 	if (ref)
 		app_push(app, &screen_host, ref);
-	return EV_HANDLED;
 }
 
 static struct pool *hosts_pool(struct app *app, void *st)

@@ -25,13 +25,16 @@ struct metrics *mui_metrics(struct app *app, struct pool *p)
 
 const char *mui_unit(enum mui_kind k)
 {
+	if (k == MUI_IOPS_R || k == MUI_IOPS_W)
+		return "IOPS";
 	return k == MUI_CPU ? "%" : k == MUI_MEM || k == MUI_MEM_TOTAL ? "B" : k == MUI_LOAD ? "" : "B/s";
 }
 
 const char *mui_name(enum mui_kind k)
 {
 	static const char *const names[MUI_KINDS] = {"CPU", "Memory used", "Memory", "Network receive",
-						     "Network send", "Disk read", "Disk write", "Load"};
+						     "Network send", "Disk read", "Disk write", "Load",
+						     "Disk read IOPS", "Disk write IOPS"};
 
 	return k < MUI_KINDS ? names[k] : "";
 }
@@ -43,6 +46,8 @@ struct pick {
 	enum mui_kind k;
 	bool host;
 	bool native;     /* a VM's cpu_usage: used alone */
+	const char *dev; /* only this device's series (NULL: all) */
+	char **mids;     /* each name's device, as names */
 	char **names;
 	size_t n;
 };
@@ -57,77 +62,130 @@ static bool digits(const char *s)
 	return true;
 }
 
-/* name is "PREFIX<middle>SUFFIX" with a non-empty middle (not "aggr": a host's sum of its PIFs). */
-static bool shaped(const char *name, const char *prefix, const char *suffix)
+/* name is "PREFIX<middle>SUFFIX" with a non-empty middle without '_' (so vbd_xvda_read is
+ * not vbd_xvda_iops_read), not "aggr" (a host's sum of its PIFs); the middle into mid. */
+static bool shaped(const char *name, const char *prefix, const char *suffix, char *mid, size_t nmid)
 {
-	size_t lp = strlen(prefix), ls = strlen(suffix), ln = strlen(name);
+	size_t lp = strlen(prefix), ls = strlen(suffix), ln = strlen(name), lm;
 
 	if (ln <= lp + ls || strncmp(name, prefix, lp) != 0 || strcmp(name + ln - ls, suffix) != 0)
 		return false;
-	return !(ln - lp - ls == 4 && strncmp(name + lp, "aggr", 4) == 0);
+	lm = ln - lp - ls;
+	if (memchr(name + lp, '_', lm) || (lm == 4 && strncmp(name + lp, "aggr", 4) == 0) || lm >= nmid)
+		return false;
+	memcpy(mid, name + lp, lm);
+	mid[lm] = '\0';
+	return true;
+}
+
+static void pick_clear(struct pick *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->names[i]);
+		free(p->mids[i]);
+	}
+	p->n = 0;
 }
 
 static bool pick_series(const char *name, void *ud)
 {
 	struct pick *p = ud;
 	bool take = false;
+	char mid[64] = "";
 
 	switch (p->k) {
 	case MUI_CPU:
-		if (p->host)
+		if (p->host && !p->dev)
 			take = strcmp(name, "cpu_avg") == 0;
-		else if (strcmp(name, "cpu_usage") == 0) {
-			for (size_t i = 0; i < p->n; i++)
-				free(p->names[i]);
-			p->n = 0;
+		else if (!p->host && !p->dev && strcmp(name, "cpu_usage") == 0) {
+			pick_clear(p);
 			p->native = true;
 			take = true;
-		} else
-			take = !p->native && strncmp(name, "cpu", 3) == 0 && digits(name + 3);
+		} else if (!p->native && strncmp(name, "cpu", 3) == 0 && digits(name + 3) && strlen(name + 3) < sizeof(mid)) {
+			strcpy(mid, name + 3);
+			take = true;
+		}
 		break;
 	case MUI_NET_RX:
-		take = shaped(name, p->host ? "pif_" : "vif_", "_rx");
+		take = shaped(name, p->host ? "pif_" : "vif_", "_rx", mid, sizeof(mid));
 		break;
 	case MUI_NET_TX:
-		take = shaped(name, p->host ? "pif_" : "vif_", "_tx");
+		take = shaped(name, p->host ? "pif_" : "vif_", "_tx", mid, sizeof(mid));
 		break;
 	case MUI_DISK_R:
-		take = shaped(name, "vbd_", "_read");
+		take = p->host ? shaped(name, "io_throughput_read_", "", mid, sizeof(mid))
+			       : shaped(name, "vbd_", "_read", mid, sizeof(mid));
 		break;
 	case MUI_DISK_W:
-		take = shaped(name, "vbd_", "_write");
+		take = p->host ? shaped(name, "io_throughput_write_", "", mid, sizeof(mid))
+			       : shaped(name, "vbd_", "_write", mid, sizeof(mid));
+		break;
+	case MUI_IOPS_R:
+		take = p->host ? shaped(name, "iops_read_", "", mid, sizeof(mid))
+			       : shaped(name, "vbd_", "_iops_read", mid, sizeof(mid));
+		break;
+	case MUI_IOPS_W:
+		take = p->host ? shaped(name, "iops_write_", "", mid, sizeof(mid))
+			       : shaped(name, "vbd_", "_iops_write", mid, sizeof(mid));
 		break;
 	case MUI_LOAD:
-		take = p->host && strcmp(name, "loadavg") == 0;
+		take = p->host && !p->dev && strcmp(name, "loadavg") == 0;
 		break;
 	default:
 		break;
 	}
+	if (take && p->dev && strcmp(mid, p->dev) != 0)
+		take = false;
 	if (take) {
 		p->names = xrealloc(p->names, sizeof(*p->names) * (p->n + 1));
-		p->names[p->n++] = xstrdup(name);
+		p->mids = xrealloc(p->mids, sizeof(*p->mids) * (p->n + 1));
+		p->names[p->n] = xstrdup(name);
+		p->mids[p->n++] = xstrdup(mid);
+	}
+	return true;
+}
+
+/* Every cpuN of an object (a host's cores, a VM's vCPUs). */
+static bool pick_cpu_any(const char *name, void *ud)
+{
+	struct pick *p = ud;
+
+	if (strncmp(name, "cpu", 3) == 0 && digits(name + 3) && strlen(name) < 64) {
+		p->names = xrealloc(p->names, sizeof(*p->names) * (p->n + 1));
+		p->mids = xrealloc(p->mids, sizeof(*p->mids) * (p->n + 1));
+		p->names[p->n] = xstrdup(name);
+		p->mids[p->n++] = xstrdup(name + 3);
 	}
 	return true;
 }
 
 static void pick_free(struct pick *p)
 {
-	for (size_t i = 0; i < p->n; i++)
-		free(p->names[i]);
+	pick_clear(p);
 	free(p->names);
+	free(p->mids);
 }
 
-/* The named series of k (memory is two fixed names; the rest are found by their form). */
-static void pick(const struct metrics *m, const char *obj, bool host, enum mui_kind k, struct pick *p)
+/* The named series of k (memory is two fixed names; the rest are found by their form),
+ * only dev's when dev is not NULL. */
+static void pick(const struct metrics *m, const char *obj, bool host, enum mui_kind k, const char *dev,
+		 struct pick *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->k = k;
 	p->host = host;
+	p->dev = dev;
 	if (k == MUI_MEM || k == MUI_MEM_TOTAL) {
+		if (dev)
+			return;
 		p->names = xcalloc(2, sizeof(*p->names));
+		p->mids = xcalloc(2, sizeof(*p->mids));
+		p->mids[p->n] = xstrdup("");
 		p->names[p->n++] = xstrdup(host ? "memory_total_kib" : "memory");
-		if (k == MUI_MEM)
+		if (k == MUI_MEM) {
+			p->mids[p->n] = xstrdup("");
 			p->names[p->n++] = xstrdup(host ? "memory_free_kib" : "memory_internal_free");
+		}
 		return;
 	}
 	metrics_each_series(m, obj, pick_series, p);
@@ -156,10 +214,13 @@ static double combine(enum mui_kind k, bool host, const double *v, size_t n)
 		return NAN;
 	if (k == MUI_CPU)
 		return sum / (double)known * 100; /* a ratio: the mean of the vCPUs, as XO */
+	if (host && (k == MUI_DISK_R || k == MUI_DISK_W))
+		return sum * 1048576; /* a host's SRs count in MiB/s */
 	return sum;
 }
 
-bool mui_last(const struct metrics *m, const char *obj, bool host, enum mui_kind k, double *v)
+static bool last_of(const struct metrics *m, const char *obj, bool host, enum mui_kind k, const char *dev,
+		    double *v)
 {
 	struct pick p;
 	double *vals;
@@ -167,14 +228,14 @@ bool mui_last(const struct metrics *m, const char *obj, bool host, enum mui_kind
 
 	if (!m || !obj)
 		return false;
-	if (k == MUI_CPU && !host) {
+	if (k == MUI_CPU && !host && !dev) {
 		/* exactly what `xentui list vms` and /metrics say */
 		if (!om_vm_cpu_usage(m, obj, v, NULL))
 			return false;
 		*v *= 100;
 		return true;
 	}
-	pick(m, obj, host, k, &p);
+	pick(m, obj, host, k, dev, &p);
 	vals = xcalloc(p.n ? p.n : 1, sizeof(*vals));
 	for (size_t i = 0; i < p.n; i++)
 		if (!metrics_last(m, obj, p.names[i], &vals[i], NULL)) {
@@ -193,8 +254,18 @@ bool mui_last(const struct metrics *m, const char *obj, bool host, enum mui_kind
 	return ok;
 }
 
-size_t mui_get(const struct metrics *m, const char *obj, bool host, enum mui_kind k, enum metrics_span span,
-	       double *out, size_t max, long long *t_end, int *step)
+bool mui_last(const struct metrics *m, const char *obj, bool host, enum mui_kind k, double *v)
+{
+	return last_of(m, obj, host, k, NULL, v);
+}
+
+bool mui_last_dev(const struct metrics *m, const char *obj, bool host, enum mui_kind k, const char *dev, double *v)
+{
+	return last_of(m, obj, host, k, dev, v);
+}
+
+static size_t get_of(const struct metrics *m, const char *obj, bool host, enum mui_kind k, const char *dev,
+		     enum metrics_span span, double *out, size_t max, long long *t_end, int *step)
 {
 	struct pick p;
 	double **cols, *row;
@@ -202,7 +273,7 @@ size_t mui_get(const struct metrics *m, const char *obj, bool host, enum mui_kin
 
 	if (!m || !obj || !max)
 		return 0;
-	pick(m, obj, host, k, &p);
+	pick(m, obj, host, k, dev, &p);
 	cols = xcalloc(p.n ? p.n : 1, sizeof(*cols));
 	got = xcalloc(p.n ? p.n : 1, sizeof(*got));
 	row = xcalloc(p.n ? p.n : 1, sizeof(*row));
@@ -233,6 +304,58 @@ size_t mui_get(const struct metrics *m, const char *obj, bool host, enum mui_kin
 	free(row);
 	pick_free(&p);
 	return n;
+}
+
+size_t mui_get(const struct metrics *m, const char *obj, bool host, enum mui_kind k, enum metrics_span span,
+	       double *out, size_t max, long long *t_end, int *step)
+{
+	return get_of(m, obj, host, k, NULL, span, out, max, t_end, step);
+}
+
+size_t mui_get_dev(const struct metrics *m, const char *obj, bool host, enum mui_kind k, const char *dev,
+		   enum metrics_span span, double *out, size_t max, long long *t_end, int *step)
+{
+	return get_of(m, obj, host, k, dev, span, out, max, t_end, step);
+}
+
+static int dev_cmp(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t mui_devices(const struct metrics *m, const char *obj, bool host, enum mui_kind k, char ***out)
+{
+	struct pick p;
+	size_t n = 0;
+
+	*out = NULL;
+	if (!m || !obj || k == MUI_MEM || k == MUI_MEM_TOTAL || k == MUI_LOAD)
+		return 0;
+	if (k == MUI_CPU) {
+		/* the per-vCPU or per-core names, not cpu_avg or cpu_usage */
+		memset(&p, 0, sizeof(p));
+		metrics_each_series(m, obj, pick_cpu_any, &p);
+	} else {
+		pick(m, obj, host, k, NULL, &p);
+	}
+	*out = xcalloc(p.n ? p.n : 1, sizeof(**out));
+	for (size_t i = 0; i < p.n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcmp((*out)[j], p.mids[i]) == 0;
+		if (!dup && p.mids[i][0])
+			(*out)[n++] = xstrdup(p.mids[i]);
+	}
+	pick_free(&p);
+	qsort(*out, n, sizeof(**out), dev_cmp);
+	return n;
+}
+
+void mui_devices_free(char **devs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(devs[i]);
+	free(devs);
 }
 
 enum graph_style mui_style(void)
@@ -267,6 +390,139 @@ void mui_list_cells(const struct metrics *m, const char *uuid, bool host, char *
 	}
 }
 
+/* ---- every figure in one pass ---------------------------------------------------------- */
+
+struct now_ctx {
+	bool host;
+	struct mui_now *f;
+	double sum[MUI_KINDS];
+	int known[MUI_KINDS];
+	double cpu_native, mem[2]; /* a VM's cpu_usage; memory (total, free) as rrdd names them */
+	bool has_native, has_mem[2];
+};
+
+static bool now_series(const char *name, double v, long long t, void *ud)
+{
+	struct now_ctx *c = ud;
+	char mid[64];
+	int k = -1;
+	bool net, disk;
+
+	if (!t || !strchr("cmvpil", name[0]))
+		return true; /* none of the names below: most of a VM's disk figures start so too, but few others */
+	if (strcmp(name, c->host ? "memory_total_kib" : "memory") == 0) {
+		c->mem[0] = v;
+		c->has_mem[0] = true;
+		return true;
+	}
+	if (strcmp(name, c->host ? "memory_free_kib" : "memory_internal_free") == 0) {
+		c->mem[1] = v;
+		c->has_mem[1] = true;
+		return true;
+	}
+	if (c->host && strcmp(name, "cpu_avg") == 0) {
+		c->cpu_native = v;
+		c->has_native = true;
+		return true;
+	}
+	if (!c->host && strcmp(name, "cpu_usage") == 0) {
+		if (isfinite(v)) {
+			c->cpu_native = v;
+			c->has_native = true;
+		}
+		return true;
+	}
+	/* the first letters say which tests can match: :top runs this for thousands of VMs */
+	net = name[0] == (c->host ? 'p' : 'v') && name[1] == 'i';
+	disk = c->host ? name[0] == 'i' : name[0] == 'v' && name[1] == 'b';
+	if (c->host && strcmp(name, "loadavg") == 0)
+		k = MUI_LOAD;
+	else if (!c->host && strncmp(name, "cpu", 3) == 0 && digits(name + 3))
+		k = isfinite(v) ? MUI_CPU : -1; /* as om_vm_cpu_usage: the mean of the finite ones */
+	else if (net && shaped(name, c->host ? "pif_" : "vif_", "_rx", mid, sizeof(mid)))
+		k = MUI_NET_RX;
+	else if (net && shaped(name, c->host ? "pif_" : "vif_", "_tx", mid, sizeof(mid)))
+		k = MUI_NET_TX;
+	else if (disk && (c->host ? shaped(name, "io_throughput_read_", "", mid, sizeof(mid))
+				  : shaped(name, "vbd_", "_read", mid, sizeof(mid))))
+		k = MUI_DISK_R;
+	else if (disk && (c->host ? shaped(name, "io_throughput_write_", "", mid, sizeof(mid))
+				  : shaped(name, "vbd_", "_write", mid, sizeof(mid))))
+		k = MUI_DISK_W;
+	else if (disk && (c->host ? shaped(name, "iops_read_", "", mid, sizeof(mid))
+				  : shaped(name, "vbd_", "_iops_read", mid, sizeof(mid))))
+		k = MUI_IOPS_R;
+	else if (disk && (c->host ? shaped(name, "iops_write_", "", mid, sizeof(mid))
+				  : shaped(name, "vbd_", "_iops_write", mid, sizeof(mid))))
+		k = MUI_IOPS_W;
+	if (k >= 0 && !isnan(v)) {
+		c->sum[k] += v;
+		c->known[k]++;
+	}
+	return true;
+}
+
+void mui_now(const struct metrics *m, const char *obj, bool host, struct mui_now *f)
+{
+	struct now_ctx c = {.host = host, .f = f};
+
+	memset(f, 0, sizeof(*f));
+	if (!m || !obj)
+		return;
+	metrics_each_last(m, obj, now_series, &c);
+	for (int k = 0; k < MUI_KINDS; k++)
+		if (c.known[k]) {
+			f->known[k] = true;
+			f->v[k] = c.sum[k];
+		}
+	/* CPU: a host's cpu_avg, a VM's cpu_usage or else the mean of its vCPUs, as a percentage */
+	f->known[MUI_CPU] = c.has_native || c.known[MUI_CPU];
+	f->v[MUI_CPU] = (c.has_native ? c.cpu_native : c.known[MUI_CPU] ? c.sum[MUI_CPU] / c.known[MUI_CPU] : 0) * 100;
+	if (host && isnan(f->v[MUI_CPU]))
+		f->known[MUI_CPU] = false;
+	if (host) {
+		f->v[MUI_DISK_R] *= 1048576; /* a host's SRs count in MiB/s */
+		f->v[MUI_DISK_W] *= 1048576;
+	}
+	if (c.has_mem[0] && !isnan(c.mem[0])) {
+		double total = host ? c.mem[0] * 1024 : c.mem[0];
+		f->known[MUI_MEM_TOTAL] = true;
+		f->v[MUI_MEM_TOTAL] = total;
+		if (c.has_mem[1] && !isnan(c.mem[1])) {
+			f->known[MUI_MEM] = true;
+			f->v[MUI_MEM] = total - c.mem[1] * 1024;
+		}
+	}
+}
+
+/* A rate cell from two figures added (receive and send, read and write); -1 while neither is known. */
+static double rate_cell(const struct mui_now *f, enum mui_kind a, enum mui_kind b, char *buf, size_t n)
+{
+	double sum = (f->known[a] ? f->v[a] : 0) + (f->known[b] ? f->v[b] : 0);
+
+	buf[0] = '\0';
+	if (!f->known[a] && !f->known[b])
+		return -1;
+	graph_format(buf, n, sum, "B/s");
+	return sum;
+}
+
+void mui_rate_cells_of(const struct mui_now *f, char *net, size_t nnet, double *net_n, char *disk, size_t ndisk,
+		       double *disk_n)
+{
+	*net_n = rate_cell(f, MUI_NET_RX, MUI_NET_TX, net, nnet);
+	*disk_n = rate_cell(f, MUI_DISK_R, MUI_DISK_W, disk, ndisk);
+}
+
+void mui_rate_cells(const struct metrics *m, const char *uuid, bool host, char *net, size_t nnet, double *net_n,
+		    char *disk, size_t ndisk, double *disk_n)
+{
+	struct mui_now f;
+
+	mui_now(m, uuid, host, &f);
+	mui_rate_cells_of(&f, net, nnet, net_n, disk, ndisk, disk_n);
+}
+
 /* The record of a row and its pool's metrics; NULL when it has no figures to fetch. */
 static const char *row_uuid(struct app *app, const char *key, bool host, struct metrics **m)
 {
@@ -282,10 +538,11 @@ static const char *row_uuid(struct app *app, const char *key, bool host, struct 
 	return rec_str(r, "uuid");
 }
 
-void mui_table_draw(struct app *app, struct table *t, int col_cpu, int col_mem, bool host, WINDOW *w, int h,
-		    int cols, mui_row_fn remetric, void *ud)
+void mui_table_draw_rates(struct app *app, struct table *t, int col_cpu, int col_mem, int col_net, int col_disk,
+			  bool host, WINDOW *w, int h, int cols, mui_row_fn remetric, void *ud)
 {
-	bool all = table_sort_col(t) == col_cpu || table_sort_col(t) == col_mem;
+	int sc = table_sort_col(t);
+	bool all = sc == col_cpu || sc == col_mem || sc == col_net || sc == col_disk;
 	size_t first = 0, count = 0;
 	char **keys;
 

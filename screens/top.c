@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "draw.h"
+#include "hmap.h"
 #include "keys.h"
 #include "loop.h"
 #include "metrics_ui.h"
@@ -35,6 +36,15 @@ struct top {
 	struct table *table;
 	struct loop_timer *timer;
 	bool stale;      /* make the rows again at the next draw */
+	/* the rows are put again in place every 5 s (thousands: no clearing and regrowing);
+	 * each row's key -> the round it was last put in, so the VMs gone are taken out */
+	struct hmap rounds;
+	unsigned long round;
+};
+
+struct seen {
+	unsigned long round;
+	char key[]; /* the row's */
 };
 
 struct put_ctx {
@@ -43,34 +53,32 @@ struct put_ctx {
 	const struct metrics *m;
 };
 
-/* A rate cell: its text (empty while unknown) and sort key. */
-static double rate(const struct metrics *m, const char *uuid, enum mui_kind a, enum mui_kind b, char *buf, size_t n)
-{
-	double x = 0, y = 0;
-	bool ka = mui_last(m, uuid, false, a, &x), kb = mui_last(m, uuid, false, b, &y);
-
-	buf[0] = '\0';
-	if (!ka && !kb)
-		return -1;
-	graph_format(buf, n, x + y, "B/s");
-	return x + y;
-}
-
 static bool put_vm(const char *ref, const struct xv *vm, void *ud)
 {
 	struct put_ctx *c = ud;
-	const char *uuid = rec_str(vm, "uuid"), *power = rec_str(vm, "power_state");
-	char key[QREF_MAX], cpu[64], mem[64], net[32], disk[32];
-	double cpu_n, mem_n, net_n, disk_n, v;
+	const char *uuid, *power = rec_str(vm, "power_state");
+	char key[QREF_MAX], cpu[64] = "", mem[72] = "", net[32], disk[32], used[32], total[32];
+	double cpu_n = -1, mem_n = -1, net_n, disk_n;
+	struct mui_now f;
 
-	if (!vm_is_guest(vm) || (strcmp(power, "Running") != 0 && strcmp(power, "Paused") != 0))
+	/* the power state first: one field read puts the halted (templates too) aside */
+	if ((strcmp(power, "Running") != 0 && strcmp(power, "Paused") != 0) || !vm_is_guest(vm))
 		return true;
-	mui_list_cells(c->m, uuid, false, cpu, sizeof(cpu), &cpu_n, mem, sizeof(mem), &mem_n);
+	uuid = rec_str(vm, "uuid");
+	/* every figure in one pass over the VM's series: thousands of rows every 5 s */
+	mui_now(c->m, uuid, false, &f);
 	/* the number alone: a sparkline per row costs too much on a big pool */
-	if (mui_last(c->m, uuid, false, MUI_CPU, &v))
-		snprintf(cpu, sizeof(cpu), "%5.1f%%", v);
-	net_n = rate(c->m, uuid, MUI_NET_RX, MUI_NET_TX, net, sizeof(net));
-	disk_n = rate(c->m, uuid, MUI_DISK_R, MUI_DISK_W, disk, sizeof(disk));
+	if (f.known[MUI_CPU]) {
+		snprintf(cpu, sizeof(cpu), "%5.1f%%", f.v[MUI_CPU]);
+		cpu_n = f.v[MUI_CPU];
+	}
+	if (f.known[MUI_MEM] && f.known[MUI_MEM_TOTAL]) {
+		graph_format(used, sizeof(used), f.v[MUI_MEM], "B");
+		graph_format(total, sizeof(total), f.v[MUI_MEM_TOTAL], "B");
+		snprintf(mem, sizeof(mem), "%s / %s", used, total);
+		mem_n = f.v[MUI_MEM];
+	}
+	mui_rate_cells_of(&f, net, sizeof(net), &net_n, disk, sizeof(disk), &disk_n);
 	{
 		struct table_cell cells[] = {
 			[COL_NAME] = {rec_str(vm, "name_label"), 0, -1},
@@ -83,20 +91,62 @@ static bool put_vm(const char *ref, const struct xv *vm, void *ud)
 		};
 		table_put(c->t->table, pool_qref(c->p, ref, key, sizeof(key)), cells, ROLE_NORMAL, uuid);
 	}
+	{
+		struct seen *e = hmap_get(&c->t->rounds, key);
+		if (!e) {
+			e = xmalloc(sizeof(*e) + strlen(key) + 1);
+			strcpy(e->key, key);
+			hmap_put(&c->t->rounds, e->key, e);
+		}
+		e->round = c->t->round;
+	}
 	return true;
+}
+
+struct sweep {
+	struct top *t;
+	struct buf gone; /* the rows not put this round (struct seen *) */
+};
+
+static bool find_gone(const char *key, void *value, void *ud)
+{
+	struct sweep *s = ud;
+	struct seen *e = value;
+
+	(void)key;
+	if (e->round != s->t->round)
+		buf_append(&s->gone, &e, sizeof(e));
+	return true;
+}
+
+/* Takes out the rows of VMs that stopped, went or whose pool went since the last round. */
+static void sweep(struct top *t)
+{
+	struct sweep s = {t, {0}};
+
+	buf_init(&s.gone);
+	hmap_each(&t->rounds, find_gone, &s);
+	for (size_t i = 0; i < s.gone.len / sizeof(struct seen *); i++) {
+		struct seen *e = ((struct seen **)(void *)s.gone.data)[i];
+		table_remove(t->table, e->key);
+		hmap_del(&t->rounds, e->key);
+		free(e);
+	}
+	buf_free(&s.gone);
 }
 
 static void rebuild(struct app *app, struct top *t)
 {
 	struct pools *ps = app_pools(app);
 
-	table_clear(t->table);
+	t->round++;
 	for (size_t i = 0; i < pools_count(ps); i++) {
 		struct put_ctx c = {t, pools_at(ps, i), NULL};
 		if (!c.p->cache || !(c.m = mui_metrics(app, c.p)))
 			continue;
 		cache_each(c.p->cache, "VM", put_vm, &c);
 	}
+	sweep(t);
 	table_show_col(t->table, COL_POOL, app_many_pools(app));
 	t->stale = false;
 }
@@ -114,6 +164,7 @@ static void *top_enter(struct app *app, const void *arg)
 {
 	struct top *t = xcalloc(1, sizeof(*t));
 
+	hmap_init(&t->rounds);
 	t->app = app;
 	t->table = table_new(columns, (int)(ARRAY_LEN(columns)));
 	table_set_noun(t->table, "running VM", "running VMs");
@@ -123,6 +174,14 @@ static void *top_enter(struct app *app, const void *arg)
 	return t;
 }
 
+static bool free_seen(const char *key, void *value, void *ud)
+{
+	(void)key;
+	(void)ud;
+	free(value);
+	return true;
+}
+
 static void top_leave(struct app *app, void *st)
 {
 	struct top *t = st;
@@ -130,6 +189,8 @@ static void top_leave(struct app *app, void *st)
 	if (t->timer)
 		loop_timer_cancel(app_loop(app), t->timer);
 	table_free(t->table);
+	hmap_each(&t->rounds, free_seen, NULL);
+	hmap_free(&t->rounds);
 	free(t);
 }
 
@@ -177,39 +238,41 @@ static struct pool *top_pool(struct app *app, void *st)
 	return pools_resolve(app_pools(app), table_selected(((struct top *)st)->table), &ref);
 }
 
-static int open_vm(struct app *app, void *st)
+static void open_vm(struct app *app, void *st)
 {
 	const char *ref = table_selected(((struct top *)st)->table);
 
 	if (ref)
 		app_push(app, &screen_vm, ref);
-	return EV_HANDLED;
 }
 
-static int sort_by(struct top *t, int col)
+static void sort_by(struct top *t, int col)
 {
 	table_sort(t->table, col, true);
-	return EV_HANDLED;
 }
 
-static int by_cpu(struct app *app, void *st)
+static void by_cpu(struct app *app, void *st)
 {
-	return sort_by(st, COL_CPU);
+	sort_by(st, COL_CPU);
+	return;
 }
 
-static int by_mem(struct app *app, void *st)
+static void by_mem(struct app *app, void *st)
 {
-	return sort_by(st, COL_MEM);
+	sort_by(st, COL_MEM);
+	return;
 }
 
-static int by_net(struct app *app, void *st)
+static void by_net(struct app *app, void *st)
 {
-	return sort_by(st, COL_NET);
+	sort_by(st, COL_NET);
+	return;
 }
 
-static int by_disk(struct app *app, void *st)
+static void by_disk(struct app *app, void *st)
 {
-	return sort_by(st, COL_DISK);
+	sort_by(st, COL_DISK);
+	return;
 }
 
 static const struct screen_key keys[] = {

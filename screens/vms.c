@@ -22,7 +22,7 @@
 #include "vm_actions.h"
 #include "vm_file.h"
 
-enum { COL_NAME, COL_POWER, COL_HOST, COL_POOL, COL_VCPUS, COL_RAM, COL_CPU, COL_MEM, COL_IP, COL_TOOLS, COL_TAGS };
+enum { COL_NAME, COL_POWER, COL_HOST, COL_POOL, COL_VCPUS, COL_RAM, COL_CPU, COL_MEM, COL_IP, COL_TOOLS, COL_TAGS, COL_NET, COL_DISK };
 
 static const struct table_col columns[] = {
 	[COL_NAME] = {"NAME", 12, 3, false, false, 0},
@@ -37,9 +37,12 @@ static const struct table_col columns[] = {
 	[COL_CPU] = {"CPU", 13, 0, true, true, 2},      /* "12.3% " and a sparkline of the last 30 s */
 	/* the first to go when narrow: the name keeps its room (RAM says the size) */
 	[COL_MEM] = {"MEM USED", 19, 0, true, true, 6}, /* "1.2 GiB / 4.0 GiB", "1023 MiB / 1.0 GiB" */
+	[COL_NET] = {"NET", 11, 0, true, true, 7},      /* xcp-rrdd's receive + send, "1.2 MiB/s" */
+	[COL_DISK] = {"DISK", 11, 0, true, true, 7},    /* read + write */
 };
 
 #define WIDE_COLS 140 /* from this width on the TAGS column shows */
+#define RATE_COLS 170 /* and from this one the network and disk rates */
 
 struct vms {
 	struct vm_target target; /* first: the VM action keys read it */
@@ -104,10 +107,11 @@ static void put_vm(struct vms *v, struct pool *p, const char *ref, const struct 
 	size_format(ram, sizeof(ram), rec_int(vm, "memory_dynamic_max"));
 	tags_text(vm, tags, sizeof(tags));
 	{
-		char cpu[64], mem[64];
-		double cpu_n = -1, mem_n = -1;
+		char cpu[64], mem[64], net[32], disk[32];
+		double cpu_n = -1, mem_n = -1, net_n = -1, disk_n = -1;
 
 		mui_list_cells(p->metrics, rec_str(vm, "uuid"), false, cpu, sizeof(cpu), &cpu_n, mem, sizeof(mem), &mem_n);
+		mui_rate_cells(p->metrics, rec_str(vm, "uuid"), false, net, sizeof(net), &net_n, disk, sizeof(disk), &disk_n);
 		struct table_cell cells[] = {
 			[COL_NAME] = {rec_str(vm, "name_label"), 0, -1},
 			[COL_POWER] = {power, 0, (int)power_role_},
@@ -120,6 +124,8 @@ static void put_vm(struct vms *v, struct pool *p, const char *ref, const struct 
 			[COL_TAGS] = {tags, 0, -1},
 			[COL_CPU] = {cpu, cpu_n, -1},
 			[COL_MEM] = {mem, mem_n, -1},
+			[COL_NET] = {net, net_n, -1},
+			[COL_DISK] = {disk, disk_n, -1},
 		};
 		/* the filter also finds uuids, which have no column */
 		table_put(v->table, key, cells,
@@ -298,7 +304,9 @@ static void vms_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	}
 	/* tags only where they leave the names room; tag:NAME filters either way */
 	table_show_col(v->table, COL_TAGS, cols >= WIDE_COLS);
-	mui_table_draw(app, v->table, COL_CPU, COL_MEM, false, w, h, cols, remetric, v);
+	table_show_col(v->table, COL_NET, cols >= RATE_COLS);
+	table_show_col(v->table, COL_DISK, cols >= RATE_COLS);
+	mui_table_draw_rates(app, v->table, COL_CPU, COL_MEM, COL_NET, COL_DISK, false, w, h, cols, remetric, v);
 }
 
 static struct table *vms_list(struct app *app, void *st)
@@ -313,13 +321,12 @@ static struct pool *vms_pool(struct app *app, void *st)
 	return pools_resolve(app_pools(app), selected_vm(app, st), &ref);
 }
 
-static int open_vm(struct app *app, void *st)
+static void open_vm(struct app *app, void *st)
 {
 	const char *ref = selected_vm(app, st);
 
 	if (ref)
 		app_push(app, &screen_vm, ref);
-	return EV_HANDLED;
 }
 
 /* ---- HA restart priority ---------------------------------------------------------- */
@@ -385,7 +392,7 @@ static void on_priority_now(struct xapi *x, const struct xapi_result *r, void *u
 	free(q);
 }
 
-static int ha_priority(struct app *app, void *st)
+static void ha_priority(struct app *app, void *st)
 {
 	const char *qref = selected_vm(app, st);
 	struct pool *p;
@@ -395,14 +402,13 @@ static int ha_priority(struct app *app, void *st)
 
 	if (!qref || !app_lookup(app, qref, &p, &ref) || !p->x) {
 		app_message(app, MSG_INFO, "No VM selected");
-		return EV_HANDLED;
+		return;
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->app = app;
 	q->qref = xstrdup(qref);
 	params = xv_params_ref(ref);
 	app_query(app, p, "VM.get_ha_restart_priority", params, on_priority_now, q);
-	return EV_HANDLED;
 }
 
 /* ---- the filter form: power state, host, tag, pool -------------------------------- */
@@ -550,7 +556,7 @@ static void on_filter_form(struct app *app, const struct dialog_result *r, const
 	buf_free(&b);
 }
 
-static int filter_form(struct app *app, void *st)
+static void filter_form(struct app *app, void *st)
 {
 	static const char *const powers[] = {"running", "halted", "suspended", "paused"};
 	struct pools *ps = app_pools(app);
@@ -580,7 +586,6 @@ static int filter_form(struct app *app, void *st)
 	dialog_on_done(d, on_filter_form, NULL, ff);
 	dialog_own_ud(d, filter_form_free);
 	app_open_dialog(app, d);
-	return EV_HANDLED;
 }
 
 static void vms_describe(struct app *app, void *st, char *buf, size_t n)
@@ -588,10 +593,9 @@ static void vms_describe(struct app *app, void *st, char *buf, size_t n)
 	snprintf(buf, n, "VMs");
 }
 
-static int new_vm(struct app *app, void *st)
+static void new_vm(struct app *app, void *st)
 {
 	app_push(app, &screen_templates, NULL); /* choose the template there; Enter opens the form */
-	return EV_HANDLED;
 }
 
 static const struct screen_key keys[] = {

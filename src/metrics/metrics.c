@@ -25,12 +25,17 @@ static const struct level {
  * two hours is a few tens of MB). */
 #define MAX_BODY (256u << 20)
 
+/* A series' kept rows: few series have any (5,000 VMs on a list have none). */
+struct history {
+	double *ring[NLEVELS]; /* levels[L].rows values, slot (t / step) % rows; NULL if not kept */
+	long long end[NLEVELS]; /* time of the newest slot written */
+};
+
 struct series {
 	char *name;
 	double last;
 	long long last_t;
-	double *ring[NLEVELS]; /* levels[L].rows values, slot (t / step) % rows; NULL if not kept */
-	long long end[NLEVELS]; /* time of the newest slot written */
+	struct history *h; /* NULL until a row is kept */
 };
 
 struct object {
@@ -46,11 +51,16 @@ struct want {
 };
 
 struct endpoint;
+struct parse_ctx;
 struct xfer {
 	struct endpoint *e;
 	int level;
 	CURL *easy;
-	struct buf body;
+	/* the reply is parsed as it arrives (a host's is megabytes; a backfill of a
+	 * big host over 10 min is 150 MB): nothing holds it whole */
+	struct rrd_parser *parser;
+	struct parse_ctx *pc;
+	size_t got; /* bytes received */
 	char errbuf[CURL_ERROR_SIZE];
 	char *url;
 	bool too_big;
@@ -103,6 +113,10 @@ struct metrics {
 	char *err;
 	bool round_failed;
 	unsigned long long bytes;
+	unsigned gen; /* changes whenever a want or an object comes or goes */
+	unsigned drops; /* counts objects freed: a column map made before a drop is stale */
+	char **only; /* the series kept of objects wanted through want_all alone; NULL: all */
+	size_t nonly;
 };
 
 static void schedule(struct metrics *m, int64_t delay_ms);
@@ -129,8 +143,9 @@ static void object_free(struct object *o)
 {
 	for (size_t i = 0; i < o->n; i++) {
 		free(o->s[i].name);
-		for (int l = 0; l < NLEVELS; l++)
-			free(o->s[i].ring[l]);
+		for (int l = 0; o->s[i].h && l < NLEVELS; l++)
+			free(o->s[i].h->ring[l]);
+		free(o->s[i].h);
 	}
 	free(o->s);
 	free(o->uuid);
@@ -143,7 +158,7 @@ static size_t series_index(struct object *o, const char *name)
 		if (strcmp(o->s[i].name, name) == 0)
 			return i;
 	if (o->n == o->cap) {
-		o->cap = o->cap ? o->cap * 2 : 16;
+		o->cap = o->cap ? o->cap * 2 : 4; /* a list keeps 2 to 6 of a VM's series */
 		o->s = xrealloc(o->s, o->cap * sizeof(*o->s));
 	}
 	memset(&o->s[o->n], 0, sizeof(o->s[o->n]));
@@ -173,24 +188,26 @@ static void ring_put(struct series *s, int l, long long t, double v)
 {
 	const struct level *lv = &levels[l];
 
-	if (!s->ring[l]) {
-		s->ring[l] = xmalloc((size_t)lv->rows * sizeof(double));
+	if (!s->h)
+		s->h = xcalloc(1, sizeof(*s->h));
+	if (!s->h->ring[l]) {
+		s->h->ring[l] = xmalloc((size_t)lv->rows * sizeof(double));
 		for (int i = 0; i < lv->rows; i++)
-			s->ring[l][i] = NAN;
-		s->end[l] = t;
+			s->h->ring[l][i] = NAN;
+		s->h->end[l] = t;
 	}
-	if (t > s->end[l]) {
+	if (t > s->h->end[l]) {
 		/* the slots between the old newest and t are unknown, not stale */
-		long long k0 = s->end[l] / lv->step + 1, k1 = t / lv->step;
+		long long k0 = s->h->end[l] / lv->step + 1, k1 = t / lv->step;
 		if (k1 - k0 >= lv->rows)
 			k0 = k1 - lv->rows + 1;
 		for (long long k = k0; k <= k1; k++)
-			s->ring[l][slot(k * lv->step, lv)] = NAN;
-		s->end[l] = t;
-	} else if (t <= s->end[l] - (long long)lv->rows * lv->step) {
+			s->h->ring[l][slot(k * lv->step, lv)] = NAN;
+		s->h->end[l] = t;
+	} else if (t <= s->h->end[l] - (long long)lv->rows * lv->step) {
 		return; /* older than the ring holds */
 	}
-	s->ring[l][slot(t, lv)] = v;
+	s->h->ring[l][slot(t, lv)] = v;
 }
 
 /* The span obj is wanted over, or -1 when it is not wanted. */
@@ -210,8 +227,11 @@ static void drop_object(struct metrics *m, const char *uuid)
 {
 	struct object *o = hmap_del(&m->objects, uuid);
 
-	if (o)
+	if (o) {
 		object_free(o);
+		m->gen++;
+		m->drops++;
+	}
 }
 
 static bool collect_key(const char *key, void *value, void *ud)
@@ -228,8 +248,10 @@ static void expire(struct metrics *m)
 	int64_t now = loop_now();
 	struct buf keys;
 
-	if (m->all && m->all_until < now)
+	if (m->all && m->all_until < now) {
 		m->all = false;
+		m->gen++;
+	}
 	buf_init(&keys);
 	hmap_each(&m->wants, collect_key, &keys);
 	for (size_t i = 0; i < keys.len / sizeof(char *); i++) {
@@ -239,6 +261,7 @@ static void expire(struct metrics *m)
 			hmap_del(&m->wants, k);
 			free(w->uuid);
 			free(w);
+			m->gen++;
 		}
 	}
 	buf_reset(&keys);
@@ -275,8 +298,10 @@ void metrics_want(struct metrics *m, const char *obj, enum metrics_span span)
 		w->uuid = xstrdup(obj);
 		w->span = span;
 		hmap_put(&m->wants, w->uuid, w);
+		m->gen++;
 	} else if (span > w->span) {
 		w->span = span;
+		m->gen++;
 	}
 	w->until = loop_now() + METRICS_WANT_MS;
 	if ((int)span > before) {
@@ -290,8 +315,10 @@ void metrics_want_all(struct metrics *m, enum metrics_span span)
 {
 	bool more = !m->all || span > m->all_span;
 
-	if (!m->all || span > m->all_span)
+	if (!m->all || span > m->all_span) {
 		m->all_span = span;
+		m->gen++;
+	}
 	m->all = true;
 	m->all_until = loop_now() + METRICS_WANT_MS;
 	if (more) {
@@ -308,6 +335,7 @@ void metrics_unwant(struct metrics *m, const char *obj)
 	if (w) {
 		free(w->uuid);
 		free(w);
+		m->gen++;
 	}
 	if (wanted_span(m, obj) < 0)
 		drop_object(m, obj);
@@ -337,7 +365,7 @@ size_t metrics_get(const struct metrics *m, const char *obj, const char *series,
 
 	if (!s || !max)
 		return 0;
-	if (span == METRICS_NOW || !s->ring[l]) {
+	if (span == METRICS_NOW || !s->h || !s->h->ring[l]) {
 		if (!s->last_t || span != METRICS_NOW)
 			return 0;
 		out[0] = s->last;
@@ -347,10 +375,10 @@ size_t metrics_get(const struct metrics *m, const char *obj, const char *series,
 	}
 	n = max < (size_t)lv->rows ? max : (size_t)lv->rows;
 	for (size_t i = 0; i < n; i++) {
-		long long t = s->end[l] - (long long)(n - 1 - i) * lv->step;
-		out[i] = s->ring[l][slot(t, lv)];
+		long long t = s->h->end[l] - (long long)(n - 1 - i) * lv->step;
+		out[i] = s->h->ring[l][slot(t, lv)];
 	}
-	*t_end = s->end[l];
+	*t_end = s->h->end[l];
 	*step = lv->step;
 	return n;
 }
@@ -361,6 +389,16 @@ void metrics_each_series(const struct metrics *m, const char *obj, bool (*fn)(co
 
 	for (size_t i = 0; o && i < o->n; i++)
 		if (!fn(o->s[i].name, ud))
+			return;
+}
+
+void metrics_each_last(const struct metrics *m, const char *obj,
+		       bool (*fn)(const char *series, double v, long long t, void *ud), void *ud)
+{
+	const struct object *o = hmap_get(&m->objects, obj);
+
+	for (size_t i = 0; o && i < o->n; i++)
+		if (!fn(o->s[i].name, o->s[i].last_t ? o->s[i].last : NAN, o->s[i].last_t, ud))
 			return;
 }
 
@@ -392,10 +430,32 @@ struct parse_ctx {
 	struct metrics *m;
 	int level;
 	struct colmap *cols;
-	size_t ncols;
+	size_t ncols, cap;
 	long long newest;
 	size_t stored;
+	unsigned drops; /* m->drops when cols were made: the parse spans many loop turns */
+	bool stale;     /* an object of cols was freed meanwhile: the rest of the reply is skipped */
 };
+
+/* Whether name of uuid is read by someone: every series of an object wanted by itself,
+ * those of metrics_only for the rest of a want_all (a list needs 2 of ~20 per VM). */
+static bool series_kept(const struct metrics *m, const char *uuid, const char *name)
+{
+	if (!m->only || hmap_get(&m->wants, uuid))
+		return true;
+	for (size_t i = 0; i < m->nonly; i++) {
+		const char *o = m->only[i];
+		size_t n = strlen(o);
+		if (n && o[n - 1] == '#') {
+			/* "cpu#": cpu0, cpu1, ... (a VM's per-vCPU series) */
+			if (strncmp(name, o, n - 1) == 0 && name[n - 1] && strspn(name + n - 1, "0123456789") == strlen(name + n - 1))
+				return true;
+		} else if (strcmp(o, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
 
 static void on_column(size_t col, const char *cf, const char *owner, const char *uuid, const char *name, void *ud)
 {
@@ -404,7 +464,12 @@ static void on_column(size_t col, const char *cf, const char *owner, const char 
 	int span;
 
 	(void)cf;
-	p->cols = xrealloc(p->cols, (col + 1) * sizeof(*p->cols));
+	p->drops = p->m->drops;
+	if (col >= p->cap) {
+		/* doubled: a host's legend has thousands of columns */
+		p->cap = col + 1 > 2 * p->cap ? col + 1 : 2 * p->cap;
+		p->cols = xrealloc(p->cols, p->cap * sizeof(*p->cols));
+	}
 	for (size_t i = p->ncols; i <= col; i++)
 		memset(&p->cols[i], 0, sizeof(p->cols[i]));
 	p->ncols = col + 1;
@@ -412,13 +477,14 @@ static void on_column(size_t col, const char *cf, const char *owner, const char 
 	if (strcmp(owner, "host") != 0 && strcmp(owner, "vm") != 0)
 		return;
 	span = wanted_span(p->m, uuid);
-	if (span < 0)
+	if (span < 0 || !series_kept(p->m, uuid, name))
 		return;
 	c->o = hmap_get(&p->m->objects, uuid);
 	if (!c->o) {
 		c->o = xcalloc(1, sizeof(*c->o));
 		c->o->uuid = xstrdup(uuid);
 		hmap_put(&p->m->objects, c->o->uuid, c->o);
+		p->m->gen++;
 	}
 	c->si = series_index(c->o, name);
 	c->keep = span != METRICS_NOW && span_level((enum metrics_span)span) >= p->level;
@@ -428,6 +494,10 @@ static void on_row(long long t, const double *v, size_t n, void *ud)
 {
 	struct parse_ctx *p = ud;
 
+	if (p->stale || p->drops != p->m->drops) {
+		p->stale = true; /* fetched again from the last row kept, next step */
+		return;
+	}
 	if (t > p->newest)
 		p->newest = t;
 	for (size_t i = 0; i < n && i < p->ncols; i++) {
@@ -483,13 +553,49 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct xfer *t = ud;
 	size_t n = size * nmemb;
+	long code = 0;
 
-	if (t->body.len + n > MAX_BODY) {
+	if (t->got + n > MAX_BODY) {
 		t->too_big = true;
 		return 0;
 	}
-	buf_append(&t->body, data, n);
-	return n;
+	t->got += n;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200)
+		return n; /* an error page: its status is what is reported */
+	/* a reply that is not an xport stops here: the rest would not be read either */
+	return rrd_parser_feed(t->parser, data, n) ? n : 0;
+}
+
+/* The transfer's parser and column map, gone. */
+static void xfer_drop_parse(struct xfer *t)
+{
+	rrd_parser_free(t->parser);
+	t->parser = NULL;
+	if (t->pc) {
+		free(t->pc->cols);
+		free(t->pc);
+		t->pc = NULL;
+	}
+}
+
+/* The end of a 200 reply: its last rows parsed, the listener told. */
+static void finish_reply(struct metrics *m, struct xfer *t)
+{
+	struct endpoint *e = t->e;
+	struct parse_ctx *p = t->pc;
+	struct rrd_meta meta;
+	char *err = NULL;
+
+	if (!rrd_parser_finish(t->parser, &meta, &err)) {
+		set_error(m, xasprintf("%s: %s", e->address, err));
+		free(err);
+		return;
+	}
+	if (p->newest > e->last_t[t->level])
+		e->last_t[t->level] = p->newest;
+	if (p->stored && m->on_update)
+		m->on_update(m, m->on_update_ud);
 }
 
 static void on_fetched(CURL *easy, CURLcode result, void *ud)
@@ -498,33 +604,32 @@ static void on_fetched(CURL *easy, CURLcode result, void *ud)
 	struct endpoint *e = t->e;
 	struct metrics *m = e->m;
 	long code = 0;
-	char *err = NULL;
 
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-	m->bytes += t->body.len;
-	if (result != CURLE_OK) {
+	m->bytes += t->got;
+	{
+		curl_off_t wire = 0;
+		curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &wire);
+		/* bench/metrics.py reads this line: bytes fetched per refresh */
+		log_msg("metrics: %zu bytes (%lld on the wire) of /rrd_updates from %s (interval %d)", t->got,
+			(long long)wire, e->address, levels[t->level].step);
+	}
+	if (result == CURLE_WRITE_ERROR && !t->too_big && code == 200) {
+		char *why = xstrdup(rrd_parser_error(t->parser));
+		set_error(m, xasprintf("%s: %s", e->address, why));
+		free(why);
+	} else if (result != CURLE_OK) {
 		set_error(m, t->too_big ? xasprintf("%s: the performance data is larger than xentui takes", e->address)
 					: xasprintf("%s: performance data: %s", e->address,
 						    t->errbuf[0] ? t->errbuf : curl_easy_strerror(result)));
 	} else if (code != 200) {
 		set_error(m, xasprintf("%s: performance data: the host answered HTTP %ld", e->address, code));
 	} else {
-		struct parse_ctx p = {.m = m, .level = t->level};
-		struct rrd_meta meta;
-		if (!rrd_parse(t->body.data ? t->body.data : "", t->body.len, &meta, on_column, on_row, &p, &err)) {
-			set_error(m, xasprintf("%s: %s", e->address, err));
-			free(err);
-		} else {
-			if (p.newest > e->last_t[t->level])
-				e->last_t[t->level] = p.newest;
-			if (p.stored && m->on_update)
-				m->on_update(m, m->on_update_ud);
-		}
-		free(p.cols);
+		finish_reply(m, t);
 	}
 	curl_easy_cleanup(easy);
 	t->easy = NULL;
-	buf_free(&t->body);
+	xfer_drop_parse(t);
 	free(t->url);
 	t->url = NULL;
 	inflight_done(m);
@@ -604,6 +709,39 @@ static bool endpoint_trust(struct metrics *m, struct endpoint *e, bool tls)
 	return false;
 }
 
+/* "&vm_uuid=..." for a fetch of level l's history when only some VMs want it (those on
+ * screen): a big host's whole 10 minutes is 150 MB. NULL: every VM is asked for. */
+static char *history_only(struct metrics *m, int l, bool long_span)
+{
+	struct buf keys, q;
+	size_t n = 0;
+
+	if (!long_span || (m->all && m->all_span != METRICS_NOW && span_level(m->all_span) >= l))
+		return NULL;
+	buf_init(&keys);
+	buf_init(&q);
+	hmap_each(&m->wants, collect_key, &keys);
+	for (size_t i = 0; i < keys.len / sizeof(char *); i++) {
+		const char *k = ((const char **)(void *)keys.data)[i];
+		const struct want *w = hmap_get(&m->wants, k);
+		if (w->span == METRICS_NOW || span_level(w->span) < l || !cache_by_uuid(m->c, "VM", k, NULL))
+			continue;
+		buf_puts(&q, "&vm_uuid=");
+		/* uuids from the cache: escaped all the same, a URL is no place for surprises */
+		for (const char *c = k; *c; c++)
+			if ((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '-')
+				buf_putc(&q, *c);
+		n++;
+	}
+	buf_free(&keys);
+	if (n == 0 || n > 256) {
+		/* none: hosts only would still send every VM's latest; too many: the URL would be huge */
+		buf_free(&q);
+		return NULL;
+	}
+	return buf_steal(&q);
+}
+
 /* history: the archive's rows are kept (not the latest value only). */
 static void start_fetch(struct metrics *m, struct endpoint *e, int l, bool history, long long now)
 {
@@ -636,9 +774,19 @@ static void start_fetch(struct metrics *m, struct endpoint *e, int l, bool histo
 	t->level = l;
 	t->too_big = false;
 	t->errbuf[0] = '\0';
-	buf_init(&t->body);
-	t->url = xasprintf("%s/rrd_updates?host=true&cf=AVERAGE&interval=%d&start=%lld&session_id=%s", base, lv->step,
-			   start, sid);
+	t->got = 0;
+	xfer_drop_parse(t);
+	t->pc = xcalloc(1, sizeof(*t->pc));
+	t->pc->m = m;
+	t->pc->drops = m->drops;
+	t->pc->level = l;
+	t->parser = rrd_parser_new(0, on_column, on_row, t->pc);
+	{
+		char *only = history_only(m, l, start < now - 2 * lv->step);
+		t->url = xasprintf("%s/rrd_updates?host=true&cf=AVERAGE&interval=%d&start=%lld%s&session_id=%s", base,
+				   lv->step, start, only ? only : "", sid);
+		free(only);
+	}
 	free(base);
 	t->easy = curl_easy_init();
 	net_transfer_defaults(t->easy, t->errbuf, 30);
@@ -646,6 +794,7 @@ static void start_fetch(struct metrics *m, struct endpoint *e, int l, bool histo
 	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 256L * 1024); /* replies of megabytes: fewer, larger reads */
 	if (e->fp[0])
 		net_pin_certificate(t->easy, e->fp);
 	m->inflight++;
@@ -862,7 +1011,7 @@ static bool free_endpoint(const char *key, void *value, void *ud)
 			net_cancel(xapi_net(m->x), e->x[l].easy);
 			curl_easy_cleanup(e->x[l].easy);
 		}
-		buf_free(&e->x[l].body);
+		xfer_drop_parse(&e->x[l]);
 		free(e->x[l].url);
 	}
 	free(e->address);
@@ -889,5 +1038,22 @@ void metrics_free(struct metrics *m)
 	hmap_free(&m->wants);
 	free(m->waiters);
 	free(m->err);
+	metrics_only(m, NULL, 0);
 	free(m);
+}
+
+void metrics_only(struct metrics *m, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < m->nonly; i++)
+		free(m->only[i]);
+	free(m->only);
+	m->only = NULL;
+	m->nonly = 0;
+	if (!n)
+		return;
+	m->only = xcalloc(n, sizeof(*m->only));
+	for (size_t i = 0; i < n; i++)
+		m->only[i] = xstrdup(names[i]);
+	m->nonly = n;
+	m->gen++;
 }

@@ -1,6 +1,6 @@
 /* Live performance data of one pool (issue 13): xcp-rrdd's /rrd_updates,
  * fetched from each host itself (WIRE.md 9) on the core loop, parsed with
- * libxml2's streaming reader, kept in ring buffers per object (host or VM
+ * libxml2's SAX push parser as it arrives, kept in ring buffers per object (host or VM
  * uuid) and series ("cpu_avg", "cpu0", "memory_free_kib", "vif_0_rx", ...,
  * xapi's data-source names). Nothing is fetched unless someone asks: a
  * screen calls metrics_want for what it shows (again on each redraw; a want
@@ -41,6 +41,10 @@ void metrics_on_update(struct metrics *m, metrics_fn fn, void *ud);
 void metrics_want(struct metrics *m, const char *obj, enum metrics_span span);
 /* Asks for every host and VM of the pool over span (the OpenMetrics endpoint, dump, list). */
 void metrics_want_all(struct metrics *m, enum metrics_span span);
+/* Of objects wanted through metrics_want_all alone, keeps only these n series (a list reads
+ * a few of the ~20 a VM has; "cpu#" is cpu0, cpu1, ...); n 0 keeps every series again.
+ * Objects wanted by name keep all. */
+void metrics_only(struct metrics *m, const char *const *names, size_t n);
 /* Drops obj's want now (a screen closed), and its history. */
 void metrics_unwant(struct metrics *m, const char *obj);
 
@@ -53,6 +57,11 @@ size_t metrics_get(const struct metrics *m, const char *obj, const char *series,
 /* Calls fn with each series name obj has (in the host's order); stop by returning false. */
 void metrics_each_series(const struct metrics *m, const char *obj, bool (*fn)(const char *series, void *ud),
 			 void *ud);
+
+/* Calls fn with each series name obj has and its latest value (*t 0 and NAN while none), in
+ * the host's order; stop by returning false. One pass: for figures made of many series. */
+void metrics_each_last(const struct metrics *m, const char *obj,
+		       bool (*fn)(const char *series, double v, long long t, void *ud), void *ud);
 
 /* Fetches every wanted host now (no more than once per host per 5 s step) and calls done once all answered. */
 void metrics_refresh(struct metrics *m, void (*done)(struct metrics *m, void *ud), void *ud);

@@ -1,5 +1,6 @@
-/* /rrd_updates' xport document through xmlTextReader (no DOM): the reply
- * of a host with 100 VMs is thousands of columns, read once, kept nowhere. */
+/* /rrd_updates' xport document through libxml2's SAX push parser (no DOM,
+ * no whole reply in memory): fed chunk by chunk from libcurl's write callback,
+ * the legend's columns and each row go out as they are read. */
 #include "rrdparse.h"
 
 #include <errno.h>
@@ -7,62 +8,48 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <libxml/xmlreader.h>
+#include <libxml/parser.h>
+#include <libxml/xmlerror.h>
 
 #include "util.h"
 
 /* A sane ceiling on columns: the largest host has a few thousand. */
 #define RRD_MAX_COLUMNS (1u << 20)
+/* The longest text one field may hold: a legend entry is under 200 bytes. */
+#define RRD_MAX_TEXT 65536
 
-struct state {
-	xmlTextReaderPtr r;
-	struct rrd_meta *meta;
+enum field { F_NONE, F_META, F_T, F_V, F_SKIP };
+
+struct rrd_parser {
+	xmlParserCtxtPtr ctxt;
+	struct rrd_meta meta;
 	rrd_column_fn col;
 	rrd_row_fn row;
 	void *ud;
 	size_t ncols;
+	bool known; /* the columns were given: no legend is read */
+	int depth;
+	bool seen_root, in_data, in_row;
+	int row_depth;
+	enum field field; /* the leaf whose text is being gathered */
+	int field_depth;
+	char meta_name[8];
+	struct buf text;
+	long long t;
 	double *vals;
 	size_t nvals, cap;
+	size_t fed;
 	char *err;
 };
 
-static void fail(struct state *s, const char *fmt, const char *what)
+static void fail(struct rrd_parser *p, const char *fmt, const char *what)
 {
-	if (!s->err)
-		s->err = xasprintf(fmt, what);
-}
-
-/* The text of the current element (empty for <x/>), to free. */
-static char *element_text(struct state *s)
-{
-	struct buf b;
-	int depth = xmlTextReaderDepth(s->r);
-
-	buf_init(&b);
-	buf_puts(&b, "");
-	if (xmlTextReaderIsEmptyElement(s->r))
-		return buf_steal(&b);
-	while (xmlTextReaderRead(s->r) == 1) {
-		int type = xmlTextReaderNodeType(s->r);
-		if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA
-		    || type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE || type == XML_READER_TYPE_WHITESPACE) {
-			const xmlChar *v = xmlTextReaderConstValue(s->r);
-			if (v)
-				buf_puts(&b, (const char *)v);
-		} else if (type == XML_READER_TYPE_END_ELEMENT && xmlTextReaderDepth(s->r) == depth) {
-			return buf_steal(&b);
-		} else if (type == XML_READER_TYPE_ELEMENT) {
-			fail(s, "the performance data has an element inside <%s> where a value was expected",
-			     (const char *)xmlTextReaderConstName(s->r));
-			buf_free(&b);
-			return NULL;
-		}
-	}
-	buf_free(&b);
-	fail(s, "the performance data ends inside <%s>", "an element");
-	return NULL;
+	if (p->err)
+		return;
+	p->err = xasprintf(fmt, what);
+	if (p->ctxt)
+		xmlStopParser(p->ctxt);
 }
 
 /* rrdd writes NaN, Infinity and -Infinity as such (and "nan" in older versions). */
@@ -91,185 +78,355 @@ static bool parse_ll(const char *t, long long *out)
 	return true;
 }
 
-static void legend_entry(struct state *s, const char *e)
+static void legend_entry(struct rrd_parser *p, char *e)
 {
-	/* cf:owner:uuid:name, where the name may itself hold colons */
-	const char *p1 = strchr(e, ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL, *p3 = p2 ? strchr(p2 + 1, ':') : NULL;
-	char *cf, *owner, *uuid;
+	/* cf:owner:uuid:name, where the name may itself hold colons: split in place */
+	char *p1 = strchr(e, ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL, *p3 = p2 ? strchr(p2 + 1, ':') : NULL;
 
-	if (s->ncols >= RRD_MAX_COLUMNS) {
-		fail(s, "the performance data has more columns than xentui takes%s", "");
+	if (p->ncols >= RRD_MAX_COLUMNS) {
+		fail(p, "the performance data has more columns than xentui takes%s", "");
 		return;
 	}
 	if (!p3) {
 		/* a column we cannot name is still a column: rows stay aligned */
-		if (s->col)
-			s->col(s->ncols, "", "", "", e, s->ud);
-		s->ncols++;
+		if (p->col)
+			p->col(p->ncols, "", "", "", e, p->ud);
+		p->ncols++;
 		return;
 	}
-	cf = xstrndup(e, (size_t)(p1 - e));
-	owner = xstrndup(p1 + 1, (size_t)(p2 - p1 - 1));
-	uuid = xstrndup(p2 + 1, (size_t)(p3 - p2 - 1));
-	if (s->col)
-		s->col(s->ncols, cf, owner, uuid, p3 + 1, s->ud);
-	s->ncols++;
-	free(cf);
-	free(owner);
-	free(uuid);
+	*p1 = *p2 = *p3 = '\0';
+	if (p->col)
+		p->col(p->ncols, e, p1 + 1, p2 + 1, p3 + 1, p->ud);
+	p->ncols++;
 }
 
-static void push_value(struct state *s, double v)
+static void push_value(struct rrd_parser *p, double v)
 {
-	if (s->nvals == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->vals = xrealloc(s->vals, s->cap * sizeof(*s->vals));
+	if (p->nvals == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->vals = xrealloc(p->vals, p->cap * sizeof(*p->vals));
 	}
-	s->vals[s->nvals++] = v;
+	p->vals[p->nvals++] = v;
 }
 
-/* Reads one <row>: <t> then <v>s; the row goes out when it ends. */
-static void read_row(struct state *s)
+static void meta_field(struct rrd_parser *p, const char *name, char *txt)
 {
-	int depth = xmlTextReaderDepth(s->r);
-	long long t = LLONG_MIN;
-
-	s->nvals = 0;
-	if (xmlTextReaderIsEmptyElement(s->r))
-		return;
-	while (!s->err && xmlTextReaderRead(s->r) == 1) {
-		int type = xmlTextReaderNodeType(s->r);
-		const char *name = (const char *)xmlTextReaderConstName(s->r);
-
-		if (type == XML_READER_TYPE_END_ELEMENT && xmlTextReaderDepth(s->r) == depth) {
-			if (t == LLONG_MIN) {
-				fail(s, "a row of the performance data has no time%s", "");
-				return;
-			}
-			/* short rows are padded: a value missing is a value unknown */
-			while (s->nvals < s->ncols)
-				push_value(s, NAN);
-			if (s->row)
-				s->row(t, s->vals, s->ncols, s->ud);
-			return;
-		}
-		if (type != XML_READER_TYPE_ELEMENT)
-			continue;
-		if (strcmp(name, "t") == 0) {
-			char *txt = element_text(s);
-			if (txt && !parse_ll(txt, &t))
-				fail(s, "a row's time in the performance data is not a number: \"%.40s\"", txt);
-			free(txt);
-		} else if (strcmp(name, "v") == 0) {
-			char *txt = element_text(s);
-			double v;
-			if (txt && !parse_double(txt, &v))
-				v = NAN; /* rrdd never writes one, but one bad cell is not a bad reply */
-			if (txt && s->nvals < s->ncols)
-				push_value(s, v);
-			free(txt);
-		} else {
-			free(element_text(s));
-		}
-	}
-	if (!s->err)
-		fail(s, "the performance data ends inside a row%s", "");
-}
-
-static void meta_field(struct state *s, const char *name)
-{
-	char *txt = element_text(s);
 	long long v = 0;
 
-	if (!txt)
-		return;
 	if (strcmp(name, "entry") == 0) {
-		legend_entry(s, txt);
-	} else if (strcmp(name, "start") == 0 || strcmp(name, "end") == 0 || strcmp(name, "step") == 0
-		   || strcmp(name, "rows") == 0 || strcmp(name, "columns") == 0) {
-		if (!parse_ll(txt, &v))
-			fail(s, "the performance data's <%s> is not a number", name);
-		else if (strcmp(name, "start") == 0)
-			s->meta->start = v;
-		else if (strcmp(name, "end") == 0)
-			s->meta->end = v;
-		else if (strcmp(name, "step") == 0)
-			s->meta->step = v > 0 && v < INT_MAX ? (int)v : 0;
-		else if (strcmp(name, "rows") == 0)
-			s->meta->rows = v > 0 ? (size_t)v : 0;
-		else
-			s->meta->columns = v > 0 ? (size_t)v : 0;
+		if (!p->known)
+			legend_entry(p, txt);
+		return;
 	}
-	free(txt);
+	if (!parse_ll(txt, &v))
+		fail(p, "the performance data's <%s> is not a number", name);
+	else if (strcmp(name, "start") == 0)
+		p->meta.start = v;
+	else if (strcmp(name, "end") == 0)
+		p->meta.end = v;
+	else if (strcmp(name, "step") == 0)
+		p->meta.step = v > 0 && v < INT_MAX ? (int)v : 0;
+	else if (strcmp(name, "rows") == 0)
+		p->meta.rows = v > 0 ? (size_t)v : 0;
+	else
+		p->meta.columns = v > 0 ? (size_t)v : 0;
 }
 
-static void on_error(void *arg, const char *msg, xmlParserSeverities sev, xmlTextReaderLocatorPtr loc)
+static bool is_meta(const char *n)
 {
-	struct state *s = arg;
+	return strcmp(n, "entry") == 0 || strcmp(n, "start") == 0 || strcmp(n, "end") == 0 || strcmp(n, "step") == 0
+	       || strcmp(n, "rows") == 0 || strcmp(n, "columns") == 0;
+}
 
-	(void)loc;
-	if (sev == XML_PARSER_SEVERITY_ERROR || sev == XML_PARSER_SEVERITY_VALIDITY_ERROR) {
-		if (!s->err) {
-			size_t n = strcspn(msg, "\n");
-			s->err = xasprintf("the performance data is not well-formed XML: %.*s", (int)(n > 200 ? 200 : n), msg);
-		}
+static void begin_field(struct rrd_parser *p, enum field f)
+{
+	p->field = f;
+	p->field_depth = p->depth;
+	buf_reset(&p->text);
+}
+
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri, int nns,
+		     const xmlChar **ns, int nattr, int ndef, const xmlChar **attrs)
+{
+	struct rrd_parser *p = ctx;
+	const char *name = (const char *)localname;
+
+	(void)prefix, (void)uri, (void)nns, (void)ns, (void)nattr, (void)ndef, (void)attrs;
+	if (p->err)
+		return;
+	p->depth++;
+	if (p->field == F_SKIP)
+		return;
+	if (p->field != F_NONE) {
+		fail(p, p->field == F_V ? "a value of the performance data is not a number in a <v>%s"
+					: "the performance data has an element inside a field where a value was expected%s",
+		     "");
+		return;
 	}
+	if (!p->seen_root) {
+		p->seen_root = true;
+		if (strcmp(name, "xport") != 0)
+			fail(p, "the performance data is a <%.40s> document, not an xport", name);
+		return;
+	}
+	if (p->in_row) {
+		if (strcmp(name, "t") == 0)
+			begin_field(p, F_T);
+		else if (strcmp(name, "v") == 0)
+			begin_field(p, F_V);
+		else
+			begin_field(p, F_SKIP);
+	} else if (p->in_data) {
+		if (strcmp(name, "row") == 0) {
+			p->in_row = true;
+			p->row_depth = p->depth;
+			p->nvals = 0;
+			p->t = LLONG_MIN;
+		}
+	} else if (strcmp(name, "data") == 0) {
+		p->in_data = true;
+	} else if (is_meta(name)) {
+		snprintf(p->meta_name, sizeof(p->meta_name), "%s", name);
+		begin_field(p, F_META);
+	}
+}
+
+static void end_row(struct rrd_parser *p)
+{
+	p->in_row = false;
+	if (p->t == LLONG_MIN) {
+		fail(p, "a row of the performance data has no time%s", "");
+		return;
+	}
+	/* short rows are padded: a value missing is a value unknown */
+	while (p->nvals < p->ncols)
+		push_value(p, NAN);
+	if (p->row)
+		p->row(p->t, p->vals, p->ncols, p->ud);
+}
+
+static void end_field(struct rrd_parser *p)
+{
+	enum field f = p->field;
+	char *txt;
+
+	p->field = F_NONE;
+	buf_puts(&p->text, ""); /* NUL-terminated even when empty */
+	txt = p->text.data;
+	if (f == F_META) {
+		meta_field(p, p->meta_name, txt);
+	} else if (f == F_T) {
+		if (!parse_ll(txt, &p->t))
+			fail(p, "a row's time in the performance data is not a number: \"%.40s\"", txt);
+	} else if (f == F_V && p->nvals < p->ncols) {
+		double v;
+		bool blank = txt[strspn(txt, " \t\r\n")] == '\0';
+		/* <v/> is unknown; rrdd never writes a bad number, but one bad cell is not a bad reply */
+		push_value(p, !blank && parse_double(txt, &v) ? v : NAN);
+	}
+}
+
+static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+	struct rrd_parser *p = ctx;
+
+	(void)localname, (void)prefix, (void)uri;
+	if (p->err)
+		return;
+	if (p->field != F_NONE && p->depth == p->field_depth)
+		end_field(p);
+	else if (p->in_row && p->depth == p->row_depth)
+		end_row(p);
+	else if (p->in_data && p->field == F_NONE && !p->in_row && strcmp((const char *)localname, "data") == 0)
+		p->in_data = false;
+	p->depth--;
+}
+
+static void on_text(void *ctx, const xmlChar *s, int len)
+{
+	struct rrd_parser *p = ctx;
+
+	if (p->err || p->field == F_NONE || p->field == F_SKIP || len <= 0)
+		return;
+	if (p->text.len + (size_t)len > RRD_MAX_TEXT) {
+		fail(p, "a field of the performance data is longer than xentui takes%s", "");
+		return;
+	}
+	buf_append(&p->text, s, (size_t)len);
+}
+
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+	(void)name, (void)ext, (void)sys;
+	/* rrdd writes none; entity declarations are a way to blow up memory */
+	fail(ctx, "the performance data has a document type declaration%s", "");
+}
+
+static void on_xml_error(void *ctx, const xmlError *e)
+{
+	struct rrd_parser *p = ctx;
+	size_t n;
+
+	if (p->err || !e || e->level < XML_ERR_ERROR)
+		return;
+	n = e->message ? strcspn(e->message, "\n") : 0;
+	p->err = xasprintf("the performance data is not well-formed XML: %.*s", (int)(n > 200 ? 200 : n),
+			   e->message ? e->message : "");
+}
+
+/* libxml2 2.12 made the structured handler's error const. */
+#if LIBXML_VERSION >= 21200
+static void on_xml_error_cb(void *ctx, const xmlError *e)
+#else
+static void on_xml_error_cb(void *ctx, xmlErrorPtr e)
+#endif
+{
+	on_xml_error(ctx, e);
+}
+
+struct rrd_parser *rrd_parser_new(size_t ncols, rrd_column_fn col, rrd_row_fn row, void *ud)
+{
+	struct rrd_parser *p = xcalloc(1, sizeof(*p));
+	xmlSAXHandler sax;
+
+	p->col = col;
+	p->row = row;
+	p->ud = ud;
+	p->ncols = ncols;
+	p->known = ncols > 0;
+	buf_init(&p->text);
+	if (ncols > RRD_MAX_COLUMNS) {
+		fail(p, "the performance data has more columns than xentui takes%s", "");
+		return p;
+	}
+	memset(&sax, 0, sizeof(sax));
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = on_start;
+	sax.endElementNs = on_end;
+	sax.characters = on_text;
+	sax.cdataBlock = on_text;
+	sax.internalSubset = on_doctype;
+	sax.serror = on_xml_error_cb;
+	p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
+	if (!p->ctxt) {
+		fail(p, "the performance data could not be read%s", "");
+		return p;
+	}
+	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET);
+	return p;
+}
+
+static void quiet(void *ctx, const char *fmt, ...)
+{
+	(void)ctx, (void)fmt;
+}
+
+static void chunk(struct rrd_parser *p, const char *data, size_t len, bool end)
+{
+	/* some libxml2 errors (encodings) skip serror and print to stderr, which
+	 * is the screen: nothing of a host's bad data may reach it */
+	xmlSetGenericErrorFunc(NULL, quiet);
+	/* libxml2 takes an int: a large chunk goes in pieces */
+	do {
+		int n = len > (1u << 30) ? 1 << 30 : (int)len;
+		if (p->err)
+			return;
+		if (xmlParseChunk(p->ctxt, data, n, end && (size_t)n == len) != 0 && !p->err)
+			p->err = xstrdup("the performance data is not well-formed XML");
+		data += n;
+		len -= (size_t)n;
+	} while (len);
+}
+
+bool rrd_parser_feed(struct rrd_parser *p, const char *data, size_t len)
+{
+	if (!p->err && len) {
+		p->fed += len;
+		chunk(p, data, len, false);
+	}
+	return !p->err;
+}
+
+bool rrd_parser_finish(struct rrd_parser *p, struct rrd_meta *meta, char **err)
+{
+	memset(meta, 0, sizeof(*meta));
+	if (!p->err && !p->fed)
+		p->err = xstrdup("the performance data is empty");
+	if (!p->err)
+		chunk(p, "", 0, true);
+	if (!p->err && !p->seen_root)
+		p->err = xstrdup("the performance data is empty");
+	if (p->err) {
+		*err = p->err;
+		p->err = NULL;
+		return false;
+	}
+	*meta = p->meta;
+	if (!meta->columns)
+		meta->columns = p->ncols;
+	return true;
+}
+
+const char *rrd_parser_error(const struct rrd_parser *p)
+{
+	return p->err ? p->err : "no error";
+}
+
+void rrd_parser_free(struct rrd_parser *p)
+{
+	if (!p)
+		return;
+	if (p->ctxt) {
+		if (p->ctxt->myDoc)
+			xmlFreeDoc(p->ctxt->myDoc);
+		xmlFreeParserCtxt(p->ctxt);
+	}
+	buf_free(&p->text);
+	free(p->vals);
+	free(p->err);
+	free(p);
+}
+
+static bool parse(const char *data, size_t len, size_t known, struct rrd_meta *meta, rrd_column_fn col, rrd_row_fn row,
+		  void *ud, char **err)
+{
+	struct rrd_parser *p = rrd_parser_new(known, col, row, ud);
+	bool ok;
+
+	rrd_parser_feed(p, data, len);
+	ok = rrd_parser_finish(p, meta, err);
+	rrd_parser_free(p);
+	return ok;
 }
 
 bool rrd_parse(const char *data, size_t len, struct rrd_meta *meta, rrd_column_fn col, rrd_row_fn row, void *ud,
 	       char **err)
 {
-	struct state s = {.meta = meta, .col = col, .row = row, .ud = ud};
-	bool in_data = false, seen_root = false;
-	int rc;
+	return parse(data, len, 0, meta, col, row, ud, err);
+}
 
-	memset(meta, 0, sizeof(*meta));
-	if (len > INT_MAX) {
-		*err = xstrdup("the performance data is too large");
+bool rrd_parse_rows(const char *data, size_t len, size_t ncols, struct rrd_meta *meta, rrd_row_fn row, void *ud,
+		    char **err)
+{
+	if (ncols > RRD_MAX_COLUMNS) {
+		memset(meta, 0, sizeof(*meta));
+		*err = xstrdup("the performance data has more columns than xentui takes");
 		return false;
 	}
-	s.r = xmlReaderForMemory(data, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-	if (!s.r) {
-		*err = xstrdup("the performance data could not be read");
-		return false;
-	}
-	xmlTextReaderSetErrorHandler(s.r, on_error, &s);
-	while (!s.err && (rc = xmlTextReaderRead(s.r)) == 1) {
-		int type = xmlTextReaderNodeType(s.r);
-		const char *name = (const char *)xmlTextReaderConstName(s.r);
+	return parse(data, len, ncols, meta, NULL, row, ud, err);
+}
 
-		if (type == XML_READER_TYPE_END_ELEMENT && strcmp(name, "data") == 0)
-			in_data = false;
-		if (type != XML_READER_TYPE_ELEMENT)
-			continue;
-		if (!seen_root) {
-			seen_root = true;
-			if (strcmp(name, "xport") != 0) {
-				fail(&s, "the performance data is a <%.40s> document, not an xport", name);
-				break;
-			}
-			continue;
-		}
-		if (strcmp(name, "data") == 0)
-			in_data = !xmlTextReaderIsEmptyElement(s.r);
-		else if (strcmp(name, "row") == 0 && in_data)
-			read_row(&s);
-		else if (!in_data && (strcmp(name, "entry") == 0 || strcmp(name, "start") == 0 || strcmp(name, "end") == 0
-				      || strcmp(name, "step") == 0 || strcmp(name, "rows") == 0
-				      || strcmp(name, "columns") == 0))
-			meta_field(&s, name);
-	}
-	if (!s.err && rc < 0)
-		s.err = xstrdup("the performance data is not well-formed XML");
-	if (!s.err && !seen_root)
-		s.err = xstrdup("the performance data is empty");
-	xmlFreeTextReader(s.r);
-	free(s.vals);
-	if (s.err) {
-		*err = s.err;
+bool rrd_legend_span(const char *data, size_t len, size_t *from, size_t *to)
+{
+	static const char open[] = "<legend>", close[] = "</legend>";
+	const char *a = memmem(data, len, open, sizeof(open) - 1), *b;
+
+	if (!a)
 		return false;
-	}
-	if (!meta->columns)
-		meta->columns = s.ncols;
+	b = memmem(a, len - (size_t)(a - data), close, sizeof(close) - 1);
+	if (!b)
+		return false;
+	*from = (size_t)(a - data);
+	*to = (size_t)(b - data) + sizeof(close) - 1;
 	return true;
 }

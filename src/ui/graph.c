@@ -45,7 +45,7 @@ void graph_format(char *buf, size_t n, double v, const char *unit)
 		const char *rate = strcmp(unit, "B/s") == 0 ? "/s" : "";
 		size_t i = 0;
 
-		while (fabs(v) >= 1024 && i + 1 < sizeof pre / sizeof pre[0]) {
+		while (fabs(v) >= 1024 && i + 1 < ARRAY_LEN(pre)) {
 			v /= 1024;
 			i++;
 		}
@@ -55,7 +55,8 @@ void graph_format(char *buf, size_t n, double v, const char *unit)
 			snprintf(buf, n, fabs(v) < 10 ? "%.1f %s%s" : "%.0f %s%s", v, pre[i], rate);
 		return;
 	}
-	snprintf(buf, n, "%.3g%s%s", v, unit && *unit ? " " : "", unit ? unit : "");
+	/* whole numbers from a thousand on: "1234 IOPS", never "1.23e+03 IOPS" */
+	snprintf(buf, n, fabs(v) >= 1000 ? "%.0f%s%s" : "%.3g%s%s", v, unit && *unit ? " " : "", unit ? unit : "");
 }
 
 /* Appends the UTF-8 of code point cp (below U+10000) to p; returns the end. */
@@ -138,7 +139,7 @@ static double nice_top(double m, const char *unit)
 	if (unit_bytes(unit)) {
 		while (m / scale >= 1000)
 			scale *= 1024;
-		for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		for (size_t i = 0; i < ARRAY_LEN(steps); i++)
 			if (steps[i] * scale >= m)
 				return steps[i] * scale;
 		return 1024 * scale;
@@ -279,7 +280,7 @@ static void time_axis(char *rule, char *lab, const struct graph_in *in, int x0, 
 	if (span <= 0)
 		span = 1;
 	/* ticks at least 12 cells apart */
-	for (size_t i = 0; i < sizeof ticks / sizeof ticks[0]; i++) {
+	for (size_t i = 0; i < ARRAY_LEN(ticks); i++) {
 		tick = ticks[i];
 		if ((double)tick * w / (double)span >= 12)
 			break;

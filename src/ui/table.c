@@ -13,10 +13,14 @@
 struct row {
 	char *key;
 	char *cells[TABLE_MAX_COLS];
+	/* the text each cell was made from when the sanitiser changed it (NULL: the same as
+	 * cells[i]): a put with the same bytes skips the sanitiser */
+	char *src[TABLE_MAX_COLS];
 	double nums[TABLE_MAX_COLS];
 	int roles[TABLE_MAX_COLS];
 	enum role role;
 	char *extra;
+	char *extra_src; /* as src[], for extra */
 };
 
 /* One COLUMN:value term of the filter. */
@@ -72,9 +76,12 @@ struct table *table_new(const struct table_col *cols, int ncols)
 static void row_free(struct row *r)
 {
 	free(r->key);
-	for (int i = 0; i < TABLE_MAX_COLS; i++)
+	for (int i = 0; i < TABLE_MAX_COLS; i++) {
 		free(r->cells[i]);
+		free(r->src[i]);
+	}
 	free(r->extra);
+	free(r->extra_src);
 	free(r);
 }
 
@@ -106,27 +113,85 @@ void table_free(struct table *t)
 	free(t);
 }
 
+/* True when s is printable ASCII only, which the sanitiser leaves as it is; its length in *len. */
+static bool plain_ascii(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return false;
+	*len = (size_t)(p - (const unsigned char *)s);
+	return true;
+}
+
+/* Stores text in *cell (sanitised) unless it was made from the same bytes;
+ * true when the cell changed. The figures change every refresh: plain ASCII
+ * is copied as it is, in place when the length is the same. */
+static bool set_text(char **cell, char **src, const char *text)
+{
+	const char *was = *src ? *src : *cell;
+	size_t len;
+	char *safe;
+
+	if (was && strcmp(was, text) == 0)
+		return false;
+	if (plain_ascii(text, &len)) {
+		if (*cell && !*src && strlen(*cell) == len) {
+			memcpy(*cell, text, len);
+			return true;
+		}
+		free(*cell);
+		free(*src);
+		*cell = xstrdup(text);
+		*src = NULL;
+		return true;
+	}
+	safe = ui_text(text);
+	free(*cell);
+	free(*src);
+	*cell = safe;
+	*src = strcmp(safe, text) == 0 ? NULL : xstrdup(text);
+	return true;
+}
+
 void table_put(struct table *t, const char *key, const struct table_cell *cells, enum role row_role,
 	       const char *extra)
 {
 	struct row *r = hmap_get(&t->rows, key);
+	bool changed = false;
 
 	if (!r) {
 		r = xcalloc(1, sizeof(*r));
 		r->key = xstrdup(key);
 		hmap_put(&t->rows, r->key, r);
 		t->nrows++;
+		changed = true;
 	}
+	/* only what changed: the big lists put thousands of rows again every refresh */
 	for (int i = 0; i < t->ncols; i++) {
-		free(r->cells[i]);
-		r->cells[i] = ui_text(cells[i].text ? cells[i].text : "");
-		r->nums[i] = cells[i].num;
+		if (set_text(&r->cells[i], &r->src[i], cells[i].text ? cells[i].text : ""))
+			changed = true;
+		/* != is false for NaN: compare the bytes so an unchanged NaN stays unchanged */
+		if (memcmp(&r->nums[i], &cells[i].num, sizeof(double)) != 0) {
+			r->nums[i] = cells[i].num;
+			changed = true;
+		}
 		r->roles[i] = cells[i].role;
 	}
-	free(r->extra);
-	r->extra = extra && *extra ? ui_text(extra) : NULL;
+	if (extra && *extra) {
+		if (set_text(&r->extra, &r->extra_src, extra))
+			changed = true;
+	} else if (r->extra) {
+		free(r->extra);
+		free(r->extra_src);
+		r->extra = r->extra_src = NULL;
+		changed = true;
+	}
 	r->role = row_role;
-	t->view_dirty = true;
+	/* the order and the filter read only the texts and numbers */
+	if (changed)
+		t->view_dirty = true;
 }
 
 bool table_remove(struct table *t, const char *key)

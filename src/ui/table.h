@@ -27,7 +27,7 @@ struct table_cell {
 	int role;       /* a theme role, or -1 for the row's */
 };
 
-#define TABLE_MAX_COLS 12
+#define TABLE_MAX_COLS 16
 
 struct table;
 
@@ -35,7 +35,11 @@ struct table *table_new(const struct table_col *cols, int ncols);
 void table_free(struct table *t);
 
 /* Adds or replaces the row of key; extra is more text the filter matches
- * (tags), or NULL. row_role is the row's colour role. */
+ * (tags), or NULL. row_role is the row's colour role. Only the cells whose
+ * text or number changed are stored again: a cell made from the same bytes
+ * keeps its sanitised text, printable ASCII needs no sanitiser pass, and
+ * the rows are sorted and filtered again only when something changed, so
+ * putting thousands of rows again every refresh costs little. */
 void table_put(struct table *t, const char *key, const struct table_cell *cells, enum role row_role,
 	       const char *extra);
 bool table_remove(struct table *t, const char *key);

@@ -19,15 +19,18 @@
 #include "sim.h"
 #include "util.h"
 
-enum kind { K_CPU, K_CONST, K_KIB_FREE, K_LOAD, K_NET, K_DISK, K_LATENCY, K_XAPI };
+/* K_SUM and K_SCALED are made from other sources of the same object, as
+ * rrdd's iops_total = iops_read + iops_write and io_throughput_read = read / 2^20. */
+enum kind { K_CPU, K_CONST, K_KIB_FREE, K_LOAD, K_NET, K_DISK, K_LATENCY, K_XAPI, K_USEC, K_RATIO, K_QUEUE, K_SUM, K_SCALED };
 
 struct ds {
 	char owner[8]; /* host, vm, sr */
 	char uuid[40];
 	char name[64];
 	enum kind kind;
-	double level; /* scale, or the value of a constant */
+	double level; /* scale, or the value of a constant; K_SCALED: the factor */
 	uint64_t h;   /* per-source phase */
+	size_t a, b;  /* K_SUM, K_SCALED: the sources (indices in the list) it is made of */
 };
 
 struct dslist {
@@ -50,7 +53,7 @@ static uint64_t hash_str(const char *s, uint64_t h)
 	return mix(h);
 }
 
-static void add(struct dslist *l, const char *owner, const char *uuid, const char *name, enum kind k, double level)
+static size_t add(struct dslist *l, const char *owner, const char *uuid, const char *name, enum kind k, double level)
 {
 	struct ds *d;
 
@@ -65,11 +68,25 @@ static void add(struct dslist *l, const char *owner, const char *uuid, const cha
 	d->kind = k;
 	d->level = level;
 	d->h = hash_str(name, hash_str(uuid, 0xcbf29ce484222325ULL));
+	d->a = d->b = 0;
+	return l->n - 1;
 }
 
-/* The value of a source at unix time t. */
-static double value_at(const struct ds *d, int64_t t)
+/* A source made of two others (K_SUM) or of one times a factor (K_SCALED). */
+static size_t add_derived(struct dslist *l, const char *owner, const char *uuid, const char *name, enum kind k,
+			  size_t a, size_t b, double factor)
 {
+	size_t i = add(l, owner, uuid, name, k, factor);
+
+	l->v[i].a = a;
+	l->v[i].b = b;
+	return i;
+}
+
+/* The value of source i of l at unix time t. */
+static double value_at(const struct dslist *l, size_t i, int64_t t)
+{
+	const struct ds *d = &l->v[i];
 	double phase = (double)(d->h % 10000) / 10000.0 * 2 * M_PI;
 	double noise = (double)(mix(d->h ^ (uint64_t)(t / 5)) % 10000) / 10000.0;
 	double wave = (1 + sin(2 * M_PI * (double)t / (240.0 + (double)(d->h % 360)) + phase)) / 2;
@@ -83,6 +100,11 @@ static double value_at(const struct ds *d, int64_t t)
 	case K_DISK: return floor(d->level * (0.1 + wave * wave + 0.2 * noise));
 	case K_LATENCY: return 0.2 + 2 * wave + noise;
 	case K_XAPI: return floor(d->level * (0.9 + 0.1 * wave));
+	case K_USEC: return floor(d->level * (0.2 + 2 * wave + noise));
+	case K_RATIO: return d->level * (0.05 + wave * wave + 0.1 * noise);
+	case K_QUEUE: return floor(d->level * (wave + noise));
+	case K_SUM: return value_at(l, d->a, t) + value_at(l, d->b, t);
+	case K_SCALED: return value_at(l, d->a, t) * d->level;
 	}
 	return 0;
 }
@@ -104,6 +126,33 @@ static void fmt_value(char *out, size_t len, double v)
 static bool host_served(const struct obj *h)
 {
 	return h && strcmp(db_str(h, "address"), sim.address) == 0;
+}
+
+/* rrdp-iostat's figures of one disk (a VM's VBD, fmt "vbd_%s_%s" with the device)
+ * or of one SR on a host (fmt "%2$s_%1$s" with the SR uuid's first 8 characters);
+ * scale: how busy. */
+static void disk_sources(struct dslist *l, const char *owner, const char *uuid, const char *fmt, const char *dev,
+			 double scale)
+{
+	char name[96];
+	size_t r, w, ir, iw, tr, tw;
+
+#define DS_NAME(key) (snprintf(name, sizeof(name), fmt, dev, key), name)
+	r = add(l, owner, uuid, DS_NAME("read"), K_DISK, 3e5 * scale);
+	w = add(l, owner, uuid, DS_NAME("write"), K_DISK, 1e5 * scale);
+	add(l, owner, uuid, DS_NAME("read_latency"), K_USEC, 150);
+	add(l, owner, uuid, DS_NAME("write_latency"), K_USEC, 300);
+	tr = add_derived(l, owner, uuid, DS_NAME("io_throughput_read"), K_SCALED, r, 0, 1.0 / 1048576);
+	tw = add_derived(l, owner, uuid, DS_NAME("io_throughput_write"), K_SCALED, w, 0, 1.0 / 1048576);
+	add_derived(l, owner, uuid, DS_NAME("io_throughput_total"), K_SUM, tr, tw, 0);
+	ir = add(l, owner, uuid, DS_NAME("iops_read"), K_DISK, 60 * scale);
+	iw = add(l, owner, uuid, DS_NAME("iops_write"), K_DISK, 25 * scale);
+	add_derived(l, owner, uuid, DS_NAME("iops_total"), K_SUM, ir, iw, 0);
+	add(l, owner, uuid, DS_NAME("iowait"), K_RATIO, 0.05);
+	add(l, owner, uuid, DS_NAME("inflight"), K_QUEUE, 4);
+	add(l, owner, uuid, DS_NAME("latency"), K_USEC, 200);
+	add(l, owner, uuid, DS_NAME("avgqu_sz"), K_RATIO, 2);
+#undef DS_NAME
 }
 
 static void host_sources(struct dslist *l, struct obj *h)
@@ -133,6 +182,32 @@ static void host_sources(struct dslist *l, struct obj *h)
 	}
 	add(l, "host", uuid, "pif_aggr_rx", K_NET, 4e5);
 	add(l, "host", uuid, "pif_aggr_tx", K_NET, 2e5);
+	/* rrdp-iostat's SRs: those with a disk in use (a tapdisk) on this host, i.e. a VDI
+	 * of a running VM resident here, each as the first 8 characters of its uuid */
+	{
+		const char *seen[64];
+		size_t nseen = 0;
+
+		for (struct obj *vm = db_first("VM"); vm; vm = vm->cnext) {
+			const struct xv *vbds = db_field(vm, "VBDs");
+			if (db_ref(vm, "resident_on") != h || strcmp(db_str(vm, "power_state"), "Running") != 0)
+				continue;
+			for (size_t i = 0; i < xv_len(vbds); i++) {
+				struct obj *b = db_find(xv_str(xv_at(vbds, i))), *vdi = b && !db_bool(b, "empty") ? db_ref(b, "VDI") : NULL;
+				struct obj *sr = vdi ? db_ref(vdi, "SR") : NULL;
+				const char *su = sr ? db_str(sr, "uuid") : "";
+				bool dup = false;
+				char sr8[9];
+				for (size_t k = 0; k < nseen && !dup; k++)
+					dup = strcmp(seen[k], su) == 0;
+				if (dup || strlen(su) < 8 || nseen == ARRAY_LEN(seen))
+					continue;
+				seen[nseen++] = su;
+				snprintf(sr8, sizeof(sr8), "%s", su);
+				disk_sources(l, "host", uuid, "%2$s_%1$s", sr8, 4);
+			}
+		}
+	}
 	add(l, "host", uuid, "xapi_memory_usage_kib", K_XAPI, 180000);
 	add(l, "host", uuid, "xapi_free_memory_kib", K_XAPI, 90000);
 }
@@ -166,10 +241,7 @@ static void vm_sources(struct dslist *l, struct obj *vm)
 		struct obj *b = db_find(xv_str(xv_at(vbds, i)));
 		if (!b || db_bool(b, "empty") || !*db_str(b, "device"))
 			continue;
-		snprintf(name, sizeof(name), "vbd_%s_read", db_str(b, "device"));
-		add(l, "vm", uuid, name, K_DISK, 3e5);
-		snprintf(name, sizeof(name), "vbd_%s_write", db_str(b, "device"));
-		add(l, "vm", uuid, name, K_DISK, 1e5);
+		disk_sources(l, "vm", uuid, "vbd_%s_%s", db_str(b, "device"), 1);
 	}
 }
 
@@ -276,7 +348,7 @@ bool handle_rrd_updates(struct http_req *r)
 				int64_t t = end - (int64_t)k * step;
 				buf_printf(&b, "%s{\"t\":\"%lld\",\"values\":[", k ? "," : "", (long long)t);
 				for (size_t i = 0; i < l.n; i++) {
-					fmt_value(v, sizeof(v), value_at(&l.v[i], t));
+					fmt_value(v, sizeof(v), value_at(&l, i, t));
 					buf_printf(&b, "%s\"%s\"", i ? "," : "", v);
 				}
 				buf_puts(&b, "]}");
@@ -293,7 +365,7 @@ bool handle_rrd_updates(struct http_req *r)
 				int64_t t = end - (int64_t)k * step;
 				buf_printf(&b, "<row><t>%lld</t>", (long long)t);
 				for (size_t i = 0; i < l.n; i++) {
-					fmt_value(v, sizeof(v), value_at(&l.v[i], t));
+					fmt_value(v, sizeof(v), value_at(&l, i, t));
 					buf_printf(&b, "<v>%s</v>", v);
 				}
 				buf_puts(&b, "</row>");
@@ -323,7 +395,7 @@ out:
 
 static bool ds_is_rate(const struct ds *d)
 {
-	return d->kind == K_NET || d->kind == K_DISK;
+	return d->kind == K_NET || d->kind == K_DISK || d->kind == K_SUM || d->kind == K_SCALED;
 }
 
 static void dump_rrd(struct hx *h, const struct dslist *l)
@@ -336,7 +408,7 @@ static void dump_rrd(struct hx *h, const struct dslist *l)
 	buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rrd><version>0003</version><step>5</step><lastupdate>%lld</lastupdate>",
 		   (long long)now);
 	for (size_t i = 0; i < l->n; i++) {
-		fmt_value(v, sizeof(v), value_at(&l->v[i], last));
+		fmt_value(v, sizeof(v), value_at(l, i, last));
 		buf_printf(&b, "<ds><name>%s</name><type>%s</type><minimal_heartbeat>300.0000</minimal_heartbeat>"
 			   "<min>0.0</min><max>%s</max><last_ds>%s</last_ds><value>0.0</value><unknown_sec>0</unknown_sec></ds>",
 			   l->v[i].name, ds_is_rate(&l->v[i]) ? "DERIVE" : "GAUGE",
@@ -357,7 +429,7 @@ static void dump_rrd(struct hx *h, const struct dslist *l)
 			int64_t t = end - (int64_t)k * step;
 			buf_puts(&b, "<row>");
 			for (size_t i = 0; i < l->n; i++) {
-				fmt_value(v, sizeof(v), value_at(&l->v[i], t));
+				fmt_value(v, sizeof(v), value_at(l, i, t));
 				buf_printf(&b, "<v>%s</v>", v);
 			}
 			buf_puts(&b, "</row>");

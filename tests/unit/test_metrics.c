@@ -1,7 +1,8 @@
 /* src/metrics against xapi-sim: the history a graph asks for (10 minutes of
  * 5 s points, 2 hours of 1 minute points) equals the sim's known function
  * of time (tests/sim/rrd.c, recomputed here) at every point, a later fetch
- * moves the newest point on, and a dropped want drops the data. */
+ * moves the newest point on, a dropped want drops the data, and a list's
+ * want_all keeps only the series it names. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -278,12 +279,54 @@ static void test_unwant_drops(void **state)
 	assert_int_equal(n, 0);
 }
 
+static bool listed_known(struct env *e)
+{
+	double v;
+
+	metrics_want_all(e->m, METRICS_NOW); /* as a list redrawing */
+	return metrics_last(e->m, e->host, "cpu_avg", &v, NULL) && metrics_last(e->m, e->vm, "cpu0", &v, NULL);
+}
+
+static bool host_memory_known(struct env *e)
+{
+	double v;
+
+	metrics_want(e->m, e->host, METRICS_NOW); /* as a screen redrawing */
+	return metrics_last(e->m, e->host, "memory_free_kib", &v, NULL);
+}
+
+/* A list's want_all keeps only the series it prints (metrics_only); an object
+ * wanted by name (a screen open on it) keeps them all. */
+static void test_only_keeps_listed(void **state)
+{
+	struct env *e = *state;
+	static const char *const shown[] = {"cpu_avg", "cpu#"};
+	double v;
+	long long t;
+
+	metrics_unwant(e->m, e->vm);
+	metrics_only(e->m, shown, 2);
+	run_until(e, listed_known, 15000);
+	assert_null(metrics_error(e->m));
+	assert_true(metrics_last(e->m, e->host, "cpu_avg", &v, &t));
+	assert_true(fabs(v - sim_cpu(e->host, "cpu_avg", t)) < 1e-12);
+	assert_true(metrics_last(e->m, e->vm, "cpu0", &v, &t));
+	assert_true(fabs(v - sim_cpu(e->vm, "cpu0", t)) < 1e-12);
+	assert_false(metrics_last(e->m, e->host, "memory_free_kib", &v, NULL));
+	assert_false(metrics_last(e->m, e->vm, "memory", &v, NULL));
+	run_until(e, host_memory_known, 15000);
+	assert_true(metrics_last(e->m, e->host, "memory_free_kib", &v, NULL));
+	assert_false(metrics_last(e->m, e->vm, "memory", &v, NULL));
+	metrics_only(e->m, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_history_equals_the_sim),
 		cmocka_unit_test(test_later_fetch_moves_on),
 		cmocka_unit_test(test_unwant_drops),
+		cmocka_unit_test(test_only_keeps_listed),
 	};
 	int rc;
 
