@@ -17,23 +17,23 @@
  * use: the rest is dropped while decoding, so 5,000 VMs stay small (a detail
  * view fetches the whole record when it opens). NULL keeps everything. */
 static const char *const f_pool[] = {"uuid", "name_label", "name_description", "master", "default_SR",
-	"ha_enabled", "ha_host_failures_to_tolerate", "ha_statefiles", "ha_overcommitted", "ha_plan_exists_for", "other_config", "tags", "allowed_operations",
+	"ha_enabled", "ha_host_failures_to_tolerate", "ha_statefiles", "ha_overcommitted", "other_config", "tags", "allowed_operations",
 	"current_operations", NULL};
 static const char *const f_host[] = {"uuid", "name_label", "name_description", "hostname", "address", "enabled",
-	"metrics", "host_CPUs", "PIFs", "PBDs", "resident_VMs", "control_domain", "software_version", "cpu_info",
+	"metrics", "host_CPUs", "PIFs", "PBDs", "resident_VMs", "software_version", "cpu_info",
 	"bios_strings", "memory_overhead", "allowed_operations", "current_operations", "other_config", "PCIs",
 	"edition", "API_version_major", "API_version_minor", "ssh_enabled", "timezone", "tags", "logging",
 	"ntp_mode", "ntp_custom_servers", NULL};
 static const char *const f_host_metrics[] = {"uuid", "memory_total", "memory_free", "live", "last_updated", NULL};
-static const char *const f_host_cpu[] = {"uuid", "host", "number", "utilisation", "modelname", "speed", "vendor", NULL};
+static const char *const f_host_cpu[] = {"uuid", "host", "number", "utilisation", "modelname", "speed", NULL};
 static const char *const f_vm[] = {"uuid", "name_label", "name_description", "power_state", "is_a_template",
 	"is_default_template", "is_a_snapshot", "is_control_domain", "resident_on", "affinity", "memory_static_max",
 	"memory_dynamic_max", "memory_dynamic_min", "memory_static_min", "VCPUs_max", "VCPUs_at_startup", "VBDs", "VIFs",
 	"consoles", "metrics", "guest_metrics", "snapshots", "snapshot_of", "snapshot_time", "tags",
-	"current_operations", "domain_type", "HVM_boot_params", "parent", "domid",
-	/* what a new VM takes from its template */
-	"other_config", "recommendations", "platform", "HVM_boot_policy", NULL};
-static const char *const f_vm_metrics[] = {"uuid", "memory_actual", "VCPUs_number", "start_time", NULL};
+	"current_operations", "domain_type", "HVM_boot_params", "other_config",
+	/* what a new VM takes from its template (dropped from other VMs: see trim_vm) */
+	"recommendations", "platform", "HVM_boot_policy", NULL};
+static const char *const f_vm_metrics[] = {"uuid", "start_time", NULL};
 static const char *const f_guest[] = {"uuid", "os_version", "PV_drivers_version", "PV_drivers_up_to_date",
 	"PV_drivers_detected", "networks", "other", "live", "can_use_hotplug_vbd", "can_use_hotplug_vif", NULL};
 static const char *const f_vbd[] = {"uuid", "VM", "VDI", "device", "userdevice", "bootable", "mode", "type", "empty",
@@ -51,19 +51,17 @@ static const char *const f_network[] = {"uuid", "name_label", "name_description"
 	"other_config", "managed", "tags", NULL};
 static const char *const f_pif[] = {"uuid", "device", "network", "host", "MAC", "MTU", "VLAN", "physical",
 	"currently_attached", "management", "ip_configuration_mode", "IP", "netmask", "gateway", "DNS", "metrics",
-	"bond_master_of", "bond_slave_of", "VLAN_master_of", "ipv6_configuration_mode", "IPv6", "primary_address_type",
-	NULL};
-static const char *const f_pif_metrics[] = {"uuid", "carrier", "speed", "duplex", "vendor_name", "device_name",
+	"bond_master_of", "VLAN_master_of", "ipv6_configuration_mode", "IPv6", NULL};
+static const char *const f_pif_metrics[] = {"uuid", "carrier", "speed", "vendor_name", "device_name",
 	"pci_bus_path", NULL};
 static const char *const f_task[] = {"uuid", "name_label", "name_description", "status", "progress", "created",
-	"finished", "result", "error_info", "resident_on", "allowed_operations", "other_config", "subtask_of", NULL};
-static const char *const f_message[] = {"uuid", "name", "priority", "cls", "obj_uuid", "timestamp", "body", NULL};
+	"result", "error_info", "resident_on", "allowed_operations", "other_config", NULL};
+static const char *const f_message[] = {"uuid", "name", "priority", "obj_uuid", "timestamp", "body", NULL};
 static const char *const f_console[] = {"uuid", "protocol", "location", "VM", NULL};
-static const char *const f_sm[] = {"uuid", "name_label", "name_description", "type", "capabilities", "configuration",
-	NULL};
+static const char *const f_sm[] = {"uuid", "name_label", "name_description", "type", NULL};
 static const char *const f_pci[] = {"uuid", "class_id", "class_name", "vendor_name", "device_name", "host", "pci_id",
 	"driver_name", NULL};
-static const char *const f_vlan[] = {"uuid", "tagged_PIF", "untagged_PIF", "tag", NULL};
+static const char *const f_vlan[] = {"uuid", "tagged_PIF", "tag", NULL};
 static const char *const f_bond[] = {"uuid", "master", "slaves", "mode", NULL};
 
 static const struct kept {
@@ -78,13 +76,32 @@ static const struct kept {
 };
 #define NCLASSES (ARRAY_LEN(classes))
 
+/* 80 bytes, from the cache's own slab: 50,000 of them in a large pool. */
 struct entry {
-	const char *ref;  /* pooled: refs recur in many records */
-	int cls;
+	/* embedded: no allocation per index entry. ref_node's key is the ref
+	 * (pooled: refs recur in many records); uuid_node's the record's own uuid
+	 * text, or NULL when it has none (not in the uuid index) */
+	struct hmap_node ref_node, uuid_node;
 	struct xv *rec;
-	const char *uuid; /* the record's own uuid text: key of the uuid index */
-	struct hmap_node ref_node, uuid_node; /* embedded: no allocation per index entry */
-	struct entry *cnext, *cprev;          /* the class's objects, for cache_each */
+	struct entry *cnext, *cprev; /* the class's objects, for cache_each */
+	int cls;
+};
+#define ENTRY_REF(e) ((e)->ref_node.key)
+
+/* A key vector the records of one class share (xv_struct_shape): most
+ * classes have one or two shapes, and 550,000 members lose 8 bytes each. */
+#define MAX_SHAPES 16 /* per class: past that, records keep their own keys */
+struct shape {
+	struct shape *next;
+	uint32_t n;
+	const char *k[];
+};
+
+/* Entries are carved from blocks of this many; freed ones are reused. */
+#define ENTRY_BLOCK 1024
+struct entry_block {
+	struct entry_block *next;
+	struct entry e[ENTRY_BLOCK];
 };
 
 struct sub {
@@ -109,6 +126,11 @@ struct cache {
 	char *status;
 	struct loop_timer *retry;
 	struct hmap kept[NCLASSES]; /* field name -> (void *)1, per class */
+	struct entry_block *blocks;
+	size_t carved;             /* entries used in blocks (the newest block) */
+	struct entry *free_entries; /* linked through cnext */
+	struct shape *shapes[NCLASSES];
+	unsigned nshapes[NCLASSES];
 };
 
 /* ---- records ------------------------------------------------------------- */
@@ -148,6 +170,33 @@ static void trim(const struct cache *c, int cls, struct xv *rec)
 		xv_struct_filter(rec, keep_cb, &k);
 }
 
+static int keep_vm_other_config(const char *key, void *ud)
+{
+	(void)ud;
+	/* host_pci's passthrough list and Xen Orchestra's backup marks */
+	return strcmp(key, "pci") == 0 || strncmp(key, "xo:", 3) == 0;
+}
+
+/* What only a template's record needs (a new VM copies it): 5,000 VMs'
+ * platform maps and other_config keys are a tenth of the cache. */
+static void trim_vm(struct xv *rec)
+{
+	struct xv *oc;
+	bool tmpl = false;
+
+	if (!rec || rec->type != XV_STRUCT || (xv_get_bool(xv_struct_get(rec, "is_a_template"), &tmpl) && tmpl))
+		return;
+	xv_struct_del(rec, "recommendations");
+	xv_struct_del(rec, "platform");
+	xv_struct_del(rec, "HVM_boot_policy");
+	oc = xv_struct_get(rec, "other_config");
+	if (oc && oc->type == XV_STRUCT) {
+		xv_struct_filter(oc, keep_vm_other_config, NULL);
+		xv_shrink(oc);
+	}
+	xv_shrink(rec);
+}
+
 static void notify(struct cache *c, enum cache_op op, const char *cls, const char *ref)
 {
 	for (struct sub *s = c->subs; s;) {
@@ -157,27 +206,74 @@ static void notify(struct cache *c, enum cache_op op, const char *cls, const cha
 	}
 }
 
-static void entry_free(struct entry *e)
+static struct entry *entry_new(struct cache *c)
+{
+	struct entry *e;
+
+	if (c->free_entries) {
+		e = c->free_entries;
+		c->free_entries = e->cnext;
+	} else {
+		if (!c->blocks || c->carved == ENTRY_BLOCK) {
+			struct entry_block *b = xmalloc(sizeof(*b));
+			b->next = c->blocks;
+			c->blocks = b;
+			c->carved = 0;
+		}
+		e = &c->blocks->e[c->carved++];
+	}
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static void entry_free(struct cache *c, struct entry *e)
 {
 	xv_free(e->rec);
-	free(e);
+	e->rec = NULL;
+	e->cnext = c->free_entries;
+	c->free_entries = e;
+}
+
+static void shape_record(struct cache *c, int cls, struct xv *rec)
+{
+	struct shape *sh;
+
+	if (!rec || rec->type != XV_STRUCT || rec->borrowed != 1 || !rec->n)
+		return;
+	for (sh = c->shapes[cls]; sh; sh = sh->next)
+		if (sh->n == rec->n && xv_struct_shape(rec, sh->k))
+			return;
+	if (c->nshapes[cls] >= MAX_SHAPES)
+		return;
+	sh = xmalloc(sizeof(*sh) + rec->n * sizeof(sh->k[0]));
+	sh->n = rec->n;
+	for (uint32_t i = 0; i < rec->n; i++)
+		sh->k[i] = xv_key_at(rec, i);
+	sh->next = c->shapes[cls];
+	c->shapes[cls] = sh;
+	c->nshapes[cls]++;
+	xv_struct_shape(rec, sh->k);
 }
 
 /* Stores rec (taken) for ref; returns whether it was new. */
 static bool store(struct cache *c, int cls, const char *ref, struct xv *rec)
 {
 	struct entry *e = hmap_get(&c->by_ref, ref);
-	const char *uuid = xv_str(xv_struct_get(rec, "uuid"));
+	const char *uuid;
+
+	if (strcmp(classes[cls].cls, "VM") == 0)
+		trim_vm(rec);
+	shape_record(c, cls, rec);
+	uuid = xv_str(xv_struct_get(rec, "uuid"));
 
 	if (e) {
-		if (e->uuid)
+		if (e->uuid_node.key)
 			hmap_unlink(&c->by_uuid, &e->uuid_node);
 		xv_free(e->rec);
 	} else {
-		e = xcalloc(1, sizeof(*e));
-		e->ref = strpool_get(xapi_strpool(c->x), ref, strlen(ref));
+		e = entry_new(c);
 		e->cls = cls;
-		hmap_link(&c->by_ref, &e->ref_node, e->ref, e);
+		hmap_link(&c->by_ref, &e->ref_node, strpool_get(xapi_strpool(c->x), ref, strlen(ref)), e);
 		e->cnext = c->first[cls];
 		if (e->cnext)
 			e->cnext->cprev = e;
@@ -185,9 +281,9 @@ static bool store(struct cache *c, int cls, const char *ref, struct xv *rec)
 		c->count[cls]++;
 	}
 	e->rec = rec;
-	e->uuid = uuid && *uuid ? uuid : NULL;
-	if (e->uuid)
-		hmap_link(&c->by_uuid, &e->uuid_node, e->uuid, e);
+	e->uuid_node.key = NULL;
+	if (uuid && *uuid)
+		hmap_link(&c->by_uuid, &e->uuid_node, uuid, e);
 	return e->cls == cls;
 }
 
@@ -198,7 +294,7 @@ static bool forget(struct cache *c, const char *ref)
 	if (!e)
 		return false;
 	hmap_unlink(&c->by_ref, &e->ref_node);
-	if (e->uuid)
+	if (e->uuid_node.key)
 		hmap_unlink(&c->by_uuid, &e->uuid_node);
 	if (e->cprev)
 		e->cprev->cnext = e->cnext;
@@ -207,7 +303,7 @@ static bool forget(struct cache *c, const char *ref)
 	if (e->cnext)
 		e->cnext->cprev = e->cprev;
 	c->count[e->cls]--;
-	entry_free(e);
+	entry_free(c, e);
 	return true;
 }
 
@@ -219,7 +315,7 @@ static void clear(struct cache *c)
 	for (size_t k = 0; k < NCLASSES; k++)
 		for (struct entry *e = c->first[k], *next; e; e = next) {
 			next = e->cnext;
-			entry_free(e);
+			entry_free(c, e);
 		}
 	memset(c->count, 0, sizeof(c->count));
 	memset(c->first, 0, sizeof(c->first));
@@ -386,6 +482,9 @@ static void on_all_records(struct xapi *x, const struct xapi_result *r, void *ud
 	free(q);
 	if (r->failure == XAPI_OK && r->value && r->value->type == XV_STRUCT) {
 		struct xv *m = r->value;
+		/* the reply's size is known: grow the indexes once, not 7 times */
+		hmap_reserve(&c->by_ref, c->by_ref.n + m->n);
+		hmap_reserve(&c->by_uuid, c->by_uuid.n + m->n);
 		for (size_t i = 0; i < m->n; i++) {
 			store(c, k, m->u.st.m[i].k, m->u.st.m[i].v);
 			m->u.st.m[i].v = NULL;
@@ -529,6 +628,18 @@ void cache_free(struct cache *c)
 	free(c->status);
 	for (size_t i = 0; i < NCLASSES; i++)
 		hmap_free(&c->kept[i]);
+	while (c->blocks) {
+		struct entry_block *b = c->blocks;
+		c->blocks = b->next;
+		free(b);
+	}
+	/* after clear: no record reads these keys any more */
+	for (size_t i = 0; i < NCLASSES; i++)
+		while (c->shapes[i]) {
+			struct shape *sh = c->shapes[i];
+			c->shapes[i] = sh->next;
+			free(sh);
+		}
 	free(c);
 }
 
@@ -617,7 +728,7 @@ const struct xv *cache_by_uuid(const struct cache *c, const char *cls, const cha
 	if (!e || (cls && strcmp(classes[e->cls].cls, cls) != 0))
 		return NULL;
 	if (ref)
-		*ref = e->ref;
+		*ref = ENTRY_REF(e);
 	return e->rec;
 }
 
@@ -636,7 +747,7 @@ void cache_each(const struct cache *c, const char *cls, bool (*fn)(const char *r
 	/* the next one is read first: fn may not delete, but stays safe if it does */
 	for (struct entry *e = k < 0 ? NULL : c->first[k], *next; e; e = next) {
 		next = e->cnext;
-		if (!fn(e->ref, e->rec, ud))
+		if (!fn(ENTRY_REF(e), e->rec, ud))
 			return;
 	}
 }

@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "util.h"
 
-static uint64_t hash(const char *s)
+static size_t hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
+	return (size_t)XXH3_64bits(s, strlen(s));
 }
 
 void hmap_init(struct hmap *m)
@@ -33,15 +32,14 @@ void hmap_free(struct hmap *m)
 	hmap_init(m);
 }
 
-static void grow(struct hmap *m)
+static void resize(struct hmap *m, size_t nb)
 {
-	size_t nb = m->nb ? m->nb * 2 : 64;
 	struct hmap_node **b = xcalloc(nb, sizeof(*b));
 
 	for (size_t i = 0; i < m->nb; i++) {
 		struct hmap_node *n = m->b[i], *next;
 		for (; n; n = next) {
-			size_t k = hash(n->key) & (nb - 1);
+			size_t k = hash(n->key) & (nb - 1); /* rare: hmap_reserve sizes it first */
 			next = n->next;
 			n->next = b[k];
 			b[k] = n;
@@ -52,47 +50,77 @@ static void grow(struct hmap *m)
 	m->nb = nb;
 }
 
+static void grow(struct hmap *m)
+{
+	resize(m, m->nb ? m->nb * 2 : 64);
+}
+
+void hmap_reserve(struct hmap *m, size_t n)
+{
+	size_t nb = m->nb ? m->nb : 64;
+
+	while (nb < n)
+		nb *= 2;
+	if (nb > m->nb)
+		resize(m, nb);
+}
+
+static struct hmap_node *find(const struct hmap *m, const char *key, size_t h)
+{
+	for (struct hmap_node *n = m->b[h & (m->nb - 1)]; n; n = n->next)
+		if (strcmp(n->key, key) == 0)
+			return n;
+	return NULL;
+}
+
 void *hmap_get(const struct hmap *m, const char *key)
 {
+	struct hmap_node *n;
+
 	if (!m->nb)
 		return NULL;
-	for (struct hmap_node *n = m->b[hash(key) & (m->nb - 1)]; n; n = n->next)
-		if (strcmp(n->key, key) == 0)
-			return n->value;
-	return NULL;
+	n = find(m, key, hash(key));
+	return n ? n->value : NULL;
+}
+
+static void link_node(struct hmap *m, struct hmap_node *n, size_t h)
+{
+	size_t k;
+
+	if (m->n >= m->nb)
+		grow(m);
+	k = h & (m->nb - 1);
+	n->next = m->b[k];
+	m->b[k] = n;
+	m->n++;
 }
 
 void *hmap_put(struct hmap *m, const char *key, void *value)
 {
-	struct hmap_node *n;
-	size_t k;
+	size_t h = hash(key);
+	struct hmap_node *n = m->nb ? find(m, key, h) : NULL;
 
-	if (m->nb) {
-		for (n = m->b[hash(key) & (m->nb - 1)]; n; n = n->next)
-			if (strcmp(n->key, key) == 0) {
-				void *old = n->value;
-				n->key = key;
-				n->value = value;
-				return old;
-			}
+	if (n) {
+		void *old = n->value;
+		n->key = key;
+		n->value = value;
+		return old;
 	}
-	if (m->n >= m->nb)
-		grow(m);
-	k = hash(key) & (m->nb - 1);
 	n = xmalloc(sizeof(*n));
 	n->key = key;
 	n->value = value;
-	n->next = m->b[k];
-	m->b[k] = n;
-	m->n++;
+	link_node(m, n, h);
 	return NULL;
 }
 
 void *hmap_del(struct hmap *m, const char *key)
 {
+	size_t h;
+
 	if (!m->nb)
 		return NULL;
-	for (struct hmap_node **p = &m->b[hash(key) & (m->nb - 1)]; *p; p = &(*p)->next)
+	h = hash(key);
+	for (struct hmap_node **p = &m->b[h & (m->nb - 1)]; *p; p = &(*p)->next)
 		if (strcmp((*p)->key, key) == 0) {
 			struct hmap_node *n = *p;
 			void *v = n->value;
@@ -114,16 +142,9 @@ void hmap_each(const struct hmap *m, bool (*fn)(const char *key, void *value, vo
 
 void hmap_link(struct hmap *m, struct hmap_node *n, const char *key, void *value)
 {
-	size_t k;
-
-	if (m->n >= m->nb)
-		grow(m);
-	k = hash(key) & (m->nb - 1);
 	n->key = key;
 	n->value = value;
-	n->next = m->b[k];
-	m->b[k] = n;
-	m->n++;
+	link_node(m, n, hash(key));
 }
 
 void hmap_unlink(struct hmap *m, struct hmap_node *n)

@@ -19,6 +19,8 @@ struct hmap {
 
 void hmap_init(struct hmap *m);
 void hmap_free(struct hmap *m);
+/* Room for n entries without growing (a reply's record count is known). */
+void hmap_reserve(struct hmap *m, size_t n);
 void *hmap_get(const struct hmap *m, const char *key);
 /* Inserts or replaces; returns the old value (or NULL). */
 void *hmap_put(struct hmap *m, const char *key, void *value);

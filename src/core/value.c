@@ -19,6 +19,22 @@ static struct slab *slabs;
 static struct xv *free_cells; /* linked through u.arr.v */
 static size_t carved = SLAB_CELLS;
 
+/* Short strings (uuids, names) as one 64-byte cell each, node and text:
+ * 16 bytes less than malloc's chunk for the same, on 50,000 uuids. */
+#define STR_CELL 64
+#define STR_TEXT (STR_CELL - sizeof(struct xv)) /* room for the text and its NUL */
+union str_cell {
+	struct xv v;
+	char bytes[STR_CELL];
+};
+struct str_slab {
+	struct str_slab *next;
+	union str_cell cells[SLAB_CELLS];
+};
+static struct str_slab *str_slabs;
+static struct xv *free_str_cells; /* linked through u.arr.v */
+static size_t str_carved = SLAB_CELLS;
+
 void xv_use_slab(void)
 {
 	use_slab = true;
@@ -33,6 +49,13 @@ void xv_slab_release(void)
 	}
 	free_cells = NULL;
 	carved = SLAB_CELLS;
+	while (str_slabs) {
+		struct str_slab *s = str_slabs;
+		str_slabs = s->next;
+		free(s);
+	}
+	free_str_cells = NULL;
+	str_carved = SLAB_CELLS;
 	use_slab = false;
 }
 
@@ -62,14 +85,38 @@ static struct xv *xv_new(enum xv_type t)
 	return v;
 }
 
+static struct xv *str_cell(void)
+{
+	struct xv *v;
+
+	if (free_str_cells) {
+		v = free_str_cells;
+		free_str_cells = (struct xv *)(void *)v->u.arr.v;
+	} else {
+		if (str_carved == SLAB_CELLS) {
+			struct str_slab *s = xmalloc(sizeof(*s));
+			s->next = str_slabs;
+			str_slabs = s;
+			str_carved = 0;
+		}
+		v = &str_slabs->cells[str_carved++].v;
+	}
+	memset(v, 0, sizeof(*v));
+	v->slab = 2;
+	return v;
+}
+
 static void node_free(struct xv *v)
 {
 	if (!v->slab) {
 		free(v);
-		return;
+	} else if (v->slab == 2) {
+		v->u.arr.v = (struct xv **)(void *)free_str_cells;
+		free_str_cells = v;
+	} else {
+		v->u.arr.v = (struct xv **)(void *)free_cells;
+		free_cells = v;
 	}
-	v->u.arr.v = (struct xv **)(void *)free_cells;
-	free_cells = v;
 }
 
 struct xv *xv_nil(void)
@@ -81,9 +128,14 @@ struct xv *xv_nil(void)
  * the millions of small strings a large pool brings. */
 struct xv *xv_string_n(const char *s, size_t n)
 {
-	struct xv *v = xmalloc(sizeof(*v) + n + 1);
+	struct xv *v;
 
-	memset(v, 0, sizeof(*v));
+	if (use_slab && n < STR_TEXT) {
+		v = str_cell();
+	} else {
+		v = xmalloc(sizeof(*v) + n + 1);
+		memset(v, 0, sizeof(*v));
+	}
 	v->type = XV_STRING;
 	v->u.s = (char *)(v + 1);
 	memcpy(v->u.s, s, n);
@@ -126,6 +178,25 @@ struct xv *xv_string_shared(const char *s, size_t n)
 	v->borrowed = 1;
 	v->shared = 1;
 	return v;
+}
+
+struct xv *xv_int_shared(int64_t i)
+{
+	struct xv *v = xcalloc(1, sizeof(*v)); /* not from the slab: it outlives values */
+
+	v->type = XV_INT;
+	v->u.i = i;
+	v->shared = 1;
+	return v;
+}
+
+/* Never changed (the mutators leave shared nodes alone) and never freed. */
+static struct xv empty_struct = {.type = XV_STRUCT, .shared = 1};
+static struct xv empty_array = {.type = XV_ARRAY, .shared = 1};
+
+struct xv *xv_empty_shared(enum xv_type t)
+{
+	return t == XV_STRUCT ? &empty_struct : &empty_array;
 }
 
 struct xv *xv_int(int64_t i)
@@ -195,8 +266,65 @@ struct xv *xv_params_ref(const char *ref)
 	return p;
 }
 
+/* Shaped structs (borrowed == 2) keep keys and values apart. */
+static const char *skey(const struct xv *s, uint32_t i)
+{
+	return s->borrowed == 2 ? s->u.sh.k[i] : s->u.st.m[i].k;
+}
+
+static struct xv **sval(const struct xv *s, uint32_t i)
+{
+	return s->borrowed == 2 ? &s->u.sh.v[i] : &s->u.st.m[i].v;
+}
+
+/* A shaped struct back to members of its own (before any change). */
+static void unshape(struct xv *s)
+{
+	struct xv_member *m;
+
+	if (s->borrowed != 2)
+		return;
+	m = s->n ? xmalloc(s->n * sizeof(*m)) : NULL;
+	for (uint32_t i = 0; i < s->n; i++) {
+		m[i].k = (char *)s->u.sh.k[i];
+		m[i].v = s->u.sh.v[i];
+	}
+	free(s->u.sh.v);
+	s->u.st.m = m;
+	s->u.st.cap = s->n;
+	s->borrowed = 1;
+}
+
+bool xv_struct_shape(struct xv *s, const char *const *keys)
+{
+	struct xv **v;
+
+	if (!s || s->type != XV_STRUCT || s->shared || s->borrowed != 1 || !s->n)
+		return false;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->u.st.m[i].k != keys[i])
+			return false;
+	v = xmalloc(s->n * sizeof(*v));
+	for (uint32_t i = 0; i < s->n; i++)
+		v[i] = s->u.st.m[i].v;
+	free(s->u.st.m);
+	s->u.sh.v = v;
+	s->u.sh.k = keys;
+	s->borrowed = 2;
+	return true;
+}
+
+void xv_struct_reserve(struct xv *s, size_t n)
+{
+	if (!s || s->type != XV_STRUCT || s->shared || s->borrowed == 2 || n <= s->u.st.cap || n > UINT32_MAX)
+		return;
+	s->u.st.m = xrealloc(s->u.st.m, n * sizeof(*s->u.st.m));
+	s->u.st.cap = (uint32_t)n;
+}
+
 static void struct_grow(struct xv *s)
 {
+	unshape(s);
 	if (s->n < s->u.st.cap)
 		return;
 	s->u.st.cap = s->u.st.cap ? s->u.st.cap * 2 : 4;
@@ -207,6 +335,7 @@ static void struct_grow(struct xv *s)
  * the struct own copies of them all (rare: decoded records are not grown). */
 static void own_keys(struct xv *s)
 {
+	unshape(s);
 	if (!s->borrowed)
 		return;
 	for (uint32_t i = 0; i < s->n; i++)
@@ -240,7 +369,7 @@ static ssize_t struct_index(const struct xv *s, const char *key)
 	if (!s || s->type != XV_STRUCT)
 		return -1;
 	for (uint32_t i = 0; i < s->n; i++)
-		if (strcmp(s->u.st.m[i].k, key) == 0)
+		if (strcmp(skey(s, i), key) == 0)
 			return (ssize_t)i;
 	return -1;
 }
@@ -248,8 +377,10 @@ static ssize_t struct_index(const struct xv *s, const char *key)
 /* Drops member i, handing back its value. */
 static struct xv *struct_remove(struct xv *s, size_t i)
 {
-	struct xv *v = s->u.st.m[i].v;
+	struct xv *v;
 
+	unshape(s);
+	v = s->u.st.m[i].v;
 	if (!s->borrowed)
 		free(s->u.st.m[i].k);
 	memmove(&s->u.st.m[i], &s->u.st.m[i + 1], (s->n - i - 1) * sizeof(*s->u.st.m));
@@ -261,6 +392,9 @@ void xv_struct_filter(struct xv *s, int (*keep)(const char *key, void *ud), void
 {
 	uint32_t k = 0;
 
+	if (s->shared)
+		return;
+	unshape(s);
 	for (uint32_t i = 0; i < s->n; i++) {
 		if (keep(s->u.st.m[i].k, ud)) {
 			s->u.st.m[k++] = s->u.st.m[i];
@@ -281,15 +415,15 @@ void xv_struct_set(struct xv *s, const char *key, struct xv *v)
 		xv_struct_add(s, key, v);
 		return;
 	}
-	xv_free(s->u.st.m[i].v);
-	s->u.st.m[i].v = v;
+	xv_free(*sval(s, (uint32_t)i));
+	*sval(s, (uint32_t)i) = v;
 }
 
 struct xv *xv_struct_get(const struct xv *s, const char *key)
 {
 	ssize_t i = struct_index(s, key);
 
-	return i < 0 ? NULL : s->u.st.m[i].v;
+	return i < 0 ? NULL : *sval(s, (uint32_t)i);
 }
 
 bool xv_struct_del(struct xv *s, const char *key)
@@ -311,6 +445,8 @@ struct xv *xv_struct_take(struct xv *s, const char *key)
 
 void xv_shrink(struct xv *v)
 {
+	if (v->shared || (v->type == XV_STRUCT && v->borrowed == 2))
+		return;
 	if (v->type == XV_ARRAY && v->u.arr.cap > v->n) {
 		v->u.arr.cap = v->n;
 		if (v->n) {
@@ -319,9 +455,14 @@ void xv_shrink(struct xv *v)
 			free(v->u.arr.v);
 			v->u.arr.v = NULL;
 		}
-	} else if (v->type == XV_STRUCT && v->u.st.cap > v->n && v->n) {
+	} else if (v->type == XV_STRUCT && v->u.st.cap > v->n) {
 		v->u.st.cap = v->n;
-		v->u.st.m = xrealloc(v->u.st.m, v->n * sizeof(*v->u.st.m));
+		if (v->n) {
+			v->u.st.m = xrealloc(v->u.st.m, v->n * sizeof(*v->u.st.m));
+		} else {
+			free(v->u.st.m);
+			v->u.st.m = NULL;
+		}
 	}
 }
 
@@ -343,7 +484,7 @@ struct xv *xv_copy(const struct xv *v)
 	case XV_STRUCT:
 		c = xv_struct();
 		for (uint32_t i = 0; i < v->n; i++)
-			xv_struct_add(c, v->u.st.m[i].k, xv_copy(v->u.st.m[i].v));
+			xv_struct_add(c, skey(v, i), xv_copy(*sval(v, i)));
 		return c;
 	default:
 		c = xv_new(v->type);
@@ -368,6 +509,12 @@ void xv_free(struct xv *v)
 		free(v->u.arr.v);
 		break;
 	case XV_STRUCT:
+		if (v->borrowed == 2) {
+			for (uint32_t i = 0; i < v->n; i++)
+				xv_free(v->u.sh.v[i]);
+			free(v->u.sh.v);
+			break;
+		}
 		for (uint32_t i = 0; i < v->n; i++) {
 			if (!v->borrowed)
 				free(v->u.st.m[i].k);
@@ -409,8 +556,8 @@ bool xv_equal(const struct xv *a, const struct xv *b)
 		if (a->n != b->n)
 			return false;
 		for (uint32_t i = 0; i < a->n; i++) {
-			const struct xv *o = xv_struct_get(b, a->u.st.m[i].k);
-			if (!o || !xv_equal(a->u.st.m[i].v, o))
+			const struct xv *o = xv_struct_get(b, skey(a, i));
+			if (!o || !xv_equal(*sval(a, i), o))
 				return false;
 		}
 		return true;
@@ -496,14 +643,14 @@ const char *xv_key_at(const struct xv *v, size_t i)
 {
 	if (!v || v->type != XV_STRUCT || i >= v->n)
 		return NULL;
-	return v->u.st.m[i].k;
+	return skey(v, (uint32_t)i);
 }
 
 struct xv *xv_value_at(const struct xv *v, size_t i)
 {
 	if (!v || v->type != XV_STRUCT || i >= v->n)
 		return NULL;
-	return v->u.st.m[i].v;
+	return *sval(v, (uint32_t)i);
 }
 
 const char *xv_type_name(enum xv_type t)

@@ -29,7 +29,7 @@ struct xv_member {
 struct xv {
 	uint8_t type;     /* enum xv_type */
 	uint8_t borrowed; /* strings: the text is pooled; structs: every key is */
-	uint8_t slab;     /* the node came from the slab, not malloc */
+	uint8_t slab;     /* 0: malloc; 1: a node slab cell; 2: a string cell (node and text) */
 	uint8_t shared;   /* one node many containers point to: xv_free skips it */
 	uint32_t n;       /* string length, or array/struct member count */
 	union {
@@ -45,6 +45,12 @@ struct xv {
 			struct xv_member *m;
 			uint32_t cap;
 		} st;
+		/* a struct with borrowed == 2 (xv_struct_shape): its values, and
+		 * its keys in a vector many records of one shape share */
+		struct {
+			struct xv **v;
+			const char *const *k;
+		} sh;
 	} u;
 };
 
@@ -65,6 +71,11 @@ struct xv *xv_string_borrowed(const char *s, size_t n);
  * Never changed and never freed by xv_free. */
 struct xv *xv_string_shared(const char *s, size_t n);
 struct xv *xv_int(int64_t i);
+/* An int node to share as xv_string_shared's (freed with free()). */
+struct xv *xv_int_shared(int64_t i);
+/* The one empty struct or array every decoded record may point to: never
+ * changed (do not add to it) and never freed. */
+struct xv *xv_empty_shared(enum xv_type t);
 struct xv *xv_i4(int32_t i);
 struct xv *xv_double(double d);
 struct xv *xv_bool(bool b);
@@ -92,6 +103,15 @@ bool xv_struct_del(struct xv *s, const char *key);
 
 /* Gives back the spare capacity of an array or struct (after decoding). */
 void xv_shrink(struct xv *v);
+/* Room for n members in struct s before they are added (a decoder that has
+ * seen the same record shape before): no regrowth on each. */
+void xv_struct_reserve(struct xv *s, size_t n);
+/* Half a struct's size: its keys become keys[0..n), a vector that the caller
+ * keeps alive as long as s and whose strings are s's own keys, in order
+ * (pooled: s->borrowed). Reads are unchanged; a change to its members first
+ * gives it its own keys again. Only the xv_* functions may read such a
+ * struct's members (not u.st). False (and s unchanged) if it cannot. */
+bool xv_struct_shape(struct xv *s, const char *const *keys);
 
 struct xv *xv_copy(const struct xv *v);
 void xv_free(struct xv *v);

@@ -97,12 +97,13 @@ void xmlrpc_encode_value(struct buf *b, const struct xv *v, enum xmlrpc_names na
 		buf_puts(b, "<struct>");
 		for (size_t i = 0; i < v->n; i++) {
 			buf_puts(b, "<member><name>");
+			const char *k = xv_key_at(v, i); /* a shaped struct's too */
 			if (names == XMLRPC_RAW_NAMES)
-				buf_puts(b, v->u.st.m[i].k);
+				buf_puts(b, k);
 			else
-				put_escaped(b, v->u.st.m[i].k, strlen(v->u.st.m[i].k));
+				put_escaped(b, k, strlen(k));
 			buf_puts(b, "</name>");
-			xmlrpc_encode_value(b, v->u.st.m[i].v, names);
+			xmlrpc_encode_value(b, xv_value_at(v, i), names);
 			buf_puts(b, "</member>");
 		}
 		buf_puts(b, "</struct>");
@@ -593,6 +594,12 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 		return;
 	case F_ARRAY:
 	case F_STRUCT:
+		if (f->v->n == 0 && d->share_nodes && d->filter && p && p->kind == F_VALUE && p->v == f->v) {
+			/* a record's empty map or list (the cache's, which never changes them) */
+			p->v = xv_empty_shared((enum xv_type)f->v->type);
+			xv_free(f->v);
+			return;
+		}
 		xv_shrink(f->v);
 		return;
 	case F_PARAM:
