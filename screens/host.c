@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "detail.h"
 #include "draw.h"
 #include "hmap.h"
 #include "keys.h"
@@ -43,30 +44,16 @@ static const struct table_col vm_cols[] = {
 };
 
 struct host_screen {
-	char *qref;
-	const char *ref; /* the pool's own, in qref */
-	enum tab tab;
+	struct detail d; /* the host, its pool, the tab shown */
 	struct table *tables[NTABS];
 	struct metrics_tab metrics; /* the Metrics tab's span */
 };
-
-/* The host's pool while it is connected, or NULL. */
-static struct pool *pool_of(struct app *app, struct host_screen *s)
-{
-	const char *ref;
-	struct pool *p = pools_resolve(app_pools(app), s->qref, &ref);
-
-	return p && p->cache ? p : NULL;
-}
 
 static void *host_enter(struct app *app, const void *arg)
 {
 	struct host_screen *s = xcalloc(1, sizeof(*s));
 
-	s->qref = xstrdup(arg);
-	pools_resolve(app_pools(app), s->qref, &s->ref);
-	if (!s->ref)
-		s->ref = "";
+	detail_init(&s->d, app, arg, "Host", "host", tab_names, NTABS);
 	s->tables[TAB_CPUS] = table_new(cpu_cols, (int)(ARRAY_LEN(cpu_cols)));
 	s->tables[TAB_NICS] = table_new(nic_cols, (int)(ARRAY_LEN(nic_cols)));
 	s->tables[TAB_STORAGE] = table_new(sr_cols, (int)(ARRAY_LEN(sr_cols)));
@@ -87,7 +74,7 @@ static void host_leave(struct app *app, void *st)
 
 	for (int i = 0; i < NTABS; i++)
 		table_free(s->tables[i]);
-	free(s->qref);
+	detail_free(&s->d);
 	free(s);
 }
 
@@ -106,7 +93,7 @@ static void draw_general(const struct cache *c, struct host_screen *s, const str
 	int line = y, lw = 18, x = 2, cw = cols - 4;
 	attr_t normal = theme_attr(ROLE_NORMAL);
 
-	host_use(c, s->ref, h, NULL, &u);
+	host_use(c, s->d.ref, h, NULL, &u);
 #define KV(label, value, attr)                                           \
 	do {                                                             \
 		if (line < y + rows)                                     \
@@ -115,7 +102,7 @@ static void draw_general(const struct cache *c, struct host_screen *s, const str
 	KV("Name", rec_str(h, "name_label"), theme_attr(ROLE_TITLE));
 	KV("Description", rec_str(h, "name_description"), normal);
 	KV("State", u.state, theme_attr(u.role));
-	KV("Pool master", is_master(c, s->ref) ? "yes" : "no", normal);
+	KV("Pool master", is_master(c, s->d.ref) ? "yes" : "no", normal);
 	KV("Address", rec_str(h, "address"), normal);
 	KV("Hostname", rec_str(h, "hostname"), normal);
 	snprintf(buf, sizeof(buf), "%s %s (xapi %lld.%lld)",
@@ -155,7 +142,7 @@ static bool cpu_row(const char *ref, const struct xv *cpu, void *ud)
 	char num[16], mhz[16], use[96], bar[64];
 	double u = rec_float(cpu, "utilisation");
 
-	if (strcmp(rec_str(cpu, "host"), f->s->ref) != 0)
+	if (strcmp(rec_str(cpu, "host"), f->s->d.ref) != 0)
 		return true;
 	snprintf(num, sizeof(num), "%lld", rec_int(cpu, "number"));
 	snprintf(mhz, sizeof(mhz), "%lld", rec_int(cpu, "speed"));
@@ -282,7 +269,7 @@ static void draw_memory(struct pool *p, struct host_screen *s, const struct xv *
 	double frac;
 	int line = y;
 
-	host_use(c, s->ref, h, NULL, &u);
+	host_use(c, s->d.ref, h, NULL, &u);
 	used = u.mem_total - u.mem_free;
 	frac = u.mem_total ? (double)used / (double)u.mem_total : 0;
 	size_format(buf, sizeof(buf), u.mem_total);
@@ -305,19 +292,14 @@ static void draw_memory(struct pool *p, struct host_screen *s, const struct xv *
 static void host_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct host_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *host = p ? cache_get(p->cache, s->ref) : NULL;
-	struct fill f = {s, p ? p->cache : NULL, s->tables[s->tab], p};
+	struct pool *p;
+	const struct xv *host = detail_record(app, &s->d, &p);
+	struct fill f = {s, host ? p->cache : NULL, s->tables[s->d.tab], p};
 
-	ui_tabs(w, 0, 0, cols, tab_names, NTABS, (int)s->tab);
-	if (!host) {
-		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN),
-		       !p ? "Its pool is not connected (Esc goes back)."
-		       : cache_loaded(p->cache) ? "This host is no longer in the pool (Esc goes back)."
-		       : "Reloading the pool's objects; the host shows again when they are in.");
+	detail_draw_head(&s->d, host, p, w, cols);
+	if (!host)
 		return;
-	}
-	switch (s->tab) {
+	switch (s->d.tab) {
 	case TAB_GENERAL:
 		draw_general(p->cache, s, host, w, 2, h - 2, cols);
 		return;
@@ -353,59 +335,26 @@ static struct table *host_list(struct app *app, void *st)
 {
 	struct host_screen *s = st;
 
-	return s->tab == TAB_GENERAL || s->tab == TAB_MEMORY ? NULL : s->tables[s->tab];
+	return s->d.tab == TAB_GENERAL || s->d.tab == TAB_MEMORY ? NULL : s->tables[s->d.tab];
 }
 
 static void host_describe(struct app *app, void *st, char *buf, size_t n)
 {
-	struct host_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *h = p && p->cache ? cache_get(p->cache, s->ref) : NULL;
-	char *suffix;
-
-	if (!h) {
-		/* a resync clears the cache until the reload ends: the host is not gone */
-		snprintf(buf, n, "Host %s", !p || !p->cache ? "(pool not connected)"
-			 : !cache_loaded(p->cache) ? "(reloading)" : "(gone)");
-		return;
-	}
-	suffix = app_many_pools(app) ? xasprintf(" %s pool %s", glyph(GLYPH_SEP), p->cfg.name) : xstrdup("");
-	ui_title(buf, n, "Host", rec_str(h, "name_label"), suffix);
-	free(suffix);
+	detail_describe(app, &((struct host_screen *)st)->d, NULL, buf, n);
 }
 
 static struct pool *host_pool(struct app *app, void *st)
 {
-	struct host_screen *s = st;
-	const char *ref;
-
-	return pools_resolve(app_pools(app), s->qref, &ref);
+	return detail_pool(app, &((struct host_screen *)st)->d);
 }
 
-static int next_tab(struct app *app, void *st)
-{
-	struct host_screen *s = st;
-
-	s->tab = (enum tab)((s->tab + 1) % NTABS);
-	return EV_HANDLED;
-}
-
-static int prev_tab(struct app *app, void *st)
-{
-	struct host_screen *s = st;
-
-	s->tab = (enum tab)((s->tab + NTABS - 1) % NTABS);
-	return EV_HANDLED;
-}
-
-static int open_vm(struct app *app, void *st)
+static void open_vm(struct app *app, void *st)
 {
 	struct host_screen *s = st;
 	const char *ref;
 
-	if (s->tab == TAB_VMS && (ref = table_selected(s->tables[TAB_VMS])))
+	if (s->d.tab == TAB_VMS && (ref = table_selected(s->tables[TAB_VMS])))
 		app_push(app, &screen_vm, ref);
-	return EV_HANDLED;
 }
 
 struct dom0_find {
@@ -425,62 +374,55 @@ static bool find_dom0(const char *ref, const struct xv *vm, void *ud)
 }
 
 /* The host's console: its control domain's (where xsconsole runs). */
-static int open_console(struct app *app, void *st)
+static void open_console(struct app *app, void *st)
 {
 	struct host_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	struct dom0_find f = {s->ref, NULL};
+	struct pool *p = detail_connected(app, &s->d);
+	struct dom0_find f = {s->d.ref, NULL};
 	char qref[512];
 
 	if (p)
 		cache_each(p->cache, "VM", find_dom0, &f);
 	if (!f.ref) {
 		app_message(app, MSG_ERROR, "This host's control domain is not known");
-		return EV_HANDLED;
+		return;
 	}
 	app_push(app, &screen_console, pool_qref(p, f.ref, qref, sizeof(qref)));
-	return EV_HANDLED;
 }
 
-static int join_pool(struct app *app, void *st)
+static void join_pool(struct app *app, void *st)
 {
-	pool_join_from_host(app, ((struct host_screen *)st)->qref);
-	return EV_HANDLED;
+	pool_join_from_host(app, ((struct host_screen *)st)->d.qref);
 }
 
 static bool standalone(struct app *app, void *st)
 {
-	return pool_join_possible(app, ((struct host_screen *)st)->qref);
+	return pool_join_possible(app, ((struct host_screen *)st)->d.qref);
 }
 
 const char *host_screen_qref(void *st)
 {
-	return ((struct host_screen *)st)->qref;
+	return ((struct host_screen *)st)->d.qref;
 }
 
 static bool on_vms_tab(struct app *app, void *st)
 {
-	return ((struct host_screen *)st)->tab == TAB_VMS;
+	return ((struct host_screen *)st)->d.tab == TAB_VMS;
 }
 
 static int host_key(struct app *app, void *st, int key)
 {
 	struct host_screen *s = st;
 
-	if (key >= '1' && key < '1' + NTABS) {
-		s->tab = (enum tab)(key - '1');
+	if (detail_key(&s->d, key))
 		return EV_HANDLED;
-	}
-	if (s->tab == TAB_METRICS && metrics_tab_key(&s->metrics, key))
+	if (s->d.tab == TAB_METRICS && metrics_tab_key(&s->metrics, key))
 		return EV_HANDLED;
 	return EV_IGNORED;
 }
 
 static const struct screen_key keys[] = {
-	{XK_TAB, "Next tab", "The next tab (also Right, or 1-7 for a tab)", next_tab, NULL, true},
-	{XK_RIGHT, "Next tab", "The next tab", next_tab, NULL, false},
-	{XK_BTAB, "Prev tab", "The previous tab (also Left)", prev_tab, NULL, false},
-	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
+	DETAIL_TAB_KEYS(true),
 	{XK_ENTER, "Open VM", "On the VMs tab: open the selected VM", open_vm, on_vms_tab, true},
 	{'c', "Console", "The host's console (its control domain's)", open_console, NULL, true},
 	{'J', "Join pool", "Join a resource pool (a standalone host): master address, user, password", join_pool,

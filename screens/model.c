@@ -155,15 +155,16 @@ const char *vm_tools(const struct cache *c, const struct xv *vm, int *role)
 
 void strings_text(const struct xv *set, char *buf, size_t n)
 {
-	size_t used = 0;
+	struct buf b;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < xv_len(set) && used < n; i++) {
-		int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", xv_str(xv_at(set, i)) ? xv_str(xv_at(set, i)) : "");
-		if (w < 0)
-			break;
-		used += (size_t)w;
+	buf_init(&b);
+	for (size_t i = 0; i < xv_len(set); i++) {
+		if (i)
+			buf_puts(&b, ", ");
+		buf_puts(&b, xv_str(xv_at(set, i)) ? xv_str(xv_at(set, i)) : "");
 	}
+	snprintf(buf, n, "%s", b.data ? b.data : "");
+	buf_free(&b);
 }
 
 void tags_text(const struct xv *rec, char *buf, size_t n)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "detail.h"
 #include "draw.h"
 #include "keys.h"
 #include "model.h"
@@ -31,28 +32,15 @@ static const struct table_col vif_cols[] = {
 };
 
 struct network_screen {
-	char *qref;
-	const char *ref; /* the pool's own, in qref */
-	enum tab tab;
+	struct detail d; /* the network, its pool, the tab shown */
 	struct table *tables[NTABS];
 };
-
-static struct pool *pool_of(struct app *app, struct network_screen *s)
-{
-	const char *ref;
-	struct pool *p = pools_resolve(app_pools(app), s->qref, &ref);
-
-	return p && p->cache ? p : NULL;
-}
 
 static void *network_enter(struct app *app, const void *arg)
 {
 	struct network_screen *s = xcalloc(1, sizeof(*s));
 
-	s->qref = xstrdup(arg);
-	pools_resolve(app_pools(app), s->qref, &s->ref);
-	if (!s->ref)
-		s->ref = "";
+	detail_init(&s->d, app, arg, "Network", "network", tab_names, NTABS);
 	s->tables[TAB_NICS] = table_new(nic_cols, (int)(ARRAY_LEN(nic_cols)));
 	s->tables[TAB_VIFS] = table_new(vif_cols, (int)(ARRAY_LEN(vif_cols)));
 	table_set_noun(s->tables[TAB_NICS], "NIC", "NICs");
@@ -66,7 +54,7 @@ static void network_leave(struct app *app, void *st)
 
 	for (int i = 0; i < NTABS; i++)
 		table_free(s->tables[i]);
-	free(s->qref);
+	detail_free(&s->d);
 	free(s);
 }
 
@@ -74,19 +62,17 @@ static void network_leave(struct app *app, void *st)
 static void config_text(const struct xv *net, char *buf, size_t n)
 {
 	const struct xv *oc = rec_field(net, "other_config");
-	size_t used = 0;
+	struct buf b;
 
-	buf[0] = '\0';
-	for (size_t i = 0; oc && i < xv_len(oc) && used < n; i++) {
+	buf_init(&b);
+	for (size_t i = 0; oc && i < xv_len(oc); i++) {
 		const char *k = xv_key_at(oc, i);
 		const struct xv *v = xv_value_at(oc, i);
-		int w = snprintf(buf + used, n - used, "%s%s=%s", used ? ", " : "", k ? k : "",
-				 v ? xv_str(v) : "");
-		if (w > 0)
-			used += (size_t)w;
+		buf_sep(&b, ", ");
+		buf_printf(&b, "%s=%s", k ? k : "", v && xv_str(v) ? xv_str(v) : "");
 	}
-	if (!buf[0])
-		snprintf(buf, n, "(none)");
+	snprintf(buf, n, "%s", b.len ? b.data : "(none)");
+	buf_free(&b);
 }
 
 static void draw_general(const struct cache *c, const struct xv *net, WINDOW *w, int y, int rows, int cols)
@@ -212,18 +198,13 @@ static void fill_vifs(struct pool *p, struct table *t, const struct xv *net)
 static void network_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct network_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *net = p ? cache_get(p->cache, s->ref) : NULL;
+	struct pool *p;
+	const struct xv *net = detail_record(app, &s->d, &p);
 
-	ui_tabs(w, 0, 0, cols, tab_names, NTABS, (int)s->tab);
-	if (!net) {
-		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN),
-		       !p ? "Its pool is not connected (Esc goes back)."
-		       : cache_loaded(p->cache) ? "This network is no longer in the pool (Esc goes back)."
-						: "Loading...");
+	detail_draw_head(&s->d, net, p, w, cols);
+	if (!net)
 		return;
-	}
-	switch (s->tab) {
+	switch (s->d.tab) {
 	case TAB_GENERAL:
 		draw_general(p->cache, net, w, 2, h - 2, cols);
 		return;
@@ -236,64 +217,43 @@ static void network_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	default:
 		return;
 	}
-	table_draw(s->tables[s->tab], w, 2, 0, h - 2, cols, !app_has_dialog(app));
+	table_draw(s->tables[s->d.tab], w, 2, 0, h - 2, cols, !app_has_dialog(app));
 }
 
 static struct table *network_list(struct app *app, void *st)
 {
 	struct network_screen *s = st;
 
-	return s->tab == TAB_GENERAL ? NULL : s->tables[s->tab];
+	return s->d.tab == TAB_GENERAL ? NULL : s->tables[s->d.tab];
 }
 
 static void network_describe(struct app *app, void *st, char *buf, size_t n)
 {
-	struct network_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *net = p ? cache_get(p->cache, s->ref) : NULL;
-
-	if (net && app_many_pools(app))
-		snprintf(buf, n, "Network %s %s pool %s", rec_str(net, "name_label"), glyph(GLYPH_SEP), p->cfg.name);
-	else
-		snprintf(buf, n, "Network %s", net ? rec_str(net, "name_label") : "(gone)");
+	detail_describe(app, &((struct network_screen *)st)->d, NULL, buf, n);
 }
 
 static struct pool *network_pool(struct app *app, void *st)
 {
-	struct network_screen *s = st;
-	const char *ref;
-
-	return pools_resolve(app_pools(app), s->qref, &ref);
+	return detail_pool(app, &((struct network_screen *)st)->d);
 }
 
-static int next_tab(struct app *app, void *st)
+static int network_key(struct app *app, void *st, int key)
 {
-	struct network_screen *s = st;
-
-	s->tab = (enum tab)((s->tab + 1) % NTABS);
-	return EV_HANDLED;
-}
-
-static int prev_tab(struct app *app, void *st)
-{
-	struct network_screen *s = st;
-
-	s->tab = (enum tab)((s->tab + NTABS - 1) % NTABS);
-	return EV_HANDLED;
+	return detail_key(&((struct network_screen *)st)->d, key) ? EV_HANDLED : EV_IGNORED;
 }
 
 static bool on_vifs(struct app *app, void *st)
 {
 	struct network_screen *s = st;
 
-	return s->tab == TAB_VIFS;
+	return s->d.tab == TAB_VIFS;
 }
 
 /* Enter on a VIF opens its VM. */
-static int open_vm(struct app *app, void *st)
+static void open_vm(struct app *app, void *st)
 {
 	struct network_screen *s = st;
-	const char *sel = s->tab == TAB_VIFS ? table_selected(s->tables[TAB_VIFS]) : NULL;
+	const char *sel = s->d.tab == TAB_VIFS ? table_selected(s->tables[TAB_VIFS]) : NULL;
 	struct pool *p;
 	const char *ref;
 	const struct xv *vif = sel ? app_lookup(app, sel, &p, &ref) : NULL;
@@ -301,31 +261,27 @@ static int open_vm(struct app *app, void *st)
 
 	if (!vif || !cache_get(p->cache, rec_str(vif, "VM"))) {
 		app_message(app, MSG_INFO, "No VM interface selected");
-		return EV_HANDLED;
+		return;
 	}
 	app_push(app, &screen_vm, pool_qref(p, rec_str(vif, "VM"), key, sizeof(key)));
-	return EV_HANDLED;
 }
 
-static int act_rename(struct app *app, void *st)
+static void act_rename(struct app *app, void *st)
 {
 	struct network_screen *s = st;
 
-	network_rename(app, s->qref);
-	return EV_HANDLED;
+	network_rename(app, s->d.qref);
 }
 
-static int act_destroy(struct app *app, void *st)
+static void act_destroy(struct app *app, void *st)
 {
 	struct network_screen *s = st;
 
-	network_destroy(app, s->qref);
-	return EV_HANDLED;
+	network_destroy(app, s->d.qref);
 }
 
 static const struct screen_key keys[] = {
-	{XK_TAB, "Tab", "Next tab: General, NICs, VIFs", next_tab, NULL, true},
-	{XK_BTAB, NULL, "Previous tab", prev_tab, NULL, false},
+	DETAIL_TAB_KEYS(true),
 	{XK_ENTER, "Open VM", "Open the VM of the selected interface", open_vm, on_vifs, true},
 	{'e', "Rename", "Rename the network", act_rename, NULL, true},
 	{'d', "Destroy", "Destroy the network when no VM uses it (type its name)", act_destroy, NULL, true},
@@ -340,6 +296,7 @@ const struct screen screen_network = {
 	.enter = network_enter,
 	.leave = network_leave,
 	.draw = network_draw,
+	.key = network_key,
 	.list = network_list,
 	.describe = network_describe,
 	.pool = network_pool,

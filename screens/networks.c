@@ -290,12 +290,11 @@ static struct pool *networks_pool(struct app *app, void *st)
 	return pools_resolve(app_pools(app), table_selected(s->tables[s->view]), &ref);
 }
 
-static int toggle_view(struct app *app, void *st)
+static void toggle_view(struct app *app, void *st)
 {
 	struct networks *s = st;
 
 	s->view = (enum view)((s->view + 1) % NVIEWS);
-	return EV_HANDLED;
 }
 
 /* The selected network (from either view: a NIC names its network). */
@@ -563,7 +562,7 @@ static void on_kind_choice(struct app *app, const struct dialog_result *r, const
 	open_new_form(app, p, strcmp(r->choice_key, INTERNAL_KEY) == 0 ? NULL : r->choice_key);
 }
 
-static int act_new(struct app *app, void *st)
+static void act_new(struct app *app, void *st)
 {
 	struct pool *p = app_pool(app);
 	struct nic_choice nc;
@@ -571,7 +570,7 @@ static int act_new(struct app *app, void *st)
 
 	if (!p || !p->cache || !cache_loaded(p->cache)) {
 		app_message(app, MSG_ERROR, "New network: no pool is connected");
-		return EV_HANDLED;
+		return;
 	}
 	text = xasprintf("What kind of network in pool '%s'?", pool_name(p));
 	memset(&nc, 0, sizeof(nc));
@@ -582,7 +581,6 @@ static int act_new(struct app *app, void *st)
 	dialog_on_done(nc.d, on_kind_choice, NULL, (void *)(intptr_t)p->id);
 	app_open_dialog(app, nc.d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* ---- rename ----------------------------------------------------------------------- */
@@ -623,7 +621,7 @@ void network_rename(struct app *app, const char *qref)
 	app_open_dialog(app, d);
 }
 
-static int act_rename(struct app *app, void *st)
+static void act_rename(struct app *app, void *st)
 {
 	struct pool *p;
 	const char *ref;
@@ -631,7 +629,6 @@ static int act_rename(struct app *app, void *st)
 	const struct xv *net = selected_network(app, st, &p, &ref, qref, sizeof(qref));
 
 	network_rename(app, net ? qref : NULL);
-	return EV_HANDLED;
 }
 
 /* ---- destroy ------------------------------------------------------------------------ */
@@ -732,22 +729,23 @@ static void on_destroy_answer(struct app *app, const struct dialog_result *r, co
 static void users_text(const struct cache *c, const struct xv *net, char *buf, size_t n)
 {
 	const struct xv *vifs = rec_field(net, "VIFs");
-	size_t used = 0, shown = 0, total = xv_len(vifs);
+	size_t shown = 0, total = xv_len(vifs);
+	struct buf b;
 
-	buf[0] = '\0';
+	buf_init(&b);
 	for (size_t i = 0; i < total && shown < 2; i++) {
 		const struct xv *vif = cache_get(c, xv_str(xv_at(vifs, i)));
 		const char *vm = vif ? name_of(c, rec_str(vif, "VM")) : "";
-		int w;
-		if (!*vm || used >= n)
+		if (!*vm)
 			continue;
-		w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", vm);
-		if (w > 0)
-			used += (size_t)w;
+		buf_sep(&b, ", ");
+		buf_puts(&b, vm);
 		shown++;
 	}
-	if (total > shown && used < n)
-		snprintf(buf + used, n - used, " and %zu more", total - shown);
+	if (total > shown)
+		buf_printf(&b, " and %zu more", total - shown);
+	snprintf(buf, n, "%s", b.data ? b.data : "");
+	buf_free(&b);
 }
 
 void network_destroy(struct app *app, const char *qref)
@@ -804,7 +802,7 @@ void network_destroy(struct app *app, const char *qref)
 	free(text);
 }
 
-static int act_destroy(struct app *app, void *st)
+static void act_destroy(struct app *app, void *st)
 {
 	struct pool *p;
 	const char *ref;
@@ -812,10 +810,9 @@ static int act_destroy(struct app *app, void *st)
 	const struct xv *net = selected_network(app, st, &p, &ref, qref, sizeof(qref));
 
 	network_destroy(app, net ? qref : NULL);
-	return EV_HANDLED;
 }
 
-static int act_open(struct app *app, void *st)
+static void act_open(struct app *app, void *st)
 {
 	struct pool *p;
 	const char *ref;
@@ -825,7 +822,6 @@ static int act_open(struct app *app, void *st)
 		app_push(app, &screen_network, qref);
 	else
 		app_message(app, MSG_INFO, "No network selected");
-	return EV_HANDLED;
 }
 
 static const struct screen_key keys[] = {

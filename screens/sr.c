@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "detail.h"
 #include "dialog.h"
 #include "draw.h"
 #include "form.h"
@@ -31,26 +32,17 @@ static const struct table_col columns[] = {
 };
 
 struct sr_screen {
-	char *qref;
-	const char *ref; /* the pool's own, in qref */
+	struct detail d; /* the SR and its pool (no tabs) */
 	struct table *table;
 };
-
-static struct pool *pool_of(struct app *app, struct sr_screen *s)
-{
-	const char *ref;
-	struct pool *p = pools_resolve(app_pools(app), s->qref, &ref);
-
-	return p && p->cache ? p : NULL;
-}
 
 /* The VMs that use vdi, joined by ", "; *running says one is attached. */
 static void vdi_vms(const struct cache *c, const struct xv *vdi, char *buf, size_t n, bool *attached)
 {
 	const struct xv *vbds = rec_field(vdi, "VBDs");
-	size_t used = 0;
+	struct buf b;
 
-	buf[0] = '\0';
+	buf_init(&b);
 	*attached = false;
 	for (size_t i = 0; i < xv_len(vbds); i++) {
 		const struct xv *vbd = cache_get(c, xv_str(xv_at(vbds, i)));
@@ -60,15 +52,17 @@ static void vdi_vms(const struct cache *c, const struct xv *vdi, char *buf, size
 		if (rec_bool(vbd, "currently_attached"))
 			*attached = true;
 		name = name_of(c, rec_str(vbd, "VM"));
-		if (used < n)
-			used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", *name ? name : "?");
+		buf_sep(&b, ", ");
+		buf_puts(&b, *name ? name : "?");
 	}
+	snprintf(buf, n, "%s", b.data ? b.data : "");
+	buf_free(&b);
 }
 
 static void rebuild(struct app *app, struct sr_screen *s)
 {
-	struct pool *p = pool_of(app, s);
-	const struct xv *sr = p ? cache_get(p->cache, s->ref) : NULL;
+	struct pool *p;
+	const struct xv *sr = detail_record(app, &s->d, &p);
 	const struct xv *vdis = rec_field(sr, "VDIs");
 
 	table_clear(s->table);
@@ -100,10 +94,7 @@ static void *sr_enter(struct app *app, const void *arg)
 {
 	struct sr_screen *s = xcalloc(1, sizeof(*s));
 
-	s->qref = xstrdup(arg);
-	pools_resolve(app_pools(app), s->qref, &s->ref);
-	if (!s->ref)
-		s->ref = "";
+	detail_init(&s->d, app, arg, "SR", "SR", NULL, 0);
 	s->table = table_new(columns, NCOLS);
 	table_set_noun(s->table, "disk", "disks");
 	rebuild(app, s);
@@ -115,7 +106,7 @@ static void sr_leave(struct app *app, void *st)
 	struct sr_screen *s = st;
 
 	table_free(s->table);
-	free(s->qref);
+	detail_free(&s->d);
 	free(s);
 }
 
@@ -132,34 +123,37 @@ static void location_text(const struct cache *c, const struct xv *sr, char *buf,
 	static const char *const keys[] = {"location", "server", "serverpath", "device", "SCSIid", "target"};
 	const struct xv *pbds = rec_field(sr, "PBDs");
 	const struct xv *pbd = xv_len(pbds) ? cache_get(c, xv_str(xv_at(pbds, 0))) : NULL;
-	size_t used = 0;
+	struct buf b;
 
-	buf[0] = '\0';
+	buf_init(&b);
 	for (size_t i = 0; pbd && i < ARRAY_LEN(keys); i++) {
 		const char *v = rec_map(pbd, "device_config", keys[i]);
-		if (v && *v && used < n)
-			used += (size_t)snprintf(buf + used, n - used, "%s%s %s", used ? ", " : "", keys[i], v);
+		if (v && *v) {
+			buf_sep(&b, ", ");
+			buf_printf(&b, "%s %s", keys[i], v);
+		}
 	}
-	if (!used)
-		snprintf(buf, n, "-");
+	snprintf(buf, n, "%s", b.len ? b.data : "-");
+	buf_free(&b);
 }
 
 /* "xcp-ng-01 (attached), xcp-ng-02 (detached)". */
 static void hosts_text(const struct cache *c, const struct xv *sr, char *buf, size_t n)
 {
 	const struct xv *pbds = rec_field(sr, "PBDs");
-	size_t used = 0;
+	struct buf b;
 
-	buf[0] = '\0';
+	buf_init(&b);
 	for (size_t i = 0; i < xv_len(pbds); i++) {
 		const struct xv *pbd = cache_get(c, xv_str(xv_at(pbds, i)));
-		if (pbd && used < n)
-			used += (size_t)snprintf(buf + used, n - used, "%s%s%s", used ? ", " : "",
-						 name_of(c, rec_str(pbd, "host")),
-						 rec_bool(pbd, "currently_attached") ? "" : " (detached)");
+		if (pbd) {
+			buf_sep(&b, ", ");
+			buf_printf(&b, "%s%s", name_of(c, rec_str(pbd, "host")),
+				   rec_bool(pbd, "currently_attached") ? "" : " (detached)");
+		}
 	}
-	if (!used)
-		snprintf(buf, n, "none");
+	snprintf(buf, n, "%s", b.len ? b.data : "none");
+	buf_free(&b);
 }
 
 static int draw_fields(struct pool *p, struct sr_screen *s, const struct xv *sr, WINDOW *w, int rows, int cols)
@@ -180,7 +174,7 @@ static int draw_fields(struct pool *p, struct sr_screen *s, const struct xv *sr,
 	snprintf(buf, sizeof(buf), "%s (%s)%s%s", rec_str(sr, "type"),
 		 *rec_str(sr, "content_type") ? rec_str(sr, "content_type") : "no content type",
 		 rec_bool(sr, "shared") ? ", shared" : ", local",
-		 sr_is_default(p->cache, s->ref) ? ", the pool's default SR" : "");
+		 sr_is_default(p->cache, s->d.ref) ? ", the pool's default SR" : "");
 	KV("Type", buf, normal);
 	size_format(a, sizeof(a), used);
 	size_format(b, sizeof(b), total);
@@ -201,24 +195,21 @@ static int draw_fields(struct pool *p, struct sr_screen *s, const struct xv *sr,
 static void sr_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *sr = p ? cache_get(p->cache, s->ref) : NULL;
+	struct pool *p;
+	const struct xv *sr = detail_record(app, &s->d, &p);
 	int top, up;
 
-	if (!sr) {
-		ui_put(w, 1, 2, cols - 4, theme_attr(ROLE_WARN),
-		       !p ? "Its pool is not connected (Esc goes back)."
-		       : cache_loaded(p->cache) ? "This SR is no longer in the pool (Esc goes back)." : "Loading...");
+	detail_draw_head(&s->d, sr, p, w, cols);
+	if (!sr)
 		return;
-	}
-	up = sr_uploads_count(p->id, s->ref);
+	up = sr_uploads_count(p->id, s->d.ref);
 	if (up > 3)
 		up = 3;
 	top = draw_fields(p, s, sr, w, h / 2, cols);
 	ui_put(w, top++, 2, cols - 4, theme_attr(ROLE_HEADER), "Disks:");
 	table_draw(s->table, w, top, 0, h - top - up, cols, !app_has_dialog(app));
 	if (up)
-		sr_uploads_draw(app, w, h - up, up, cols, p->id, s->ref);
+		sr_uploads_draw(app, w, h - up, up, cols, p->id, s->d.ref);
 }
 
 static struct table *sr_list(struct app *app, void *st)
@@ -228,22 +219,12 @@ static struct table *sr_list(struct app *app, void *st)
 
 static void sr_describe(struct app *app, void *st, char *buf, size_t n)
 {
-	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *sr = p ? cache_get(p->cache, s->ref) : NULL;
-
-	if (sr && app_many_pools(app))
-		snprintf(buf, n, "SR %s %s pool %s", rec_str(sr, "name_label"), glyph(GLYPH_SEP), p->cfg.name);
-	else
-		snprintf(buf, n, "SR %s", sr ? rec_str(sr, "name_label") : "(gone)");
+	detail_describe(app, &((struct sr_screen *)st)->d, NULL, buf, n);
 }
 
 static struct pool *sr_pool(struct app *app, void *st)
 {
-	struct sr_screen *s = st;
-	const char *ref;
-
-	return pools_resolve(app_pools(app), s->qref, &ref);
+	return detail_pool(app, &((struct sr_screen *)st)->d);
 }
 
 /* ---- disk actions ---------------------------------------------------------------------- */
@@ -298,22 +279,22 @@ static void on_new_disk(struct app *app, const struct dialog_result *r, const ch
 	free(label);
 }
 
-static int new_disk(struct app *app, void *st)
+static void new_disk(struct app *app, void *st)
 {
 	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *sr = p ? cache_get(p->cache, s->ref) : NULL;
+	struct pool *p;
+	const struct xv *sr = detail_record(app, &s->d, &p);
 	struct form *f;
 	struct dialog *d;
 	char *text, free_text[24];
 
 	if (!sr) {
 		app_message(app, MSG_INFO, "The SR is not loaded");
-		return EV_HANDLED;
+		return;
 	}
 	if (sr_is_iso(sr)) {
 		app_message(app, MSG_INFO, "'%s' is an ISO library: u uploads an ISO into it", rec_str(sr, "name_label"));
-		return EV_HANDLED;
+		return;
 	}
 	f = form_new();
 	form_text(f, "Name", "New disk", true);
@@ -324,10 +305,9 @@ static int new_disk(struct app *app, void *st)
 	text = xasprintf("A new empty disk on '%s' (%s free). Attach it to a VM from the VM's Disks tab.",
 			 rec_str(sr, "name_label"), free_text);
 	d = dialog_form("New disk", text, f);
-	dialog_on_done(d, on_new_disk, s->qref, NULL);
+	dialog_on_done(d, on_new_disk, s->d.qref, NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 static const char *check_grow(const struct form *f, int field, const char *text, void *ud)
@@ -363,7 +343,7 @@ static void on_resize(struct app *app, const struct dialog_result *r, const char
 	free(label);
 }
 
-static int resize_disk(struct app *app, void *st)
+static void resize_disk(struct app *app, void *st)
 {
 	struct vdi_sel v;
 	struct form *f;
@@ -372,7 +352,7 @@ static int resize_disk(struct app *app, void *st)
 	char *text, size[24];
 
 	if (!selected_vdi(app, st, &v))
-		return EV_HANDLED;
+		return;
 	current = xmalloc(sizeof(*current));
 	*current = rec_int(v.vdi, "virtual_size");
 	f = form_new();
@@ -386,7 +366,6 @@ static int resize_disk(struct app *app, void *st)
 	dialog_own_ud(d, free);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 static void on_rename(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -404,20 +383,19 @@ static void on_rename(struct app *app, const struct dialog_result *r, const char
 	free(label);
 }
 
-static int rename_disk(struct app *app, void *st)
+static void rename_disk(struct app *app, void *st)
 {
 	struct vdi_sel v;
 	struct form *f;
 	struct dialog *d;
 
 	if (!selected_vdi(app, st, &v))
-		return EV_HANDLED;
+		return;
 	f = form_new();
 	form_text(f, "Name", rec_str(v.vdi, "name_label"), true);
 	d = dialog_form("Rename disk", "The disk's new name:", f);
 	dialog_on_done(d, on_rename, table_selected(((struct sr_screen *)st)->table), NULL);
 	app_open_dialog(app, d);
-	return EV_HANDLED;
 }
 
 static void on_destroy_typed(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -432,7 +410,7 @@ static void on_destroy_typed(struct app *app, const struct dialog_result *r, con
 	free(label);
 }
 
-static int destroy_disk(struct app *app, void *st)
+static void destroy_disk(struct app *app, void *st)
 {
 	struct vdi_sel v;
 	struct dialog *d;
@@ -440,12 +418,12 @@ static int destroy_disk(struct app *app, void *st)
 	bool attached;
 
 	if (!selected_vdi(app, st, &v))
-		return EV_HANDLED;
+		return;
 	vdi_vms(v.p->cache, v.vdi, vms, sizeof(vms), &attached);
 	if (attached) {
 		app_message(app, MSG_ERROR, "'%s' is attached to running VM %s: shut the VM down or detach the disk first",
 			    rec_str(v.vdi, "name_label"), vms);
-		return EV_HANDLED;
+		return;
 	}
 	size_format(size, sizeof(size), rec_int(v.vdi, "virtual_size"));
 	if (*vms)
@@ -459,40 +437,35 @@ static int destroy_disk(struct app *app, void *st)
 	dialog_on_done(d, on_destroy_typed, table_selected(((struct sr_screen *)st)->table), NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* ---- SR actions ------------------------------------------------------------------------ */
 
-static int rescan(struct app *app, void *st)
+static void rescan(struct app *app, void *st)
 {
-	sr_rescan(app, ((struct sr_screen *)st)->qref);
-	return EV_HANDLED;
+	sr_rescan(app, ((struct sr_screen *)st)->d.qref);
 }
 
-static int set_default(struct app *app, void *st)
+static void set_default(struct app *app, void *st)
 {
-	sr_set_default(app, ((struct sr_screen *)st)->qref);
-	return EV_HANDLED;
+	sr_set_default(app, ((struct sr_screen *)st)->d.qref);
 }
 
-static int remove_sr(struct app *app, void *st)
+static void remove_sr(struct app *app, void *st)
 {
-	sr_remove(app, ((struct sr_screen *)st)->qref);
-	return EV_HANDLED;
+	sr_remove(app, ((struct sr_screen *)st)->d.qref);
 }
 
-static int destroy_sr(struct app *app, void *st)
+static void destroy_sr(struct app *app, void *st)
 {
-	sr_destroy(app, ((struct sr_screen *)st)->qref);
-	return EV_HANDLED;
+	sr_destroy(app, ((struct sr_screen *)st)->d.qref);
 }
 
 static bool is_iso(struct app *app, void *st)
 {
 	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *sr = p ? cache_get(p->cache, s->ref) : NULL;
+	struct pool *p;
+	const struct xv *sr = detail_record(app, &s->d, &p);
 
 	return sr && sr_is_iso(sr);
 }
@@ -500,45 +473,43 @@ static bool is_iso(struct app *app, void *st)
 static bool holds_disks(struct app *app, void *st)
 {
 	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
-	const struct xv *sr = p ? cache_get(p->cache, s->ref) : NULL;
+	struct pool *p;
+	const struct xv *sr = detail_record(app, &s->d, &p);
 
 	return sr && !sr_is_iso(sr);
 }
 
-static int upload(struct app *app, void *st)
+static void upload(struct app *app, void *st)
 {
 	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
+	struct pool *p = detail_connected(app, &s->d);
 
 	if (!p) {
 		app_message(app, MSG_ERROR, "Upload: the SR's pool is not connected");
-		return EV_HANDLED;
+		return;
 	}
 	if (!is_iso(app, st)) {
 		app_message(app, MSG_INFO, "ISOs go into an ISO library, and this SR holds virtual disks");
-		return EV_HANDLED;
+		return;
 	}
-	sr_upload_start(app, p, s->qref);
-	return EV_HANDLED;
+	sr_upload_start(app, p, s->d.qref);
 }
 
-static int cancel_upload(struct app *app, void *st)
+static void cancel_upload(struct app *app, void *st)
 {
 	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
+	struct pool *p = detail_connected(app, &s->d);
 
-	if (!p || !sr_uploads_cancel(p->id, s->ref))
+	if (!p || !sr_uploads_cancel(p->id, s->d.ref))
 		app_message(app, MSG_INFO, "No upload is running into this SR");
-	return EV_HANDLED;
 }
 
 static bool uploading(struct app *app, void *st)
 {
 	struct sr_screen *s = st;
-	struct pool *p = pool_of(app, s);
+	struct pool *p = detail_connected(app, &s->d);
 
-	return p && sr_uploads_running(p->id, s->ref);
+	return p && sr_uploads_running(p->id, s->d.ref);
 }
 
 static const struct screen_key keys[] = {

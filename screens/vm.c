@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "backups.h"
+#include "detail.h"
 #include "draw.h"
 #include "keys.h"
 #include "model.h"
@@ -42,8 +43,7 @@ static const struct table_col snap_cols[] = {
 struct vm_screen {
 	struct vm_target target; /* first: the VM action keys read it */
 	struct vm_devices_view devices; /* second: the device keys read it */
-	char *qref;
-	enum tab tab;
+	struct detail d;                /* the VM, its pool, the tab shown */
 	struct table *tables[NTABS];
 	struct metrics_tab metrics; /* the Metrics tab's span */
 };
@@ -51,9 +51,7 @@ struct vm_screen {
 /* The VM's record and pool (NULL while its pool is away or it is gone). */
 static const struct xv *vm_of(struct app *app, struct vm_screen *s, struct pool **p)
 {
-	const char *ref;
-
-	return app_lookup(app, s->qref, p, &ref);
+	return detail_record(app, &s->d, p);
 }
 
 static const char *the_vm(struct app *app, void *st)
@@ -61,21 +59,21 @@ static const char *the_vm(struct app *app, void *st)
 	struct vm_screen *s = st;
 	struct pool *p;
 
-	return vm_of(app, s, &p) ? s->qref : NULL;
+	return vm_of(app, s, &p) ? s->d.qref : NULL;
 }
 
 static enum vm_devices_tab devices_tab(void *st)
 {
 	struct vm_screen *s = st;
 
-	return s->tab == TAB_DISKS ? VMDEV_DISKS : s->tab == TAB_NETWORK ? VMDEV_NETWORK : VMDEV_OTHER;
+	return s->d.tab == TAB_DISKS ? VMDEV_DISKS : s->d.tab == TAB_NETWORK ? VMDEV_NETWORK : VMDEV_OTHER;
 }
 
 static const char *devices_selected(void *st)
 {
 	struct vm_screen *s = st;
 
-	return s->tab == TAB_DISKS || s->tab == TAB_NETWORK ? table_selected(s->tables[s->tab]) : NULL;
+	return s->d.tab == TAB_DISKS || s->d.tab == TAB_NETWORK ? table_selected(s->tables[s->d.tab]) : NULL;
 }
 
 static void *vm_enter(struct app *app, const void *arg)
@@ -85,7 +83,7 @@ static void *vm_enter(struct app *app, const void *arg)
 	s->target.ref = the_vm;
 	s->devices.tab = devices_tab;
 	s->devices.selected = devices_selected;
-	s->qref = xstrdup(arg);
+	detail_init(&s->d, app, arg, "VM", "VM", tab_names, NTABS);
 	s->tables[TAB_DISKS] = table_new(disk_cols, (int)(ARRAY_LEN(disk_cols)));
 	s->tables[TAB_NETWORK] = table_new(net_cols, (int)(ARRAY_LEN(net_cols)));
 	s->tables[TAB_SNAPSHOTS] = table_new(snap_cols, (int)(ARRAY_LEN(snap_cols)));
@@ -103,7 +101,7 @@ static void vm_leave(struct app *app, void *st)
 
 	for (int i = 0; i < NTABS; i++)
 		table_free(s->tables[i]);
-	free(s->qref);
+	detail_free(&s->d);
 	free(s);
 }
 
@@ -113,22 +111,22 @@ static void ip_list(const struct cache *c, const struct xv *vm, char *buf, size_
 {
 	const struct xv *g = cache_get(c, rec_str(vm, "guest_metrics"));
 	const struct xv *nets = rec_field(g, "networks");
-	size_t used = 0;
+	struct buf b;
 
 	buf[0] = '\0';
 	if (strcmp(rec_str(vm, "power_state"), "Running") != 0)
 		return;
-	for (size_t i = 0; i < map_size(nets) && used < n; i++) {
+	buf_init(&b);
+	for (size_t i = 0; i < map_size(nets); i++) {
 		const char *ip = xv_str(map_value(nets, i));
-		int w;
 		/* "0/ip" repeats "0/ipv4/0": list the numbered forms */
 		if (!strstr(map_key(nets, i), "/ipv") || !ip)
 			continue;
-		w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", ip);
-		if (w < 0)
-			break;
-		used += (size_t)w;
+		buf_sep(&b, ", ");
+		buf_puts(&b, ip);
 	}
+	snprintf(buf, n, "%s", b.data ? b.data : "");
+	buf_free(&b);
 }
 
 static void draw_general(const struct cache *c, const struct xv *vm, WINDOW *w, int y, int h, int cols)
@@ -314,29 +312,16 @@ static void draw_console(const struct xv *vm, WINDOW *w, int y, int h, int cols)
 			"to the guest; Ctrl-] opens the console menu (back, Ctrl-Alt-Del, reconnect).");
 }
 
-/* Why the VM is not shown: its pool away, reloading after a reconnect
- * (the cache is cleared until the load ends), or the VM gone. */
-static const char *missing_why(const struct pool *p, bool title)
-{
-	if (!p || !p->cache)
-		return title ? "(pool not connected)" : "Its pool is not connected (Esc goes back).";
-	if (!cache_loaded(p->cache))
-		return title ? "(reloading)" : "Reloading the pool's objects; the VM shows again when they are in.";
-	return title ? "(gone)" : "This VM no longer exists (Esc goes back).";
-}
-
 static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 {
 	struct vm_screen *s = st;
 	struct pool *p;
 	const struct xv *vm = vm_of(app, s, &p);
 
-	ui_tabs(w, 0, 0, cols, tab_names, NTABS, (int)s->tab);
-	if (!vm) {
-		ui_put(w, 2, 2, cols - 4, theme_attr(ROLE_WARN), missing_why(p, false));
+	detail_draw_head(&s->d, vm, p, w, cols);
+	if (!vm)
 		return;
-	}
-	switch (s->tab) {
+	switch (s->d.tab) {
 	case TAB_GENERAL:
 		draw_general(p->cache, vm, w, 2, h - 2, cols);
 		return;
@@ -364,7 +349,7 @@ static void vm_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	default:
 		return;
 	}
-	table_draw(s->tables[s->tab], w, 2, 0, h - 2, cols, !app_has_dialog(app));
+	table_draw(s->tables[s->d.tab], w, 2, 0, h - 2, cols, !app_has_dialog(app));
 }
 
 static struct table *vm_list(struct app *app, void *st)
@@ -372,17 +357,14 @@ static struct table *vm_list(struct app *app, void *st)
 	struct vm_screen *s = st;
 	struct pool *p;
 
-	if (s->tab == TAB_GENERAL || s->tab == TAB_CONSOLE || !vm_of(app, s, &p))
+	if (s->d.tab == TAB_GENERAL || s->d.tab == TAB_CONSOLE || !vm_of(app, s, &p))
 		return NULL;
-	return s->tables[s->tab];
+	return s->tables[s->d.tab];
 }
 
 static struct pool *vm_pool(struct app *app, void *st)
 {
-	struct vm_screen *s = st;
-	const char *ref;
-
-	return pools_resolve(app_pools(app), s->qref, &ref);
+	return detail_pool(app, &((struct vm_screen *)st)->d);
 }
 
 static void vm_describe(struct app *app, void *st, char *buf, size_t n)
@@ -391,84 +373,49 @@ static void vm_describe(struct app *app, void *st, char *buf, size_t n)
 	struct pool *p;
 	const struct xv *vm = vm_of(app, s, &p);
 	enum role r;
-	char *suffix;
 
-	if (!vm) {
-		snprintf(buf, n, "VM %s", missing_why(p, true));
-		return;
-	}
-	if (app_many_pools(app))
-		suffix = xasprintf(" %s %s %s pool %s", glyph(GLYPH_SEP), vm_power_text(vm, &r), glyph(GLYPH_SEP),
-				   p->cfg.name);
-	else
-		suffix = xasprintf(" %s %s", glyph(GLYPH_SEP), vm_power_text(vm, &r));
-	ui_title(buf, n, "VM", rec_str(vm, "name_label"), suffix);
-	free(suffix);
+	detail_describe(app, &s->d, vm ? vm_power_text(vm, &r) : NULL, buf, n);
 }
 
-static void switch_tab(struct vm_screen *s, int tab)
-{
-	s->tab = (enum tab)((tab + NTABS) % NTABS);
-}
-
-static int next_tab(struct app *app, void *st)
-{
-	struct vm_screen *s = st;
-
-	switch_tab(s, (int)s->tab + 1);
-	return EV_HANDLED;
-}
-
-static int prev_tab(struct app *app, void *st)
-{
-	struct vm_screen *s = st;
-
-	switch_tab(s, (int)s->tab - 1);
-	return EV_HANDLED;
-}
-
-static int revert_key(struct app *app, void *st)
+static void revert_key(struct app *app, void *st)
 {
 	struct vm_screen *s = st;
 	const char *snap;
 
 	/* on the Snapshots tab: the selected one; elsewhere: ask which */
-	if (s->tab == TAB_SNAPSHOTS && (snap = table_selected(s->tables[TAB_SNAPSHOTS])))
+	if (s->d.tab == TAB_SNAPSHOTS && (snap = table_selected(s->tables[TAB_SNAPSHOTS])))
 		vm_revert_to(app, snap);
 	else
 		vm_action(app, st, 'v');
-	return EV_HANDLED;
 }
 
-static int enter_key(struct app *app, void *st)
+static void enter_key(struct app *app, void *st)
 {
 	struct vm_screen *s = st;
 
-	if (s->tab == TAB_SNAPSHOTS)
-		return revert_key(app, st);
-	if (s->tab == TAB_CONSOLE)
-		app_push(app, &screen_console, s->qref);
-	if (s->tab == TAB_BACKUPS)
-		return backup_vm_enter(app, s->tables[TAB_BACKUPS]);
-	return EV_HANDLED;
+	if (s->d.tab == TAB_SNAPSHOTS) {
+		revert_key(app, st);
+		return;
+	}
+	if (s->d.tab == TAB_CONSOLE)
+		app_push(app, &screen_console, s->d.qref);
+	if (s->d.tab == TAB_BACKUPS) {
+		backup_vm_enter(app, s->tables[TAB_BACKUPS]);
+		return;
+	}
 }
 
 static int vm_key(struct app *app, void *st, int key)
 {
-	if (((struct vm_screen *)st)->tab == TAB_METRICS && metrics_tab_key(&((struct vm_screen *)st)->metrics, key))
+	struct vm_screen *s = st;
+
+	if (s->d.tab == TAB_METRICS && metrics_tab_key(&s->metrics, key))
 		return EV_HANDLED;
-	if (key >= '1' && key < '1' + NTABS) {
-		switch_tab(st, key - '1');
-		return EV_HANDLED;
-	}
-	return EV_IGNORED;
+	return detail_key(&s->d, key) ? EV_HANDLED : EV_IGNORED;
 }
 
 static const struct screen_key keys[] = {
-	{XK_TAB, "Next tab", "The next tab (also Right, or 1-7 for a tab)", next_tab, NULL, false},
-	{XK_RIGHT, "Next tab", "The next tab", next_tab, NULL, false},
-	{XK_BTAB, "Prev tab", "The previous tab (also Left)", prev_tab, NULL, false},
-	{XK_LEFT, "Prev tab", "The previous tab", prev_tab, NULL, false},
+	DETAIL_TAB_KEYS(false),
 	{'v', "Revert", "Revert to the selected snapshot (Snapshots tab), or choose one", revert_key, NULL, false},
 	{XK_ENTER, "Revert", "Snapshots tab: revert to the selected snapshot; Console tab: open the console", enter_key, NULL, false},
 	{'a', "Add", "Disks tab: a new disk; Network tab: a new interface", vm_dev_add, vm_dev_on_devices, true},

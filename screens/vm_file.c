@@ -199,12 +199,16 @@ static bool start_child(struct app *app, struct pool *p, struct xfer *x, const c
 	const char *config = app_config(app)->path, *fp = p->x ? xapi_seen_fingerprint(p->x) : "";
 	const char *argv[32];
 	int n = 0, pipefd[2];
+	char **env;
 	pid_t pid;
 
 	if (!p->x || xapi_state(p->x) != XAPI_READY) {
 		app_message(app, MSG_ERROR, "%s: the pool is not connected", x->export ? "Export" : "Import");
 		return false;
 	}
+	/* the child logs in by itself: the console lock must be asked here */
+	if (!app_may_change(app, x->export ? "Export" : "Import"))
+		return false;
 	argv[n++] = "xentui";
 	argv[n++] = "vm";
 	while (*args && n < 20)
@@ -230,6 +234,7 @@ static bool start_child(struct app *app, struct pool *p, struct xfer *x, const c
 		app_message(app, MSG_ERROR, "Cannot start the transfer: %s", strerror(errno));
 		return false;
 	}
+	env = pool_child_env(p, PASSWORD_VAR);
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
@@ -243,12 +248,11 @@ static bool start_child(struct app *app, struct pool *p, struct xfer *x, const c
 		/* the interface's connections and terminal stay the interface's */
 		for (int fd = 3; fd < 1024; fd++)
 			close(fd);
-		if (!pool_export_password(p, PASSWORD_VAR))
-			unsetenv(PASSWORD_VAR);
-		execv("/proc/self/exe", (char *const *)argv);
+		execve("/proc/self/exe", (char *const *)argv, env);
 		dprintf(STDERR_FILENO, "xentui: cannot run xentui vm: %s\n", strerror(errno));
 		_exit(127);
 	}
+	pool_child_env_free(env);
 	close(pipefd[1]);
 	if (pid < 0) {
 		app_message(app, MSG_ERROR, "Cannot start the transfer: %s", strerror(errno));
@@ -403,7 +407,7 @@ static char *file_name_for(const char *name)
 	return s;
 }
 
-int vm_file_export_key(struct app *app, void *st)
+void vm_file_export_key(struct app *app, void *st)
 {
 	const struct vm_target *t = st;
 	const char *qref = t->ref ? t->ref(app, st) : NULL, *ref = NULL;
@@ -414,7 +418,7 @@ int vm_file_export_key(struct app *app, void *st)
 
 	if (!vm || !p) {
 		app_message(app, MSG_ERROR, "Export: choose a VM first");
-		return EV_HANDLED;
+		return;
 	}
 	e = xcalloc(1, sizeof(*e));
 	e->pool_id = p->id;
@@ -425,7 +429,6 @@ int vm_file_export_key(struct app *app, void *st)
 	e->file = getcwd(cwd, sizeof(cwd)) ? xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, base) : xstrdup(base);
 	free(base);
 	open_export_form(app, e);
-	return EV_HANDLED;
 }
 
 /* ---- import ---------------------------------------------------------------------- */
@@ -524,7 +527,7 @@ static bool collect_sr(const char *ref, const struct xv *sr, void *ud)
 	return true;
 }
 
-int vm_file_import_key(struct app *app, void *st)
+void vm_file_import_key(struct app *app, void *st)
 {
 	const struct vm_target *t = st;
 	const char *qref = t && t->ref ? t->ref(app, st) : NULL, *pref = NULL;
@@ -540,7 +543,7 @@ int vm_file_import_key(struct app *app, void *st)
 		p = pools_first_active(app_pools(app));
 	if (!p || !p->cache) {
 		app_message(app, MSG_ERROR, "Import: no pool is connected");
-		return EV_HANDLED;
+		return;
 	}
 	m = xcalloc(1, sizeof(*m));
 	m->pool_id = p->id;
@@ -552,7 +555,7 @@ int vm_file_import_key(struct app *app, void *st)
 		app_message(app, MSG_ERROR, "Import: the pool has no SR that takes new disks");
 		free(l.names);
 		imp_free(m);
-		return EV_HANDLED;
+		return;
 	}
 	f = form_new();
 	start = getcwd(cwd, sizeof(cwd)) ? xasprintf("%s/", strcmp(cwd, "/") == 0 ? "" : cwd) : xstrdup("");
@@ -569,7 +572,6 @@ int vm_file_import_key(struct app *app, void *st)
 	dialog_on_done(d, on_import_form, NULL, m);
 	dialog_own_ud(d, imp_free);
 	app_open_dialog(app, d);
-	return EV_HANDLED;
 }
 
 /* ---- the VM files screen --------------------------------------------------------- */
@@ -578,10 +580,9 @@ struct files_screen {
 	int sel;
 };
 
-int vm_file_show_key(struct app *app, void *st)
+void vm_file_show_key(struct app *app, void *st)
 {
 	app_push(app, &screen_vm_files, NULL);
-	return EV_HANDLED;
 }
 
 static void *files_enter(struct app *app, const void *arg)
@@ -690,20 +691,19 @@ static int files_key(struct app *app, void *st, int key)
 	return EV_HANDLED;
 }
 
-static int cancel_key(struct app *app, void *st)
+static void cancel_key(struct app *app, void *st)
 {
 	struct files_screen *s = st;
 	struct xfer *x = nth(s->sel);
 
 	if (!x || x->state != X_RUNNING) {
 		app_message(app, MSG_INFO, "Nothing to cancel: the selected transfer has ended");
-		return EV_HANDLED;
+		return;
 	}
 	if (!x->cancelling && x->pid > 0)
 		kill(x->pid, SIGTERM); /* the child removes what it made, then ends */
 	x->cancelling = true;
 	app_dirty(app);
-	return EV_HANDLED;
 }
 
 static bool running_selected(struct app *app, void *st)

@@ -9,9 +9,9 @@
 #include "screen.h"
 
 /* Key handlers for screens whose state starts with a struct vm_target. */
-int vm_file_export_key(struct app *app, void *st);  /* the VM to a file */
-int vm_file_import_key(struct app *app, void *st);  /* a file as a new VM (the selected VM's pool) */
-int vm_file_show_key(struct app *app, void *st);    /* the VM files screen */
+void vm_file_export_key(struct app *app, void *st);  /* the VM to a file */
+void vm_file_import_key(struct app *app, void *st);  /* a file as a new VM (the selected VM's pool) */
+void vm_file_show_key(struct app *app, void *st);    /* the VM files screen */
 
 extern const struct screen screen_vm_files;
 

@@ -33,6 +33,12 @@ struct cand {
 	uint64_t w[WORDS];
 };
 
+/* A pattern's slot under the hash of its rows with two rows left out. */
+struct cursor_key {
+	uint32_t hash;
+	uint32_t slot;
+};
+
 /* A font of a size: its glyphs sorted by pixel count (for nearest
  * matching) and a hash table of them (indices + 1; the font's own reading
  * of a bitmap, used while the screen shows that font). */
@@ -57,6 +63,11 @@ struct size {
 	uint32_t nvotes;          /* since they were last halved */
 	struct pattern *table;    /* open addressing, size a power of two */
 	size_t table_mask;
+	uint32_t *filled;         /* the table's used slots */
+	size_t nfilled;
+	/* per cursor row (h-2, h-3): the used slots by the hash of their rows
+	 * without the two cursor rows, sorted, so under_cursor need not scan */
+	struct cursor_key *cursor_keys[2];
 	int limit;                /* the largest distance accepted as near */
 };
 
@@ -214,6 +225,25 @@ static uint32_t hash_rows(const uint16_t *rows, int h)
 	return hash_final(x);
 }
 
+/* The hash of rows with rows cy and cy + 1 (an underline cursor's) blank. */
+static uint32_t hash_without(const uint16_t *rows, int h, int cy)
+{
+	uint32_t x = 0x811C9DC5u;
+
+	for (int y = 0; y < h; y++)
+		x = hash_step(x, y == cy || y == cy + 1 ? 0u : rows[y]);
+	return hash_final(x);
+}
+
+static int cursor_key_cmp(const void *a, const void *b)
+{
+	const struct cursor_key *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
 static void pack(const uint16_t *rows, int h, uint64_t *w)
 {
 	memset(w, 0, WORDS * sizeof(*w));
@@ -252,6 +282,7 @@ static void insert(struct size *s, const uint16_t *rows, uint32_t cp, int k)
 			p->cp = cp;
 			p->fonts = 1u << k;
 			memcpy(p->rows, rows, (size_t)s->fh * sizeof(rows[0]));
+			s->filled[s->nfilled++] = (uint32_t)i;
 			return;
 		}
 	}
@@ -362,6 +393,7 @@ static void build_size(struct size *s)
 		size *= 2;
 	s->table = xcalloc(size, sizeof(*s->table));
 	s->table_mask = size - 1;
+	s->filled = xcalloc(size, sizeof(*s->filled));
 	s->limit = s->fw * s->fh / 20 > 2 ? s->fw * s->fh / 20 : 2;
 
 	/* VGA line graphics first: with a lit 9th column they can only be those */
@@ -392,6 +424,19 @@ static void build_size(struct size *s)
 					glyph_pattern(s->font[k].f, g, s->cw, true, rows);
 					insert(s, rows, s->font[k].f->cp[g], k);
 				}
+	for (int v = 0; v < 2; v++) {
+		int cy = s->fh - 2 - v;
+		struct cursor_key *keys;
+		if (cy <= 0)
+			continue;
+		keys = xcalloc(s->nfilled + 1, sizeof(*keys));
+		for (size_t i = 0; i < s->nfilled; i++) {
+			keys[i].hash = hash_without(s->table[s->filled[i]].rows, s->fh, cy);
+			keys[i].slot = s->filled[i];
+		}
+		qsort(keys, s->nfilled, sizeof(*keys), cursor_key_cmp);
+		s->cursor_keys[v] = keys;
+	}
 	for (int k = 0; k < s->nfonts; k++)
 		build_font(s, &s->font[k]);
 	s->built = true;
@@ -400,6 +445,9 @@ static void build_size(struct size *s)
 static void free_size(struct size *s)
 {
 	free(s->table);
+	free(s->filled);
+	free(s->cursor_keys[0]);
+	free(s->cursor_keys[1]);
 	for (int k = 0; k < s->nfonts; k++) {
 		free(s->font[k].cand);
 		free(s->font[k].tab);
@@ -597,13 +645,27 @@ const char *fbtext_font_name(const struct fbtext *ft)
  * cell that looks like a cursor; among glyphs that agree there, one blank
  * where the cursor is (it mostly sits on a blank), then ASCII, then the
  * lowest code point wins, so the answer does not depend on the table's
- * layout. */
+ * layout. The candidates come from cursor_keys: the same hash without the
+ * cursor's rows (a scan of the whole table cost 100 us a cell). */
 static uint32_t under_cursor(const struct size *s, const uint16_t *rows, int h, int cy)
 {
 	const struct pattern *best = NULL;
+	const struct cursor_key *keys = h - 2 - cy == 0 || h - 2 - cy == 1 ? s->cursor_keys[h - 2 - cy] : NULL;
+	uint32_t hash = hash_without(rows, h, cy);
+	size_t lo = 0, hi = s->nfilled;
 
-	for (size_t i = 0; i <= s->table_mask; i++) {
-		const struct pattern *p = &s->table[i];
+	if (!keys)
+		return FBTEXT_UNKNOWN;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (keys[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < s->nfilled && keys[i].hash == hash; i++) {
+		const struct pattern *p = &s->table[keys[i].slot];
 		bool pb, bb;
 
 		if (p->cp == 0 || memcmp(p->rows, rows, (size_t)cy * sizeof(rows[0])) != 0 ||
