@@ -419,38 +419,33 @@ static struct pool *dash_pool(struct app *app, void *st)
 	return pools_resolve(app_pools(app), table_selected(d->hosts), &ref);
 }
 
-static int open_host(struct app *app, void *st)
+static void open_host(struct app *app, void *st)
 {
 	struct dashboard *d = st;
 	const char *ref = table_selected(d->hosts);
 
 	if (ref)
 		app_push(app, &screen_host, ref);
-	return EV_HANDLED;
 }
 
-static int go_vms(struct app *app, void *st)
+static void go_vms(struct app *app, void *st)
 {
 	app_push(app, &screen_vms, NULL);
-	return EV_HANDLED;
 }
 
-static int go_hosts(struct app *app, void *st)
+static void go_hosts(struct app *app, void *st)
 {
 	app_push(app, &screen_hosts, NULL);
-	return EV_HANDLED;
 }
 
-static int go_tasks(struct app *app, void *st)
+static void go_tasks(struct app *app, void *st)
 {
 	app_push(app, &screen_tasks, NULL);
-	return EV_HANDLED;
 }
 
-static int go_servers(struct app *app, void *st)
+static void go_servers(struct app *app, void *st)
 {
 	app_push(app, &screen_servers, NULL);
-	return EV_HANDLED;
 }
 
 static void dash_describe(struct app *app, void *st, char *buf, size_t n)

@@ -696,7 +696,7 @@ bool host_jobs_running(struct app *app, void *st)
 	return false;
 }
 
-int host_jobs_cancel(struct app *app, void *st)
+void host_jobs_cancel(struct app *app, void *st)
 {
 	struct job *one = NULL;
 	int n = 0;
@@ -710,7 +710,7 @@ int host_jobs_cancel(struct app *app, void *st)
 		}
 	if (!n) {
 		app_message(app, MSG_INFO, "No host operation is running");
-		return EV_HANDLED;
+		return;
 	}
 	if (n == 1) {
 		text = xasprintf("Cancel %s on '%s'? It stops once \"%s\" ends (a task under way is cancelled if xapi "
@@ -733,7 +733,6 @@ int host_jobs_cancel(struct app *app, void *st)
 	}
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* ---- the screen ------------------------------------------------------------ */

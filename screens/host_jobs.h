@@ -25,7 +25,7 @@ void host_job_start(struct app *app, struct pool *p, enum host_job_kind kind, co
 bool host_job_busy(const struct pool *p, const char *host);
 /* The cancel key (:jobs, :updates): a running job stops after its step
  * under way; available while one runs. */
-int host_jobs_cancel(struct app *app, void *st);
+void host_jobs_cancel(struct app *app, void *st);
 bool host_jobs_running(struct app *app, void *st);
 /* Draws every job from line y; returns the next free line. */
 int host_jobs_draw(WINDOW *w, int y, int rows, int cols);

@@ -104,14 +104,14 @@ static void on_exit_answer(struct app *app, const struct dialog_result *r, const
 		run(app, qref, r->choice == 0 ? JOB_MAINT_EXIT : JOB_MAINT_LEAVE);
 }
 
-static int act_maintenance(struct app *app, void *st)
+static void act_maintenance(struct app *app, void *st)
 {
 	struct host_sel s;
 	struct dialog *d;
 	char *text;
 
 	if (!this_host(app, st, &s))
-		return EV_HANDLED;
+		return;
 	if (in_maintenance(s.h) || !rec_bool(s.h, "enabled")) {
 		int n = moved_off(&s);
 		if (n)
@@ -135,7 +135,6 @@ static int act_maintenance(struct app *app, void *st)
 	}
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 static void on_reboot_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -176,40 +175,35 @@ static void ask_down(struct app *app, void *st, bool shutdown)
 	free(text);
 }
 
-static int act_reboot(struct app *app, void *st)
+static void act_reboot(struct app *app, void *st)
 {
 	ask_down(app, st, false);
-	return EV_HANDLED;
 }
 
-static int act_shutdown(struct app *app, void *st)
+static void act_shutdown(struct app *app, void *st)
 {
 	ask_down(app, st, true);
-	return EV_HANDLED;
 }
 
-static int act_settings(struct app *app, void *st)
+static void act_settings(struct app *app, void *st)
 {
 	struct host_sel s;
 
 	if (this_host(app, st, &s))
 		app_push(app, &screen_host_settings, s.qref);
-	return EV_HANDLED;
 }
 
-static int act_pci(struct app *app, void *st)
+static void act_pci(struct app *app, void *st)
 {
 	struct host_sel s;
 
 	if (this_host(app, st, &s))
 		app_push(app, &screen_host_pci, s.qref);
-	return EV_HANDLED;
 }
 
-static int act_jobs(struct app *app, void *st)
+static void act_jobs(struct app *app, void *st)
 {
 	app_push(app, &screen_host_jobs, NULL);
-	return EV_HANDLED;
 }
 
 const struct screen_key host_action_keys[] = {

@@ -547,7 +547,7 @@ static void ask_hide(struct app *app, struct pool *p, const char *ref, const str
 	buf_free(&l.list);
 }
 
-static int act_toggle(struct app *app, void *st)
+static void act_toggle(struct app *app, void *st)
 {
 	struct pci_screen *s = st;
 	struct pool *p;
@@ -557,18 +557,17 @@ static int act_toggle(struct app *app, void *st)
 	struct xv *params;
 
 	if (!pci)
-		return EV_HANDLED;
+		return;
 	a = access_of(NULL, p->id, ref);
 	/* hidden now or on the way: give it back (harmless, at once); else ask */
 	if (!(a && a->status && (strcmp(a->status, "disabled") == 0 || strcmp(a->status, "disable_on_reboot") == 0))) {
 		ask_hide(app, p, ref, pci);
-		return EV_HANDLED;
+		return;
 	}
 	params = xv_array();
 	xv_array_push(params, xv_string(ref));
 	app_call_then(app, p, "Give the device back to dom0", "PCI.enable_dom0_access", params, on_access_done,
 		      xstrdup(ref));
-	return EV_HANDLED;
 }
 
 struct vm_item {
@@ -758,22 +757,19 @@ static void pick_vm(struct app *app, struct pci_screen *s, bool detach)
 	free(text);
 }
 
-static int act_attach(struct app *app, void *st)
+static void act_attach(struct app *app, void *st)
 {
 	pick_vm(app, st, false);
-	return EV_HANDLED;
 }
 
-static int act_detach(struct app *app, void *st)
+static void act_detach(struct app *app, void *st)
 {
 	pick_vm(app, st, true);
-	return EV_HANDLED;
 }
 
-static int act_refresh(struct app *app, void *st)
+static void act_refresh(struct app *app, void *st)
 {
 	refresh_access(app, st);
-	return EV_HANDLED;
 }
 
 static void pci_describe(struct app *app, void *st, char *buf, size_t n)

@@ -752,14 +752,14 @@ static void settings_draw(struct app *app, void *st, WINDOW *w, int h, int cols_
 	table_draw(s->t, w, 0, 0, h, cols_, !app_has_dialog(app));
 }
 
-static int act_edit(struct app *app, void *st)
+static void act_edit(struct app *app, void *st)
 {
 	struct settings_screen *ss = st;
 	const char *key = table_selected(ss->t);
 	struct sel s;
 
 	if (!key || !lookup(app, ss->qref, &s))
-		return EV_HANDLED;
+		return;
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		if (strcmp(settings[i].key, key) != 0)
 			continue;
@@ -768,7 +768,6 @@ static int act_edit(struct app *app, void *st)
 		else
 			settings[i].edit(app, ss->qref, &s);
 	}
-	return EV_HANDLED;
 }
 
 static struct table *settings_list(struct app *app, void *st)

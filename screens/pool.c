@@ -221,17 +221,16 @@ static bool several_pools(struct app *app, void *st)
 	return pools_active(app_pools(app)) > 1;
 }
 
-static int open_host(struct app *app, void *st)
+static void open_host(struct app *app, void *st)
 {
 	struct pool_screen *s = st;
 	const char *qref = table_selected(s->hosts);
 
 	if (qref)
 		app_push(app, &screen_host, qref);
-	return EV_HANDLED;
 }
 
-static int next_pool(struct app *app, void *st)
+static void next_pool(struct app *app, void *st)
 {
 	struct pool_screen *s = st;
 	struct pools *ps = app_pools(app);
@@ -248,7 +247,6 @@ static int next_pool(struct app *app, void *st)
 		}
 	}
 	rebuild(app, s);
-	return EV_HANDLED;
 }
 
 /* ---- rename, default SR -------------------------------------------------------------------- */
@@ -274,7 +272,7 @@ static void on_rename(struct app *app, const struct dialog_result *r, const char
 	app_call(app, p, "Rename the pool", "pool.set_name_label", params);
 }
 
-static int act_rename(struct app *app, void *st)
+static void act_rename(struct app *app, void *st)
 {
 	struct pool *p = shown(app, st);
 	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
@@ -283,14 +281,13 @@ static int act_rename(struct app *app, void *st)
 	char id[16];
 
 	if (!pool)
-		return EV_HANDLED;
+		return;
 	f = form_new();
 	form_text(f, "New name", rec_str(pool, "name_label"), false);
 	d = dialog_form("Rename the pool", NULL, f);
 	snprintf(id, sizeof(id), "%d", p->id);
 	dialog_on_done(d, on_rename, id, NULL);
 	app_open_dialog(app, d);
-	return EV_HANDLED;
 }
 
 struct sr_choice {
@@ -344,14 +341,14 @@ static void on_default_sr(struct app *app, const struct dialog_result *r, const 
 	free(label);
 }
 
-static int act_default_sr(struct app *app, void *st)
+static void act_default_sr(struct app *app, void *st)
 {
 	struct pool *p = shown(app, st);
 	struct sr_choice ch = {NULL, NULL, 0};
 	char id[16];
 
 	if (!p)
-		return EV_HANDLED;
+		return;
 	ch.d = dialog_choose("Default SR", "Where new VM disks go by default (shared SRs only: a local SR is "
 					   "seen by one host, and a new VM may start on any):");
 	ch.c = p->cache;
@@ -359,20 +356,18 @@ static int act_default_sr(struct app *app, void *st)
 	if (!ch.n) {
 		dialog_free(ch.d);
 		app_message(app, MSG_ERROR, "The pool has no shared SR for VM disks");
-		return EV_HANDLED;
+		return;
 	}
 	snprintf(id, sizeof(id), "%d", p->id);
 	dialog_on_done(ch.d, on_default_sr, id, NULL);
 	app_open_dialog(app, ch.d);
-	return EV_HANDLED;
 }
 
 /* ---- hosts: add, eject, new master ------------------------------------------------------- */
 
-static int act_add_host(struct app *app, void *st)
+static void act_add_host(struct app *app, void *st)
 {
 	pool_join_add_host(app, shown(app, st));
-	return EV_HANDLED;
 }
 
 /* An answered dialog about a host: method(host) with a label from
@@ -414,7 +409,7 @@ static void on_eject(struct app *app, const struct dialog_result *r, const char 
 	on_host_answer(app, r, qref, "Eject host '%s'", "pool.eject", true);
 }
 
-static int act_eject(struct app *app, void *st)
+static void act_eject(struct app *app, void *st)
 {
 	struct pool_screen *s = st;
 	struct pool *p;
@@ -425,7 +420,7 @@ static int act_eject(struct app *app, void *st)
 	char *text;
 
 	if (!h)
-		return EV_HANDLED;
+		return;
 	text = xasprintf("Eject '%s' from the pool? The host leaves the pool, wipes its database and reboots as a "
 			 "standalone host. Its local VMs and local storage are LOST: the pool forgets them and the "
 			 "host comes back without them. Shut its VMs down or move them first.",
@@ -434,7 +429,6 @@ static int act_eject(struct app *app, void *st)
 	dialog_on_done(d, on_eject, table_selected(s->hosts), NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 static void on_new_master(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -443,7 +437,7 @@ static void on_new_master(struct app *app, const struct dialog_result *r, const 
 	on_host_answer(app, r, qref, "Make '%s' the pool master", "pool.designate_new_master", false);
 }
 
-static int act_new_master(struct app *app, void *st)
+static void act_new_master(struct app *app, void *st)
 {
 	struct pool_screen *s = st;
 	struct pool *p;
@@ -453,7 +447,7 @@ static int act_new_master(struct app *app, void *st)
 	char *text;
 
 	if (!h)
-		return EV_HANDLED;
+		return;
 	text = xasprintf("Make '%s' (%s) the pool master? The current master becomes a member; the pool's "
 			 "clients reconnect to the new master (xentui does by itself). VMs keep running.",
 			 rec_str(h, "name_label"), rec_str(h, "address"));
@@ -461,7 +455,6 @@ static int act_new_master(struct app *app, void *st)
 	dialog_on_done(d, on_new_master, table_selected(s->hosts), NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* ---- HA ------------------------------------------------------------------------------------- */
@@ -594,22 +587,21 @@ static void on_ha_enable(struct app *app, const struct dialog_result *r, const c
 		ask_failures(app, p, r->choice_key);
 }
 
-static int act_ha_failures(struct app *app, void *st)
+static void act_ha_failures(struct app *app, void *st)
 {
 	struct pool *p = shown(app, st);
 	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
 
 	if (!pool)
-		return EV_HANDLED;
+		return;
 	if (!rec_bool(pool, "ha_enabled")) {
 		app_message(app, MSG_INFO, "HA is off: H turns it on and asks how many host failures to tolerate");
-		return EV_HANDLED;
+		return;
 	}
 	ask_failures(app, p, NULL);
-	return EV_HANDLED;
 }
 
-static int act_ha(struct app *app, void *st)
+static void act_ha(struct app *app, void *st)
 {
 	struct pool *p = shown(app, st);
 	const struct xv *pool = p ? pool_record(p->cache, NULL) : NULL;
@@ -618,7 +610,7 @@ static int act_ha(struct app *app, void *st)
 	char id[16];
 
 	if (!pool)
-		return EV_HANDLED;
+		return;
 	snprintf(id, sizeof(id), "%d", p->id);
 	if (rec_bool(pool, "ha_enabled")) {
 		d = dialog_confirm("Disable HA",
@@ -626,7 +618,7 @@ static int act_ha(struct app *app, void *st)
 				   "Disable", "Cancel", true);
 		dialog_on_done(d, on_ha_disable, id, NULL);
 		app_open_dialog(app, d);
-		return EV_HANDLED;
+		return;
 	}
 	ch.d = dialog_choose("Enable HA", "High availability restarts protected VMs on other hosts when a host "
 					  "fails. Its heartbeat needs a shared SR every host sees:");
@@ -635,11 +627,10 @@ static int act_ha(struct app *app, void *st)
 	if (!ch.n) {
 		dialog_free(ch.d);
 		app_message(app, MSG_ERROR, "HA needs a shared SR for its heartbeat; the pool has none");
-		return EV_HANDLED;
+		return;
 	}
 	dialog_on_done(ch.d, on_ha_enable, id, NULL);
 	app_open_dialog(app, ch.d);
-	return EV_HANDLED;
 }
 
 static const struct screen_key keys[] = {

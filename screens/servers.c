@@ -203,7 +203,7 @@ static bool has_server(struct app *app, void *st)
 	return selected(app, st) != NULL;
 }
 
-static int connect_key(struct app *app, void *st)
+static void connect_key(struct app *app, void *st)
 {
 	struct pool *p = selected(app, st);
 
@@ -213,7 +213,6 @@ static int connect_key(struct app *app, void *st)
 		app_jump(app, &screen_dashboard, NULL);
 	else
 		app_connect(app, p, true);
-	return EV_HANDLED;
 }
 
 static void on_disconnected(struct pool *p, void *ud)
@@ -221,17 +220,16 @@ static void on_disconnected(struct pool *p, void *ud)
 	app_message(ud, MSG_INFO, "%s: disconnected", p->cfg.name);
 }
 
-static int disconnect_key(struct app *app, void *st)
+static void disconnect_key(struct app *app, void *st)
 {
 	struct pool *p = selected(app, st);
 
 	if (!is_connected(p)) {
 		app_message(app, MSG_INFO, "%s is not connected", p ? p->cfg.name : "No server");
-		return EV_HANDLED;
+		return;
 	}
 	app_message(app, MSG_INFO, "%s: logging out", p->cfg.name);
 	pool_disconnect(app_pools(app), p, on_disconnected, app);
-	return EV_HANDLED;
 }
 
 /* ---- the form: add and edit -------------------------------------------------------------- */
@@ -444,13 +442,12 @@ static void open_form(struct app *app, struct servers *s, struct pool *p)
 	app_open_dialog(app, d);
 }
 
-static int add_key(struct app *app, void *st)
+static void add_key(struct app *app, void *st)
 {
 	open_form(app, st, NULL);
-	return EV_HANDLED;
 }
 
-static int edit_key(struct app *app, void *st)
+static void edit_key(struct app *app, void *st)
 {
 	struct pool *p = selected(app, st);
 
@@ -460,7 +457,6 @@ static int edit_key(struct app *app, void *st)
 		app_message(app, MSG_INFO, "The demo pool comes with --demo: it is not in the configuration");
 	else
 		open_form(app, st, p);
-	return EV_HANDLED;
 }
 
 /* ---- remove ------------------------------------------------------------------------------ */
@@ -489,7 +485,7 @@ static void on_remove_answer(struct app *app, const struct dialog_result *r, con
 		remove_now(p, app);
 }
 
-static int remove_key(struct app *app, void *st)
+static void remove_key(struct app *app, void *st)
 {
 	struct pool *p = selected(app, st);
 	struct dialog *d;
@@ -497,11 +493,11 @@ static int remove_key(struct app *app, void *st)
 
 	if (!p) {
 		app_message(app, MSG_INFO, "No server selected");
-		return EV_HANDLED;
+		return;
 	}
 	if (p->demo) {
 		app_message(app, MSG_INFO, "The demo pool goes when xentui does");
-		return EV_HANDLED;
+		return;
 	}
 	text = xasprintf("Remove %s (%s) from the servers%s? The pool itself is not touched.%s", p->cfg.name,
 			 p->cfg.url, p->saved ? " and the configuration file" : "",
@@ -511,7 +507,6 @@ static int remove_key(struct app *app, void *st)
 	dialog_on_done(d, on_remove_answer, key, NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 static void servers_describe(struct app *app, void *st, char *buf, size_t n)

@@ -195,16 +195,15 @@ static const char *selected(struct app *app, struct storage *s)
 	return qref;
 }
 
-static int open_sr(struct app *app, void *st)
+static void open_sr(struct app *app, void *st)
 {
 	const char *qref = selected(app, st);
 
 	if (qref)
 		app_push(app, &screen_sr, qref);
-	return EV_HANDLED;
 }
 
-static int new_sr(struct app *app, void *st)
+static void new_sr(struct app *app, void *st)
 {
 	struct pool *p = storage_pool(app, st);
 
@@ -212,49 +211,44 @@ static int new_sr(struct app *app, void *st)
 		p = app_pool(app);
 	if (!p || !p->cache) {
 		app_message(app, MSG_ERROR, "New SR: no pool is connected (:servers connects one)");
-		return EV_HANDLED;
+		return;
 	}
 	sr_new_start(app, p);
-	return EV_HANDLED;
 }
 
-static int rescan(struct app *app, void *st)
+static void rescan(struct app *app, void *st)
 {
 	const char *qref = selected(app, st);
 
 	if (qref)
 		sr_rescan(app, qref);
-	return EV_HANDLED;
 }
 
-static int set_default(struct app *app, void *st)
+static void set_default(struct app *app, void *st)
 {
 	const char *qref = selected(app, st);
 
 	if (qref)
 		sr_set_default(app, qref);
-	return EV_HANDLED;
 }
 
-static int remove_sr(struct app *app, void *st)
+static void remove_sr(struct app *app, void *st)
 {
 	const char *qref = selected(app, st);
 
 	if (qref)
 		sr_remove(app, qref);
-	return EV_HANDLED;
 }
 
-static int destroy_sr(struct app *app, void *st)
+static void destroy_sr(struct app *app, void *st)
 {
 	const char *qref = selected(app, st);
 
 	if (qref)
 		sr_destroy(app, qref);
-	return EV_HANDLED;
 }
 
-static int upload(struct app *app, void *st)
+static void upload(struct app *app, void *st)
 {
 	struct storage *s = st;
 	const char *qref = table_selected(s->table), *ref;
@@ -265,18 +259,16 @@ static int upload(struct app *app, void *st)
 		p = app_pool(app);
 	if (!p || !p->cache) {
 		app_message(app, MSG_ERROR, "Upload: no pool is connected (:servers connects one)");
-		return EV_HANDLED;
+		return;
 	}
 	/* on an ISO SR, into it; elsewhere the user picks one */
 	sr_upload_start(app, p, sr && sr_is_iso(sr) ? qref : NULL);
-	return EV_HANDLED;
 }
 
-static int cancel_upload(struct app *app, void *st)
+static void cancel_upload(struct app *app, void *st)
 {
 	if (!sr_uploads_cancel(-1, NULL))
 		app_message(app, MSG_INFO, "No upload is running");
-	return EV_HANDLED;
 }
 
 static bool uploading(struct app *app, void *st)

@@ -231,7 +231,7 @@ static const struct op *selected_op(struct app *app, struct tasks *s, struct poo
 	return f.found;
 }
 
-static int cancel_task(struct app *app, void *st)
+static void cancel_task(struct app *app, void *st)
 {
 	const char *task_ref;
 	struct pool *p;
@@ -240,11 +240,11 @@ static int cancel_task(struct app *app, void *st)
 	if (op) {
 		if (op->state != OP_RUNNING && op->state != OP_STARTING) {
 			app_message(app, MSG_INFO, "'%s' has already ended", op->label);
-			return EV_HANDLED;
+			return;
 		}
 		if (!op->task) {
 			app_message(app, MSG_INFO, "'%s' has no task yet: try again in a moment", op->label);
-			return EV_HANDLED;
+			return;
 		}
 		app_message(app, MSG_INFO, "Cancelling '%s'", op->label);
 		ops_cancel(p->ops, (struct op *)op);
@@ -255,10 +255,9 @@ static int cancel_task(struct app *app, void *st)
 		app_call(app, p, label, "task.cancel", params);
 		free(label);
 	}
-	return EV_HANDLED;
 }
 
-static int show_task(struct app *app, void *st)
+static void show_task(struct app *app, void *st)
 {
 	const char *task_ref;
 	struct pool *p;
@@ -277,11 +276,10 @@ static int show_task(struct app *app, void *st)
 		text = xasprintf("%s\n\nStarted by another client.\nStatus: %s, %.0f%%", rec_str(t, "name_label"),
 				 rec_str(t, "status"), rec_float(t, "progress") * 100);
 	} else {
-		return EV_HANDLED;
+		return;
 	}
 	app_open_dialog(app, dialog_message("Task", text));
 	free(text);
-	return EV_HANDLED;
 }
 
 static bool running_selected(struct app *app, void *st)

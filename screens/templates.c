@@ -145,7 +145,7 @@ static struct pool *templates_pool(struct app *app, void *st)
 	return sel ? pools_resolve(app_pools(app), sel, &ref) : NULL;
 }
 
-static int new_vm(struct app *app, void *st)
+static void new_vm(struct app *app, void *st)
 {
 	const char *sel = table_selected(((struct templates *)st)->table);
 
@@ -153,7 +153,6 @@ static int new_vm(struct app *app, void *st)
 		vm_new_open(app, sel);
 	else
 		app_message(app, MSG_INFO, "No template selected");
-	return EV_HANDLED;
 }
 
 static const struct screen_key keys[] = {

@@ -346,14 +346,13 @@ static struct table *updates_list(struct app *app, void *st)
 	return ((struct updates_screen *)st)->t;
 }
 
-static int act_recheck(struct app *app, void *st)
+static void act_recheck(struct app *app, void *st)
 {
 	struct updates_screen *s = st;
 	struct pool *p = upd_pool(app, s);
 
 	check_all(app, p);
 	app_message(app, MSG_INFO, "Checking every host for updates");
-	return EV_HANDLED;
 }
 
 struct order {
@@ -391,7 +390,7 @@ static void on_rolling_answer(struct app *app, const struct dialog_result *r, co
 	free(o.refs);
 }
 
-static int act_rolling(struct app *app, void *st)
+static void act_rolling(struct app *app, void *st)
 {
 	struct updates_screen *s = st;
 	struct pool *p = upd_pool(app, s);
@@ -401,7 +400,7 @@ static int act_rolling(struct app *app, void *st)
 
 	if (!p || !cache_loaded(p->cache)) {
 		app_message(app, MSG_INFO, "The pool is not connected");
-		return EV_HANDLED;
+		return;
 	}
 	n = cache_count(p->cache, "host");
 	text = xasprintf("Update the %zu host%s one at a time, the master first: each is evacuated, updated and "
@@ -413,10 +412,9 @@ static int act_rolling(struct app *app, void *st)
 	dialog_on_done(d, on_rolling_answer, id, s);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
-static int act_details(struct app *app, void *st)
+static void act_details(struct app *app, void *st)
 {
 	struct updates_screen *s = st;
 	struct pool *p = upd_pool(app, s);
@@ -426,12 +424,11 @@ static int act_details(struct app *app, void *st)
 
 	if (!c || c->state != CHECK_DONE) {
 		app_message(app, MSG_INFO, "No list for this host yet (r checks again)");
-		return EV_HANDLED;
+		return;
 	}
 	text = xasprintf("%d update%s: %s", c->count, c->count == 1 ? "" : "s", c->count ? c->names : "none");
 	app_open_dialog(app, dialog_message(name_of(p->cache, ref), text));
 	free(text);
-	return EV_HANDLED;
 }
 
 static const struct screen_key keys[] = {

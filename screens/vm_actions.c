@@ -104,30 +104,30 @@ static void simple_op(struct app *app, const struct vm_sel *s, const char *verb,
 
 /* ---- power -------------------------------------------------------------------------- */
 
-static int act_start(struct app *app, void *st)
+static void act_start(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
 	if (!vm_or_say(app, st, &s))
-		return EV_HANDLED;
+		return;
 	if (strcmp(rec_str(s.vm, "power_state"), "Suspended") == 0) {
 		app_message(app, MSG_INFO, "'%s' is suspended: u resumes it", rec_str(s.vm, "name_label"));
-		return EV_HANDLED;
+		return;
 	}
 	if (strcmp(rec_str(s.vm, "power_state"), "Paused") == 0) {
 		app_message(app, MSG_INFO, "'%s' is paused: p unpauses it", rec_str(s.vm, "name_label"));
-		return EV_HANDLED;
+		return;
 	}
 	if (!require_state(app, s.vm, "start", "Halted", NULL))
-		return EV_HANDLED;
+		return;
 	if (!vm_has_a_host(s.p->cache, s.vm, NULL)) {
 		/* xapi would answer NO_HOSTS_AVAILABLE: say why instead */
 		char *why = vm_nowhere(s.p->cache, s.vm, NULL);
 		app_open_dialog(app, dialog_message("Start", why));
 		free(why);
-		return EV_HANDLED;
+		return;
 	}
 	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_bool(false)); /* start_paused */
@@ -135,7 +135,6 @@ static int act_start(struct app *app, void *st)
 	label = xasprintf("Start VM '%s'", rec_str(s.vm, "name_label"));
 	app_op(app, s.p, label, "VM.start", p);
 	free(label);
-	return EV_HANDLED;
 }
 
 struct host_item {
@@ -285,18 +284,17 @@ out:
 	free(q);
 }
 
-static int act_start_on(struct app *app, void *st)
+static void act_start_on(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct start_on_req *q;
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "start", "Halted", NULL))
-		return EV_HANDLED;
+		return;
 	q = xcalloc(1, sizeof(*q));
 	q->app = app;
 	q->qref = xstrdup(s.qref);
 	app_query(app, s.p, "VM.get_possible_hosts", xv_params_ref(s.ref), on_possible_hosts, q);
-	return EV_HANDLED;
 }
 
 /* A power action that stops a running guest: asked first, naming the VM
@@ -364,64 +362,57 @@ static void ask_power(struct app *app, void *st, const struct power_act *a)
 	free(text);
 }
 
-static int act_shutdown(struct app *app, void *st)
+static void act_shutdown(struct app *app, void *st)
 {
 	ask_power(app, st, &clean_shutdown);
-	return EV_HANDLED;
 }
 
-static int act_reboot(struct app *app, void *st)
+static void act_reboot(struct app *app, void *st)
 {
 	ask_power(app, st, &clean_reboot);
-	return EV_HANDLED;
 }
 
-static int act_force_shutdown(struct app *app, void *st)
+static void act_force_shutdown(struct app *app, void *st)
 {
 	ask_power(app, st, &force_shutdown);
-	return EV_HANDLED;
 }
 
-static int act_force_reboot(struct app *app, void *st)
+static void act_force_reboot(struct app *app, void *st)
 {
 	ask_power(app, st, &force_reboot);
-	return EV_HANDLED;
 }
 
-static int act_suspend(struct app *app, void *st)
+static void act_suspend(struct app *app, void *st)
 {
 	ask_power(app, st, &suspend);
-	return EV_HANDLED;
 }
 
-static int act_resume(struct app *app, void *st)
+static void act_resume(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct xv *p;
 	char *label;
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "resume", "Suspended", NULL))
-		return EV_HANDLED;
+		return;
 	p = xv_params_ref(s.ref);
 	xv_array_push(p, xv_bool(false));
 	xv_array_push(p, xv_bool(false));
 	label = xasprintf("Resume VM '%s'", rec_str(s.vm, "name_label"));
 	app_op(app, s.p, label, "VM.resume", p);
 	free(label);
-	return EV_HANDLED;
 }
 
-static int act_pause(struct app *app, void *st)
+static void act_pause(struct app *app, void *st)
 {
 	struct vm_sel s;
 
 	if (!vm_or_say(app, st, &s))
-		return EV_HANDLED;
+		return;
 	if (strcmp(rec_str(s.vm, "power_state"), "Paused") == 0)
 		simple_op(app, &s, "Unpause", "VM.unpause");
 	else if (require_state(app, s.vm, "pause", "Running", "Paused"))
 		simple_op(app, &s, "Pause", "VM.pause");
-	return EV_HANDLED;
 }
 
 /* ---- copies --------------------------------------------------------------------------- */
@@ -448,7 +439,7 @@ static void on_snapshot_form(struct app *app, const struct dialog_result *r, con
 	op_with_new_name(app, r, qref, "Snapshot", "VM.snapshot");
 }
 
-static int act_snapshot(struct app *app, void *st)
+static void act_snapshot(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct form *f;
@@ -458,7 +449,7 @@ static int act_snapshot(struct app *app, void *st)
 	struct tm tm;
 
 	if (!vm_or_say(app, st, &s))
-		return EV_HANDLED;
+		return;
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 	/* XO's default: the VM's name and the time */
@@ -468,7 +459,6 @@ static int act_snapshot(struct app *app, void *st)
 	d = dialog_form("Snapshot", "A snapshot keeps the VM's disks as they are now.", f);
 	dialog_on_done(d, on_snapshot_form, s.qref, NULL);
 	app_open_dialog(app, d);
-	return EV_HANDLED;
 }
 
 static void on_revert_answer(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -509,7 +499,7 @@ static void on_revert_choice(struct app *app, const struct dialog_result *r, con
 		vm_revert_to(app, r->choice_key);
 }
 
-static int act_revert(struct app *app, void *st)
+static void act_revert(struct app *app, void *st)
 {
 	struct vm_sel s;
 	const struct xv *snaps;
@@ -517,11 +507,11 @@ static int act_revert(struct app *app, void *st)
 	char *text;
 
 	if (!vm_or_say(app, st, &s))
-		return EV_HANDLED;
+		return;
 	snaps = rec_field(s.vm, "snapshots");
 	if (!xv_len(snaps)) {
 		app_message(app, MSG_INFO, "'%s' has no snapshots (n takes one)", rec_str(s.vm, "name_label"));
-		return EV_HANDLED;
+		return;
 	}
 	text = xasprintf("Revert '%s' to which snapshot?", rec_str(s.vm, "name_label"));
 	d = dialog_choose("Revert to snapshot", text);
@@ -537,7 +527,6 @@ static int act_revert(struct app *app, void *st)
 	dialog_on_done(d, on_revert_choice, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 static void on_clone_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -545,7 +534,7 @@ static void on_clone_form(struct app *app, const struct dialog_result *r, const 
 	op_with_new_name(app, r, qref, "Clone", "VM.clone");
 }
 
-static int act_clone(struct app *app, void *st)
+static void act_clone(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct form *f;
@@ -553,7 +542,7 @@ static int act_clone(struct app *app, void *st)
 	char *name;
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "clone", "Halted", NULL))
-		return EV_HANDLED;
+		return;
 	name = xasprintf("%s (clone)", rec_str(s.vm, "name_label"));
 	f = form_new();
 	form_text(f, "Name", name, true);
@@ -561,7 +550,6 @@ static int act_clone(struct app *app, void *st)
 	dialog_on_done(d, on_clone_form, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(name);
-	return EV_HANDLED;
 }
 
 /* Copy: a full copy of the disks onto an SR the user chooses, then a name. */
@@ -670,7 +658,7 @@ static void on_copy_sr(struct app *app, const struct dialog_result *r, const cha
 
 static long long disks_size(const struct cache *c, const struct xv *vm);
 
-static int act_copy(struct app *app, void *st)
+static void act_copy(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct dialog *d;
@@ -678,7 +666,7 @@ static int act_copy(struct app *app, void *st)
 	long long need;
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "copy", "Halted", NULL))
-		return EV_HANDLED;
+		return;
 	need = disks_size(s.p->cache, s.vm);
 	size_format(size, sizeof(size), need);
 	text = xasprintf("Copy '%s' (disks %s) onto which storage?", rec_str(s.vm, "name_label"), size);
@@ -686,7 +674,6 @@ static int act_copy(struct app *app, void *st)
 	dialog_on_done(d, on_copy_sr, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* ---- place and name ------------------------------------------------------------------------ */
@@ -709,14 +696,14 @@ static void on_migrate_choice(struct app *app, const struct dialog_result *r, co
 	free(label);
 }
 
-static int act_migrate(struct app *app, void *st)
+static void act_migrate(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct dialog *d;
 	char *text;
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "migrate", "Running", NULL))
-		return EV_HANDLED;
+		return;
 	text = xasprintf("Move '%s' (now on %s) live to which host?", rec_str(s.vm, "name_label"),
 			 name_of(s.p->cache, rec_str(s.vm, "resident_on")));
 	d = host_chooser(app, s.p->cache, s.vm, "Migrate", text, rec_str(s.vm, "resident_on"), NULL);
@@ -725,7 +712,6 @@ static int act_migrate(struct app *app, void *st)
 		app_open_dialog(app, d);
 	}
 	free(text);
-	return EV_HANDLED;
 }
 
 static void on_rename_form(struct app *app, const struct dialog_result *r, const char *qref, void *ud)
@@ -744,20 +730,19 @@ static void on_rename_form(struct app *app, const struct dialog_result *r, const
 	free(label);
 }
 
-static int act_rename(struct app *app, void *st)
+static void act_rename(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct form *f;
 	struct dialog *d;
 
 	if (!vm_or_say(app, st, &s))
-		return EV_HANDLED;
+		return;
 	f = form_new();
 	form_text(f, "New name", rec_str(s.vm, "name_label"), true);
 	d = dialog_form("Rename", NULL, f);
 	dialog_on_done(d, on_rename_form, s.qref, NULL);
 	app_open_dialog(app, d);
-	return EV_HANDLED;
 }
 
 /* ---- tags ----------------------------------------------------------------------------------------- */
@@ -830,7 +815,7 @@ static void on_tag_choice(struct app *app, const struct dialog_result *r, const 
 	free(text);
 }
 
-static int act_tags(struct app *app, void *st)
+static void act_tags(struct app *app, void *st)
 {
 	struct vm_sel s;
 	const struct xv *tags;
@@ -838,7 +823,7 @@ static int act_tags(struct app *app, void *st)
 	char *text;
 
 	if (!vm_or_say(app, st, &s))
-		return EV_HANDLED;
+		return;
 	tags = rec_field(s.vm, "tags");
 	text = xasprintf("Tags of '%s': Enter on a tag removes it.", rec_str(s.vm, "name_label"));
 	d = dialog_choose("Tags", text);
@@ -849,7 +834,6 @@ static int act_tags(struct app *app, void *st)
 	dialog_on_done(d, on_tag_choice, s.qref, NULL);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* ---- resources ------------------------------------------------------------------------------- */
@@ -916,21 +900,20 @@ static void on_resources_form(struct app *app, const struct dialog_result *r, co
 	}
 }
 
-static int act_resources(struct app *app, void *st)
+static void act_resources(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct form *f;
 	struct dialog *d;
 
 	if (!vm_or_say(app, st, &s) || !require_state(app, s.vm, "change vCPUs and memory of", "Halted", NULL))
-		return EV_HANDLED;
+		return;
 	f = form_new();
 	form_number(f, "vCPUs", rec_int(s.vm, "VCPUs_at_startup"), 1, 64, "vCPUs");
 	form_size(f, "Memory", rec_int(s.vm, "memory_static_max"), 64 * MiB, 1024 * GiB, MiB);
 	d = dialog_form("vCPUs and memory", "Memory as 4 GiB, 512 MiB (a bare number is MiB).", f);
 	dialog_on_done(d, on_resources_form, s.qref, NULL);
 	app_open_dialog(app, d);
-	return EV_HANDLED;
 }
 
 /* ---- destroy ----------------------------------------------------------------------------------- */
@@ -1029,7 +1012,7 @@ static void on_destroy_answer(struct app *app, const struct dialog_result *r, co
 	free(label);
 }
 
-static int act_destroy(struct app *app, void *st)
+static void act_destroy(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct destroy *disks;
@@ -1038,10 +1021,10 @@ static int act_destroy(struct app *app, void *st)
 	char size[24], *text;
 
 	if (!vm_or_say(app, st, &s))
-		return EV_HANDLED;
+		return;
 	if (strcmp(rec_str(s.vm, "power_state"), "Halted") != 0) {
 		app_message(app, MSG_ERROR, "Shut '%s' down first (x, or X to force)", rec_str(s.vm, "name_label"));
-		return EV_HANDLED;
+		return;
 	}
 	disks = disks_of(app, s.p->cache, s.vm, &total);
 	size_format(size, sizeof(size), total);
@@ -1052,7 +1035,6 @@ static int act_destroy(struct app *app, void *st)
 	app_open_dialog(app, d);
 	destroy_free(disks);
 	free(text);
-	return EV_HANDLED;
 }
 
 const struct screen_key vm_action_keys[] = {
@@ -1081,7 +1063,9 @@ const struct screen_key vm_action_keys[] = {
 int vm_action(struct app *app, void *st, int key)
 {
 	for (const struct screen_key *k = vm_action_keys; k->key; k++)
-		if (k->key == key)
-			return k->fn(app, st);
+		if (k->key == key) {
+			k->fn(app, st);
+			return EV_HANDLED;
+		}
 	return EV_IGNORED;
 }

@@ -418,7 +418,7 @@ static void on_iso_choice(struct app *app, const struct dialog_result *r, const 
 		insert_iso(app, &s, r->choice_key);
 }
 
-int vm_dev_insert(struct app *app, void *st)
+void vm_dev_insert(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct iso_list l;
@@ -427,14 +427,14 @@ int vm_dev_insert(struct app *app, void *st)
 
 	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
-		return EV_HANDLED;
+		return;
 	}
 	memset(&l, 0, sizeof(l));
 	l.c = s.p->cache;
 	cache_each(s.p->cache, "VDI", collect_iso, &l);
 	if (!l.n) {
 		app_message(app, MSG_ERROR, "No ISO in any ISO library of this pool (:storage to add one)");
-		return EV_HANDLED;
+		return;
 	}
 	if (l.n > 1)
 		qsort(l.items, l.n, sizeof(*l.items), compare_isos);
@@ -450,7 +450,6 @@ int vm_dev_insert(struct app *app, void *st)
 	app_open_dialog(app, d);
 	free(l.items);
 	free(text);
-	return EV_HANDLED;
 }
 
 struct find_tools {
@@ -471,27 +470,26 @@ static bool find_tools_iso(const char *ref, const struct xv *vdi, void *ud)
 	return true;
 }
 
-int vm_dev_guest_tools(struct app *app, void *st)
+void vm_dev_guest_tools(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct find_tools f;
 
 	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
-		return EV_HANDLED;
+		return;
 	}
 	f.c = s.p->cache;
 	f.ref = NULL;
 	cache_each(s.p->cache, "VDI", find_tools_iso, &f);
 	if (!f.ref) {
 		app_message(app, MSG_ERROR, "This pool has no guest tools ISO (no 'XCP-ng Tools' SR)");
-		return EV_HANDLED;
+		return;
 	}
 	insert_iso(app, &s, f.ref);
-	return EV_HANDLED;
 }
 
-int vm_dev_eject(struct app *app, void *st)
+void vm_dev_eject(struct app *app, void *st)
 {
 	struct vm_sel s;
 	const struct xv *vbd = NULL;
@@ -501,22 +499,21 @@ int vm_dev_eject(struct app *app, void *st)
 
 	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
-		return EV_HANDLED;
+		return;
 	}
 	if (!(cd = cd_drive(s.p->cache, s.vm, &vbd))) {
 		app_message(app, MSG_INFO, "'%s' has no DVD drive (i inserts an ISO and makes one)",
 			    rec_str(s.vm, "name_label"));
-		return EV_HANDLED;
+		return;
 	}
 	if (rec_bool(vbd, "empty")) {
 		app_message(app, MSG_INFO, "The DVD drive of '%s' is already empty", rec_str(s.vm, "name_label"));
-		return EV_HANDLED;
+		return;
 	}
 	j = job_new(app, &s);
 	label = xasprintf("Eject '%s' from '%s'", name_of(s.p->cache, rec_str(vbd, "VDI")), j->vm_name);
 	job_op(j, label, "VBD.eject", xv_params_ref(cd), on_last_step);
 	free(label);
-	return EV_HANDLED;
 }
 
 /* ---- disks: new, attach, remove ----------------------------------------------- */
@@ -627,7 +624,7 @@ static char *no_sr_text(const struct cache *c, const struct xv *vm)
 			 rec_str(vm, "name_label"));
 }
 
-static int add_disk(struct app *app, const struct vm_sel *s)
+static void add_disk(struct app *app, const struct vm_sel *s)
 {
 	struct sr_choices *c = xcalloc(1, sizeof(*c));
 	const char *pool_ref;
@@ -651,7 +648,7 @@ static int add_disk(struct app *app, const struct vm_sel *s)
 			app_message(app, MSG_ERROR, "No SR of this pool can hold a new disk");
 		}
 		sr_choices_free(c);
-		return EV_HANDLED;
+		return;
 	}
 	name = xasprintf("%s disk %zu", rec_str(s->vm, "name_label"), xv_len(rec_field(s->vm, "VBDs")));
 	f = form_new();
@@ -667,7 +664,6 @@ static int add_disk(struct app *app, const struct vm_sel *s)
 	app_open_dialog(app, d);
 	free(name);
 	free(text);
-	return EV_HANDLED;
 }
 
 struct vdi_list {
@@ -712,7 +708,7 @@ static void on_attach_choice(struct app *app, const struct dialog_result *r, con
 	make_drive(j);
 }
 
-int vm_dev_attach(struct app *app, void *st)
+void vm_dev_attach(struct app *app, void *st)
 {
 	struct vm_sel s;
 	struct vdi_list l;
@@ -720,7 +716,7 @@ int vm_dev_attach(struct app *app, void *st)
 
 	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
-		return EV_HANDLED;
+		return;
 	}
 	text = xasprintf("Attach which disk to '%s'? (disks no VM uses)", rec_str(s.vm, "name_label"));
 	memset(&l, 0, sizeof(l));
@@ -737,11 +733,10 @@ int vm_dev_attach(struct app *app, void *st)
 									: name_of(s.p->cache, rec_str(s.vm, "resident_on")));
 		else
 			app_message(app, MSG_INFO, "No disk is free to attach (a makes a new one)");
-		return EV_HANDLED;
+		return;
 	}
 	dialog_on_done(l.d, on_attach_choice, s.qref, NULL);
 	app_open_dialog(app, l.d);
-	return EV_HANDLED;
 }
 
 static void on_vbd_destroyed(struct ops *ops, struct op *op, void *ud)
@@ -833,7 +828,7 @@ static void on_remove_choice(struct app *app, const struct dialog_result *r, con
 	free(text);
 }
 
-static int remove_disk(struct app *app, const struct vm_sel *s, const char *vbd_ref)
+static void remove_disk(struct app *app, const struct vm_sel *s, const char *vbd_ref)
 {
 	const struct xv *vbd = cache_get(s->p->cache, vbd_ref);
 	const struct xv *vdi;
@@ -841,15 +836,15 @@ static int remove_disk(struct app *app, const struct vm_sel *s, const char *vbd_
 	char *text;
 
 	if (!vbd)
-		return EV_HANDLED;
+		return;
 	if (strcmp(rec_str(vbd, "type"), "CD") == 0) {
 		app_message(app, MSG_INFO, "That is the DVD drive: E ejects its disc, i or g inserts one");
-		return EV_HANDLED;
+		return;
 	}
 	vdi = cache_get(s->p->cache, rec_str(vbd, "VDI"));
 	if (!vdi) {
 		remove_disk_now(app, s->qref, vbd_ref, false);
-		return EV_HANDLED;
+		return;
 	}
 	text = xasprintf("Remove the disk '%s' from '%s'%s?", rec_str(vdi, "name_label"), rec_str(s->vm, "name_label"),
 			 rec_bool(vbd, "currently_attached") ? " (it is unplugged first)" : "");
@@ -861,7 +856,6 @@ static int remove_disk(struct app *app, const struct vm_sel *s, const char *vbd_
 	dialog_own_ud(d, free);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* ---- network interfaces ------------------------------------------------------------ */
@@ -951,7 +945,7 @@ static bool add_network_choice(const char *ref, const struct xv *net, void *ud)
 	return true;
 }
 
-static int add_vif(struct app *app, const struct vm_sel *s)
+static void add_vif(struct app *app, const struct vm_sel *s)
 {
 	struct net_list l;
 	char *text = xasprintf("Add an interface to '%s' on which network?", rec_str(s->vm, "name_label"));
@@ -964,11 +958,10 @@ static int add_vif(struct app *app, const struct vm_sel *s)
 	if (!l.n) {
 		dialog_free(l.d);
 		app_message(app, MSG_ERROR, "This pool has no network for VMs (:networks makes one)");
-		return EV_HANDLED;
+		return;
 	}
 	dialog_on_done(l.d, on_network_choice, s->qref, NULL);
 	app_open_dialog(app, l.d);
-	return EV_HANDLED;
 }
 
 static void destroy_vif(struct job *j)
@@ -1009,14 +1002,14 @@ static void on_remove_vif_answer(struct app *app, const struct dialog_result *r,
 	destroy_vif(j);
 }
 
-static int remove_vif(struct app *app, const struct vm_sel *s, const char *vif_ref)
+static void remove_vif(struct app *app, const struct vm_sel *s, const char *vif_ref)
 {
 	const struct xv *vif = cache_get(s->p->cache, vif_ref);
 	struct dialog *d;
 	char *text;
 
 	if (!vif)
-		return EV_HANDLED;
+		return;
 	text = xasprintf("Remove interface %s (MAC %s, on '%s') from '%s'?", rec_str(vif, "device"),
 			 rec_str(vif, "MAC"), name_of(s->p->cache, rec_str(vif, "network")),
 			 rec_str(s->vm, "name_label"));
@@ -1025,7 +1018,6 @@ static int remove_vif(struct app *app, const struct vm_sel *s, const char *vif_r
 	dialog_own_ud(d, free);
 	app_open_dialog(app, d);
 	free(text);
-	return EV_HANDLED;
 }
 
 /* TX checksum offload: off is other_config ethtool-tx=off, read when the
@@ -1061,7 +1053,7 @@ static void on_tx_removed(struct app *app, struct pool *p, bool ok, void *ud)
 	free(label);
 }
 
-int vm_dev_tx_offload(struct app *app, void *st)
+void vm_dev_tx_offload(struct app *app, void *st)
 {
 	struct vm_sel s;
 	const char *vif_ref = selected_of(st);
@@ -1072,7 +1064,7 @@ int vm_dev_tx_offload(struct app *app, void *st)
 	if (!vm_sel_of(app, st, &s) || tab_of(st) != VMDEV_NETWORK || !vif_ref
 	    || !(vif = cache_get(s.p->cache, vif_ref))) {
 		app_message(app, MSG_INFO, "Choose an interface on the Network tab first");
-		return EV_HANDLED;
+		return;
 	}
 	j = job_new(app, &s);
 	j->vif = xstrdup(vif_ref);
@@ -1084,42 +1076,43 @@ int vm_dev_tx_offload(struct app *app, void *st)
 	app_call_then(app, s.p, label, "VIF.remove_from_other_config", params2(j->vif, "ethtool-tx"), on_tx_removed,
 		      j);
 	free(label);
-	return EV_HANDLED;
 }
 
 /* ---- the keys ----------------------------------------------------------------------- */
 
-int vm_dev_add(struct app *app, void *st)
+void vm_dev_add(struct app *app, void *st)
 {
 	struct vm_sel s;
 
 	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
-		return EV_HANDLED;
+		return;
 	}
 	switch (tab_of(st)) {
 	case VMDEV_DISKS:
-		return add_disk(app, &s);
+		add_disk(app, &s);
+		return;
 	case VMDEV_NETWORK:
-		return add_vif(app, &s);
+		add_vif(app, &s);
+		return;
 	default:
 		app_message(app, MSG_INFO, "a adds a disk on the Disks tab, an interface on the Network tab");
-		return EV_HANDLED;
+		return;
 	}
 }
 
-int vm_dev_remove(struct app *app, void *st)
+void vm_dev_remove(struct app *app, void *st)
 {
 	struct vm_sel s;
 	const char *sel = selected_of(st);
 
 	if (!vm_sel_of(app, st, &s)) {
 		app_message(app, MSG_INFO, "No VM");
-		return EV_HANDLED;
+		return;
 	}
 	if (!vm_dev_on_devices(app, st) || !sel) {
 		app_message(app, MSG_INFO, "Choose a disk (Disks tab) or an interface (Network tab) first");
-		return EV_HANDLED;
+		return;
 	}
 	return tab_of(st) == VMDEV_DISKS ? remove_disk(app, &s, sel) : remove_vif(app, &s, sel);
 }

@@ -25,13 +25,13 @@ struct vm_devices_head {
 	struct vm_devices_view devices;
 };
 
-int vm_dev_add(struct app *app, void *st);           /* a: new disk / new interface */
-int vm_dev_attach(struct app *app, void *st);        /* A: an existing disk */
-int vm_dev_remove(struct app *app, void *st);        /* d: the selected disk / interface */
-int vm_dev_insert(struct app *app, void *st);        /* i: an ISO into the DVD drive */
-int vm_dev_guest_tools(struct app *app, void *st);   /* g: the guest tools ISO */
-int vm_dev_eject(struct app *app, void *st);         /* E */
-int vm_dev_tx_offload(struct app *app, void *st);    /* T: TX checksum offload on/off */
+void vm_dev_add(struct app *app, void *st);           /* a: new disk / new interface */
+void vm_dev_attach(struct app *app, void *st);        /* A: an existing disk */
+void vm_dev_remove(struct app *app, void *st);        /* d: the selected disk / interface */
+void vm_dev_insert(struct app *app, void *st);        /* i: an ISO into the DVD drive */
+void vm_dev_guest_tools(struct app *app, void *st);   /* g: the guest tools ISO */
+void vm_dev_eject(struct app *app, void *st);         /* E */
+void vm_dev_tx_offload(struct app *app, void *st);    /* T: TX checksum offload on/off */
 
 bool vm_dev_on_devices(struct app *app, void *st); /* Disks or Network tab */
 bool vm_dev_on_disks(struct app *app, void *st);

@@ -25,7 +25,7 @@ struct screen_key {
 	int key;            /* XK_* or a character; 0 ends the table */
 	const char *label;  /* in the key bar: "Start" */
 	const char *help;   /* in the help screen: what it does */
-	int (*fn)(struct app *app, void *st);
+	void (*fn)(struct app *app, void *st);
 	/* NULL: always; false hides it from the key bar (the key still explains itself) */
 	bool (*available)(struct app *app, void *st);
 	bool bar;           /* shown in the key bar when available */
