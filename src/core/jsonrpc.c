@@ -225,27 +225,9 @@ static const char *clean_string(struct jsonrpc_decoder *d, const unsigned char *
 	return d->text.data;
 }
 
-/* uuids and MACs are one per object: pooling them would only cost */
-static bool looks_unique(const char *s, size_t n)
-{
-	return (n == 36 && s[8] == '-' && s[13] == '-') || (n == 17 && s[2] == ':' && s[5] == ':');
-}
-
-/* Refs and short strings (enums, flags, "") repeat across thousands of
- * records: with a pool they are stored once (and one shared node). */
 static struct xv *make_string(struct jsonrpc_decoder *d, const char *s, size_t n)
 {
-	if (d->pool && ((n <= 64 && !looks_unique(s, n)) || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0))) {
-		void **slot;
-		const char *t = strpool_get_slot(d->pool, s, n, &slot);
-
-		if (!d->share_nodes)
-			return xv_string_borrowed(t, n);
-		if (!*slot)
-			*slot = xv_string_shared(t, n);
-		return *slot;
-	}
-	return xv_string_n(s, n);
+	return xv_pooled_string(d->pool, d->share_nodes, s, n);
 }
 
 static struct xv shared_false = {.type = XV_BOOL, .shared = 1, .u.b = false};

@@ -1,5 +1,7 @@
 #include "value.h"
 
+#include "strpool.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,4 +661,24 @@ const char *xv_type_name(enum xv_type t)
 		"nil", "string", "int", "i4", "double", "boolean", "dateTime", "array", "struct",
 	};
 	return (unsigned)t < ARRAY_LEN(names) ? names[t] : "?";
+}
+
+static bool looks_unique(const char *s, size_t n)
+{
+	return (n == 36 && s[8] == '-' && s[13] == '-') || (n == 17 && s[2] == ':' && s[5] == ':');
+}
+
+struct xv *xv_pooled_string(struct strpool *pool, bool share_nodes, const char *s, size_t n)
+{
+	if (pool && ((n <= 64 && !looks_unique(s, n)) || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0))) {
+		void **slot;
+		const char *t = strpool_get_slot(pool, s, n, &slot);
+
+		if (!share_nodes)
+			return xv_string_borrowed(t, n);
+		if (!*slot)
+			*slot = xv_string_shared(t, n);
+		return *slot;
+	}
+	return xv_string_n(s, n);
 }

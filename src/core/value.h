@@ -70,6 +70,12 @@ struct xv *xv_string_borrowed(const char *s, size_t n);
  * string's node, made once and freed (with free()) by whoever pools it.
  * Never changed and never freed by xv_free. */
 struct xv *xv_string_shared(const char *s, size_t n);
+/* A string as both decoders keep it: refs and short strings (enums, flags,
+ * "") repeat across thousands of records, so with a pool they are stored once
+ * (with share_nodes, one node for all holders); uuids and MACs are one per
+ * object and are not pooled. pool may be NULL. */
+struct strpool;
+struct xv *xv_pooled_string(struct strpool *pool, bool share_nodes, const char *s, size_t n);
 struct xv *xv_int(int64_t i);
 /* An int node to share as xv_string_shared's (freed with free()). */
 struct xv *xv_int_shared(int64_t i);
