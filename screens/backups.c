@@ -151,8 +151,10 @@ static void vms_words(const struct job_cfg *j, char *buf, size_t n)
 	} else if (j->mode == BMODE_MIRROR) {
 		buf_printf(&b, "(every point of %s)", j->source_remote ? j->source_remote : "?");
 	} else if (j->nvms) {
-		for (size_t i = 0; i < j->nvms; i++)
-			buf_printf(&b, "%s%s", i ? ", " : "", j->vms[i]);
+		for (size_t i = 0; i < j->nvms; i++) {
+			buf_sep(&b, ", ");
+			buf_puts(&b, j->vms[i]);
+		}
 	} else {
 		buf_puts(&b, "smart:");
 		for (size_t i = 0; i < j->ntags; i++)
@@ -170,20 +172,26 @@ static void vms_words(const struct job_cfg *j, char *buf, size_t n)
 	buf_free(&b);
 }
 
-static void join(char **items, size_t n, char *buf, size_t cap)
+/* items, ", " between them (the caller frees) */
+static char *join(char **items, size_t n)
 {
-	buf[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i ? ", " : "", items[i]);
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "");
+	for (size_t i = 0; i < n; i++) {
+		buf_sep(&b, ", ");
+		buf_puts(&b, items[i]);
+	}
+	return buf_steal(&b);
 }
 
 /* Where a job writes: its remotes; dr/cr: the SR (and pool) the replicas go
  * to; mirror: the remote copied from, then to. */
 static void targets_words(const struct job_cfg *j, char *buf, size_t n)
 {
-	char remotes[256];
+	char *remotes = join(j->remotes, j->nremotes);
 
-	join(j->remotes, j->nremotes, remotes, sizeof(remotes));
 	if (j->mode == BMODE_DR || j->mode == BMODE_CR)
 		/* a uuid by its first 8 characters, as the SR lists show them */
 		snprintf(buf, n, "to SR %.*s%s%s", j->target_sr && strlen(j->target_sr) == 36 ? 8 : 64,
@@ -193,6 +201,7 @@ static void targets_words(const struct job_cfg *j, char *buf, size_t n)
 		snprintf(buf, n, "%s %s %s", j->source_remote ? j->source_remote : "?", glyph(GLYPH_ARROW), remotes);
 	else
 		snprintf(buf, n, "%s", remotes);
+	free(remotes);
 }
 
 static void next_run(const struct job_cfg *j, int64_t now, char *buf, size_t n)

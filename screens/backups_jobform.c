@@ -100,8 +100,10 @@ static char *joined(char *const *v, size_t n)
 
 	buf_init(&b);
 	buf_puts(&b, "");
-	for (size_t i = 0; i < n; i++)
-		buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
+	for (size_t i = 0; i < n; i++) {
+		buf_sep(&b, ", ");
+		buf_puts(&b, v[i]);
+	}
 	return buf_steal(&b);
 }
 

@@ -216,7 +216,9 @@ def main():
 
         # schedules
         tui.keys("4")
-        s = tui.attempt(tap, r"\*/5 \* \* \* \* \S+ backup due -c " + re.escape(env.config[:40]),
+        # the tab drawn whole (its last line is the jobs' schedules): a capture can catch a frame half-written
+        crontab = r"\*/5 \* \* \* \* \S+ backup due -c " + re.escape(env.config[:40])
+        s = tui.attempt(tap, lambda t: re.search(crontab, t) and re.search(r"^\s*nightly\s", t, re.M),
                         "Schedules: the crontab line to copy")
         tap.check(s and re.search(r"nightly\s+every Monday to Friday at 01:30 \(next \d{4}-", s),
                   "and each job's schedule in words with its next run", s)
@@ -226,7 +228,8 @@ def main():
         tui.keys("u")
         tui.attempt(tap, r"`xentui backup due` last ran", "Schedules: sees that due has run")
         tui.keys("1")
-        tui.wait(r"nightly")
+        # the Jobs table, not the Schedules text that also names the job
+        tui.wait(lambda t: re.search(r"^JOB", t, re.M) and re.search(r"^nightly\s+full", t, re.M))
         tui.keys("d")
         tui.attempt(tap, r"Delete backup job", "d asks to type the job's name")
         tui.keys_literal("nightly")

@@ -58,6 +58,15 @@ def quiet(fn):
     return run
 
 
+def settled(pool, pred, timeout, what):
+    """True once pred() holds; calls failing meanwhile (the master rebooting)
+    count as not yet, and a timeout is False, so the check can say not ok."""
+    try:
+        return bool(pool.wait(quiet(pred), timeout=timeout, what=what))
+    except Timeout:
+        return False
+
+
 def main():
     tap = Tap()
     sims = []
@@ -128,8 +137,8 @@ def main():
         tui.wait(r"maintenance mode\?")
         tui.keys("y")
         tui.attempt(tap, r"Maintenance mode", "the operations screen shows the job on B")
-        ok = quiet(lambda: pa.wait(lambda: not pa.call("host.get_enabled", hb) and not running_on(pa, hb),
-                                   timeout=60, what="B disabled and empty"))()
+        ok = settled(pa, lambda: not pa.call("host.get_enabled", hb) and not running_on(pa, hb), 60,
+                     "B disabled and empty")
         tap.check(ok, "A's records: B disabled, no running VM resident on B", placement(pa))
         tap.check(set(placement(pa)) == set(before) and set(placement(pa).values()) <= {ha, hc},
                   "every VM still runs, on A or C", placement(pa))
@@ -141,8 +150,8 @@ def main():
         tui.keys("m")
         tui.wait(r"Leave maintenance mode")
         tui.keys("Enter")
-        ok = quiet(lambda: pa.wait(lambda: pa.call("host.get_enabled", hb) and running_on(pa, hb) == on_b,
-                                   timeout=60, what="B's VMs back"))()
+        ok = settled(pa, lambda: pa.call("host.get_enabled", hb) and running_on(pa, hb) == on_b, 60,
+                     "B's VMs back")
         tap.check(ok, "leaving maintenance mode: B enabled, the same VMs back on B", (on_b, running_on(pa, hb)))
         pa.wait(lambda: "MAINTENANCE_MODE" not in pa.call("host.get_other_config", hb), timeout=20)
         tap.check(placement(pa) == before, "every VM is where it was before", placement(pa))

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ui/graph.h"
+#include "util.h"
 
 /* Character cells in UTF-8 s (continuation bytes do not count). */
 static int cells(const char *s)
@@ -124,7 +125,7 @@ static void test_widths(void **state)
 	for (int i = 0; i < 168; i++)
 		v[i] = i % 17 == 3 ? NAN : 50 + 40 * sin(i / 9.0);
 	for (size_t s = 0; s < 3; s++)
-		for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+		for (size_t z = 0; z < ARRAY_LEN(sizes); z++) {
 			struct graph_in in = {.v = v, .count = 168, .step = 3600, .max = 100, .unit = "%"};
 			struct graph_out out;
 
