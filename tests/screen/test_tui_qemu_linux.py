@@ -1,3 +1,4 @@
+# run-all: alone (a QEMU guest boots: it needs the CPU to itself to stay within its waits)
 """A real Linux console through xentui --vnc: Debian's kernel under QEMU
 (TCG, no disk, no network) with a busybox initramfs this test builds, first
 in VGA text mode, then on a framebuffer console (vesafb, vga=0x318:
