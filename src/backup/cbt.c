@@ -260,13 +260,11 @@ bool cbt_vhd_full_stream(struct nbd_src *src, uint64_t size, vhd_out_fn out, voi
 	uint8_t *present = NULL;
 	bool ok;
 
-#ifndef XENTUI_STATIC /* the static build's NBD stub (scripts/static/nbd_none.c) never connects */
 	{
 		char *why = NULL;
 		present = nbd_src_data_blocks(src, VBLOCK, &why);
 		free(why); /* no block status: every block is read */
 	}
-#endif
 	ok = vhd_out(src, NULL, present, size, out, ud, err);
 	free(present);
 	return ok;
