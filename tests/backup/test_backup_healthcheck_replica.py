@@ -16,33 +16,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from deltatest import DAY, T0, Env, done, ok, sanitizer_clean  # noqa: E402
+from deltatest import DAY, T0, Env, SecondPool, done, ok, sanitizer_clean  # noqa: E402
 
 BLOCKED = "Start operation for this vm is blocked, clone it if you want to use it."
 CHECK_PREFIX = "hcrepl [health check "
-
-
-class Pool2(Env):
-    """A second sim process: only its pool, no test VM."""
-
-    def __init__(self, log_dir):  # noqa: D107 (a pool, not Env's whole set-up)
-        self.sim_args = ["--hosts", "1", "--vms", "1"]
-        self.faults = None
-        self.dir = log_dir
-        self.sim_log = open(os.path.join(log_dir, "sim2.log"), "w+")
-        self.start_sim()
-        pool = list(self.call("pool.get_all_records").values())[0]
-        self.sr = pool["default_SR"]
-        self.sr_uuid = self.call("SR.get_uuid", self.sr)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            self.p.wait(10)
-        self.sim_log.seek(0)
-        bad = [ln for ln in self.sim_log.read().splitlines() if "Sanitizer" in ln or "runtime error" in ln]
-        self.sim_log.close()
-        ok(not bad, "the second xapi-sim's stderr has no sanitizer report", "\n".join(bad))
 
 
 def other_sr(pool):
@@ -158,7 +135,7 @@ def main():
     env = Env([], disk_mib=8, vm_name="hcrepl")
     p2 = None
     try:
-        p2 = Pool2(env.dir)
+        p2 = SecondPool(env.dir)
         other = other_sr(p2)
         write_config(env, p2, other)
         r = env.xentui("list")

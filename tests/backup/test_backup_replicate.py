@@ -14,32 +14,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
-from deltatest import DAY, MiB, T0, Env, done, ok, sanitizer_clean, ts  # noqa: E402
+from deltatest import DAY, MiB, T0, Env, SecondPool, done, ok, sanitizer_clean, ts  # noqa: E402
 
 BLOCKED = "Start operation for this vm is blocked, clone it if you want to use it."
-
-
-class Pool2(Env):
-    """A second sim process: only its pool, no test VM."""
-
-    def __init__(self, log_dir):  # noqa: D107 (a pool, not Env's whole set-up)
-        self.sim_args = ["--hosts", "1", "--vms", "1"]
-        self.faults = None
-        self.dir = log_dir
-        self.sim_log = open(os.path.join(log_dir, "sim2.log"), "w+")
-        self.start_sim()
-        pool = list(self.call("pool.get_all_records").values())[0]
-        self.sr = pool["default_SR"]
-        self.sr_uuid = self.call("SR.get_uuid", self.sr)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            self.p.wait(10)
-        self.sim_log.seek(0)
-        bad = [ln for ln in self.sim_log.read().splitlines() if "Sanitizer" in ln or "runtime error" in ln]
-        self.sim_log.close()
-        ok(not bad, "the second xapi-sim's stderr has no sanitizer report", "\n".join(bad))
 
 
 def write_config(env, p2, jobs):
@@ -245,7 +222,7 @@ def main():
     env = Env([], disk_mib=24, vm_name="repltest")
     p2 = None
     try:
-        p2 = Pool2(env.dir)
+        p2 = SecondPool(env.dir)
         sr_name = env.call("SR.get_name_label", env.sr)
         write_config(env, p2, [
             {"name": "cr-away", "server": "sim", "mode": "cr", "target_server": "dr-site", "target_sr": p2.sr_uuid,

@@ -376,6 +376,30 @@ class Env:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+
+class SecondPool(Env):
+    """A second sim process, another pool for replication: only its pool, no test VM."""
+
+    def __init__(self, log_dir):  # noqa: D107 (a pool, not Env's whole set-up)
+        self.sim_args = ["--hosts", "1", "--vms", "1"]
+        self.faults = None
+        self.dir = log_dir
+        self.sim_log = open(os.path.join(log_dir, "sim2.log"), "w+")
+        self.start_sim()
+        pool = list(self.call("pool.get_all_records").values())[0]
+        self.sr = pool["default_SR"]
+        self.sr_uuid = self.call("SR.get_uuid", self.sr)
+
+    def stop(self):
+        """Stops it and says whether its stderr stayed clean (the folder is the first pool's)."""
+        if self.p.poll() is None:
+            self.p.terminate()
+            self.p.wait(10)
+        self.sim_log.seek(0)
+        bad = [ln for ln in self.sim_log.read().splitlines() if "Sanitizer" in ln or "runtime error" in ln]
+        self.sim_log.close()
+        ok(not bad, "the second xapi-sim's stderr has no sanitizer report", "\n".join(bad))
+
 def _retry(start):
     """Starts a program, waiting out a build that is relinking it."""
     for _ in range(30):

@@ -17,27 +17,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from tuitest import Timeout, Tui, row_of  # noqa: E402
-from deltatest import Env, done, ok  # noqa: E402
-
-SHOW = os.environ.get("SHOW_SCREENS")
-
-
-class Tap:
-    """tuitest's Tap on deltatest's counter (Env.close reports too)."""
-
-    def check(self, cond, name, detail=""):
-        return ok(cond, name, detail)
-
-    def done(self):
-        sys.exit(done())
-
-
-def show(tui, what):
-    if SHOW:
-        print("# ---- " + what)
-        for line in tui.screen().splitlines():
-            print("# " + line)
+from tuitest import Timeout, row_of  # noqa: E402
+from backuptui import Tap, backups_tui, show  # noqa: E402
+from deltatest import Env, ok  # noqa: E402
 
 
 def delete_cli(env):
@@ -78,13 +60,7 @@ def main():
     try:
         source = env.change(1)
         e = env.env()
-        tui = Tui("backups", args=("-c", env.config), cols=140, rows=34,
-                  env={"XENTUI_PW": "xapi-sim", "XDG_STATE_HOME": e["XDG_STATE_HOME"], "HOME": e["HOME"],
-                       "TMPDIR": env.dir})
-        tui.wait(r"bktest|VMs|Dashboard|Pool", timeout=30)
-        tui.keys(":")
-        tui.keys_literal("backups")
-        tui.keys("Enter")
+        tui = backups_tui(env, "backups", 140, 34)
         tui.attempt(tap, r"No backup jobs", ":backups without jobs says how to add one")
 
         # a new job in the form

@@ -17,22 +17,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from tuitest import Timeout, Tui  # noqa: E402
-from deltatest import Env, done, ok  # noqa: E402
-
-SHOW = os.environ.get("SHOW_SCREENS")
-
-
-class Tap:
-    def check(self, cond, name, detail=""):
-        return ok(cond, name, detail)
-
-
-def show(tui, what):
-    if SHOW:
-        print("# ---- " + what)
-        for line in tui.screen().splitlines():
-            print("# " + line)
+from tuitest import Timeout  # noqa: E402
+from backuptui import Tap, backups_tui, show  # noqa: E402
+from deltatest import Env, done  # noqa: E402
 
 
 def write_config(env):
@@ -84,14 +71,7 @@ def main():
                   r.stderr + json.dumps(runs[-1:]))
         env.change(2)  # the disk moves on: a restored disk can only equal the point
 
-        e = env.env()
-        tui = Tui("backups-more", args=("-c", env.config), cols=150, rows=36,
-                  env={"XENTUI_PW": "xapi-sim", "XDG_STATE_HOME": e["XDG_STATE_HOME"], "HOME": e["HOME"],
-                       "TMPDIR": env.dir})
-        tui.wait(r"bktest|VMs|Dashboard|Pool", timeout=30)
-        tui.keys(":")
-        tui.keys_literal("backups")
-        tui.keys("Enter")
+        tui = backups_tui(env, "backups-more", 150, 36)
         s = tui.attempt(tap, r"drjob\s+dr\s+bktest\s+to SR " + env.sr_uuid[:8],
                         "Jobs: a dr job with the SR its replicas go to")
         tap.check(s and re.search(r"copy\s+mirror\s+\(every point of repo\)\s+repo\s*(→|->)\s*repo2", s), "a mirror job: from, to", s)

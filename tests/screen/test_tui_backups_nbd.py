@@ -16,23 +16,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from tuitest import Timeout, Tui  # noqa: E402
-from deltatest import Env, done, ok  # noqa: E402
+from tuitest import Timeout  # noqa: E402
+from backuptui import Tap, backups_tui, show  # noqa: E402
+from deltatest import Env, done  # noqa: E402
 
-SHOW = os.environ.get("SHOW_SCREENS")
 TO_NBD = ["Tab"] * 10  # Name, Server, Mode, VMs, Tags, Remotes, Schedule, Retention, Target, Target pool
-
-
-class Tap:
-    def check(self, cond, name, detail=""):
-        return ok(cond, name, detail)
-
-
-def show(tui, what):
-    if SHOW:
-        print("# ---- " + what)
-        for line in tui.screen().splitlines():
-            print("# " + line)
 
 
 def write_config(env):
@@ -89,14 +77,7 @@ def main():
     tui = None
     try:
         write_config(env)
-        e = env.env()
-        tui = Tui("backups-nbd", args=("-c", env.config, "sim"), cols=140, rows=40,
-                  env={"XENTUI_PW": "xapi-sim", "XDG_STATE_HOME": e["XDG_STATE_HOME"], "HOME": e["HOME"],
-                       "TMPDIR": env.dir})
-        tui.wait(r"bktest|VMs|Dashboard|Pool", timeout=30)
-        tui.keys(":")
-        tui.keys_literal("backups")
-        tui.keys("Enter")
+        tui = backups_tui(env, "backups-nbd", 140, 40, "sim")
         tui.attempt(tap, r"inc\s+delta\s+bktest", "Jobs lists the delta job")
 
         s = details(tui, tap, "Enter opens the job's settings")

@@ -18,42 +18,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from tuitest import Timeout, Tui  # noqa: E402
-from deltatest import Env, done, ok  # noqa: E402
-
-SHOW = os.environ.get("SHOW_SCREENS")
-
-
-class Tap:
-    def check(self, cond, name, detail=""):
-        return ok(cond, name, detail)
-
-
-class Pool2(Env):
-    """A second sim process: only its pool, no test VM."""
-
-    def __init__(self, log_dir):  # noqa: D107 (a pool, not Env's whole set-up)
-        self.sim_args = ["--hosts", "1", "--vms", "1"]
-        self.faults = None
-        self.dir = log_dir
-        self.sim_log = open(os.path.join(log_dir, "sim2.log"), "w+")
-        self.start_sim()
-        pool = list(self.call("pool.get_all_records").values())[0]
-        self.sr = pool["default_SR"]
-        self.sr_uuid = self.call("SR.get_uuid", self.sr)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            self.p.wait(10)
-        self.sim_log.close()
-
-
-def show(tui, what):
-    if SHOW:
-        print("# ---- " + what)
-        for line in tui.screen().splitlines():
-            print("# " + line)
+from tuitest import Timeout  # noqa: E402
+from backuptui import Tap, backups_tui, show  # noqa: E402
+from deltatest import Env, SecondPool, done  # noqa: E402
 
 
 def write_config(env, p2):
@@ -93,17 +60,10 @@ def main():
     tui = None
     cron = None
     try:
-        p2 = Pool2(env.dir)
+        p2 = SecondPool(env.dir)
         write_config(env, p2)
         env.write(0, os.urandom(24 << 20))  # data to replicate: about 8 s at the sim's slowed rate
-        e = env.env()
-        tui = Tui("backups-target", args=("-c", env.config, "sim"), cols=150, rows=40,
-                  env={"XENTUI_PW": "xapi-sim", "XDG_STATE_HOME": e["XDG_STATE_HOME"], "HOME": e["HOME"],
-                       "TMPDIR": env.dir})
-        tui.wait(r"bktest|VMs|Dashboard|Pool", timeout=30)
-        tui.keys(":")
-        tui.keys_literal("backups")
-        tui.keys("Enter")
+        tui = backups_tui(env, "backups-target", 150, 40, "sim")
         s = tui.attempt(tap, r"drjob\s+dr\s+bktest\s+to SR " + env.sr_uuid[:8] + r"\s", "Jobs: the dr job, to an SR of "
                         "its own pool")
 
