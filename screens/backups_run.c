@@ -110,13 +110,16 @@ static void fill_live(struct run_screen *s, struct json_object *p, int64_t now)
 		struct json_object *v = json_object_array_get_idx(vms, i);
 		const char *state = jget_str(v, "state"), *name = jget_str(v, "name");
 		int64_t done = jget_int(v, "done"), total = jget_int(v, "total");
-		char bytes[64], d[24], t[24];
+		const char *step = jget_str(v, "step"); /* what it waits on while no bytes move */
+		char bytes[128], d[24], t[24];
 		size_format(d, sizeof(d), (long long)done);
 		size_format(t, sizeof(t), (long long)total);
 		if (total > 0)
-			snprintf(bytes, sizeof(bytes), "%s of %s", d, t);
+			snprintf(bytes, sizeof(bytes), "%s of %s%s%s", d, t, step ? ", " : "", step ? step : "");
+		else if (done)
+			snprintf(bytes, sizeof(bytes), "%s%s%s", d, step ? ", " : "", step ? step : "");
 		else
-			snprintf(bytes, sizeof(bytes), "%s", done ? d : "");
+			snprintf(bytes, sizeof(bytes), "%s", step ? step : "");
 		{
 			struct table_cell cells[] = {
 				[C_VM] = {name && *name ? name : jget_str(v, "uuid"), 0, -1},

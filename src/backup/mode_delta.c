@@ -150,6 +150,7 @@ static bool take_snapshot(struct dctx *d, int chain)
 		xv_array_push(p, ignore);
 	else
 		xv_free(ignore);
+	run_step(v, "taking a snapshot");
 	d->snap = bx_call_str(v->bx, "VM.snapshot", p, &err);
 	if (!d->snap)
 		return bk_fail_why(v, xasprintf("cannot snapshot %s", v->vm_name), err);
@@ -451,11 +452,13 @@ static bool export_disk(struct dctx *d, struct disk *k)
 	} else {
 		q = xasprintf("/export_raw_vdi?vdi=%s&format=vhd%s%s&task_id=%s", k->uuid, k->base_uuid ? "&base=" : "",
 			      k->base_uuid ? k->base_uuid : "", task);
+		run_step(v, "waiting for the host to start the export");
 		ok = bx_get(v->bx, q, from_xapi, &s, NULL, &err) && vhd_patch_finish(s.patch, &err);
 		free(q);
 		/* xapi sent 200 before it knew: only the task says the export was whole */
 		{
 			char *terr = NULL;
+			run_step(v, "host finishing the export");
 			res = bx_task_wait(v->bx, task, v->job->timeout_s > 0 ? v->job->timeout_s : 3600, &terr);
 			if (!res && ok) {
 				ok = false;
@@ -474,6 +477,8 @@ static bool export_disk(struct dctx *d, struct disk *k)
 	else
 		bk_hash_free(s.md);
 	k->size = s.bytes;
+	if (ok)
+		run_step(v, "saving to the remotes");
 	for (size_t i = 0; i < v->nrepos; i++) {
 		if (!ok) {
 			repo_abort(s.w[i]);

@@ -96,6 +96,7 @@ static bool stream(struct full *f, const char *snap_uuid, char **err)
 	q = xasprintf("/export?uuid=%s&use_compression=%s&task_id=%s", snap_uuid, compression_arg(v->job->compression),
 		      task);
 	bx_on_progress(v->bx, on_progress, f);
+	run_step(v, "waiting for the host to start the export");
 	ok = bx_get(v->bx, q, to_remotes, f, &got, err);
 	bx_on_progress(v->bx, NULL, NULL);
 	free(q);
@@ -104,6 +105,7 @@ static bool stream(struct full *f, const char *snap_uuid, char **err)
 	/* xapi sends 200 before it knows: only the task says the export was whole */
 	{
 		char *why = NULL;
+		run_step(v, "host finishing the export");
 		res = bx_task_wait(v->bx, task, 600, &why);
 		if (ok && !res) {
 			*err = xasprintf("the export failed on the host: %s", why ? why : "?");
@@ -180,6 +182,7 @@ bool mode_full_vm(struct run_vm *v)
 	}
 	bk_hash_hex(f.sha, sha);
 	f.sha = NULL;
+	run_step(v, "saving to the remotes");
 	for (; committed < v->nrepos; committed++) {
 		bool c = repo_commit(f.w[committed], &err);
 		f.w[committed] = NULL; /* freed whatever happened */
@@ -219,6 +222,7 @@ abort:
 	}
 destroy:
 	/* the snapshot goes whatever happened: a failed run leaves none behind */
+	run_step(v, "removing the snapshot");
 	bk_destroy_vm_and_disks(v->bx, snap);
 	free(snap);
 out:

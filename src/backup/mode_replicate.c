@@ -420,6 +420,7 @@ static bool copy_disk(struct rctx *c, struct rdisk *d)
 	int timeout = v->job->timeout_s > 0 ? v->job->timeout_s : 24 * 3600;
 
 	c->disk_done = 0;
+	run_step(v, "waiting for the hosts to start the copy");
 	if (!repl_copy_disk(v->bx, d->uuid, d->replica_base ? d->base_uuid : NULL, c->t, d->made_uuid, timeout, tick, c,
 			    &bytes, &err))
 		return bk_fail_why(v, xasprintf("the copy of disk '%s' of %s failed",

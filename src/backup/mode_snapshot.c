@@ -65,6 +65,7 @@ char *snap_take(struct run_vm *v, char **err)
 		xv_array_push(p, ignore);
 	else
 		xv_free(ignore);
+	run_step(v, "taking a snapshot");
 	snap = bx_call_async(v->bx, "VM.snapshot", p, timeout, &why);
 	if (!snap || bk_is_null(snap)) {
 		*err = xasprintf("cannot snapshot %s: %s", v->vm_name, why ? why : "no snapshot was made");

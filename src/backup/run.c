@@ -92,6 +92,7 @@ struct vmsel {
 	/* the outcome */
 	const char *state; /* "pending", "running", "ok", "failed", "skipped" */
 	uint64_t bytes, done, total;
+	char step[64]; /* what it waits on while no bytes move (run_vm.step), "" when bytes move */
 	int64_t started_ms, duration_ms;
 	char *error, *note;
 	char *warning; /* the point is complete, but something after it failed (retention) */
@@ -275,6 +276,23 @@ static void child_progress(struct run_vm *v, uint64_t done, uint64_t total)
 	json_object_put(o);
 }
 
+void run_step(struct run_vm *v, const char *what)
+{
+	if (v->step)
+		v->step(v, what);
+}
+
+static void child_step(struct run_vm *v, const char *what)
+{
+	struct child_ctx *c = v->progress_ud;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string("step"));
+	json_object_object_add(o, "what", json_object_new_string(what));
+	send_line(c->fd, o);
+	json_object_put(o);
+}
+
 /* A point is named by its second: a run in the same second as the newest
  * point (or with a clock set back) takes the second after it, so it never
  * replaces a point or sorts before the one it builds on. */
@@ -379,6 +397,7 @@ static void child_main(int fd, const struct job_run_opts *o, const struct vmsel 
 	v.now = after_newest_point(repos, nrepos, vm->uuid, now);
 	point_ts(v.now, v.ts);
 	v.progress = child_progress;
+	v.step = child_step;
 	v.progress_ud = &cc;
 	/* replication: the target gets a session of its own (disks stream both ways at once) */
 	if ((job->mode == BMODE_DR || job->mode == BMODE_CR) &&
@@ -487,9 +506,15 @@ static void read_result(struct vmsel *vm, struct child *c, const char *line)
 		json_object_put(o);
 		return;
 	}
-	if (strcmp(type, "progress") == 0) {
-		if (json_object_object_get_ex(o, "done", &x))
-			vm->done = (uint64_t)json_object_get_int64(x);
+	if (strcmp(type, "step") == 0) {
+		snprintf(vm->step, sizeof(vm->step), "%s", bk_jstr(o, "what") ? bk_jstr(o, "what") : "");
+	} else if (strcmp(type, "progress") == 0) {
+		if (json_object_object_get_ex(o, "done", &x)) {
+			uint64_t d = (uint64_t)json_object_get_int64(x);
+			if (d > vm->done)
+				vm->step[0] = '\0'; /* bytes move again: the wait is over */
+			vm->done = d;
+		}
 		if (json_object_object_get_ex(o, "total", &x))
 			vm->total = (uint64_t)json_object_get_int64(x);
 	} else if (strcmp(type, "result") == 0) {
@@ -524,6 +549,8 @@ static void progress_file(const struct job_run_opts *o, int64_t start, const str
 		json_object_object_add(v, "state", json_object_new_string(vms[i].state));
 		json_object_object_add(v, "done", json_object_new_int64((int64_t)vms[i].done));
 		json_object_object_add(v, "total", json_object_new_int64((int64_t)vms[i].total));
+		if (vms[i].step[0])
+			json_object_object_add(v, "step", json_object_new_string(vms[i].step));
 		json_object_array_add(arr, v);
 	}
 	json_object_object_add(p, "vms", arr);
@@ -546,8 +573,14 @@ static void progress_tty(const struct vmsel *vms, size_t n, int64_t now)
 			continue;
 		bk_human(vms[i].done, h);
 		bk_human((uint64_t)rate, r);
+		if (vms[i].step[0] && !vms[i].done) {
+			buf_printf(&b, "%s%s: %s", b.len > 4 ? " | " : "", vms[i].name, vms[i].step);
+			continue;
+		}
 		buf_printf(&b, "%s%s: %s, %s/s", b.len > 4 ? " | " : "", vms[i].name, h, r);
-		if (vms[i].total > vms[i].done && rate > 0) {
+		if (vms[i].step[0]) {
+			buf_printf(&b, ", %s", vms[i].step);
+		} else if (vms[i].total > vms[i].done && rate > 0) {
 			char left[24];
 			fmt_duration((int64_t)((double)(vms[i].total - vms[i].done) / rate * 1000), left);
 			buf_printf(&b, ", %s left", left);

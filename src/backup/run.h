@@ -27,12 +27,18 @@ struct run_vm {
 	struct bx *target;        /* dr/cr: the pool the replicas go to (may be bx) */
 	/* progress: bytes moved so far of an expected total (0 = unknown) */
 	void (*progress)(struct run_vm *v, uint64_t done, uint64_t total);
+	/* what it waits on while no bytes move ("taking a snapshot", "host
+	 * finishing the export"): said until the next step or the next bytes */
+	void (*step)(struct run_vm *v, const char *what);
 	void *progress_ud;
 	/* results */
 	uint64_t bytes;           /* written to each repository */
 	char *error;              /* a sentence, when the VM failed */
 	char *note;               /* e.g. "full (no base)" / "delta" */
 };
+
+/* Says what v waits on now (run_vm.step), if anyone listens. */
+void run_step(struct run_vm *v, const char *what);
 
 bool mode_snapshot_vm(struct run_vm *v);
 bool mode_full_vm(struct run_vm *v);
