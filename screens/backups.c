@@ -534,8 +534,11 @@ static void backups_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	}
 	if (s->tab == TAB_JOBS && !s->bc.njobs) {
 		ui_wrap(w, y, 2, cols - 4, h - y, theme_attr(ROLE_DIM),
-			"No backup jobs: add `remotes` and `backup_jobs` to the configuration file "
-			"(every key is in config/xentui.conf.example), then come back here.");
+			s->bc.nremotes ? "No backup jobs yet: n makes one (or add `backup_jobs` to the configuration "
+					 "file; every key is in config/xentui.conf.example)."
+				       : "No backup jobs yet, and no repository to write them to: on Repositories (3), n "
+					 "adds one; then n here makes a job (or write `remotes` and `backup_jobs` in the "
+					 "configuration file; every key is in config/xentui.conf.example).");
 		return;
 	}
 	if (s->tab == TAB_REPOS && bmodel_points_error()) {
@@ -580,11 +583,6 @@ static void prev_tab(struct app *app, void *st)
 	struct backups *s = st;
 
 	s->tab = (enum tab)(((int)s->tab + NTABS - 1) % NTABS);
-}
-
-static bool on_jobs(struct app *app, void *st)
-{
-	return ((struct backups *)st)->tab == TAB_JOBS;
 }
 
 static bool on_repos(struct app *app, void *st)
@@ -826,28 +824,36 @@ static void reload(struct app *app, void *st)
 	app_message(app, MSG_INFO, "Reading the repositories again");
 }
 
-static void new_job(struct app *app, void *st)
+/* n, e and d act on the tab's own kind: a job on Jobs, a remote on Repositories. */
+static void new_item(struct app *app, void *st)
 {
 	struct backups *s = st;
 
-	backup_job_form(app, &s->bc, NULL);
+	if (s->tab == TAB_REPOS)
+		backup_remote_form(app, &s->bc, NULL);
+	else
+		backup_job_form(app, &s->bc, NULL);
 }
 
-static void edit_job(struct app *app, void *st)
+static void edit_item(struct app *app, void *st)
 {
 	struct backups *s = st;
-	const char *name = table_selected(s->tables[TAB_JOBS]);
+	const char *name = table_selected(s->tables[s->tab]);
 
-	if (name && backup_cfg_job(&s->bc, name))
+	if (s->tab == TAB_REPOS && name && backup_cfg_remote(&s->bc, name))
+		backup_remote_form(app, &s->bc, name);
+	else if (s->tab == TAB_JOBS && name && backup_cfg_job(&s->bc, name))
 		backup_job_form(app, &s->bc, name);
 }
 
-static void delete_job(struct app *app, void *st)
+static void delete_item(struct app *app, void *st)
 {
 	struct backups *s = st;
-	const char *name = table_selected(s->tables[TAB_JOBS]);
+	const char *name = table_selected(s->tables[s->tab]);
 
-	if (name && backup_cfg_job(&s->bc, name))
+	if (s->tab == TAB_REPOS && name && backup_cfg_remote(&s->bc, name))
+		backup_remote_delete(app, &s->bc, name);
+	else if (s->tab == TAB_JOBS && name && backup_cfg_job(&s->bc, name))
 		backup_job_delete(app, name);
 }
 
@@ -856,6 +862,20 @@ static bool job_selected(struct app *app, void *st)
 	struct backups *s = st;
 
 	return s->tab == TAB_JOBS && table_selected(s->tables[TAB_JOBS]) != NULL;
+}
+
+static bool jobs_or_repos(struct app *app, void *st)
+{
+	struct backups *s = st;
+
+	return s->tab == TAB_JOBS || s->tab == TAB_REPOS;
+}
+
+static bool item_selected(struct app *app, void *st)
+{
+	struct backups *s = st;
+
+	return jobs_or_repos(app, st) && table_selected(s->tables[s->tab]) != NULL;
 }
 
 static void replicas(struct app *app, void *st)
@@ -897,11 +917,12 @@ static const struct screen_key keys[] = {
 	 enter_key, on_list, true},
 	{'r', "Run now", "Run the selected job now (xentui backup run JOB, in the background)", run_job, job_selected,
 	 true},
-	{'n', "New", "A new backup job, in a form with the configuration's keys", new_job, on_jobs, true},
-	{'e', "Edit", "Edit the selected job (the file's comments and other keys are kept)", edit_job, job_selected,
-	 true},
-	{'d', "Delete", "Delete the selected job from the configuration (type its name to confirm)", delete_job,
-	 job_selected, true},
+	{'n', "New", "Jobs: a new backup job; Repositories: a new remote (a form with the configuration's keys)",
+	 new_item, jobs_or_repos, true},
+	{'e', "Edit", "Edit the selected job or remote (the file's comments and other keys are kept)", edit_item,
+	 item_selected, true},
+	{'d', "Delete", "Delete the selected job, or a remote no job uses, from the configuration (type its name)",
+	 delete_item, item_selected, true},
 	{'p', "Replicas", "The selected dr/cr job's replicas, with their date; s starts one", replicas, job_selected,
 	 true},
 	{'t', "Test", "Test the selected remote: write, read back, list and delete a small file", test_remote, on_repos,

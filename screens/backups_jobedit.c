@@ -153,20 +153,17 @@ static bool is_default(const struct job_edit *e, const char *k)
 	return (strcmp(k, "nbd") == 0 && e->nbd) || (strcmp(k, "purge_snapshot_data") == 0 && !e->purge_snapshot_data);
 }
 
-/* A new group for e, indented as the example configuration does. */
-static void put_group(struct buf *o, const struct job_edit *e)
+/* A new group for the keys, indented as the example configuration does. */
+static void put_group(struct buf *o, const struct group_key *k, size_t nk)
 {
 	buf_puts(o, "  {\n");
-	for (size_t k = 0; k < NKEYS; k++) {
-		char *v = value_of(e, edited_keys[k]);
-		if (v && !is_default(e, edited_keys[k]))
-			buf_printf(o, "    %s = %s;\n", edited_keys[k], v);
-		free(v);
-	}
+	for (size_t i = 0; i < nk; i++)
+		if (k[i].value && k[i].add && !k[i].keep)
+			buf_printf(o, "    %s = %s;\n", k[i].key, k[i].value);
 	buf_puts(o, "  }");
 }
 
-/* The job's name as the group says it (unquoted), or "". */
+/* The entry's name as its group says it (unquoted), or "". */
 static void group_name(const char *t, struct cfgedit_span g, char *out, size_t n)
 {
 	struct setting s[MAX_SETTINGS];
@@ -198,12 +195,12 @@ static int by_pos_desc(const void *x, const void *y)
 	return a->order < b->order ? 1 : a->order > b->order ? -1 : 0;
 }
 
-/* The group g rewritten for e: edited keys replaced in place, removed or
+/* The group g rewritten for the keys: each replaced in place, removed or
  * added before its closing brace; everything else as it was. */
-static void edit_group(struct buf *o, const char *t, struct cfgedit_span g, const struct job_edit *e)
+static void edit_group(struct buf *o, const char *t, struct cfgedit_span g, const struct group_key *k, size_t nk)
 {
 	struct setting s[MAX_SETTINGS];
-	struct edit ed[MAX_SETTINGS + NKEYS];
+	struct edit *ed = xcalloc((size_t)MAX_SETTINGS + nk, sizeof(*ed));
 	int ns, ne = 0;
 	size_t close = g.b - 1, line = close;
 	bool own_line;
@@ -212,14 +209,13 @@ static void edit_group(struct buf *o, const char *t, struct cfgedit_span g, cons
 	while (line > g.a && (t[line - 1] == ' ' || t[line - 1] == '\t'))
 		line--;
 	own_line = line > g.a && t[line - 1] == '\n';
-	for (size_t k = 0; k < NKEYS; k++) {
-		char *v;
+	for (size_t q = 0; q < nk; q++) {
+		const char *v = k[q].value;
 		bool seen = false;
-		if (leaves(e, edited_keys[k]))
+		if (k[q].keep)
 			continue;
-		v = value_of(e, edited_keys[k]);
 		for (int i = 0; i < ns; i++) {
-			if (strcmp(s[i].key, edited_keys[k]) != 0)
+			if (strcmp(s[i].key, k[q].key) != 0)
 				continue;
 			seen = true;
 			if (v) {
@@ -234,11 +230,10 @@ static void edit_group(struct buf *o, const char *t, struct cfgedit_span g, cons
 				ed[ne++] = (struct edit){a, b, xstrdup(""), 0};
 			}
 		}
-		if (!seen && v && !is_default(e, edited_keys[k]))
+		if (!seen && v && k[q].add)
 			ed[ne++] = (struct edit){own_line ? line : close, own_line ? line : close,
-						 own_line ? xasprintf("    %s = %s;\n", edited_keys[k], v)
-							  : xasprintf(" %s = %s; ", edited_keys[k], v), 0};
-		free(v);
+						 own_line ? xasprintf("    %s = %s;\n", k[q].key, v)
+							  : xasprintf(" %s = %s; ", k[q].key, v), 0};
 	}
 	for (int i = 0; i < ne; i++)
 		ed[i].order = i;
@@ -255,9 +250,11 @@ static void edit_group(struct buf *o, const char *t, struct cfgedit_span g, cons
 		buf_puts(o, cur);
 		free(cur);
 	}
+	free(ed);
 }
 
-char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct job_edit *e, char **err)
+char *groupedit_apply(const char *t, size_t n, const char *list, const char *old_name, const struct group_key *k,
+		      size_t nk, char **err)
 {
 	struct cfgedit_list *L = xcalloc(1, sizeof(*L));
 	struct buf o;
@@ -266,7 +263,7 @@ char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct 
 	bool found;
 
 	*err = NULL;
-	found = cfgedit_find_list(t, n, "backup_jobs", L, err);
+	found = cfgedit_find_list(t, n, list, L, err);
 	if (*err) {
 		free(L);
 		return NULL;
@@ -277,7 +274,7 @@ char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct 
 			at = i;
 	}
 	if (old_name && at < 0) {
-		*err = xasprintf("no job named '%s' in the backup_jobs list of the file", old_name);
+		*err = xasprintf("no entry named '%s' in the %s list of the file", old_name, list);
 		free(L);
 		return NULL;
 	}
@@ -287,21 +284,21 @@ char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct 
 		buf_append(&o, t, n);
 		if (n > 0)
 			buf_puts(&o, t[n - 1] == '\n' ? "\n" : "\n\n");
-		buf_puts(&o, "backup_jobs = (\n");
-		put_group(&o, e);
+		buf_printf(&o, "%s = (\n", list);
+		put_group(&o, k, nk);
 		buf_puts(&o, "\n);\n");
 	} else if (!old_name) {
 		size_t after = L->nelem ? L->elem[L->nelem - 1].b : L->open + 1;
 		buf_append(&o, t, after);
 		buf_puts(&o, L->nelem ? ",\n" : "\n");
-		put_group(&o, e);
+		put_group(&o, k, nk);
 		if (!L->nelem)
 			buf_putc(&o, '\n');
 		buf_append(&o, t + after, n - after);
-	} else if (e) {
+	} else if (k) {
 		struct cfgedit_span g = L->elem[at];
 		buf_append(&o, t, g.a);
-		edit_group(&o, t, g, e);
+		edit_group(&o, t, g, k, nk);
 		buf_append(&o, t + g.b, n - g.b);
 	} else {
 		/* removed with its comma (the one after it, else the one before) */
@@ -310,11 +307,11 @@ char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct 
 		if (j < L->close && t[j] == ',') {
 			b = j + 1;
 		} else {
-			size_t k = a;
-			while (k > L->open + 1 && isspace((unsigned char)t[k - 1]))
-				k--;
-			if (k > L->open + 1 && t[k - 1] == ',')
-				a = k - 1;
+			size_t q = a;
+			while (q > L->open + 1 && isspace((unsigned char)t[q - 1]))
+				q--;
+			if (q > L->open + 1 && t[q - 1] == ',')
+				a = q - 1;
 		}
 		while (a > L->open + 1 && (t[a - 1] == ' ' || t[a - 1] == '\t'))
 			a--;
@@ -327,4 +324,20 @@ char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct 
 	buf_putc(&o, '\0');
 	o.len--;
 	return buf_steal(&o);
+}
+
+char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct job_edit *e, char **err)
+{
+	struct group_key k[NKEYS];
+	char *out;
+
+	if (!e)
+		return groupedit_apply(t, n, "backup_jobs", old_name, NULL, 0, err);
+	for (size_t i = 0; i < NKEYS; i++)
+		k[i] = (struct group_key){edited_keys[i], value_of(e, edited_keys[i]), leaves(e, edited_keys[i]),
+					  !is_default(e, edited_keys[i])};
+	out = groupedit_apply(t, n, "backup_jobs", old_name, k, NKEYS, err);
+	for (size_t i = 0; i < NKEYS; i++)
+		free(k[i].value);
+	return out;
 }

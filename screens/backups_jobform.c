@@ -227,13 +227,37 @@ static bool check_and_write(const char *path, const char *text, char **err)
 	return atomic_write(path, text, strlen(text), err);
 }
 
+bool backups_cfg_edit(const char *path, char *(*edit)(const char *text, size_t n, void *ud, char **err), void *ud,
+		      char **err)
+{
+	size_t n;
+	char *text = read_text(path, &n, err), *out = NULL;
+	bool ok = text && (out = edit(text, n, ud, err)) && check_and_write(path, out, err);
+
+	free(text);
+	free(out);
+	return ok;
+}
+
+struct job_change {
+	const char *old_name;
+	const struct job_edit *e;
+};
+
+static char *apply_job(const char *text, size_t n, void *ud, char **err)
+{
+	const struct job_change *c = ud;
+
+	return jobedit_apply(text, n, c->old_name, c->e, err);
+}
+
 /* Applies the edit (e NULL: delete) and says how it went. */
 static void save(struct app *app, const char *path, const char *old_name, const struct job_edit *e)
 {
-	size_t n;
-	char *err = NULL, *text = read_text(path, &n, &err), *out = NULL;
+	struct job_change c = {old_name, e};
+	char *err = NULL;
 
-	if (text && (out = jobedit_apply(text, n, old_name, e, &err)) && check_and_write(path, out, &err)) {
+	if (backups_cfg_edit(path, apply_job, &c, &err)) {
 		if (!e)
 			app_message(app, MSG_INFO, "Backup job %s deleted from %s", old_name, path);
 		else
@@ -243,8 +267,6 @@ static void save(struct app *app, const char *path, const char *old_name, const 
 		app_message(app, MSG_ERROR, "%s", err ? err : "the job could not be saved");
 	}
 	free(err);
-	free(text);
-	free(out);
 }
 
 static void form_done(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
