@@ -14,6 +14,7 @@
 
 #include "dialog.h"
 #include "draw.h"
+#include "errors.h"
 #include "keys.h"
 #include "model.h"
 #include "progress.h"
@@ -23,11 +24,13 @@
 enum stage {
 	ST_SAVE,     /* remember the running VMs in other_config */
 	ST_DISABLE,
+	ST_HALT,     /* cleanly shut down the VMs that cannot move (the user agreed) */
 	ST_EVACUATE,
 	ST_UPDATE,   /* updater.py update */
 	ST_REBOOT,
 	ST_WAIT,     /* until the host is back: live, enabled, a new boot_time */
 	ST_ENABLE,
+	ST_RESTART,  /* start those VMs again on the host */
 	ST_RETURN,   /* migrate the remembered VMs back */
 	ST_CLEAR,    /* forget them */
 	ST_SHUTDOWN,
@@ -35,18 +38,18 @@ enum stage {
 };
 
 static const char *const stage_names[] = {
-	"remember VMs", "disable", "evacuate", "install updates", "reboot", "wait for it", "enable",
-	"bring VMs back", "leave maintenance", "shut down", "done",
+	"remember VMs", "disable", "shut down VMs", "evacuate", "install updates", "reboot", "wait for it",
+	"enable", "start VMs again", "bring VMs back", "leave maintenance", "shut down", "done",
 };
 
-static const enum stage seq_enter[] = {ST_SAVE, ST_DISABLE, ST_EVACUATE, ST_END};
+static const enum stage seq_enter[] = {ST_SAVE, ST_DISABLE, ST_HALT, ST_EVACUATE, ST_END};
 static const enum stage seq_exit[] = {ST_ENABLE, ST_RETURN, ST_CLEAR, ST_END};
 static const enum stage seq_leave[] = {ST_ENABLE, ST_CLEAR, ST_END};
-static const enum stage seq_reboot[] = {ST_SAVE, ST_DISABLE, ST_EVACUATE, ST_REBOOT, ST_WAIT,
-					 ST_ENABLE, ST_RETURN, ST_CLEAR, ST_END};
-static const enum stage seq_shutdown[] = {ST_SAVE, ST_DISABLE, ST_EVACUATE, ST_SHUTDOWN, ST_END};
-static const enum stage seq_rolling[] = {ST_SAVE, ST_DISABLE, ST_EVACUATE, ST_UPDATE, ST_REBOOT, ST_WAIT,
-					  ST_ENABLE, ST_RETURN, ST_CLEAR, ST_END};
+static const enum stage seq_reboot[] = {ST_SAVE, ST_DISABLE, ST_HALT, ST_EVACUATE, ST_REBOOT, ST_WAIT,
+					 ST_ENABLE, ST_RESTART, ST_RETURN, ST_CLEAR, ST_END};
+static const enum stage seq_shutdown[] = {ST_SAVE, ST_DISABLE, ST_HALT, ST_EVACUATE, ST_SHUTDOWN, ST_END};
+static const enum stage seq_rolling[] = {ST_SAVE, ST_DISABLE, ST_HALT, ST_EVACUATE, ST_UPDATE, ST_REBOOT, ST_WAIT,
+					  ST_ENABLE, ST_RESTART, ST_RETURN, ST_CLEAR, ST_END};
 
 static const char *const kind_names[] = {
 	"Maintenance mode", "Leave maintenance mode", "Leave maintenance mode", "Reboot with evacuation",
@@ -62,6 +65,9 @@ struct job_host {
 	char *ref, *name;
 	char **vms; /* uuids of the VMs to bring back */
 	size_t nvms;
+	char **pinned; /* uuids of the VMs that cannot move: shut down first (and started again after a reboot) */
+	size_t npinned;
+	bool *pinned_paused; /* paused at the start: forced off (a paused VM cannot shut down cleanly), started paused */
 	char *boot_time; /* before the reboot */
 	enum host_state state;
 };
@@ -108,6 +114,10 @@ static void job_free(void *data)
 		for (size_t k = 0; k < j->hosts[i].nvms; k++)
 			free(j->hosts[i].vms[k]);
 		free(j->hosts[i].vms);
+		for (size_t k = 0; k < j->hosts[i].npinned; k++)
+			free(j->hosts[i].pinned[k]);
+		free(j->hosts[i].pinned);
+		free(j->hosts[i].pinned_paused);
 	}
 	free(j->hosts);
 	free(j->outcome);
@@ -232,9 +242,98 @@ static void stop_cancelled(struct job *j)
 	app_dirty(j->app);
 }
 
+static struct xv *params_ref(const char *ref)
+{
+	struct xv *p = xv_array();
+
+	xv_array_push(p, xv_string(ref));
+	return p;
+}
+
+/* Why xapi will not move a VM, in words: [code, params...] from
+ * host.get_vms_which_prevent_evacuation. */
+static char *blocker_reason(const struct cache *c, const struct xv *err)
+{
+	const char *code = xv_str(xv_at(err, 0));
+
+	if (code && strcmp(code, "VM_REQUIRES_SR") == 0) {
+		const char *ref = xv_str(xv_at(err, 2));
+		const struct xv *sr = ref ? cache_get(c, ref) : NULL;
+		return xasprintf("its disk is on '%s', which %s", sr ? rec_str(sr, "name_label") : "a storage repository",
+				 sr && !rec_bool(sr, "shared") ? "only this host sees" : "the other hosts cannot see");
+	}
+	if (code && strcmp(code, "NO_HOSTS_AVAILABLE") == 0)
+		return xstrdup("no other host is enabled and up to take it");
+	if (code && strcmp(code, "HOST_NOT_ENOUGH_FREE_MEMORY") == 0)
+		return xstrdup("the other hosts have too little free memory for it");
+	if (code && strcmp(code, "VM_HAS_PCI_ATTACHED") == 0)
+		return xstrdup("it has a PCI device passed through");
+	return error_sentence(err, c);
+}
+
+/* "'db02': its disk is on 'Local storage', which only this host sees" */
+static void blocker_line(struct buf *b, const struct cache *c, const char *vm, const struct xv *err)
+{
+	char *why = blocker_reason(c, err);
+
+	buf_printf(b, "'%s': %s", name_of(c, vm), why);
+	free(why);
+}
+
+static struct job *job_by_id(int id);
+
+struct explain {
+	struct app *app;
+	int job_id;
+	char *why; /* the evacuation's own error, if nothing better comes */
+};
+
+static void on_explained(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct explain *e = ud;
+	struct job *j = job_by_id(e->job_id);
+	struct pool *p = j ? job_pool(j) : NULL;
+	struct buf b;
+
+	buf_init(&b);
+	if (j && p && r->failure == XAPI_OK && r->value && r->value->type == XV_STRUCT && xv_len(r->value)) {
+		for (size_t i = 0; i < xv_len(r->value); i++) {
+			buf_sep(&b, "; ");
+			blocker_line(&b, p->cache, xv_key_at(r->value, i), xv_value_at(r->value, i));
+		}
+		buf_puts(&b, xv_len(r->value) == 1 ? " (it cannot move)" : " (they cannot move)");
+	}
+	if (j)
+		fail(j, b.len ? b.data : e->why);
+	buf_free(&b);
+	free(e->why);
+	free(e);
+}
+
+/* Evacuation failed: xapi's plan says which VMs cannot move and why, one
+ * sentence each, rather than the first error alone. */
+static void explain_evacuate(struct job *j, const char *why)
+{
+	struct pool *p = job_pool(j);
+	struct explain *e;
+
+	if (!p) {
+		fail(j, why);
+		return;
+	}
+	e = xcalloc(1, sizeof(*e));
+	e->app = j->app;
+	e->job_id = j->id;
+	e->why = xstrdup(why);
+	app_query(j->app, p, "host.get_vms_which_prevent_evacuation", params_ref(cur_host(j)->ref), on_explained, e);
+}
+
 static void next_step(struct job *j)
 {
 	j->step++;
+	/* a host whose VMs can all move has no VMs to shut down and start again */
+	while ((j->seq[j->step] == ST_HALT || j->seq[j->step] == ST_RESTART) && !cur_host(j)->npinned)
+		j->step++;
 	j->vm_i = 0;
 	step(j);
 }
@@ -260,11 +359,15 @@ static void on_op(struct ops *ops, struct op *op, void *ud)
 		stop_cancelled(j);
 		return;
 	}
+	if (op->state != OP_DONE && j->seq[j->step] == ST_EVACUATE) {
+		explain_evacuate(j, op->message && *op->message ? op->message : "cancelled");
+		return;
+	}
 	if (op->state != OP_DONE) {
 		fail(j, op->message && *op->message ? op->message : "cancelled");
 		return;
 	}
-	if (j->seq[j->step] == ST_RETURN) {
+	if (j->seq[j->step] == ST_RETURN || j->seq[j->step] == ST_HALT || j->seq[j->step] == ST_RESTART) {
 		j->vm_i++;
 		step(j);
 		return;
@@ -272,14 +375,6 @@ static void on_op(struct ops *ops, struct op *op, void *ud)
 	if (j->seq[j->step] == ST_UPDATE)
 		host_ended(j, cur_host(j)); /* installed: the updater has nothing more to offer */
 	next_step(j);
-}
-
-static struct xv *params_ref(const char *ref)
-{
-	struct xv *p = xv_array();
-
-	xv_array_push(p, xv_string(ref));
-	return p;
 }
 
 static bool guest_running_on(const struct xv *vm, const char *host)
@@ -316,6 +411,10 @@ static bool collect_vm(const char *ref, const struct xv *vm, void *ud)
 
 	if (!guest_running_on(vm, c->h->ref))
 		return true;
+	/* a VM shut down because it cannot move is not one that moved */
+	for (size_t i = 0; i < c->h->npinned; i++)
+		if (strcmp(c->h->pinned[i], rec_str(vm, "uuid")) == 0)
+			return true;
 	c->h->vms = xrealloc(c->h->vms, (c->h->nvms + 1) * sizeof(*c->h->vms));
 	c->h->vms[c->h->nvms++] = xstrdup(rec_str(vm, "uuid"));
 	return true;
@@ -428,6 +527,43 @@ static bool return_next(struct job *j, struct pool *p)
 	return false;
 }
 
+/* ST_HALT: the next pinned VM still running on the host gets a clean
+ * shutdown; ST_RESTART: the next one halted starts on it again. False when
+ * none is left. */
+static bool pinned_next(struct job *j, struct pool *p, bool halt)
+{
+	struct job_host *h = cur_host(j);
+
+	for (; j->vm_i < h->npinned; j->vm_i++) {
+		const char *ref = NULL;
+		const struct xv *vm = cache_by_uuid(p->cache, "VM", h->pinned[j->vm_i], &ref);
+		struct xv *params;
+		char *label;
+		if (!vm)
+			continue;
+		if (halt && !(strcmp(rec_str(vm, "power_state"), "Halted") != 0
+			      && strcmp(rec_str(vm, "resident_on"), h->ref) == 0))
+			continue;
+		if (!halt && strcmp(rec_str(vm, "power_state"), "Halted") != 0)
+			continue;
+		params = params_ref(ref);
+		if (!halt) {
+			xv_array_push(params, xv_string(h->ref));
+			xv_array_push(params, xv_bool(h->pinned_paused[j->vm_i]));
+			xv_array_push(params, xv_bool(false));
+		}
+		label = xasprintf(halt ? "Shut down VM '%s' (it cannot move) on" : "Start VM '%s' again on",
+				  rec_str(vm, "name_label"));
+		start_op(j, p, label,
+			 !halt ? "VM.start_on"
+			 : strcmp(rec_str(vm, "power_state"), "Paused") == 0 ? "VM.hard_shutdown" : "VM.clean_shutdown",
+			 params);
+		free(label);
+		return true;
+	}
+	return false;
+}
+
 static void finish_host(struct job *j)
 {
 	cur_host(j)->state = HS_DONE;
@@ -520,6 +656,11 @@ static void step(struct job *j)
 		if (!return_next(j, p))
 			next_step(j);
 		return;
+	case ST_HALT:
+	case ST_RESTART:
+		if (!pinned_next(j, p, st == ST_HALT))
+			next_step(j);
+		return;
 	case ST_CLEAR:
 		set_config(j, p, host, false);
 		return;
@@ -531,18 +672,192 @@ static void step(struct job *j)
 	}
 }
 
-void host_job_start(struct app *app, struct pool *p, enum host_job_kind kind, const char *const *hosts, size_t n)
-{
-	struct job *j;
+/* ---- before a job that evacuates: which VMs cannot move ------------------- */
 
-	if (!p || !p->cache || !n)
-		return;
+struct blocker {
+	size_t host; /* index into the job's hosts */
+	char *vm;    /* ref */
+	struct xv *err;
+};
+
+struct precheck {
+	struct app *app;
+	int pool_id;
+	enum host_job_kind kind;
+	char **hosts;
+	size_t n, pending;
+	struct blocker *b;
+	size_t nb;
+	char *failed; /* why a host could not be asked */
+};
+
+struct precheck_ask {
+	struct precheck *pc;
+	size_t i;
+};
+
+static void precheck_free(void *data)
+{
+	struct precheck *pc = data;
+
+	for (size_t i = 0; i < pc->n; i++)
+		free(pc->hosts[i]);
+	free(pc->hosts);
+	for (size_t i = 0; i < pc->nb; i++) {
+		free(pc->b[i].vm);
+		xv_free(pc->b[i].err);
+	}
+	free(pc->b);
+	free(pc->failed);
+	free(pc);
+}
+
+static bool busy_any(struct app *app, struct pool *p, const char *const *hosts, size_t n)
+{
 	for (size_t i = 0; i < n; i++)
 		if (host_job_busy(p, hosts[i])) {
 			app_message(app, MSG_ERROR, "'%s' is already in an operation that has not finished",
 				    name_of(p->cache, hosts[i]));
-			return;
+			return true;
 		}
+	return false;
+}
+
+static void job_begin(struct app *app, struct pool *p, enum host_job_kind kind, const char *const *hosts, size_t n,
+		      const struct precheck *pc);
+
+static void on_blockers_answer(struct app *app, const struct dialog_result *r, const char *ref, void *ud)
+{
+	struct precheck *pc = ud;
+	struct pool *p = pools_by_id(app_pools(app), pc->pool_id);
+
+	if (!r->ok) {
+		app_message(app, MSG_INFO, "%s cancelled: nothing was changed", kind_names[pc->kind]);
+		return;
+	}
+	if (!p || !p->cache) {
+		app_message(app, MSG_ERROR, "The pool is not connected: nothing was changed");
+		return;
+	}
+	job_begin(app, p, pc->kind, (const char *const *)pc->hosts, pc->n, pc);
+}
+
+/* Every host answered: start, or say which VMs would stop it first. */
+static void precheck_done(struct precheck *pc)
+{
+	struct app *app = pc->app;
+	struct pool *p = pools_by_id(app_pools(app), pc->pool_id);
+	bool again = pc->kind == JOB_REBOOT || pc->kind == JOB_ROLLING;
+	const struct xv *vm;
+	struct dialog *d;
+	struct buf b;
+
+	if (!p || !p->cache || pc->failed) {
+		app_message(app, MSG_ERROR, "%s not started: could not ask xapi which VMs can move: %s", kind_names[pc->kind],
+			    pc->failed ? pc->failed : "the pool is not connected");
+		precheck_free(pc);
+		return;
+	}
+	if (!pc->nb) {
+		job_begin(app, p, pc->kind, (const char *const *)pc->hosts, pc->n, NULL);
+		precheck_free(pc);
+		return;
+	}
+	buf_init(&b);
+	buf_printf(&b, "Nothing has changed yet. %s VM%s cannot move to another host:", pc->nb == 1 ? "This" : "These",
+		   pc->nb == 1 ? "" : "s");
+	for (size_t h = 0; h < pc->n; h++) {
+		bool first = true;
+		for (size_t i = 0; i < pc->nb; i++) {
+			if (pc->b[i].host != h)
+				continue;
+			if (first && pc->n > 1)
+				buf_printf(&b, "\nOn '%s':", name_of(p->cache, pc->hosts[h]));
+			first = false;
+			buf_puts(&b, "\n  ");
+			blocker_line(&b, p->cache, pc->b[i].vm, pc->b[i].err);
+			vm = cache_get(p->cache, pc->b[i].vm);
+			if (vm && strcmp(rec_str(vm, "power_state"), "Paused") == 0)
+				buf_puts(&b, again ? " (paused: it is forced off, its memory state is lost, and starts again paused)"
+						   : " (paused: it is forced off, its memory state is lost)");
+		}
+	}
+	buf_printf(&b, "\nxentui can shut %s down cleanly (as from inside the guest) and then go on; %s.",
+		   pc->nb == 1 ? "it" : "them",
+		   again ? (pc->nb == 1 ? "it starts again on the same host once that is back up"
+					: "they start again on the same host once that is back up")
+			 : (pc->nb == 1 ? "it stays shut down" : "they stay shut down"));
+	d = dialog_confirm(pc->nb == 1 ? "A VM cannot move" : "VMs cannot move", b.data,
+			   pc->nb == 1 ? "Shut this VM down cleanly, then continue" : "Shut these VMs down cleanly, then continue",
+			   "Cancel", true);
+	dialog_on_done(d, on_blockers_answer, NULL, pc);
+	dialog_own_ud(d, precheck_free);
+	app_open_dialog(app, d);
+	buf_free(&b);
+}
+
+static void on_prevent(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct precheck_ask *q = ud;
+	struct precheck *pc = q->pc;
+
+	if (r->failure == XAPI_OK && r->value && r->value->type == XV_STRUCT) {
+		for (size_t i = 0; i < xv_len(r->value); i++) {
+			pc->b = xrealloc(pc->b, (pc->nb + 1) * sizeof(*pc->b));
+			pc->b[pc->nb].host = q->i;
+			pc->b[pc->nb].vm = xstrdup(xv_key_at(r->value, i));
+			pc->b[pc->nb].err = xv_copy(xv_value_at(r->value, i));
+			pc->nb++;
+		}
+	} else if (r->failure != XAPI_API && !pc->failed) {
+		/* an xapi without the call (XAPI_API) just goes on: evacuate says why if it fails */
+		pc->failed = xstrdup(r->message ? r->message : "no answer");
+	}
+	free(q);
+	if (--pc->pending == 0)
+		precheck_done(pc);
+}
+
+void host_job_start(struct app *app, struct pool *p, enum host_job_kind kind, const char *const *hosts, size_t n)
+{
+	struct precheck *pc;
+
+	if (!p || !p->cache || !n || busy_any(app, p, hosts, n))
+		return;
+	if (kind == JOB_MAINT_EXIT || kind == JOB_MAINT_LEAVE) {
+		job_begin(app, p, kind, hosts, n, NULL);
+		return;
+	}
+	/* ask xapi's own evacuation plan for each host before anything changes */
+	pc = xcalloc(1, sizeof(*pc));
+	pc->app = app;
+	pc->pool_id = p->id;
+	pc->kind = kind;
+	pc->n = n;
+	pc->pending = n; /* all counted first: an answer may come at once */
+	pc->hosts = xcalloc(n, sizeof(*pc->hosts));
+	for (size_t i = 0; i < n; i++)
+		pc->hosts[i] = xstrdup(hosts[i]);
+	if (n == 1)
+		app_message(app, MSG_INFO, "Checking which VMs can move off '%s'...", name_of(p->cache, hosts[0]));
+	else
+		app_message(app, MSG_INFO, "Checking which VMs can move off the %zu hosts...", n);
+	for (size_t i = 0; i < n; i++) {
+		struct precheck_ask *q = xcalloc(1, sizeof(*q));
+		q->pc = pc;
+		q->i = i;
+		app_query(app, p, "host.get_vms_which_prevent_evacuation", params_ref(pc->hosts[i]), on_prevent, q);
+	}
+}
+
+/* pc: the VMs that cannot move, which the user agreed to shut down (or NULL) */
+static void job_begin(struct app *app, struct pool *p, enum host_job_kind kind, const char *const *hosts, size_t n,
+		      const struct precheck *pc)
+{
+	struct job *j;
+
+	if (busy_any(app, p, hosts, n))
+		return;
 	j = xcalloc(1, sizeof(*j));
 	j->app = app;
 	j->id = next_id++;
@@ -559,6 +874,16 @@ void host_job_start(struct app *app, struct pool *p, enum host_job_kind kind, co
 	for (size_t i = 0; i < n; i++) {
 		j->hosts[i].ref = xstrdup(hosts[i]);
 		j->hosts[i].name = xstrdup(name_of(p->cache, hosts[i]));
+	}
+	for (size_t i = 0; pc && i < pc->nb; i++) {
+		const struct xv *vm = cache_get(p->cache, pc->b[i].vm);
+		struct job_host *h = &j->hosts[pc->b[i].host];
+		if (!vm)
+			continue;
+		h->pinned = xrealloc(h->pinned, (h->npinned + 1) * sizeof(*h->pinned));
+		h->pinned_paused = xrealloc(h->pinned_paused, (h->npinned + 1) * sizeof(*h->pinned_paused));
+		h->pinned_paused[h->npinned] = strcmp(rec_str(vm, "power_state"), "Paused") == 0;
+		h->pinned[h->npinned++] = xstrdup(rec_str(vm, "uuid"));
 	}
 	j->hosts[0].state = HS_RUNNING;
 	j->next = jobs;
@@ -600,6 +925,9 @@ static void draw_job(WINDOW *w, const struct job *j, int *line, int end, int col
 			if (j->seq[j->step] == ST_RETURN)
 				snprintf(text, sizeof(text), "%s (%zu of %zu)", stage_names[j->seq[j->step]],
 					 j->vm_i + 1 > h->nvms ? h->nvms : j->vm_i + 1, h->nvms);
+			else if (j->seq[j->step] == ST_HALT || j->seq[j->step] == ST_RESTART)
+				snprintf(text, sizeof(text), "%s (%zu of %zu)", stage_names[j->seq[j->step]],
+					 j->vm_i + 1 > h->npinned ? h->npinned : j->vm_i + 1, h->npinned);
 			else if (j->seq[j->step] == ST_WAIT)
 				snprintf(text, sizeof(text), "%s: %llds", stage_names[ST_WAIT],
 					 (long long)((loop_now() - j->wait_since) / 1000));

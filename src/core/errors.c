@@ -200,6 +200,17 @@ static void expand(struct buf *b, const char *t, const struct xv *err, const str
 	}
 }
 
+/* Codes xapi raises with other parameters in some places: taken before
+ * table's entry when the error has exactly nparams. */
+static const struct {
+	const char *code;
+	size_t nparams;
+	const char *text;
+} by_count[] = {
+	/* host.evacuate's plan names only the VM that fits on no other host */
+	{"HOST_NOT_ENOUGH_FREE_MEMORY", 1, "{1:name} fits in the free memory of no other host"},
+};
+
 char *error_sentence(const struct xv *err, const struct cache *cache)
 {
 	const char *code = xv_str(xv_at(err, 0));
@@ -208,6 +219,11 @@ char *error_sentence(const struct xv *err, const struct cache *cache)
 	buf_init(&b);
 	if (!code)
 		return xstrdup("unknown error");
+	for (size_t i = 0; i < ARRAY_LEN(by_count); i++)
+		if (strcmp(by_count[i].code, code) == 0 && by_count[i].nparams + 1 == xv_len(err)) {
+			expand(&b, by_count[i].text, err, cache);
+			return buf_steal(&b);
+		}
 	for (size_t i = 0; i < ARRAY_LEN(table); i++)
 		if (strcmp(table[i].code, code) == 0 || (strncmp(code, "SR_BACKEND_FAILURE", 18) == 0
 							 && strcmp(table[i].code, "SR_BACKEND_FAILURE") == 0)) {

@@ -12,10 +12,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from tuitest import Pool, Tap, Timeout, Tui  # noqa: E402
 
 
-def running_on(pool, host):
-    return sorted(r for r, v in pool.guests().items() if v["resident_on"] == host and v["power_state"] == "Running")
-
-
 def until(pool, pred, timeout=20.0):
     """Waits for pred on the pool; False when it never held (the check that
     follows reports it as "not ok", and the scenario goes on)."""
@@ -49,9 +45,15 @@ def main():
         pool = Pool(tui.demo())
         master = list(pool.call("pool.get_all_records").values())[0]["master"]
         hosts = pool.hosts()
-        ref = max((h for h in hosts if h != master), key=lambda h: len(running_on(pool, h)))
+        # the member with the most VMs that can move; those on its local storage are shut down here
+        # (test_tui_evacuate_blockers.py covers them)
+        ref = max((h for h in hosts if h != master),
+                  key=lambda h: len([r for r in pool.running_on(h) if not pool.pinned(r)]))
         name = hosts[ref]["name_label"]
-        before = running_on(pool, ref)
+        for r in pool.running_on(ref):
+            if pool.pinned(r):
+                pool.call("VM.clean_shutdown", r)
+        before = pool.running_on(ref)
         tap.check(len(before) > 0, "the chosen host runs VMs", before)
 
         tui.keys(":")
@@ -74,10 +76,10 @@ def main():
         screen = tui.attempt(tap, r"Maintenance mode cancelled on '" + name + r"' before \"evacuate\"",
                              "cancel: the job stops after the step under way and says where", timeout=40)
         until(pool, lambda: not hosts_enabled(pool, ref))
-        tap.check(not hosts_enabled(pool, ref) and running_on(pool, ref) == before
+        tap.check(not hosts_enabled(pool, ref) and pool.running_on(ref) == before
                   and pool.call("host.get_other_config", ref).get("MAINTENANCE_MODE") == "true",
                   "sim: the host is disabled, in maintenance mode, every VM still on it")
-        want = (f"Now '{name}' is disabled, in maintenance mode, {len(before)} VMs running on it; "
+        want = (f"Now '{name}' is disabled, in maintenance mode, {len(before)} VM{'' if len(before) == 1 else 's'} running on it; "
                 "press m on the host to leave maintenance mode")
         tui.attempt(tap, lambda s: want in " ".join(s.split()), "the screen says that state, and how to leave it")
         tui.keys("Escape")
@@ -87,7 +89,7 @@ def main():
         tui.keys("Enter")
         until(pool, lambda: hosts_enabled(pool, ref)
               and "MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref), timeout=30)
-        tap.check(hosts_enabled(pool, ref) and running_on(pool, ref) == before,
+        tap.check(hosts_enabled(pool, ref) and pool.running_on(ref) == before,
                   "m leaves it: enabled, the same VMs on it")
         tui.keys("Escape")
         tui.wait(r"Host " + name)
@@ -97,9 +99,9 @@ def main():
         tui.wait(r"maintenance mode\?")
         tui.keys("y")
         tui.attempt(tap, r"Maintenance mode", "the operations screen shows the job")
-        waited(tap, pool, lambda: not hosts_enabled(pool, ref) and not running_on(pool, ref),
+        waited(tap, pool, lambda: not hosts_enabled(pool, ref) and not pool.running_on(ref),
                "maintenance mode: host disabled, no VM left on it", timeout=40,
-               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, running on it {running_on(pool, ref)}")
+               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, running on it {pool.running_on(ref)}")
         oc = pool.call("host.get_other_config", ref)
         tap.check(oc.get("MAINTENANCE_MODE") == "true", "other_config says MAINTENANCE_MODE", oc)
         saved = sorted(pool.call("VM.get_by_uuid", u) for u in oc.get("MAINTENANCE_MODE_EVACUATED_VMS_MIGRATED", "").split(",") if u)
@@ -112,9 +114,9 @@ def main():
         tui.keys("m")
         tui.wait(r"Leave maintenance mode")
         tui.keys("Enter")
-        waited(tap, pool, lambda: hosts_enabled(pool, ref) and running_on(pool, ref) == before,
+        waited(tap, pool, lambda: hosts_enabled(pool, ref) and pool.running_on(ref) == before,
                "leaving maintenance mode brings the same VMs back", timeout=60,
-               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, on it {running_on(pool, ref)}, before {before}")
+               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, on it {pool.running_on(ref)}, before {before}")
         waited(tap, pool, lambda: "MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref),
                "other_config forgets them", detail=lambda: pool.call("host.get_other_config", ref))
 
@@ -219,9 +221,9 @@ def main():
         tui.keys("y")
         waited(tap, pool, lambda: pool.call("host.get_other_config", ref).get("boot_time") != boot,
                "the host rebooted", timeout=60, detail=lambda: f"boot_time is still {boot}")
-        waited(tap, pool, lambda: hosts_enabled(pool, ref) and running_on(pool, ref) == before,
+        waited(tap, pool, lambda: hosts_enabled(pool, ref) and pool.running_on(ref) == before,
                "after the reboot its VMs are back", timeout=60,
-               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, on it {running_on(pool, ref)}, before {before}")
+               detail=lambda: f"enabled {hosts_enabled(pool, ref)}, on it {pool.running_on(ref)}, before {before}")
         tap.check(pool.call("PCI.get_dom0_access_status", usb) == "disabled",
                   "after the reboot the device is hidden from dom0")
         tui.attempt(tap, r"Reboot with evacuation", "the operations screen shows the reboot")

@@ -8,7 +8,9 @@ has some.
 - B into maintenance mode from B's host screen (m, y): A's records say B
   is disabled and no running VM is resident on B; out again (m, Enter):
   B enabled, the same VMs back on B;
-- :updates, U, y: the rolling update ends with check_update (through A)
+- :updates, U, y: xentui names the VMs on A's local SR, which cannot move,
+  and (y) shuts them down to start them again on A after its reboot; the
+  rolling update ends with check_update (through A)
   empty for A, B and C, the new xapi running on each, every host enabled
   and every running VM resident where it was; xentui lives through the
   master's reboot with no key pressed. TAP output."""
@@ -170,6 +172,11 @@ def main():
                         f"{n} ({hosts[h]['address']}) shows its {counts[h]} updates", timeout=30)
         tui.keys("U")
         tui.wait(r"Rolling pool update")
+        tui.keys("y")
+        # A's VMs on its local SR cannot move: named first, shut down once agreed, started again on A
+        stuck = [pa.vm(r)["name_label"] for r in running_on(pa, ha) if r not in movable]
+        tui.attempt(tap, lambda s: "cannot move" in s and all(f"'{n}'" in s for n in stuck),
+                    "before it starts, a dialog names A's VMs that cannot move", timeout=30)
         tui.keys("y")
         tui.attempt(tap, r"Rolling pool update", "the rolling update's progress is shown")
 

@@ -37,6 +37,11 @@ def main():
         names = {h: rec["name_label"] for h, rec in hosts.items()}
         counts = {h: len(updates(pool, h)) for h in hosts}
         tap.check(all(counts.values()), "sim: every host has updates to install", counts)
+        # VMs on a host's local storage cannot be evacuated: shut down here, so that the
+        # rolling update runs without asking (test_tui_updates.py answers that dialog)
+        for r, v in pool.guests().items():
+            if v["power_state"] in ("Running", "Paused") and pool.pinned(r):
+                pool.call("VM.hard_shutdown" if v["power_state"] == "Paused" else "VM.clean_shutdown", r)
 
         tui.keys(":")
         tui.keys_literal("updates")

@@ -1,14 +1,17 @@
 """:updates in xentui --demo: each host's available updates from XCP-ng's
 updater plugin, then a rolling pool update of the three-host pool, master
-first. It must end with every host updated (check_update empty, the new
-xapi running) and every VM resident where it was before, having survived
-the master's reboot (the connection drops and comes back). TAP output."""
+first. The VMs on each host's local storage cannot move: xentui names them
+before anything changes and, once agreed, shuts them down and starts them
+again on their host after its reboot. It must end with every host updated
+(check_update empty, the new xapi running) and every VM resident where it
+was before, having survived the master's reboot (the connection drops and
+comes back). TAP output."""
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import Pool, Tap, Timeout, Tui, row_starting  # noqa: E402
+from tuitest import Pool, Tap, Timeout, Tui, row_starting, dialog_text  # noqa: E402
 
 
 def placement(pool):
@@ -39,9 +42,18 @@ def main():
                         and f" {c} " in row_starting(s, n) and "xapi-core" in row_starting(s, n),
                         f"{rec['name_label']} shows its {counts[h]} updates")
 
+        stuck = sorted(pool.vm(r)["name_label"] for r, v in pool.guests().items()
+                       if v["power_state"] in ("Running", "Paused") and pool.pinned(r))
         tui.keys("U")
         tui.wait(r"Rolling pool update")
         tui.keys("y")
+        if stuck:
+            screen = tui.attempt(tap, lambda s: "cannot move" in s and all(f"'{n}': " in dialog_text(s) for n in stuck),
+                                 "before it starts, a dialog names every VM that cannot move", timeout=20)
+            tap.check(screen is not None and "VM_REQUIRES_SR" not in screen
+                      and "again on the same host" in dialog_text(screen),
+                      "in words, saying they start again on their host", screen)
+            tui.keys("y")
         tui.attempt(tap, r"Rolling pool update", "the rolling update's progress is shown")
 
         def finished():

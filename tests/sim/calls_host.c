@@ -69,11 +69,97 @@ static bool guest(const struct obj *vm)
 	return !db_bool(vm, "is_control_domain");
 }
 
-/* Moves every guest off h, each to the live host with the most free memory. */
+/* xapi_host.ml's compute_evacuation_plan_no_wlb: for each guest resident
+ * on h, either the host it moves to or why it cannot move. */
+struct evac_plan {
+	size_t n;
+	struct obj **vm;
+	struct obj **to;   /* NULL when err is set */
+	struct xv **err;   /* [code, params...] */
+};
+
+static void plan_free(struct evac_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		xv_free(p->err[i]);
+	free(p->vm);
+	free(p->to);
+	free(p->err);
+}
+
+/* The other hosts a guest may go to: enabled and live. */
+static bool evac_target(const struct obj *o, const struct obj *h)
+{
+	struct obj *m = db_ref(o, "metrics");
+
+	return o != h && db_bool(o, "enabled") && (!m || db_bool(m, "live"));
+}
+
+/* Locked. Every guest is checked against every target host as
+ * assert_can_boot_here does without memory (the first SR a target cannot
+ * see: VM_REQUIRES_SR [vm, sr]); those that pass are packed by memory, the
+ * host with the most room first; a guest that fits nowhere gets
+ * HOST_NOT_ENOUGH_FREE_MEMORY [vm]; no target at all: NO_HOSTS_AVAILABLE [vm]. */
+static void plan_compute(struct obj *h, struct evac_plan *p)
+{
+	const struct xv *rs = db_field(h, "resident_VMs");
+	size_t nt = 0, cap = 0;
+	struct obj **t = NULL;
+	int64_t *room;
+
+	memset(p, 0, sizeof(*p));
+	p->vm = xcalloc(xv_len(rs) + 1, sizeof(*p->vm));
+	p->to = xcalloc(xv_len(rs) + 1, sizeof(*p->to));
+	p->err = xcalloc(xv_len(rs) + 1, sizeof(*p->err));
+	for (struct obj *o = db_first("host"); o; o = o->cnext)
+		cap++;
+	t = xcalloc(cap + 1, sizeof(*t));
+	room = xcalloc(cap + 1, sizeof(*room));
+	for (struct obj *o = db_first("host"); o; o = o->cnext)
+		if (evac_target(o, h)) {
+			room[nt] = host_free_memory(o);
+			t[nt++] = o;
+		}
+	for (size_t i = 0; i < xv_len(rs); i++) {
+		struct obj *vm = db_find(xv_str(xv_at(rs, i)));
+		int64_t need;
+		size_t best = nt;
+		struct obj *sr = NULL;
+
+		if (!vm || !guest(vm))
+			continue;
+		p->vm[p->n] = vm;
+		if (nt == 0) {
+			p->err[p->n++] = err_new("NO_HOSTS_AVAILABLE", vm->ref, NULL);
+			continue;
+		}
+		for (size_t k = 0; k < nt && !sr; k++)
+			sr = vm_unseen_sr(vm, t[k]);
+		if (sr) {
+			p->err[p->n++] = err_new("VM_REQUIRES_SR", vm->ref, sr->ref, NULL);
+			continue;
+		}
+		need = db_int(vm, "memory_static_max");
+		for (size_t k = 0; k < nt; k++)
+			if (room[k] >= need && (best == nt || room[k] > room[best]))
+				best = k;
+		if (best == nt) {
+			p->err[p->n++] = err_new("HOST_NOT_ENOUGH_FREE_MEMORY", vm->ref, NULL);
+			continue;
+		}
+		room[best] -= need;
+		p->to[p->n++] = t[best];
+	}
+	free(t);
+	free(room);
+}
+
+/* Moves every guest off h to its planned host; if any guest cannot move,
+ * its error and nothing moves, as xapi checks the whole plan first. */
 static struct xv *host_evacuate(struct call *c, struct xv **err)
 {
 	struct obj *h = arg_obj(c, 0, "host", err);
-	struct xv *vms;
+	struct evac_plan p;
 
 	if (!h)
 		return NULL;
@@ -81,32 +167,69 @@ static struct xv *host_evacuate(struct call *c, struct xv **err)
 		*err = err_new("HOST_NOT_DISABLED", NULL);
 		return NULL;
 	}
-	vms = xv_copy(db_field(h, "resident_VMs"));
-	for (size_t i = 0; i < xv_len(vms); i++) {
-		struct obj *vm = db_find(xv_str(xv_at(vms, i)));
-		struct obj *best = NULL;
-		if (!vm || !guest(vm))
-			continue;
-		for (struct obj *o = db_first("host"); o; o = o->cnext) {
-			struct obj *m = db_ref(o, "metrics");
-			if (o == h || !db_bool(o, "enabled") || (m && !db_bool(m, "live")))
-				continue;
-			if (host_free_memory(o) >= db_int(vm, "memory_static_max")
-			    && (!best || host_free_memory(o) > host_free_memory(best)))
-				best = o;
-		}
-		if (!best) {
-			char need[32], avail[32];
-			snprintf(need, sizeof(need), "%lld", (long long)db_int(vm, "memory_static_max"));
-			snprintf(avail, sizeof(avail), "%lld", 0LL);
-			*err = err_new("HOST_NOT_ENOUGH_FREE_MEMORY", need, avail, NULL);
-			xv_free(vms);
+	plan_compute(h, &p);
+	for (size_t i = 0; i < p.n; i++)
+		if (p.err[i]) {
+			*err = xv_copy(p.err[i]);
+			plan_free(&p);
 			return NULL;
 		}
-		vm_set_power(vm, db_str(vm, "power_state"), best);
-	}
-	xv_free(vms);
+	for (size_t i = 0; i < p.n; i++)
+		vm_set_power(p.vm[i], db_str(p.vm[i], "power_state"), p.to[i]);
+	plan_free(&p);
 	return void_ok();
+}
+
+/* host.assert_can_evacuate: the plan's errors in one parameter,
+ * "code,param,...|code,param,..." (xapi's "Miami style"). */
+static struct xv *host_assert_can_evacuate(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+	struct evac_plan p;
+	struct buf b;
+
+	if (!h)
+		return NULL;
+	buf_init(&b);
+	plan_compute(h, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		if (!p.err[i])
+			continue;
+		buf_sep(&b, "|");
+		for (size_t k = 0; k < xv_len(p.err[i]); k++) {
+			const char *s = xv_str(xv_at(p.err[i], k));
+			if (k)
+				buf_putc(&b, ',');
+			buf_puts(&b, s ? s : "");
+		}
+	}
+	plan_free(&p);
+	if (b.len) {
+		*err = err_new("CANNOT_EVACUATE_HOST", b.data, NULL);
+		buf_free(&b);
+		return NULL;
+	}
+	buf_free(&b);
+	return void_ok();
+}
+
+/* host.get_vms_which_prevent_evacuation: VM ref -> [code, params...] for
+ * each guest that cannot move; empty when all can. */
+static struct xv *host_get_vms_which_prevent_evacuation(struct call *c, struct xv **err)
+{
+	struct obj *h = arg_obj(c, 0, "host", err);
+	struct evac_plan p;
+	struct xv *out;
+
+	if (!h)
+		return NULL;
+	plan_compute(h, &p);
+	out = xv_struct();
+	for (size_t i = 0; i < p.n; i++)
+		if (p.err[i])
+			xv_struct_add(out, p.vm[i]->ref, xv_copy(p.err[i]));
+	plan_free(&p);
+	return out;
 }
 
 /* This process's own host is down: xapi answers nothing until it is back. */
@@ -335,6 +458,8 @@ const struct handler calls_host[] = {
 	{"host.disable", host_disable, 300, 0},
 	{"host.enable", host_enable, 300, 0},
 	{"host.evacuate", host_evacuate, 3000, 0},
+	{"host.assert_can_evacuate", host_assert_can_evacuate, 300, 0},
+	{"host.get_vms_which_prevent_evacuation", host_get_vms_which_prevent_evacuation, 300, 0},
 	{"host.reboot", host_reboot, 1000, H_UNLOCKED},
 	{"host.shutdown", host_shutdown, 1000, H_UNLOCKED},
 	{"host.get_servertime", host_get_servertime, 0, 0},

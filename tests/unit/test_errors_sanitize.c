@@ -38,6 +38,9 @@ static void test_sentences(void **state)
 {
 	check(err_of("HOST_NOT_ENOUGH_FREE_MEMORY", "4294967296", "1073741824", NULL),
 	      "not enough free memory on the host: 4.0 GiB needed, 1.0 GiB available");
+	/* as host.evacuate's plan raises it: the VM only (no cache here: its ref) */
+	check(err_of("HOST_NOT_ENOUGH_FREE_MEMORY", "OpaqueRef:vm1", NULL, NULL),
+	      "OpaqueRef:vm1 fits in the free memory of no other host");
 	/* without a cache, refs stay refs */
 	check(err_of("VM_BAD_POWER_STATE", "OpaqueRef:1", "halted", "running"),
 	      "VM OpaqueRef:1 is running; it must be halted for this");

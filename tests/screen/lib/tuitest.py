@@ -302,6 +302,19 @@ class Pool:
     def hosts(self):
         return self.call("host.get_all_records")
 
+    def running_on(self, host):
+        """The refs of the guests running on host, sorted."""
+        return sorted(r for r, v in self.guests().items() if v["resident_on"] == host and v["power_state"] == "Running")
+
+    def pinned(self, vm):
+        """Whether vm has a disk on a storage only its host sees (xapi will not
+        evacuate it: VM_REQUIRES_SR)."""
+        for b in self.call("VM.get_VBDs", vm):
+            vdi = self.call("VBD.get_VDI", b)
+            if vdi != "OpaqueRef:NULL" and not self.call("SR.get_shared", self.call("VDI.get_SR", vdi)):
+                return True
+        return False
+
     def vm(self, ref):
         return self.call("VM.get_record", ref)
 
@@ -313,6 +326,17 @@ class Pool:
                 return v
             time.sleep(0.1)
         raise Timeout(f"waited {timeout}s for {what}")
+
+
+def dialog_text(screen):
+    """The screen's words in one line; inside a dialog's frame only the
+    frame's contents (its wrapped text reads on)."""
+    lines = []
+    for line in screen.splitlines():
+        if line.count("\u2502") >= 2:
+            line = line[line.index("\u2502") + 1:line.rindex("\u2502")]
+        lines.append(line)
+    return " ".join(" ".join(lines).split())
 
 
 def cmd(tui, text):

@@ -29,6 +29,14 @@ def main():
         st, val = call(px, method, s, *args)
         return val if st == "err" else ["(succeeded)"]
 
+    def halt_pinned(h):
+        """Halts the guests whose disks only h sees: xapi will not evacuate them."""
+        for r in v("host.get_vms_which_prevent_evacuation", h):
+            if v("VM.get_power_state", r) == "Paused":
+                v("VM.hard_shutdown", r)
+            else:
+                v("VM.clean_shutdown", r)
+
     master = v("pool.get_all_records")
     master = list(master.values())[0]["master"]
     hosts = v("host.get_all")
@@ -116,6 +124,7 @@ def main():
     v("host.disable", member)
     if vms:
         ok(e("host.reboot", member)[0] == "HOST_IN_USE", "reboot with VMs on it: HOST_IN_USE")
+    halt_pinned(member)
     v("host.evacuate", member)
     left = [r for r in v("host.get_resident_VMs", member) if not v("VM.get_is_control_domain", r)]
     ok(not left, "evacuate leaves no guest on the host", left)
@@ -137,6 +146,7 @@ def main():
 
     # the master's reboot: its xapi answers HOST_STILL_BOOTING until back
     v("host.disable", master)
+    halt_pinned(master)
     v("host.evacuate", master)
     v("host.reboot", master)
     st, err = call(px, "host.get_all", s)
