@@ -5,7 +5,8 @@ terminal interface on the same pool with `:top` open (every running VM's
 figures fetched every 5 s) in a 160x50 pseudo-terminal: its CPU over
 BENCH_TOP_SECONDS (default 60) after a warm-up, and the bytes of
 /rrd_updates fetched per 5 s refresh (the client's --log says each reply's
-size). Prints one table and writes it to build/bench/metrics.txt. Measures;
+size). Peak memory (VmHWM) of the endpoint and of the interface, read from
+/proc before each stops. Prints one table and writes it to build/bench/metrics.txt. Measures;
 never fails on a timing. Standard library only.
 
   python3 bench/metrics.py      (after make build/xentui build/xapi-sim)"""
@@ -98,6 +99,9 @@ class Term:
     def key(self, s):
         os.write(self.fd, s.encode())
 
+    def peak_kb(self):
+        return peak_kb(self.pid)
+
     def cpu_seconds(self):
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().split(")")[-1].split()
@@ -117,6 +121,18 @@ class Term:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def peak_kb(pid):
+    """The process's peak resident memory (VmHWM) in kB, or 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def fetched(log):
@@ -148,6 +164,7 @@ def top_idle(url, tmp):
         t.pump(TOP_SECONDS)
         cpu1, t1 = t.cpu_seconds(), time.time()
         got = fetched(log)[n0:]
+        peak = t.peak_kb()
         pct = (cpu1 - cpu0) / (t1 - t0) * 100
         per = statistics.median(b for b, _ in got) if got else 0
         wire = statistics.median(w for _, w in got) if got else 0
@@ -155,6 +172,7 @@ def top_idle(url, tmp):
             [":top idle %.0f s: CPU" % TOP_SECONDS, "%.2f %%" % pct, "<= 1 %", verdict(pct <= 1)],
             [":top: /rrd_updates per 5 s refresh", "%.2f MB (%.2f MB on the wire), %d replies in %.0f s"
              % (per / 1e6, wire / 1e6, len(got), t1 - t0), "-", "-"],
+            [":top: peak RSS of the interface", "%.1f MB" % (peak / 1024), "-", "-"],
         ]
     finally:
         t.stop()
@@ -200,6 +218,7 @@ def main():
             sizes.append(len(body))
         with open(log) as f:
             text = f.read()
+        serve_peak = peak_kb(serve.pid)
         serve.terminate()
         serve.wait(20)
         top = top_idle(url, tmp)
@@ -215,6 +234,7 @@ def main():
              "-", "-"],
             ["/rrd_updates fetched", "%d in %.0f s" % (fetches, SCRAPES * 1.5), "<= 1 per host address per 5 s",
              "-"],
+            ["metrics serve: peak RSS", "%.1f MB" % (serve_peak / 1024), "-", "-"],
         ] + top)
     finally:
         serve.terminate()

@@ -1,7 +1,7 @@
-/* Top: the running VMs of every connected pool sorted by what they use
+/* Top: the running (and paused) VMs of every connected pool sorted by what they use
  * now (CPU, memory, network, disk), like htop's main view. The figures are
  * xcp-rrdd's (every VM of each pool wanted while the screen is drawn), the
- * rows made again every 5 s; Enter opens the VM. */
+ * rows made again when new ones came (every 5 s, no more often); Enter opens the VM. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,10 @@
 #include "table.h"
 #include "util.h"
 
-#define REFRESH_MS 5000
+/* Rows made again at most this often: a pool of many hosts answers host by host. */
+#define REBUILD_MS 4000
+/* Without new figures (a host down), a draw this long after the last keeps them wanted. */
+#define RENEW_MS (METRICS_WANT_MS / 2)
 
 enum { COL_NAME, COL_POOL, COL_HOST, COL_CPU, COL_MEM, COL_NET, COL_DISK };
 
@@ -34,7 +37,10 @@ static const struct table_col columns[] = {
 struct top {
 	struct app *app;
 	struct table *table;
-	struct loop_timer *timer;
+	struct loop_timer *timer; /* the next draw that no new figures bring */
+	int64_t built;            /* loop_now() when the rows were made */
+	unsigned long figures;    /* the pools' metrics_rounds then */
+	unsigned builds;          /* the first figures after opening are shown at once */
 	bool stale;      /* make the rows again at the next draw */
 	/* the rows are put again in place every 5 s (thousands: no clearing and regrowing);
 	 * each row's key -> the round it was last put in, so the VMs gone are taken out */
@@ -53,6 +59,23 @@ struct put_ctx {
 	const struct metrics *m;
 };
 
+/* "%5.1f%%" (graph_fixed: no float printf for each of thousands of rows a round). */
+static void cpu_cell(char *buf, size_t n, double v)
+{
+	char num[48];
+	size_t len, pad;
+
+	graph_fixed(num, sizeof(num), v, 1, "%");
+	len = strlen(num);
+	pad = len < 6 ? 6 - len : 0; /* the number right-aligned in 5 */
+	if (pad + len >= n) {
+		snprintf(buf, n, "%5.1f%%", v);
+		return;
+	}
+	memset(buf, ' ', pad);
+	memcpy(buf + pad, num, len + 1);
+}
+
 static bool put_vm(const char *ref, const struct xv *vm, void *ud)
 {
 	struct put_ctx *c = ud;
@@ -69,13 +92,16 @@ static bool put_vm(const char *ref, const struct xv *vm, void *ud)
 	mui_now(c->m, uuid, false, &f);
 	/* the number alone: a sparkline per row costs too much on a big pool */
 	if (f.known[MUI_CPU]) {
-		snprintf(cpu, sizeof(cpu), "%5.1f%%", f.v[MUI_CPU]);
+		cpu_cell(cpu, sizeof(cpu), f.v[MUI_CPU]);
 		cpu_n = f.v[MUI_CPU];
 	}
 	if (f.known[MUI_MEM] && f.known[MUI_MEM_TOTAL]) {
 		graph_format(used, sizeof(used), f.v[MUI_MEM], "B");
 		graph_format(total, sizeof(total), f.v[MUI_MEM_TOTAL], "B");
-		snprintf(mem, sizeof(mem), "%s / %s", used, total);
+		/* "used / total": both under 32 bytes, mem holds 72 */
+		strcpy(mem, used);
+		strcat(mem, " / ");
+		strcat(mem, total);
 		mem_n = f.v[MUI_MEM];
 	}
 	mui_rate_cells_of(&f, net, sizeof(net), &net_n, disk, sizeof(disk), &disk_n);
@@ -149,15 +175,25 @@ static void rebuild(struct app *app, struct top *t)
 	sweep(t);
 	table_show_col(t->table, COL_POOL, app_many_pools(app));
 	t->stale = false;
+	t->built = loop_now();
+	t->builds++;
 }
 
 static void on_tick(struct loop *l, void *ud)
 {
 	struct top *t = ud;
 
-	t->stale = true;
-	t->timer = loop_timer(l, REFRESH_MS, on_tick, t);
+	(void)l;
+	t->timer = NULL;
 	app_dirty(t->app);
+}
+
+/* The one timer: the rows made again once REBUILD_MS allows, or a draw to renew the want. */
+static void arm(struct app *app, struct top *t, int64_t delay)
+{
+	if (t->timer)
+		loop_timer_cancel(app_loop(app), t->timer);
+	t->timer = loop_timer(app_loop(app), delay < 0 ? 0 : delay, on_tick, t);
 }
 
 static void *top_enter(struct app *app, const void *arg)
@@ -167,10 +203,9 @@ static void *top_enter(struct app *app, const void *arg)
 	hmap_init(&t->rounds);
 	t->app = app;
 	t->table = table_new(columns, (int)(ARRAY_LEN(columns)));
-	table_set_noun(t->table, "running VM", "running VMs");
+	table_set_noun(t->table, "VM running or paused", "VMs running or paused"); /* a paused one still holds its memory */
 	table_sort(t->table, COL_CPU, true);
 	t->stale = true;
-	t->timer = loop_timer(app_loop(app), REFRESH_MS, on_tick, t);
 	return t;
 }
 
@@ -208,12 +243,15 @@ static void top_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 	struct top *t = st;
 	struct pools *ps = app_pools(app);
 	bool none = true;
+	unsigned long figures = 0;
+	int64_t now = loop_now();
 
 	/* every VM wanted: the order needs all of their figures */
 	for (size_t i = 0; i < pools_count(ps); i++) {
 		struct metrics *m = mui_metrics(app, pools_at(ps, i));
 		if (m) {
 			metrics_want_all(m, METRICS_NOW);
+			figures += metrics_rounds(m);
 			none = false;
 		}
 	}
@@ -221,9 +259,14 @@ static void top_draw(struct app *app, void *st, WINDOW *w, int h, int cols)
 		ui_put(w, 1, 2, cols - 4, theme_attr(ROLE_DIM), "No pool connected: :servers connects one.");
 		return;
 	}
-	if (t->stale || table_count(t->table) == 0)
+	/* new figures, or a VM that changed: thousands of rows, so not on other redraws */
+	if (t->stale || table_count(t->table) == 0
+	    || (figures != t->figures && (now - t->built >= REBUILD_MS || t->builds < 2))) {
 		rebuild(app, t);
+		t->figures = figures;
+	}
 	table_draw(t->table, w, 0, 0, h, cols, !app_has_dialog(app));
+	arm(app, t, figures != t->figures ? t->built + REBUILD_MS - now : RENEW_MS);
 }
 
 static struct table *top_list(struct app *app, void *st)

@@ -136,6 +136,7 @@ struct session_ctx {
 	struct xapi *x;
 	struct cache *cache;
 	struct metrics *metrics; /* list hosts|vms: their CPU and memory */
+	bool metrics_done;       /* they came (maybe before the rest of the cache) */
 	const char *list_kind;
 	bool json;
 	bool interactive;
@@ -186,6 +187,9 @@ static void on_list_metrics(struct metrics *m, void *ud)
 {
 	struct session_ctx *s = ud;
 
+	s->metrics_done = true;
+	if (!cache_loaded(s->cache))
+		return; /* printed at CACHE_LOADED */
 	if (metrics_error(m))
 		fprintf(stderr, "xentui: warning: no CPU or memory figures: %s\n", metrics_error(m));
 	list_set_metrics(m);
@@ -200,18 +204,23 @@ static void on_cache(struct cache *c, enum cache_op op, const char *cls, const c
 	struct session_ctx *s = ud;
 	struct xapi *x = s->x;
 
-	if (op == CACHE_LOADED && cache_loaded(c) && s->metrics)
-		return; /* already asking for the performance data */
-	if (op == CACHE_LOADED && cache_loaded(c)
+	if (!s->metrics && (op == CACHE_STATUS || op == CACHE_LOADED) && cache_count(c, "host") > 0
+	    && xapi_state(x) == XAPI_READY && !cache_failed(c)
 	    && (strcmp(s->list_kind, "hosts") == 0 || strcmp(s->list_kind, "vms") == 0)) {
 		/* the series list.c prints (CPU and memory columns): the rest is not kept */
 		static const char *const shown[] = {"cpu_avg",	    "memory_total_kib",	    "memory_free_kib", "cpu_usage",
 						    "cpu#",	    "memory",		    "memory_internal_free"};
 		s->metrics = metrics_new(s->loop, x, c);
+		/* fetched once the hosts' addresses are in: overlaps the VMs' records' download */
+		metrics_set_early(s->metrics, true);
 		metrics_only(s->metrics, shown, sizeof(shown) / sizeof(shown[0]));
 		metrics_want_all(s->metrics, METRICS_NOW);
 		metrics_refresh(s->metrics, on_list_metrics, s);
-		return;
+	}
+	if (op == CACHE_LOADED && cache_loaded(c) && s->metrics) {
+		if (s->metrics_done)
+			on_list_metrics(s->metrics, s); /* they came first */
+		return; /* else printed when they come */
 	}
 	if (op == CACHE_LOADED && cache_loaded(c)) {
 		list_print(c, s->list_kind, s->json, stdout);

@@ -3,6 +3,7 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,7 @@ struct metrics {
 	struct hmap wants;     /* uuid -> struct want */
 	struct hmap endpoints; /* address -> struct endpoint */
 	bool all;              /* metrics_want_all in force */
+	bool early;            /* metrics_set_early: fetch once the hosts are in the cache */
 	int64_t all_until;
 	enum metrics_span all_span;
 	struct loop_timer *timer;
@@ -113,8 +115,9 @@ struct metrics {
 	char *err;
 	bool round_failed;
 	unsigned long long bytes;
-	unsigned gen; /* changes whenever a want or an object comes or goes */
+	unsigned gen; /* changes whenever what is wanted changes: a column map made before is stale */
 	unsigned drops; /* counts objects freed: a column map made before a drop is stale */
+	unsigned long rounds; /* replies that brought points */
 	char **only; /* the series kept of objects wanted through want_all alone; NULL: all */
 	size_t nonly;
 };
@@ -412,6 +415,11 @@ unsigned long long metrics_bytes(const struct metrics *m)
 	return m->bytes;
 }
 
+unsigned long metrics_rounds(const struct metrics *m)
+{
+	return m->rounds;
+}
+
 void metrics_on_update(struct metrics *m, metrics_fn fn, void *ud)
 {
 	m->on_update = fn;
@@ -422,18 +430,22 @@ void metrics_on_update(struct metrics *m, metrics_fn fn, void *ud)
 
 struct colmap {
 	struct object *o; /* NULL: a column nobody wants */
-	size_t si;
+	uint32_t si;
 	bool keep; /* the object wants this archive's history */
 };
 
+/* One transfer's reading of its replies. The column map outlives a reply: the next one's
+ * legend is mostly the same (rrd_parser_new_legend skips what is), and so is its map. */
 struct parse_ctx {
 	struct metrics *m;
-	int level;
+	struct rrd_legend *lg; /* the pieces of the legend cols were made from */
 	struct colmap *cols;
 	size_t ncols, cap;
+	unsigned gen;   /* m->gen when cols were made: other wants, another map */
+	unsigned drops; /* m->drops when cols were made: the parse spans many loop turns */
+	int level;
 	long long newest;
 	size_t stored;
-	unsigned drops; /* m->drops when cols were made: the parse spans many loop turns */
 	bool stale;     /* an object of cols was freed meanwhile: the rest of the reply is skipped */
 };
 
@@ -464,16 +476,18 @@ static void on_column(size_t col, const char *cf, const char *owner, const char 
 	int span;
 
 	(void)cf;
-	p->drops = p->m->drops;
+	if (col == 0)
+		p->drops = p->m->drops; /* a map made from scratch: objects dropped before it do not matter */
 	if (col >= p->cap) {
 		/* doubled: a host's legend has thousands of columns */
 		p->cap = col + 1 > 2 * p->cap ? col + 1 : 2 * p->cap;
 		p->cols = xrealloc(p->cols, p->cap * sizeof(*p->cols));
 	}
-	for (size_t i = p->ncols; i <= col; i++)
+	for (size_t i = p->ncols; i < col; i++)
 		memset(&p->cols[i], 0, sizeof(p->cols[i]));
-	p->ncols = col + 1;
+	p->ncols = col + 1; /* the columns after it are the last reply's, each made again as read */
 	c = &p->cols[col];
+	memset(c, 0, sizeof(*c));
 	if (strcmp(owner, "host") != 0 && strcmp(owner, "vm") != 0)
 		return;
 	span = wanted_span(p->m, uuid);
@@ -484,9 +498,8 @@ static void on_column(size_t col, const char *cf, const char *owner, const char 
 		c->o = xcalloc(1, sizeof(*c->o));
 		c->o->uuid = xstrdup(uuid);
 		hmap_put(&p->m->objects, c->o->uuid, c->o);
-		p->m->gen++;
 	}
-	c->si = series_index(c->o, name);
+	c->si = (uint32_t)series_index(c->o, name);
 	c->keep = span != METRICS_NOW && span_level((enum metrics_span)span) >= p->level;
 }
 
@@ -567,12 +580,19 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	return rrd_parser_feed(t->parser, data, n) ? n : 0;
 }
 
-/* The transfer's parser and column map, gone. */
+/* The transfer's parser, gone (its column map stays for the next reply). */
 static void xfer_drop_parse(struct xfer *t)
 {
 	rrd_parser_free(t->parser);
 	t->parser = NULL;
+}
+
+/* The transfer's column map and kept legend, gone with it. */
+static void xfer_free_map(struct xfer *t)
+{
+	xfer_drop_parse(t);
 	if (t->pc) {
+		rrd_legend_free(t->pc->lg);
 		free(t->pc->cols);
 		free(t->pc);
 		t->pc = NULL;
@@ -594,8 +614,16 @@ static void finish_reply(struct metrics *m, struct xfer *t)
 	}
 	if (p->newest > e->last_t[t->level])
 		e->last_t[t->level] = p->newest;
-	if (p->stored && m->on_update)
-		m->on_update(m, m->on_update_ud);
+	if (p->cap > p->ncols + p->ncols / 4 + 64) {
+		/* kept between replies: no room left from a larger legend */
+		p->cap = p->ncols;
+		p->cols = xrealloc(p->cols, (p->cap ? p->cap : 1) * sizeof(*p->cols));
+	}
+	if (p->stored) {
+		m->rounds++;
+		if (m->on_update)
+			m->on_update(m, m->on_update_ud);
+	}
 }
 
 static void on_fetched(CURL *easy, CURLcode result, void *ud)
@@ -611,8 +639,9 @@ static void on_fetched(CURL *easy, CURLcode result, void *ud)
 		curl_off_t wire = 0;
 		curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &wire);
 		/* bench/metrics.py reads this line: bytes fetched per refresh */
-		log_msg("metrics: %zu bytes (%lld on the wire) of /rrd_updates from %s (interval %d)", t->got,
-			(long long)wire, e->address, levels[t->level].step);
+		log_msg("metrics: %zu bytes (%lld on the wire) of /rrd_updates from %s (interval %d), %zu columns"
+			" as the last reply's",
+			t->got, (long long)wire, e->address, levels[t->level].step, rrd_parser_skipped(t->parser));
 	}
 	if (result == CURLE_WRITE_ERROR && !t->too_big && code == 200) {
 		char *why = xstrdup(rrd_parser_error(t->parser));
@@ -776,11 +805,20 @@ static void start_fetch(struct metrics *m, struct endpoint *e, int l, bool histo
 	t->errbuf[0] = '\0';
 	t->got = 0;
 	xfer_drop_parse(t);
-	t->pc = xcalloc(1, sizeof(*t->pc));
-	t->pc->m = m;
+	if (!t->pc) {
+		t->pc = xcalloc(1, sizeof(*t->pc));
+		t->pc->m = m;
+		t->pc->lg = rrd_legend_new();
+	}
+	if (t->pc->gen != m->gen || t->pc->drops != m->drops)
+		rrd_legend_forget(t->pc->lg); /* the map was made for other wants or objects: read the legend whole */
+	t->pc->gen = m->gen;
 	t->pc->drops = m->drops;
 	t->pc->level = l;
-	t->parser = rrd_parser_new(0, on_column, on_row, t->pc);
+	t->pc->newest = 0;
+	t->pc->stored = 0;
+	t->pc->stale = false;
+	t->parser = rrd_parser_new_legend(t->pc->lg, on_column, on_row, t->pc);
 	{
 		char *only = history_only(m, l, start < now - 2 * lv->step);
 		t->url = xasprintf("%s/rrd_updates?host=true&cf=AVERAGE&interval=%d&start=%lld%s&session_id=%s", base,
@@ -903,7 +941,9 @@ static bool fetch_due(struct metrics *m)
 
 	expire(m);
 	any = m->all || m->wants.n > 0;
-	if (!any || !cache_loaded(m->c) || xapi_state(m->x) != XAPI_READY)
+	/* early: the host class arrives whole in one reply, so any host means all of them */
+	if (!any || !(cache_loaded(m->c) || (m->early && cache_count(m->c, "host") > 0))
+	    || xapi_state(m->x) != XAPI_READY)
 		return any;
 	hmap_init(&n.need);
 	if (m->all)
@@ -981,6 +1021,11 @@ struct metrics *metrics_new(struct loop *l, struct xapi *x, struct cache *c)
 	return m;
 }
 
+void metrics_set_early(struct metrics *m, bool on)
+{
+	m->early = on;
+}
+
 static bool free_object(const char *key, void *value, void *ud)
 {
 	(void)key;
@@ -1011,7 +1056,7 @@ static bool free_endpoint(const char *key, void *value, void *ud)
 			net_cancel(xapi_net(m->x), e->x[l].easy);
 			curl_easy_cleanup(e->x[l].easy);
 		}
-		xfer_drop_parse(&e->x[l]);
+		xfer_free_map(&e->x[l]);
 		free(e->x[l].url);
 	}
 	free(e->address);
@@ -1044,6 +1089,7 @@ void metrics_free(struct metrics *m)
 
 void metrics_only(struct metrics *m, const char *const *names, size_t n)
 {
+	m->gen++;
 	for (size_t i = 0; i < m->nonly; i++)
 		free(m->only[i]);
 	free(m->only);
@@ -1055,5 +1101,4 @@ void metrics_only(struct metrics *m, const char *const *names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		m->only[i] = xstrdup(names[i]);
 	m->nonly = n;
-	m->gen++;
 }

@@ -32,6 +32,10 @@ typedef void (*metrics_fn)(struct metrics *m, void *ud);
 
 /* Metrics for the pool behind x and its cache c (both outlive m). */
 struct metrics *metrics_new(struct loop *l, struct xapi *x, struct cache *c);
+/* Fetches before the cache has loaded, as soon as it holds the pool's hosts (their addresses:
+ * all a want_all needs): a one-shot `list` whose fetch then overlaps the VMs' records' download.
+ * Wants by name still wait for the VM's record. */
+void metrics_set_early(struct metrics *m, bool on);
 /* Stops every transfer and frees everything. */
 void metrics_free(struct metrics *m);
 /* One listener for new points (NULL to stop); it may call metrics_get/metrics_want. */
@@ -69,5 +73,7 @@ void metrics_refresh(struct metrics *m, void (*done)(struct metrics *m, void *ud
 const char *metrics_error(const struct metrics *m);
 /* Bytes of /rrd_updates received since metrics_new (for bench/). */
 unsigned long long metrics_bytes(const struct metrics *m);
+/* Counts the replies that brought points: a screen tells a new round of figures from another redraw. */
+unsigned long metrics_rounds(const struct metrics *m);
 
 #endif

@@ -28,6 +28,23 @@ struct rrd_parser *rrd_parser_new(size_t ncols, rrd_column_fn col, rrd_row_fn ro
 bool rrd_parser_feed(struct rrd_parser *p, const char *data, size_t len);
 /* The end of the reply: its meta, or false with a sentence in *err (to free). */
 bool rrd_parser_finish(struct rrd_parser *p, struct rrd_meta *meta, char **err);
+/* What is kept of one host's legend between its replies: not its text (megabytes: a column
+ * per series of every VM) but the hashes of its pieces (about 64 KiB each, cut after an
+ * </entry>) and how many columns each holds. A reply whose legend begins with the same
+ * pieces skips them: libxml2 never reads them and no column callback runs for them, the
+ * caller's column map of the last reply read with it standing for them. */
+struct rrd_legend;
+struct rrd_legend *rrd_legend_new(void);
+/* Forgets the pieces (the caller's column map is no longer to be trusted): the next reply is read whole. */
+void rrd_legend_forget(struct rrd_legend *lg);
+void rrd_legend_free(struct rrd_legend *lg);
+/* As rrd_parser_new(0, ...) with lg (which outlives the parser): col runs only from the first
+ * column of the first piece that differs from the last reply's; lg then holds this reply's
+ * pieces after a successful rrd_parser_finish, none after anything else. */
+struct rrd_parser *rrd_parser_new_legend(struct rrd_legend *lg, rrd_column_fn col, rrd_row_fn row, void *ud);
+/* How many leading columns were skipped as the last reply's (0 without a legend kept). */
+size_t rrd_parser_skipped(const struct rrd_parser *p);
+
 /* The first failure so far, "no error" when none. */
 const char *rrd_parser_error(const struct rrd_parser *p);
 void rrd_parser_free(struct rrd_parser *p);

@@ -29,6 +29,47 @@ static bool unit_bytes(const char *unit)
 	return unit && (strcmp(unit, "B") == 0 || strcmp(unit, "B/s") == 0);
 }
 
+/* What snprintf(buf, n, "%.*f%s", dec, v, tail) writes, for dec 0 or 1 and 0 <= v below a
+ * million, without printf's exact decimal conversion (lists of thousands of rows format
+ * several figures each, every 5 s): v * 10 is off by far less than the margin kept around
+ * the halfway points, where printf's own rule (an exact tie to even) decides. false when
+ * this cannot answer, and nothing is written. */
+static bool fixed(char *buf, size_t n, double v, int dec, const char *tail)
+{
+	double x = dec ? v * 10 : v, f;
+	unsigned long long r;
+	char digits[24], *p = digits + sizeof(digits);
+	size_t len, tl = strlen(tail);
+
+	if (!(v >= 0 && v < 1e6) || signbit(v))
+		return false;
+	f = x - floor(x);
+	if (fabs(f - 0.5) < 1e-6)
+		return false;
+	r = (unsigned long long)floor(x) + (f > 0.5);
+	if (dec) {
+		*--p = (char)('0' + r % 10);
+		*--p = '.';
+		r /= 10;
+	}
+	do {
+		*--p = (char)('0' + r % 10);
+		r /= 10;
+	} while (r);
+	len = (size_t)(digits + sizeof(digits) - p);
+	if (len + tl >= n)
+		return false; /* snprintf's cut is its own to make */
+	memcpy(buf, p, len);
+	memcpy(buf + len, tail, tl + 1);
+	return true;
+}
+
+void graph_fixed(char *buf, size_t n, double v, int dec, const char *tail)
+{
+	if (!fixed(buf, n, v, dec, tail))
+		snprintf(buf, n, "%.*f%s", dec, v, tail);
+}
+
 void graph_format(char *buf, size_t n, double v, const char *unit)
 {
 	static const char *const pre[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -38,21 +79,24 @@ void graph_format(char *buf, size_t n, double v, const char *unit)
 		return;
 	}
 	if (unit && strcmp(unit, "%") == 0) {
-		snprintf(buf, n, v < 10 && v != 0 ? "%.1f %%" : "%.0f %%", v);
+		graph_fixed(buf, n, v, v < 10 && v != 0, " %");
 		return;
 	}
 	if (unit_bytes(unit)) {
-		const char *rate = strcmp(unit, "B/s") == 0 ? "/s" : "";
+		bool rate = strcmp(unit, "B/s") == 0;
+		char tail[16];
 		size_t i = 0;
 
 		while (fabs(v) >= 1024 && i + 1 < ARRAY_LEN(pre)) {
 			v /= 1024;
 			i++;
 		}
-		if (i == 0)
-			snprintf(buf, n, "%.0f B%s", v, rate);
-		else
-			snprintf(buf, n, fabs(v) < 10 ? "%.1f %s%s" : "%.0f %s%s", v, pre[i], rate);
+		/* " KiB/s": the unit after the number, as "%.1f %s%s" wrote it */
+		tail[0] = ' ';
+		strcpy(tail + 1, pre[i]);
+		if (rate)
+			strcat(tail, "/s");
+		graph_fixed(buf, n, v, i > 0 && fabs(v) < 10, tail);
 		return;
 	}
 	/* whole numbers from a thousand on: "1234 IOPS", never "1.23e+03 IOPS" */

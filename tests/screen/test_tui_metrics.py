@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "core"))
 
 from tuitest import LOGS, Tap, Timeout, Tui, row_starting  # noqa: E402
-from test_metrics import pool_state, sim_value  # noqa: E402
+from test_metrics import pool_state, sim_value, vm_cpu_usage  # noqa: E402
 
 WANT_S = 15  # METRICS_WANT_MS: a want not renewed lapses after this
 
@@ -61,8 +61,7 @@ def host_cpu(uuid, t):
 
 
 def vm_cpu(st, uuid, t):
-    vm = st["vms"][uuid]
-    return 100 * sum(sim_value("cpu", uuid, f"cpu{i}", t) for i in range(vm["vcpus"])) / vm["vcpus"]
+    return 100 * vm_cpu_usage(st, uuid, t)
 
 
 def vm_mem(st, uuid, t):
@@ -226,6 +225,11 @@ def main():
             vals = [float(re.search(r"(\d+\.\d)%", r).group(1)) for r in rows]
             tap.check(len(vals) == len(running) and vals == sorted(vals, reverse=True) and "CPU▼" in s,
                       ":top is sorted by CPU, the busiest first", vals)
+            paused = [n for n, u in running.items() if st["vms"][u]["paused"]]
+            tap.check(paused and all(re.search(r"\s0\.0%", row_starting(s, n)) for n in paused)
+                      and re.search(r"%d VMs running or paused" % len(running), s),
+                      ":top counts the paused VMs too, their CPU 0.0 % (their CPU time stands still)",
+                      [row_starting(s, n) for n in paused])
             tui.keys("m")
             tui.attempt(tap, r"^NAME.*MEM USED▼", "m sorts :top by memory in use")
             tui.keys("c")

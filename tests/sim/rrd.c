@@ -31,6 +31,7 @@ struct ds {
 	double level; /* scale, or the value of a constant; K_SCALED: the factor */
 	uint64_t h;   /* per-source phase */
 	size_t a, b;  /* K_SUM, K_SCALED: the sources (indices in the list) it is made of */
+	bool idle;    /* a paused VM's: no vCPU runs, nothing moves (0), only its memory stays */
 };
 
 struct dslist {
@@ -69,6 +70,7 @@ static size_t add(struct dslist *l, const char *owner, const char *uuid, const c
 	d->level = level;
 	d->h = hash_str(name, hash_str(uuid, 0xcbf29ce484222325ULL));
 	d->a = d->b = 0;
+	d->idle = false;
 	return l->n - 1;
 }
 
@@ -91,6 +93,8 @@ static double value_at(const struct dslist *l, size_t i, int64_t t)
 	double noise = (double)(mix(d->h ^ (uint64_t)(t / 5)) % 10000) / 10000.0;
 	double wave = (1 + sin(2 * M_PI * (double)t / (240.0 + (double)(d->h % 360)) + phase)) / 2;
 
+	if (d->idle && d->kind != K_CONST && d->kind != K_KIB_FREE)
+		return 0;
 	switch (d->kind) {
 	case K_CPU: return 0.01 + 0.3 * wave + 0.04 * noise;
 	case K_CONST: return d->level;
@@ -219,6 +223,7 @@ static void vm_sources(struct dslist *l, struct obj *vm)
 	int64_t vcpus = m && db_int(m, "VCPUs_number") > 0 ? db_int(m, "VCPUs_number") : db_int(vm, "VCPUs_at_startup");
 	int64_t mem = m && db_int(m, "memory_actual") > 0 ? db_int(m, "memory_actual") : db_int(vm, "memory_dynamic_max");
 	const struct xv *vifs = db_field(vm, "VIFs"), *vbds = db_field(vm, "VBDs");
+	size_t first = l->n;
 	char name[64];
 
 	for (int64_t i = 0; i < vcpus && i < 64; i++) {
@@ -243,6 +248,10 @@ static void vm_sources(struct dslist *l, struct obj *vm)
 			continue;
 		disk_sources(l, "vm", uuid, "vbd_%s_%s", db_str(b, "device"), 1);
 	}
+	/* xcp-rrdd keeps a paused domain's series: its CPU time does not advance */
+	if (strcmp(db_str(vm, "power_state"), "Paused") == 0)
+		for (size_t i = first; i < l->n; i++)
+			l->v[i].idle = true;
 }
 
 static void sr_sources(struct dslist *l, struct obj *sr)

@@ -65,6 +65,36 @@ static void test_format(void **state)
 	assert_string_equal(b, "-");
 }
 
+/* graph_fixed writes what snprintf writes, to the byte: halfway points (1.25, 0.05, 2.5),
+ * the values next to them, whole numbers, a cut buffer and a spread of random figures. */
+static void test_fixed_as_printf(void **state)
+{
+	static const char *const tails[] = {"", " %", " KiB/s", " B"};
+	uint64_t seed = 42;
+
+	(void)state;
+	for (long i = 0; i < 400000; i++) {
+		double v;
+		char want[48], got[48];
+		int dec = (int)(i & 1);
+		const char *tail = tails[(i >> 1) % ARRAY_LEN(tails)];
+		size_t n = i % 97 == 0 ? 4 : sizeof(got);
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		switch (i % 5) {
+		case 0: v = (double)(i / 10) / 20; break;                     /* every halfway point of %.1f */
+		case 1: v = nextafter((double)(i / 10) / 20, i & 2 ? 0 : 1e9); break;
+		case 2: v = (double)(seed >> 11) / (double)(1ULL << 53) * 1024; break;
+		case 3: v = (double)(seed >> 11) / (double)(1ULL << 53) * 1e7 - 1e3; break; /* negatives, beyond 1e6 too */
+		default: v = (double)(i / 10) / 2; break;                     /* every halfway point of %.0f */
+		}
+		snprintf(want, n, "%.*f%s", dec, v, tail);
+		graph_fixed(got, n, v, dec, tail);
+		if (strcmp(want, got) != 0)
+			fail_msg("graph_fixed(%.17g, %d, \"%s\", %zu): \"%s\", printf: \"%s\"", v, dec, tail, n, got, want);
+	}
+}
+
 static void test_ago(void **state)
 {
 	char b[32];
@@ -223,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_pick),         cmocka_unit_test(test_sparkline),
 		cmocka_unit_test(test_widths),       cmocka_unit_test(test_braille_levels),
 		cmocka_unit_test(test_auto_top),     cmocka_unit_test(test_week_axis),
+		cmocka_unit_test(test_fixed_as_printf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

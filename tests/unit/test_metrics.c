@@ -2,7 +2,9 @@
  * 5 s points, 2 hours of 1 minute points) equals the sim's known function
  * of time (tests/sim/rrd.c, recomputed here) at every point, a later fetch
  * moves the newest point on, a dropped want drops the data, and a list's
- * want_all keeps only the series it names. */
+ * want_all keeps only the series it names. On a pool whose legend is many
+ * pieces, every running VM's figure stays the sim's while VMs stop (the
+ * legend kept between replies, read again from where it changed). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,6 +64,9 @@ struct env {
 	struct metrics *m;
 	int updates;
 	char host[40], vm[40];
+	bool called, call_ok; /* vm_call's answer */
+	long long after;      /* fresh_all: figures newer than this */
+	int checked, bad;
 };
 
 struct waiter {
@@ -122,11 +127,10 @@ static bool running_vm(const char *ref, const struct xv *rec, void *ud)
 	return false;
 }
 
-static int setup(void **state)
+static int setup_with(void **state, const char *const *args)
 {
 	struct env *e = xcalloc(1, sizeof(*e));
 	struct xapi_opts o = {0};
-	const char *args[] = {NULL};
 
 	if (!simproc_start(&e->sim, args))
 		return -1;
@@ -148,6 +152,21 @@ static int setup(void **state)
 	metrics_on_update(e->m, on_update, e);
 	*state = e;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	const char *args[] = {NULL};
+
+	return setup_with(state, args);
+}
+
+/* A legend of about 300 KB: several pieces (rrdparse.c's RRD_PIECE). */
+static int setup_big(void **state)
+{
+	const char *args[] = {"--vms", "300", NULL};
+
+	return setup_with(state, args);
 }
 
 static int teardown(void **state)
@@ -320,6 +339,98 @@ static void test_only_keeps_listed(void **state)
 	metrics_only(e->m, NULL, 0);
 }
 
+static void on_call(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct env *e = ud;
+
+	(void)x;
+	e->called = true;
+	e->call_ok = r->failure == XAPI_OK;
+	if (!e->call_ok)
+		print_error("the call failed: %s\n", r->message ? r->message : "?");
+}
+
+static bool called(struct env *e)
+{
+	return e->called;
+}
+
+/* Calls method on vm_ref and waits for the answer. */
+static void vm_call(struct env *e, const char *method, const char *vm_ref)
+{
+	struct xv *params = xv_array();
+
+	xv_array_push(params, xv_string(vm_ref));
+	e->called = false;
+	xapi_call(e->x, method, params, on_call, e);
+	run_until(e, called, 20000);
+	assert_true(e->called && e->call_ok);
+}
+
+static bool check_vm(const char *ref, const struct xv *rec, void *ud)
+{
+	struct env *e = ud;
+	const char *uuid = rec_str(rec, "uuid");
+	double v;
+	long long t;
+
+	(void)ref;
+	if (rec_bool(rec, "is_control_domain") || strcmp(rec_str(rec, "power_state"), "Running") != 0)
+		return true;
+	if (!metrics_last(e->m, uuid, "cpu0", &v, &t) || t <= e->after) {
+		e->checked = -1000000; /* not fresh yet */
+		return true;
+	}
+	e->checked++;
+	if (fabs(v - sim_cpu(uuid, "cpu0", t)) > 1e-12) {
+		print_error("VM %s cpu0 at %lld: %.17g, the sim says %.17g\n", uuid, t, v, sim_cpu(uuid, "cpu0", t));
+		e->bad++;
+	}
+	return true;
+}
+
+/* Every running VM's cpu0 newer than e->after (as :top redrawing). */
+static bool fresh_all(struct env *e)
+{
+	metrics_want_all(e->m, METRICS_NOW);
+	e->checked = e->bad = 0;
+	cache_each(e->cache, "VM", check_vm, e);
+	return e->checked > 0;
+}
+
+static bool running_ref(const char *ref, const struct xv *rec, void *ud)
+{
+	const char **out = ud;
+
+	if (rec_bool(rec, "is_control_domain") || strcmp(rec_str(rec, "power_state"), "Running") != 0)
+		return true;
+	*out = ref;
+	return false;
+}
+
+static void test_legend_changes_keep_values(void **state)
+{
+	struct env *e = *state;
+	for (int round = 0; round < 4; round++) {
+		if (round == 1 || round == 2) {
+			/* a VM stops: its columns leave the legend, the later ones move up (the sim's
+			 * hosts are full: a VM started again finds no memory, so two stop) */
+			const char *ref = NULL;
+			char vm_ref[64];
+			cache_each(e->cache, "VM", running_ref, &ref);
+			assert_non_null(ref);
+			snprintf(vm_ref, sizeof(vm_ref), "%s", ref);
+			vm_call(e, "VM.hard_shutdown", vm_ref);
+		}
+		/* round 3: the same legend again, skipped whole */
+		e->after = (long long)time(NULL);
+		run_until(e, fresh_all, 30000);
+		assert_true(e->checked > 50);
+		assert_int_equal(e->bad, 0);
+	}
+	assert_null(metrics_error(e->m));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +438,8 @@ int main(void)
 		cmocka_unit_test(test_later_fetch_moves_on),
 		cmocka_unit_test(test_unwant_drops),
 		cmocka_unit_test(test_only_keeps_listed),
+		/* a pool of its own, larger: one group, so one plan for tests/run-all */
+		cmocka_unit_test_setup_teardown(test_legend_changes_keep_values, setup_big, teardown),
 	};
 	int rc;
 
