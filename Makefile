@@ -15,6 +15,9 @@ PYTHON ?= python3
 
 PKGS_CORE = libxml-2.0 libcurl libssl libcrypto libconfig zlib libvncclient json-c yajl libzstd libbrotlidec libbrotlienc libnfs smbclient libxxhash libmicrohttpd libnbd
 PKGS_UI = ncursesw
+# the client's link: libsmbclient (and Samba's ~90 libraries) is dlopen()ed
+# at an smb:// repository's first use, not at every start (src/backup/smbclient_dl.c)
+PKGS_LINK = $(filter-out smbclient,$(PKGS_CORE)) $(PKGS_UI)
 PKGS_SIM = libxml-2.0 libssl libcrypto libvncserver json-c libxxhash zlib libcurl libzstd
 PKGS_TEST = cmocka vterm
 ALL_PKGS = $(sort $(PKGS_CORE) $(PKGS_UI) $(PKGS_SIM) $(PKGS_TEST))
@@ -76,7 +79,7 @@ build/obj/%.o: %.c
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
 build/xentui: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC) $(UI_SRC))
-	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lpthread -lm
+	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_LINK)) -lpthread -lm
 
 build/xapi-sim: $(patsubst %.c,build/obj/%.o,$(CORE_SRC) $(SIM_SRC))
 	$(CC) -o $@ $^ $(call pc_libs,$(PKGS_SIM)) -lpthread -lm
@@ -87,7 +90,7 @@ build/san/%.o: %.c
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(call pc_cflags,$(ALL_PKGS)) -MMD -MP -c $< -o $@
 
 build/san/xentui: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(CLIENT_CORE_SRC) $(CLIENT_SRC) $(UI_SRC))
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_CORE) $(PKGS_UI)) -lpthread -lm
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_LINK)) -lpthread -lm
 
 build/san/xapi-sim: $(patsubst %.c,build/san/%.o,$(CORE_SRC) $(SIM_SRC))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc_libs,$(PKGS_SIM)) -lpthread -lm

@@ -3,6 +3,7 @@
 #include "list.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,27 @@ struct cell {
 	const struct xv *json; /* when set, written as JSON instead of text */
 };
 
+/* The length of s when it is printable ASCII only (names, states, sizes,
+ * uuids: nearly every cell), else -1: such text is its own sanitised form
+ * and as wide as it is long, without decoding it a code point at a time. */
+static int plain_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	for (; p[n]; n++)
+		if (p[n] < 0x20 || p[n] > 0x7E)
+			return -1;
+	return n <= INT_MAX ? (int)n : -1;
+}
+
+static int cell_width(const char *s)
+{
+	int n = plain_len(s);
+
+	return n >= 0 ? n : text_width(s);
+}
+
 static void add_row(struct table *t, const struct cell *cells, int n)
 {
 	if (t->as_json) {
@@ -115,8 +137,10 @@ static void add_row(struct table *t, const struct cell *cells, int n)
 			continue; /* JSON only */
 		t->cols[t->ncols].title = cells[i].title;
 		/* names come from the pool: never let them drive the terminal */
-		char *safe = sanitize(cells[i].text);
-		if (!wide && text_width(safe) > CELL_MAX) {
+		const char *text = cells[i].text ? cells[i].text : "";
+		int len = plain_len(text);
+		char *safe = len >= 0 ? xstrndup(text, (size_t)len) : sanitize(text);
+		if (!wide && (len >= 0 ? len : text_width(safe)) > CELL_MAX) {
 			char *cut = text_truncate(safe, CELL_MAX, 0);
 			free(safe);
 			safe = cut;
@@ -203,7 +227,7 @@ static void print_table(struct table *t, FILE *f)
 	for (int c = 0; c < t->ncols; c++) {
 		width[c] = text_width(t->cols[c].title);
 		for (size_t r = 0; r < t->nrows; r++) {
-			int w = text_width(t->cols[c].cells[r]);
+			int w = cell_width(t->cols[c].cells[r]);
 			cw[r * (size_t)t->ncols + (size_t)c] = (uint16_t)(w > UINT16_MAX ? UINT16_MAX : w);
 			if (w > width[c])
 				width[c] = w;

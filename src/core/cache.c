@@ -76,7 +76,7 @@ static const struct kept {
 };
 #define NCLASSES (ARRAY_LEN(classes))
 
-/* 80 bytes, from the cache's own slab: 50,000 of them in a large pool. */
+/* 96 bytes, from the cache's own slab: 50,000 of them in a large pool. */
 struct entry {
 	/* embedded: no allocation per index entry. ref_node's key is the ref
 	 * (pooled: refs recur in many records); uuid_node's the record's own uuid
@@ -255,10 +255,12 @@ static void shape_record(struct cache *c, int cls, struct xv *rec)
 	xv_struct_shape(rec, sh->k);
 }
 
-/* Stores rec (taken) for ref; returns whether it was new. */
-static bool store(struct cache *c, int cls, const char *ref, struct xv *rec)
+/* Stores rec (taken) for ref; returns whether it was new. pooled: ref is
+ * already the xapi string pool's copy (a decoded map's borrowed key). */
+static bool store(struct cache *c, int cls, const char *ref, struct xv *rec, bool pooled)
 {
-	struct entry *e = hmap_get(&c->by_ref, ref);
+	uint32_t h = hmap_hash(ref); /* for the lookup and the link both */
+	struct entry *e = hmap_get_hashed(&c->by_ref, ref, h);
 	const char *uuid;
 
 	if (strcmp(classes[cls].cls, "VM") == 0)
@@ -273,7 +275,8 @@ static bool store(struct cache *c, int cls, const char *ref, struct xv *rec)
 	} else {
 		e = entry_new(c);
 		e->cls = cls;
-		hmap_link(&c->by_ref, &e->ref_node, strpool_get(xapi_strpool(c->x), ref, strlen(ref)), e);
+		hmap_link_hashed(&c->by_ref, &e->ref_node, pooled ? ref : strpool_get(xapi_strpool(c->x), ref, strlen(ref)),
+				 e, h);
 		e->cnext = c->first[cls];
 		if (e->cnext)
 			e->cnext->cprev = e;
@@ -395,7 +398,7 @@ static void apply_event(struct cache *c, struct xv *ev)
 		bool existed = hmap_get(&c->by_ref, ref) != NULL;
 		struct xv *rec = xv_struct_take(ev, "snapshot");
 		trim(c, k, rec);
-		store(c, k, ref, rec);
+		store(c, k, ref, rec, false);
 		notify(c, existed ? CACHE_MOD : CACHE_ADD, classes[k].cls, ref);
 	}
 }
@@ -486,7 +489,7 @@ static void on_all_records(struct xapi *x, const struct xapi_result *r, void *ud
 		hmap_reserve(&c->by_ref, c->by_ref.n + m->n);
 		hmap_reserve(&c->by_uuid, c->by_uuid.n + m->n);
 		for (size_t i = 0; i < m->n; i++) {
-			store(c, k, m->u.st.m[i].k, m->u.st.m[i].v);
+			store(c, k, m->u.st.m[i].k, m->u.st.m[i].v, m->borrowed == 1);
 			m->u.st.m[i].v = NULL;
 		}
 	} else if (r->failure == XAPI_API && xv_str(xv_at(r->error, 0))

@@ -9,9 +9,14 @@
 
 #include "util.h"
 
-static size_t hash(const char *s)
+static uint32_t hash(const char *s)
 {
-	return (size_t)XXH3_64bits(s, strlen(s));
+	return (uint32_t)XXH3_64bits(s, strlen(s));
+}
+
+uint32_t hmap_hash(const char *key)
+{
+	return hash(key);
 }
 
 void hmap_init(struct hmap *m)
@@ -39,7 +44,7 @@ static void resize(struct hmap *m, size_t nb)
 	for (size_t i = 0; i < m->nb; i++) {
 		struct hmap_node *n = m->b[i], *next;
 		for (; n; n = next) {
-			size_t k = hash(n->key) & (nb - 1); /* rare: hmap_reserve sizes it first */
+			size_t k = n->h & (nb - 1);
 			next = n->next;
 			n->next = b[k];
 			b[k] = n;
@@ -65,31 +70,37 @@ void hmap_reserve(struct hmap *m, size_t n)
 		resize(m, nb);
 }
 
-static struct hmap_node *find(const struct hmap *m, const char *key, size_t h)
+static struct hmap_node *find(const struct hmap *m, const char *key, uint32_t h)
 {
 	for (struct hmap_node *n = m->b[h & (m->nb - 1)]; n; n = n->next)
-		if (strcmp(n->key, key) == 0)
+		if (n->h == h && (n->key == key || strcmp(n->key, key) == 0))
 			return n;
 	return NULL;
 }
 
-void *hmap_get(const struct hmap *m, const char *key)
+void *hmap_get_hashed(const struct hmap *m, const char *key, uint32_t h)
 {
 	struct hmap_node *n;
 
 	if (!m->nb)
 		return NULL;
-	n = find(m, key, hash(key));
+	n = find(m, key, h);
 	return n ? n->value : NULL;
 }
 
-static void link_node(struct hmap *m, struct hmap_node *n, size_t h)
+void *hmap_get(const struct hmap *m, const char *key)
+{
+	return m->nb ? hmap_get_hashed(m, key, hash(key)) : NULL;
+}
+
+static void link_node(struct hmap *m, struct hmap_node *n, uint32_t h)
 {
 	size_t k;
 
 	if (m->n >= m->nb)
 		grow(m);
 	k = h & (m->nb - 1);
+	n->h = h;
 	n->next = m->b[k];
 	m->b[k] = n;
 	m->n++;
@@ -97,7 +108,7 @@ static void link_node(struct hmap *m, struct hmap_node *n, size_t h)
 
 void *hmap_put(struct hmap *m, const char *key, void *value)
 {
-	size_t h = hash(key);
+	uint32_t h = hash(key);
 	struct hmap_node *n = m->nb ? find(m, key, h) : NULL;
 
 	if (n) {
@@ -115,13 +126,13 @@ void *hmap_put(struct hmap *m, const char *key, void *value)
 
 void *hmap_del(struct hmap *m, const char *key)
 {
-	size_t h;
+	uint32_t h;
 
 	if (!m->nb)
 		return NULL;
 	h = hash(key);
 	for (struct hmap_node **p = &m->b[h & (m->nb - 1)]; *p; p = &(*p)->next)
-		if (strcmp((*p)->key, key) == 0) {
+		if ((*p)->h == h && strcmp((*p)->key, key) == 0) {
 			struct hmap_node *n = *p;
 			void *v = n->value;
 			*p = n->next;
@@ -147,11 +158,18 @@ void hmap_link(struct hmap *m, struct hmap_node *n, const char *key, void *value
 	link_node(m, n, hash(key));
 }
 
+void hmap_link_hashed(struct hmap *m, struct hmap_node *n, const char *key, void *value, uint32_t h)
+{
+	n->key = key;
+	n->value = value;
+	link_node(m, n, h);
+}
+
 void hmap_unlink(struct hmap *m, struct hmap_node *n)
 {
 	if (!m->nb)
 		return;
-	for (struct hmap_node **p = &m->b[hash(n->key) & (m->nb - 1)]; *p; p = &(*p)->next)
+	for (struct hmap_node **p = &m->b[n->h & (m->nb - 1)]; *p; p = &(*p)->next)
 		if (*p == n) {
 			*p = n->next;
 			m->n--;

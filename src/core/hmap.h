@@ -5,11 +5,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct hmap_node {
 	const char *key;
 	void *value;
 	struct hmap_node *next;
+	uint32_t h; /* the key's hash: growing and probing never read a key again */
 };
 
 struct hmap {
@@ -29,6 +31,10 @@ void *hmap_del(struct hmap *m, const char *key);
  * allocation per entry. Such nodes are removed with hmap_unlink, and hmap_free
  * must not be called while any is still in (hmap_clear_embedded first). */
 void hmap_link(struct hmap *m, struct hmap_node *n, const char *key, void *value);
+/* The same two with the key's hash (hmap_hash) computed once for both. */
+uint32_t hmap_hash(const char *key);
+void *hmap_get_hashed(const struct hmap *m, const char *key, uint32_t h);
+void hmap_link_hashed(struct hmap *m, struct hmap_node *n, const char *key, void *value, uint32_t h);
 void hmap_unlink(struct hmap *m, struct hmap_node *n);
 void hmap_clear_embedded(struct hmap *m);
 /* Calls fn for every entry; fn returns false to stop. Do not modify m meanwhile. */

@@ -3,6 +3,7 @@
 #ifndef XENTUI_STRPOOL_H
 #define XENTUI_STRPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct strpool;
@@ -14,5 +15,23 @@ const char *strpool_get(struct strpool *p, const char *s, size_t n);
 /* The same, and *slot: one pointer kept with the string for the caller
  * (NULL at first); what it points to is free()d with the pool. */
 const char *strpool_get_slot(struct strpool *p, const char *s, size_t n, void ***slot);
+
+/* A decoder's memory of member names: a record's names repeat in every
+ * record, so the filter's verdict and the pooled name of a recent (name,
+ * depth) are kept, in a small set-associative table, and most names cost
+ * one short hash instead of the filter's and the pool's. Names of
+ * KEYCACHE_NAME bytes or more are never kept. */
+#define KEYCACHE_NAME 48
+struct keycache;
+struct keycache_entry {
+	const char *key; /* pooled, or NULL */
+	bool drop;       /* the filter dropped the member */
+};
+struct keycache *keycache_new(void);
+void keycache_free(struct keycache *kc);
+/* What was remembered for name[0..len) at depth, or NULL. */
+const struct keycache_entry *keycache_find(struct keycache *kc, const void *name, size_t len, int depth);
+/* Remembers it (the oldest of its set goes). */
+void keycache_put(struct keycache *kc, const void *name, size_t len, int depth, const char *key, bool drop);
 
 #endif

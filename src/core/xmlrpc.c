@@ -209,18 +209,23 @@ struct xmlrpc_decoder {
 	struct strpool *pool;
 	bool share_nodes;
 	bool skipping;
+	struct keycache *kc; /* recent names' verdicts (strpool.h), or NULL */
 };
 
 void xmlrpc_decoder_set_pool(struct xmlrpc_decoder *d, struct strpool *pool, bool share_nodes)
 {
 	d->pool = pool;
 	d->share_nodes = pool && share_nodes;
+	keycache_free(d->kc); /* its names belonged to the old pool */
+	d->kc = NULL;
 }
 
 void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud)
 {
 	d->filter = fn;
 	d->filter_ud = ud;
+	keycache_free(d->kc); /* the verdicts were the old filter's */
+	d->kc = NULL;
 }
 
 static int struct_depth(const struct xmlrpc_decoder *d)
@@ -539,16 +544,32 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 		return;
 	case F_NAME: {
 		const char *text = d->text.data ? d->text.data : "";
+		size_t len = d->text.len;
 		int depth = struct_depth(d);
+		/* a record's names repeat: their pooled copy and verdict are remembered */
+		bool remember = d->pool && d->filter && !(len > 10 && memcmp(text, "OpaqueRef:", 10) == 0);
+		if (remember) {
+			const struct keycache_entry *e;
+			if (!d->kc)
+				d->kc = keycache_new();
+			if ((e = keycache_find(d->kc, text, len, depth))) {
+				p->name = (char *)e->key;
+				p->pooled = true;
+				p->skip = e->drop;
+				return;
+			}
+		}
 		if (d->pool) {
-			p->name = (char *)strpool_get(d->pool, text, d->text.len);
+			p->name = (char *)strpool_get(d->pool, text, len);
 			p->pooled = true;
 		} else {
-			p->name = xstrndup(text, d->text.len);
+			p->name = xstrndup(text, len);
 		}
 		/* the name comes first: a dropped member's value is never built */
 		if (d->filter && !d->filter(d->filter_ud, depth, p->name))
 			p->skip = true;
+		if (remember)
+			keycache_put(d->kc, text, len, depth, p->name, p->skip);
 		return;
 	}
 	case F_SKIP:
@@ -700,6 +721,7 @@ void xmlrpc_decoder_free(struct xmlrpc_decoder *d)
 	buf_free(&d->text);
 	buf_free(&d->fixed);
 	buf_free(&d->generic);
+	keycache_free(d->kc);
 	free(d->error);
 	free(d);
 }

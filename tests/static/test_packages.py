@@ -124,6 +124,10 @@ def deb_checks(tap):
                   "Depends names the package of every library the binary links", f"{depends}\nneeded: {needed}\nfrom: {owners}")
         tap.check(os.path.exists(os.path.join(tree, "usr/share/man/man1/xentui.1.gz")),
                   "the .deb holds the man page")
+        # loaded with dlopen only for an smb:// remote (src/backup/smbclient_dl.c): not linked, so not in Depends
+        rec = sh("dpkg-deb", "-f", deb, "Recommends").stdout.strip()
+        tap.check(re.search(r"\blibsmbclient\b", rec) and "libsmbclient" not in depends,
+                  "Recommends names libsmbclient, which only smb:// remotes load", f"Recommends: {rec}\nDepends: {depends}")
     finally:
         shutil.rmtree(tree, ignore_errors=True)
     if shutil.which("lintian"):
