@@ -25,7 +25,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -183,21 +182,59 @@ def type_and_check(tap, tui, qemu, what, n):
     return True
 
 
+def guest_log(qemu, serial):
+    """QEMU's stderr and the end of the guest's serial console, for a report."""
+    parts = []
+    try:
+        qemu.err.seek(0)
+        parts.append("QEMU stderr: " + (qemu.err.read().strip() or "(nothing)"))
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(serial, errors="replace") as f:
+            parts.append("serial console (end):\n" + "\n".join(f.read().splitlines()[-20:]))
+    except OSError:
+        parts.append("no serial console output")
+    return "\n".join(parts)
+
+
 def run_mode(tap, tmp, mode, fonts, append, cols, rows, german=False):
     """Boots the guest, types in each font (then, with german, on the guest's
     German layout, xentui's set to de); reports by tap."""
     qemu = tui = None
     try:
         initrd = build_initrd(tmp, fonts, german)
-        qemu = Qemu(tmp, memory="256", extra=(
-            "-kernel", kernel(), "-initrd", initrd, "-no-reboot",
-            "-append", "console=tty1 quiet loglevel=1 rdinit=/init " + append))
-        tui = Tui("qemu-linux-" + mode.split()[0].lower(), args=("--vnc", f"127.0.0.1:{qemu.port}"), env={},
-                  cols=cols, rows=rows)
+        serial = os.path.join(tmp, "serial.log")
+        for attempt in (1, 2):
+            # the kernel's own messages (a panic) also go to the serial port, kept in serial.log;
+            # the last console= is /dev/console, the screen xentui reads
+            qemu = Qemu(tmp, memory="256", extra=(
+                "-kernel", kernel(), "-initrd", initrd, "-no-reboot", "-serial", f"file:{serial}",
+                "-append", "console=ttyS0 console=tty1 quiet loglevel=1 rdinit=/init " + append))
+            tui = Tui("qemu-linux-" + mode.split()[0].lower(), args=("--vnc", f"127.0.0.1:{qemu.port}"), env={},
+                      cols=cols, rows=rows)
+            try:
+                tui.wait(lambda s: has_line(s.split("\n")[1:], "READY 1"), timeout=BOOT_TIMEOUT)
+                break
+            except Timeout as e:
+                # QEMU gone (the guest stopped: -no-reboot) is the guest's failure, not xentui's: boot
+                # it once more, saying why; QEMU still running means xentui did not show the screen
+                status = qemu.proc.poll()
+                why = guest_log(qemu, serial)
+                if attempt == 2 or status is None:
+                    tap.check(False, f"{mode}, {fonts[0][0]}: the guest's 'READY 1' reads on xentui's screen",
+                              f"{e}\nQEMU {'running' if status is None else 'exited with %s' % status}\n{why}")
+                    return
+                print(f"# {mode}: the guest stopped before READY 1 (QEMU exited with {status}); booting it again")
+                print("# " + why.replace("\n", "\n# "))
+                tui.close()
+                qemu.close()
+                tui = qemu = None
         for n, (name, _) in enumerate(fonts, 1):
             what = f"{mode}, {name}"
             try:
-                tui.wait(lambda s: has_line(s.split("\n")[1:], f"READY {n}"), timeout=BOOT_TIMEOUT if n == 1 else 30)
+                if n > 1:
+                    tui.wait(lambda s: has_line(s.split("\n")[1:], f"READY {n}"), timeout=30)
             except Timeout as e:
                 tap.check(False, f"{what}: the guest's 'READY {n}' reads on xentui's screen", e)
                 return
