@@ -326,6 +326,16 @@ char *groupedit_apply(const char *t, size_t n, const char *list, const char *old
 	return buf_steal(&o);
 }
 
+const char *groupedit_name_problem(const char *text, char *const *others, size_t n, const char *taken)
+{
+	if (strchr(text, '"') || strchr(text, '\\') || strchr(text, '/'))
+		return "no quotes, backslashes or slashes";
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(others[i], text) == 0)
+			return taken;
+	return NULL;
+}
+
 char *jobedit_apply(const char *t, size_t n, const char *old_name, const struct job_edit *e, char **err)
 {
 	struct group_key k[NKEYS];

@@ -39,6 +39,11 @@ struct group_key {
 char *groupedit_apply(const char *text, size_t n, const char *list, const char *old_name, const struct group_key *k,
 		      size_t nk, char **err);
 
+/* Why text cannot name an entry beside others[0..n): no quote, backslash or
+ * slash (it is written into the file and names folders), else taken when
+ * another has it; NULL when it can. */
+const char *groupedit_name_problem(const char *text, char *const *others, size_t n, const char *taken);
+
 /* text (n bytes) with job old_name edited to e, or a new job e (old_name
  * NULL), or job old_name removed (e NULL). A new string, or NULL with *err. */
 char *jobedit_apply(const char *text, size_t n, const char *old_name, const struct job_edit *e, char **err);

@@ -111,12 +111,7 @@ static const char *check_name(const struct form *f, int field, const char *text,
 {
 	struct jobform *j = ud;
 
-	if (strchr(text, '"') || strchr(text, '\\') || strchr(text, '/'))
-		return "no quotes, backslashes or slashes";
-	for (size_t i = 0; i < j->njobs; i++)
-		if (strcmp(j->jobs[i], text) == 0)
-			return "another job has this name";
-	return NULL;
+	return groupedit_name_problem(text, j->jobs, j->njobs, "another job has this name");
 }
 
 static const char *check_remotes(const struct form *f, int field, const char *text, void *ud)

@@ -48,12 +48,7 @@ static const char *check_name(const struct form *f, int field, const char *text,
 {
 	struct remoteform *r = ud;
 
-	if (strchr(text, '"') || strchr(text, '\\') || strchr(text, '/'))
-		return "no quotes, backslashes or slashes";
-	for (size_t i = 0; i < r->nothers; i++)
-		if (strcmp(r->others[i], text) == 0)
-			return "another remote has this name";
-	return NULL;
+	return groupedit_name_problem(text, r->others, r->nothers, "another remote has this name");
 }
 
 static const char *check_url(const struct form *f, int field, const char *text, void *ud)
