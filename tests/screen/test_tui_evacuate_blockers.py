@@ -72,6 +72,10 @@ def main():
         tui.wait(r"maintenance mode\?")
         tui.keys("y")
         tui.wait(r"Checking which VMs can move off")
+        # the check is queued when the line shows: start the VM once xapi has answered it, not before
+        checked = "host.get_vms_which_prevent_evacuation has run"
+        tap.check(until(pool, lambda: checked in tui.sim_stderr(), 20), "sim: the check ran (its answer held 6 s)",
+                  tui.sim_stderr())
         pool.call("VM.start_on", pin, ref, False, False)
         screen = tui.attempt(tap, lambda s: reason in dialog_text(s) and "stopped on" in dialog_text(s),
                              "evacuate fails: the job's message names the VM and the reason", timeout=40)

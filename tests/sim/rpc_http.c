@@ -38,11 +38,16 @@ static void error_page(struct http_req *r, const char *why)
 	free(page);
 }
 
-/* Sends the answer, damaged as the fault rules say. */
-static bool send_answer(struct http_req *r, const struct fault_action *f, const char *ctype, const struct buf *b)
+/* Sends the answer to a call of method, damaged as the fault rules say. A
+ * held answer is announced on stderr first: the call has run, so a test can
+ * change the pool after it and before the client hears the answer. */
+static bool send_answer(struct http_req *r, const char *method, const struct fault_action *f, const char *ctype,
+			const struct buf *b)
 {
-	if (f->delay_ms)
+	if (f->delay_ms) {
+		fprintf(stderr, "xapi-sim: --faults: %s has run, its answer held %d ms\n", method, f->delay_ms);
 		sleep_ms(f->delay_ms);
+	}
 	if (f->http500) {
 		error_page(r, "Injected fault (http500)");
 		return false;
@@ -98,7 +103,7 @@ bool rpc_http_xml(struct http_req *r, const char *body, size_t len)
 		else
 			xmlrpc_encode_success(&out, res.value);
 	}
-	keep = send_answer(r, &f, "text/xml", &out);
+	keep = send_answer(r, m.method, &f, "text/xml", &out);
 	buf_free(&out);
 	xv_free(res.value);
 	xv_free(res.error);
@@ -226,7 +231,7 @@ bool rpc_http_json(struct http_req *r, const char *body, size_t len)
 	buf_puts(&out, ",\"id\":");
 	buf_puts(&out, json_object_to_json_string_ext(jid, JSON_C_TO_STRING_PLAIN));
 	buf_putc(&out, '}');
-	keep = send_answer(r, &f, "application/json", &out);
+	keep = send_answer(r, json_object_get_string(jm), &f, "application/json", &out);
 	buf_free(&out);
 	xv_free(res.value);
 	xv_free(res.error);
