@@ -59,6 +59,18 @@ class Term:
             if len(self.log) > n:
                 last = time.time()
 
+    def after_refresh(self, period=6.0):
+        """Waits for the next write of a screen's live figures (the VM list's
+        CPU column changes every 5 s; the dashboard writes nothing) and lets it
+        finish, so that a change made now is measured alone, not with the next
+        round of figures."""
+        n = len(self.log)
+        end = time.time() + period
+        while time.time() < end and len(self.log) == n:
+            self.pump(0.05)
+        if len(self.log) > n:
+            self.until_quiet(0.3)
+
     def since(self, t):
         return [(ts, d) for ts, d in self.log if ts >= t]
 
@@ -125,6 +137,7 @@ def measure():
                        if v["power_state"] == "Halted" and not v["is_a_template"] and not v["is_control_domain"]
                        and not v["is_a_snapshot"])
             wait_minute_edge()
+            t.after_refresh()
             t0 = time.time()
             x.VM.start(sid, ref, False, False)
             t.until_quiet(1.0)
