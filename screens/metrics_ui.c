@@ -363,6 +363,21 @@ enum graph_style mui_style(void)
 	return graph_style_pick(getenv("XENTUI_GRAPH"), ui_utf8(), getenv("TERM"));
 }
 
+bool mui_vm_current(const struct metrics *m, const struct cache *c, const struct xv *vm)
+{
+	const char *power = rec_str(vm, "power_state");
+	const struct xv *run;
+	long long t = 0;
+	double v;
+
+	if (!m || (strcmp(power, "Running") != 0 && strcmp(power, "Paused") != 0))
+		return false;
+	if (!om_vm_cpu_usage(m, rec_str(vm, "uuid"), &v, &t))
+		return false;
+	run = cache_get(c, rec_str(vm, "metrics"));
+	return t > (run ? datetime_seconds(rec_str(run, "start_time")) : 0);
+}
+
 void mui_list_cells(const struct metrics *m, const char *uuid, bool host, char *cpu, size_t ncpu, double *cpu_n,
 		    char *mem, size_t nmem, double *mem_n)
 {

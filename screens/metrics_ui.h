@@ -63,6 +63,11 @@ void mui_rate_cells(const struct metrics *m, const char *uuid, bool host, char *
 void mui_rate_cells_of(const struct mui_now *f, char *net, size_t nnet, double *net_n, char *disk, size_t ndisk,
 		       double *disk_n);
 
+/* Whether the figures held for vm (a VM record of c) are of its current run: it runs or is
+ * paused and its last CPU sample is later than its start. A halted VM keeps its series for
+ * its graphs; a list shows no figure for it, nor one from before it started again. */
+bool mui_vm_current(const struct metrics *m, const struct cache *c, const struct xv *vm);
+
 /* A list row's CPU cell ("12.3% " and a sparkline of the last 30 s) and MEM USED cell
  * ("1.2 GiB / 4.0 GiB"), with their sort keys; empty, sorting last (-1), while unknown. */
 void mui_list_cells(const struct metrics *m, const char *uuid, bool host, char *cpu, size_t ncpu, double *cpu_n,

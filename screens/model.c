@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "draw.h"
 #include "hmap.h"
@@ -319,6 +320,30 @@ void bar_text(char *buf, size_t n, double frac, int cols)
 		used += len;
 		buf[used] = '\0';
 	}
+}
+
+long long datetime_seconds(const char *s)
+{
+	int d[14], k = 0;
+	struct tm tm;
+
+	/* the 14 digits of YYYYMMDD HHMMSS, with or without '-', 'T' and ':' between */
+	for (; s && *s && k < 14; s++) {
+		if (*s >= '0' && *s <= '9')
+			d[k++] = *s - '0';
+		else if (*s != '-' && *s != ':' && !(*s == 'T' && k == 8))
+			return 0;
+	}
+	if (k < 14 || (*s && *s != 'Z' && *s != '.'))
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3] - 1900;
+	tm.tm_mon = d[4] * 10 + d[5] - 1;
+	tm.tm_mday = d[6] * 10 + d[7];
+	tm.tm_hour = d[8] * 10 + d[9];
+	tm.tm_min = d[10] * 10 + d[11];
+	tm.tm_sec = d[12] * 10 + d[13];
+	return (long long)timegm(&tm);
 }
 
 void datetime_text(const char *s, char *buf, size_t n)

@@ -110,8 +110,13 @@ static void put_vm(struct vms *v, struct pool *p, const char *ref, const struct 
 		char cpu[64], mem[64], net[32], disk[32];
 		double cpu_n = -1, mem_n = -1, net_n = -1, disk_n = -1;
 
-		mui_list_cells(p->metrics, rec_str(vm, "uuid"), false, cpu, sizeof(cpu), &cpu_n, mem, sizeof(mem), &mem_n);
-		mui_rate_cells(p->metrics, rec_str(vm, "uuid"), false, net, sizeof(net), &net_n, disk, sizeof(disk), &disk_n);
+		cpu[0] = mem[0] = net[0] = disk[0] = '\0';
+		if (mui_vm_current(p->metrics, c, vm)) {
+			mui_list_cells(p->metrics, rec_str(vm, "uuid"), false, cpu, sizeof(cpu), &cpu_n, mem, sizeof(mem),
+				       &mem_n);
+			mui_rate_cells(p->metrics, rec_str(vm, "uuid"), false, net, sizeof(net), &net_n, disk,
+				       sizeof(disk), &disk_n);
+		}
 		struct table_cell cells[] = {
 			[COL_NAME] = {rec_str(vm, "name_label"), 0, -1},
 			[COL_POWER] = {power, 0, (int)power_role_},

@@ -168,6 +168,25 @@ def main():
                     bad.append(f"{name}: memory in '{row}' want one of {[vm_mem(st, uuid, t) for t in times_around(now)]}")
             tap.check(not bad, "each running VM's CPU and memory used / total equal the simulator's at a current step",
                       "\n".join(bad))
+        # a VM shut down keeps its series (its graphs), but its row shows no figure
+        name = sorted(running)[0]
+        api, sid = SimRef(url).api()
+        ref = api.VM.get_by_uuid(sid, running[name])["Value"]
+        api.VM.clean_shutdown(sid, ref)
+        s = tui.attempt(tap, lambda s: "Halted" in row_starting(s, name) and "%" not in row_starting(s, name)
+                        and not re.search(r"\d+(\.\d+)? \w?i?B /", row_starting(s, name)),
+                        f"{name} shut down: its row shows neither CPU nor memory figures")
+        # a round of figures later (every host's /rrd_updates once more), still none
+        n = fetches(log)
+        deadline = time.time() + 20
+        while time.time() < deadline and fetches(log) < n + len(hosts):
+            time.sleep(0.2)
+        row = row_starting(tui.screen(), name)
+        tap.check(fetches(log) >= n + len(hosts) and "Halted" in row and "%" not in row,
+                  "a round of figures later it still shows none", f"{fetches(log) - n} fetches; the row: {row}")
+        api.VM.start(sid, ref, False, False)
+        tui.attempt(tap, lambda s: re.search(pat, row_starting(s, name)),
+                    f"{name} started again: a new figure once xcp-rrdd has one from after its start", timeout=30)
         # sortable: by CPU, the busiest first
         for _ in range(12):
             if re.search(r"^NAME.*CPU[▲▼]", tui.screen(), re.M):
