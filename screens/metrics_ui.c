@@ -363,19 +363,28 @@ enum graph_style mui_style(void)
 	return graph_style_pick(getenv("XENTUI_GRAPH"), ui_utf8(), getenv("TERM"));
 }
 
+/* When vm last started, as xapi says (VM_metrics.start_time); 0 if unknown. */
+static long long started_at(const struct cache *c, const struct xv *vm)
+{
+	const struct xv *run = cache_get(c, rec_str(vm, "metrics"));
+
+	return run ? datetime_seconds(rec_str(run, "start_time")) : 0;
+}
+
 bool mui_vm_current(const struct metrics *m, const struct cache *c, const struct xv *vm)
 {
 	const char *power = rec_str(vm, "power_state");
-	const struct xv *run;
 	long long t = 0;
 	double v;
 
 	if (!m || (strcmp(power, "Running") != 0 && strcmp(power, "Paused") != 0))
 		return false;
-	if (!om_vm_cpu_usage(m, rec_str(vm, "uuid"), &v, &t))
-		return false;
-	run = cache_get(c, rec_str(vm, "metrics"));
-	return t > (run ? datetime_seconds(rec_str(run, "start_time")) : 0);
+	return om_vm_cpu_usage(m, rec_str(vm, "uuid"), &v, &t) && t > started_at(c, vm);
+}
+
+bool mui_now_current(const struct mui_now *f, const struct cache *c, const struct xv *vm)
+{
+	return f->t > started_at(c, vm);
 }
 
 void mui_list_cells(const struct metrics *m, const char *uuid, bool host, char *cpu, size_t ncpu, double *cpu_n,
@@ -423,6 +432,8 @@ static bool now_series(const char *name, double v, long long t, void *ud)
 	int k = -1;
 	bool net, disk;
 
+	if (t > c->f->t)
+		c->f->t = t;
 	if (!t || !strchr("cmvpil", name[0]))
 		return true; /* none of the names below: most of a VM's disk figures start so too, but few others */
 	if (strcmp(name, c->host ? "memory_total_kib" : "memory") == 0) {

@@ -43,6 +43,7 @@ size_t mui_get(const struct metrics *m, const char *obj, bool host, enum mui_kin
 struct mui_now {
 	bool known[MUI_KINDS];
 	double v[MUI_KINDS];
+	long long t; /* the newest sample's time (0: none) */
 };
 void mui_now(const struct metrics *m, const char *obj, bool host, struct mui_now *f);
 
@@ -67,6 +68,8 @@ void mui_rate_cells_of(const struct mui_now *f, char *net, size_t nnet, double *
  * paused and its last CPU sample is later than its start. A halted VM keeps its series for
  * its graphs; a list shows no figure for it, nor one from before it started again. */
 bool mui_vm_current(const struct metrics *m, const struct cache *c, const struct xv *vm);
+/* The same for figures already read by mui_now (vm running or paused is the caller's test). */
+bool mui_now_current(const struct mui_now *f, const struct cache *c, const struct xv *vm);
 
 /* A list row's CPU cell ("12.3% " and a sparkline of the last 30 s) and MEM USED cell
  * ("1.2 GiB / 4.0 GiB"), with their sort keys; empty, sorting last (-1), while unknown. */

@@ -90,6 +90,8 @@ static bool put_vm(const char *ref, const struct xv *vm, void *ud)
 	uuid = rec_str(vm, "uuid");
 	/* every figure in one pass over the VM's series: thousands of rows every 5 s */
 	mui_now(c->m, uuid, false, &f);
+	if (!mui_now_current(&f, c->p->cache, vm))
+		memset(&f, 0, sizeof(f)); /* figures from before it started again */
 	/* the number alone: a sparkline per row costs too much on a big pool */
 	if (f.known[MUI_CPU]) {
 		cpu_cell(cpu, sizeof(cpu), f.v[MUI_CPU]);

@@ -122,6 +122,10 @@ def test_names(tap, tui, pool, ruler):
         pool.call("VM.set_name_label", ref, name)
     cmd(tui, "vms")
     tui.wait(lambda s: all(re.search("^" + k + " ", s, re.M) for k in NAMES), timeout=20)
+    # a running VM's figures appear with the first sample after its start (within 5 s of the
+    # demo's): wait for them, so that the compares below see figures change, never appear
+    tui.wait(lambda s: all(re.search(r"\d+\.\d% ", line) for line in s.split("\n") if " Running " in line),
+             timeout=20)
     for cols in (80, 200):
         tui.resize(cols, 24)
         tui.wait(lambda s: len(s.split("\n")[0]) <= cols and "NAME" in s)
