@@ -47,11 +47,20 @@ static bool put_host(const char *ref, const struct xv *h, void *ud)
 	struct host_use u;
 	char cpu[64], ncpus[16], mem[48], vms[16], key[QREF_MAX], rmem[64], net[32], disk[32];
 	double mem_frac, cpu_n = -1, rmem_n, net_n, disk_n;
+	bool live;
 
 	host_use(c, ref, h, cpus, &u);
-	mui_list_cells(p->metrics, rec_str(h, "uuid"), true, cpu, sizeof(cpu), &cpu_n, rmem, sizeof(rmem), &rmem_n);
-	mui_rate_cells(p->metrics, rec_str(h, "uuid"), true, net, sizeof(net), &net_n, disk, sizeof(disk), &disk_n);
-	if (cpu_n < 0) {
+	cpu[0] = rmem[0] = net[0] = disk[0] = '\0';
+	rmem_n = net_n = disk_n = -1;
+	/* an offline host shows no figures: what it last said is not what it does now */
+	live = strcmp(u.state, "offline") != 0;
+	if (live) {
+		mui_list_cells(p->metrics, rec_str(h, "uuid"), true, cpu, sizeof(cpu), &cpu_n, rmem, sizeof(rmem),
+			       &rmem_n);
+		mui_rate_cells(p->metrics, rec_str(h, "uuid"), true, net, sizeof(net), &net_n, disk, sizeof(disk),
+			       &disk_n);
+	}
+	if (cpu_n < 0 && live) {
 		snprintf(cpu, sizeof(cpu), "%.0f%%", u.cpu * 100);
 		cpu_n = u.cpu * 100;
 	}

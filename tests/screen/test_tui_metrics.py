@@ -262,6 +262,21 @@ def main():
             tap.check(all(k in s for k in ("Network receive", "Disk read", "Disk write")),
                       "the VM's tab graphs network and disk too", s)
 
+        # ---- a host shut down (offline) shows no figures on :hosts ----
+        api, sid = SimRef(url).api()
+        master = list(api.pool.get_all_records(sid)["Value"].values())[0]["master"]
+        member = next(r for r, h in api.host.get_all_records(sid)["Value"].items() if r != master)
+        mname = api.host.get_name_label(sid, member)["Value"]
+        for r in api.host.get_resident_VMs(sid, member)["Value"]:
+            if not api.VM.get_is_control_domain(sid, r)["Value"]:
+                api.VM.hard_shutdown(sid, r)
+        api.host.disable(sid, member)
+        api.host.shutdown(sid, member)
+        tui.keys_literal(":hosts")
+        tui.keys("Enter")
+        tui.attempt(tap, lambda s: "offline" in row_starting(s, mname) and "%" not in row_starting(s, mname),
+                    f"{mname} shut down: :hosts says offline and shows no CPU figure", timeout=30)
+
         # ---- leaving: the wants lapse and fetching stops ----
         tui.keys_literal(":dashboard")
         tui.keys("Enter")
