@@ -165,13 +165,27 @@ class Tui:
 
     def wait(self, what, timeout=20.0, step=0.05):
         """Polls the screen until what (a regex string or a function of the
-        screen text) matches; returns the screen, raises Timeout otherwise."""
+        screen text) matches; returns the screen, raises Timeout otherwise.
+        A frame larger than curses' output buffer reaches tmux in pieces, so
+        a match may be a frame half drawn: the screen returned is one that
+        still matches and stayed the same for one more poll (a match that is
+        gone at the next poll, a message shown briefly, is returned as it was
+        seen; one that keeps changing, after half a second)."""
         deadline = time.time() + timeout
         text = ""
+
+        def match(t):
+            return what(t) if callable(what) else re.search(what, t, re.M)
         while time.time() < deadline:
             text = self.screen()
-            ok = what(text) if callable(what) else re.search(what, text, re.M)
-            if ok:
+            if match(text):
+                settle = time.time() + 0.5
+                while time.time() < settle:
+                    time.sleep(step)
+                    again = self.screen()
+                    if again == text or not match(again):
+                        break
+                    text = again
                 return text
             time.sleep(step)
         raise Timeout(f"waited {timeout}s for {what!r}; the screen was:\n{text}")
