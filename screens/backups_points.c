@@ -37,20 +37,6 @@ static const struct table_col cols[] = {
 	[C_VERIFIED] = {"VERIFIED", 9, 1, false, false, 1},
 };
 
-/* "20261206T203500Z" as seconds since the epoch (UTC). */
-static int64_t ts_time(const char *ts)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!ts || sscanf(ts, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			  &tm.tm_sec) != 6)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
-}
-
 static void point_key(const struct json_object *pt, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/%s/%s", jget_str((struct json_object *)pt, "remote"),
@@ -83,7 +69,7 @@ static void fill(struct table *t, const char *remote, const char *vm_uuid)
 		const char *r = jget_str(p, "remote"), *vm = jget_str(p, "vm_uuid"), *ts = jget_str(p, "timestamp");
 		const char *name = jget_str(p, "vm_name"), *ver;
 		char key[512], date[32], size[24], verified[96];
-		int64_t t0 = ts_time(ts);
+		int64_t t0 = datetime_seconds(ts);
 		if (!r || !vm || !ts || (remote && strcmp(r, remote) != 0) || (vm_uuid && strcmp(vm, vm_uuid) != 0))
 			continue;
 		point_key(p, key, sizeof(key));
@@ -349,7 +335,7 @@ static void restore_point_dialog(struct app *app, const struct json_object *pt)
 
 	if (!(r = pt_for_pool(app, pt, &labels, &def)))
 		return;
-	time_words(ts_time(r->ts), date, sizeof(date));
+	time_words(datetime_seconds(r->ts), date, sizeof(date));
 	defname = xasprintf("%s (restored %s)", r->vm_name, date);
 	f = form_new();
 	form_choice(f, "SR", (const char *const *)labels, (int)r->nsr, def);
@@ -478,7 +464,7 @@ static void restore_disk_dialog(struct app *app, const struct json_object *pt)
 		/* a full point of a VM the pool no longer has: its first disk */
 		add_disk(r, &dlabels, "0", "the first disk", 0);
 	}
-	time_words(ts_time(r->ts), date, sizeof(date));
+	time_words(datetime_seconds(r->ts), date, sizeof(date));
 	defname = xasprintf("%s disk (restored %s)", r->vm_name, date);
 	f = form_new();
 	form_choice(f, "Disk", (const char *const *)dlabels, (int)r->ndisks, 0);
@@ -578,7 +564,7 @@ static void delete_point(struct app *app, const struct json_object *pt)
 	char date[32], size[24], *text;
 	struct dialog *d;
 
-	time_words(ts_time(r->ts), date, sizeof(date));
+	time_words(datetime_seconds(r->ts), date, sizeof(date));
 	size_format(size, sizeof(size), (long long)jget_int((struct json_object *)pt, "size"));
 	text = xasprintf("Delete the restore point of %s of %s (%s, %s) from %s? Its files are deleted for good; "
 			 "the VM cannot be restored to that point any more. Type the VM's name to confirm.",
@@ -613,7 +599,7 @@ void backup_point_actions(struct app *app, const struct json_object *pt)
 	struct dialog *d;
 
 	point_key(pt, key, sizeof(key));
-	time_words(ts_time(r->ts), date, sizeof(date));
+	time_words(datetime_seconds(r->ts), date, sizeof(date));
 	text = xasprintf("The point of %s of %s on %s.", r->vm_name, date, r->remote);
 	d = dialog_choose("Restore point", text);
 	dialog_add_choice(d, "restore", "Restore as a new VM", "on an SR of the pool shown, with a name; start after or not");

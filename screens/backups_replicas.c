@@ -67,20 +67,6 @@ static bool is_replica(const struct xv *vm, const char *job_id)
 	       && (has_tag(vm, "Disaster Recovery") || has_tag(vm, "Continuous Replication"));
 }
 
-/* XO's "20261201T02:00:00Z" as seconds (0: not a date; the epoch mark of one being made). */
-static int64_t dt_time(const char *dt)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!dt || sscanf(dt, "%4d%2d%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			  &tm.tm_sec) != 6)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
-}
-
 struct fill_ctx {
 	struct replicas *s;
 	struct cache *c;
@@ -92,7 +78,7 @@ static bool put_replica(const char *ref, const struct xv *vm, void *ud)
 	const char *src = rec_map(vm, "other_config", "xo:backup:vm"), *sr = rec_map(vm, "other_config", "xo:backup:sr");
 	const struct xv *srcvm = src ? cache_by_uuid(f->c, "VM", src, NULL) : NULL;
 	const struct xv *srrec = sr ? cache_by_uuid(f->c, "SR", sr, NULL) : NULL;
-	int64_t t = dt_time(rec_map(vm, "other_config", "xo:backup:datetime"));
+	int64_t t = datetime_seconds(rec_map(vm, "other_config", "xo:backup:datetime"));
 	const char *power = rec_str(vm, "power_state");
 	char date[32];
 

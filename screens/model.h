@@ -66,8 +66,8 @@ void used_of_total(char *buf, size_t n, long long used, long long total);
 void bar_text(char *buf, size_t n, double frac, int cols);
 /* "2025-03-19 04:16" from an XML-RPC datetime, or the raw text. */
 void datetime_text(const char *xmlrpc, char *buf, size_t n);
-/* An XML-RPC datetime (xapi's "20250319T04:16:24Z", UTC) as seconds since the
- * epoch; 0 when it is not one. */
+/* An XML-RPC datetime (xapi's "20250319T04:16:24Z", UTC; XO's "20250319T041624Z"
+ * too) as seconds since the epoch; 0 when it is not one. */
 long long datetime_seconds(const char *xmlrpc);
 
 #endif
