@@ -17,10 +17,21 @@
 enum { F_NAME, F_URL, F_USER, F_PWFILE, F_PWENV, F_PWCMD, F_ENDPOINT, F_REGION };
 
 /* The keys the form edits, in the order of its fields (path_style and any
- * other key are left as written). */
-static const char *const keys[] = {"name", "url", "user", "password_file", "password_env", "password_command",
-				   "endpoint", "region"};
-#define NFIELDS (ARRAY_LEN(keys))
+ * other key are left as written), with each field's label and hint. */
+static const struct field {
+	const char *key, *label, *hint;
+	bool required;
+} fields[] = {
+	[F_NAME] = {"name", "Name", NULL, true},
+	[F_URL] = {"url", "URL", "file:// nfs:// smb:// s3://", true},
+	[F_USER] = {"user", "User", "smb: user; s3: access key id", false},
+	[F_PWFILE] = {"password_file", "Password file", "its first line; chmod 600", false},
+	[F_PWENV] = {"password_env", "Password variable", "or a variable holding it", false},
+	[F_PWCMD] = {"password_command", "Password command", "or a command printing it", false},
+	[F_ENDPOINT] = {"endpoint", "Endpoint", "s3: host[:port]", false},
+	[F_REGION] = {"region", "Region", "s3: default us-east-1", false},
+};
+#define NFIELDS (ARRAY_LEN(fields))
 
 static const char *const schemes[] = {"file:///", "nfs://", "smb://", "s3://", "s3+http://"};
 
@@ -95,7 +106,7 @@ static void form_done(struct app *app, const struct dialog_result *res, const ch
 		buf_init(&b);
 		if (*v)
 			cfgedit_put_quoted(&b, v);
-		k[i] = (struct group_key){keys[i], *v ? buf_steal(&b) : NULL, false, true};
+		k[i] = (struct group_key){fields[i].key, *v ? buf_steal(&b) : NULL, false, true};
 		if (!*v)
 			buf_free(&b);
 	}
@@ -130,24 +141,14 @@ void backup_remote_form(struct app *app, const struct backup_cfg *bc, const char
 					  rc->password_env, rc->password_command, rc->endpoint, rc->region};
 		memcpy(now, v, sizeof(now));
 	}
-	form_text(f, "Name", now[F_NAME] ? now[F_NAME] : "", true);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		form_text(f, fields[i].label, now[i] ? now[i] : "", fields[i].required);
+		if (fields[i].hint)
+			form_set_hint(f, (int)i, fields[i].hint);
+	}
 	form_set_check(f, F_NAME, check_name, r);
-	form_text(f, "URL", now[F_URL] ? now[F_URL] : "", true);
-	form_set_hint(f, F_URL, "file:// nfs:// smb:// s3://");
 	form_set_check(f, F_URL, check_url, r);
-	form_text(f, "User", now[F_USER] ? now[F_USER] : "", false);
-	form_set_hint(f, F_USER, "smb: user; s3: access key id");
-	form_text(f, "Password file", now[F_PWFILE] ? now[F_PWFILE] : "", false);
-	form_set_hint(f, F_PWFILE, "its first line; chmod 600");
-	form_text(f, "Password variable", now[F_PWENV] ? now[F_PWENV] : "", false);
-	form_set_hint(f, F_PWENV, "or a variable holding it");
-	form_text(f, "Password command", now[F_PWCMD] ? now[F_PWCMD] : "", false);
-	form_set_hint(f, F_PWCMD, "or a command printing it");
 	form_set_check(f, F_PWCMD, check_sources, r);
-	form_text(f, "Endpoint", now[F_ENDPOINT] ? now[F_ENDPOINT] : "", false);
-	form_set_hint(f, F_ENDPOINT, "s3: host[:port]");
-	form_text(f, "Region", now[F_REGION] ? now[F_REGION] : "", false);
-	form_set_hint(f, F_REGION, "s3: default us-east-1");
 	title = rc ? xasprintf("Edit remote %s", rc->name) : xstrdup("New remote");
 	d = dialog_form(title, rc ? "Saved into the configuration file, its comments and other keys kept; the password "
 				    "itself is never written there."
