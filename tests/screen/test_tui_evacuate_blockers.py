@@ -20,6 +20,15 @@ def until(pool, pred, timeout=30.0):
         return False
 
 
+def leave_maintenance(tui, name):
+    """From the job's screen back to the host's, m, and Enter at "Leave maintenance mode"."""
+    tui.keys("Escape")
+    tui.wait(r"Host " + name)
+    tui.keys("m")
+    tui.wait(r"Leave maintenance mode")
+    tui.keys("Enter")
+
+
 def main():
     tap = Tap()
     # the first check answers 6 s late: time to start a VM that cannot move after it was made
@@ -82,11 +91,7 @@ def main():
         tap.check(screen is not None and "VM_REQUIRES_SR" not in screen, "never a raw xapi code", screen)
         tap.check(sorted(pool.running_on(ref)) == sorted(movable + [pin]), "sim: nothing moved off the host",
                   pool.running_on(ref))
-        tui.keys("Escape")
-        tui.wait(r"Host " + name)
-        tui.keys("m")
-        tui.wait(r"Leave maintenance mode")
-        tui.keys("Enter")
+        leave_maintenance(tui, name)
         tap.check(until(pool, lambda: pool.call("host.get_enabled", ref)
                         and "MAINTENANCE_MODE" not in pool.call("host.get_other_config", ref)),
                   "sim: out of maintenance mode again")
@@ -126,11 +131,7 @@ def main():
         tui.attempt(tap, lambda s: f"Maintenance mode: '{name}' done" in dialog_text(s), "the job says done")
 
         # ---- leave maintenance mode: the others come back, the halted VM stays halted
-        tui.keys("Escape")
-        tui.wait(r"Host " + name)
-        tui.keys("m")
-        tui.wait(r"Leave maintenance mode")
-        tui.keys("Enter")
+        leave_maintenance(tui, name)
         tap.check(until(pool, lambda: pool.call("host.get_enabled", ref)
                         and sorted(pool.running_on(ref)) == sorted(movable), 60),
                   "leaving maintenance mode brings the others back", pool.running_on(ref))
