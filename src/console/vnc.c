@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,25 @@ static void got_copy_rect(rfbClient *cl, int sx, int sy, int w, int h, int dx, i
 static void quiet_log(const char *fmt, ...)
 {
 	(void)fmt;
+}
+
+/* libvncclient's last error on this session's thread ("Connection timed out",
+ * "read (104: Connection reset by peer)", "Unknown message type 9 from VNC
+ * server"): the reason a session ended, where it is more than the server
+ * closing the connection (which libvncclient only logs). */
+static _Thread_local char last_error[160];
+
+static void keep_error(const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	n = strlen(last_error);
+	while (n && (last_error[n - 1] == '\n' || last_error[n - 1] == '\r'))
+		last_error[--n] = '\0';
 }
 
 static int tcp_connect(const char *hostport, char *why, size_t cap)
@@ -367,9 +387,13 @@ static void *session_thread(void *arg)
 		pthread_mutex_unlock(&v->mu);
 		if (stop)
 			break;
+		last_error[0] = '\0';
 		n = cl->buffered > 0 ? 1 : WaitForMessage(cl, 500000);
-		if (n < 0 || (n > 0 && !HandleRFBServerMessage(cl)))
+		if (n < 0 || (n > 0 && !HandleRFBServerMessage(cl))) {
+			if (last_error[0])
+				snprintf(why, sizeof(why), "connection lost: %s", last_error);
 			break;
+		}
 	}
 	pthread_mutex_lock(&v->mu);
 	v->client = NULL;
@@ -394,7 +418,8 @@ static struct vnc *open_common(int fd, const char *hostport, char *url, char *pa
 	v->url = url;
 	v->path = path;
 	v->fp = fp;
-	rfbClientLog = rfbClientErr = quiet_log;
+	rfbClientLog = quiet_log;
+	rfbClientErr = keep_error;
 	v->sock = fd;
 	v->pump_fd = -1;
 	v->hostport = hostport ? xstrdup(hostport) : NULL;
