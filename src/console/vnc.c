@@ -121,23 +121,43 @@ static void quiet_log(const char *fmt, ...)
 	(void)fmt;
 }
 
-/* libvncclient's last error on this session's thread ("Connection timed out",
- * "read (104: Connection reset by peer)", "Unknown message type 9 from VNC
- * server"): the reason a session ended, where it is more than the server
- * closing the connection (which libvncclient only logs). */
+/* libvncclient's first error in a turn of this session's thread ("read (110:
+ * Connection timed out)", "write") and errno as it reported it: why a
+ * session ended, where that is more than the server closing the connection.
+ * libvncclient only logs an orderly close; a close with bytes in flight
+ * reaches it as a reset or a broken pipe, the same end to the person. */
 static _Thread_local char last_error[160];
+static _Thread_local int last_errno;
 
 static void keep_error(const char *fmt, ...)
 {
+	int err = errno;
 	va_list ap;
 	size_t n;
 
+	if (last_error[0])
+		return;
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
 	n = strlen(last_error);
 	while (n && (last_error[n - 1] == '\n' || last_error[n - 1] == '\r'))
 		last_error[--n] = '\0';
+	last_errno = err;
+}
+
+/* Puts the reason for an end after libvncclient's error in buf; leaves buf
+ * alone when the server simply went away. */
+static void error_reason(char *buf, size_t cap)
+{
+	bool socket_op = strncmp(last_error, "read", 4) == 0 || strcmp(last_error, "write") == 0;
+
+	if (!last_error[0] || (socket_op && (last_errno == ECONNRESET || last_errno == EPIPE)))
+		return;
+	if (strcmp(last_error, "write") == 0)
+		snprintf(buf, cap, "connection lost: write: %s", strerror(last_errno));
+	else
+		snprintf(buf, cap, "connection lost: %s", last_error);
 }
 
 static int tcp_connect(const char *hostport, char *why, size_t cap)
@@ -390,8 +410,7 @@ static void *session_thread(void *arg)
 		last_error[0] = '\0';
 		n = cl->buffered > 0 ? 1 : WaitForMessage(cl, 500000);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(cl))) {
-			if (last_error[0])
-				snprintf(why, sizeof(why), "connection lost: %s", last_error);
+			error_reason(why, sizeof(why));
 			break;
 		}
 	}
