@@ -4,7 +4,6 @@
 #include "bkhash.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,17 +71,12 @@ struct bk_hash *bk_hash_new(void)
  * thread that streams, which checks for a cancel between pieces. */
 static void start(struct bk_hash *h)
 {
-	sigset_t all, old;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&h->th, NULL, worker, h) == 0) {
+	if (thread_start(&h->th, worker, h) == 0) {
 		h->running = true;
 		pthread_setname_np(h->th, "xentui-sha"); /* to tell it apart in top, perf and gdb */
 	} else {
 		h->inline_only = true;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Hands the full (or last) fill slot over and waits for a free one. */

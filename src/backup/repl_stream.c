@@ -128,7 +128,7 @@ bool repl_copy_disk(struct bx *src, const char *src_vdi, const char *base_uuid, 
 	p.fd = sv[1];
 	g.fd = sv[0];
 	p.query = xasprintf("/import_raw_vdi?vdi=%s&format=vhd&task_id=%s", dst_vdi, dtask);
-	if (pthread_create(&th, NULL, put_thread, &p) != 0) {
+	if (thread_start(&th, put_thread, &p) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		free(p.query);

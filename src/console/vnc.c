@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -115,10 +116,31 @@ static void got_copy_rect(rfbClient *cl, int sx, int sy, int w, int h, int dx, i
 	got_update(cl, dx, dy, w, h);
 }
 
-/* libvncclient logs every connection to stderr, which is the terminal. */
+/* libvncclient's first log line in a turn of this session's thread: kept,
+ * not printed (its default is stderr, which is the terminal). It says why a
+ * message ended a session where no error does: "VNC server closed
+ * connection", "Rect too large: 1024x768 at (0, 0)". */
+static _Thread_local char last_log[160];
+
+static void keep_line(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	size_t n;
+
+	vsnprintf(out, cap, fmt, ap);
+	n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+}
+
 static void quiet_log(const char *fmt, ...)
 {
-	(void)fmt;
+	va_list ap;
+
+	if (last_log[0])
+		return;
+	va_start(ap, fmt);
+	keep_line(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
 }
 
 /* libvncclient's first error in a turn of this session's thread ("read (110:
@@ -133,31 +155,38 @@ static void keep_error(const char *fmt, ...)
 {
 	int err = errno;
 	va_list ap;
-	size_t n;
 
 	if (last_error[0])
 		return;
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	keep_line(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	n = strlen(last_error);
-	while (n && (last_error[n - 1] == '\n' || last_error[n - 1] == '\r'))
-		last_error[--n] = '\0';
 	last_errno = err;
 }
 
-/* Puts the reason for an end after libvncclient's error in buf; leaves buf
- * alone when the server simply went away. */
-static void error_reason(char *buf, size_t cap)
+/* Puts the reason for an end after libvncclient's error or log line in buf;
+ * leaves buf alone when the server simply went away. */
+static void end_reason(char *buf, size_t cap)
 {
 	bool socket_op = strncmp(last_error, "read", 4) == 0 || strcmp(last_error, "write") == 0;
 
-	if (!last_error[0] || (socket_op && (last_errno == ECONNRESET || last_errno == EPIPE)))
+	if (socket_op && (last_errno == ECONNRESET || last_errno == EPIPE))
 		return;
 	if (strcmp(last_error, "write") == 0)
 		snprintf(buf, cap, "connection lost: write: %s", strerror(last_errno));
-	else
+	else if (last_error[0])
 		snprintf(buf, cap, "connection lost: %s", last_error);
+	else if (last_log[0] && strcmp(last_log, "VNC server closed connection") != 0)
+		snprintf(buf, cap, "connection lost: %s", last_log);
+}
+
+/* A session that ended on a rectangle outside the screen libvncclient knows
+ * of: QEMU changes its screen's size (the guest's BIOS, its kernel taking the
+ * framebuffer) without a DesktopSize message when that happens as a viewer
+ * connects, then draws at the new size. A new connection learns the size. */
+static bool size_missed(void)
+{
+	return strncmp(last_log, "Rect too large", 14) == 0;
 }
 
 static int tcp_connect(const char *hostport, char *why, size_t cap)
@@ -336,7 +365,7 @@ static int xapi_connect(struct vnc *v, char *why, size_t cap)
 		return -1;
 	}
 	v->pump_fd = sp[1];
-	if (pthread_create(&v->pump, NULL, pump_thread, v) != 0) {
+	if (thread_start(&v->pump, pump_thread, v) != 0) {
 		close(sp[0]);
 		close(sp[1]);
 		v->pump_fd = -1;
@@ -347,24 +376,43 @@ static int xapi_connect(struct vnc *v, char *why, size_t cap)
 	return sp[0];
 }
 
-static void *session_thread(void *arg)
+/* Ends an xapi tunnel: its pump, its socket's end, its connection. */
+static void drop_tunnel(struct vnc *v)
 {
-	struct vnc *v = arg;
+	if (v->pumping) {
+		shutdown(v->pump_fd, SHUT_RDWR); /* the pump's poll returns */
+		pthread_join(v->pump, NULL);
+		v->pumping = false;
+	}
+	if (v->pump_fd >= 0) {
+		close(v->pump_fd);
+		v->pump_fd = -1;
+	}
+	if (v->easy) {
+		curl_easy_cleanup(v->easy);
+		v->easy = NULL;
+	}
+}
+
+/* One connection, made here unless v->sock is one already, to its end; why
+ * says how it ended. True when it ended because the server's screen changed
+ * size unannounced (size_missed). */
+static bool run_session(struct vnc *v, char *why, size_t cap)
+{
 	char *argv[] = {(char *)"xentui", NULL};
 	int argc = 1, fd;
-	char why[256] = "connection closed";
+	bool resized = false;
 	rfbClient *cl;
 
+	snprintf(why, cap, "connection closed");
 	pthread_mutex_lock(&v->mu);
 	fd = v->sock;
 	pthread_mutex_unlock(&v->mu);
 	if (fd < 0) {
-		fd = v->url ? xapi_connect(v, why, sizeof(why)) : tcp_connect(v->hostport, why, sizeof(why));
-		if (fd < 0) {
-			set_state(v, VNC_DISCONNECTED, why);
-			return NULL;
-		}
-		snprintf(why, sizeof(why), "connection closed"); /* what an end from now on means */
+		fd = v->url ? xapi_connect(v, why, cap) : tcp_connect(v->hostport, why, cap);
+		if (fd < 0)
+			return false;
+		snprintf(why, cap, "connection closed"); /* what an end from now on means */
 		pthread_mutex_lock(&v->mu);
 		v->sock = fd;
 		if (v->stop)
@@ -390,8 +438,8 @@ static void *session_thread(void *arg)
 		pthread_mutex_lock(&v->mu);
 		v->sock = -1;
 		pthread_mutex_unlock(&v->mu);
-		set_state(v, VNC_DISCONNECTED, "RFB handshake failed");
-		return NULL;
+		snprintf(why, cap, "RFB handshake failed");
+		return false;
 	}
 	pthread_mutex_lock(&v->mu);
 	v->client = cl;
@@ -407,10 +455,11 @@ static void *session_thread(void *arg)
 		pthread_mutex_unlock(&v->mu);
 		if (stop)
 			break;
-		last_error[0] = '\0';
+		last_error[0] = last_log[0] = '\0';
 		n = cl->buffered > 0 ? 1 : WaitForMessage(cl, 500000);
 		if (n < 0 || (n > 0 && !HandleRFBServerMessage(cl))) {
-			error_reason(why, sizeof(why));
+			end_reason(why, cap);
+			resized = size_missed();
 			break;
 		}
 	}
@@ -420,6 +469,39 @@ static void *session_thread(void *arg)
 	free(cl->frameBuffer); /* rfbClientCleanup leaves it to us */
 	cl->frameBuffer = NULL;
 	rfbClientCleanup(cl); /* closes sock */
+	pthread_mutex_unlock(&v->mu);
+	return resized;
+}
+
+/* Connections again after an unannounced size change: at most this many in
+ * a minute, so a server that always draws outside its screen ends. */
+#define RESIZE_RECONNECTS 5
+
+static void *session_thread(void *arg)
+{
+	struct vnc *v = arg;
+	char why[256];
+	time_t since = 0;
+	int again = 0;
+
+	/* a session on a given socket (vnc_open_fd) has nowhere to connect again */
+	while (run_session(v, why, sizeof(why)) && (v->url || v->hostport)) {
+		time_t now = time(NULL);
+		bool stop;
+
+		if (now - since > 60) {
+			since = now;
+			again = 0;
+		}
+		pthread_mutex_lock(&v->mu);
+		stop = v->stop;
+		pthread_mutex_unlock(&v->mu);
+		if (stop || ++again > RESIZE_RECONNECTS)
+			break;
+		drop_tunnel(v);
+		set_state(v, VNC_CONNECTING, NULL);
+	}
+	pthread_mutex_lock(&v->mu);
 	v->state = VNC_DISCONNECTED;
 	snprintf(v->reason, sizeof(v->reason), "%s", v->stop ? "closed" : why);
 	pthread_mutex_unlock(&v->mu);
@@ -449,7 +531,7 @@ static struct vnc *open_common(int fd, const char *hostport, char *url, char *pa
 		v->pipe[0] = v->pipe[1] = -1;
 		goto fail;
 	}
-	if (pthread_create(&v->thread, NULL, session_thread, v) != 0)
+	if (thread_start(&v->thread, session_thread, v) != 0)
 		goto fail;
 	return v;
 fail:
@@ -665,14 +747,7 @@ void vnc_close(struct vnc *v)
 		shutdown(v->sock, SHUT_RDWR);
 	pthread_mutex_unlock(&v->mu);
 	pthread_join(v->thread, NULL);
-	if (v->pumping) {
-		shutdown(v->pump_fd, SHUT_RDWR); /* the pump's poll returns */
-		pthread_join(v->pump, NULL);
-	}
-	if (v->pump_fd >= 0)
-		close(v->pump_fd);
-	if (v->easy)
-		curl_easy_cleanup(v->easy);
+	drop_tunnel(v);
 	close(v->pipe[0]);
 	close(v->pipe[1]);
 	fbtext_free(v->ft);

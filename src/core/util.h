@@ -3,6 +3,7 @@
 #ifndef XENTUI_UTIL_H
 #define XENTUI_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -17,6 +18,12 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same for a caller that takes its own "...": never NULL. */
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* pthread_create with every signal blocked in the new thread: signals
+ * (SIGWINCH, SIGCHLD, SIGTERM) are the main thread's to take, and one
+ * taken by a helper would end its poll or select early (EINTR) and never
+ * reach the main loop. 0 or pthread_create's error. */
+int thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* A growable byte buffer; data is always NUL-terminated when non-NULL. */
 struct buf {

@@ -166,22 +166,30 @@ static void test_session_over_fd(void **state)
 	join_server(&s);
 }
 
+/* A socket listening on a free loopback port; its "127.0.0.1:PORT" in hostport. */
+static int listen_loopback(char *hostport, size_t cap)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(hostport, cap, "127.0.0.1:%d", ntohs(sa.sin_port));
+	return fd;
+}
+
 static void test_session_over_tcp_and_close(void **state)
 {
 	struct server s = {.listen = true, .info = {.title = "db01", .hostname = "db01"}};
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
 	char hostport[64];
 	struct vnc *v;
 	int row;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s.fd >= 0);
-	assert_int_equal(bind(s.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(s.fd, 1), 0);
-	assert_int_equal(getsockname(s.fd, (struct sockaddr *)&sa, &len), 0);
-	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", ntohs(sa.sin_port));
+	s.fd = listen_loopback(hostport, sizeof(hostport));
 	assert_int_equal(pthread_create(&s.thread, NULL, serve_thread, &s), 0);
 
 	v = vnc_open_tcp(hostport, font);
@@ -264,6 +272,101 @@ static void test_server_drops_mid_session(void **state)
 	close(r.kill[1]);
 }
 
+/* A server that does what QEMU does when its guest changes video mode as a
+ * viewer connects: announces a 720x400 screen, then draws a 1024x768
+ * rectangle with no DesktopSize message before it. Its first `liars`
+ * connections get that; the next one the simulated console. */
+struct resizing {
+	int fd, liars, accepted;
+	pthread_t thread;
+	struct sim_console_info info;
+};
+
+static bool read_n(int fd, void *p, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t k = read(fd, (char *)p + got, n - got);
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return true;
+}
+
+static void lie_about_size(int fd)
+{
+	static const unsigned char security[] = {1, 1}, ok[] = {0, 0, 0, 0};
+	static const unsigned char init[] = {
+		0x02, 0xd0, 0x01, 0x90,			       /* 720 x 400 */
+		32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0, /* 0x00RRGGBB */
+		0, 0, 0, 4, 'Q', 'E', 'M', 'U'};
+	/* one raw rectangle, 1024x768 at (0, 0) */
+	static const unsigned char update[] = {0, 0, 0, 1, 0, 0, 0, 0, 0x04, 0x00, 0x03, 0x00, 0, 0, 0, 0};
+	char version[12], c;
+
+	if (write(fd, "RFB 003.008\n", 12) != 12 || !read_n(fd, version, 12)
+	    || write(fd, security, sizeof(security)) != (ssize_t)sizeof(security) || !read_n(fd, &c, 1)
+	    || write(fd, ok, sizeof(ok)) != (ssize_t)sizeof(ok) || !read_n(fd, &c, 1)
+	    || write(fd, init, sizeof(init)) != (ssize_t)sizeof(init)
+	    || write(fd, update, sizeof(update)) != (ssize_t)sizeof(update))
+		return;
+	while (read(fd, version, sizeof(version)) > 0)
+		; /* until the viewer hangs up */
+}
+
+static void *resizing_thread(void *arg)
+{
+	struct resizing *r = arg;
+
+	for (;;) {
+		struct pollfd p = {.fd = r->fd, .events = POLLIN};
+		int fd;
+
+		if (poll(&p, 1, 3000) <= 0 || (fd = accept(r->fd, NULL, NULL)) < 0)
+			break; /* nobody came again */
+		if (r->accepted++ < r->liars) {
+			lie_about_size(fd);
+			close(fd);
+			continue;
+		}
+		sim_console_serve(fd, &r->info);
+		break;
+	}
+	return NULL;
+}
+
+static void test_screen_resized_unannounced(void **state)
+{
+	struct resizing r = {.liars = 2, .info = {.title = "boot01", .hostname = "boot01"}};
+	char hostport[64];
+	const char *reason;
+	struct vnc *v;
+
+	/* the session connects again, learns the screen's size and goes on */
+	r.fd = listen_loopback(hostport, sizeof(hostport));
+	assert_int_equal(pthread_create(&r.thread, NULL, resizing_thread, &r), 0);
+	v = vnc_open_tcp(hostport, font);
+	assert_true(wait_text(v, "root@boot01:~#", -1) > 0);
+	assert_int_equal(vnc_state(v, NULL, NULL, NULL), VNC_CONNECTED);
+	vnc_close(v);
+	pthread_join(r.thread, NULL);
+	assert_int_equal(r.accepted, 3);
+	close(r.fd);
+
+	/* a server that always does it: a few tries, then the reason */
+	r = (struct resizing){.liars = 100};
+	r.fd = listen_loopback(hostport, sizeof(hostport));
+	assert_int_equal(pthread_create(&r.thread, NULL, resizing_thread, &r), 0);
+	v = vnc_open_tcp(hostport, font);
+	assert_true(wait_state(v, VNC_DISCONNECTED));
+	vnc_state(v, NULL, NULL, &reason);
+	assert_string_equal(reason, "connection lost: Rect too large: 1024x768 at (0, 0)");
+	vnc_close(v);
+	pthread_join(r.thread, NULL);
+	assert_int_equal(r.accepted, 6); /* the first and five more */
+	close(r.fd);
+}
+
 static void test_tcp_refused(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -318,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_session_over_fd),
 		cmocka_unit_test(test_session_over_tcp_and_close),
 		cmocka_unit_test(test_server_drops_mid_session),
+		cmocka_unit_test(test_screen_resized_unannounced),
 		cmocka_unit_test(test_tcp_refused),
 	};
 
