@@ -45,6 +45,11 @@ TRANSPORTS = ("xml", "json")
 PASSWORD = "xapi-sim"
 CHILD_TIMEOUT = 300
 FLOOR = "server alone (bytes read)"
+# `xentui list networks`: login, the whole cache (the same 22 get_all_records), a short table
+XENTUI = "xentui"
+# `xentui list vms`: the same, one /rrd_updates more for its CPU and memory columns, 5,000 rows
+XENTUI_VMS = "xentui list vms"
+FLOOR_RRD = "server alone + /rrd_updates"
 
 running = []  # the measured child, stopped too if we are interrupted
 
@@ -160,11 +165,13 @@ def load_clients(with_python):
     env = dict(os.environ, XAPI_PASSWORD=PASSWORD)
     clients = []
     json_missing = xentui_json_missing()
-    for t in TRANSPORTS:
-        clients.append(("xentui", t, lambda u: ["build/xentui", "list", "vms", u, "--password-env", "XAPI_PASSWORD"],
-                        dict(env, XENTUI_TRANSPORT=t),
-                        lambda o: "%d VMs listed" % max(0, len(o.splitlines()) - 1),
-                        json_missing if t == "json" else None))
+    for name, kind in ((XENTUI, "networks"), (XENTUI_VMS, "vms")):
+        for t in TRANSPORTS:
+            clients.append((name, t,
+                            lambda u, kind=kind: ["build/xentui", "list", kind, u, "--password-env", "XAPI_PASSWORD"],
+                            dict(env, XENTUI_TRANSPORT=t),
+                            lambda o, kind=kind: "%d %s listed" % (max(0, len(o.splitlines()) - 1), kind),
+                            json_missing if t == "json" else None))
     xo_skip = os.environ.get("XO_SKIP")
     xo_dir = os.environ.get("XO_DIR", "build/fidelity/xo")
     if not xo_skip:
@@ -178,9 +185,10 @@ def load_clients(with_python):
         clients.append(("Python xmlrpc.client", "xml", lambda u: [sys.executable, "bench/py-load.py", u], env,
                         lambda o: o.strip(), None))
     # the floor: the server's own time to send it all (no client can beat it)
-    for t in TRANSPORTS:
-        clients.append((FLOOR, t, lambda u, t=t: [sys.executable, "bench/null-load.py", u, t], env,
-                        lambda o: o.strip(), None))
+    for name, extra in ((FLOOR, []), (FLOOR_RRD, ["rrd"])):
+        for t in TRANSPORTS:
+            clients.append((name, t, lambda u, t=t, extra=extra: [sys.executable, "bench/null-load.py", u, t] + extra,
+                            env, lambda o: o.strip(), None))
     return clients
 
 
@@ -255,17 +263,21 @@ def goal_rows(res, xo):
             rows.append([label, fmt % (a / b), goal, verdict(ok(a / b))])
 
     for t in TRANSPORTS:
-        x, o, f = res[("xentui", t)], res[(xo, t)], res[(FLOOR, t)]
+        x, o, f = res[(XENTUI, t)], res[(xo, t)], res[(FLOOR, t)]
+        v, fr = res[(XENTUI_VMS, t)], res[(FLOOR_RRD, t)]
         ratio_row("XO / xentui CPU (%s)" % t, med(o, 1), med(x, 1), ">= 8 x", lambda v: v >= 8)
         ratio_row("XO / xentui wall (%s)" % t, med(o, 0), med(x, 0), ">= 3 x", lambda v: v >= 3)
         ratio_row("xentui / floor wall (%s)" % t, med(x, 0), med(f, 0), "<= 1.3 x", lambda v: v <= 1.3)
+        for label, a, b in (("list vms / floor + rrd wall (%s)" % t, med(v, 0), med(fr, 0)),
+                            ("XO / list vms CPU (%s)" % t, med(o, 1), med(v, 1))):
+            rows.append([label, "%.2f x" % (a / b) if a and b else "-", "(no goal)", "-"])
         if x["runs"] and not x["failed"]:
             rss = mb(max(m for _, _, m in x["runs"]))
             rows.append(["xentui max RSS (%s)" % t, "%.1f MB" % rss, "<= 60 MB", verdict(rss <= 60.0)])
         else:
             rows.append(["xentui max RSS (%s)" % t, "-", "<= 60 MB", "not measured"])
     for label, key in (("xentui bytes, json / xml", "bytes"), ("xentui RPC bytes, json / xml", "rpc_bytes")):
-        xb, jb = res[("xentui", "xml")].get(key), res[("xentui", "json")].get(key)
+        xb, jb = res[(XENTUI, "xml")].get(key), res[(XENTUI, "json")].get(key)
         if xb and jb:
             rows.append([label, "%.0f %%" % (100.0 * jb / xb), "<= 40 %", verdict(jb / xb <= 0.40)])
         else:
@@ -283,7 +295,9 @@ def bench_load(url):
     out("   (wall: the whole process, start to exit, median; CPU: its user + system time (wait4), median;")
     out("   RSS: its peak (/usr/bin/time's %M); MB on the wire: the reply bodies of one more, untimed run")
     out("   through a counting relay, all replies and those to XML-RPC/JSON-RPC calls, i.e. without GETs such as")
-    out("   /rrd_updates; floor: the same 22 replies read without decoding)")
+    out("   /rrd_updates; xentui: `list networks`, the whole cache and a short table; `list vms`: the same,")
+    out("   one /rrd_updates more (its CPU and memory columns) and %d rows; floor: the same 22 replies read" % VMS)
+    out("   without decoding, and with that /rrd_updates; the goals are the cache's)")
     load_table(clients, res, with_bytes=True)
     out("   (load average after: %.1f)" % os.getloadavg()[0])
     out()
@@ -313,11 +327,13 @@ def bench_slow_link():
     rows = []
     xo = xo_label()
     for t in TRANSPORTS:
-        x, o, f = res[("xentui", t)], res[(xo, t)], res[(FLOOR, t)]
+        x, o, f = res[(XENTUI, t)], res[(xo, t)], res[(FLOOR, t)]
+        v, fr = res[(XENTUI_VMS, t)], res[(FLOOR_RRD, t)]
         for label, a, b in (("XO / xentui wall (%s)" % t, med(o, 0), med(x, 0)),
-                            ("xentui / floor wall (%s)" % t, med(x, 0), med(f, 0))):
+                            ("xentui / floor wall (%s)" % t, med(x, 0), med(f, 0)),
+                            ("list vms / floor + rrd wall (%s)" % t, med(v, 0), med(fr, 0))):
             rows.append([label, "%.2f x" % (a / b) if a and b else "-"])
-    x, j = med(res[("xentui", "xml")], 0), med(res[("xentui", "json")], 0)
+    x, j = med(res[(XENTUI, "xml")], 0), med(res[(XENTUI, "json")], 0)
     rows.append(["xentui wall, xml / json", "%.2f x" % (x / j) if x and j else "-"])
     table(["measure", "value"], rows)
     out()

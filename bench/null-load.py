@@ -2,13 +2,16 @@
 for the same 22 get_all_records as xentui's cache, six at a time as
 xentui's connections do, and reads every reply's bytes without decoding
 them. No client can load the pool faster than this from the same server.
-    python3 bench/null-load.py URL [xml|json]
-xml (the default): XML-RPC on /; json: JSON-RPC 2.0 on /jsonrpc."""
+    python3 bench/null-load.py URL [xml|json] [rrd]
+xml (the default): XML-RPC on /; json: JSON-RPC 2.0 on /jsonrpc. rrd: also
+GET /rrd_updates as `xentui list vms` does for its CPU and memory columns
+(host=true, 5 s steps from 10 s ago), beside the calls."""
 import concurrent.futures
 import http.client
 import json
 import os
 import sys
+import time
 import urllib.parse
 import xmlrpc.client
 
@@ -46,6 +49,24 @@ def post(url, transport, method, params, keep=False):
     return n, b"".join(kept)
 
 
+def get(url, path):
+    """GETs path; returns the body's length."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=120)
+    conn.request("GET", path)
+    r = conn.getresponse()
+    n = 0
+    while True:
+        chunk = r.read(1 << 20)
+        if not chunk:
+            break
+        n += len(chunk)
+    conn.close()
+    if r.status != 200:
+        sys.exit("null-load: %s: HTTP %d" % (path.split("?")[0], r.status))
+    return n
+
+
 def login(url, transport, password):
     """The session id (the only reply this client decodes)."""
     _, body = post(url, transport, "session.login_with_password", ["root", password, "1.0", "bench"], keep=True)
@@ -65,12 +86,19 @@ def main():
     transport = sys.argv[2] if len(sys.argv) > 2 else "xml"
     if transport not in ("xml", "json"):
         sys.exit("null-load: the transport is xml or json, not %r" % transport)
+    rrd = sys.argv[3:] == ["rrd"]
     session = login(url, transport, os.environ.get("XAPI_PASSWORD", "xapi-sim"))
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        if rrd:
+            rrd_bytes = pool.submit(get, url, "/rrd_updates?host=true&cf=AVERAGE&interval=5&start=%d&session_id=%s"
+                                    % (time.time() - 10, urllib.parse.quote(session)))
         total = sum(n for n, _ in pool.map(lambda c: post(url, transport, c + ".get_all_records", [session]),
                                            CLASSES))
     post(url, transport, "session.logout", [session])
-    print("%.1f MB read, not decoded" % (total / 1e6))
+    if rrd:
+        print("%.1f MB read, not decoded, and %.1f MB of /rrd_updates" % (total / 1e6, rrd_bytes.result() / 1e6))
+    else:
+        print("%.1f MB read, not decoded" % (total / 1e6))
 
 
 main()
