@@ -64,7 +64,7 @@ def main():
 
         def top_lines(s):
             return lines_of(s)[1:-1]
-        tui.attempt(tap, lambda s: any(line.endswith(f"# seq 1 20") for line in top_lines(s))
+        tui.attempt(tap, lambda s: any(line.endswith("# seq 1 20") for line in top_lines(s))
                     and "1" in top_lines(s) and "2" in top_lines(s),
                     "the lines that scrolled off (the command and 1, 2, ...) are in the scrollback")
 

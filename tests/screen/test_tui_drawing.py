@@ -161,7 +161,7 @@ def test_long_title(tap, tui, pool):
     tui.wait(lambda s: re.search("^zlong", s, re.M))
     tui.keys("Enter")
     try:
-        screen = tui.wait(lambda s: "nnnnnnnnnn" in s and "Running" in s.split("\n")[1], timeout=10)
+        tui.wait(lambda s: "nnnnnnnnnn" in s and "Running" in s.split("\n")[1], timeout=10)
         tap.check(True, "a VM named with 10,000 characters: its screen's title keeps 'Running'")
     except Timeout as e:
         tap.check(False, "a VM named with 10,000 characters: its screen's title keeps 'Running'", e)

@@ -73,8 +73,8 @@ def main():
         tui.keys("c")
         tui.wait(r"Cancel host operation")
         tui.keys("y")
-        screen = tui.attempt(tap, r"Maintenance mode cancelled on '" + name + r"' before \"evacuate\"",
-                             "cancel: the job stops after the step under way and says where", timeout=40)
+        tui.attempt(tap, r"Maintenance mode cancelled on '" + name + r"' before \"evacuate\"",
+                    "cancel: the job stops after the step under way and says where", timeout=40)
         until(pool, lambda: not hosts_enabled(pool, ref))
         tap.check(not hosts_enabled(pool, ref) and pool.running_on(ref) == before
                   and pool.call("host.get_other_config", ref).get("MAINTENANCE_MODE") == "true",

@@ -5,7 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import LOGS, XENTUI, Sim, Tap, Timeout, Tui  # noqa: E402
+from tuitest import LOGS, Sim, Tap, Timeout, Tui  # noqa: E402
 
 UNWRITABLE = "/proc/1/no-such-folder/known_hosts"
 

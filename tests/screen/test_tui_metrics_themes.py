@@ -94,7 +94,7 @@ def whole(s, cols):
 def check(tap, tui, theme, cols, rows):
     what = f"theme {theme} at {cols}x{rows}"
     try:
-        s = tui.wait(lambda s: whole(s, cols), timeout=30)
+        tui.wait(lambda s: whole(s, cols), timeout=30)
     except Timeout as e:
         tap.check(False, f"{what}: the Metrics tab draws braille graphs with a time axis, nothing else on screen", e)
         return

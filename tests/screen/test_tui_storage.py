@@ -246,9 +246,9 @@ def test_upload(tap, tui, pool, tmp):
     test_path_field(tap, tui, tmp)
     tui.keys("Enter")  # the completed path uploads
     tui.attempt(tap, r"Uploading 'test-upload.iso'.*%", "the upload shows its progress", timeout=30)
-    screen = tui.attempt(tap, r"100%", "the upload reaches 100 %", timeout=60)
-    screen = tui.attempt(tap, lambda s: row_starting(s, "test-upload.iso") and "50 MiB" in row_starting(s, "test-upload.iso"),
-                         "the new ISO is in the SR with its size (50 MiB)", timeout=20)
+    tui.attempt(tap, r"100%", "the upload reaches 100 %", timeout=60)
+    tui.attempt(tap, lambda s: row_starting(s, "test-upload.iso") and "50 MiB" in row_starting(s, "test-upload.iso"),
+                "the new ISO is in the SR with its size (50 MiB)", timeout=20)
     tui.attempt(tap, r"Upload 'test-upload.iso' into 'ISO library': done", "the message says it is done")
     vdis = [v for v in pool.call("VDI.get_all_records").values()
             if v["name_label"] == "test-upload.iso" and v["SR"] == sr]

@@ -8,7 +8,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tuitest import Pool, Tap, Timeout, Tui, row_starting  # noqa: E402
+from tuitest import Pool, Tap, Timeout, Tui  # noqa: E402
 
 
 def names_in_list(screen):
@@ -148,7 +148,7 @@ def main():
         tui.keys("Enter")
         tui.attempt(tap, re.escape(f"Tag VM '{name}' with 'xentui-test': done"), "the tag is added (message)")
         tap.check("xentui-test" in pool.vm(src_ref)["tags"], "the simulator has the tag", pool.vm(src_ref)["tags"])
-        filter_to(tui, f"tag:xentui-test")
+        filter_to(tui, "tag:xentui-test")
         tui.attempt(tap, lambda s: names_in_list(s) == [name], "tag:xentui-test finds it at once")
         tui.keys("t")
         tui.wait(r"\+ Add a tag")

@@ -68,8 +68,8 @@ def main():
         names = sorted(v["name_label"] for v in guests.values())
         target = names[2]
         tui.keys("Down", "Down")
-        sel = tui.attempt(tap, lambda s: selected_row(tui.screen_attrs()).startswith(target + " "),
-                          "Down moves the selection (drawn reversed) to the third VM")
+        tui.attempt(tap, lambda s: selected_row(tui.screen_attrs()).startswith(target + " "),
+                    "Down moves the selection (drawn reversed) to the third VM")
         mover_ref = next(r for r, v in guests.items() if v["name_label"] == names[-1])
         pool.call("VM.set_name_label", mover_ref, "aaa-renamed")
         t0 = time.time()

@@ -5,7 +5,6 @@ the provision XML, recommendations, HVM boot settings), and provision as
 xapi does it (no longer a template, a VDI and VBD per <disk> on the SR its
 uuid names, UUID_INVALID for an empty sr, the SR's space error). TAP."""
 import os
-import re
 import sys
 import xml.etree.ElementTree as ET
 import xmlrpc.client

@@ -115,7 +115,6 @@ def main():
     b_uuid, b_name = b_host["uuid"], b_host["name_label"]
 
     # errors, in plain codes
-    t0 = time.time()
     st, e = call(b, "pool.join", sb, "127.0.0.1", USER, "wrong password")
     ok(st == "err" and e[0] == "SESSION_AUTHENTICATION_FAILED", "a wrong master password: SESSION_AUTHENTICATION_FAILED from the master", e)
     ok(login(b)[0] == "ok", "the refused joiner is still its own master")
@@ -129,7 +128,6 @@ def main():
        "a joiner with running VMs: JOINING_HOST_CANNOT_HAVE_RUNNING_OR_SUSPENDED_VMS", (len(running), e))
 
     a_hosts = value(a, "host.get_all_records", sa)
-    by_name = {r["name_label"]: ref for ref, r in a_hosts.items()}
     amd = [ref for ref, r in a_hosts.items() if r["cpu_info"]["vendor"] != b_host["cpu_info"]["vendor"]]
     pool_a = value(a, "pool.get_all", sa)[0]
     master_a = value(a, "pool.get_master", sa, pool_a)

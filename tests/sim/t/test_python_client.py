@@ -439,7 +439,7 @@ def main():
            and bad["took"] >= 4.5,
            "a wrong password: SESSION_AUTHENTICATION_FAILED [user, reason] after about 5 s (%.1f s)"
            % bad.get("took", -1), v)
-    except Exception as e:  # report, then still stop the sims
+    except Exception:  # report, then still stop the sims
         import traceback
         ok(False, "the test ran to the end", traceback.format_exc())
     finally:
