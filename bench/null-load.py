@@ -27,12 +27,11 @@ def request(transport, method, params):
     return "/", xmlrpc.client.dumps(tuple(params), method).encode(), "text/xml"
 
 
-def post(url, transport, method, params, keep=False):
-    """Sends one call; returns the reply's length, and its bytes if keep."""
+def fetch(url, verb, path, body=None, headers=None, keep=False):
+    """One request on a connection of its own; returns the reply body's length, and its bytes if keep."""
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=120)
-    path, body, ctype = request(transport, method, params)
-    conn.request("POST", path, body, {"Content-Type": ctype})
+    conn.request(verb, path, body, headers or {})
     r = conn.getresponse()
     n = 0
     kept = []
@@ -45,26 +44,14 @@ def post(url, transport, method, params, keep=False):
             kept.append(chunk)
     conn.close()
     if r.status != 200:
-        sys.exit("null-load: %s: HTTP %d" % (method, r.status))
+        sys.exit("null-load: %s %s: HTTP %d" % (verb, path.split("?")[0], r.status))
     return n, b"".join(kept)
 
 
-def get(url, path):
-    """GETs path; returns the body's length."""
-    u = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=120)
-    conn.request("GET", path)
-    r = conn.getresponse()
-    n = 0
-    while True:
-        chunk = r.read(1 << 20)
-        if not chunk:
-            break
-        n += len(chunk)
-    conn.close()
-    if r.status != 200:
-        sys.exit("null-load: %s: HTTP %d" % (path.split("?")[0], r.status))
-    return n
+def post(url, transport, method, params, keep=False):
+    """Sends one call; returns the reply's length, and its bytes if keep."""
+    path, body, ctype = request(transport, method, params)
+    return fetch(url, "POST", path, body, {"Content-Type": ctype}, keep)
 
 
 def login(url, transport, password):
@@ -90,13 +77,14 @@ def main():
     session = login(url, transport, os.environ.get("XAPI_PASSWORD", "xapi-sim"))
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         if rrd:
-            rrd_bytes = pool.submit(get, url, "/rrd_updates?host=true&cf=AVERAGE&interval=5&start=%d&session_id=%s"
-                                    % (time.time() - 10, urllib.parse.quote(session)))
+            path = "/rrd_updates?host=true&cf=AVERAGE&interval=5&start=%d&session_id=%s" % (
+                time.time() - 10, urllib.parse.quote(session))
+            rrd_bytes = pool.submit(fetch, url, "GET", path)
         total = sum(n for n, _ in pool.map(lambda c: post(url, transport, c + ".get_all_records", [session]),
                                            CLASSES))
     post(url, transport, "session.logout", [session])
     if rrd:
-        print("%.1f MB read, not decoded, and %.1f MB of /rrd_updates" % (total / 1e6, rrd_bytes.result() / 1e6))
+        print("%.1f MB read, not decoded, and %.1f MB of /rrd_updates" % (total / 1e6, rrd_bytes.result()[0] / 1e6))
     else:
         print("%.1f MB read, not decoded" % (total / 1e6))
 
