@@ -264,12 +264,12 @@ def goal_rows(res, xo):
 
     for t in TRANSPORTS:
         x, o, f = res[(XENTUI, t)], res[(xo, t)], res[(FLOOR, t)]
-        v, fr = res[(XENTUI_VMS, t)], res[(FLOOR_RRD, t)]
+        lv, fr = res[(XENTUI_VMS, t)], res[(FLOOR_RRD, t)]
         ratio_row("XO / xentui CPU (%s)" % t, med(o, 1), med(x, 1), ">= 8 x", lambda v: v >= 8)
         ratio_row("XO / xentui wall (%s)" % t, med(o, 0), med(x, 0), ">= 3 x", lambda v: v >= 3)
         ratio_row("xentui / floor wall (%s)" % t, med(x, 0), med(f, 0), "<= 1.3 x", lambda v: v <= 1.3)
-        for label, a, b in (("list vms / floor + rrd wall (%s)" % t, med(v, 0), med(fr, 0)),
-                            ("XO / list vms CPU (%s)" % t, med(o, 1), med(v, 1))):
+        for label, a, b in (("list vms / floor + rrd wall (%s)" % t, med(lv, 0), med(fr, 0)),
+                            ("XO / list vms CPU (%s)" % t, med(o, 1), med(lv, 1))):
             rows.append([label, "%.2f x" % (a / b) if a and b else "-", "(no goal)", "-"])
         if x["runs"] and not x["failed"]:
             rss = mb(max(m for _, _, m in x["runs"]))
@@ -328,10 +328,10 @@ def bench_slow_link():
     xo = xo_label()
     for t in TRANSPORTS:
         x, o, f = res[(XENTUI, t)], res[(xo, t)], res[(FLOOR, t)]
-        v, fr = res[(XENTUI_VMS, t)], res[(FLOOR_RRD, t)]
+        lv, fr = res[(XENTUI_VMS, t)], res[(FLOOR_RRD, t)]
         for label, a, b in (("XO / xentui wall (%s)" % t, med(o, 0), med(x, 0)),
                             ("xentui / floor wall (%s)" % t, med(x, 0), med(f, 0)),
-                            ("list vms / floor + rrd wall (%s)" % t, med(v, 0), med(fr, 0))):
+                            ("list vms / floor + rrd wall (%s)" % t, med(lv, 0), med(fr, 0))):
             rows.append([label, "%.2f x" % (a / b) if a and b else "-"])
     x, j = med(res[(XENTUI, "xml")], 0), med(res[(XENTUI, "json")], 0)
     rows.append(["xentui wall, xml / json", "%.2f x" % (x / j) if x and j else "-"])
