@@ -116,7 +116,7 @@ static void got_copy_rect(rfbClient *cl, int sx, int sy, int w, int h, int dx, i
 	got_update(cl, dx, dy, w, h);
 }
 
-/* libvncclient's first log line in a turn of this session's thread: kept,
+/* libvncclient's last log line in a turn of this session's thread: kept,
  * not printed (its default is stderr, which is the terminal). It says why a
  * message ended a session where no error does: "VNC server closed
  * connection", "Rect too large: 1024x768 at (0, 0)". */
@@ -136,8 +136,6 @@ static void quiet_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (last_log[0])
-		return;
 	va_start(ap, fmt);
 	keep_line(last_log, sizeof(last_log), fmt, ap);
 	va_end(ap);
