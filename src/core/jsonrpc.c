@@ -246,14 +246,15 @@ static struct xv shared_true = {.type = XV_BOOL, .shared = 1, .u.b = true};
  * one shared node each (small or whole-MiB values only: the rest drift). */
 static struct xv *make_int(struct jsonrpc_decoder *d, long long i)
 {
-	char key[32];
+	char key[1 + sizeof(i)];
 	void **slot;
-	int n;
 
 	if (!d->share_nodes || !((i >= -1 && i <= 65536) || i % (1 << 20) == 0))
 		return xv_int(i);
-	n = snprintf(key, sizeof(key), "\001i%lld", i); /* apart from the strings */
-	strpool_get_slot(d->pool, key, (size_t)n, &slot);
+	/* a control byte first: apart from the strings, which never hold one */
+	key[0] = '\001';
+	memcpy(key + 1, &i, sizeof(i));
+	strpool_get_slot(d->pool, key, sizeof(key), &slot);
 	if (!*slot)
 		*slot = xv_int_shared(i);
 	return ((struct xv *)*slot)->type == XV_INT ? *slot : xv_int(i);
