@@ -33,7 +33,7 @@ SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 
 # shared with the simulator: values, codecs, small utilities, the console font
 CORE_SRC = src/core/util.c src/core/value.c src/core/xmlrpc.c src/core/strpool.c src/core/hmap.c \
-	src/core/json.c src/console/psf.c
+	src/core/json.c src/core/memtune.c src/console/psf.c
 # the client's subsystems (no ncurses), shared with its unit tests: src/core,
 # src/console, src/backup (see ../shared/DESIGN.md's layout)
 CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/jsonrpc.c src/core/cache.c src/core/config.c \

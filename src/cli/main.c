@@ -17,6 +17,7 @@
 #include "vmfile.h"
 #include "list.h"
 #include "log.h"
+#include "memtune.h"
 #include "metrics_cmd.h"
 #include "loop.h"
 #include "net.h"
@@ -545,6 +546,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	xv_use_slab(); /* one thread, millions of small values */
+	memtune_enable(); /* and, on a large pool, tens of MB of them at once */
 	xapi_use_process_pool();
 	if ((rc = subcommand_at(argc, argv, "metrics")) > 0) {
 		/* its own options, as backup: those before "metrics" go after it */

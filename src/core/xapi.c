@@ -16,6 +16,7 @@
 #include "jsonrpc.h"
 #include "known_hosts.h"
 #include "log.h"
+#include "memtune.h"
 #include "strpool.h"
 #include "util.h"
 #include "xmlrpc.h"
@@ -25,6 +26,8 @@
 /* libcurl's receive buffer for a call (allocated with it: libcurl 7.88
  * holds one for each call queued, 22 at a pool's load) */
 #define RPC_RECV_BUFFER (128L << 10)
+/* a reply this large means a large pool, whose cache memtune.h readies */
+#define BULK_REPLY ((size_t)256 << 10)
 #define MAX_REDIRECTS 4
 /* a connection that worked this long starts its backoff over at 1 s */
 #define HEALTHY_MS 60000
@@ -413,6 +416,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		c->too_big = true;
 		return 0;
 	}
+	if (c->received >= BULK_REPLY)
+		memtune_bulk_heap(); /* a large pool: its cache is tens of MB */
 	/* a failed decode stops here; the error is reported when the transfer ends */
 	if (c->json ? !jsonrpc_decoder_feed(c->jdec, p, size * n) : !xmlrpc_decoder_feed(c->dec, p, size * n))
 		return 0;
