@@ -33,10 +33,10 @@ SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 
 # shared with the simulator: values, codecs, small utilities, the console font
 CORE_SRC = src/core/util.c src/core/value.c src/core/xmlrpc.c src/core/strpool.c src/core/hmap.c \
-	src/core/json.c src/core/memtune.c src/console/psf.c
+	src/core/json.c src/console/psf.c
 # the client's subsystems (no ncurses), shared with its unit tests: src/core,
 # src/console, src/backup (see ../shared/DESIGN.md's layout)
-CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/jsonrpc.c src/core/cache.c src/core/config.c \
+CLIENT_CORE_SRC = src/core/loop.c src/core/net.c src/core/xapi.c src/core/jsonrpc.c src/core/memtune.c src/core/cache.c src/core/config.c \
 	src/core/known_hosts.c src/core/secret.c src/core/sanitize.c src/core/errors.c src/core/ops.c \
 	src/core/log.c src/core/pools.c src/core/upload.c src/core/atomicfile.c src/core/cfgread.c src/core/cfgedit.c src/core/inventory.c src/console/fbtext.c src/console/vnc.c src/console/keymap.c \
 	src/cli/list.c $(wildcard src/backup/*.c) $(wildcard src/metrics/*.c)

@@ -8,6 +8,9 @@
 
 #ifdef __GLIBC__
 #include <malloc.h>
+#if __GLIBC_PREREQ(2, 33) && defined(MADV_HUGEPAGE)
+#define TUNE_HEAP 1 /* mallinfo2 is glibc 2.33's (Debian 12 has 2.36) */
+#endif
 #endif
 
 /* A large pool's cache is tens of MB of small values, each touched once as
@@ -42,7 +45,7 @@ void memtune_bulk_heap(void)
 	if (!enabled || done)
 		return;
 	done = true;
-#if defined(__GLIBC__) && defined(MADV_HUGEPAGE)
+#ifdef TUNE_HEAP
 	struct mallinfo2 mi = mallinfo2();
 	size_t size = mi.keepcost + HEAP_PROBE; /* more than the heap's free top */
 	void *probe = NULL, *end;
