@@ -369,19 +369,12 @@ static void test_screen_resized_unannounced(void **state)
 
 static void test_tcp_refused(void **state)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
 	char hostport[64];
 	const char *reason;
 	struct vnc *v;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	/* a port just bound and closed again: nobody listens there */
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	snprintf(hostport, sizeof(hostport), "127.0.0.1:%d", ntohs(sa.sin_port));
+	/* a port just listened on and closed again: nobody listens there */
+	close(listen_loopback(hostport, sizeof(hostport)));
 	v = vnc_open_tcp(hostport, font);
 	assert_non_null(v);
 	assert_true(wait_state(v, VNC_DISCONNECTED));
