@@ -166,11 +166,12 @@ static void keep_error(const char *fmt, ...)
  * leaves buf alone when the server simply went away. */
 static void end_reason(char *buf, size_t cap)
 {
-	bool socket_op = strncmp(last_error, "read", 4) == 0 || strcmp(last_error, "write") == 0;
+	bool wrote = strcmp(last_error, "write") == 0;
+	bool socket_op = wrote || strncmp(last_error, "read", 4) == 0;
 
 	if (socket_op && (last_errno == ECONNRESET || last_errno == EPIPE))
 		return;
-	if (strcmp(last_error, "write") == 0)
+	if (wrote)
 		snprintf(buf, cap, "connection lost: write: %s", strerror(last_errno));
 	else if (last_error[0])
 		snprintf(buf, cap, "connection lost: %s", last_error);
