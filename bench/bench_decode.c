@@ -17,8 +17,9 @@ static const char *const kept[] = {"uuid", "name_label", "name_description", "po
 	"allowed_operations", "current_operations", "domain_type", "HVM_boot_params", "platform", "blocked_operations",
 	"parent", "domid", NULL};
 
-static bool keep(void *ud, int depth, const char *name)
+static int keep(void *ud, int depth, const char *name, const struct xv *obj)
 {
+	(void)obj;
 	if (depth != 3)
 		return true;
 	for (const char *const *k = kept; *k; k++)

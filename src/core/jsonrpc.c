@@ -60,6 +60,7 @@ enum { J_OBJECT, J_ARRAY };
 /* A member name of an object, as its raw bytes, and the verdict on it. */
 struct jname {
 	const char *key; /* pooled; NULL: the filter dropped it */
+	bool ask;        /* the filter judges it in each object (key is set) */
 	uint8_t len;
 	char name[KEYCACHE_NAME];
 };
@@ -566,7 +567,7 @@ static int use_key(struct jsonrpc_decoder *d, struct jframe *t, const char *key)
 /* Appends the current object's next name and verdict to what it teaches
  * the next object at this frame (refs, one of a kind, and long names stop
  * the lesson: the next object is then not foretold). */
-static void learn(struct jframe *t, const char *name, size_t len, const char *key)
+static void learn(struct jframe *t, const char *name, size_t len, const char *key, bool ask)
 {
 	struct jname *r;
 
@@ -582,6 +583,7 @@ static void learn(struct jframe *t, const char *name, size_t len, const char *ke
 	}
 	r = &t->rec[t->nrec++];
 	r->key = key;
+	r->ask = ask;
 	r->len = (uint8_t)len;
 	memcpy(r->name, name, len);
 }
@@ -618,7 +620,7 @@ static void leave_track(struct jframe *t)
 	for (uint32_t i = 0; i < t->pos; i++) {
 		if (t->pred[i].key)
 			first_time(t, t->pred[i].key); /* distinct: they were checked in the last object */
-		learn(t, t->pred[i].name, t->pred[i].len, t->pred[i].key);
+		learn(t, t->pred[i].name, t->pred[i].len, t->pred[i].key, t->pred[i].ask);
 	}
 }
 
@@ -629,7 +631,8 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 	const char *text, *key;
 	char name[128];
 	size_t len;
-	bool remember;
+	bool remember, filtered;
+	int verdict = XMLRPC_KEEP;
 
 	if (d->skip > 0 || !t)
 		return 1;
@@ -640,8 +643,9 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 		const struct jname *p = t->pos < t->npred ? &t->pred[t->pos] : NULL;
 		if (p && p->len == n && same_name(p->name, s, n)) {
 			t->pos++;
-			t->key = p->key;
-			t->drop = !p->key;
+			t->drop = !p->key
+				  || (p->ask && !(d->filter(d->filter_ud, t->objects, p->key, t->v) & XMLRPC_KEEP));
+			t->key = t->drop ? NULL : p->key;
 			return 1;
 		}
 		leave_track(t);
@@ -653,7 +657,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 			d->kc = keycache_new();
 		if ((e = keycache_find(d->kc, s, n, t->objects))) {
 			t->pos++;
-			learn(t, (const char *)s, n, e->drop ? NULL : e->key);
+			learn(t, (const char *)s, n, e->drop ? NULL : e->key, false);
 			if (e->drop) {
 				t->drop = true;
 				t->key = NULL;
@@ -667,34 +671,46 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 	/* mended (its raw bytes would never match), or a ref: one of a kind */
 	if (text != (const char *)s || (len > 10 && memcmp(text, "OpaqueRef:", 10) == 0))
 		remember = false;
+	filtered = t->v && d->filter;
 	/* the name comes first: a dropped member's value is never built, and
 	 * its name never pooled (most of a record's fields, in a cache load) */
-	if (t->v && d->filter && len < sizeof(name)) {
+	if (filtered && len < sizeof(name)) {
 		memcpy(name, text, len);
 		name[len] = '\0';
-		if (!d->filter(d->filter_ud, t->objects, name)) {
+		verdict = d->filter(d->filter_ud, t->objects, name, t->v);
+		if (verdict == XMLRPC_DROP) {
 			t->drop = true;
 			t->key = NULL;
 			if (remember)
 				keycache_put(d->kc, text, len, t->objects, NULL, true);
-			if (t->v)
-				learn(t, text, len, NULL);
+			learn(t, text, len, NULL, false);
 			return 1;
 		}
 	}
 	if (!d->pool && !d->own)
 		d->own = strpool_new();
 	key = strpool_get(d->pool ? d->pool : d->own, text, len);
-	if (!use_key(d, t, key))
-		return 0;
-	if (!t->v) /* the envelope keeps result and error only */
+	if (filtered && len >= sizeof(name))
+		verdict = d->filter(d->filter_ud, t->objects, key, t->v);
+	if (!t->v) { /* the envelope keeps result and error only */
+		if (!use_key(d, t, key))
+			return 0;
 		t->drop = strcmp(key, "result") != 0 && strcmp(key, "error") != 0;
-	else
-		t->drop = d->filter && len >= sizeof(name) && !d->filter(d->filter_ud, t->objects, key);
-	if (remember && !t->drop) /* the next record's same key skips the filter and the pool */
-		keycache_put(d->kc, text, len, t->objects, key, false);
-	if (t->v && d->filter)
-		learn(t, text, len, t->drop ? NULL : key);
+		return 1;
+	}
+	if (verdict & XMLRPC_KEEP) {
+		if (!use_key(d, t, key))
+			return 0;
+	} else {
+		t->drop = true;
+		t->key = NULL;
+	}
+	/* the next record's same key skips the filter and the pool, unless
+	 * the filter judges it in each record */
+	if (remember && !(verdict & XMLRPC_ASK))
+		keycache_put(d->kc, text, len, t->objects, t->drop ? NULL : key, t->drop);
+	if (filtered)
+		learn(t, text, len, t->drop && !(verdict & XMLRPC_ASK) ? NULL : key, verdict & XMLRPC_ASK);
 	return 1;
 }
 

@@ -566,8 +566,14 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 			p->name = xstrndup(text, len);
 		}
 		/* the name comes first: a dropped member's value is never built */
-		if (d->filter && !d->filter(d->filter_ud, depth, p->name))
-			p->skip = true;
+		if (d->filter) {
+			/* the member's struct: <struct><member><name> */
+			const struct frame *s = d->depth >= 2 ? &d->stack[d->depth - 2] : NULL;
+			int verdict = d->filter(d->filter_ud, depth, p->name, s && s->kind == F_STRUCT ? s->v : NULL);
+			p->skip = !(verdict & XMLRPC_KEEP);
+			if (verdict & XMLRPC_ASK)
+				remember = false;
+		}
 		if (remember)
 			keycache_put(d->kc, text, len, depth, p->name, p->skip);
 		return;

@@ -33,9 +33,16 @@ const char *rec_str(const struct xv *rec, const char *field)
 	abort();
 }
 
-/* What a cache drops while the records arrive: fields it never shows. */
-static bool keep(void *ud, int depth, const char *name)
+/* What a cache drops while the records arrive: fields it never shows, and
+ * platform unless the record so far says it is a template. */
+static int keep(void *ud, int depth, const char *name, const struct xv *obj)
 {
+	bool tmpl = false;
+
+	(void)ud;
+	if (depth >= 2 && strcmp(name, "platform") == 0)
+		return (xv_get_bool(xv_struct_get(obj, "is_a_template"), &tmpl) && tmpl ? XMLRPC_KEEP : XMLRPC_DROP)
+		       | XMLRPC_ASK;
 	return depth < 2 || (name[0] != 'P' && strcmp(name, "other_config") != 0);
 }
 

@@ -252,6 +252,25 @@ static bool find_guest(const char *ref, const struct xv *rec, void *ud)
 	return false;
 }
 
+/* Counts templates with platform and recommendations (a new VM copies
+ * them) and other VMs with either (the load drops them). */
+struct template_fields {
+	int templates_whole, others_with;
+};
+
+static bool count_template_fields(const char *ref, const struct xv *rec, void *ud)
+{
+	struct template_fields *t = ud;
+	bool whole = rec_field(rec, "platform") && rec_field(rec, "recommendations");
+
+	(void)ref;
+	if (rec_bool(rec, "is_a_template"))
+		t->templates_whole += whole;
+	else
+		t->others_with += rec_field(rec, "platform") || rec_field(rec, "recommendations");
+	return true;
+}
+
 static bool vm_running(void *ud)
 {
 	return ((struct counter *)ud)->vm_running;
@@ -283,6 +302,7 @@ static void test_load_events_and_ops(void **state)
 	const char *args[] = {"--plain", "--hosts", "2", "--vms", "12", "--seed", "7", NULL};
 	struct counter k = {0};
 	struct find_vm f = {"Halted", NULL, NULL};
+	struct template_fields tf = {0, 0};
 	struct ops *ops;
 	struct op_wait w = {0};
 	struct xv *p;
@@ -304,6 +324,10 @@ static void test_load_events_and_ops(void **state)
 	assert_non_null(f.ref);
 	assert_null(rec_field(cache_get(e.cache, f.ref), "PV_legacy_args"));
 	assert_non_null(rec_field(cache_get(e.cache, f.ref), "power_state"));
+	/* a template keeps what a new VM copies; other VMs do not */
+	cache_each(e.cache, "VM", count_template_fields, &tf);
+	assert_true(tf.templates_whole > 0);
+	assert_int_equal(tf.others_with, 0);
 	snprintf(ref, sizeof(ref), "%s", f.ref);
 	snprintf(name, sizeof(name), "%s", f.name);
 

@@ -115,8 +115,9 @@ static const char records_json[] =
 	"\"OpaqueRef:b\":{\"name_label\":\"\\ud83d\\ude00\",\"power_state\":\"Running\"}},\"id\":2}";
 
 /* What a cache drops: the PV_ fields of each record (depth 3). */
-static bool drop_pv(void *ud, int depth, const char *name)
+static int drop_pv(void *ud, int depth, const char *name, const struct xv *obj)
 {
+	(void)obj;
 	int *calls = ud;
 
 	(*calls)++;

@@ -20,10 +20,17 @@
 #include "util.h"
 #include "xmlrpc.h"
 
-/* What a cache drops: the PV_ fields of each record (depth 3). */
-static bool drop_pv(void *ud, int depth, const char *name)
+/* What a cache drops: the PV_ fields of each record (depth 3), and its
+ * platform once the record has said it is no template (a verdict the
+ * decoder asks for in each record). */
+static int drop_pv(void *ud, int depth, const char *name, const struct xv *obj)
 {
+	bool tmpl = false;
+
 	(void)ud;
+	if (depth == 3 && strcmp(name, "platform") == 0)
+		return (xv_get_bool(xv_struct_get(obj, "is_a_template"), &tmpl) && !tmpl ? XMLRPC_DROP : XMLRPC_KEEP)
+		       | XMLRPC_ASK;
 	return depth != 3 || strncmp(name, "PV_", 3) != 0;
 }
 
@@ -120,6 +127,51 @@ static void test_records_as_alone(void **state)
 }
 
 /* A kept name twice in a record whose first members were foretold. */
+/* A verdict asked for in each record follows each record, foretold or not:
+ * platform is dropped where is_a_template came first and said false, kept
+ * where it said true or came after. */
+static void test_asked_in_each_record(void **state)
+{
+	static const char *const records[] = {
+		"{\"is_a_template\":false,\"name_label\":\"a\",\"platform\":{\"x\":\"1\"},\"uuid\":\"u0\"}",
+		"{\"is_a_template\":true,\"name_label\":\"b\",\"platform\":{\"x\":\"2\"},\"uuid\":\"u1\"}",
+		"{\"is_a_template\":false,\"name_label\":\"c\",\"platform\":{\"x\":\"3\"},\"uuid\":\"u2\"}",
+		"{\"platform\":{\"x\":\"4\"},\"is_a_template\":false,\"uuid\":\"u3\"}",
+		"{\"is_a_template\":true,\"name_label\":\"e\",\"platform\":{\"x\":\"5\"},\"uuid\":\"u4\"}",
+		"{\"is_a_template\":false,\"name_label\":\"f\",\"platform\":{\"x\":\"6\"},\"uuid\":\"u5\"}",
+	};
+	static const bool kept[] = {false, true, false, true, true, false};
+	size_t n = sizeof(records) / sizeof(records[0]);
+	static const size_t steps[] = {0, 1, 7};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		struct strpool *pool = strpool_new();
+		struct buf all;
+		struct xv *v;
+		char *err = NULL;
+
+		assert_each_alone(records, n, steps[k]);
+		buf_init(&all);
+		buf_puts(&all, "{\"jsonrpc\":\"2.0\",\"result\":{");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&all, "%s\"OpaqueRef:%zu\":%s", i ? "," : "", i, records[i]);
+		buf_puts(&all, "},\"id\":1}");
+		v = decode(all.data, steps[k], pool, &err);
+		if (!v)
+			fail_msg("decode failed: %s", err);
+		for (size_t i = 0; i < n; i++) {
+			const struct xv *rec = xv_value_at(v, i);
+			if ((xv_struct_get(rec, "platform") != NULL) != kept[i])
+				fail_msg("record %zu: platform %s (pieces of %zu)", i, kept[i] ? "dropped" : "kept", steps[k]);
+			assert_non_null(xv_struct_get(rec, "uuid"));
+		}
+		xv_free(v);
+		buf_free(&all);
+		strpool_free(pool);
+	}
+}
+
 static void test_repeat_after_foretold(void **state)
 {
 	static const char *const docs[] = {
@@ -192,6 +244,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records_as_alone),
+		cmocka_unit_test(test_asked_in_each_record),
 		cmocka_unit_test(test_repeat_after_foretold),
 		cmocka_unit_test(test_literals_at_every_offset),
 	};

@@ -133,8 +133,9 @@ static void test_shared_nodes_stay(void **state)
 	free(i);
 }
 
-static bool keep_all(void *ud, int depth, const char *name)
+static int keep_all(void *ud, int depth, const char *name, const struct xv *obj)
 {
+	(void)obj;
 	(void)ud, (void)depth, (void)name;
 	return true;
 }

@@ -237,6 +237,73 @@ static void test_shared_nodes(void **state)
 	strpool_free(pool);
 }
 
+/* The filter sees the struct a member would join as decoded so far; a
+ * verdict with XMLRPC_ASK is asked for in each struct, one without it is
+ * remembered for that name (the pool turns the decoder's memory on). */
+static int drop_platform_of_vms(void *ud, int depth, const char *name, const struct xv *obj)
+{
+	bool tmpl = false;
+	int *asked = ud;
+
+	if (depth == 3 && strcmp(name, "platform") == 0) {
+		(*asked)++;
+		return (xv_get_bool(xv_struct_get(obj, "is_a_template"), &tmpl) && !tmpl ? XMLRPC_DROP : XMLRPC_KEEP)
+		       | XMLRPC_ASK;
+	}
+	return depth != 3 || strcmp(name, "PV_args") != 0;
+}
+
+static void test_filter_asks_each_struct(void **state)
+{
+	static const char *const recs[] = {
+		"<member><name>is_a_template</name><value><boolean>0</boolean></value></member>"
+		"<member><name>PV_args</name><value>a</value></member>"
+		"<member><name>platform</name><value><struct><member><name>x</name><value>1</value></member></struct></value></member>",
+		"<member><name>is_a_template</name><value><boolean>1</boolean></value></member>"
+		"<member><name>PV_args</name><value>b</value></member>"
+		"<member><name>platform</name><value><struct><member><name>x</name><value>2</value></member></struct></value></member>",
+		"<member><name>is_a_template</name><value><boolean>0</boolean></value></member>"
+		"<member><name>PV_args</name><value>c</value></member>"
+		"<member><name>platform</name><value><struct><member><name>x</name><value>3</value></member></struct></value></member>",
+		"<member><name>platform</name><value><struct><member><name>x</name><value>4</value></member></struct></value></member>"
+		"<member><name>is_a_template</name><value><boolean>0</boolean></value></member>",
+	};
+	static const bool kept[] = {false, true, false, true};
+	struct strpool *pool = strpool_new();
+	struct xmlrpc_decoder *d = xmlrpc_decoder_new();
+	struct xmlrpc_msg m;
+	struct buf xml;
+	int asked = 0;
+	struct xv *all;
+
+	(void)state;
+	buf_init(&xml);
+	buf_puts(&xml, "<methodResponse><params><param><value><struct>"
+		       "<member><name>Status</name><value>Success</value></member><member><name>Value</name><value><struct>");
+	for (size_t i = 0; i < 4; i++)
+		buf_printf(&xml, "<member><name>OpaqueRef:%zu</name><value><struct>%s</struct></value></member>", i, recs[i]);
+	buf_puts(&xml, "</struct></value></member></struct></value></param></params></methodResponse>");
+	xmlrpc_decoder_set_pool(d, pool, true);
+	xmlrpc_decoder_set_filter(d, drop_platform_of_vms, &asked);
+	/* in pieces of 5 bytes: names cut anywhere */
+	for (size_t k = 0; k < xml.len; k += 5)
+		assert_true(xmlrpc_decoder_feed(d, xml.data + k, xml.len - k < 5 ? xml.len - k : 5));
+	assert_true(xmlrpc_decoder_finish(d, &m));
+	xmlrpc_decoder_free(d);
+	assert_int_equal(asked, 4);
+	all = xv_struct_get(xv_at(m.params, 0), "Value");
+	assert_int_equal(xv_len(all), 4);
+	for (size_t i = 0; i < 4; i++) {
+		const struct xv *rec = xv_value_at(all, i);
+		assert_int_equal(xv_struct_get(rec, "platform") != NULL, kept[i]);
+		assert_null(xv_struct_get(rec, "PV_args"));
+		assert_non_null(xv_struct_get(rec, "is_a_template"));
+	}
+	xmlrpc_msg_free(&m);
+	buf_free(&xml);
+	strpool_free(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_input),
 		cmocka_unit_test(test_streaming_feed),
 		cmocka_unit_test(test_shared_nodes),
+		cmocka_unit_test(test_filter_asks_each_struct),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
