@@ -177,6 +177,19 @@ static int keep_vm_other_config(const char *key, void *ud)
 	return strcmp(key, "pci") == 0 || strncmp(key, "xo:", 3) == 0;
 }
 
+/* A VM's fields only a template's record keeps. */
+static bool template_only(const char *name)
+{
+	return strcmp(name, "platform") == 0 || strcmp(name, "recommendations") == 0
+	       || strcmp(name, "HVM_boot_policy") == 0;
+}
+
+static int not_template_only(const char *key, void *ud)
+{
+	(void)ud;
+	return !template_only(key);
+}
+
 /* What only a template's record needs (a new VM copies it): 5,000 VMs'
  * platform maps and other_config keys are a tenth of the cache. */
 static void trim_vm(struct xv *rec)
@@ -186,9 +199,7 @@ static void trim_vm(struct xv *rec)
 
 	if (!rec || rec->type != XV_STRUCT || (xv_get_bool(xv_struct_get(rec, "is_a_template"), &tmpl) && tmpl))
 		return;
-	xv_struct_del(rec, "recommendations");
-	xv_struct_del(rec, "platform");
-	xv_struct_del(rec, "HVM_boot_policy");
+	xv_struct_filter(rec, not_template_only, NULL); /* one pass, not a search each */
 	oc = xv_struct_get(rec, "other_config");
 	if (oc && oc->type == XV_STRUCT) {
 		xv_struct_filter(oc, keep_vm_other_config, NULL);
@@ -463,13 +474,6 @@ static void poll_events(struct cache *c)
 }
 
 /* ---- the initial load ---------------------------------------------------------- */
-
-/* A VM's fields trim_vm keeps for templates only. */
-static bool template_only(const char *name)
-{
-	return strcmp(name, "platform") == 0 || strcmp(name, "recommendations") == 0
-	       || strcmp(name, "HVM_boot_policy") == 0;
-}
 
 static int filter_record_fields(void *ud, int depth, const char *name, const struct xv *rec)
 {

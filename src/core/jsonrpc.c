@@ -248,17 +248,17 @@ static struct xv shared_true = {.type = XV_BOOL, .shared = 1, .u.b = true};
 static struct xv *make_int(struct jsonrpc_decoder *d, long long i)
 {
 	char key[1 + sizeof(i)];
-	void **slot;
+	void *cell;
+	struct xv *v;
 
 	if (!d->share_nodes || !((i >= -1 && i <= 65536) || i % (1 << 20) == 0))
 		return xv_int(i);
 	/* a control byte first: apart from the strings, which never hold one */
 	key[0] = '\001';
 	memcpy(key + 1, &i, sizeof(i));
-	strpool_get_slot(d->pool, key, sizeof(key), &slot);
-	if (!*slot)
-		*slot = xv_int_shared(i);
-	return ((struct xv *)*slot)->type == XV_INT ? *slot : xv_int(i);
+	strpool_get_cell(d->pool, key, sizeof(key), &cell);
+	v = xv_int_shared(cell, i);
+	return v ? v : xv_int(i);
 }
 
 /* ---- building ----------------------------------------------------------- */

@@ -11,11 +11,16 @@
 #include "util.h"
 
 struct node {
-	void *slot; /* the caller's, freed with the pool */
 	uint32_t len;
 	uint32_t h; /* the hash's low half, kept: growing never rehashes a string */
-	char s[]; /* NUL-terminated */
+	char s[]; /* NUL-terminated, then the caller's cell (8-aligned) */
 };
+
+/* The cell after the text: a lookup reads the node's head and text only. */
+static size_t cell_offset(size_t len)
+{
+	return (offsetof(struct node, s) + len + 1 + 7) & ~(size_t)7;
+}
 
 /* Strings are never freed one by one: they are carved from chunks, without
  * malloc's header and rounding on each of 50,000 refs. Chunks double from
@@ -71,9 +76,6 @@ void strpool_free(struct strpool *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nb; i++)
-		if (p->t[i])
-			free(node_at(p->t[i])->slot);
 	while (p->chunks) {
 		struct chunk *c = p->chunks;
 		p->chunks = c->next;
@@ -137,12 +139,12 @@ static void *carve(struct strpool *p, size_t size)
 
 const char *strpool_get(struct strpool *p, const char *s, size_t len)
 {
-	void **slot;
+	void *cell;
 
-	return strpool_get_slot(p, s, len, &slot);
+	return strpool_get_cell(p, s, len, &cell);
 }
 
-const char *strpool_get_slot(struct strpool *p, const char *s, size_t len, void ***slot)
+const char *strpool_get_cell(struct strpool *p, const char *s, size_t len, void **cell)
 {
 	uint32_t h = hash(s, len);
 	uint64_t tag = tag_of(h);
@@ -154,18 +156,18 @@ const char *strpool_get_slot(struct strpool *p, const char *s, size_t len, void 
 			continue;
 		n = node_at(p->t[k]);
 		if (n->h == h && n->len == len && memcmp(n->s, s, len) == 0) {
-			*slot = &n->slot;
+			*cell = (char *)n + cell_offset(len);
 			return n->s;
 		}
 	}
-	n = carve(p, offsetof(struct node, s) + len + 1);
+	n = carve(p, cell_offset(len) + STRPOOL_CELL);
 	if ((uintptr_t)n & ~(uintptr_t)ADDR_MASK) {
 		/* as xmalloc's failure: no Linux malloc hands out such an address */
 		fprintf(stderr, "out of memory (a string pool's address past 48 bits)\n");
 		abort();
 	}
-	n->slot = NULL;
-	*slot = &n->slot;
+	*cell = (char *)n + cell_offset(len);
+	memset(*cell, 0, STRPOOL_CELL);
 	n->len = (uint32_t)len;
 	n->h = h;
 	memcpy(n->s, s, len);

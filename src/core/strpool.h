@@ -12,9 +12,12 @@ struct strpool *strpool_new(void);
 void strpool_free(struct strpool *p);
 /* The pooled copy of s[0..n); lives until strpool_free. */
 const char *strpool_get(struct strpool *p, const char *s, size_t n);
-/* The same, and *slot: one pointer kept with the string for the caller
- * (NULL at first); what it points to is free()d with the pool. */
-const char *strpool_get_slot(struct strpool *p, const char *s, size_t n, void ***slot);
+/* The same, and *cell: STRPOOL_CELL bytes (8-aligned) kept with the string
+ * for the caller, all zero when the string is new, gone with the pool:
+ * room for the one value node every holder of the string shares, without
+ * a malloc of its own. */
+#define STRPOOL_CELL 24
+const char *strpool_get_cell(struct strpool *p, const char *s, size_t n, void **cell);
 
 /* A decoder's memory of member names: a record's names repeat in every
  * record, so the filter's verdict and the pooled name of a recent (name,

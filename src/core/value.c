@@ -170,26 +170,33 @@ struct xv *xv_string_borrowed(const char *s, size_t n)
 	return v;
 }
 
-struct xv *xv_string_shared(const char *s, size_t n)
-{
-	struct xv *v = xcalloc(1, sizeof(*v)); /* not from the slab: it outlives values */
+/* A pool cell holds a node: not from the slab, it lives as long as the pool. */
+_Static_assert(sizeof(struct xv) <= STRPOOL_CELL, "a value node fits a string pool's cell");
 
-	v->type = XV_STRING;
-	v->u.s = (char *)s;
-	v->n = (uint32_t)n;
-	v->borrowed = 1;
-	v->shared = 1;
-	return v;
+struct xv *xv_string_shared(void *cell, const char *s, size_t n)
+{
+	struct xv *v = cell;
+
+	if (!v->shared) { /* a new cell is all zero */
+		v->type = XV_STRING;
+		v->u.s = (char *)s;
+		v->n = (uint32_t)n;
+		v->borrowed = 1;
+		v->shared = 1;
+	}
+	return v->type == XV_STRING ? v : NULL;
 }
 
-struct xv *xv_int_shared(int64_t i)
+struct xv *xv_int_shared(void *cell, int64_t i)
 {
-	struct xv *v = xcalloc(1, sizeof(*v)); /* not from the slab: it outlives values */
+	struct xv *v = cell;
 
-	v->type = XV_INT;
-	v->u.i = i;
-	v->shared = 1;
-	return v;
+	if (!v->shared) {
+		v->type = XV_INT;
+		v->u.i = i;
+		v->shared = 1;
+	}
+	return v->type == XV_INT ? v : NULL;
 }
 
 /* Never changed (the mutators leave shared nodes alone) and never freed. */
@@ -671,14 +678,11 @@ static bool looks_unique(const char *s, size_t n)
 struct xv *xv_pooled_string(struct strpool *pool, bool share_nodes, const char *s, size_t n)
 {
 	if (pool && ((n <= 64 && !looks_unique(s, n)) || (n < 80 && strncmp(s, "OpaqueRef:", 10) == 0))) {
-		void **slot;
-		const char *t = strpool_get_slot(pool, s, n, &slot);
+		void *cell;
+		const char *t = strpool_get_cell(pool, s, n, &cell);
+		struct xv *v = share_nodes ? xv_string_shared(cell, t, n) : NULL;
 
-		if (!share_nodes)
-			return xv_string_borrowed(t, n);
-		if (!*slot)
-			*slot = xv_string_shared(t, n);
-		return *slot;
+		return v ? v : xv_string_borrowed(t, n);
 	}
 	return xv_string_n(s, n);
 }

@@ -67,9 +67,10 @@ struct xv *xv_string_take(char *s);
 /* A string whose text lives in a pool that outlives it (refs, enums). */
 struct xv *xv_string_borrowed(const char *s, size_t n);
 /* The same as one node for every container that holds this text: a pooled
- * string's node, made once and freed (with free()) by whoever pools it.
- * Never changed and never freed by xv_free. */
-struct xv *xv_string_shared(const char *s, size_t n);
+ * string's node, made in its pool cell (strpool_get_cell) the first time
+ * and returned as it is after (NULL if the cell holds another type). Never
+ * changed and never freed by xv_free. */
+struct xv *xv_string_shared(void *cell, const char *s, size_t n);
 /* A string as both decoders keep it: refs and short strings (enums, flags,
  * "") repeat across thousands of records, so with a pool they are stored once
  * (with share_nodes, one node for all holders); uuids and MACs are one per
@@ -77,8 +78,9 @@ struct xv *xv_string_shared(const char *s, size_t n);
 struct strpool;
 struct xv *xv_pooled_string(struct strpool *pool, bool share_nodes, const char *s, size_t n);
 struct xv *xv_int(int64_t i);
-/* An int node to share as xv_string_shared's (freed with free()). */
-struct xv *xv_int_shared(int64_t i);
+/* An int node to share as xv_string_shared's, in a pool cell; NULL if the
+ * cell holds something else. */
+struct xv *xv_int_shared(void *cell, int64_t i);
 /* The one empty struct or array every decoded record may point to: never
  * changed (do not add to it) and never freed. */
 struct xv *xv_empty_shared(enum xv_type t);

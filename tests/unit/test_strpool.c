@@ -1,6 +1,6 @@
 /* src/core/strpool.c and hmap.c as a large pool's load uses them: a pool
  * of 100,000 refs (its table grown many times) gives each text one stable
- * copy and one slot, binary text and "" included; the key cache remembers
+ * copy and one cell, binary text and "" included; the key cache remembers
  * two names that share a set, forgets the oldest of three, and keeps
  * names apart by depth and length; an hmap's hashed calls agree with its
  * plain ones through growth, replacement and unlinking. AddressSanitizer
@@ -30,22 +30,28 @@ static void test_pool_keeps_one_copy(void **state)
 	struct strpool *p = strpool_new();
 	const char **first = xcalloc(NREFS, sizeof(*first));
 	char ref[64];
-	void **slot;
+	void *cell;
 
 	(void)state;
 	for (unsigned i = 0; i < NREFS; i++) {
 		ref_text(ref, sizeof(ref), i);
-		first[i] = strpool_get_slot(p, ref, strlen(ref), &slot);
-		assert_null(*slot);
-		*slot = xstrdup(ref); /* freed with the pool */
+		first[i] = strpool_get_cell(p, ref, strlen(ref), &cell);
+		assert_true((uintptr_t)cell % 8 == 0);
+		for (size_t k = 0; k < STRPOOL_CELL; k++)
+			assert_int_equal(((unsigned char *)cell)[k], 0);
+		memset(cell, 0xA5, STRPOOL_CELL); /* all of it is the caller's: ASan watches */
+		memcpy(cell, &i, sizeof(i));
 		assert_string_equal(first[i], ref);
 	}
-	/* after every growth: the same copy, and the slot's pointer, for each */
+	/* after every growth: the same copy, and the same cell as left, for each */
 	for (unsigned i = 0; i < NREFS; i++) {
+		unsigned back;
 		ref_text(ref, sizeof(ref), i);
-		assert_ptr_equal(strpool_get_slot(p, ref, strlen(ref), &slot), first[i]);
-		assert_non_null(*slot);
-		assert_string_equal((const char *)*slot, ref);
+		assert_ptr_equal(strpool_get_cell(p, ref, strlen(ref), &cell), first[i]);
+		memcpy(&back, cell, sizeof(back));
+		assert_int_equal(back, i);
+		assert_int_equal(((unsigned char *)cell)[STRPOOL_CELL - 1], 0xA5);
+		assert_string_equal(first[i], ref);
 	}
 	/* text with a NUL inside, a prefix of it, and the empty string are three */
 	{

@@ -114,7 +114,8 @@ static int keep_none(const char *key, void *ud)
 static void test_shared_nodes_stay(void **state)
 {
 	struct xv *e = xv_empty_shared(XV_STRUCT), *l = xv_empty_shared(XV_ARRAY), *c;
-	struct xv *i = xv_int_shared(42);
+	_Alignas(8) char cell[STRPOOL_CELL] = {0};
+	struct xv *i = xv_int_shared(cell, 42);
 
 	(void)state;
 	assert_int_equal(e->type, XV_STRUCT);
@@ -130,7 +131,9 @@ static void test_shared_nodes_stay(void **state)
 	xv_free(c);
 	xv_free(i); /* shared: left for its owner */
 	assert_int_equal(i->u.i, 42);
-	free(i);
+	/* the cell's node, as it is: not a second one, and never another type */
+	assert_ptr_equal(xv_int_shared(cell, 42), i);
+	assert_null(xv_string_shared(cell, "42", 2));
 }
 
 static int keep_all(void *ud, int depth, const char *name, const struct xv *obj)
