@@ -27,14 +27,33 @@ struct net {
 	struct xfer *xfers;
 	int active;
 	CURLSH *share; /* TLS sessions and DNS, resumed across transfers */
+	/* a done callback may free the net that called it (its owner finished):
+	 * net_free then only marks it, and check_done frees it on the way out */
+	bool dispatching, dead;
 };
+
+static void destroy(struct net *n)
+{
+	while (n->xfers) {
+		struct xfer *x = n->xfers;
+		n->xfers = x->next;
+		curl_multi_remove_handle(n->multi, x->easy);
+		free(x);
+	}
+	if (n->timer)
+		loop_timer_cancel(n->loop, n->timer);
+	curl_multi_cleanup(n->multi);
+	curl_share_cleanup(n->share);
+	free(n);
+}
 
 static void check_done(struct net *n)
 {
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(n->multi, &left))) {
+	n->dispatching = true;
+	while (!n->dead && (m = curl_multi_info_read(n->multi, &left))) {
 		struct xfer **p;
 
 		if (m->msg != CURLMSG_DONE)
@@ -52,6 +71,9 @@ static void check_done(struct net *n)
 			free(x);
 		}
 	}
+	n->dispatching = false;
+	if (n->dead)
+		destroy(n);
 }
 
 static void on_fd(struct loop *l, int fd, int events, void *ud)
@@ -123,17 +145,10 @@ void net_free(struct net *n)
 {
 	if (!n)
 		return;
-	while (n->xfers) {
-		struct xfer *x = n->xfers;
-		n->xfers = x->next;
-		curl_multi_remove_handle(n->multi, x->easy);
-		free(x);
-	}
-	if (n->timer)
-		loop_timer_cancel(n->loop, n->timer);
-	curl_multi_cleanup(n->multi);
-	curl_share_cleanup(n->share);
-	free(n);
+	if (n->dispatching)
+		n->dead = true; /* from a done callback: check_done frees it */
+	else
+		destroy(n);
 }
 
 void net_start(struct net *n, CURL *easy, net_done_fn done, void *ud)

@@ -94,6 +94,9 @@ struct waiter {
 
 struct metrics {
 	struct loop *loop;
+	/* connections of its own: an /rrd_updates GET never waits behind the
+	 * calls' (six per host, all taken by a cache load's 22 records) */
+	struct net *net;
 	struct xapi *x;
 	struct cache *c;
 	metrics_fn on_update;
@@ -837,7 +840,7 @@ static void start_fetch(struct metrics *m, struct endpoint *e, int l, bool histo
 		net_pin_certificate(t->easy, e->fp);
 	m->inflight++;
 	log_msg("metrics: fetching /rrd_updates from %s (interval %d, start %lld)", e->address, lv->step, start);
-	net_start(xapi_net(m->x), t->easy, on_fetched, t);
+	net_start(m->net, t->easy, on_fetched, t);
 }
 
 static struct endpoint *endpoint_for(struct metrics *m, const char *host_ref, const struct xv *host)
@@ -1013,6 +1016,7 @@ struct metrics *metrics_new(struct loop *l, struct xapi *x, struct cache *c)
 	struct metrics *m = xcalloc(1, sizeof(*m));
 
 	m->loop = l;
+	m->net = net_new(l);
 	m->x = x;
 	m->c = c;
 	hmap_init(&m->objects);
@@ -1053,7 +1057,7 @@ static bool free_endpoint(const char *key, void *value, void *ud)
 	(void)key;
 	for (int l = 0; l < NLEVELS; l++) {
 		if (e->x[l].easy) {
-			net_cancel(xapi_net(m->x), e->x[l].easy);
+			net_cancel(m->net, e->x[l].easy);
 			curl_easy_cleanup(e->x[l].easy);
 		}
 		xfer_free_map(&e->x[l]);
@@ -1084,6 +1088,7 @@ void metrics_free(struct metrics *m)
 	free(m->waiters);
 	free(m->err);
 	metrics_only(m, NULL, 0);
+	net_free(m->net);
 	free(m);
 }
 

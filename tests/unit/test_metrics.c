@@ -67,6 +67,8 @@ struct env {
 	bool called, call_ok; /* vm_call's answer */
 	long long after;      /* fresh_all: figures newer than this */
 	int checked, bad;
+	int answers;    /* test_not_behind_calls: slow calls answered */
+	bool refreshed; /* and its refresh done */
 };
 
 struct waiter {
@@ -431,6 +433,66 @@ static void test_legend_changes_keep_values(void **state)
 	assert_null(metrics_error(e->m));
 }
 
+/* Every connection the calls may open to the host (six) busy with a call
+ * the host takes 3 s to answer, and one more waiting: an /rrd_updates
+ * fetch still goes out at once, on a connection of its own. */
+static int setup_busy(void **state)
+{
+	const char *args[] = {"--faults", "delay=3000:VM.get_record", NULL};
+
+	return setup_with(state, args);
+}
+
+static void on_slow_answer(struct xapi *x, const struct xapi_result *r, void *ud)
+{
+	struct env *e = ud;
+
+	(void)x;
+	assert_int_equal(r->failure, XAPI_OK);
+	e->answers++;
+}
+
+static void on_refreshed(struct metrics *m, void *ud)
+{
+	(void)m;
+	((struct env *)ud)->refreshed = true;
+}
+
+static bool refreshed(struct env *e)
+{
+	return e->refreshed;
+}
+
+static bool all_answered(struct env *e)
+{
+	return e->answers == 7;
+}
+
+static void test_not_behind_calls(void **state)
+{
+	struct env *e = *state;
+	const char *ref = NULL;
+	double v[1];
+	long long end;
+	int step;
+
+	assert_non_null(cache_by_uuid(e->cache, "VM", e->vm, &ref));
+	for (int i = 0; i < 7; i++) {
+		struct xv *p = xv_array();
+		xv_array_push(p, xv_string(ref));
+		xapi_call(e->x, "VM.get_record", p, on_slow_answer, e);
+	}
+	metrics_want_all(e->m, METRICS_NOW);
+	metrics_refresh(e->m, on_refreshed, e);
+	run_until(e, refreshed, 2500);
+	assert_true(e->refreshed);
+	assert_int_equal(e->answers, 0); /* the calls are still out */
+	assert_null(metrics_error(e->m));
+	assert_int_equal(metrics_get(e->m, e->host, "cpu_avg", METRICS_NOW, v, 1, &end, &step), 1);
+	run_until(e, all_answered, 15000);
+	assert_int_equal(e->answers, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_only_keeps_listed),
 		/* a pool of its own, larger: one group, so one plan for tests/run-all */
 		cmocka_unit_test_setup_teardown(test_legend_changes_keep_values, setup_big, teardown),
+		cmocka_unit_test_setup_teardown(test_not_behind_calls, setup_busy, teardown),
 	};
 	int rc;
 
