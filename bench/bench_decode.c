@@ -17,9 +17,9 @@ static const char *const kept[] = {"uuid", "name_label", "name_description", "po
 	"allowed_operations", "current_operations", "domain_type", "HVM_boot_params", "platform", "blocked_operations",
 	"parent", "domid", NULL};
 
-static int keep(void *ud, int depth, const char *name, const struct xv *obj)
+static int keep(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
 {
-	(void)obj;
+	(void)at;
 	if (depth != 3)
 		return true;
 	for (const char *const *k = kept; *k; k++)

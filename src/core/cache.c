@@ -475,24 +475,37 @@ static void poll_events(struct cache *c)
 
 /* ---- the initial load ---------------------------------------------------------- */
 
-static int filter_record_fields(void *ud, int depth, const char *name, const struct xv *rec)
+/* What trim_vm would keep of a member of the VM record rec (as decoded so
+ * far): xapi lists is_a_template well before platform or other_config, so
+ * 5,000 VMs' platform maps and other_config keys are never built only for
+ * trim_vm to free them. Not said yet: kept, and trim_vm judges. */
+static int vm_verdict(const struct xv *rec)
 {
-	struct req *q = ud;
 	bool tmpl;
 
-	/* response struct (1) > ref -> record map (2) > record (3) */
-	if (depth != 3)
-		return XMLRPC_KEEP;
-	if (!keep_field(q->c, q->cls, name))
-		return XMLRPC_DROP;
-	if (strcmp(classes[q->cls].cls, "VM") != 0 || !template_only(name))
-		return XMLRPC_KEEP;
-	/* xapi lists is_a_template well before these: 5,000 VMs' platform maps
-	 * are then never built only for trim_vm to free them. Not said yet:
-	 * kept, and trim_vm judges. */
 	if (!xv_get_bool(xv_struct_get(rec, "is_a_template"), &tmpl))
 		return XMLRPC_KEEP | XMLRPC_ASK;
 	return (tmpl ? XMLRPC_KEEP : XMLRPC_DROP) | XMLRPC_ASK;
+}
+
+static int filter_record_fields(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
+{
+	struct req *q = ud;
+	bool vm = strcmp(classes[q->cls].cls, "VM") == 0;
+
+	/* response struct (1) > ref -> record map (2) > record (3) > a map (4) */
+	if (depth == 3) {
+		if (!keep_field(q->c, q->cls, name))
+			return XMLRPC_DROP;
+		return vm && template_only(name) ? vm_verdict(at->obj) : XMLRPC_KEEP;
+	}
+	if (depth != 4 || !vm)
+		return XMLRPC_KEEP;
+	/* a VM's maps' keys: asked in each, as one name may be in other_config
+	 * and in HVM_boot_params */
+	if (keep_vm_other_config(name, NULL) || !at->obj_name || strcmp(at->obj_name, "other_config") != 0)
+		return XMLRPC_KEEP | XMLRPC_ASK;
+	return vm_verdict(at->outer);
 }
 
 static void on_all_records(struct xapi *x, const struct xapi_result *r, void *ud)

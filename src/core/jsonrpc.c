@@ -624,6 +624,19 @@ static void leave_track(struct jframe *t)
 	}
 }
 
+/* The filter's verdict on name, a member of the innermost object. */
+static int ask_filter(struct jsonrpc_decoder *d, const char *name)
+{
+	struct jframe *t = top(d), *up = d->depth >= 2 ? &d->stack[d->depth - 2] : NULL;
+	struct xmlrpc_at at = {t->v, NULL, NULL};
+
+	if (up && up->kind == J_OBJECT) { /* t's object is the value of up's key */
+		at.obj_name = up->key;
+		at.outer = up->v;
+	}
+	return d->filter(d->filter_ud, t->objects, name, &at);
+}
+
 static int on_key(void *ctx, const unsigned char *s, size_t n)
 {
 	struct jsonrpc_decoder *d = ctx;
@@ -644,7 +657,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 		if (p && p->len == n && same_name(p->name, s, n)) {
 			t->pos++;
 			t->drop = !p->key
-				  || (p->ask && !(d->filter(d->filter_ud, t->objects, p->key, t->v) & XMLRPC_KEEP));
+				  || (p->ask && !(ask_filter(d, p->key) & XMLRPC_KEEP));
 			t->key = t->drop ? NULL : p->key;
 			return 1;
 		}
@@ -677,7 +690,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 	if (filtered && len < sizeof(name)) {
 		memcpy(name, text, len);
 		name[len] = '\0';
-		verdict = d->filter(d->filter_ud, t->objects, name, t->v);
+		verdict = ask_filter(d, name);
 		if (verdict == XMLRPC_DROP) {
 			t->drop = true;
 			t->key = NULL;
@@ -691,7 +704,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
 		d->own = strpool_new();
 	key = strpool_get(d->pool ? d->pool : d->own, text, len);
 	if (filtered && len >= sizeof(name))
-		verdict = d->filter(d->filter_ud, t->objects, key, t->v);
+		verdict = ask_filter(d, key);
 	if (!t->v) { /* the envelope keeps result and error only */
 		if (!use_key(d, t, key))
 			return 0;

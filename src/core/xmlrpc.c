@@ -567,9 +567,18 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 		}
 		/* the name comes first: a dropped member's value is never built */
 		if (d->filter) {
-			/* the member's struct: <struct><member><name> */
+			/* <struct><member><value><struct><member><name>: the member's
+			 * struct two frames down, the one around it five */
 			const struct frame *s = d->depth >= 2 ? &d->stack[d->depth - 2] : NULL;
-			int verdict = d->filter(d->filter_ud, depth, p->name, s && s->kind == F_STRUCT ? s->v : NULL);
+			const struct frame *in = d->depth >= 5 ? &d->stack[d->depth - 4] : NULL;
+			struct xmlrpc_at at = {s && s->kind == F_STRUCT ? s->v : NULL, NULL, NULL};
+			int verdict;
+
+			if (at.obj && in && in->kind == F_MEMBER && d->stack[d->depth - 5].kind == F_STRUCT) {
+				at.obj_name = in->name;
+				at.outer = d->stack[d->depth - 5].v;
+			}
+			verdict = d->filter(d->filter_ud, depth, p->name, &at);
 			p->skip = !(verdict & XMLRPC_KEEP);
 			if (verdict & XMLRPC_ASK)
 				remember = false;

@@ -46,13 +46,18 @@ const char *xmlrpc_decoder_error(const struct xmlrpc_decoder *d);
 
 /* Drops struct members the caller has no use for while decoding, so a large
  * reply never exists whole in memory. depth counts the structs around the
- * member (1 = the outermost); obj is the struct it would join, as decoded so
- * far (the members kept), or NULL. The verdict, XMLRPC_KEEP or XMLRPC_DROP,
- * is remembered for that name at that depth (a record's names repeat in
- * every record), unless XMLRPC_ASK is or'd in: a verdict that depends on
- * obj's other members. A filter answers ASK for a name always or never. */
+ * member (1 = the outermost); at says where it is. The verdict, XMLRPC_KEEP
+ * or XMLRPC_DROP, is remembered for that name at that depth (a record's
+ * names repeat in every record) unless XMLRPC_ASK is or'd in: a verdict
+ * that depends on where the member is, asked again each time. A filter that
+ * answers ASK for a name at a depth answers it there always. */
 enum { XMLRPC_DROP = 0, XMLRPC_KEEP = 1, XMLRPC_ASK = 2 };
-typedef int (*xmlrpc_member_filter)(void *ud, int depth, const char *name, const struct xv *obj);
+struct xmlrpc_at {
+	const struct xv *obj;   /* the struct the member would join, as decoded so far (its kept members) */
+	const char *obj_name;   /* obj's name in the struct around it, */
+	const struct xv *outer; /* and that struct, so far (NULL for both: none, or an array between) */
+};
+typedef int (*xmlrpc_member_filter)(void *ud, int depth, const char *name, const struct xmlrpc_at *at);
 void xmlrpc_decoder_set_filter(struct xmlrpc_decoder *d, xmlrpc_member_filter fn, void *ud);
 /* Member names (field names, and the refs keying get_all_records maps) come
  * from pool, which must outlive the decoded values: one allocation less per

@@ -252,8 +252,9 @@ static bool find_guest(const char *ref, const struct xv *rec, void *ud)
 	return false;
 }
 
-/* Counts templates with platform and recommendations (a new VM copies
- * them) and other VMs with either (the load drops them). */
+/* Counts templates with platform, recommendations and other_config's
+ * install-methods (a new VM copies them) and other VMs with any of them
+ * (the load drops them, and all of other_config but pci and xo:). */
 struct template_fields {
 	int templates_whole, others_with;
 };
@@ -261,13 +262,18 @@ struct template_fields {
 static bool count_template_fields(const char *ref, const struct xv *rec, void *ud)
 {
 	struct template_fields *t = ud;
-	bool whole = rec_field(rec, "platform") && rec_field(rec, "recommendations");
+	const struct xv *oc = rec_field(rec, "other_config");
+	bool whole = rec_field(rec, "platform") && rec_field(rec, "recommendations")
+		     && xv_struct_get(oc, "install-methods");
 
 	(void)ref;
-	if (rec_bool(rec, "is_a_template"))
+	if (rec_bool(rec, "is_a_template")) {
 		t->templates_whole += whole;
-	else
-		t->others_with += rec_field(rec, "platform") || rec_field(rec, "recommendations");
+		return true;
+	}
+	t->others_with += rec_field(rec, "platform") || rec_field(rec, "recommendations");
+	for (size_t i = 0; i < xv_len(oc); i++)
+		t->others_with += strcmp(xv_key_at(oc, i), "pci") != 0 && strncmp(xv_key_at(oc, i), "xo:", 3) != 0;
 	return true;
 }
 

@@ -115,9 +115,9 @@ static const char records_json[] =
 	"\"OpaqueRef:b\":{\"name_label\":\"\\ud83d\\ude00\",\"power_state\":\"Running\"}},\"id\":2}";
 
 /* What a cache drops: the PV_ fields of each record (depth 3). */
-static int drop_pv(void *ud, int depth, const char *name, const struct xv *obj)
+static int drop_pv(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
 {
-	(void)obj;
+	(void)at;
 	int *calls = ud;
 
 	(*calls)++;

@@ -22,14 +22,21 @@
 
 /* What a cache drops: the PV_ fields of each record (depth 3), and its
  * platform once the record has said it is no template (a verdict the
- * decoder asks for in each record). */
-static int drop_pv(void *ud, int depth, const char *name, const struct xv *obj)
+ * decoder asks for in each record), and then in its other_config (depth 4)
+ * all but the xo: keys. */
+static int drop_pv(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
 {
 	bool tmpl = false;
 
 	(void)ud;
 	if (depth == 3 && strcmp(name, "platform") == 0)
-		return (xv_get_bool(xv_struct_get(obj, "is_a_template"), &tmpl) && !tmpl ? XMLRPC_DROP : XMLRPC_KEEP)
+		return (xv_get_bool(xv_struct_get(at->obj, "is_a_template"), &tmpl) && !tmpl ? XMLRPC_DROP : XMLRPC_KEEP)
+		       | XMLRPC_ASK;
+	if (depth == 4) /* asked in each map: a in other_config, or elsewhere */
+		return (at->obj_name && strcmp(at->obj_name, "other_config") == 0 && strncmp(name, "xo:", 3) != 0
+				&& xv_get_bool(xv_struct_get(at->outer, "is_a_template"), &tmpl) && !tmpl
+			? XMLRPC_DROP
+			: XMLRPC_KEEP)
 		       | XMLRPC_ASK;
 	return depth != 3 || strncmp(name, "PV_", 3) != 0;
 }
@@ -128,19 +135,23 @@ static void test_records_as_alone(void **state)
 
 /* A kept name twice in a record whose first members were foretold. */
 /* A verdict asked for in each record follows each record, foretold or not:
- * platform is dropped where is_a_template came first and said false, kept
- * where it said true or came after. */
+ * platform and other_config's a are dropped where is_a_template came first
+ * and said false, kept where it said true or came after. */
 static void test_asked_in_each_record(void **state)
 {
+#define OC ",\"other_config\":{\"a\":\"1\",\"xo:b\":\"2\"}"
 	static const char *const records[] = {
-		"{\"is_a_template\":false,\"name_label\":\"a\",\"platform\":{\"x\":\"1\"},\"uuid\":\"u0\"}",
-		"{\"is_a_template\":true,\"name_label\":\"b\",\"platform\":{\"x\":\"2\"},\"uuid\":\"u1\"}",
-		"{\"is_a_template\":false,\"name_label\":\"c\",\"platform\":{\"x\":\"3\"},\"uuid\":\"u2\"}",
-		"{\"platform\":{\"x\":\"4\"},\"is_a_template\":false,\"uuid\":\"u3\"}",
-		"{\"is_a_template\":true,\"name_label\":\"e\",\"platform\":{\"x\":\"5\"},\"uuid\":\"u4\"}",
-		"{\"is_a_template\":false,\"name_label\":\"f\",\"platform\":{\"x\":\"6\"},\"uuid\":\"u5\"}",
+		"{\"is_a_template\":false,\"name_label\":\"a\",\"platform\":{\"x\":\"1\"}" OC ",\"uuid\":\"u0\"}",
+		"{\"is_a_template\":true,\"name_label\":\"b\",\"platform\":{\"x\":\"2\"}" OC ",\"uuid\":\"u1\"}",
+		"{\"is_a_template\":false,\"name_label\":\"c\",\"platform\":{\"x\":\"3\"}" OC ",\"uuid\":\"u2\"}",
+		"{\"platform\":{\"x\":\"4\"}" OC ",\"is_a_template\":false,\"uuid\":\"u3\"}",
+		"{\"is_a_template\":true,\"name_label\":\"e\",\"platform\":{\"x\":\"5\"}" OC ",\"uuid\":\"u4\"}",
+		"{\"is_a_template\":false,\"name_label\":\"f\",\"platform\":{\"x\":\"6\"}" OC ",\"uuid\":\"u5\"}",
+		/* a map of the same depth first, whose a is kept */
+		"{\"is_a_template\":false,\"HVM_boot_params\":{\"a\":\"c\"},\"platform\":{}" OC ",\"uuid\":\"u6\"}",
 	};
-	static const bool kept[] = {false, true, false, true, true, false};
+#undef OC
+	static const bool kept[] = {false, true, false, true, true, false, false};
 	size_t n = sizeof(records) / sizeof(records[0]);
 	static const size_t steps[] = {0, 1, 7};
 
@@ -162,8 +173,12 @@ static void test_asked_in_each_record(void **state)
 			fail_msg("decode failed: %s", err);
 		for (size_t i = 0; i < n; i++) {
 			const struct xv *rec = xv_value_at(v, i);
+			const struct xv *oc = xv_struct_get(rec, "other_config");
 			if ((xv_struct_get(rec, "platform") != NULL) != kept[i])
 				fail_msg("record %zu: platform %s (pieces of %zu)", i, kept[i] ? "dropped" : "kept", steps[k]);
+			if ((xv_struct_get(oc, "a") != NULL) != kept[i] || !xv_struct_get(oc, "xo:b"))
+				fail_msg("record %zu: other_config's a %s (pieces of %zu)", i, kept[i] ? "dropped" : "kept",
+					 steps[k]);
 			assert_non_null(xv_struct_get(rec, "uuid"));
 		}
 		xv_free(v);

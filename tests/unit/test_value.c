@@ -136,9 +136,9 @@ static void test_shared_nodes_stay(void **state)
 	assert_null(xv_string_shared(cell, "42", 2));
 }
 
-static int keep_all(void *ud, int depth, const char *name, const struct xv *obj)
+static int keep_all(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
 {
-	(void)obj;
+	(void)at;
 	(void)ud, (void)depth, (void)name;
 	return true;
 }

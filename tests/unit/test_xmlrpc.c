@@ -237,19 +237,29 @@ static void test_shared_nodes(void **state)
 	strpool_free(pool);
 }
 
-/* The filter sees the struct a member would join as decoded so far; a
- * verdict with XMLRPC_ASK is asked for in each struct, one without it is
+/* The filter sees the struct a member would join as decoded so far, and
+ * that struct's name in the one around it (platform's x: in the record);
+ * a verdict with XMLRPC_ASK is asked for in each struct, one without it is
  * remembered for that name (the pool turns the decoder's memory on). */
-static int drop_platform_of_vms(void *ud, int depth, const char *name, const struct xv *obj)
+static int drop_platform_of_vms(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
 {
 	bool tmpl = false;
 	int *asked = ud;
 
 	if (depth == 3 && strcmp(name, "platform") == 0) {
-		(*asked)++;
-		return (xv_get_bool(xv_struct_get(obj, "is_a_template"), &tmpl) && !tmpl ? XMLRPC_DROP : XMLRPC_KEEP)
+		asked[0]++;
+		return (xv_get_bool(xv_struct_get(at->obj, "is_a_template"), &tmpl) && !tmpl ? XMLRPC_DROP : XMLRPC_KEEP)
 		       | XMLRPC_ASK;
 	}
+	if (depth == 4) { /* in a platform kept: x, unless the record says it is no template */
+		asked[1]++;
+		assert_non_null(at->obj_name);
+		assert_string_equal(at->obj_name, "platform");
+		return (xv_get_bool(xv_struct_get(at->outer, "is_a_template"), &tmpl) && !tmpl ? XMLRPC_DROP : XMLRPC_KEEP)
+		       | XMLRPC_ASK;
+	}
+	if (depth == 3) /* a record is its ref's value in the Value map */
+		assert_memory_equal(at->obj_name, "OpaqueRef:", 10);
 	return depth != 3 || strcmp(name, "PV_args") != 0;
 }
 
@@ -273,7 +283,7 @@ static void test_filter_asks_each_struct(void **state)
 	struct xmlrpc_decoder *d = xmlrpc_decoder_new();
 	struct xmlrpc_msg m;
 	struct buf xml;
-	int asked = 0;
+	int asked[2] = {0, 0}; /* platform, its x */
 	struct xv *all;
 
 	(void)state;
@@ -284,13 +294,14 @@ static void test_filter_asks_each_struct(void **state)
 		buf_printf(&xml, "<member><name>OpaqueRef:%zu</name><value><struct>%s</struct></value></member>", i, recs[i]);
 	buf_puts(&xml, "</struct></value></member></struct></value></param></params></methodResponse>");
 	xmlrpc_decoder_set_pool(d, pool, true);
-	xmlrpc_decoder_set_filter(d, drop_platform_of_vms, &asked);
+	xmlrpc_decoder_set_filter(d, drop_platform_of_vms, asked);
 	/* in pieces of 5 bytes: names cut anywhere */
 	for (size_t k = 0; k < xml.len; k += 5)
 		assert_true(xmlrpc_decoder_feed(d, xml.data + k, xml.len - k < 5 ? xml.len - k : 5));
 	assert_true(xmlrpc_decoder_finish(d, &m));
 	xmlrpc_decoder_free(d);
-	assert_int_equal(asked, 4);
+	assert_int_equal(asked[0], 4);
+	assert_int_equal(asked[1], 2); /* the platforms of records 1 and 3 */
 	all = xv_struct_get(xv_at(m.params, 0), "Value");
 	assert_int_equal(xv_len(all), 4);
 	for (size_t i = 0; i < 4; i++) {
