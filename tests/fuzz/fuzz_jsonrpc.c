@@ -7,7 +7,7 @@
  *
  * The first input byte picks the piece size (1 to 64 bytes, or all at once),
  * whether pooled strings share one node, and whether the filter is on.
- * sources: src/core/jsonrpc.c src/core/json.c src/core/xmlrpc.c src/core/strpool.c src/core/value.c src/core/util.c src/core/errors.c
+ * sources: src/core/jsonrpc.c src/core/json.c src/core/xmlrpc.c src/core/strpool.c src/core/value.c src/core/util.c src/core/errors.c tests/fuzz/member_filter.c
  * packages: yajl libxml-2.0
  */
 #include <stddef.h>
@@ -18,6 +18,7 @@
 #include "cache.h"
 #include "errors.h"
 #include "jsonrpc.h"
+#include "member_filter.h"
 #include "strpool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,26 +32,6 @@ const struct xv *cache_get(const struct cache *c, const char *ref)
 const char *rec_str(const struct xv *rec, const char *field)
 {
 	abort();
-}
-
-/* What a cache drops while the records arrive: fields it never shows,
- * platform unless the record so far says it is a template, and in
- * other_config what is not xo:'s unless the record around says so. */
-static int keep(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
-{
-	bool tmpl = false;
-
-	(void)ud;
-	if (depth >= 2 && strcmp(name, "platform") == 0)
-		return (xv_get_bool(xv_struct_get(at->obj, "is_a_template"), &tmpl) && tmpl ? XMLRPC_KEEP : XMLRPC_DROP)
-		       | XMLRPC_ASK;
-	if (depth >= 4) /* asked in each map: other_config's, or another */
-		return (at->obj_name && strcmp(at->obj_name, "other_config") == 0 && strncmp(name, "xo:", 3) != 0
-				&& !(xv_get_bool(xv_struct_get(at->outer, "is_a_template"), &tmpl) && tmpl)
-			? XMLRPC_DROP
-			: XMLRPC_KEEP)
-		       | XMLRPC_ASK;
-	return depth < 2 || (name[0] != 'P' && strcmp(name, "other_config") != 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pool = strpool_new();
 	d = jsonrpc_decoder_new();
 	if (data[-1] & 0x80)
-		jsonrpc_decoder_set_filter(d, keep, NULL);
+		jsonrpc_decoder_set_filter(d, fuzz_member_filter, NULL);
 	/* half the runs without a pool: keys then are the decoder's own */
 	if (share || (data[-1] & 1))
 		jsonrpc_decoder_set_pool(d, pool, share);

@@ -9,7 +9,7 @@
  *
  * The first input byte picks the piece size (1 to 64 bytes, or all at once)
  * and whether pooled strings share one node (as the TUI's process pool does).
- * sources: src/core/xmlrpc.c src/core/strpool.c src/core/value.c src/core/util.c src/core/errors.c
+ * sources: src/core/xmlrpc.c src/core/strpool.c src/core/value.c src/core/util.c src/core/errors.c tests/fuzz/member_filter.c
  * packages: libxml-2.0
  */
 #include <stddef.h>
@@ -19,6 +19,7 @@
 
 #include "cache.h"
 #include "errors.h"
+#include "member_filter.h"
 #include "strpool.h"
 #include "xmlrpc.h"
 
@@ -35,26 +36,6 @@ const struct xv *cache_get(const struct cache *c, const char *ref)
 const char *rec_str(const struct xv *rec, const char *field)
 {
 	abort();
-}
-
-/* What a cache drops while the records arrive: fields it never shows,
- * platform unless the record so far says it is a template, and in
- * other_config what is not xo:'s unless the record around says so. */
-static int keep(void *ud, int depth, const char *name, const struct xmlrpc_at *at)
-{
-	bool tmpl = false;
-
-	(void)ud;
-	if (depth >= 2 && strcmp(name, "platform") == 0)
-		return (xv_get_bool(xv_struct_get(at->obj, "is_a_template"), &tmpl) && tmpl ? XMLRPC_KEEP : XMLRPC_DROP)
-		       | XMLRPC_ASK;
-	if (depth >= 4) /* asked in each map: other_config's, or another */
-		return (at->obj_name && strcmp(at->obj_name, "other_config") == 0 && strncmp(name, "xo:", 3) != 0
-				&& !(xv_get_bool(xv_struct_get(at->outer, "is_a_template"), &tmpl) && tmpl)
-			? XMLRPC_DROP
-			: XMLRPC_KEEP)
-		       | XMLRPC_ASK;
-	return depth < 2 || (name[0] != 'P' && strcmp(name, "other_config") != 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -75,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d = xmlrpc_decoder_new();
 	xmlrpc_decoder_set_pool(d, pool, share);
 	if (data[-1] & 0x80)
-		xmlrpc_decoder_set_filter(d, keep, NULL);
+		xmlrpc_decoder_set_filter(d, fuzz_member_filter, NULL);
 	for (size_t off = 0; ok && off < size; off += piece)
 		ok = xmlrpc_decoder_feed(d, (const char *)data + off, size - off < piece ? size - off : piece);
 	/* xapi.c finishes even after a refused piece, for the decoder's sentence */
