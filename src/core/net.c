@@ -29,7 +29,8 @@ struct net {
 	CURLSH *share; /* TLS sessions and DNS, resumed across transfers */
 	/* a done callback may free the net that called it (its owner finished):
 	 * net_free then only marks it, and check_done frees it on the way out */
-	bool dispatching, dead;
+	int dispatching; /* check_done's running (a callback may run one more) */
+	bool dead;
 };
 
 static void destroy(struct net *n)
@@ -52,7 +53,7 @@ static void check_done(struct net *n)
 	CURLMsg *m;
 	int left;
 
-	n->dispatching = true;
+	n->dispatching++;
 	while (!n->dead && (m = curl_multi_info_read(n->multi, &left))) {
 		struct xfer **p;
 
@@ -71,8 +72,7 @@ static void check_done(struct net *n)
 			free(x);
 		}
 	}
-	n->dispatching = false;
-	if (n->dead)
+	if (--n->dispatching == 0 && n->dead)
 		destroy(n);
 }
 
