@@ -121,7 +121,6 @@ def main():
         tap.check(os.path.exists(os.path.join(nas2, "keep-me")), "its folder's files are left alone")
         tui.keys("Escape")
         tui.quit_and_check(tap)
-        tui = None
     except Timeout as ex:
         tap.check(False, "the scenario ran to its end", str(ex))
     finally:
