@@ -190,8 +190,16 @@ static int keep_vm_other_config(const char *key, void *ud)
 /* A VM's fields only a template's record keeps. */
 static bool template_only(const char *name)
 {
-	return strcmp(name, "platform") == 0 || strcmp(name, "recommendations") == 0
-	       || strcmp(name, "HVM_boot_policy") == 0;
+	switch (name[0]) { /* asked of each of a VM's hundred fields */
+	case 'p':
+		return strcmp(name, "platform") == 0;
+	case 'r':
+		return strcmp(name, "recommendations") == 0;
+	case 'H':
+		return strcmp(name, "HVM_boot_policy") == 0;
+	default:
+		return false;
+	}
 }
 
 static int not_template_only(const char *key, void *ud)
@@ -280,7 +288,7 @@ static void shape_record(struct cache *c, int cls, struct xv *rec)
  * already the xapi string pool's copy (a decoded map's borrowed key). */
 static bool store(struct cache *c, int cls, const char *ref, struct xv *rec, bool pooled)
 {
-	uint32_t h = hmap_hash(ref); /* for the lookup and the link both */
+	uint32_t h = pooled ? strpool_hash(ref) : hmap_hash(ref); /* for the lookup and the link both */
 	struct entry *e = hmap_get_hashed(&c->by_ref, ref, h);
 	const char *uuid;
 

@@ -58,9 +58,15 @@ static struct node *node_at(uint64_t e)
 	return (struct node *)(uintptr_t)(e & ADDR_MASK);
 }
 
+/* hmap.c's hash: strpool_hash hands it out for hmap_hash (test_strpool) */
 static uint32_t hash(const char *s, size_t n)
 {
 	return (uint32_t)XXH3_64bits(s, n);
+}
+
+uint32_t strpool_hash(const char *pooled)
+{
+	return ((const struct node *)(pooled - offsetof(struct node, s)))->h;
 }
 
 struct strpool *strpool_new(void)

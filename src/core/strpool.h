@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strpool;
 
@@ -18,6 +19,9 @@ const char *strpool_get(struct strpool *p, const char *s, size_t n);
  * a malloc of its own. */
 #define STRPOOL_CELL 24
 const char *strpool_get_cell(struct strpool *p, const char *s, size_t n, void **cell);
+/* hmap_hash(pooled) for a string strpool_get returned, kept from its pooling:
+ * neither its length nor its hash computed again. */
+uint32_t strpool_hash(const char *pooled);
 
 /* A decoder's memory of member names: a record's names repeat in every
  * record, so the filter's verdict and the pooled name of a recent (name,

@@ -1,6 +1,7 @@
 /* src/core/strpool.c and hmap.c as a large pool's load uses them: a pool
  * of 100,000 refs (its table grown many times) gives each text one stable
- * copy and one cell, binary text and "" included; the key cache remembers
+ * copy and one cell, binary text and "" included, and keeps the hash an
+ * hmap gives it; the key cache remembers
  * two names that share a set, forgets the oldest of three, and keeps
  * names apart by depth and length; an hmap's hashed calls agree with its
  * plain ones through growth, replacement and unlinking. AddressSanitizer
@@ -48,6 +49,8 @@ static void test_pool_keeps_one_copy(void **state)
 		unsigned back;
 		ref_text(ref, sizeof(ref), i);
 		assert_ptr_equal(strpool_get_cell(p, ref, strlen(ref), &cell), first[i]);
+		/* the hash kept is the one an hmap computes (cache.c's store) */
+		assert_int_equal(strpool_hash(first[i]), hmap_hash(ref));
 		memcpy(&back, cell, sizeof(back));
 		assert_int_equal(back, i);
 		assert_int_equal(((unsigned char *)cell)[STRPOOL_CELL - 1], 0xA5);
@@ -61,6 +64,8 @@ static void test_pool_keeps_one_copy(void **state)
 		assert_ptr_equal(strpool_get(p, "ab\0cd", 5), a);
 		assert_ptr_equal(strpool_get(p, "", 0), e);
 		assert_string_equal(e, "");
+		assert_int_equal(strpool_hash(e), hmap_hash(""));
+		assert_int_equal(strpool_hash(b), hmap_hash("ab"));
 	}
 	free(first);
 	strpool_free(p);
