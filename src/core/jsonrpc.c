@@ -94,6 +94,7 @@ struct jsonrpc_decoder {
 	yajl_handle y;
 	struct jframe stack[MAX_DEPTH];
 	int depth;
+	struct jframe *cur; /* stack[depth - 1], or NULL: asked in every callback */
 	int skip;          /* > 0: inside a dropped container, this many levels */
 	bool root_seen;
 	bool done;
@@ -151,7 +152,7 @@ void jsonrpc_decoder_set_filter(struct jsonrpc_decoder *d, xmlrpc_member_filter 
 
 static int object_depth(const struct jsonrpc_decoder *d)
 {
-	return d->depth ? d->stack[d->depth - 1].objects : 0;
+	return d->cur ? d->cur->objects : 0;
 }
 
 /* ---- strings ------------------------------------------------------------ */
@@ -191,20 +192,31 @@ static size_t utf8_seq(const unsigned char *p, size_t avail, bool *bad)
  * TAB, LF and CR dropped (as xapi's XML writer drops them: a NUL among
  * them, which no C string could carry), and what is not UTF-8 replaced by
  * U+FFFD (as the XML decoder does): pools hold what guests wrote. */
+/* 8 bytes of ASCII without a control character (tab, CR and LF are fine
+ * but not plain: the byte-wise check lets them through). */
+static bool plain8(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return !((w & 0x8080808080808080ULL) | ((w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL));
+}
+
 static const char *clean_string(struct jsonrpc_decoder *d, const unsigned char *s, size_t n, size_t *len)
 {
 	size_t i = 0;
 
 	/* the common case, 8 bytes at a time: ASCII without controls */
-	while (i + 8 <= n) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		if ((w & 0x8080808080808080ULL) | ((w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL))
-			break;
-		i += 8;
+	if (n >= 8) {
+		while (i + 8 <= n && plain8(s + i))
+			i += 8;
+		if (i + 8 > n && plain8(s + n - 8)) /* the last bytes, again and the rest */
+			i = n;
 	}
+	/* one compare a byte passes 0x20 to 0x7F; only the rest asks which */
 	for (; i < n; i++)
-		if (s[i] >= 0x80 || (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r'))
+		if ((unsigned char)(s[i] - 0x20) >= 0x60
+		    && (s[i] >= 0x80 || (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')))
 			break;
 	if (i == n) {
 		*len = n;
@@ -265,7 +277,7 @@ static struct xv *make_int(struct jsonrpc_decoder *d, long long i)
 
 static struct jframe *top(struct jsonrpc_decoder *d)
 {
-	return d->depth ? &d->stack[d->depth - 1] : NULL;
+	return d->cur;
 }
 
 /* Whether the value about to start is dropped (and so not built). */
@@ -365,15 +377,36 @@ static bool sentinel(const char *s, double *out)
 	return false;
 }
 
+/* An integer of at most 18 digits (no overflow), as most of a reply's are,
+ * without a copy and strtoll. yajl has checked the syntax. */
+static bool small_int(const char *s, size_t n, long long *out)
+{
+	size_t i = n && s[0] == '-';
+	long long v = 0;
+
+	if (n == i || n - i > 18)
+		return false;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = s[0] == '-' ? -v : v;
+	return true;
+}
+
 static int on_number(void *ctx, const char *s, size_t n)
 {
 	struct jsonrpc_decoder *d = ctx;
 	char text[MAX_NUMBER + 1];
 	char *end;
 	double x;
+	long long small;
 
 	if (dropping(d))
 		return scalar(d, NULL);
+	if (small_int(s, n, &small))
+		return scalar(d, make_int(d, small));
 	if (n > MAX_NUMBER) {
 		fail(d, "a number of %zu digits in a JSON-RPC reply (xapi's have at most 24)", n);
 		return 0;
@@ -441,6 +474,7 @@ static int open_container(struct jsonrpc_decoder *d, int kind)
 	f = &d->stack[d->depth];
 	f->objects = object_depth(d) + (kind == J_OBJECT);
 	d->depth++;
+	d->cur = f;
 	if (v && kind == J_OBJECT && f->hint) /* records in a row have the same members */
 		xv_struct_reserve(v, f->hint);
 	f->kind = kind;
@@ -468,6 +502,7 @@ static int close_container(struct jsonrpc_decoder *d)
 	if (!f)
 		return 1; /* yajl balances them: not reached */
 	d->depth--;
+	d->cur = d->depth ? f - 1 : NULL;
 	if (!f->v) {
 		d->done = true;
 		return 1;

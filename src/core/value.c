@@ -377,9 +377,12 @@ static ssize_t struct_index(const struct xv *s, const char *key)
 {
 	if (!s || s->type != XV_STRUCT)
 		return -1;
-	for (uint32_t i = 0; i < s->n; i++)
-		if (strcmp(skey(s, i), key) == 0)
+	for (uint32_t i = 0; i < s->n; i++) {
+		const char *k = skey(s, i);
+		/* the first byte tells most names apart, without a call */
+		if (k[0] == key[0] && strcmp(k, key) == 0)
 			return (ssize_t)i;
+	}
 	return -1;
 }
 
