@@ -297,6 +297,72 @@ static void test_hostile(void **state)
 	free(err);
 }
 
+/* Strings of every length up to 24 with an escaped control byte, a tab, a
+ * two-byte character or an invalid byte at every position (the word-wise
+ * check's tail overlaps; the byte-wise rest is one compare), and integers
+ * at the edges of the copy-free path (18 digits) and of 64 bits. */
+static void test_strings_and_integers_every_length(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} odd[] = {
+		{"\\u0001", ""}, {"\\t", "\t"}, {"\xc3\xa9", "\xc3\xa9"}, {"\xff", "\xef\xbf\xbd"}, {"\x7f", "\x7f"},
+	};
+	static const struct {
+		const char *text;
+		int64_t v;
+	} ints[] = {
+		{"0", 0}, {"-0", 0}, {"7", 7}, {"-7", -7}, {"123456789012345678", 123456789012345678LL},
+		{"-123456789012345678", -123456789012345678LL}, {"1234567890123456789", 1234567890123456789LL},
+		{"9223372036854775807", INT64_MAX}, {"-9223372036854775808", INT64_MIN},
+	};
+	struct buf in, want;
+
+	(void)state;
+	buf_init(&in);
+	buf_init(&want);
+	for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++)
+		for (size_t len = 1; len <= 24; len++)
+			for (size_t pos = 0; pos < len; pos++) {
+				struct xv *e;
+				buf_reset(&in);
+				buf_reset(&want);
+				buf_puts(&in, "{\"result\":\"");
+				for (size_t i = 0; i < len; i++) {
+					buf_puts(&in, i == pos ? odd[k].in : "a");
+					buf_puts(&want, i == pos ? odd[k].out : "a");
+				}
+				buf_puts(&in, "\",\"id\":1}");
+				e = envelope(in.data, in.len);
+				assert_string_equal(xv_str(xv_struct_get(e, "Value")), want.data);
+				xv_free(e);
+			}
+	for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+		struct xv *e;
+		int64_t v;
+		buf_reset(&in);
+		buf_printf(&in, "{\"result\":%s,\"id\":1}", ints[k].text);
+		e = envelope(in.data, in.len);
+		assert_int_equal(xv_struct_get(e, "Value")->type, XV_INT);
+		assert_true(xv_get_int64(xv_struct_get(e, "Value"), &v));
+		assert_true(v == ints[k].v);
+		xv_free(e);
+	}
+	assert_refused(S("{\"result\":9223372036854775808,\"id\":1}"), "64 bits");
+	assert_refused(S("{\"result\":-9223372036854775809,\"id\":1}"), "64 bits");
+	{
+		struct xv *e = envelope(S("{\"result\":[1.5,1e3,-0.0,12345678901234567e2],\"id\":1}"));
+		struct xv *a = xv_struct_get(e, "Value");
+		double x;
+		for (size_t i = 0; i < 4; i++)
+			assert_int_equal(xv_at(a, i)->type, XV_DOUBLE);
+		assert_true(xv_get_double(xv_at(a, 3), &x) && x == 1234567890123456700.0);
+		xv_free(e);
+	}
+	buf_free(&in);
+	buf_free(&want);
+}
+
 /* Every split point (and byte by byte) gives what one piece gives. */
 static void test_every_split(void **state)
 {
@@ -371,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_records_filtered),
 		cmocka_unit_test(test_same_values_as_xmlrpc),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_strings_and_integers_every_length),
 		cmocka_unit_test(test_every_split),
 		cmocka_unit_test(test_encode_call),
 	};
