@@ -15,8 +15,8 @@ import time
 import urllib.parse
 import xmlrpc.client
 
-CLASSES = ("pool host host_metrics host_cpu VM VM_metrics VM_guest_metrics VBD VDI VIF SR PBD network PIF "
-           "PIF_metrics task message console SM PCI VLAN Bond").split()
+CLASSES = ("host VIF VDI VBD VM_guest_metrics VM VM_metrics host_cpu message console SR network PCI PBD PIF "
+           "PIF_metrics host_metrics pool task SM VLAN Bond").split()
 
 
 def request(transport, method, params):
