@@ -188,10 +188,6 @@ static size_t utf8_seq(const unsigned char *p, size_t avail, bool *bad)
 	return need;
 }
 
-/* The string as the XML-RPC path would hold it: control bytes other than
- * TAB, LF and CR dropped (as xapi's XML writer drops them: a NUL among
- * them, which no C string could carry), and what is not UTF-8 replaced by
- * U+FFFD (as the XML decoder does): pools hold what guests wrote. */
 /* 8 bytes of ASCII without a control character (tab, CR and LF are fine
  * but not plain: the byte-wise check lets them through). */
 static bool plain8(const unsigned char *p)
@@ -202,6 +198,10 @@ static bool plain8(const unsigned char *p)
 	return !((w & 0x8080808080808080ULL) | ((w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL));
 }
 
+/* The string as the XML-RPC path would hold it: control bytes other than
+ * TAB, LF and CR dropped (as xapi's XML writer drops them: a NUL among
+ * them, which no C string could carry), and what is not UTF-8 replaced by
+ * U+FFFD (as the XML decoder does): pools hold what guests wrote. */
 static const char *clean_string(struct jsonrpc_decoder *d, const unsigned char *s, size_t n, size_t *len)
 {
 	size_t i = 0;
