@@ -4,14 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
+#include "strhash.h"
 #include "util.h"
 
 static uint32_t hash(const char *s)
 {
-	return (uint32_t)XXH3_64bits(s, strlen(s));
+	return strhash(s, strlen(s));
 }
 
 uint32_t hmap_hash(const char *key)

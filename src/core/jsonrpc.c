@@ -662,7 +662,7 @@ static void leave_track(struct jframe *t)
 /* The filter's verdict on name, a member of the innermost object. */
 static int ask_filter(struct jsonrpc_decoder *d, const char *name)
 {
-	struct jframe *t = top(d), *up = d->depth >= 2 ? &d->stack[d->depth - 2] : NULL;
+	struct jframe *t = top(d), *up = d->depth >= 2 ? t - 1 : NULL;
 	struct xmlrpc_at at = {t->v, NULL, NULL};
 
 	if (up && up->kind == J_OBJECT) { /* t's object is the value of up's key */

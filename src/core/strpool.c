@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
+#include "strhash.h"
 #include "util.h"
 
 struct node {
@@ -56,12 +54,6 @@ static uint64_t tag_of(uint32_t h)
 static struct node *node_at(uint64_t e)
 {
 	return (struct node *)(uintptr_t)(e & ADDR_MASK);
-}
-
-/* hmap.c's hash: strpool_hash hands it out for hmap_hash (test_strpool) */
-static uint32_t hash(const char *s, size_t n)
-{
-	return (uint32_t)XXH3_64bits(s, n);
 }
 
 uint32_t strpool_hash(const char *pooled)
@@ -152,7 +144,7 @@ const char *strpool_get(struct strpool *p, const char *s, size_t len)
 
 const char *strpool_get_cell(struct strpool *p, const char *s, size_t len, void **cell)
 {
-	uint32_t h = hash(s, len);
+	uint32_t h = strhash(s, len);
 	uint64_t tag = tag_of(h);
 	size_t mask = p->nb - 1, k = h & mask;
 	struct node *n;
